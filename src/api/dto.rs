@@ -1,0 +1,5 @@
+//! Types that cross the api boundary (to the CLI's JSON, the service and the desktop UI).
+
+pub use crate::catalog::{ScanSummary, Skipped, StudyRow};
+pub use crate::error::ApiError;
+pub use crate::intake::Progress;

@@ -1,0 +1,106 @@
+//! The one surface that the CLI, the headless service and the desktop shell call.
+//!
+//! Every operation is a function here taking plain inputs and returning DTOs or an
+//! [`ApiError`] (`{code, message, class}`); long operations report through callbacks that the
+//! callers bridge to progress bars or UI events.
+
+pub mod dto;
+
+use std::path::PathBuf;
+
+use crate::catalog::{Catalog, ScanSummary, StudyRow};
+use crate::error::ApiError;
+use crate::home::Home;
+use crate::intake::{self, Progress, ScanOptions};
+
+/// An opened data home and its catalog: what every operation works on.
+pub struct Session {
+    home: Home,
+    catalog: Catalog,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Session {
+    /// Opens the data home (`DEPOSIT_HOME` or the OS default) and its catalog.
+    pub fn open_default() -> Result<Self, ApiError> {
+        let root = Home::resolve().map_err(|e| ApiError::from_err(&e, true))?;
+        Self::open(root)
+    }
+
+    /// Opens the data home at `root` and its catalog.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, ApiError> {
+        let home = Home::open(root).map_err(|e| ApiError::from_err(&e, true))?;
+        let catalog =
+            Catalog::open(&home.catalog_path()).map_err(|e| ApiError::from_err(&e, false))?;
+        Ok(Session { home, catalog })
+    }
+
+    /// The data home.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// Catalogs the DICOM under `paths`; `progress` is called as files are handled.
+    pub fn scan(
+        &mut self,
+        paths: &[PathBuf],
+        opts: &ScanOptions,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<ScanSummary, ApiError> {
+        let roots = intake::check_roots(paths).map_err(|e| ApiError::from_err(&e, true))?;
+        let known = self
+            .catalog
+            .known_files()
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        let unchanged = |f: &intake::FileStat| {
+            known
+                .get(&f.path)
+                .is_some_and(|&(size, mtime)| size == f.size && mtime == f.mtime_ns)
+        };
+        let mut writer = self
+            .catalog
+            .begin_scan(unix_now())
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        let mut write_err = None;
+        intake::scan(
+            &roots,
+            opts,
+            &unchanged,
+            |ev| {
+                if write_err.is_none() {
+                    if let Err(e) = writer.record(&ev) {
+                        write_err = Some(e);
+                    }
+                }
+            },
+            &mut progress,
+        )
+        .map_err(|e| ApiError::from_err(&e, true))?;
+        if let Some(e) = write_err {
+            return Err(ApiError::from_err(&e, false));
+        }
+        let read = writer.read;
+        let scan = writer
+            .finish(&roots, unix_now())
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        let mut summary = self
+            .catalog
+            .scan_summary(scan)
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        summary.read = read;
+        Ok(summary)
+    }
+
+    /// Every catalogued study.
+    pub fn studies(&self) -> Result<Vec<StudyRow>, ApiError> {
+        self.catalog
+            .studies()
+            .map_err(|e| ApiError::from_err(&e, false))
+    }
+}

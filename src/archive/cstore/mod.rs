@@ -1,0 +1,1 @@
+//! DICOM C-STORE destination (SCU over dicom-ul): association negotiation, per-instance status.

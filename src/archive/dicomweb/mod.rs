@@ -1,0 +1,1 @@
+//! DICOMweb STOW-RS destination: multipart/related batches, per-instance failures from the response.

@@ -1,0 +1,1 @@
+//! XNAT destination: login, CSRF, DICOM-zip import into the prearchive, commit and verification.

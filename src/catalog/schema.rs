@@ -1,0 +1,76 @@
+//! Catalog schema and its migrations, applied in order and recorded in `PRAGMA user_version`.
+//!
+//! Never edit a released migration: append a new one. Tests open a catalog written by every
+//! earlier version.
+
+/// The migrations, in order; index + 1 is the schema version they produce.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: patients → studies → series → instances, the files they were read from, scans
+    r#"
+    CREATE TABLE patients (
+        id           INTEGER PRIMARY KEY,
+        patient_key  TEXT NOT NULL UNIQUE,
+        patient_id   TEXT NOT NULL,
+        patient_name TEXT NOT NULL,
+        birth_date   TEXT NOT NULL,
+        sex          TEXT NOT NULL
+    );
+    CREATE TABLE studies (
+        id           INTEGER PRIMARY KEY,
+        study_uid    TEXT NOT NULL UNIQUE,
+        patient_ref  INTEGER NOT NULL REFERENCES patients(id),
+        study_date   TEXT NOT NULL,
+        study_time   TEXT NOT NULL,
+        description  TEXT NOT NULL,
+        accession    TEXT NOT NULL,
+        study_id     TEXT NOT NULL
+    );
+    CREATE INDEX studies_patient ON studies(patient_ref);
+    CREATE TABLE series (
+        id           INTEGER PRIMARY KEY,
+        series_uid   TEXT NOT NULL UNIQUE,
+        study_ref    INTEGER NOT NULL REFERENCES studies(id),
+        modality     TEXT NOT NULL,
+        number       INTEGER,
+        description  TEXT NOT NULL
+    );
+    CREATE INDEX series_study ON series(study_ref);
+    CREATE TABLE instances (
+        id              INTEGER PRIMARY KEY,
+        sop_uid         TEXT NOT NULL UNIQUE,
+        series_ref      INTEGER NOT NULL REFERENCES series(id),
+        sop_class_uid   TEXT NOT NULL,
+        transfer_syntax TEXT NOT NULL,
+        instance_number INTEGER,
+        rows            INTEGER,
+        columns         INTEGER,
+        frames          INTEGER,
+        burned_in       TEXT NOT NULL,
+        image_type      TEXT NOT NULL,
+        manufacturer    TEXT NOT NULL,
+        model           TEXT NOT NULL,
+        institution     TEXT NOT NULL,
+        charset         TEXT NOT NULL
+    );
+    CREATE INDEX instances_series ON instances(series_ref);
+    CREATE TABLE scans (
+        id          INTEGER PRIMARY KEY,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER
+    );
+    CREATE TABLE files (
+        id           INTEGER PRIMARY KEY,
+        path         BLOB NOT NULL UNIQUE,
+        size         INTEGER NOT NULL,
+        mtime_ns     INTEGER NOT NULL,
+        instance_ref INTEGER REFERENCES instances(id),
+        kind         TEXT NOT NULL CHECK (kind IN ('instance','dicomdir','skipped')),
+        skip_code    TEXT,
+        skip_reason  TEXT,
+        failure      INTEGER NOT NULL DEFAULT 0,
+        last_scan    INTEGER NOT NULL REFERENCES scans(id)
+    );
+    CREATE INDEX files_instance ON files(instance_ref);
+    CREATE INDEX files_scan ON files(last_scan);
+    "#,
+];

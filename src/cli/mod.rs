@@ -1,0 +1,93 @@
+//! The `deposit` command line: raw arguments → api calls → output and exit status.
+//!
+//! Exit status (DESIGN.md §4): 0 every input handled or set aside with a reason; 1 some item
+//! failed with an error; 2 bad usage, configuration or profile.
+
+pub mod args;
+mod progress;
+mod scan;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde_json::json;
+
+use crate::error::ApiError;
+use args::{Cli, Command};
+
+/// Exit status: everything handled.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: some item failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status: bad usage, configuration or profile.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs the command line and returns the exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    init_logging(cli.common.verbose, cli.common.quiet);
+    let json = cli.common.json;
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            report_error(&e, json);
+            ExitCode::from(if e.usage { EXIT_USAGE } else { EXIT_FAILED })
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DEPOSIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Prints an error: one JSON object on stdout with --json, else a line on stderr.
+fn report_error(e: &ApiError, json: bool) {
+    if json {
+        println!(
+            "{}",
+            json!({"error": {"code": e.code, "message": e.message, "class": e.class}})
+        );
+    } else {
+        eprintln!("deposit: error: {}", e.message);
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, ApiError> {
+    match cli.command {
+        Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
+        other => Err(not_yet(&other)),
+    }
+}
+
+fn not_yet(cmd: &Command) -> ApiError {
+    let name = format!("{cmd:?}")
+        .split([' ', '{'])
+        .next()
+        .unwrap_or("this")
+        .to_lowercase();
+    ApiError {
+        code: "cli.not_available".into(),
+        message: format!("'deposit {name}' is not available in this build yet"),
+        class: crate::error::ErrorClass::Permanent,
+        usage: true,
+    }
+}

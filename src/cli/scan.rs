@@ -1,0 +1,57 @@
+//! `deposit scan PATH...`: catalog the DICOM under the paths and summarise.
+
+use std::path::PathBuf;
+
+use super::args::Common;
+use super::progress::Bar;
+use super::{EXIT_FAILED, EXIT_OK};
+use crate::api::Session;
+use crate::error::ApiError;
+use crate::intake::ScanOptions;
+
+pub fn run(common: &Common, paths: &[PathBuf], threads: usize) -> Result<u8, ApiError> {
+    let mut session = Session::open_default()?;
+    let bar = Bar::new(!common.json && !common.quiet, "files");
+    let summary = session.scan(paths, &ScanOptions { threads }, |p| {
+        bar.set(p.done, p.total)
+    })?;
+    bar.finish();
+    if common.json {
+        let v = serde_json::to_string(&summary).map_err(|e| ApiError {
+            code: "cli.json".into(),
+            message: format!("cannot encode the summary: {e}"),
+            class: crate::error::ErrorClass::Permanent,
+            usage: false,
+        })?;
+        println!("{v}");
+    } else if !common.quiet {
+        println!(
+            "{} files: {} instances in {} series, {} studies, {} patients{}",
+            summary.files,
+            summary.instances,
+            summary.series,
+            summary.studies,
+            summary.patients,
+            if summary.dicomdirs > 0 {
+                format!(" ({} DICOMDIR followed)", summary.dicomdirs)
+            } else {
+                String::new()
+            }
+        );
+        if !summary.skipped.is_empty() {
+            println!(
+                "{} files not catalogued ({} with errors):",
+                summary.skipped.len(),
+                summary.failed
+            );
+            for s in &summary.skipped {
+                println!("  {}: {}", s.path, s.reason);
+            }
+        }
+    }
+    Ok(if summary.failed > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}

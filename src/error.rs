@@ -1,0 +1,58 @@
+//! Error classification shared by every module: a stable machine code and a permanent/transient class.
+//!
+//! Each module defines its own `thiserror` enum carrying context (path, tag, UID — never PHI
+//! values) and implements [`Classify`], so the queue knows what to retry and the UI and CLI
+//! can branch on a code instead of parsing text.
+
+use serde::Serialize;
+
+/// Whether retrying the same step can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Retrying will fail the same way until something is changed (input, config, profile).
+    Permanent,
+    /// The step may succeed later (network down, server busy, disk momentarily full).
+    Transient,
+}
+
+/// Implemented by every module error: a stable code and a retry class.
+pub trait Classify {
+    /// Stable, machine-readable code, e.g. `intake.not_found`.
+    fn code(&self) -> &'static str;
+    /// Permanent or transient.
+    fn class(&self) -> ErrorClass;
+}
+
+/// An error as it crosses the api boundary (CLI, service, GUI): `{code, message, class}`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ApiError {
+    /// Stable code the UI branches on.
+    pub code: String,
+    /// Plain-language sentence for people; carries no PHI.
+    pub message: String,
+    /// Permanent or transient.
+    pub class: ErrorClass,
+    /// True when the cause is bad usage, configuration or profile (CLI exit status 2).
+    pub usage: bool,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    /// Builds an api error from any classified module error.
+    pub fn from_err<E: Classify + std::fmt::Display>(e: &E, usage: bool) -> Self {
+        ApiError {
+            code: e.code().to_string(),
+            message: e.to_string(),
+            class: e.class(),
+            usage,
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! Header reading: one file in, the attributes the catalog needs out (stops before Pixel Data).
+//!
+//! Recognises Part-10 files with a preamble, Part-10 files without one, raw data sets without
+//! file meta (the transfer syntax inferred from the first element), and DICOMDIR files (whose
+//! records are returned so the scan can follow them).
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+use dicom_dictionary_std::uids;
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_object::file::ReadPreamble;
+use dicom_object::{InMemDicomObject, OpenFileOptions};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use serde::Serialize;
+
+use super::reason::SkipReason;
+
+/// The attributes of one instance that the catalog keeps. Identity values stay on this machine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Header {
+    pub sop_instance_uid: String,
+    pub sop_class_uid: String,
+    pub study_instance_uid: String,
+    pub series_instance_uid: String,
+    pub transfer_syntax: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub patient_birth_date: String,
+    pub patient_sex: String,
+    pub study_date: String,
+    pub study_time: String,
+    pub study_description: String,
+    pub accession_number: String,
+    pub study_id: String,
+    pub series_number: Option<i64>,
+    pub series_description: String,
+    pub modality: String,
+    pub instance_number: Option<i64>,
+    pub rows: Option<i64>,
+    pub columns: Option<i64>,
+    pub number_of_frames: Option<i64>,
+    pub burned_in_annotation: String,
+    pub image_type: String,
+    pub manufacturer: String,
+    pub manufacturer_model_name: String,
+    pub institution_name: String,
+    pub specific_character_set: String,
+    /// True when the file had no file meta group (a raw data set).
+    pub raw_dataset: bool,
+}
+
+/// What one file turned out to be.
+#[derive(Debug)]
+pub enum Read1 {
+    /// A patient instance.
+    Instance(Box<Header>),
+    /// A DICOMDIR, with the files its records reference (resolved against its folder).
+    Dicomdir(Vec<PathBuf>),
+}
+
+const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
+
+/// Non-patient SOP classes: reported, not catalogued.
+fn non_patient_kind(sop_class: &str) -> Option<&'static str> {
+    match sop_class {
+        "1.2.840.10008.5.1.4.39.1" => Some("colour palette"),
+        "1.2.840.10008.5.1.4.1.1.200.1" | "1.2.840.10008.5.1.4.1.1.200.2" => {
+            Some("CT/XA protocol definition")
+        }
+        "1.2.840.10008.5.1.4.38.1" => Some("hanging protocol"),
+        _ => None,
+    }
+}
+
+/// Reads the header of one file. Never panics on bad input: every failure is a [`SkipReason`].
+pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
+    let mut prefix = [0u8; 132];
+    let n = {
+        let mut f = File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+        read_fully(&mut f, &mut prefix).map_err(|e| SkipReason::from_io(&e))?
+    };
+    if n == 0 {
+        return Err(SkipReason::Empty);
+    }
+    let prefix = &prefix[..n];
+    match sniff(prefix) {
+        Layout::Part10 { preamble } => {
+            let opts = OpenFileOptions::new()
+                .read_preamble(if preamble {
+                    ReadPreamble::Always
+                } else {
+                    ReadPreamble::Never
+                })
+                .read_until(tags::PIXEL_DATA);
+            let obj = opts.open_file(path).map_err(|e| classify_read_error(&e))?;
+            let ts = obj
+                .meta()
+                .transfer_syntax()
+                .trim_end_matches('\0')
+                .to_string();
+            let sop_class = obj
+                .meta()
+                .media_storage_sop_class_uid()
+                .trim_end_matches('\0')
+                .to_string();
+            if sop_class == MEDIA_STORAGE_DIRECTORY {
+                return Ok(Read1::Dicomdir(dicomdir_refs(path, &obj)));
+            }
+            header_of(&obj, ts, false)
+        }
+        Layout::Raw(uid) => {
+            let ts = TransferSyntaxRegistry
+                .get(uid)
+                .ok_or(SkipReason::NotDicom)?;
+            let f = File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+            let obj =
+                InMemDicomObject::read_dataset_with_ts(BufReader::new(f), ts).map_err(|e| {
+                    match classify_read_error(&e) {
+                        // a guess that did not parse is not DICOM, unless it ran out of bytes
+                        SkipReason::Truncated => SkipReason::Truncated,
+                        _ => SkipReason::NotDicom,
+                    }
+                })?;
+            let h = header_of(&obj, uid.to_string(), true)?;
+            Ok(h)
+        }
+        Layout::NotDicom => Err(SkipReason::NotDicom),
+    }
+}
+
+fn read_fully(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+enum Layout {
+    Part10 { preamble: bool },
+    Raw(&'static str),
+    NotDicom,
+}
+
+fn is_vr(b: &[u8]) -> bool {
+    const VRS: [&[u8; 2]; 34] = [
+        b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"OB",
+        b"OD", b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM",
+        b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
+    ];
+    b.len() == 2 && VRS.iter().any(|v| v[..] == b[..])
+}
+
+/// Decides the file layout from its first 132 bytes.
+fn sniff(p: &[u8]) -> Layout {
+    if p.len() >= 132 && &p[128..132] == b"DICM" {
+        return Layout::Part10 { preamble: true };
+    }
+    if p.len() >= 8 && &p[0..4] == b"DICM" {
+        return Layout::NotDicom; // magic without preamble is not a valid layout we can read
+    }
+    if p.len() < 8 {
+        return Layout::NotDicom;
+    }
+    let le_group = u16::from_le_bytes([p[0], p[1]]);
+    let be_group = u16::from_be_bytes([p[0], p[1]]);
+    // Part-10 without preamble: starts with a file meta element (0002,xxxx), explicit LE
+    if le_group == 0x0002 && is_vr(&p[4..6]) {
+        return Layout::Part10 { preamble: false };
+    }
+    // raw data set: the first element of a data set is in a low, even group
+    let plausible = |g: u16| g % 2 == 0 && (0x0008..=0x0020).contains(&g);
+    if plausible(be_group) && p[0] == 0 && is_vr(&p[4..6]) {
+        return Layout::Raw("1.2.840.10008.1.2.2");
+    }
+    if plausible(le_group) {
+        if is_vr(&p[4..6]) {
+            return Layout::Raw(uids::EXPLICIT_VR_LITTLE_ENDIAN);
+        }
+        return Layout::Raw(uids::IMPLICIT_VR_LITTLE_ENDIAN);
+    }
+    Layout::NotDicom
+}
+
+/// Maps a dicom-object read error to a reason, looking through its cause chain.
+fn classify_read_error(e: &dicom_object::ReadError) -> SkipReason {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.kind() != std::io::ErrorKind::UnexpectedEof {
+                return SkipReason::from_io(io);
+            }
+            return SkipReason::Truncated;
+        }
+        src = s.source();
+    }
+    match e {
+        dicom_object::ReadError::ParseMetaDataSet { .. }
+        | dicom_object::ReadError::ReadPreambleBytes { .. } => SkipReason::BadFileMeta,
+        _ => SkipReason::Corrupt,
+    }
+}
+
+fn text(obj: &InMemDicomObject, tag: Tag) -> String {
+    obj.element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_string())
+        .unwrap_or_default()
+}
+
+fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
+    obj.element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_int::<i64>().ok())
+}
+
+fn header_of(obj: &InMemDicomObject, ts: String, raw: bool) -> Result<Read1, SkipReason> {
+    let h = Header {
+        sop_instance_uid: text(obj, tags::SOP_INSTANCE_UID),
+        sop_class_uid: text(obj, tags::SOP_CLASS_UID),
+        study_instance_uid: text(obj, tags::STUDY_INSTANCE_UID),
+        series_instance_uid: text(obj, tags::SERIES_INSTANCE_UID),
+        transfer_syntax: ts,
+        patient_id: text(obj, tags::PATIENT_ID),
+        patient_name: text(obj, tags::PATIENT_NAME),
+        patient_birth_date: text(obj, tags::PATIENT_BIRTH_DATE),
+        patient_sex: text(obj, tags::PATIENT_SEX),
+        study_date: text(obj, tags::STUDY_DATE),
+        study_time: text(obj, tags::STUDY_TIME),
+        study_description: text(obj, tags::STUDY_DESCRIPTION),
+        accession_number: text(obj, tags::ACCESSION_NUMBER),
+        study_id: text(obj, tags::STUDY_ID),
+        series_number: int(obj, tags::SERIES_NUMBER),
+        series_description: text(obj, tags::SERIES_DESCRIPTION),
+        modality: text(obj, tags::MODALITY),
+        instance_number: int(obj, tags::INSTANCE_NUMBER),
+        rows: int(obj, tags::ROWS),
+        columns: int(obj, tags::COLUMNS),
+        number_of_frames: int(obj, tags::NUMBER_OF_FRAMES),
+        burned_in_annotation: text(obj, tags::BURNED_IN_ANNOTATION),
+        image_type: text(obj, tags::IMAGE_TYPE),
+        manufacturer: text(obj, tags::MANUFACTURER),
+        manufacturer_model_name: text(obj, tags::MANUFACTURER_MODEL_NAME),
+        institution_name: text(obj, tags::INSTITUTION_NAME),
+        specific_character_set: text(obj, tags::SPECIFIC_CHARACTER_SET),
+        raw_dataset: raw,
+    };
+    if let Some(kind) = non_patient_kind(&h.sop_class_uid) {
+        return Err(SkipReason::NotPatientObject { kind: kind.into() });
+    }
+    if h.sop_class_uid.is_empty() && h.sop_instance_uid.is_empty() && raw {
+        return Err(SkipReason::NotDicom);
+    }
+    for (value, attribute) in [
+        (&h.sop_instance_uid, "SOPInstanceUID"),
+        (&h.sop_class_uid, "SOPClassUID"),
+        (&h.study_instance_uid, "StudyInstanceUID"),
+        (&h.series_instance_uid, "SeriesInstanceUID"),
+    ] {
+        if value.is_empty() {
+            return Err(SkipReason::MissingUid { attribute });
+        }
+    }
+    Ok(Read1::Instance(Box::new(h)))
+}
+
+/// The files a DICOMDIR's records reference, as paths relative to the DICOMDIR's folder.
+fn dicomdir_refs(path: &Path, obj: &InMemDicomObject) -> Vec<PathBuf> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    let Some(seq) = obj
+        .element_opt(tags::DIRECTORY_RECORD_SEQUENCE)
+        .ok()
+        .flatten()
+        .and_then(|e| e.items())
+    else {
+        return out;
+    };
+    for item in seq {
+        let Some(id) = item
+            .element_opt(tags::REFERENCED_FILE_ID)
+            .ok()
+            .flatten()
+            .and_then(|e| e.to_multi_str().ok())
+        else {
+            continue;
+        };
+        let mut p = base.to_path_buf();
+        let mut ok = true;
+        for comp in id.iter() {
+            let c = comp.trim_end_matches(['\0', ' ']);
+            // a record must not climb out of the medium
+            if c.is_empty() || c == "." || c == ".." || c.contains('/') || c.contains('\\') {
+                ok = false;
+                break;
+            }
+            p.push(c);
+        }
+        if ok {
+            out.push(resolve_case(&p));
+        }
+    }
+    out
+}
+
+/// DICOMDIR file IDs are upper case; media copied to other file systems may not be.
+fn resolve_case(p: &Path) -> PathBuf {
+    if p.exists() {
+        return p.to_path_buf();
+    }
+    let lower: PathBuf = p
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_lowercase())
+        .collect();
+    if lower.exists() {
+        return lower;
+    }
+    p.to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).expect("write");
+        p
+    }
+
+    #[test]
+    fn bad_inputs_have_reasons() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let empty = write(d.path(), "empty", b"");
+        assert_eq!(read_header(&empty).err(), Some(SkipReason::Empty));
+        let text = write(
+            d.path(),
+            "notes.txt",
+            b"hello, this is not a DICOM file at all\n",
+        );
+        assert_eq!(read_header(&text).err(), Some(SkipReason::NotDicom));
+        let mut fake = vec![0u8; 128];
+        fake.extend_from_slice(b"DICM");
+        fake.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
+        let trunc = write(d.path(), "trunc.dcm", &fake);
+        let r = read_header(&trunc).err().expect("must fail");
+        assert!(r.is_failure(), "{r:?}");
+        let short = write(d.path(), "short", b"DIC");
+        assert_eq!(read_header(&short).err(), Some(SkipReason::NotDicom));
+    }
+
+    #[test]
+    fn sniff_recognises_layouts() {
+        let mut p = vec![0u8; 128];
+        p.extend_from_slice(b"DICM");
+        assert!(matches!(sniff(&p), Layout::Part10 { preamble: true }));
+        let meta = [0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0];
+        assert!(matches!(sniff(&meta), Layout::Part10 { preamble: false }));
+        let implicit = [0x08, 0x00, 0x05, 0x00, 10, 0, 0, 0];
+        assert!(matches!(sniff(&implicit), Layout::Raw(_)));
+        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+        assert!(matches!(sniff(&png), Layout::NotDicom));
+    }
+}

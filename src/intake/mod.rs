@@ -1,0 +1,277 @@
+//! Intake: finds DICOM under folders and reads headers only, in parallel, never stopping on a bad file.
+//!
+//! [`scan`] walks the roots, skips files the caller already knows unchanged, reads the rest
+//! ([`header::read_header`], stopping before Pixel Data), follows DICOMDIR records, and hands
+//! every outcome — an instance header, or a [`SkipReason`] — to the caller on its own thread,
+//! which is where the catalog writes happen. Receiving over DICOM also feeds intake.
+
+pub mod header;
+pub mod reason;
+pub mod walk;
+
+use std::collections::HashSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::error::{Classify, ErrorClass};
+pub use header::{read_header, Header, Read1};
+pub use reason::SkipReason;
+pub use walk::FileStat;
+
+/// Usage errors of a scan (before any file is read).
+#[derive(Debug, Error)]
+pub enum IntakeError {
+    /// A path given to scan does not exist.
+    #[error("no such file or folder: {0}")]
+    NotFound(PathBuf),
+    /// A path given to scan cannot be read.
+    #[error("cannot read {path}: {detail}")]
+    Unreadable {
+        /// The path given.
+        path: PathBuf,
+        /// The OS error, in words.
+        detail: String,
+    },
+    /// No paths were given.
+    #[error("nothing to scan: give at least one folder or file")]
+    NoPaths,
+}
+
+impl Classify for IntakeError {
+    fn code(&self) -> &'static str {
+        match self {
+            IntakeError::NotFound(_) => "intake.not_found",
+            IntakeError::Unreadable { .. } => "intake.unreadable_root",
+            IntakeError::NoPaths => "intake.no_paths",
+        }
+    }
+    fn class(&self) -> ErrorClass {
+        ErrorClass::Permanent
+    }
+}
+
+/// Options of a scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Worker threads for header reads (0 = automatic: twice the cores, at least 4).
+    pub threads: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions { threads: 0 }
+    }
+}
+
+/// What happened to one file.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Read: a patient instance.
+    Instance(Box<Header>),
+    /// Read: a DICOMDIR referencing this many files.
+    Dicomdir { references: usize },
+    /// Same size and modification time as when last catalogued: not read again.
+    Unchanged,
+    /// Not catalogued, with why.
+    Skipped(SkipReason),
+}
+
+/// One file and its outcome.
+#[derive(Debug)]
+pub struct Event {
+    /// The file (size/mtime zero for problems found by the walk).
+    pub file: FileStat,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Progress of a running scan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Files handled so far.
+    pub done: u64,
+    /// Files to handle in total (grows when DICOMDIR records add files).
+    pub total: u64,
+    /// Bytes of the files handled so far.
+    pub bytes: u64,
+}
+
+/// Checks that every root exists and is readable (a usage error otherwise).
+pub fn check_roots(roots: &[PathBuf]) -> Result<Vec<PathBuf>, IntakeError> {
+    if roots.is_empty() {
+        return Err(IntakeError::NoPaths);
+    }
+    let mut out = Vec::with_capacity(roots.len());
+    for r in roots {
+        let md = std::fs::metadata(r).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => IntakeError::NotFound(r.clone()),
+            _ => IntakeError::Unreadable {
+                path: r.clone(),
+                detail: e.kind().to_string(),
+            },
+        })?;
+        if md.is_dir() {
+            std::fs::read_dir(r).map_err(|e| IntakeError::Unreadable {
+                path: r.clone(),
+                detail: e.kind().to_string(),
+            })?;
+        }
+        out.push(std::path::absolute(r).unwrap_or_else(|_| r.clone()));
+    }
+    Ok(out)
+}
+
+/// Scans the roots. `unchanged` says whether the catalog already holds a file as it is now;
+/// `on_event` and `on_progress` run on the calling thread.
+pub fn scan(
+    roots: &[PathBuf],
+    opts: &ScanOptions,
+    unchanged: &(dyn Fn(&FileStat) -> bool + Sync),
+    mut on_event: impl FnMut(Event),
+    mut on_progress: impl FnMut(Progress),
+) -> Result<(), IntakeError> {
+    let roots = check_roots(roots)?;
+    let threads = if opts.threads == 0 {
+        (std::thread::available_parallelism().map_or(2, |n| n.get()) * 2).max(4)
+    } else {
+        opts.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("deposit-scan-{i}"))
+        .build()
+        .map_err(|e| IntakeError::Unreadable {
+            path: PathBuf::from("."),
+            detail: format!("cannot start reader threads: {e}"),
+        })?;
+
+    let mut files = Vec::new();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    for f in walk::walk(&roots) {
+        match f {
+            walk::Found::File(stat) => {
+                seen.insert(canonical(&stat.path));
+                files.push(stat);
+            }
+            walk::Found::Problem(path, reason) => on_event(Event {
+                file: FileStat {
+                    path,
+                    size: 0,
+                    mtime_ns: 0,
+                },
+                outcome: Outcome::Skipped(reason),
+            }),
+        }
+    }
+
+    let mut progress = Progress {
+        done: 0,
+        total: files.len() as u64,
+        bytes: 0,
+    };
+    on_progress(progress);
+    let mut pending = files;
+    while !pending.is_empty() {
+        let mut referenced: Vec<PathBuf> = Vec::new();
+        read_batch(&pool, &pending, unchanged, |ev, refs| {
+            progress.done += 1;
+            progress.bytes += ev.file.size;
+            referenced.extend(refs);
+            on_event(ev);
+            on_progress(progress);
+        });
+        // DICOMDIR records may name files outside what was walked: read those too.
+        pending = Vec::new();
+        for p in referenced {
+            if !seen.insert(canonical(&p)) {
+                continue;
+            }
+            match FileStat::of(&p) {
+                Ok(stat) => pending.push(stat),
+                Err(e) => {
+                    let reason = if e.kind() == std::io::ErrorKind::NotFound {
+                        SkipReason::MissingReferencedFile
+                    } else {
+                        SkipReason::from_io(&e)
+                    };
+                    on_event(Event {
+                        file: FileStat {
+                            path: p,
+                            size: 0,
+                            mtime_ns: 0,
+                        },
+                        outcome: Outcome::Skipped(reason),
+                    });
+                }
+            }
+        }
+        progress.total += pending.len() as u64;
+    }
+    Ok(())
+}
+
+fn canonical(p: &std::path::Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Reads a batch in parallel; results come back to the calling thread through a channel.
+fn read_batch(
+    pool: &rayon::ThreadPool,
+    files: &[FileStat],
+    unchanged: &(dyn Fn(&FileStat) -> bool + Sync),
+    mut deliver: impl FnMut(Event, Vec<PathBuf>),
+) {
+    let (tx, rx) = crossbeam_channel::bounded::<(Event, Vec<PathBuf>)>(1024);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            pool.install(|| {
+                files.par_iter().for_each_with(tx, |tx, stat| {
+                    let r = read_one(stat, unchanged);
+                    // the receiver lives until every sender is gone
+                    let _ = tx.send(r);
+                });
+            });
+        });
+        for (ev, refs) in rx.iter() {
+            deliver(ev, refs);
+        }
+    });
+}
+
+fn read_one(
+    stat: &FileStat,
+    unchanged: &(dyn Fn(&FileStat) -> bool + Sync),
+) -> (Event, Vec<PathBuf>) {
+    if stat.size > 0 && unchanged(stat) {
+        return (
+            Event {
+                file: stat.clone(),
+                outcome: Outcome::Unchanged,
+            },
+            Vec::new(),
+        );
+    }
+    // A defect in a parser must cost one file, never the scan.
+    let r = catch_unwind(AssertUnwindSafe(|| read_header(&stat.path)))
+        .unwrap_or(Err(SkipReason::ReaderFault));
+    let (outcome, refs) = match r {
+        Ok(Read1::Instance(h)) => (Outcome::Instance(h), Vec::new()),
+        Ok(Read1::Dicomdir(refs)) => (
+            Outcome::Dicomdir {
+                references: refs.len(),
+            },
+            refs,
+        ),
+        Err(reason) => (Outcome::Skipped(reason), Vec::new()),
+    };
+    (
+        Event {
+            file: stat.clone(),
+            outcome,
+        },
+        refs,
+    )
+}

@@ -1,0 +1,25 @@
+//! Deposit: de-identify DICOM images and deliver them, resumably, to research archives.
+//!
+//! # Start here
+//!
+//! Data flows one way: [`intake`] → [`catalog`] → [`deid`] (+ [`pixels`]) → [`queue`] →
+//! [`archive`]; [`receive`] feeds intake. [`api`] is the one surface that the CLI ([`cli`]), the
+//! headless service and the desktop shell call; nothing else is meant to be called from outside.
+//!
+//! Errors: each module has its own error enum implementing [`error::Classify`] (a stable code and
+//! a permanent/transient class); at the api boundary they become [`error::ApiError`].
+//!
+//! The data home ([`home`]) holds the catalog, quarantine, outbox, embedded archive, logs and the
+//! site key; see DESIGN.md §3.
+
+pub mod api;
+pub mod archive;
+pub mod catalog;
+pub mod cli;
+pub mod deid;
+pub mod error;
+pub mod home;
+pub mod intake;
+pub mod pixels;
+pub mod queue;
+pub mod receive;

@@ -1,0 +1,1 @@
+//! Receive: the DICOM C-STORE SCP (+ C-ECHO) that spools instances durably and feeds intake.
