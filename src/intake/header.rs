@@ -17,7 +17,14 @@ use dicom_object::{InMemDicomObject, OpenFileOptions};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use serde::Serialize;
 
+use super::guard;
 use super::reason::SkipReason;
+
+fn file_size(path: &Path) -> Result<u64, SkipReason> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| SkipReason::from_io(&e))
+}
 
 /// The attributes of one instance that the catalog keeps. Identity values stay on this machine.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -89,6 +96,8 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
     let prefix = &prefix[..n];
     match sniff(prefix) {
         Layout::Part10 { preamble } => {
+            let f = File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+            guard::check_part10(f, file_size(path)?, preamble, true)?;
             let opts = OpenFileOptions::new()
                 .read_preamble(if preamble {
                     ReadPreamble::Always
