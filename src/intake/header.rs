@@ -364,7 +364,7 @@ mod tests {
         fake.extend_from_slice(b"DICM");
         fake.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
         let trunc = write(d.path(), "trunc.dcm", &fake);
-        let r = read_header(&trunc).err().expect("must fail");
+        let r = read_header(&trunc).expect_err("must fail");
         assert!(r.is_failure(), "{r:?}");
         let short = write(d.path(), "short", b"DIC");
         assert_eq!(read_header(&short).err(), Some(SkipReason::NotDicom));
