@@ -12,13 +12,13 @@ pub mod xnat;
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::{Classify, ErrorClass};
 
 /// Where a study lands: labels that never carry original identity (pseudonyms and new UIDs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StudyLabels {
     /// Project (XNAT project ID; a folder name in the folder archive).
     pub project: String,
@@ -29,7 +29,7 @@ pub struct StudyLabels {
 }
 
 /// One de-identified file to deliver.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
     /// The de-identified bytes on disk (in the outbox).
     pub path: PathBuf,
