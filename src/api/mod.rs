@@ -5,6 +5,7 @@
 //! callers bridge to progress bars or UI events.
 
 pub mod dto;
+pub mod send;
 
 use std::path::PathBuf;
 
