@@ -5,6 +5,7 @@
 
 pub mod args;
 mod progress;
+mod queue;
 mod scan;
 
 use std::process::ExitCode;
@@ -74,8 +75,21 @@ fn report_error(e: &ApiError, json: bool) {
 fn run(cli: Cli) -> Result<u8, ApiError> {
     match cli.command {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
+        Command::Queue { action, .. } => queue::run(&cli.common, action.as_deref()),
         other => Err(not_yet(&other)),
     }
+}
+
+/// Prints one JSON object on stdout.
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ApiError> {
+    let s = serde_json::to_string(v).map_err(|e| ApiError {
+        code: "cli.json".into(),
+        message: format!("cannot encode the output: {e}"),
+        class: crate::error::ErrorClass::Permanent,
+        usage: false,
+    })?;
+    println!("{s}");
+    Ok(())
 }
 
 fn not_yet(cmd: &Command) -> ApiError {

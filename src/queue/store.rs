@@ -262,3 +262,89 @@ pub fn job_destination(c: &Connection, job: i64) -> Result<Option<String>, Queue
     .optional()
     .map_err(sql("read job"))
 }
+
+/// One job for listings: its studies with states, audit records and problems.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    /// Job id.
+    pub id: i64,
+    /// Destination (no credentials).
+    pub destination: String,
+    /// Profile name and sha256.
+    pub profile: serde_json::Value,
+    /// When created (Unix seconds).
+    pub created_at: i64,
+    /// Studies.
+    pub studies: Vec<StudyView>,
+}
+
+/// One study of a job for listings.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudyView {
+    /// Labels in the archive.
+    pub labels: StudyLabels,
+    /// State.
+    pub state: State,
+    /// Archive URI once committed.
+    pub uri: Option<String>,
+    /// Files in the study.
+    pub files: u64,
+    /// Pieces acknowledged / total.
+    pub pieces_done: u64,
+    /// Pieces in total.
+    pub pieces: u64,
+    /// Last problem, in words.
+    pub detail: Option<String>,
+    /// The audit record once verified.
+    pub audit: Option<serde_json::Value>,
+}
+
+/// Every job, newest first.
+pub fn list_jobs(c: &Connection) -> Result<Vec<JobView>, QueueError> {
+    let mut st = c
+        .prepare("SELECT id, destination, profile_name, profile_sha256, created_at FROM jobs ORDER BY id DESC")
+        .map_err(sql("list jobs"))?;
+    let jobs = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .map_err(sql("list jobs"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql("list jobs"))?;
+    let mut out = Vec::new();
+    for (id, destination, pname, psha, created_at) in jobs {
+        let mut views = Vec::new();
+        for s in studies(c, id)? {
+            let ps = pieces(c, s.id)?;
+            let audit: Option<String> = c
+                .query_row("SELECT audit FROM job_studies WHERE id=?1", [s.id], |r| {
+                    r.get(0)
+                })
+                .map_err(sql("read audit"))?;
+            views.push(StudyView {
+                files: ps.iter().map(|p| p.items.len() as u64).sum(),
+                pieces_done: ps.iter().filter(|p| p.state == State::Acknowledged).count() as u64,
+                pieces: ps.len() as u64,
+                labels: s.labels,
+                state: s.state,
+                uri: s.uri,
+                detail: s.detail,
+                audit: audit.and_then(|a| serde_json::from_str(&a).ok()),
+            });
+        }
+        out.push(JobView {
+            id,
+            destination,
+            profile: serde_json::json!({"name": pname, "sha256": psha}),
+            created_at,
+            studies: views,
+        });
+    }
+    Ok(out)
+}
