@@ -303,7 +303,7 @@ impl Session {
                         summary.failures.push(f);
                     }
                     Outcome::Quarantined { path, sop, q } => {
-                        match self.hold(&path, sop.as_deref(), &q, &profile) {
+                        match self.hold(&path, sop.as_deref(), &q, profile) {
                             Ok(id) => {
                                 summary.quarantined += 1;
                                 summary.quarantine.push(Quarantined {

@@ -4,6 +4,7 @@
 //! failed with an error; 2 bad usage, configuration or profile.
 
 pub mod args;
+mod deid;
 mod progress;
 mod scan;
 
@@ -74,6 +75,14 @@ fn report_error(e: &ApiError, json: bool) {
 fn run(cli: Cli) -> Result<u8, ApiError> {
     match cli.command {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
+        Command::Deid { paths, out, check } => deid::run(&cli.common, &paths, &out, check),
+        Command::Inspect { file } => deid::inspect(&cli.common, &file),
+        Command::Profile { action, name } => {
+            deid::profile(&cli.common, action.as_deref(), name.as_deref())
+        }
+        Command::Quarantine { action, id } => {
+            deid::quarantine(&cli.common, action.as_deref(), id.as_deref())
+        }
         other => Err(not_yet(&other)),
     }
 }

@@ -352,6 +352,12 @@ impl Walk<'_> {
                     }
                 }
             }
+            (Action::C, vr) if is_free_text(vr) => {
+                // Long free text cannot be shown clean by cutting known values out: remove it.
+                action = Action::X;
+                rule = format!("{rule}; free text cannot be proven clean, removed");
+                None
+            }
             (Action::C, vr) if is_text(vr) => {
                 let s = elem
                     .value()
