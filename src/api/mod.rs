@@ -4,6 +4,7 @@
 //! [`ApiError`] (`{code, message, class}`); long operations report through callbacks that the
 //! callers bridge to progress bars or UI events.
 
+pub mod deid;
 pub mod dto;
 pub mod send;
 

@@ -109,5 +109,22 @@ pub const MIGRATIONS: &[&str] = &[
         items       TEXT NOT NULL,
         UNIQUE(study_ref, seq)
     );
+    // 3: quarantine — objects set aside by de-identification, with a reason code and sentence.
+    // `missing_key` holds the original value missing from a lookup table (PHI, local only).
+    r#"
+    CREATE TABLE quarantine (
+        id           INTEGER PRIMARY KEY,
+        source_path  BLOB NOT NULL,
+        stored_path  BLOB,
+        sop_uid      TEXT,
+        code         TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        missing_key  TEXT,
+        profile_name TEXT NOT NULL,
+        profile_sha  TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'held' CHECK (state IN ('held','released','discarded'))
+    );
+    CREATE INDEX quarantine_code ON quarantine(code);
     "#,
 ];

@@ -4,6 +4,7 @@
 //! failed with an error; 2 bad usage, configuration or profile.
 
 pub mod args;
+mod deid;
 mod progress;
 mod queue;
 mod scan;
@@ -76,6 +77,14 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
     match cli.command {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
         Command::Queue { action, .. } => queue::run(&cli.common, action.as_deref()),
+        Command::Deid { paths, out, check } => deid::run(&cli.common, &paths, &out, check),
+        Command::Inspect { file } => deid::inspect(&cli.common, &file),
+        Command::Profile { action, name } => {
+            deid::profile(&cli.common, action.as_deref(), name.as_deref())
+        }
+        Command::Quarantine { action, id } => {
+            deid::quarantine(&cli.common, action.as_deref(), id.as_deref())
+        }
         other => Err(not_yet(&other)),
     }
 }
