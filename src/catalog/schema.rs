@@ -109,6 +109,7 @@ pub const MIGRATIONS: &[&str] = &[
         items       TEXT NOT NULL,
         UNIQUE(study_ref, seq)
     );
+    "#,
     // 3: quarantine — objects set aside by de-identification, with a reason code and sentence.
     // `missing_key` holds the original value missing from a lookup table (PHI, local only).
     r#"
