@@ -326,7 +326,15 @@ fn samples_dir() -> Option<PathBuf> {
 
 /// What pydicom finds under `root` (tests/support/count_uids.py), or why it could not run.
 fn pydicom_counts(root: &Path) -> Result<Value, String> {
-    let python = std::env::var("DEPOSIT_PYTHON").unwrap_or_else(|_| "python3".into());
+    // the venv installers/setup-debian.sh --test makes, unless DEPOSIT_PYTHON says otherwise
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyenv/bin/python");
+    let python = std::env::var("DEPOSIT_PYTHON").unwrap_or_else(|_| {
+        if venv.is_file() {
+            venv.display().to_string()
+        } else {
+            "python3".into()
+        }
+    });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/count_uids.py");
     let out = Command::new(&python)
         .arg(script)

@@ -23,36 +23,47 @@ const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
 const TRANSFER_SYNTAX_UID: Tag = Tag(0x0002, 0x0010);
 
-/// Checks a Part-10 file (`preamble`: whether 128 bytes + `DICM` come first). Returns the
-/// transfer syntax UID found in the file meta, if any.
-pub fn check_part10<R: Read>(
+/// What the file meta group says, and where the data set starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaInfo {
+    /// Transfer syntax UID, if the meta group has one.
+    pub ts_uid: Option<String>,
+    /// Byte offset of the first data set element.
+    pub dataset_offset: u64,
+}
+
+/// Walks a Part-10 file's meta group (`preamble`: whether 128 bytes + `DICM` come first),
+/// refusing impossible lengths.
+pub fn scan_meta<R: Read>(
     source: R,
     file_size: u64,
     preamble: bool,
-    header_only: bool,
-) -> Result<Option<String>, SkipReason> {
+) -> Result<(MetaInfo, BufReader<R>), SkipReason> {
     let mut r = BufReader::new(source);
+    let mut offset = 0u64;
     if preamble {
         skip(&mut r, 132)?;
+        offset = 132;
     }
     let dec = ExplicitVRLittleEndianDecoder::default();
     let mut ts_uid = None;
     loop {
         let group = match r.fill_buf() {
             Ok(b) if b.len() >= 2 => u16::from_le_bytes([b[0], b[1]]),
-            Ok(_) => return Ok(ts_uid), // file ends within or right after the meta group
+            Ok(_) => break, // file ends within or right after the meta group
             Err(e) => return Err(SkipReason::from_io(&e)),
         };
         if group != 0x0002 {
             break;
         }
-        let (hdr, _) = dec
+        let (hdr, n) = dec
             .decode_header(&mut r)
             .map_err(|_| SkipReason::BadFileMeta)?;
         let len = hdr.length().get().ok_or(SkipReason::BadFileMeta)?;
         if u64::from(len) > file_size {
             return Err(SkipReason::Truncated);
         }
+        offset += n as u64 + u64::from(len);
         if hdr.tag() == TRANSFER_SYNTAX_UID && len <= 64 {
             let mut v = vec![0u8; len as usize];
             r.read_exact(&mut v).map_err(|e| SkipReason::from_io(&e))?;
@@ -65,10 +76,27 @@ pub fn check_part10<R: Read>(
             skip(&mut r, u64::from(len))?;
         }
     }
-    if let Some(uid) = &ts_uid {
+    Ok((
+        MetaInfo {
+            ts_uid,
+            dataset_offset: offset,
+        },
+        r,
+    ))
+}
+
+/// Checks a whole Part-10 file: its meta group, then its data set. Returns the meta info.
+pub fn check_part10<R: Read>(
+    source: R,
+    file_size: u64,
+    preamble: bool,
+    header_only: bool,
+) -> Result<MetaInfo, SkipReason> {
+    let (meta, r) = scan_meta(source, file_size, preamble)?;
+    if let Some(uid) = &meta.ts_uid {
         check_dataset(r, uid, file_size, header_only)?;
     }
-    Ok(ts_uid)
+    Ok(meta)
 }
 
 /// Checks a data set (no file meta) encoded with transfer syntax `ts_uid`.
@@ -150,7 +178,7 @@ mod tests {
         ds.extend_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
         let file = meta_then(&ds);
         let r = check_part10(&file[..], file.len() as u64, true, true);
-        assert_eq!(r, Err(SkipReason::Truncated));
+        assert_eq!(r.err(), Some(SkipReason::Truncated));
     }
 
     #[test]
@@ -158,8 +186,9 @@ mod tests {
         let mut ds = vec![0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0];
         ds.extend_from_slice(b"CT");
         let file = meta_then(&ds);
-        let r = check_part10(&file[..], file.len() as u64, true, true);
-        assert_eq!(r, Ok(Some("1.2.840.10008.1.2.1".to_string())));
+        let r = check_part10(&file[..], file.len() as u64, true, true).expect("sane");
+        assert_eq!(r.ts_uid.as_deref(), Some("1.2.840.10008.1.2.1"));
+        assert_eq!(r.dataset_offset, 132 + 8 + 20);
     }
 
     #[test]
@@ -168,6 +197,6 @@ mod tests {
         v.extend_from_slice(b"DICM");
         v.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I', 0xFF, 0xFF]);
         let r = check_part10(&v[..], 10, true, true);
-        assert_eq!(r, Err(SkipReason::Truncated));
+        assert_eq!(r.err(), Some(SkipReason::Truncated));
     }
 }

@@ -5,10 +5,10 @@
 //! records are returned so the scan can follow them).
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use dicom_core::Tag;
+use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_dictionary_std::uids;
 use dicom_encoding::TransferSyntaxIndex;
@@ -96,21 +96,31 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
     let prefix = &prefix[..n];
     match sniff(prefix) {
         Layout::Part10 { preamble } => {
+            let size = file_size(path)?;
             let f = File::open(path).map_err(|e| SkipReason::from_io(&e))?;
-            guard::check_part10(f, file_size(path)?, preamble, true)?;
-            let opts = OpenFileOptions::new()
-                .read_preamble(if preamble {
-                    ReadPreamble::Always
-                } else {
-                    ReadPreamble::Never
-                })
-                .read_until(tags::PIXEL_DATA);
-            let obj = opts.open_file(path).map_err(|e| classify_read_error(&e))?;
-            let ts = obj
-                .meta()
-                .transfer_syntax()
-                .trim_end_matches('\0')
-                .to_string();
+            let (meta, rest) = guard::scan_meta(f, size, preamble)?;
+            let ts_uid = meta.ts_uid.clone().unwrap_or_default();
+            let checked = guard::check_dataset(rest, &ts_uid, size, true);
+            let opened = checked.and_then(|_| {
+                OpenFileOptions::new()
+                    .read_preamble(if preamble {
+                        ReadPreamble::Always
+                    } else {
+                        ReadPreamble::Never
+                    })
+                    .read_until(tags::PIXEL_DATA)
+                    .open_file(path)
+                    .map_err(|e| classify_read_error(&e))
+            });
+            let obj = match opened {
+                Ok(obj) => obj,
+                // Some writers declare explicit VR but write implicit VR (as pydicom and
+                // dcmtk's readers tolerate): read the data set again as implicit VR.
+                Err(reason @ (SkipReason::Truncated | SkipReason::Corrupt)) => {
+                    return implicit_fallback(path, &meta, size).unwrap_or(Err(reason));
+                }
+                Err(reason) => return Err(reason),
+            };
             let sop_class = obj
                 .meta()
                 .media_storage_sop_class_uid()
@@ -119,6 +129,11 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
             if sop_class == MEDIA_STORAGE_DIRECTORY {
                 return Ok(Read1::Dicomdir(dicomdir_refs(path, &obj)));
             }
+            let ts = obj
+                .meta()
+                .transfer_syntax()
+                .trim_end_matches('\0')
+                .to_string();
             header_of(&obj, ts, false)
         }
         Layout::Raw(uid) => {
@@ -139,6 +154,31 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
         }
         Layout::NotDicom => Err(SkipReason::NotDicom),
     }
+}
+
+const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+
+/// Reads the data set after the meta group as implicit VR little endian, when the declared
+/// syntax is an explicit little-endian one and did not parse.
+fn implicit_fallback(
+    path: &Path,
+    meta: &guard::MetaInfo,
+    size: u64,
+) -> Option<Result<Read1, SkipReason>> {
+    let declared = meta.ts_uid.as_deref()?;
+    let ts = TransferSyntaxRegistry.get(declared)?;
+    if declared == IMPLICIT_VR_LE || ts.endianness() != dicom_encoding::Endianness::Little {
+        return None;
+    }
+    let open_at = || -> Option<BufReader<File>> {
+        let mut f = File::open(path).ok()?;
+        f.seek(SeekFrom::Start(meta.dataset_offset)).ok()?;
+        Some(BufReader::new(f))
+    };
+    guard::check_dataset(open_at()?, IMPLICIT_VR_LE, size, false).ok()?;
+    let implicit = TransferSyntaxRegistry.get(IMPLICIT_VR_LE)?;
+    let obj = InMemDicomObject::read_dataset_with_ts(open_at()?, implicit).ok()?;
+    Some(header_of(&obj, declared.to_string(), false))
 }
 
 fn read_fully(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -220,19 +260,38 @@ fn classify_read_error(e: &dicom_object::ReadError) -> SkipReason {
 }
 
 fn text(obj: &InMemDicomObject, tag: Tag) -> String {
-    obj.element_opt(tag)
-        .ok()
-        .flatten()
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_string())
-        .unwrap_or_default()
+    let Some(e) = obj.element_opt(tag).ok().flatten() else {
+        return String::new();
+    };
+    let s = if e.vr() == VR::UN {
+        // an element written with VR UN keeps its bytes: decode them as text
+        e.to_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    } else {
+        e.to_str().map(|s| s.into_owned()).unwrap_or_default()
+    };
+    s.trim_end_matches(['\0', ' ']).trim_start().to_string()
 }
 
 fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
-    obj.element_opt(tag)
-        .ok()
-        .flatten()
-        .and_then(|e| e.to_int::<i64>().ok())
+    let e = obj.element_opt(tag).ok().flatten()?;
+    if e.vr() != VR::UN {
+        return e.to_int::<i64>().ok();
+    }
+    // UN: either text digits (IS) or a little-endian binary integer (US/UL)
+    let b = e.to_bytes().ok()?;
+    if let Ok(v) = String::from_utf8_lossy(&b)
+        .trim_matches(['\0', ' '])
+        .parse::<i64>()
+    {
+        return Some(v);
+    }
+    match b.len() {
+        2 => Some(i64::from(u16::from_le_bytes([b[0], b[1]]))),
+        4 => Some(i64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+        _ => None,
+    }
 }
 
 fn header_of(obj: &InMemDicomObject, ts: String, raw: bool) -> Result<Read1, SkipReason> {
