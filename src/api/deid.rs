@@ -145,7 +145,7 @@ pub fn resolve_profile(name: Option<&str>) -> Result<Profile, ApiError> {
     Profile::load(name.unwrap_or("ps3.15-basic")).map_err(usage)
 }
 
-fn load_lookup(path: Option<&Path>) -> Result<Option<LookupTable>, ApiError> {
+pub(crate) fn load_lookup(path: Option<&Path>) -> Result<Option<LookupTable>, ApiError> {
     let Some(path) = path else { return Ok(None) };
     let text = std::fs::read_to_string(path).map_err(|e| ApiError {
         code: "deid.lookup_read".into(),
@@ -226,7 +226,7 @@ fn process(
 }
 
 impl Session {
-    fn keys(&self) -> Result<Keys, ApiError> {
+    pub(crate) fn keys(&self) -> Result<Keys, ApiError> {
         self.home
             .site_key()
             .map(Keys::new)
@@ -331,7 +331,7 @@ impl Session {
     }
 
     /// Records a quarantined input and copies it into the data home's quarantine folder.
-    fn hold(
+    pub(crate) fn hold(
         &self,
         path: &Path,
         sop: Option<&str>,

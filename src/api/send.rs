@@ -98,7 +98,7 @@ pub fn send(
     dest: &dyn archive::Destination,
     project: &str,
     profile: (&str, &str),
-    prepare: &(dyn Fn(&Path) -> Result<Prepared, NotPrepared> + Sync),
+    prepare: &dyn Fn(&Path) -> Result<Prepared, NotPrepared>,
     policy: &runner::RetryPolicy,
     now: &dyn Fn() -> i64,
     mut progress: impl FnMut(u64, u64),
@@ -184,5 +184,136 @@ mod tests {
             session_label("DEP-AB", "2.25.123456789012345"),
             "DEP-AB_6789012345"
         );
+    }
+}
+
+/// Options of a send.
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    /// Profile name or file (default: the strict PS3.15 basic profile).
+    pub profile: Option<String>,
+    /// Lookup table file.
+    pub lookup: Option<PathBuf>,
+    /// Project label at the destination (default `DEPOSIT`).
+    pub project: Option<String>,
+    /// Retry policy for transient destination errors.
+    pub retry: runner::RetryPolicy,
+}
+
+/// Scan label inside a session: the series number, else digits of the new Series UID.
+fn scan_label(ds: &dicom_object::InMemDicomObject, new_series_uid: &str) -> String {
+    let number = ds
+        .get(dicom_dictionary_std::tags::SERIES_NUMBER)
+        .and_then(|e| e.to_int::<i64>().ok())
+        .filter(|n| *n >= 0);
+    match number {
+        Some(n) => n.to_string(),
+        None => {
+            let digits: String = new_series_uid
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            digits[digits.len().saturating_sub(8)..].to_string()
+        }
+    }
+}
+
+impl super::Session {
+    /// Catalogs `paths`, de-identifies every instance found, and delivers to `dest`.
+    /// `progress(done, total)` covers both halves (preparing, then delivering).
+    pub fn send(
+        &mut self,
+        paths: &[PathBuf],
+        dest: &str,
+        opts: &SendOptions,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<SendSummary, ApiError> {
+        use crate::deid::{self, Context, Quarantine, QuarantineCode};
+
+        let destination = archive::open(dest, &self.home.dir("archive"))
+            .map_err(|e| ApiError::from_err(&e, true))?;
+        let profile = super::deid::resolve_profile(opts.profile.as_deref())?;
+        let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
+        let keys = self.keys()?;
+        let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
+        let files = self
+            .catalog
+            .scan_instance_files(scan.scan_id)
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        let unreadable = || Quarantine {
+            code: QuarantineCode::Unreadable,
+            reason: "cannot be read as a DICOM Part-10 file (damaged, truncated or not DICOM)"
+                .into(),
+            missing_key: None,
+        };
+        let prepare = |path: &Path| -> Result<Prepared, (Option<String>, Quarantine)> {
+            let obj = dicom_object::OpenFileOptions::new()
+                .open_file(path)
+                .map_err(|_| (None, unreadable()))?;
+            let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
+            let ts = clean(obj.meta().transfer_syntax());
+            let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));
+            let ctx = Context {
+                lookup: lookup.as_ref(),
+                mask_rule: None,
+                record_values: false,
+            };
+            let d = deid::deidentify(obj.into_inner(), &ts, &profile, &keys, ctx)
+                .map_err(|q| (sop.clone(), q))?;
+            let parts: Vec<String> = d
+                .relative_path
+                .iter()
+                .map(|c| c.to_string_lossy().into_owned())
+                .collect();
+            let [subject, study_uid, series_uid, file] = parts.as_slice() else {
+                return Err((sop, unreadable()));
+            };
+            let scan = scan_label(&d.dataset, series_uid);
+            let sop_uid = file.trim_end_matches(".dcm").to_string();
+            let (subject, study_uid) = (subject.clone(), study_uid.clone());
+            let mut bytes = Vec::new();
+            d.dataset
+                .with_exact_meta(d.meta)
+                .write_all(&mut bytes)
+                .map_err(|_| (sop, unreadable()))?;
+            Ok(Prepared {
+                bytes,
+                subject,
+                study_uid,
+                scan,
+                sop_uid,
+            })
+        };
+        let hold =
+            |path: &Path, sop: Option<&str>, q: &Quarantine| self.hold(path, sop, q, &profile);
+        let prepare_or_hold = |path: &Path| -> Result<Prepared, NotPrepared> {
+            prepare(path).map_err(|(sop, q)| match hold(path, sop.as_deref(), &q) {
+                Ok(_) => NotPrepared::Quarantined,
+                Err(e) => NotPrepared::Failed(format!("cannot quarantine: {}", e.message)),
+            })
+        };
+        let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
+        let mut summary = send(
+            self.catalog.conn(),
+            &self.home.dir("outbox"),
+            &files,
+            destination.as_ref(),
+            &project,
+            (&profile.name, &profile.sha256),
+            &prepare_or_hold,
+            &opts.retry,
+            &super::unix_now,
+            &mut progress,
+        )?;
+        summary.failed += scan.failed;
+        let ignorable = ["not_dicom", "empty", "not_patient_object"];
+        for s in scan
+            .skipped
+            .iter()
+            .filter(|s| !ignorable.contains(&s.code.as_str()))
+        {
+            summary.problems.push(format!("{}: {}", s.path, s.reason));
+        }
+        Ok(summary)
     }
 }

@@ -124,6 +124,9 @@ pub struct ScanSummary {
     pub skipped: Vec<Skipped>,
     /// How many of the skipped files are errors (unreadable, damaged) rather than not-DICOM.
     pub failed: u64,
+    /// The scan's id in the catalog (not part of the JSON summary).
+    #[serde(skip)]
+    pub scan_id: i64,
 }
 
 /// A file that was not catalogued.
@@ -295,6 +298,7 @@ impl Catalog {
             failed: one("SELECT COUNT(*) FROM files WHERE last_scan=?1 AND kind='skipped' AND failure=1")?,
             read: 0,
             skipped: Vec::new(),
+            scan_id: scan,
         };
         let mut stmt = c
             .prepare("SELECT path, skip_reason, skip_code FROM files WHERE last_scan=?1 AND kind='skipped' ORDER BY path")
@@ -313,6 +317,22 @@ impl Catalog {
             .collect::<Result<_, _>>()
             .map_err(sql("list skipped"))?;
         Ok(s)
+    }
+
+    /// One file per distinct instance seen by a scan (the first path when copies exist).
+    pub fn scan_instance_files(&self, scan: i64) -> Result<Vec<PathBuf>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT MIN(path) FROM files WHERE last_scan=?1 AND instance_ref IS NOT NULL
+                 GROUP BY instance_ref ORDER BY MIN(path)",
+            )
+            .map_err(sql("list scanned instances"))?;
+        let rows = stmt
+            .query_map([scan], |r| Ok(path_from_bytes(r.get(0)?)))
+            .map_err(sql("list scanned instances"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(sql("list scanned instances"))
     }
 
     /// Every catalogued study, newest first.

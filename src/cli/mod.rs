@@ -8,6 +8,7 @@ mod deid;
 mod progress;
 mod queue;
 mod scan;
+mod send;
 
 use std::process::ExitCode;
 
@@ -52,8 +53,15 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DEPOSIT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DEPOSIT_LOG").unwrap_or_else(|_| {
+        // dicom-rs warns about every odd file it meets; the reasons reach the user anyway
+        let quiet_readers = if verbose >= 2 {
+            ""
+        } else {
+            ",dicom_object=error,dicom_parser=error,dicom_encoding=error"
+        };
+        tracing_subscriber::EnvFilter::new(format!("{level}{quiet_readers}"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -76,6 +84,7 @@ fn report_error(e: &ApiError, json: bool) {
 fn run(cli: Cli) -> Result<u8, ApiError> {
     match cli.command {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
+        Command::Send { paths, to } => send::run(&cli.common, &paths, &to),
         Command::Queue { action, .. } => queue::run(&cli.common, action.as_deref()),
         Command::Deid { paths, out, check } => deid::run(&cli.common, &paths, &out, check),
         Command::Inspect { file } => deid::inspect(&cli.common, &file),

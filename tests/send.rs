@@ -1,0 +1,142 @@
+//! The thin path end to end through the real `deposit` binary: a synthetic study folder with
+//! identity canaries → `deposit send --to folder:` → de-identified, delivered, committed and
+//! verified in the folder archive; nothing identifying in the archive's bytes or names;
+//! burned-in-risk images quarantined, not delivered; a second send delivers nothing twice.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn deposit(home: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_deposit"))
+        .args(args)
+        .env("DEPOSIT_HOME", home)
+        .output()
+        .expect("run deposit");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!("stdout is not one JSON object ({e}): {stdout}\nstderr: {stderr}")
+    });
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+fn dcm_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "dcm") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn synthetic_studies_reach_the_folder_archive_verified_and_clean() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let corpus = tmp.path().join("incoming");
+    let home = tmp.path().join("home");
+    let archive = tmp.path().join("archive");
+    let cfg = deposit_synth::Config {
+        patients: 3,
+        ct_slices: 4,
+        rows: 64,
+        cols: 64,
+        ..Default::default()
+    };
+    let manifest = deposit_synth::generate(&corpus, &cfg).expect("generate corpus");
+    let dest = format!("folder:{}", archive.display());
+    let corpus_arg = corpus.display().to_string();
+
+    let (code, s, stderr) = deposit(&home, &["send", &corpus_arg, "--to", &dest, "--json"]);
+    for key in [
+        "sent",
+        "already_present",
+        "quarantined",
+        "failed",
+        "verified",
+        "destination",
+    ] {
+        assert!(s.get(key).is_some(), "send JSON lacks '{key}': {s}");
+    }
+    assert_eq!(code, 0, "exit status; json {s}; stderr {stderr}");
+    let n = |k: &str| s[k].as_u64().unwrap_or(u64::MAX);
+    assert_eq!(n("failed"), 0, "{s}");
+    assert!(
+        n("quarantined") >= 1,
+        "burned-in ultrasound must be held: {s}"
+    );
+    assert_eq!(
+        n("sent") + n("quarantined"),
+        manifest.counts.instances,
+        "every instance is delivered or quarantined: {s}"
+    );
+    assert_eq!(n("verified"), n("sent"), "{s}");
+    let delivered = dcm_files(&archive);
+    assert_eq!(delivered.len() as u64, n("sent"));
+
+    // nothing identifying in the archive: bytes, file names, folder names
+    let canaries: Vec<&str> = manifest
+        .canaries
+        .iter()
+        .filter(|c| c.kind != "pixels")
+        .map(|c| c.canary.as_str())
+        .collect();
+    assert!(canaries.len() > 10, "the corpus plants canaries");
+    support::canary::assert_no_leaks(&archive, &canaries);
+
+    // the quarantine says why, in words, for each held image
+    let (code, q, _) = deposit(&home, &["quarantine", "list", "--json"]);
+    assert_eq!(code, 0);
+    let text = q.to_string();
+    assert!(text.contains("needs_pixel_review"), "{text}");
+
+    // the queue shows the verified studies with their audit record
+    let (_, jobs, _) = deposit(&home, &["queue", "list", "--json"]);
+    let studies = jobs["jobs"][0]["studies"].as_array().expect("studies");
+    assert!(!studies.is_empty());
+    for st in studies {
+        assert_eq!(st["state"], "verified", "{st}");
+        assert!(st["audit"]["uri"].as_str().is_some(), "{st}");
+    }
+
+    // sending again delivers nothing twice
+    let (code, again, _) = deposit(&home, &["send", &corpus_arg, "--to", &dest, "--json"]);
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(again["sent"].as_u64(), Some(0), "{again}");
+    assert_eq!(
+        again["already_present"].as_u64(),
+        Some(n("sent")),
+        "{again}"
+    );
+    assert_eq!(dcm_files(&archive), delivered, "same files, no duplicates");
+}
+
+#[test]
+fn unknown_destination_is_a_usage_error() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let src = tmp.path().join("in");
+    std::fs::create_dir(&src).expect("mkdir");
+    let (code, v, _) = deposit(
+        &tmp.path().join("home"),
+        &[
+            "send",
+            &src.display().to_string(),
+            "--to",
+            "ftp://nowhere",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(v["error"]["code"], "archive.bad_destination");
+}
