@@ -7,6 +7,7 @@
 
 pub mod action;
 mod apply;
+mod codes;
 pub mod dates;
 pub mod hygiene;
 pub mod keyed;
@@ -178,6 +179,7 @@ pub fn deidentify(
     let before_id = ctx.record_values.then(|| original_id.clone());
     walk.dataset(&mut ds, "");
     let mut decisions = walk.decisions;
+    codes::clean_local_codes(&mut ds, &mut decisions, "");
     for (tag, before) in [(PATIENT_ID, before_id), (PATIENT_NAME, before_name)] {
         let vr = if tag == PATIENT_ID { VR::LO } else { VR::PN };
         ds.put(DataElement::new(
