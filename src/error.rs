@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// Whether retrying the same step can succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// Retrying will fail the same way until something is changed (input, config, profile).
@@ -26,6 +27,7 @@ pub trait Classify {
 
 /// An error as it crosses the api boundary (CLI, service, GUI): `{code, message, class}`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ApiError {
     /// Stable code the UI branches on.
     pub code: String,

@@ -104,6 +104,7 @@ pub struct Catalog {
 
 /// Counts of what one scan found (distinct UIDs, not files) and what it could not read.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ScanSummary {
     /// Files visited (including skipped ones and DICOMDIRs).
     pub files: u64,
@@ -127,6 +128,7 @@ pub struct ScanSummary {
 
 /// A file that was not catalogued.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Skipped {
     /// The file.
     pub path: String,
@@ -138,6 +140,7 @@ pub struct Skipped {
 
 /// One study as listed for people (counts, modality, date).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StudyRow {
     /// Catalog id.
     pub id: i64,

@@ -6,6 +6,7 @@
 pub mod args;
 mod deid;
 mod progress;
+mod queue;
 mod scan;
 
 use std::process::ExitCode;
@@ -75,6 +76,7 @@ fn report_error(e: &ApiError, json: bool) {
 fn run(cli: Cli) -> Result<u8, ApiError> {
     match cli.command {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
+        Command::Queue { action, .. } => queue::run(&cli.common, action.as_deref()),
         Command::Deid { paths, out, check } => deid::run(&cli.common, &paths, &out, check),
         Command::Inspect { file } => deid::inspect(&cli.common, &file),
         Command::Profile { action, name } => {
@@ -85,6 +87,18 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
         }
         other => Err(not_yet(&other)),
     }
+}
+
+/// Prints one JSON object on stdout.
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ApiError> {
+    let s = serde_json::to_string(v).map_err(|e| ApiError {
+        code: "cli.json".into(),
+        message: format!("cannot encode the output: {e}"),
+        class: crate::error::ErrorClass::Permanent,
+        usage: false,
+    })?;
+    println!("{s}");
+    Ok(())
 }
 
 fn not_yet(cmd: &Command) -> ApiError {

@@ -17,7 +17,14 @@ use dicom_object::{InMemDicomObject, OpenFileOptions};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use serde::Serialize;
 
+use super::guard;
 use super::reason::SkipReason;
+
+fn file_size(path: &Path) -> Result<u64, SkipReason> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| SkipReason::from_io(&e))
+}
 
 /// The attributes of one instance that the catalog keeps. Identity values stay on this machine.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -89,6 +96,8 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
     let prefix = &prefix[..n];
     match sniff(prefix) {
         Layout::Part10 { preamble } => {
+            let f = File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+            guard::check_part10(f, file_size(path)?, preamble, true)?;
             let opts = OpenFileOptions::new()
                 .read_preamble(if preamble {
                     ReadPreamble::Always
@@ -355,7 +364,7 @@ mod tests {
         fake.extend_from_slice(b"DICM");
         fake.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
         let trunc = write(d.path(), "trunc.dcm", &fake);
-        let r = read_header(&trunc).err().expect("must fail");
+        let r = read_header(&trunc).expect_err("must fail");
         assert!(r.is_failure(), "{r:?}");
         let short = write(d.path(), "short", b"DIC");
         assert_eq!(read_header(&short).err(), Some(SkipReason::NotDicom));

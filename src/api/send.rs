@@ -1,0 +1,188 @@
+//! `send`: de-identify files into the content-addressed outbox, queue them by study, deliver,
+//! commit and verify. Resumable: a re-run finds the job's state in the catalog.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::archive::{self, Item, StudyLabels};
+use crate::error::{ApiError, ErrorClass};
+use crate::queue::{self, runner, store};
+
+/// One file after de-identification, as the queue needs it (new identifiers only).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The de-identified bytes.
+    pub bytes: Vec<u8>,
+    /// Pseudonymous subject (patient) label.
+    pub subject: String,
+    /// New Study Instance UID.
+    pub study_uid: String,
+    /// Scan label (from the series number or the new Series UID).
+    pub scan: String,
+    /// New SOP Instance UID.
+    pub sop_uid: String,
+}
+
+/// Why a file was not prepared.
+#[derive(Debug, Clone)]
+pub enum NotPrepared {
+    /// Set aside: not provably safe (recorded in the quarantine).
+    Quarantined,
+    /// An error (unreadable file…), in words without PHI.
+    Failed(String),
+}
+
+/// The JSON summary of `deposit send` (DESIGN.md §4).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SendSummary {
+    /// Files newly stored by the destination.
+    pub sent: u64,
+    /// Files the destination already held identically.
+    pub already_present: u64,
+    /// Files set aside in the quarantine.
+    pub quarantined: u64,
+    /// Files that failed.
+    pub failed: u64,
+    /// Files verified in the archive.
+    pub verified: u64,
+    /// The destination (no credentials).
+    pub destination: String,
+    /// Studies still waiting for the destination (resume with `deposit queue run`).
+    pub waiting: u64,
+    /// The queue job.
+    pub job: i64,
+    /// Problems, in words (no PHI).
+    pub problems: Vec<String>,
+}
+
+/// Session label for a study: derived from the new Study UID only.
+pub fn session_label(subject: &str, new_study_uid: &str) -> String {
+    let digits: String = new_study_uid.chars().filter(char::is_ascii_digit).collect();
+    let tail = &digits[digits.len().saturating_sub(10)..];
+    format!("{subject}_{tail}")
+}
+
+/// Writes bytes into the outbox under their SHA-256 (so identical output is stored once).
+pub fn to_outbox(outbox: &Path, bytes: &[u8]) -> std::io::Result<(PathBuf, String)> {
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(bytes));
+    let dir = outbox.join(&sha[..2]);
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{sha}.dcm"));
+    if !path.exists() {
+        let tmp = dir.join(format!(".{sha}.part"));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok((path, sha))
+}
+
+fn api_err(code: &str, message: String, usage: bool) -> ApiError {
+    ApiError {
+        code: code.into(),
+        message,
+        class: ErrorClass::Permanent,
+        usage,
+    }
+}
+
+/// Prepares every file, queues the job and runs it to the end.
+#[allow(clippy::too_many_arguments)]
+pub fn send(
+    conn: &rusqlite::Connection,
+    outbox: &Path,
+    files: &[PathBuf],
+    dest: &dyn archive::Destination,
+    project: &str,
+    profile: (&str, &str),
+    prepare: &(dyn Fn(&Path) -> Result<Prepared, NotPrepared> + Sync),
+    policy: &runner::RetryPolicy,
+    now: &dyn Fn() -> i64,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<SendSummary, ApiError> {
+    let qerr = |e: queue::QueueError| ApiError::from_err(&e, false);
+    dest.check().map_err(|e| ApiError::from_err(&e, false))?;
+    let mut summary = SendSummary {
+        destination: dest.describe(),
+        ..Default::default()
+    };
+    // 1. de-identify into the outbox, grouped by new study
+    let mut by_study: BTreeMap<(String, String), Vec<Item>> = BTreeMap::new();
+    let total = files.len() as u64;
+    for (i, f) in files.iter().enumerate() {
+        match prepare(f) {
+            Ok(p) => {
+                let (path, _) = to_outbox(outbox, &p.bytes).map_err(|e| {
+                    api_err(
+                        "send.outbox",
+                        format!("cannot write the outbox: {e}"),
+                        false,
+                    )
+                })?;
+                by_study
+                    .entry((p.subject.clone(), p.study_uid.clone()))
+                    .or_default()
+                    .push(Item {
+                        path,
+                        scan: p.scan,
+                        name: format!("{}.dcm", p.sop_uid),
+                        size: p.bytes.len() as u64,
+                        md5: archive::md5_hex(&p.bytes),
+                    });
+            }
+            Err(NotPrepared::Quarantined) => summary.quarantined += 1,
+            Err(NotPrepared::Failed(why)) => {
+                summary.failed += 1;
+                summary.problems.push(why);
+            }
+        }
+        progress(i as u64 + 1, total * 2);
+    }
+    // 2. queue: one job, a study per new Study UID, pieces of whole files
+    let job = store::create_job(conn, &summary.destination, profile, now()).map_err(qerr)?;
+    summary.job = job;
+    for ((subject, study_uid), mut items) in by_study {
+        items.sort_by(|a, b| (&a.scan, &a.name).cmp(&(&b.scan, &b.name)));
+        items.dedup_by(|a, b| a.name == b.name && a.scan == b.scan);
+        let labels = StudyLabels {
+            project: project.to_string(),
+            session: session_label(&subject, &study_uid),
+            subject,
+        };
+        let sid = store::add_study(conn, job, &study_uid, &labels, now()).map_err(qerr)?;
+        for (seq, piece) in queue::split_pieces(items, |i| i.size)
+            .into_iter()
+            .enumerate()
+        {
+            store::add_piece(conn, sid, seq as i64, &piece, now()).map_err(qerr)?;
+        }
+    }
+    // 3. deliver, commit, verify
+    let r = runner::run_job(conn, job, dest, policy, now, |p| {
+        progress(total + p.done.min(total), total * 2)
+    })
+    .map_err(qerr)?;
+    summary.sent = r.sent;
+    summary.already_present = r.already_present;
+    summary.verified = r.verified;
+    summary.failed += r.failed;
+    summary.waiting = r.waiting;
+    summary.problems.extend(r.problems);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_label_uses_new_uid_only() {
+        assert_eq!(
+            session_label("DEP-AB", "2.25.123456789012345"),
+            "DEP-AB_6789012345"
+        );
+    }
+}
