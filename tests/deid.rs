@@ -453,3 +453,43 @@ fn dciodvfy_finds_no_new_errors() {
         );
     }
 }
+
+/// Regression: a tiny file claiming a 4 GB value is quarantined before the reader allocates it.
+#[test]
+fn impossible_lengths_are_quarantined_without_allocating() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let meta = FileMetaTableBuilder::new()
+        .transfer_syntax("1.2.840.10008.1.2.1")
+        .media_storage_sop_class_uid(CT)
+        .media_storage_sop_instance_uid("1.2.3")
+        .build()
+        .expect("meta");
+    let mut bytes = vec![0u8; 128];
+    bytes.extend_from_slice(b"DICM");
+    meta.write(&mut bytes).expect("meta bytes");
+    bytes.extend_from_slice(&[
+        0x18, 0x00, 0x99, 0x99, b'U', b'T', 0, 0, 0xF0, 0xFF, 0xFF, 0xFF,
+    ]);
+    bytes.extend_from_slice(b"short");
+    std::fs::write(dir.join("huge.dcm"), &bytes).expect("write");
+    let started = std::time::Instant::now();
+    let r = deposit(
+        &tmp.path().join("home"),
+        &[
+            "deid",
+            dir.to_str().expect("p"),
+            "--out",
+            tmp.path().join("o").to_str().expect("p"),
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r.stdout)["quarantine"][0]["code"], "unreadable");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}

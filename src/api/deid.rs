@@ -165,6 +165,25 @@ fn process(
     keys: &Keys,
     lookup: Option<&LookupTable>,
 ) -> Outcome {
+    // Refuse impossible element lengths before the reader allocates them (a damaged 1 KB file
+    // can otherwise cost gigabytes per worker).
+    let guarded = std::fs::File::open(path)
+        .map_err(|e| crate::intake::SkipReason::from_io(&e))
+        .and_then(|f| {
+            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            crate::intake::guard::check_part10(f, size, true, false)
+        });
+    if let Err(why) = guarded {
+        return Outcome::Quarantined {
+            path: path.to_path_buf(),
+            sop: None,
+            q: Quarantine {
+                code: QuarantineCode::Unreadable,
+                reason: format!("cannot be read as DICOM: {}", why.sentence()),
+                missing_key: None,
+            },
+        };
+    }
     let obj =
         match OpenFileOptions::new().open_file(path) {
             Ok(o) => o,
@@ -377,6 +396,20 @@ impl Session {
         let profile = resolve_profile(profile)?;
         let lookup = load_lookup(lookup)?;
         let keys = self.keys()?;
+        let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        std::fs::File::open(file)
+            .map_err(|e| crate::intake::SkipReason::from_io(&e))
+            .and_then(|f| crate::intake::guard::check_part10(f, size, true, false))
+            .map_err(|why| ApiError {
+                code: "deid.unreadable".into(),
+                message: format!(
+                    "{} cannot be read as DICOM: {}",
+                    file.display(),
+                    why.sentence()
+                ),
+                class: ErrorClass::Permanent,
+                usage: true,
+            })?;
         let obj = OpenFileOptions::new()
             .open_file(file)
             .map_err(|_| ApiError {
