@@ -6,6 +6,7 @@
 
 pub mod deid;
 pub mod dto;
+pub mod preflight;
 pub mod send;
 
 use std::path::PathBuf;

@@ -86,7 +86,9 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
         Command::Send { paths, to } => send::run(&cli.common, &paths, &to),
         Command::Queue { action, .. } => queue::run(&cli.common, action.as_deref()),
-        Command::Deid { paths, out, check } => deid::run(&cli.common, &paths, &out, check),
+        Command::Deid { paths, out, check } => {
+            deid::run(&cli.common, &paths, out.as_deref(), check)
+        }
         Command::Inspect { file } => deid::inspect(&cli.common, &file),
         Command::Profile { action, name } => {
             deid::profile(&cli.common, action.as_deref(), name.as_deref())
