@@ -250,4 +250,56 @@ fn lookup_preflight_lists_missing_patients_and_send_quarantines_them() {
     );
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["missing"].as_array().map(Vec::len), Some(0));
+
+    // release one held item now that its patient is in the table: it is delivered
+    let held = q.as_array().expect("rows");
+    let item = held
+        .iter()
+        .find(|r| r["code"] == "lookup_missing" && r["missing_key"] == ids[1].1.as_str())
+        .expect("a lookup_missing item for patient 1");
+    let item_id = item["id"].as_i64().expect("id").to_string();
+    let (code, r, _) = deposit(
+        &home,
+        &[
+            "quarantine",
+            "release",
+            &item_id,
+            "--to",
+            &dest,
+            "--lookup",
+            &table_arg,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["released"], true, "{r}");
+    assert_eq!(r["delivery"]["verified"].as_u64(), Some(1), "{r}");
+    assert!(archive.join("DEPOSIT/SUBJ-002").is_dir());
+    let (_, shown, _) = deposit(&home, &["quarantine", "show", &item_id, "--json"]);
+    assert_eq!(shown["state"], "released", "{shown}");
+    assert!(
+        shown["missing_key"].is_null(),
+        "the key is forgotten once resolved: {shown}"
+    );
+
+    // a burned-in image released without a mask rule is still held, with its reason
+    let us = held
+        .iter()
+        .find(|r| r["code"] == "needs_pixel_review")
+        .expect("a pixel review item");
+    let us_id = us["id"].as_i64().expect("id").to_string();
+    let (code, r, _) = deposit(
+        &home,
+        &["quarantine", "release", &us_id, "--to", &dest, "--json"],
+    );
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["released"], false);
+    assert_eq!(r["code"], "needs_pixel_review");
+    // … and can be discarded: its stored copy goes
+    let stored = us["stored_path"].as_str().expect("stored").to_string();
+    let (code, _, _) = deposit(&home, &["quarantine", "discard", &us_id, "--json"]);
+    assert_eq!(code, 0);
+    assert!(!Path::new(&stored).exists());
+    let (code, again, _) = deposit(&home, &["quarantine", "discard", &us_id, "--json"]);
+    assert_eq!(code, 2, "discarding twice is a usage error: {again}");
 }

@@ -7,6 +7,7 @@
 pub mod deid;
 pub mod dto;
 pub mod preflight;
+pub mod quarantine;
 pub mod send;
 
 use std::path::PathBuf;

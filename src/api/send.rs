@@ -23,6 +23,8 @@ pub struct Prepared {
     pub scan: String,
     /// New SOP Instance UID.
     pub sop_uid: String,
+    /// Where `deid --out` puts it (new identifiers only).
+    pub relative_path: PathBuf,
 }
 
 /// Why a file was not prepared.
@@ -218,6 +220,62 @@ fn scan_label(ds: &dicom_object::InMemDicomObject, new_series_uid: &str) -> Stri
     }
 }
 
+fn unreadable() -> crate::deid::Quarantine {
+    crate::deid::Quarantine {
+        code: crate::deid::QuarantineCode::Unreadable,
+        reason: "cannot be read as a DICOM Part-10 file (damaged, truncated or not DICOM)".into(),
+        missing_key: None,
+    }
+}
+
+/// Reads and de-identifies one file into memory. On refusal: the original SOP UID (if read)
+/// and the quarantine decision.
+pub fn prepare_file(
+    path: &Path,
+    profile: &crate::deid::Profile,
+    keys: &crate::deid::Keys,
+    lookup: Option<&crate::deid::LookupTable>,
+) -> Result<Prepared, (Option<String>, crate::deid::Quarantine)> {
+    let obj = dicom_object::OpenFileOptions::new()
+        .open_file(path)
+        .map_err(|_| (None, unreadable()))?;
+    let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
+    let ts = clean(obj.meta().transfer_syntax());
+    let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));
+    let ctx = crate::deid::Context {
+        lookup,
+        mask_rule: None,
+        record_values: false,
+    };
+    let d = crate::deid::deidentify(obj.into_inner(), &ts, profile, keys, ctx)
+        .map_err(|q| (sop.clone(), q))?;
+    let parts: Vec<String> = d
+        .relative_path
+        .iter()
+        .map(|c| c.to_string_lossy().into_owned())
+        .collect();
+    let [subject, study_uid, series_uid, file] = parts.as_slice() else {
+        return Err((sop, unreadable()));
+    };
+    let scan = scan_label(&d.dataset, series_uid);
+    let sop_uid = file.trim_end_matches(".dcm").to_string();
+    let (subject, study_uid) = (subject.clone(), study_uid.clone());
+    let relative_path = d.relative_path.clone();
+    let mut bytes = Vec::new();
+    d.dataset
+        .with_exact_meta(d.meta)
+        .write_all(&mut bytes)
+        .map_err(|_| (sop, unreadable()))?;
+    Ok(Prepared {
+        bytes,
+        subject,
+        study_uid,
+        scan,
+        sop_uid,
+        relative_path,
+    })
+}
+
 impl super::Session {
     /// Catalogs `paths`, de-identifies every instance found, and delivers to `dest`.
     /// `progress(done, total)` covers both halves (preparing, then delivering).
@@ -228,7 +286,7 @@ impl super::Session {
         opts: &SendOptions,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<SendSummary, ApiError> {
-        use crate::deid::{self, Context, Quarantine, QuarantineCode};
+        use crate::deid::Quarantine;
 
         let destination = archive::open(dest, &self.home.dir("archive"))
             .map_err(|e| ApiError::from_err(&e, true))?;
@@ -240,50 +298,7 @@ impl super::Session {
             .catalog
             .scan_instance_files(scan.scan_id)
             .map_err(|e| ApiError::from_err(&e, false))?;
-        let unreadable = || Quarantine {
-            code: QuarantineCode::Unreadable,
-            reason: "cannot be read as a DICOM Part-10 file (damaged, truncated or not DICOM)"
-                .into(),
-            missing_key: None,
-        };
-        let prepare = |path: &Path| -> Result<Prepared, (Option<String>, Quarantine)> {
-            let obj = dicom_object::OpenFileOptions::new()
-                .open_file(path)
-                .map_err(|_| (None, unreadable()))?;
-            let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
-            let ts = clean(obj.meta().transfer_syntax());
-            let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));
-            let ctx = Context {
-                lookup: lookup.as_ref(),
-                mask_rule: None,
-                record_values: false,
-            };
-            let d = deid::deidentify(obj.into_inner(), &ts, &profile, &keys, ctx)
-                .map_err(|q| (sop.clone(), q))?;
-            let parts: Vec<String> = d
-                .relative_path
-                .iter()
-                .map(|c| c.to_string_lossy().into_owned())
-                .collect();
-            let [subject, study_uid, series_uid, file] = parts.as_slice() else {
-                return Err((sop, unreadable()));
-            };
-            let scan = scan_label(&d.dataset, series_uid);
-            let sop_uid = file.trim_end_matches(".dcm").to_string();
-            let (subject, study_uid) = (subject.clone(), study_uid.clone());
-            let mut bytes = Vec::new();
-            d.dataset
-                .with_exact_meta(d.meta)
-                .write_all(&mut bytes)
-                .map_err(|_| (sop, unreadable()))?;
-            Ok(Prepared {
-                bytes,
-                subject,
-                study_uid,
-                scan,
-                sop_uid,
-            })
-        };
+        let prepare = |path: &Path| prepare_file(path, &profile, &keys, lookup.as_ref());
         let hold =
             |path: &Path, sop: Option<&str>, q: &Quarantine| self.hold(path, sop, q, &profile);
         let prepare_or_hold = |path: &Path| -> Result<Prepared, NotPrepared> {

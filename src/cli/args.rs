@@ -95,6 +95,12 @@ pub enum Command {
         /// Item id.
         #[arg(value_name = "ID")]
         id: Option<String>,
+        /// release: deliver the released item to this destination.
+        #[arg(long, value_name = "DEST")]
+        to: Option<String>,
+        /// release: write the released item into this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
     },
     /// DICOM C-STORE SCP (+ C-ECHO) that catalogs, de-identifies and forwards.
     Receive {

@@ -234,7 +234,7 @@ pub fn quarantine(common: &Common, action: Option<&str>, id: Option<&str>) -> Re
         ("show", None) => return Err(bad_usage("name an item: deposit quarantine show ID".into())),
         (other, _) => {
             return Err(bad_usage(format!(
-                "'deposit quarantine {other}' is not available in this build yet (list, show)"
+                "'deposit quarantine {other}' is not a quarantine action (list, show, release, discard)"
             )))
         }
     }

@@ -6,6 +6,7 @@
 pub mod args;
 mod deid;
 mod progress;
+mod quarantine;
 mod queue;
 mod scan;
 mod send;
@@ -93,9 +94,12 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
         Command::Profile { action, name } => {
             deid::profile(&cli.common, action.as_deref(), name.as_deref())
         }
-        Command::Quarantine { action, id } => {
-            deid::quarantine(&cli.common, action.as_deref(), id.as_deref())
-        }
+        Command::Quarantine {
+            action,
+            id,
+            to,
+            out,
+        } => quarantine::run(&cli.common, action.as_deref(), id.as_deref(), to, out),
         other => Err(not_yet(&other)),
     }
 }
