@@ -404,12 +404,15 @@ fn real_samples_counts_match_pydicom_and_non_dicom_files_have_reasons() -> R {
 }
 
 /// Engine regression: every file pydicom reads as an instance must be catalogued, not skipped.
-/// Fails today for the Deflated Explicit VR files (dicom-rs built without its `deflate`
-/// feature) and for SC_rgb_jpeg.dcm until the length guard lands. Files damaged on purpose
-/// that pydicom reads leniently are allowed to be skipped.
-/// Sample files that end inside an element: pydicom reads what is there, deposit rightly
-/// refuses them (SAMPLES.md marks them BROKEN).
-const DAMAGED_ON_PURPOSE: &[&str] = &["pydicom/test_files/rtplan_truncated.dcm"];
+/// Caught: Deflated Explicit VR files skipped as corrupt (dicom-rs `deflate` feature was off)
+/// and UIDs with VR UN catalogued as "49\\46\\…" byte lists.
+/// Damaged sample files that pydicom reads leniently and deposit rightly refuses:
+/// rtplan_truncated.dcm ends inside an element (SAMPLES.md: BROKEN); SC_rgb_jpeg.dcm has an
+/// element claiming 1.3 GB in a 4 KB file (dcmdump fails on it too).
+const DAMAGED_ON_PURPOSE: &[&str] = &[
+    "pydicom/test_files/rtplan_truncated.dcm",
+    "pydicom/test_files/SC_rgb_jpeg.dcm",
+];
 
 #[test]
 fn real_samples_every_file_pydicom_reads_is_catalogued() -> R {

@@ -214,16 +214,28 @@ fn text(obj: &InMemDicomObject, tag: Tag) -> String {
     obj.element_opt(tag)
         .ok()
         .flatten()
-        .and_then(|e| e.to_str().ok())
+        .and_then(|e| {
+            // a value read with VR UN is raw bytes; its text is those bytes, not "49\\46\\…"
+            if e.vr() == dicom_core::VR::UN {
+                e.to_bytes()
+                    .ok()
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+            } else {
+                e.to_str().ok().map(|s| s.into_owned())
+            }
+        })
         .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_string())
         .unwrap_or_default()
 }
 
 fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
-    obj.element_opt(tag)
-        .ok()
-        .flatten()
-        .and_then(|e| e.to_int::<i64>().ok())
+    obj.element_opt(tag).ok().flatten().and_then(|e| {
+        if e.vr() == dicom_core::VR::UN {
+            text(obj, tag).parse().ok() // IS/US bytes under UN: read as text
+        } else {
+            e.to_int::<i64>().ok()
+        }
+    })
 }
 
 fn header_of(obj: &InMemDicomObject, ts: String, raw: bool) -> Result<Read1, SkipReason> {
@@ -338,6 +350,43 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, bytes).expect("write");
         p
+    }
+
+    #[test]
+    fn uids_with_vr_un_are_read_as_text() {
+        use dicom_core::{DataElement, PrimitiveValue, VR};
+        use dicom_object::FileMetaTableBuilder;
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut obj = InMemDicomObject::new_empty();
+        let un = |tag, v: &str| {
+            let mut b = v.as_bytes().to_vec();
+            if b.len() % 2 == 1 {
+                b.push(0);
+            }
+            DataElement::new(tag, VR::UN, PrimitiveValue::from(b))
+        };
+        obj.put(un(tags::SOP_CLASS_UID, "1.2.840.10008.5.1.4.1.1.7"));
+        obj.put(un(tags::SOP_INSTANCE_UID, "1.2.3.4.5"));
+        obj.put(un(tags::STUDY_INSTANCE_UID, "1.2.3.4"));
+        obj.put(un(tags::SERIES_INSTANCE_UID, "1.2.3.4.6"));
+        obj.put(un(tags::SERIES_NUMBER, "7 "));
+        let p = d.path().join("un.dcm");
+        // exact meta: with_meta would copy the UN values into the meta as garbled text
+        let meta = FileMetaTableBuilder::new()
+            .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+            .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+            .media_storage_sop_instance_uid("1.2.3.4.5")
+            .build()
+            .expect("meta");
+        obj.with_exact_meta(meta).write_to_file(&p).expect("write");
+        match read_header(&p) {
+            Ok(Read1::Instance(h)) => {
+                assert_eq!(h.sop_instance_uid, "1.2.3.4.5");
+                assert_eq!(h.study_instance_uid, "1.2.3.4");
+                assert_eq!(h.series_number, Some(7));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
