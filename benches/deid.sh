@@ -65,11 +65,12 @@ run "cp -r (physical limit)" cp -r "$corpus" "$work/out/copy"
 echo "== deposit deid"
 run "deposit deid" env DEPOSIT_HOME="$work/home" "$deposit" deid "$corpus" --out "$work/out" --json --quiet
 echo "== dicognito (2 processes)"
-run "dicognito 0.19.0" sh -c "ls -d $work/shard.*.d | xargs -P2 -I{} $venv/bin/dicognito --output-directory $work/out/{/} {}"
+run "dicognito 0.19.0" sh -c "for d in $work/shard.*.d; do mkdir -p $work/out/\$(basename \$d); $venv/bin/python -m dicognito --quiet --output-directory $work/out/\$(basename \$d) \$d & done; wait"
 echo "== dicom-anonymizer (2 processes)"
-run "dicom-anonymizer 2.1.0" sh -c "for d in $work/shard.*.d; do $venv/bin/dicom-anonymizer \$d $work/out/\$(basename \$d) & done; wait"
+run "dicom-anonymizer 2.1.0" sh -c "for d in $work/shard.*.d; do mkdir -p $work/out/\$(basename \$d); $venv/bin/dicom-anonymizer \$d $work/out/\$(basename \$d) & done; wait"
 echo "== deid (pydicom/deid, 2 processes)"
-cat > "$work/deid.py" <<'PY'
+# (not named deid.py: that would shadow the deid package)
+cat > "$work/run_deid.py" <<'PY'
 import sys, os
 from deid.dicom import replace_identifiers
 src, out = sys.argv[1], sys.argv[2]
@@ -77,7 +78,7 @@ files = [os.path.join(src, f) for f in sorted(os.listdir(src))]
 os.makedirs(out, exist_ok=True)
 replace_identifiers(dicom_files=files, save=True, output_folder=out, overwrite=True)
 PY
-run "deid 0.4.13" sh -c "for d in $work/shard.*.d; do $venv/bin/python $work/deid.py \$d $work/out/\$(basename \$d) & done; wait"
+run "deid 0.4.13" sh -c "for d in $work/shard.*.d; do $venv/bin/python $work/run_deid.py \$d $work/out/\$(basename \$d) & done; wait"
 
 cp_wall="$(echo "${results[0]}" | cut -d'|' -f2)"
 printf '\n%-24s %8s %9s %8s %10s %9s %7s %s\n' tool seconds files/s MB/s "CPU ms/f" "RSS MB" out "x cp (wall)"
