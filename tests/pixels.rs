@@ -504,3 +504,76 @@ fn undecodable_pixels_are_a_clear_error_not_a_crash() {
         assert!(!err.contains("panicked"), "{f}: {err}");
     }
 }
+
+#[test]
+fn compressed_input_is_decoded_masked_and_written_uncompressed() {
+    let root = Path::new("/tmp/samples");
+    if !root.exists() {
+        assert!(!require_peers(), "sample corpus missing at /tmp/samples");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    // JPEG 2000 lossless YBR_RCT ultrasound and a multi-frame RLE palette echo
+    for name in [
+        "pydicom-data/US1_J2KR.dcm",
+        "octave-dicom/US-PAL-8-10x-echo.dcm",
+    ] {
+        let incoming = tmp.path().join("in");
+        let _ = std::fs::remove_dir_all(&incoming);
+        std::fs::create_dir_all(&incoming).expect("mkdir");
+        let input = incoming.join("x.dcm");
+        std::fs::copy(root.join(name), &input).expect("copy");
+        let lib = tmp.path().join("m.toml");
+        std::fs::write(
+            &lib,
+            "[[rule]]\nname = \"us-top\"\nregions = [[0, 0, 200, 60], [-50, -40, 50, 40]]\nmatch = { Modality = \"US\" }\n",
+        )
+        .expect("write");
+        let out = tmp.path().join(format!("out-{}", name.replace('/', "_")));
+        let (code, s, err) = deposit(
+            &home,
+            &[
+                "deid",
+                &incoming.display().to_string(),
+                "--out",
+                &out.display().to_string(),
+                "--masks",
+                &lib.display().to_string(),
+                "--json",
+            ],
+        );
+        assert_eq!(code, 0, "{name}: {s} {err}");
+        assert_eq!(s["written"], 1, "{name}: {s}");
+        let written = dcm_files(&out);
+        let (before, after) = (decoded(&input), decoded(&written[0]));
+        assert!(
+            !after.was_encapsulated,
+            "{name}: output must be uncompressed"
+        );
+        assert_eq!(after.frames, before.frames, "{name}");
+        assert_eq!(after.photometric, before.photometric, "{name}");
+        let (w, h) = (before.cols, before.rows);
+        for f in 0..before.frames {
+            for r in 0..h {
+                for c in 0..w {
+                    let inside = (r < 60 && c < 200) || (r >= h - 40 && c >= w - 50);
+                    for k in 0..before.samples {
+                        let (b, a) = (before.sample(f, r, c, k), after.sample(f, r, c, k));
+                        if inside {
+                            assert_eq!(a, after.fill_value(k), "{name} f{f} r{r} c{c}");
+                        } else {
+                            assert_eq!(a, b, "{name}: outside changed at f{f} r{r} c{c}");
+                        }
+                    }
+                }
+            }
+        }
+        let obj = OpenFileOptions::new().open_file(&written[0]).expect("open");
+        assert_eq!(
+            obj.meta().transfer_syntax().trim_end_matches('\0'),
+            "1.2.840.10008.1.2.1",
+            "{name}"
+        );
+    }
+}
