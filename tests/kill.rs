@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 fn dcm_files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -56,7 +55,9 @@ fn killed_sends_resume_to_exactly_the_expected_archive() {
     let ref_home = tmp.path().join("ref-home");
     let ref_archive = tmp.path().join("ref-archive");
     let dest = format!("folder:{}", ref_archive.display());
+    let t0 = std::time::Instant::now();
     let r = run_json(&ref_home, &["send", &corpus_arg, "--to", &dest, "--json"]);
+    let full = t0.elapsed();
     assert_eq!(r["failed"].as_u64(), Some(0), "{r}");
     let expected: Vec<PathBuf> = dcm_files(&ref_archive)
         .into_iter()
@@ -70,9 +71,10 @@ fn killed_sends_resume_to_exactly_the_expected_archive() {
     std::fs::copy(ref_home.join("site.key"), home.join("site.key")).expect("same site key");
     let archive = tmp.path().join("archive");
     let dest = format!("folder:{}", archive.display());
-    // deterministic "random" kill points (ms), spread over the whole send
+    // kill points spread over the length of an uninterrupted send
     let mut interrupted = 0;
-    for delay in [150u64, 400, 700, 1100, 1600] {
+    for fraction in [0.1, 0.25, 0.4, 0.6, 0.8] {
+        let delay = full.mul_f64(fraction);
         let mut child = Command::new(env!("CARGO_BIN_EXE_deposit"))
             .args(["send", &corpus_arg, "--to", &dest, "--quiet"])
             .env("DEPOSIT_HOME", &home)
@@ -80,7 +82,7 @@ fn killed_sends_resume_to_exactly_the_expected_archive() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn");
-        std::thread::sleep(Duration::from_millis(delay));
+        std::thread::sleep(delay);
         if child.try_wait().ok().flatten().is_none() {
             interrupted += 1;
         }

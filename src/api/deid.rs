@@ -15,6 +15,7 @@ use crate::deid::{
 };
 use crate::error::{ApiError, Classify, ErrorClass};
 use crate::intake::walk::{walk, Found};
+use crate::pixels::MaskLibrary;
 
 /// Options of a de-identification run.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +26,8 @@ pub struct DeidOptions {
     pub lookup: Option<PathBuf>,
     /// Worker threads (0: rayon's default).
     pub threads: usize,
+    /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script).
+    pub masks: Option<PathBuf>,
 }
 
 /// A profile's identity as reported in JSON.
@@ -158,12 +161,37 @@ pub(crate) fn load_lookup(path: Option<&Path>) -> Result<Option<LookupTable>, Ap
 
 const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
 
+/// Loads the pixel-mask library named by the options, if any.
+pub(crate) fn load_masks(path: Option<&Path>) -> Result<Option<MaskLibrary>, ApiError> {
+    let Some(path) = path else { return Ok(None) };
+    let lib = MaskLibrary::load(path).map_err(usage)?;
+    for w in &lib.warnings {
+        tracing::warn!("mask library {}: {w}", path.display());
+    }
+    Ok(Some(lib))
+}
+
+/// Masks the object's pixels when a rule of `masks` matches (before de-identification, so the
+/// signature sees the original header). Pixels that cannot be decoded for masking quarantine.
+pub(crate) fn apply_masks(
+    obj: &mut dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
+    masks: Option<&MaskLibrary>,
+) -> Result<Option<crate::pixels::Masked>, Quarantine> {
+    let Some(lib) = masks else { return Ok(None) };
+    crate::pixels::mask_object(obj, lib).map_err(|e| Quarantine {
+        code: QuarantineCode::NeedsPixelReview,
+        reason: format!("needs pixel review: a mask rule applies but masking failed ({e})"),
+        missing_key: None,
+    })
+}
+
 fn process(
     path: &Path,
     out_dir: &Path,
     profile: &Profile,
     keys: &Keys,
     lookup: Option<&LookupTable>,
+    masks: Option<&MaskLibrary>,
 ) -> Outcome {
     // Refuse impossible element lengths before the reader allocates them (a damaged 1 KB file
     // can otherwise cost gigabytes per worker).
@@ -184,7 +212,7 @@ fn process(
             },
         };
     }
-    let obj =
+    let mut obj =
         match OpenFileOptions::new().open_file(path) {
             Ok(o) => o,
             Err(_) => return Outcome::Quarantined {
@@ -204,11 +232,24 @@ fn process(
     if clean(&meta.media_storage_sop_class_uid) == MEDIA_STORAGE_DIRECTORY {
         return Outcome::Skipped;
     }
-    let ts = clean(&meta.transfer_syntax);
+    let mut ts = clean(&meta.transfer_syntax);
     let sop = Some(clean(&meta.media_storage_sop_instance_uid)).filter(|s| !s.is_empty());
+    let masked = match apply_masks(&mut obj, masks) {
+        Ok(m) => m,
+        Err(q) => {
+            return Outcome::Quarantined {
+                path: path.to_path_buf(),
+                sop,
+                q,
+            }
+        }
+    };
+    if let Some(m) = &masked {
+        ts = m.transfer_syntax.clone();
+    }
     let ctx = Context {
         lookup,
-        mask_rule: None,
+        mask_rule: masked.as_ref().map(|m| m.rule.as_str()),
         record_values: false,
     };
     match deid::deidentify(obj.into_inner(), &ts, profile, keys, ctx) {
@@ -263,6 +304,7 @@ impl Session {
     ) -> Result<DeidSummary, ApiError> {
         let profile = resolve_profile(opts.profile.as_deref())?;
         let lookup = load_lookup(opts.lookup.as_deref())?;
+        let masks = load_masks(opts.masks.as_deref())?;
         let keys = self.keys()?;
         let roots = crate::intake::check_roots(paths).map_err(usage)?;
         std::fs::create_dir_all(out_dir).map_err(|e| ApiError {
@@ -305,10 +347,11 @@ impl Session {
         let mut done = 0u64;
         std::thread::scope(|s| {
             let (profile, keys, lookup, files) = (&profile, &keys, lookup.as_ref(), &files);
+            let masks = masks.as_ref();
             s.spawn(move || {
                 pool.install(|| {
                     files.par_iter().for_each_with(tx, |tx, f| {
-                        let _ = tx.send(process(f, out_dir, profile, keys, lookup));
+                        let _ = tx.send(process(f, out_dir, profile, keys, lookup, masks));
                     })
                 })
             });

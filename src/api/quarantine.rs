@@ -21,6 +21,8 @@ pub struct ReleaseOptions {
     pub out: Option<PathBuf>,
     /// Project label at the destination (default `DEPOSIT`).
     pub project: Option<String>,
+    /// Pixel-mask library.
+    pub masks: Option<PathBuf>,
 }
 
 /// What a release did.
@@ -73,9 +75,10 @@ impl super::Session {
         let file = PathBuf::from(row.stored_path.as_deref().unwrap_or(&row.source_path));
         let profile = super::deid::resolve_profile(opts.profile.as_deref())?;
         let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
+        let masks = super::deid::load_masks(opts.masks.as_deref())?;
         let keys = self.keys()?;
         let cat = |e: crate::catalog::CatalogError| ApiError::from_err(&e, false);
-        let prepared = match prepare_file(&file, &profile, &keys, lookup.as_ref()) {
+        let prepared = match prepare_file(&file, &profile, &keys, lookup.as_ref(), masks.as_ref()) {
             Ok(p) => p,
             Err((_, q)) => {
                 self.catalog

@@ -233,6 +233,8 @@ pub struct SendOptions {
     pub project: Option<String>,
     /// Retry policy for transient destination errors.
     pub retry: runner::RetryPolicy,
+    /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script).
+    pub masks: Option<PathBuf>,
 }
 
 /// Scan label inside a session: the series number, else digits of the new Series UID.
@@ -268,16 +270,21 @@ pub fn prepare_file(
     profile: &crate::deid::Profile,
     keys: &crate::deid::Keys,
     lookup: Option<&crate::deid::LookupTable>,
+    masks: Option<&crate::pixels::MaskLibrary>,
 ) -> Result<Prepared, (Option<String>, crate::deid::Quarantine)> {
-    let obj = dicom_object::OpenFileOptions::new()
+    let mut obj = dicom_object::OpenFileOptions::new()
         .open_file(path)
         .map_err(|_| (None, unreadable()))?;
     let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
-    let ts = clean(obj.meta().transfer_syntax());
+    let mut ts = clean(obj.meta().transfer_syntax());
     let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));
+    let masked = super::deid::apply_masks(&mut obj, masks).map_err(|q| (sop.clone(), q))?;
+    if let Some(m) = &masked {
+        ts = m.transfer_syntax.clone();
+    }
     let ctx = crate::deid::Context {
         lookup,
-        mask_rule: None,
+        mask_rule: masked.as_ref().map(|m| m.rule.as_str()),
         record_values: false,
     };
     let d = crate::deid::deidentify(obj.into_inner(), &ts, profile, keys, ctx)
@@ -323,6 +330,7 @@ impl super::Session {
             .map_err(|e| ApiError::from_err(&e, true))?;
         let profile = super::deid::resolve_profile(opts.profile.as_deref())?;
         let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
+        let masks = super::deid::load_masks(opts.masks.as_deref())?;
         let keys = self.keys()?;
         let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
         let files = self
@@ -330,7 +338,7 @@ impl super::Session {
             .scan_instance_files(scan.scan_id)
             .map_err(|e| ApiError::from_err(&e, false))?;
         let prepare = |path: &Path| {
-            prepare_file(path, &profile, &keys, lookup.as_ref())
+            prepare_file(path, &profile, &keys, lookup.as_ref(), masks.as_ref())
                 .map_err(|(sop, quarantine)| NotPrepared::Quarantined { sop, quarantine })
         };
         let mut hold = |path: &Path, sop: Option<&str>, q: &crate::deid::Quarantine| {

@@ -50,6 +50,7 @@ pub fn run(
         profile: common.profile.clone(),
         lookup: common.lookup.clone(),
         threads: 0,
+        masks: common.masks.clone(),
     };
     let summary = session.deid(paths, out, &opts, |d, t| bar.set(d, t))?;
     bar.finish();

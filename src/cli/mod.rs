@@ -5,6 +5,7 @@
 
 pub mod args;
 mod deid;
+mod preview;
 mod progress;
 mod quarantine;
 mod queue;
@@ -90,6 +91,12 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
         Command::Deid { paths, out, check } => {
             deid::run(&cli.common, &paths, out.as_deref(), check)
         }
+        Command::Preview {
+            file,
+            out,
+            frame,
+            no_mask,
+        } => preview::run(&cli.common, &file, &out, frame, no_mask),
         Command::Inspect { file } => deid::inspect(&cli.common, &file),
         Command::Profile { action, name } => {
             deid::profile(&cli.common, action.as_deref(), name.as_deref())

@@ -40,6 +40,7 @@ pub fn run(
                 to,
                 out,
                 project: common.study.clone(),
+                masks: common.masks.clone(),
             };
             let r = session.quarantine_release(id, &opts)?;
             if common.json {

@@ -16,6 +16,7 @@ pub fn run(common: &Common, paths: &[PathBuf], to: &str) -> Result<u8, ApiError>
         profile: common.profile.clone(),
         lookup: common.lookup.clone(),
         project: common.study.clone(),
+        masks: common.masks.clone(),
         ..Default::default()
     };
     let s = session.send(paths, to, &opts, |done, total| bar.set(done, total))?;

@@ -1,1 +1,148 @@
-//! Pixels: decoding for preview, burned-in text risk, and rectangle masks applied to every frame.
+//! Pixels: decoding for preview, burned-in text masks by rule (Deposit libraries and CTP
+//! DicomPixelAnonymizer scripts), applied to every frame and written back losslessly.
+//! Start with [`preview`] (render one frame) and [`apply::mask_object`] (mask for output).
+
+pub mod apply;
+pub mod expr;
+pub mod image;
+pub mod library;
+pub mod render;
+
+use std::path::Path;
+
+use crate::error::{Classify, ErrorClass};
+
+pub use apply::{mask_object, Masked};
+pub use image::{decode, Image};
+pub use library::{MaskLibrary, Rect, Rule};
+pub use render::{Look, Rendered, Window};
+
+/// Pixel errors (paths, transfer syntax UIDs and counts only — never header values).
+#[derive(Debug, thiserror::Error)]
+pub enum PixelError {
+    /// The object has no pixel data.
+    #[error("the object has no pixel data")]
+    NoPixels,
+    /// The frame asked for does not exist.
+    #[error("frame {frame} does not exist (the image has {frames})")]
+    NoSuchFrame {
+        /// Asked for (0-based).
+        frame: u32,
+        /// Available.
+        frames: u32,
+    },
+    /// The decoder refused or failed.
+    #[error("cannot decode the pixel data (transfer syntax {transfer_syntax}): {why}")]
+    Decode {
+        /// Transfer syntax UID.
+        transfer_syntax: String,
+        /// Decoder message.
+        why: String,
+    },
+    /// A pixel layout Deposit does not handle.
+    #[error("unsupported pixel data: {0}")]
+    Unsupported(String),
+    /// The mask library cannot be used.
+    #[error("mask library {path}: {why}")]
+    MaskFile {
+        /// File.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The file cannot be read as DICOM.
+    #[error("{path} cannot be read as a DICOM Part-10 file")]
+    Unreadable {
+        /// File.
+        path: String,
+    },
+    /// PNG encoding or writing failed.
+    #[error("cannot write the PNG: {0}")]
+    Png(String),
+}
+
+impl Classify for PixelError {
+    fn code(&self) -> &'static str {
+        match self {
+            PixelError::NoPixels => "pixels.no_pixels",
+            PixelError::NoSuchFrame { .. } => "pixels.no_such_frame",
+            PixelError::Decode { .. } => "pixels.undecodable",
+            PixelError::Unsupported(_) => "pixels.unsupported",
+            PixelError::MaskFile { .. } => "pixels.mask_file",
+            PixelError::Unreadable { .. } => "pixels.unreadable",
+            PixelError::Png(_) => "pixels.png",
+        }
+    }
+    fn class(&self) -> ErrorClass {
+        ErrorClass::Permanent
+    }
+}
+
+/// What `preview` rendered.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PreviewInfo {
+    /// Frame rendered (0-based).
+    pub frame: u32,
+    /// Frames in the object.
+    pub frames: u32,
+    /// Rows.
+    pub rows: u32,
+    /// Columns.
+    pub columns: u32,
+    /// Photometric interpretation of the decoded data.
+    pub photometric: String,
+    /// Transfer syntax of the file.
+    pub transfer_syntax: String,
+    /// The mask rule applied, if any.
+    pub mask_rule: Option<String>,
+    /// The window used (grey images).
+    pub window: Option<Window>,
+}
+
+/// Renders frame `frame` of the file to 8-bit pixels, masked by `masks` when given.
+pub fn preview(
+    path: &Path,
+    frame: u32,
+    masks: Option<&MaskLibrary>,
+    window: Option<Window>,
+) -> Result<(Rendered, PreviewInfo), PixelError> {
+    let unreadable = || PixelError::Unreadable {
+        path: path.display().to_string(),
+    };
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    std::fs::File::open(path)
+        .map_err(|_| unreadable())
+        .and_then(|f| {
+            crate::intake::guard::check_part10(f, size, true, false).map_err(|_| unreadable())
+        })?;
+    let obj = dicom_object::OpenFileOptions::new()
+        .open_file(path)
+        .map_err(|_| unreadable())?;
+    let frames = obj
+        .get(dicom_core::Tag(0x0028, 0x0008))
+        .and_then(|e| e.to_int::<i64>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1) as u32;
+    let mut img = decode(&obj, Some(frame))?;
+    let rule = masks.and_then(|lib| apply::find_rule(lib, &obj));
+    if let Some(rule) = rule {
+        img.mask(&rule.regions);
+    }
+    let look = Look::from_dataset(&obj);
+    let rendered = render::render(&img, 0, &look, window)?;
+    let info = PreviewInfo {
+        frame,
+        frames,
+        rows: img.rows,
+        columns: img.cols,
+        photometric: img.photometric.clone(),
+        transfer_syntax: obj
+            .meta()
+            .transfer_syntax()
+            .trim_end_matches(['\0', ' '])
+            .to_string(),
+        mask_rule: rule.map(|r| r.name.clone()),
+        window: rendered.window,
+    };
+    Ok((rendered, info))
+}

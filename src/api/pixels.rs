@@ -1,0 +1,54 @@
+//! Pixel operations for the CLI and GUI: render a frame to PNG, masks applied unless told not to.
+
+use std::path::Path;
+
+use crate::error::{ApiError, ErrorClass};
+use crate::pixels::{self, PreviewInfo, Window};
+
+/// What to render.
+#[derive(Debug, Clone, Default)]
+pub struct PreviewOptions {
+    /// Frame (0-based).
+    pub frame: u32,
+    /// Mask library to apply (none: nothing is masked).
+    pub masks: Option<std::path::PathBuf>,
+    /// Do not apply masks even when a library is given.
+    pub no_mask: bool,
+    /// Window overriding the file's.
+    pub window: Option<Window>,
+}
+
+/// Renders one frame as PNG bytes.
+pub fn preview_png(file: &Path, opts: &PreviewOptions) -> Result<(Vec<u8>, PreviewInfo), ApiError> {
+    let masks = if opts.no_mask {
+        None
+    } else {
+        super::deid::load_masks(opts.masks.as_deref())?
+    };
+    let (rendered, info) =
+        pixels::preview(file, opts.frame, masks.as_ref(), opts.window).map_err(|e| {
+            let usage = matches!(
+                e,
+                pixels::PixelError::NoSuchFrame { .. } | pixels::PixelError::Unreadable { .. }
+            );
+            ApiError::from_err(&e, usage)
+        })?;
+    let png = pixels::render::to_png(&rendered).map_err(|e| ApiError::from_err(&e, false))?;
+    Ok((png, info))
+}
+
+/// Renders one frame into a PNG file.
+pub fn preview_to_file(
+    file: &Path,
+    out: &Path,
+    opts: &PreviewOptions,
+) -> Result<PreviewInfo, ApiError> {
+    let (png, info) = preview_png(file, opts)?;
+    std::fs::write(out, png).map_err(|e| ApiError {
+        code: "pixels.png_write".into(),
+        message: format!("cannot write {}: {e}", out.display()),
+        class: ErrorClass::Permanent,
+        usage: false,
+    })?;
+    Ok(info)
+}
