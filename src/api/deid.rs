@@ -140,9 +140,15 @@ fn internal(code: &str, message: String) -> ApiError {
     }
 }
 
-/// Loads the profile named by the options (default: strict basic).
+/// Loads the profile named by the options (default: strict basic). A CTP script profile gets
+/// its runtime here: the clock for @date/@time (read once per run, UTC) and no @integer store
+/// yet (scripts using @integer quarantine with a clear reason).
 pub fn resolve_profile(name: Option<&str>) -> Result<Profile, ApiError> {
-    Profile::load(name.unwrap_or("ps3.15-basic")).map_err(usage)
+    let p = Profile::load(name.unwrap_or("ps3.15-basic")).map_err(usage)?;
+    Ok(p.with_ctp_env(deid::ctp::Env {
+        now: Some(deid::ctp::Now::from_unix(unix_now(), 0)),
+        integers: None,
+    }))
 }
 
 pub(crate) fn load_lookup(path: Option<&Path>) -> Result<Option<LookupTable>, ApiError> {
