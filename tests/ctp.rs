@@ -356,3 +356,51 @@ fn inspect_shows_the_ctp_rule_behind_each_change() {
         .unwrap_or("")
         .contains("remove.privategroups")));
 }
+
+fn top_dirs(root: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn integer_numbers_persist_in_the_catalog_across_runs() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    let script = tmp.path().join("numbered.script");
+    std::fs::write(
+        &script,
+        "<script>\n <e en=\"T\" t=\"00100020\" n=\"PatientID\">@integer(this,ptid,4)</e>\n</script>\n",
+    )
+    .expect("write");
+    let run = |sample: &str, out: &str| {
+        let out = tmp.path().join(out);
+        let input = data().join("samples").join(sample);
+        let (code, stdout, stderr) = deposit(
+            &home,
+            &[
+                "deid",
+                input.to_str().expect("utf8"),
+                "--out",
+                out.to_str().expect("utf8"),
+                "--profile",
+                script.to_str().expect("utf8"),
+                "--json",
+            ],
+        );
+        assert_eq!(code, 0, "{stdout} {stderr}");
+        top_dirs(&out)
+    };
+    assert_eq!(run("CT_small.dcm", "a"), ["0001"]);
+    assert_eq!(run("rtplan.dcm", "b"), ["0002"]);
+    assert_eq!(
+        run("CT_small.dcm", "c"),
+        ["0001"],
+        "same number in a later run"
+    );
+}

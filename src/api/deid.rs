@@ -141,8 +141,8 @@ fn internal(code: &str, message: String) -> ApiError {
 }
 
 /// Loads the profile named by the options (default: strict basic). A CTP script profile gets
-/// its runtime here: the clock for @date/@time (read once per run, UTC) and no @integer store
-/// yet (scripts using @integer quarantine with a clear reason).
+/// its clock here (for @date/@time: read once per run, UTC) but no @integer store: scripts
+/// using @integer quarantine unless the profile comes from [`Session::run_profile`].
 pub fn resolve_profile(name: Option<&str>) -> Result<Profile, ApiError> {
     let p = Profile::load(name.unwrap_or("ps3.15-basic")).map_err(usage)?;
     Ok(p.with_ctp_env(deid::ctp::Env {
@@ -251,6 +251,23 @@ fn process(
 }
 
 impl Session {
+    /// The profile for a run: [`resolve_profile`], plus, for a CTP script, the @integer store
+    /// backed by the catalog (a connection of its own, usable from every worker).
+    pub fn run_profile(&self, name: Option<&str>) -> Result<Profile, ApiError> {
+        let p = resolve_profile(name)?;
+        if p.ctp.is_none() {
+            return Ok(p);
+        }
+        let catalog = crate::catalog::Catalog::open(&self.home.catalog_path())
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        Ok(p.with_ctp_env(deid::ctp::Env {
+            now: Some(deid::ctp::Now::from_unix(unix_now(), 0)),
+            integers: Some(std::sync::Arc::new(
+                crate::catalog::ctp_integers::CatalogIntegers::new(catalog),
+            )),
+        }))
+    }
+
     pub(crate) fn keys(&self) -> Result<Keys, ApiError> {
         self.home
             .site_key()
@@ -267,7 +284,7 @@ impl Session {
         opts: &DeidOptions,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<DeidSummary, ApiError> {
-        let profile = resolve_profile(opts.profile.as_deref())?;
+        let profile = self.run_profile(opts.profile.as_deref())?;
         let lookup = load_lookup(opts.lookup.as_deref())?;
         let keys = self.keys()?;
         let roots = crate::intake::check_roots(paths).map_err(usage)?;
@@ -399,7 +416,7 @@ impl Session {
         profile: Option<&str>,
         lookup: Option<&Path>,
     ) -> Result<InspectReport, ApiError> {
-        let profile = resolve_profile(profile)?;
+        let profile = self.run_profile(profile)?;
         let lookup = load_lookup(lookup)?;
         let keys = self.keys()?;
         let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);

@@ -199,7 +199,12 @@ impl Runner<'_> {
             let orig: &InMemDicomObject = ds;
             let root = root.unwrap_or(orig);
             let in_item = !prefix.is_empty();
-            let mut edits = self.insert_pass(orig, root, in_item, prefix)?;
+            // Elements are created at the top level only (not in every @process'ed item).
+            let mut edits = if in_item {
+                Vec::new()
+            } else {
+                self.insert_pass(orig, root, in_item, prefix)?
+            };
             edits.extend(self.walk(orig, root, in_item, prefix)?);
             edits
         };
