@@ -509,6 +509,20 @@ impl Session {
 /// Describes a profile for `deposit profile list|show`.
 pub fn profile_info(p: &Profile) -> ProfileInfo {
     let mut actions = BTreeMap::new();
+    if let Some(e) = &p.ctp {
+        // A CTP script: rules counted by the first function they call (`@remove`, `@hashuid`…).
+        for r in &e.script.rules {
+            let first = r.nodes.iter().find_map(|n| match n {
+                deid::ctp::parse::Node::Call { name, .. } if name != "always" => {
+                    Some(format!("@{name}"))
+                }
+                _ => None,
+            });
+            *actions
+                .entry(first.unwrap_or_else(|| "literal".into()))
+                .or_insert(0) += 1;
+        }
+    }
     for line in p.canonical().lines() {
         let mut parts = line.split(' ');
         if let (Some(tag), Some(a)) = (parts.next(), parts.next()) {

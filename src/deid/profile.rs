@@ -466,6 +466,9 @@ impl Profile {
         let what = path.display().to_string();
         let script = super::ctp::Script::parse(text)
             .map_err(|e| invalid(&what, format!("CTP script {e}")))?;
+        for w in &script.warnings {
+            tracing::warn!(profile = %what, "{w}");
+        }
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

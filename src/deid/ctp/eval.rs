@@ -11,6 +11,46 @@ use super::{Env, Script, Stop};
 use crate::deid::dates::{civil_from_days, days_from_civil};
 use crate::deid::LookupTable;
 
+/// Every function name the evaluator knows (others are copied through as literal text).
+pub const FUNCTIONS: &[&str] = &[
+    "always",
+    "keep",
+    "remove",
+    "empty",
+    "process",
+    "blank",
+    "quarantine",
+    "skip",
+    "encrypt",
+    "decrypt",
+    "call",
+    "require",
+    "contents",
+    "value",
+    "truncate",
+    "param",
+    "lowercase",
+    "uppercase",
+    "initials",
+    "pathelement",
+    "hash",
+    "hashname",
+    "hashptid",
+    "hashuid",
+    "date",
+    "time",
+    "incrementdate",
+    "hashdate",
+    "modifydate",
+    "dateinterval",
+    "round",
+    "lookup",
+    "integer",
+    "if",
+    "select",
+    "append",
+];
+
 /// MD5 of the UTF-8 text as an unsigned base-10 integer (Java `new BigInteger(1, md5)`).
 pub fn md5_decimal(s: &str) -> String {
     let d = Md5::digest(s.as_bytes());

@@ -90,6 +90,9 @@ pub struct Script {
     pub remove_overlays: bool,
     /// Local names of private rules (`n` attribute) → element.
     pub private_names: HashMap<String, Target>,
+    /// Load-time notes (unknown functions that will be copied through as literal text), with
+    /// their lines; shown by tools, never containing dataset values.
+    pub warnings: Vec<String>,
 }
 
 impl Script {

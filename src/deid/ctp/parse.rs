@@ -242,6 +242,19 @@ fn attrs(tag: &str) -> HashMap<String, String> {
     out
 }
 
+fn unknown_calls(nodes: &[Node], out: &mut Vec<String>) {
+    for n in nodes {
+        if let Node::Call { name, clauses, .. } = n {
+            if !super::eval::FUNCTIONS.contains(&name.as_str()) {
+                out.push(name.clone());
+            }
+            for c in clauses {
+                unknown_calls(c, out);
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 struct Builder {
     params: BTreeMap<String, String>,
@@ -252,6 +265,7 @@ struct Builder {
     remove_unspecified: bool,
     remove_curves: bool,
     remove_overlays: bool,
+    warnings: Vec<String>,
 }
 
 impl Builder {
@@ -266,6 +280,14 @@ impl Builder {
             line,
             message: format!("the rule for {}: {m}", target.label()),
         })?;
+        let mut unknown = Vec::new();
+        unknown_calls(&nodes, &mut unknown);
+        for u in unknown {
+            self.warnings.push(format!(
+                "line {line}: the rule for {} calls @{u}, which is not a CTP function; it is copied through as literal text (as CTP does)",
+                target.label()
+            ));
+        }
         // A later rule for the same element replaces an earlier one, as in CTP's map.
         self.rules.retain(|r| r.target != target);
         self.rules.push(Rule {
@@ -329,6 +351,7 @@ impl Builder {
             remove_curves: self.remove_curves,
             remove_overlays: self.remove_overlays,
             private_names,
+            warnings: self.warnings,
         }
     }
 }
@@ -563,6 +586,12 @@ mod tests {
         assert!(s.keep_groups.contains(&0x0018) && s.keep_safe_private);
         assert!(s.remove_private && !s.remove_unspecified);
         assert!(s.private_names.contains_key("ProjectName"));
+        assert!(s.warnings.is_empty());
+        let w =
+            parse_xml("<script>\n<e t=\"00100010\">@if(this,isblank){@nope()}{x}</e>\n</script>")
+                .expect("parse");
+        assert_eq!(w.warnings.len(), 1);
+        assert!(w.warnings[0].contains("line 2") && w.warnings[0].contains("@nope"));
     }
 
     #[test]
