@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use dicom_core::dictionary::DataDictionary;
+use dicom_core::header::Header;
 use dicom_core::value::Value;
 use dicom_core::Tag;
 use dicom_object::mem::InMemElement;
@@ -192,11 +193,52 @@ pub fn text_of(e: &InMemElement) -> String {
     use dicom_core::VR;
     match e.value() {
         Value::Primitive(p) => match e.vr() {
+            // UN-encoded attributes whose dictionary VR is text are read as text.
+            VR::UN if dictionary_vr(e.tag()).is_some_and(is_text_vr) => {
+                String::from_utf8_lossy(&p.to_bytes())
+                    .trim_matches(['\0', ' '])
+                    .to_string()
+            }
             VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN => String::new(),
             _ => p.to_str().trim_matches(['\0', ' ']).to_string(),
         },
         _ => String::new(),
     }
+}
+
+/// The standard dictionary's VR for a public tag.
+pub fn dictionary_vr(tag: Tag) -> Option<dicom_core::VR> {
+    if tag.group() % 2 == 1 {
+        return None;
+    }
+    dicom_dictionary_std::StandardDataDictionary
+        .by_tag(tag)
+        .map(|e| e.vr.relaxed())
+}
+
+/// VRs whose values are character strings.
+pub fn is_text_vr(vr: dicom_core::VR) -> bool {
+    use dicom_core::VR;
+    matches!(
+        vr,
+        VR::AE
+            | VR::AS
+            | VR::CS
+            | VR::DA
+            | VR::DS
+            | VR::DT
+            | VR::IS
+            | VR::LO
+            | VR::LT
+            | VR::PN
+            | VR::SH
+            | VR::ST
+            | VR::TM
+            | VR::UC
+            | VR::UI
+            | VR::UR
+            | VR::UT
+    )
 }
 
 #[cfg(test)]

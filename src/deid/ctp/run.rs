@@ -508,7 +508,13 @@ impl Runner<'_> {
         rule: &Rule,
     ) -> Result<Option<Edit>, Stop> {
         let tag = elem.tag();
-        let vr = elem.vr();
+        // A UN-encoded public attribute is written back with its dictionary VR.
+        let vr = match elem.vr() {
+            VR::UN => dict_vr(tag)
+                .filter(|v| super::names::is_text_vr(*v))
+                .unwrap_or(VR::UN),
+            v => v,
+        };
         if out.contains("@remove()") {
             self.decide(path.into(), tag, Action::X, label, Some(elem), None);
             return Ok(Some(Edit::Remove(tag)));

@@ -458,3 +458,24 @@ fn identity_ignores_layout_comments_and_disabled_rules() {
     assert!(looks_like_script("set.[0010,0010]x=@empty()"));
     assert!(!looks_like_script("name = \"x\"\nkind = \"profile\"\n"));
 }
+
+#[test]
+fn un_encoded_text_attributes_are_read_and_written_as_text() {
+    let mut ds = sample();
+    ds.put(DataElement::new(
+        Tag(0x0008, 0x0050),
+        VR::UN,
+        PrimitiveValue::from(b"ACC123".to_vec()),
+    ));
+    let d = run_with(
+        &format!("<script>{}</script>", e("00080050", "@hash(this,6)")),
+        ds,
+        None,
+    )
+    .expect("runs")
+    .dataset;
+    let a = d.get(Tag(0x0008, 0x0050)).expect("accession");
+    assert_eq!(a.vr(), VR::SH);
+    let want: String = md5_decimal("ACC123").chars().take(6).collect();
+    assert_eq!(names::text_of(a), want);
+}
