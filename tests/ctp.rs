@@ -1,5 +1,6 @@
 //! CTP script compatibility: every stock CTP script (tests/data/ctp/scripts) loads and runs on
-//! real sample files with results pinned by golden texts (`DEPOSIT_BLESS=1` rewrites them);
+//! real sample files with results pinned by golden texts — every element removed, added or
+//! changed, per (script, sample) — that only `DEPOSIT_BLESS=1` rewrites;
 //! the CTP PS3.15 basic script leaves no canary of the synthetic corpus through `deposit deid`;
 //! a malformed script is a profile error (exit 2); `inspect` works with a script profile.
 
@@ -38,6 +39,40 @@ fn sorted_files(dir: &Path) -> Vec<PathBuf> {
 
 fn short_hash(b: &[u8]) -> String {
     hex::encode(&Sha256::digest(b)[..6])
+}
+
+/// The changes from `before` to `after`, one line per element path: `- path` removed,
+/// `+ path VR value` added, `~ path VR value` changed (unchanged elements are not listed).
+fn changes(before: &InMemDicomObject, after: &InMemDicomObject, out: &mut String) {
+    let (mut a, mut b) = (String::new(), String::new());
+    dump(before, "", &mut a);
+    dump(after, "", &mut b);
+    let split = |s: &str| -> std::collections::BTreeMap<String, String> {
+        s.lines()
+            .filter_map(|l| {
+                l.split_once(' ')
+                    .map(|(p, v)| (p.to_string(), v.to_string()))
+            })
+            .collect()
+    };
+    let (a, b) = (split(&a), split(&b));
+    let mut paths: Vec<&String> = a.keys().chain(b.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    for p in paths {
+        match (a.get(p), b.get(p)) {
+            (Some(_), None) => {
+                let _ = writeln!(out, "- {p}");
+            }
+            (None, Some(v)) => {
+                let _ = writeln!(out, "+ {p} {v}");
+            }
+            (Some(x), Some(v)) if x != v => {
+                let _ = writeln!(out, "~ {p} {v}");
+            }
+            _ => {}
+        }
+    }
 }
 
 /// One line per element, recursively: `path VR value` (long or binary values as hashes).
@@ -90,6 +125,9 @@ fn dump(ds: &InMemDicomObject, prefix: &str, out: &mut String) {
 fn golden_check(name: &str, got: &str) {
     let path = data().join("golden").join(format!("{name}.txt"));
     if std::env::var("DEPOSIT_BLESS").as_deref() == Ok("1") {
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d).expect("golden folder");
+        }
         std::fs::write(&path, got).expect("write golden");
         return;
     }
@@ -176,7 +214,7 @@ fn every_stock_script_loads_runs_and_matches_its_golden() {
                 match deposit::deid::deidentify(ds.clone(), ts, &profile, &keys, ctx) {
                     Ok(d) => {
                         let _ = writeln!(out, "output {}", d.relative_path.display());
-                        dump(&d.dataset, "", &mut out);
+                        changes(ds, &d.dataset, &mut out);
                     }
                     Err(q) => {
                         let _ = writeln!(out, "quarantine {}: {}", q.code.as_str(), q.reason);

@@ -90,6 +90,8 @@ pub struct Script {
     pub remove_overlays: bool,
     /// Local names of private rules (`n` attribute) → element.
     pub private_names: HashMap<String, Target>,
+    /// Index of `rules` by fixed tag.
+    pub by_tag: HashMap<Tag, usize>,
     /// Load-time notes (unknown functions that will be copied through as literal text), with
     /// their lines; shown by tools, never containing dataset values.
     pub warnings: Vec<String>,

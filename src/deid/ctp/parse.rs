@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::names::parse_target;
+use super::names::{parse_target, Target};
 use super::{CtpError, Rule, Script};
 
 /// One piece of a rule text: literal text or a function call.
@@ -335,6 +335,15 @@ impl Builder {
     }
 
     fn finish(self) -> Script {
+        let by_tag = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match r.target {
+                Target::Tag(t) => Some((t, i)),
+                Target::Private { .. } => None,
+            })
+            .collect();
         let private_names = self
             .rules
             .iter()
@@ -351,6 +360,7 @@ impl Builder {
             remove_curves: self.remove_curves,
             remove_overlays: self.remove_overlays,
             private_names,
+            by_tag,
             warnings: self.warnings,
         }
     }

@@ -592,7 +592,7 @@ fn blank_len(out: &str) -> Option<usize> {
 impl Script {
     /// The enabled rule for the element `tag` of `ds`: by exact tag, then by private creator.
     pub fn rule_for(&self, ds: &InMemDicomObject, tag: Tag) -> Option<&Rule> {
-        if let Some(r) = self.rules.iter().find(|r| r.target == Target::Tag(tag)) {
+        if let Some(r) = self.by_tag.get(&tag).and_then(|i| self.rules.get(*i)) {
             return Some(r);
         }
         if tag.group() % 2 == 1 && tag.element() >= 0x1000 {
