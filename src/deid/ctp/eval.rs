@@ -154,6 +154,8 @@ pub fn increment_date(value: &str, days: i64) -> Option<String> {
             return None;
         }
         let (z, dashed, rest) = parse_date(v)?;
+        // Offsets beyond ±10,000 years cannot give a DICOM date (and must not overflow).
+        let days = (days.abs() <= 3_660_000).then_some(days)?;
         out.push(format!("{}{rest}", format_date(z + days, dashed)?));
     }
     Some(out.join("\\"))
@@ -551,7 +553,7 @@ impl Ctx<'_> {
                             break;
                         };
                         let (y, m, d) = civil_from_days(z);
-                        let y = ny.unwrap_or(y);
+                        let y = ny.map_or(y, |x| x.clamp(0, 9999));
                         let m = nm.map_or(m, |x| x.clamp(1, 12) as u32);
                         let d = nd.map_or(d, |x| x.clamp(1, 31) as u32);
                         let z2 = days_from_civil(y, m, d);

@@ -479,3 +479,38 @@ fn un_encoded_text_attributes_are_read_and_written_as_text() {
     let want: String = md5_decimal("ACC123").chars().take(6).collect();
     assert_eq!(names::text_of(a), want);
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary script text never panics the loader.
+        #[test]
+        fn loader_never_panics(text in "[<>a-z/=\"@(){}\\[\\],.0-9 \n\\\\-]{0,120}") {
+            let _ = Script::parse(&text);
+            let _ = Script::parse(&format!("<script><e t=\"00100010\">{text}</e></script>"));
+            let _ = parse::parse_properties(&text);
+            let _ = filter::Filter::parse(&text);
+            let _ = pixel::PixelScript::parse(&text);
+        }
+
+        /// Arbitrary rule texts built from real functions and odd arguments either run or
+        /// quarantine; they never panic.
+        #[test]
+        fn rules_never_panic(
+            f in prop::sample::select(eval::FUNCTIONS.to_vec()),
+            a in "(this|PatientID|StudyDate|PatientAge|[0-9-]{1,22}|\"[a-z.*+]{0,4}\"|@UIDROOT|X|[(]0010,0020[)]|0009\\[ACME\\]01)",
+            b in "(-?[0-9]{1,20}|ptid|\"[a-z(]{0,3}\"|isblank|matches|greaterthan|this|\\*)",
+            c in prop::sample::select(vec!["", ",3", ",-2", ",keep", ",default,\"x\"", ",ignore,\"(\"", ",UC"]),
+        ) {
+            let body = format!("@{f}({a},{b}{c}){{x}}{{y}}");
+            let script = format!("<script>\n<p t=\"UIDROOT\">1.2</p>\n<e t=\"00100010\">{body}</e>\n<e t=\"00100020\">@always(){body}</e>\n</script>");
+            if Script::parse(&script).is_ok() {
+                let _ = run_with(&script, sample(), None);
+            }
+        }
+    }
+}
