@@ -143,9 +143,15 @@ fn internal(code: &str, message: String) -> ApiError {
     }
 }
 
-/// Loads the profile named by the options (default: strict basic).
+/// Loads the profile named by the options (default: strict basic). A CTP script profile gets
+/// its clock here (for @date/@time: read once per run, UTC) but no @integer store: scripts
+/// using @integer quarantine unless the profile comes from [`Session::run_profile`].
 pub fn resolve_profile(name: Option<&str>) -> Result<Profile, ApiError> {
-    Profile::load(name.unwrap_or("ps3.15-basic")).map_err(usage)
+    let p = Profile::load(name.unwrap_or("ps3.15-basic")).map_err(usage)?;
+    Ok(p.with_ctp_env(deid::ctp::Env {
+        now: Some(deid::ctp::Now::from_unix(unix_now(), 0)),
+        integers: None,
+    }))
 }
 
 pub(crate) fn load_lookup(path: Option<&Path>) -> Result<Option<LookupTable>, ApiError> {
@@ -286,6 +292,23 @@ fn process(
 }
 
 impl Session {
+    /// The profile for a run: [`resolve_profile`], plus, for a CTP script, the @integer store
+    /// backed by the catalog (a connection of its own, usable from every worker).
+    pub fn run_profile(&self, name: Option<&str>) -> Result<Profile, ApiError> {
+        let p = resolve_profile(name)?;
+        if p.ctp.is_none() {
+            return Ok(p);
+        }
+        let catalog = crate::catalog::Catalog::open(&self.home.catalog_path())
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        Ok(p.with_ctp_env(deid::ctp::Env {
+            now: Some(deid::ctp::Now::from_unix(unix_now(), 0)),
+            integers: Some(std::sync::Arc::new(
+                crate::catalog::ctp_integers::CatalogIntegers::new(catalog),
+            )),
+        }))
+    }
+
     pub(crate) fn keys(&self) -> Result<Keys, ApiError> {
         self.home
             .site_key()
@@ -302,7 +325,7 @@ impl Session {
         opts: &DeidOptions,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<DeidSummary, ApiError> {
-        let profile = resolve_profile(opts.profile.as_deref())?;
+        let profile = self.run_profile(opts.profile.as_deref())?;
         let lookup = load_lookup(opts.lookup.as_deref())?;
         let masks = load_masks(opts.masks.as_deref())?;
         let keys = self.keys()?;
@@ -436,7 +459,7 @@ impl Session {
         profile: Option<&str>,
         lookup: Option<&Path>,
     ) -> Result<InspectReport, ApiError> {
-        let profile = resolve_profile(profile)?;
+        let profile = self.run_profile(profile)?;
         let lookup = load_lookup(lookup)?;
         let keys = self.keys()?;
         let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
@@ -529,6 +552,20 @@ impl Session {
 /// Describes a profile for `deposit profile list|show`.
 pub fn profile_info(p: &Profile) -> ProfileInfo {
     let mut actions = BTreeMap::new();
+    if let Some(e) = &p.ctp {
+        // A CTP script: rules counted by the first function they call (`@remove`, `@hashuid`…).
+        for r in &e.script.rules {
+            let first = r.nodes.iter().find_map(|n| match n {
+                deid::ctp::parse::Node::Call { name, .. } if name != "always" => {
+                    Some(format!("@{name}"))
+                }
+                _ => None,
+            });
+            *actions
+                .entry(first.unwrap_or_else(|| "literal".into()))
+                .or_insert(0) += 1;
+        }
+    }
     for line in p.canonical().lines() {
         let mut parts = line.split(' ');
         if let (Some(tag), Some(a)) = (parts.next(), parts.next()) {

@@ -128,4 +128,14 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX quarantine_code ON quarantine(code);
     "#,
+    // 4: ctp_integers — CTP @integer counters (original value → sequential number per key
+    // type). `value` is an original (PHI, local only).
+    r#"
+    CREATE TABLE ctp_integers (
+        key_type TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        n        INTEGER NOT NULL,
+        PRIMARY KEY (key_type, value)
+    );
+    "#,
 ];

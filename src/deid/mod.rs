@@ -8,6 +8,7 @@
 pub mod action;
 mod apply;
 mod codes;
+pub mod ctp;
 pub mod dates;
 pub mod hygiene;
 pub mod keyed;
@@ -59,6 +60,12 @@ pub enum QuarantineCode {
     Unreadable,
     /// SOP Class or SOP Instance UID missing: no valid output can be made.
     MissingUid,
+    /// A CTP script called @quarantine().
+    CtpQuarantine,
+    /// A CTP script called @skip() (CTP would pass the original on unmodified).
+    CtpSkip,
+    /// A CTP script failed or used an unsupported function.
+    CtpError,
 }
 
 impl QuarantineCode {
@@ -69,6 +76,9 @@ impl QuarantineCode {
             QuarantineCode::NeedsPixelReview => "needs_pixel_review",
             QuarantineCode::Unreadable => "unreadable",
             QuarantineCode::MissingUid => "missing_uid",
+            QuarantineCode::CtpQuarantine => "ctp_quarantine",
+            QuarantineCode::CtpSkip => "ctp_skip",
+            QuarantineCode::CtpError => "ctp_error",
         }
     }
 }
@@ -129,6 +139,9 @@ pub fn deidentify(
     keys: &Keys,
     ctx: Context<'_>,
 ) -> Result<Deidentified, Quarantine> {
+    if let Some(engine) = &profile.ctp {
+        return ctp::deidentify(ds, transfer_syntax, profile, engine, keys, ctx);
+    }
     let mut decisions = Vec::new();
     if let Some(why) = risk::burned_in_risk(&ds) {
         match ctx.mask_rule {

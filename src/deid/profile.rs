@@ -231,6 +231,8 @@ pub struct Profile {
     repeating: Vec<(u16, Option<u16>, Rule)>,
     private: Rule,
     safe_private: BTreeSet<(u16, String, u8)>,
+    /// Set when the profile is a CTP DicomAnonymizer script: that engine runs instead.
+    pub ctp: Option<super::ctp::Engine>,
 }
 
 fn invalid(what: &str, message: impl Into<String>) -> ProfileError {
@@ -324,6 +326,7 @@ impl Profile {
             repeating,
             private,
             safe_private: allow,
+            ctp: None,
         };
         p.sha256 = hex::encode(Sha256::digest(p.canonical().as_bytes()));
         Ok(p)
@@ -331,6 +334,9 @@ impl Profile {
 
     /// The canonical text the identity is computed from: every rule, sorted, one per line.
     pub fn canonical(&self) -> String {
+        if let Some(e) = &self.ctp {
+            return e.script.canonical();
+        }
         let mut s = format!(
             "semantics {SEMANTICS}\nname {}\nedition {}\n",
             self.name, self.edition
@@ -443,11 +449,57 @@ impl Profile {
                 path: path.to_path_buf(),
                 source,
             })?;
+            if super::ctp::looks_like_script(&text) {
+                return Profile::from_ctp_script(&text, path);
+            }
             return Profile::from_text(&text, &path.display().to_string());
         }
         Err(ProfileError::Unknown {
             name: name_or_path.to_string(),
         })
+    }
+
+    /// A CTP DicomAnonymizer script file as a profile: named by the file stem, identified by
+    /// the SHA-256 of the script's canonical form. The runtime environment (clock, @integer
+    /// store) is attached by the caller with [`Profile::with_ctp_env`].
+    pub fn from_ctp_script(text: &str, path: &Path) -> Result<Profile, ProfileError> {
+        let what = path.display().to_string();
+        let script = super::ctp::Script::parse(text)
+            .map_err(|e| invalid(&what, format!("CTP script {e}")))?;
+        for w in &script.warnings {
+            tracing::warn!(profile = %what, "{w}");
+        }
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "ctp-script".into());
+        Ok(Profile {
+            name,
+            description: "CTP DicomAnonymizer script".into(),
+            edition: super::ctp::SEMANTICS.into(),
+            options: BTreeSet::new(),
+            sha256: script.sha256(),
+            exact: HashMap::new(),
+            repeating: Vec::new(),
+            private: Rule {
+                action: Action::X,
+                row: "CTP script".into(),
+                by: None,
+            },
+            safe_private: BTreeSet::new(),
+            ctp: Some(super::ctp::Engine {
+                script: std::sync::Arc::new(script),
+                env: super::ctp::Env::default(),
+            }),
+        })
+    }
+
+    /// Attaches the clock and @integer store a CTP script profile runs with (no-op otherwise).
+    pub fn with_ctp_env(mut self, env: super::ctp::Env) -> Profile {
+        if let Some(e) = &mut self.ctp {
+            e.env = env;
+        }
+        self
     }
 
     /// The strict default.
