@@ -1,0 +1,354 @@
+//! Delivery to XNAT through the real `deposit` binary against the XNAT-compatible test server
+//! (tests/xnat_server): several studies committed and verified with the server's files identical
+//! to the outbox; re-send duplicates nothing; 500/503 bursts, dropped connections, responses
+//! slower than the client's timeout and session expiry are survived; a project without write
+//! access and a wrong password are refused plainly, with nothing sent and no secret shown.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use deposit::archive::xnat::{url::XnatUrl, XnatArchive};
+use deposit::archive::{md5_hex, Destination, Item, Piece, StudyLabels};
+use deposit_xnat_server::{files_under, Config, Faults, Project, Server};
+use serde_json::Value;
+
+const SECRET: &str = "wonderland";
+
+struct Run {
+    code: i32,
+    json: Option<Value>,
+    all: String,
+}
+
+fn deposit(tmp: &Path, args: &[&str], password: Option<&str>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deposit"));
+    cmd.args(args)
+        .env("DEPOSIT_HOME", tmp.join("home"))
+        .env("HOME", tmp)
+        .env_remove("NETRC")
+        .env_remove("DEPOSIT_PASSWORD");
+    if let Some(p) = password {
+        cmd.env("DEPOSIT_PASSWORD", p);
+    }
+    let out = cmd.output().expect("run deposit");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        json: serde_json::from_str(stdout.trim()).ok(),
+        all: format!("{stdout}\n{stderr}"),
+    }
+}
+
+fn corpus(tmp: &Path, patients: usize) -> (PathBuf, u64) {
+    let dir = tmp.join("incoming");
+    let cfg = deposit_synth::Config {
+        patients,
+        ct_slices: 4,
+        rows: 64,
+        cols: 64,
+        ..Default::default()
+    };
+    let m = deposit_synth::generate(&dir, &cfg).expect("generate corpus");
+    (dir, m.counts.instances)
+}
+
+fn md5_counts(files: &[PathBuf]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for f in files {
+        let b = std::fs::read(f).expect("read");
+        *m.entry(md5_hex(&b)).or_default() += 1;
+    }
+    m
+}
+
+fn outbox(tmp: &Path) -> Vec<PathBuf> {
+    files_under(&tmp.join("home/outbox"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+        .collect()
+}
+
+fn dest(server: &Server, extra: &str) -> String {
+    format!(
+        "xnat+http://alice@127.0.0.1:{}?project=TRIAL{extra}",
+        server.port()
+    )
+}
+
+fn n(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or(u64::MAX)
+}
+
+fn imports(server: &Server) -> usize {
+    server
+        .seen()
+        .iter()
+        .filter(|s| s.path.ends_with("/services/import"))
+        .count()
+}
+
+/// Sends the corpus and checks: exit 0, everything sent or quarantined, all verified, the
+/// archive on the server's disk holds exactly the outbox bytes once each.
+fn send_and_check(tmp: &Path, server: &Server, to: &str, instances: u64) -> Value {
+    let incoming = tmp.join("incoming").display().to_string();
+    let r = deposit(
+        tmp,
+        &["send", &incoming, "--to", to, "--json"],
+        Some(SECRET),
+    );
+    let s = r
+        .json
+        .clone()
+        .unwrap_or_else(|| panic!("no JSON: {}", r.all));
+    assert_eq!(r.code, 0, "{s} {}", r.all);
+    assert_eq!(n(&s, "failed"), 0, "{s}");
+    let delivered = n(&s, "sent") + n(&s, "already_present");
+    assert_eq!(delivered + n(&s, "quarantined"), instances, "{s}");
+    assert_eq!(n(&s, "verified"), delivered, "{s}");
+    let archived = server.archive_files();
+    assert_eq!(archived.len() as u64, delivered, "one file per instance");
+    let on_server = md5_counts(&archived);
+    assert!(on_server.values().all(|c| *c == 1), "no duplicate bytes");
+    assert_eq!(
+        on_server,
+        md5_counts(&outbox(tmp)),
+        "server files = outbox bytes"
+    );
+    assert!(server.prearchive_files().is_empty(), "nothing left behind");
+    assert!(!r.all.contains(SECRET), "secret in output");
+    s
+}
+
+fn no_secret_in_home(tmp: &Path) {
+    for f in files_under(&tmp.join("home")) {
+        let b = std::fs::read(&f).expect("read");
+        assert!(
+            !b.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+            "secret stored in {}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn several_studies_committed_verified_and_resend_duplicates_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (_, instances) = corpus(tmp.path(), 3);
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    let to = dest(&server, "");
+    let s = send_and_check(tmp.path(), &server, &to, instances);
+    assert!(n(&s, "sent") > 0);
+    assert_eq!(s["destination"], to.as_str());
+
+    // CSRF was on: every state-changing request got through, none was refused
+    assert!(
+        server.seen().iter().all(|x| x.status != 403),
+        "CSRF refusals"
+    );
+    // the queue shows the archive URI in the audit record
+    let q = deposit(tmp.path(), &["queue", "list", "--json"], None);
+    let jobs = q.json.unwrap_or_else(|| panic!("{}", q.all));
+    for st in jobs["jobs"][0]["studies"].as_array().expect("studies") {
+        assert_eq!(st["state"], "verified", "{st}");
+        let uri = st["audit"]["uri"].as_str().unwrap_or_default();
+        assert!(uri.starts_with("/data/archive/projects/TRIAL/"), "{st}");
+    }
+
+    // again: nothing uploaded, nothing duplicated
+    let before = imports(&server);
+    let again = send_and_check(tmp.path(), &server, &to, instances);
+    assert_eq!(n(&again, "sent"), 0, "{again}");
+    assert_eq!(n(&again, "already_present"), n(&s, "sent"), "{again}");
+    assert_eq!(imports(&server), before, "no import on re-send");
+    no_secret_in_home(tmp.path());
+}
+
+#[test]
+fn prearchive_only_project_with_netrc_credentials_and_no_csrf() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (_, instances) = corpus(tmp.path(), 2);
+    let cfg = Config {
+        csrf: false,
+        projects: vec![Project {
+            id: "TRIAL".into(),
+            writers: vec!["alice".into()],
+            auto_archive: false,
+        }],
+        ..Default::default()
+    };
+    let server = Server::start(&tmp.path().join("xnat"), cfg).expect("server");
+    std::fs::write(
+        tmp.path().join(".netrc"),
+        format!("machine 127.0.0.1 login alice password {SECRET}\n"),
+    )
+    .expect("netrc");
+    let incoming = tmp.path().join("incoming").display().to_string();
+    let to = format!("xnat+http://127.0.0.1:{}?project=TRIAL", server.port());
+    let r = deposit(
+        tmp.path(),
+        &["send", &incoming, "--to", &to, "--json"],
+        None,
+    );
+    let s = r.json.unwrap_or_else(|| panic!("{}", r.all));
+    assert_eq!(r.code, 0, "{s} {}", r.all);
+    assert_eq!(n(&s, "sent") + n(&s, "quarantined"), instances, "{s}");
+    assert_eq!(n(&s, "verified"), n(&s, "sent"), "{s}");
+    // committed into the prearchive (200), verified there
+    assert!(server.archive_files().is_empty());
+    assert_eq!(server.prearchive_files().len() as u64, n(&s, "sent"));
+    assert!(server
+        .prearchive_sessions()
+        .iter()
+        .all(|(_, _, _, st)| st == "READY"));
+}
+
+#[test]
+fn error_bursts_and_dropped_connections_are_retried_to_completion() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (_, instances) = corpus(tmp.path(), 2);
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    server.set_faults(Faults {
+        import_statuses: vec![503, 500, 503],
+        drop_imports: 2,
+        drop_after: 2000,
+        busy_commits: 1,
+        ..Default::default()
+    });
+    send_and_check(tmp.path(), &server, &dest(&server, ""), instances);
+    let seen = server.seen();
+    assert_eq!(seen.iter().filter(|s| s.status == 0).count(), 2, "drops");
+    assert!(seen.iter().any(|s| s.status == 503) && seen.iter().any(|s| s.status == 409));
+}
+
+#[test]
+fn slow_response_is_retried_without_duplicating() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (_, instances) = corpus(tmp.path(), 1);
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    server.set_faults(Faults {
+        slow_imports: 1,
+        slow_delay: Duration::from_secs(4),
+        ..Default::default()
+    });
+    send_and_check(tmp.path(), &server, &dest(&server, "&timeout=1"), instances);
+}
+
+#[test]
+fn expired_session_logs_in_again() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (_, instances) = corpus(tmp.path(), 2);
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    server.set_faults(Faults {
+        expire_after_import: true,
+        ..Default::default()
+    });
+    send_and_check(tmp.path(), &server, &dest(&server, ""), instances);
+    let seen = server.seen();
+    let logins = seen.iter().filter(|s| s.path == "/data/JSESSION").count();
+    assert!(logins >= 2, "re-login after expiry ({logins})");
+    assert!(
+        seen.iter().any(|s| s.status == 401),
+        "the server did expire it"
+    );
+}
+
+#[test]
+fn project_without_write_access_is_refused_and_nothing_is_sent() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    corpus(tmp.path(), 1);
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    server.set_writer("TRIAL", "alice", false);
+    let incoming = tmp.path().join("incoming").display().to_string();
+    let r = deposit(
+        tmp.path(),
+        &["send", &incoming, "--to", &dest(&server, ""), "--json"],
+        Some(SECRET),
+    );
+    assert_eq!(r.code, 1, "{}", r.all);
+    assert!(
+        r.all.contains("may not write to project 'TRIAL'"),
+        "plain message: {}",
+        r.all
+    );
+    assert_eq!(imports(&server), 0, "nothing sent");
+    assert!(server.archive_files().is_empty() && server.prearchive_files().is_empty());
+}
+
+#[test]
+fn wrong_password_is_permanent_and_never_shown() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    corpus(tmp.path(), 1);
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    let incoming = tmp.path().join("incoming").display().to_string();
+    let bad = "not-the-Secret-42";
+    let r = deposit(
+        tmp.path(),
+        &["send", &incoming, "--to", &dest(&server, ""), "--json"],
+        Some(bad),
+    );
+    assert_eq!(r.code, 1, "{}", r.all);
+    assert!(
+        r.all.contains("login refused for user 'alice'"),
+        "{}",
+        r.all
+    );
+    assert!(!r.all.contains(bad), "password shown: {}", r.all);
+    assert_eq!(imports(&server), 0);
+    let logins = server
+        .seen()
+        .iter()
+        .filter(|s| s.path == "/data/JSESSION")
+        .count();
+    assert_eq!(logins, 1, "a refused login is not retried");
+    for f in files_under(&tmp.path().join("home")) {
+        let b = std::fs::read(&f).expect("read");
+        assert!(
+            !b.windows(bad.len()).any(|w| w == bad.as_bytes()),
+            "{}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn data_rerouted_to_another_project_is_an_error_not_a_success() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, _) = corpus(tmp.path(), 1);
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    server.set_writer("TRIAL", "alice", false);
+    let file = files_under(&dir)
+        .into_iter()
+        .find(|p| {
+            std::fs::read(p)
+                .map(|b| b.len() > 132 && &b[128..132] == b"DICM")
+                .unwrap_or(false)
+        })
+        .expect("a DICOM file");
+    let bytes = std::fs::read(&file).expect("read");
+    let url = XnatUrl::parse(&dest(&server, ""))
+        .expect("xnat")
+        .expect("valid");
+    let x = XnatArchive::with_credentials(url, "alice".into(), SECRET.into());
+    assert!(x.check().is_err(), "the pre-check catches it");
+    // without the pre-check, XNAT files the data elsewhere: the client must not call it done
+    let piece = Piece {
+        labels: StudyLabels {
+            project: "TRIAL".into(),
+            subject: "DEP-1".into(),
+            session: "DEP-1_1".into(),
+        },
+        items: vec![Item {
+            path: file,
+            scan: "1".into(),
+            name: "x.dcm".into(),
+            size: bytes.len() as u64,
+            md5: md5_hex(&bytes),
+        }],
+    };
+    let e = x.put(&piece).expect_err("misrouted");
+    assert!(e.to_string().contains("Unassigned"), "{e}");
+    assert_eq!(server.prearchive_sessions()[0].0, "Unassigned");
+}
