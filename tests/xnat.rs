@@ -78,6 +78,19 @@ fn dest(server: &Server, extra: &str) -> String {
     )
 }
 
+/// Pieces in the queue (all jobs).
+fn pieces(tmp: &Path) -> usize {
+    let q = deposit(tmp, &["queue", "list", "--json"], None);
+    let jobs = q.json.unwrap_or_else(|| panic!("{}", q.all));
+    jobs["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|j| j["studies"].as_array().cloned().unwrap_or_default())
+        .map(|s| s["pieces"].as_u64().unwrap_or(0) as usize)
+        .sum()
+}
+
 fn n(v: &Value, k: &str) -> u64 {
     v[k].as_u64().unwrap_or(u64::MAX)
 }
@@ -220,6 +233,11 @@ fn error_bursts_and_dropped_connections_are_retried_to_completion() {
     send_and_check(tmp.path(), &server, &dest(&server, ""), instances);
     let seen = server.seen();
     assert_eq!(seen.iter().filter(|s| s.status == 0).count(), 2, "drops");
+    assert_eq!(
+        imports(&server),
+        pieces(tmp.path()) + 5,
+        "each fault cost one retry"
+    );
     assert!(seen.iter().any(|s| s.status == 503) && seen.iter().any(|s| s.status == 409));
 }
 
@@ -234,6 +252,11 @@ fn slow_response_is_retried_without_duplicating() {
         ..Default::default()
     });
     send_and_check(tmp.path(), &server, &dest(&server, "&timeout=1"), instances);
+    assert_eq!(
+        imports(&server),
+        pieces(tmp.path()) + 1,
+        "the timed-out piece was sent once more"
+    );
 }
 
 #[test]
@@ -286,7 +309,7 @@ fn wrong_password_is_permanent_and_never_shown() {
     let bad = "not-the-Secret-42";
     let r = deposit(
         tmp.path(),
-        &["send", &incoming, "--to", &dest(&server, ""), "--json"],
+        &["send", &incoming, "--to", &dest(&server, ""), "-vvv"],
         Some(bad),
     );
     assert_eq!(r.code, 1, "{}", r.all);
@@ -296,6 +319,26 @@ fn wrong_password_is_permanent_and_never_shown() {
         r.all
     );
     assert!(!r.all.contains(bad), "password shown: {}", r.all);
+    // even at the most verbose logging the HTTP client's wire trace stays off
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("alice:{bad}"))
+    };
+    assert!(!r.all.contains(&basic), "credentials shown: {}", r.all);
+    // a wire dump shows 16 bytes per line, text in the last column: join those columns
+    let dumped: String = r
+        .all
+        .lines()
+        .filter(|l| l.contains("TRACE"))
+        .map(|l| {
+            let c: Vec<char> = l.chars().collect();
+            c[c.len().saturating_sub(16)..].iter().collect::<String>()
+        })
+        .collect();
+    assert!(
+        !dumped.to_ascii_lowercase().contains("authorization"),
+        "raw request headers logged"
+    );
     assert_eq!(imports(&server), 0);
     let logins = server
         .seen()
@@ -351,4 +394,258 @@ fn data_rerouted_to_another_project_is_an_error_not_a_success() {
     let e = x.put(&piece).expect_err("misrouted");
     assert!(e.to_string().contains("Unassigned"), "{e}");
     assert_eq!(server.prearchive_sessions()[0].0, "Unassigned");
+}
+
+/// The CLI is killed (SIGKILL) at several points of a multi-study send, then `deposit queue run`
+/// finishes: the archive ends with exactly the outbox's instances, none missing, none twice.
+#[test]
+fn killed_send_resumes_with_queue_run_exactly_once() {
+    enum Point {
+        Imports(usize),
+        Commit,
+    }
+    for point in [Point::Imports(1), Point::Imports(3), Point::Commit] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let (dir, instances) = corpus(tmp.path(), 3);
+        let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+        // slow imports keep a request in flight when the kill comes
+        server.set_faults(Faults {
+            slow_imports: 1000,
+            slow_delay: Duration::from_millis(150),
+            ..Default::default()
+        });
+        let to = dest(&server, "");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_deposit"))
+            .args(["send", &dir.display().to_string(), "--to", &to, "--json"])
+            .env("DEPOSIT_HOME", tmp.path().join("home"))
+            .env("HOME", tmp.path())
+            .env("DEPOSIT_PASSWORD", SECRET)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn deposit");
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let seen = server.seen();
+            let hit = match point {
+                Point::Imports(k) => {
+                    seen.iter()
+                        .filter(|s| s.path.ends_with("/services/import"))
+                        .count()
+                        >= k
+                }
+                Point::Commit => seen
+                    .iter()
+                    .any(|s| s.method == "POST" && s.path.starts_with("/data/prearchive/")),
+            };
+            if hit || std::time::Instant::now() > deadline {
+                break;
+            }
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = child.kill();
+        let status = child.wait().expect("wait");
+        assert!(
+            status.code().is_none(),
+            "killed mid-way, not finished: {status}"
+        );
+
+        let r = deposit(tmp.path(), &["queue", "run", "--json"], Some(SECRET));
+        assert_eq!(r.code, 0, "{}", r.all);
+        let archived = server.archive_files();
+        let on_server = md5_counts(&archived);
+        assert!(on_server.values().all(|c| *c == 1), "duplicates after kill");
+        assert_eq!(
+            on_server,
+            md5_counts(&outbox(tmp.path())),
+            "exactly the outbox"
+        );
+        assert!(
+            server.prearchive_files().is_empty(),
+            "left in the prearchive"
+        );
+        let delivered = archived.len() as u64;
+        assert!(
+            delivered > 0 && delivered < instances,
+            "{delivered} of {instances}"
+        );
+        let q = deposit(tmp.path(), &["queue", "list", "--json"], None);
+        let jobs = q.json.unwrap_or_else(|| panic!("{}", q.all));
+        for st in jobs["jobs"][0]["studies"].as_array().expect("studies") {
+            assert_eq!(st["state"], "verified", "{st}");
+        }
+    }
+}
+
+/// The test double itself follows the documented protocol (xnat-protocol.md §1, §6).
+#[test]
+fn test_server_follows_the_documented_protocol() {
+    use base64::Engine;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, _) = corpus(tmp.path(), 1);
+    let cfg = Config {
+        quiet: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let server = Server::start(&tmp.path().join("xnat"), cfg).expect("server");
+    let base = server.url();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("alice:{SECRET}"))
+    );
+    let mut r = agent
+        .post(format!("{base}/data/JSESSION"))
+        .header("Authorization", &basic)
+        .send(&[][..])
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    let id = r.body_mut().read_to_string().expect("id");
+    assert_eq!(id.len(), 32, "bare 32-hex id");
+    let cookie = format!("JSESSIONID={id}");
+    let page = agent
+        .get(format!("{base}/"))
+        .header("Cookie", &cookie)
+        .call()
+        .expect("page")
+        .body_mut()
+        .read_to_string()
+        .expect("text");
+    let csrf = deposit::archive::xnat::http::csrf_token(&page).expect("token");
+
+    // a zip of two instances of one study
+    let files: Vec<PathBuf> = files_under(&dir)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(p)
+                .map(|b| b.len() > 132 && &b[128..132] == b"DICM")
+                .unwrap_or(false)
+        })
+        .collect();
+    let items: Vec<Item> = files
+        .iter()
+        .take(2)
+        .enumerate()
+        .map(|(i, p)| {
+            let b = std::fs::read(p).expect("read");
+            Item {
+                path: p.clone(),
+                scan: "1".into(),
+                name: format!("{i}.dcm"),
+                size: b.len() as u64,
+                md5: md5_hex(&b),
+            }
+        })
+        .collect();
+    let zip = deposit::archive::xnat::zip_piece(&items).expect("zip");
+    let import = |label: &str, token: Option<&str>, prevent: bool| {
+        let mut q = format!(
+            "{base}/data/services/import?import-handler=DICOM-zip&PROJECT_ID=TRIAL&SUBJECT_ID=S1&EXPT_LABEL={label}&prevent_auto_commit={prevent}"
+        );
+        if let Some(t) = token {
+            q.push_str(&format!("&XNAT_CSRF={t}"));
+        }
+        let mut r = agent
+            .post(q)
+            .header("Cookie", &cookie)
+            .header("Content-Type", "application/zip")
+            .send(&zip[..])
+            .expect("import");
+        (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+    assert_eq!(
+        import("E1", None, true).0,
+        403,
+        "CSRF required with a cookie"
+    );
+    let (st, uri) = import("E1", Some(&csrf), true);
+    assert_eq!(st, 200);
+    assert!(uri.starts_with("/data/prearchive/projects/TRIAL/") && uri.ends_with("/E1\r\n"));
+    let n_files = server.prearchive_files().len();
+    assert!(n_files >= 1);
+    // same project + study + label → same session, files overwritten not duplicated
+    assert_eq!(import("E1", Some(&csrf), true), (200, uri.clone()));
+    assert_eq!(server.prearchive_files().len(), n_files);
+    // another label → another session; without prevent_auto_commit the quiet timer archives it
+    let (_, other) = import("E2", Some(&csrf), false);
+    assert_ne!(other, uri);
+    std::thread::sleep(Duration::from_millis(400));
+    let _ = agent
+        .get(format!("{base}/data/auth"))
+        .header("Cookie", &cookie)
+        .call();
+    assert_eq!(
+        server.prearchive_sessions().len(),
+        1,
+        "E2 auto-archived, E1 held"
+    );
+    // commit: 409 while busy, then 301 with the archive URI
+    server.set_faults(Faults {
+        busy_commits: 1,
+        ..Default::default()
+    });
+    let commit = || {
+        let mut r = agent
+            .post(format!(
+                "{base}{}?action=commit&XNAT_CSRF={csrf}",
+                uri.trim()
+            ))
+            .header("Cookie", &cookie)
+            .send(&[][..])
+            .expect("commit");
+        (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+    assert_eq!(commit().0, 409);
+    assert_eq!(
+        commit(),
+        (
+            301,
+            "/data/archive/projects/TRIAL/subjects/S1/experiments/E1".to_string()
+        )
+    );
+    let listing: Value = serde_json::from_str(
+        &agent
+            .get(format!(
+                "{base}/data/archive/projects/TRIAL/subjects/S1/experiments/E1/scans/ALL/files?format=json"
+            ))
+            .header("Cookie", &cookie)
+            .call()
+            .expect("list")
+            .body_mut()
+            .read_to_string()
+            .expect("text"),
+    )
+    .expect("json");
+    let rows = listing["ResultSet"]["Result"].as_array().expect("rows");
+    assert_eq!(rows.len(), n_files);
+    for row in rows {
+        assert_eq!(row["digest"].as_str().map(str::len), Some(32), "{row}");
+        assert!(row["Size"].as_str().is_some(), "sizes are strings: {row}");
+    }
+    // wrong secret → 401
+    let r = agent
+        .post(format!("{base}/data/JSESSION"))
+        .header(
+            "Authorization",
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode("alice:nope")
+            ),
+        )
+        .send(&[][..])
+        .expect("login");
+    assert_eq!(r.status(), 401);
 }

@@ -62,6 +62,11 @@ fn init_logging(verbose: u8, quiet: bool) {
         };
         tracing_subscriber::EnvFilter::new(format!("{level}{quiet_readers}"))
     });
+    // the HTTP client's TRACE level dumps raw request bytes, credentials included: never that
+    let filter = ["ureq=debug", "ureq_proto=debug"]
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, d| f.add_directive(d));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
