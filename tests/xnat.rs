@@ -224,7 +224,7 @@ fn error_bursts_and_dropped_connections_are_retried_to_completion() {
     let (_, instances) = corpus(tmp.path(), 2);
     let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
     server.set_faults(Faults {
-        import_statuses: vec![503, 500, 503],
+        import_statuses: vec![503, 500, 400, 503],
         drop_imports: 2,
         drop_after: 2000,
         busy_commits: 1,
@@ -235,10 +235,36 @@ fn error_bursts_and_dropped_connections_are_retried_to_completion() {
     assert_eq!(seen.iter().filter(|s| s.status == 0).count(), 2, "drops");
     assert_eq!(
         imports(&server),
-        pieces(tmp.path()) + 5,
+        pieces(tmp.path()) + 6,
         "each fault cost one retry"
     );
     assert!(seen.iter().any(|s| s.status == 503) && seen.iter().any(|s| s.status == 409));
+}
+
+#[test]
+fn a_repeated_400_fails_the_study_with_the_reason() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, _) = corpus(tmp.path(), 1);
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    server.set_faults(Faults {
+        import_statuses: vec![400, 400],
+        ..Default::default()
+    });
+    let r = deposit(
+        tmp.path(),
+        &[
+            "send",
+            &dir.display().to_string(),
+            "--to",
+            &dest(&server, ""),
+            "--json",
+        ],
+        Some(SECRET),
+    );
+    let s = r.json.unwrap_or_else(|| panic!("{}", r.all));
+    assert_eq!(r.code, 1, "{s}");
+    assert!(n(&s, "failed") > 0, "{s}");
+    assert!(s["problems"].to_string().contains("HTTP 400"), "{s}");
 }
 
 #[test]
@@ -257,6 +283,28 @@ fn slow_response_is_retried_without_duplicating() {
         pieces(tmp.path()) + 1,
         "the timed-out piece was sent once more"
     );
+}
+
+#[test]
+fn expired_session_answered_by_the_login_page_logs_in_again() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (_, instances) = corpus(tmp.path(), 2);
+    let cfg = Config {
+        login_page_on_expiry: true,
+        ..Default::default()
+    };
+    let server = Server::start(&tmp.path().join("xnat"), cfg).expect("server");
+    server.set_faults(Faults {
+        expire_after_import: true,
+        ..Default::default()
+    });
+    send_and_check(tmp.path(), &server, &dest(&server, ""), instances);
+    let logins = server
+        .seen()
+        .iter()
+        .filter(|s| s.path == "/data/JSESSION")
+        .count();
+    assert!(logins >= 2, "re-login after expiry ({logins})");
 }
 
 #[test]
@@ -361,7 +409,6 @@ fn data_rerouted_to_another_project_is_an_error_not_a_success() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (dir, _) = corpus(tmp.path(), 1);
     let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
-    server.set_writer("TRIAL", "alice", false);
     let file = files_under(&dir)
         .into_iter()
         .find(|p| {
@@ -375,8 +422,10 @@ fn data_rerouted_to_another_project_is_an_error_not_a_success() {
         .expect("xnat")
         .expect("valid");
     let x = XnatArchive::with_credentials(url, "alice".into(), SECRET.into());
-    assert!(x.check().is_err(), "the pre-check catches it");
-    // without the pre-check, XNAT files the data elsewhere: the client must not call it done
+    x.check().expect("alice may write");
+    // access taken away after the check: XNAT files the data elsewhere, silently; the client
+    // must not call that done
+    server.set_writer("TRIAL", "alice", false);
     let piece = Piece {
         labels: StudyLabels {
             project: "TRIAL".into(),

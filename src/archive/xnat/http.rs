@@ -233,6 +233,16 @@ impl Conn {
                 ("Cookie", &format!("JSESSIONID={id}")),
                 what,
             )?;
+            // an expired session may get the login page with 200 instead of 401 (as browsers do)
+            let login_page = r.status == 200 && looks_like_login_page(&r.body);
+            let r = if login_page {
+                Reply {
+                    status: 401,
+                    body: String::new(),
+                }
+            } else {
+                r
+            };
             if r.status == 401 && attempt == 0 {
                 tracing::info!("XNAT session no longer valid; logging in again");
                 self.auth.lock().unwrap_or_else(|p| p.into_inner()).jsession = None;
@@ -255,6 +265,16 @@ impl Conn {
 /// Statuses worth retrying.
 pub fn is_transient(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || status >= 500
+}
+
+/// XNAT's login form (what xnatpy looks for: a form posting to `…/login`).
+pub fn looks_like_login_page(body: &str) -> bool {
+    let head: String = body
+        .chars()
+        .take(20_000)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.contains("<form") && head.contains("name=\"form1\"") && head.contains("/login")
 }
 
 /// The CSRF token in XNAT's start page, if any.
@@ -297,6 +317,13 @@ mod tests {
         let page = "<script>\n var csrfToken = 'ab-12cd';\n</script>";
         assert_eq!(csrf_token(page).as_deref(), Some("ab-12cd"));
         assert_eq!(csrf_token("<html>nothing</html>"), None);
+    }
+
+    #[test]
+    fn recognises_the_login_page() {
+        let page = r#"<html><form name="form1" method="post" action="/xnat/login">"#;
+        assert!(looks_like_login_page(page));
+        assert!(!looks_like_login_page(r#"{"ResultSet":{"Result":[]}}"#));
     }
 
     #[test]

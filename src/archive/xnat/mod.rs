@@ -25,6 +25,7 @@ pub mod url;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use serde_json::Value;
@@ -45,6 +46,8 @@ pub struct XnatArchive {
     prearchive: Mutex<HashMap<String, String>>,
     /// (md5, size) already in the archive per session label, read once per run.
     archived: Mutex<HashMap<String, HashSet<(String, u64)>>>,
+    /// The project write-access check passed in this run.
+    checked: AtomicBool,
 }
 
 impl XnatArchive {
@@ -94,6 +97,7 @@ impl XnatArchive {
             conn,
             prearchive: Mutex::new(HashMap::new()),
             archived: Mutex::new(HashMap::new()),
+            checked: AtomicBool::new(false),
         }
     }
 
@@ -296,6 +300,7 @@ impl Destination for XnatArchive {
             self.rejected("project access check: not the XNAT ResultSet JSON".into())
         })?;
         if rows.iter().any(|row| text(row, "ID") == self.url.project) {
+            self.checked.store(true, Ordering::SeqCst);
             Ok(())
         } else {
             Err(self.rejected(format!(
@@ -309,6 +314,10 @@ impl Destination for XnatArchive {
     }
 
     fn put(&self, piece: &Piece) -> Result<Receipt, ArchiveError> {
+        // a resumed run (`queue run`) never called check(): do the write-access check once
+        if !self.checked.load(Ordering::SeqCst) {
+            self.check()?;
+        }
         let l = &piece.labels;
         // already archived identically (an earlier run)? then there is nothing to send
         let known = {
@@ -353,9 +362,18 @@ impl Destination for XnatArchive {
             enc(&l.subject),
             enc(&l.session)
         );
-        let r = self
+        let mut r = self
             .conn
             .call("POST", &query, Some(("application/zip", &zip)), "import")?;
+        if r.status == 400 && !r.body.contains("In-body File posts") {
+            // XNAT reports its own storage or anonymization failures as 400 "unable to read
+            // DICOM object" (xnat-protocol.md §1.3): retry once, then report
+            tracing::info!("import answered 400; retrying once");
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            r = self
+                .conn
+                .call("POST", &query, Some(("application/zip", &zip)), "import")?;
+        }
         if r.status != 200 {
             return Err(self.conn.status_error(r.status, &r.body, "import"));
         }

@@ -36,6 +36,9 @@ pub struct Config {
     pub projects: Vec<Project>,
     /// Cookie-authenticated POST/PUT/DELETE must carry `XNAT_CSRF`.
     pub csrf: bool,
+    /// Answer requests with an unknown session cookie with the HTML login page and `200`
+    /// (as XNAT does for browsers) instead of `401`.
+    pub login_page_on_expiry: bool,
     /// Quiet period after which a session without `prevent_auto_commit` is built and, if its
     /// project auto-archives, archived.
     pub quiet: Duration,
@@ -51,6 +54,7 @@ impl Default for Config {
                 auto_archive: true,
             }],
             csrf: true,
+            login_page_on_expiry: false,
             quiet: Duration::from_secs(3600),
         }
     }

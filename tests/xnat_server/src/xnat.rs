@@ -209,6 +209,18 @@ impl State {
         let path = req.path.trim_end_matches('/');
         let path = path.strip_prefix("/REST").map(|p| format!("/data{p}"));
         let path = path.as_deref().unwrap_or(req.path.trim_end_matches('/'));
+        let stale_cookie = req
+            .cookie("JSESSIONID")
+            .is_some_and(|id| !self.sessions.contains_key(&id));
+        if stale_cookie && self.config.login_page_on_expiry && req.header("authorization").is_none()
+        {
+            return Response::text(
+                200,
+                "text/html",
+                "<html><body><form name=\"form1\" method=\"post\" action=\"/login\">\
+                 <input name=\"username\"/></form></body></html>",
+            );
+        }
         let Some((user, by_cookie)) = self.user(req) else {
             return Response::text(
                 401,
