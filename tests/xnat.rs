@@ -132,6 +132,7 @@ fn send_and_check(tmp: &Path, server: &Server, to: &str, instances: u64) -> Valu
     );
     assert!(server.prearchive_files().is_empty(), "nothing left behind");
     assert!(!r.all.contains(SECRET), "secret in output");
+    assert!(!r.all.contains("DEBUG"), "debug logs by default: {}", r.all);
     s
 }
 
