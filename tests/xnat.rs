@@ -699,3 +699,64 @@ fn test_server_follows_the_documented_protocol() {
         .expect("login");
     assert_eq!(r.status(), 401);
 }
+
+/// `xnat+https` verifies certificates: a site with a self-signed certificate is refused as a
+/// permanent error with a plain message, and nothing is sent.
+#[test]
+fn untrusted_certificate_is_refused() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs =
+        vec![
+            CertificateDer::from_pem_slice(include_bytes!("data/tls/selfsigned.cert.pem"))
+                .expect("cert"),
+        ];
+    let key =
+        PrivateKeyDer::from_pem_slice(include_bytes!("data/tls/selfsigned.key.pem")).expect("key");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+    let config = std::sync::Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let handshakes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (cfg, count) = (config.clone(), handshakes.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Ok(conn) = rustls::ServerConnection::new(cfg.clone()) else {
+                continue;
+            };
+            let mut tls = rustls::StreamOwned::new(conn, stream);
+            let mut buf = [0u8; 1024];
+            // the client must abort the handshake; nothing readable ever arrives
+            let _ = std::io::Read::read(&mut tls, &mut buf);
+        }
+    });
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, _) = corpus(tmp.path(), 1);
+    let to = format!("xnat+https://alice@127.0.0.1:{port}?project=TRIAL");
+    let r = deposit(
+        tmp.path(),
+        &["send", &dir.display().to_string(), "--to", &to, "--json"],
+        Some(SECRET),
+    );
+    assert_eq!(r.code, 1, "{}", r.all);
+    let e = r.json.clone().unwrap_or_else(|| panic!("{}", r.all));
+    assert_eq!(e["error"]["class"], "permanent", "{e}");
+    assert!(
+        r.all.contains("certificate") && r.all.contains("TLS"),
+        "plain message: {}",
+        r.all
+    );
+    assert!(!r.all.contains(SECRET));
+    assert_eq!(
+        handshakes.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "refused at once, not retried"
+    );
+}

@@ -98,6 +98,9 @@ impl Conn {
                 "{what}: the TLS connection was refused (certificate not trusted or invalid): {e}"
             )),
             ureq::Error::Timeout(_) => self.unreachable(format!("{what}: no answer in time")),
+            ureq::Error::Io(io) if tls_refusal(&io) => self.rejected(format!(
+                "{what}: the TLS connection was refused (certificate not trusted or invalid): {io}"
+            )),
             other => self.unreachable(format!("{what}: {other}")),
         }
     }
@@ -260,6 +263,20 @@ impl Conn {
         // two rounds were used by logins only: one more round after a fresh login
         Err(self.rejected(format!("{what}: could not keep an XNAT session open")))
     }
+}
+
+/// A certificate the TLS stack will not accept (wrapped in an I/O error): waiting won't help.
+fn tls_refusal(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|t| {
+            matches!(
+                t,
+                rustls::Error::InvalidCertificate(_)
+                    | rustls::Error::NoCertificatesPresented
+                    | rustls::Error::PeerIncompatible(_)
+            )
+        })
 }
 
 /// Statuses worth retrying.
