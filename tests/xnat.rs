@@ -760,3 +760,28 @@ fn untrusted_certificate_is_refused() {
         "refused at once, not retried"
     );
 }
+
+/// No secret anywhere: a configuration error (exit 2) that says where secrets come from.
+#[test]
+fn missing_secret_is_a_configuration_error() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, _) = corpus(tmp.path(), 1);
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    let r = deposit(
+        tmp.path(),
+        &[
+            "send",
+            &dir.display().to_string(),
+            "--to",
+            &dest(&server, ""),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.all);
+    assert!(
+        r.all.contains("no secret for user 'alice'") && r.all.contains("DEPOSIT_PASSWORD"),
+        "{}",
+        r.all
+    );
+    assert!(server.seen().is_empty(), "nothing asked of the server");
+}
