@@ -140,3 +140,166 @@ fn unknown_destination_is_a_usage_error() {
     assert_eq!(code, 2, "{v}");
     assert_eq!(v["error"]["code"], "archive.bad_destination");
 }
+
+#[test]
+fn lookup_preflight_lists_missing_patients_and_send_quarantines_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let corpus = tmp.path().join("incoming");
+    let home = tmp.path().join("home");
+    let cfg = deposit_synth::Config {
+        patients: 3,
+        ct_slices: 2,
+        rows: 32,
+        cols: 32,
+        ..Default::default()
+    };
+    let manifest = deposit_synth::generate(&corpus, &cfg).expect("generate corpus");
+    let ids: Vec<(usize, String)> = manifest
+        .canaries
+        .iter()
+        .filter(|c| c.placement == "PatientID")
+        .map(|c| (c.patient, c.value.clone()))
+        .collect();
+    assert_eq!(ids.len(), 3);
+    // the table knows patient 0 only
+    let table = tmp.path().join("lookup.csv");
+    std::fs::write(
+        &table,
+        format!("original,pseudonym\n{},SUBJ-001\n", ids[0].1),
+    )
+    .expect("csv");
+    let (corpus_arg, table_arg) = (corpus.display().to_string(), table.display().to_string());
+
+    let (code, v, _) = deposit(
+        &home,
+        &[
+            "deid",
+            &corpus_arg,
+            "--check",
+            "--lookup",
+            &table_arg,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["patients"].as_u64(), Some(3), "{v}");
+    let missing: Vec<&str> = v["missing"]
+        .as_array()
+        .expect("missing")
+        .iter()
+        .filter_map(|m| m["patient_id"].as_str())
+        .collect();
+    assert_eq!(missing, vec![ids[1].1.as_str(), ids[2].1.as_str()], "{v}");
+
+    // sending with that table: patients 1 and 2 are held, patient 0 arrives as SUBJ-001
+    let archive = tmp.path().join("archive");
+    let dest = format!("folder:{}", archive.display());
+    let (code, s, stderr) = deposit(
+        &home,
+        &[
+            "send",
+            &corpus_arg,
+            "--to",
+            &dest,
+            "--lookup",
+            &table_arg,
+            "--json",
+            "-vv",
+        ],
+    );
+    assert_eq!(code, 0, "{s}");
+    for (_, id) in &ids {
+        assert!(
+            !stderr.contains(id.as_str()),
+            "a patient ID reached the log: {stderr}"
+        );
+        assert!(
+            !s.to_string().contains(id.as_str()),
+            "a patient ID in the summary: {s}"
+        );
+    }
+    assert!(archive.join("DEPOSIT/SUBJ-001").is_dir(), "{s}");
+    let subjects = std::fs::read_dir(archive.join("DEPOSIT"))
+        .expect("project")
+        .count();
+    assert_eq!(subjects, 1, "only the patient in the table is delivered");
+    let (_, q, _) = deposit(&home, &["quarantine", "list", "--json"]);
+    assert!(q.to_string().contains("lookup_missing"), "{q}");
+    // the local quarantine record names the missing key, so the coordinator can fix the table
+    assert!(q.to_string().contains(&ids[1].1), "{q}");
+
+    // the complete table passes the check
+    std::fs::write(
+        &table,
+        format!(
+            "original,pseudonym\n{},SUBJ-001\n{},SUBJ-002\n{},SUBJ-003\n",
+            ids[0].1, ids[1].1, ids[2].1
+        ),
+    )
+    .expect("csv");
+    let (code, v, _) = deposit(
+        &home,
+        &[
+            "deid",
+            &corpus_arg,
+            "--check",
+            "--lookup",
+            &table_arg,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["missing"].as_array().map(Vec::len), Some(0));
+
+    // release one held item now that its patient is in the table: it is delivered
+    let held = q.as_array().expect("rows");
+    let item = held
+        .iter()
+        .find(|r| r["code"] == "lookup_missing" && r["missing_key"] == ids[1].1.as_str())
+        .expect("a lookup_missing item for patient 1");
+    let item_id = item["id"].as_i64().expect("id").to_string();
+    let (code, r, _) = deposit(
+        &home,
+        &[
+            "quarantine",
+            "release",
+            &item_id,
+            "--to",
+            &dest,
+            "--lookup",
+            &table_arg,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["released"], true, "{r}");
+    assert_eq!(r["delivery"]["verified"].as_u64(), Some(1), "{r}");
+    assert!(archive.join("DEPOSIT/SUBJ-002").is_dir());
+    let (_, shown, _) = deposit(&home, &["quarantine", "show", &item_id, "--json"]);
+    assert_eq!(shown["state"], "released", "{shown}");
+    assert!(
+        shown["missing_key"].is_null(),
+        "the key is forgotten once resolved: {shown}"
+    );
+
+    // a burned-in image released without a mask rule is still held, with its reason
+    let us = held
+        .iter()
+        .find(|r| r["code"] == "needs_pixel_review")
+        .expect("a pixel review item");
+    let us_id = us["id"].as_i64().expect("id").to_string();
+    let (code, r, _) = deposit(
+        &home,
+        &["quarantine", "release", &us_id, "--to", &dest, "--json"],
+    );
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["released"], false);
+    assert_eq!(r["code"], "needs_pixel_review");
+    // … and can be discarded: its stored copy goes
+    let stored = us["stored_path"].as_str().expect("stored").to_string();
+    let (code, _, _) = deposit(&home, &["quarantine", "discard", &us_id, "--json"]);
+    assert_eq!(code, 0);
+    assert!(!Path::new(&stored).exists());
+    let (code, again, _) = deposit(&home, &["quarantine", "discard", &us_id, "--json"]);
+    assert_eq!(code, 2, "discarding twice is a usage error: {again}");
+}

@@ -6,6 +6,8 @@
 
 pub mod deid;
 pub mod dto;
+pub mod preflight;
+pub mod quarantine;
 pub mod send;
 
 use std::path::PathBuf;

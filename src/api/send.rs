@@ -23,16 +23,27 @@ pub struct Prepared {
     pub scan: String,
     /// New SOP Instance UID.
     pub sop_uid: String,
+    /// Where `deid --out` puts it (new identifiers only).
+    pub relative_path: PathBuf,
 }
 
 /// Why a file was not prepared.
 #[derive(Debug, Clone)]
 pub enum NotPrepared {
-    /// Set aside: not provably safe (recorded in the quarantine).
-    Quarantined,
+    /// Not provably safe: to be set aside in the quarantine.
+    Quarantined {
+        /// The original SOP Instance UID, when it could be read (local record only).
+        sop: Option<String>,
+        /// Why.
+        quarantine: crate::deid::Quarantine,
+    },
     /// An error (unreadable file…), in words without PHI.
     Failed(String),
 }
+
+/// Records a quarantined input (path, original SOP UID, why) on the calling thread.
+pub type HoldFn<'a> =
+    dyn FnMut(&Path, Option<&str>, &crate::deid::Quarantine) -> Result<(), String> + 'a;
 
 /// The JSON summary of `deposit send` (DESIGN.md §4).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -98,7 +109,8 @@ pub fn send(
     dest: &dyn archive::Destination,
     project: &str,
     profile: (&str, &str),
-    prepare: &dyn Fn(&Path) -> Result<Prepared, NotPrepared>,
+    prepare: &(dyn Fn(&Path) -> Result<Prepared, NotPrepared> + Sync),
+    hold: &mut HoldFn<'_>,
     policy: &runner::RetryPolicy,
     now: &dyn Fn() -> i64,
     mut progress: impl FnMut(u64, u64),
@@ -109,38 +121,61 @@ pub fn send(
         destination: dest.describe(),
         ..Default::default()
     };
-    // 1. de-identify into the outbox, grouped by new study
+    // 1. de-identify into the outbox in parallel (memory: one file per worker), grouped by
+    //    new study; quarantine records are written here, on the calling thread
+    type Ready = ((String, String), Item);
     let mut by_study: BTreeMap<(String, String), Vec<Item>> = BTreeMap::new();
     let total = files.len() as u64;
-    for (i, f) in files.iter().enumerate() {
-        match prepare(f) {
-            Ok(p) => {
-                let (path, _) = to_outbox(outbox, &p.bytes).map_err(|e| {
-                    api_err(
-                        "send.outbox",
-                        format!("cannot write the outbox: {e}"),
-                        false,
-                    )
-                })?;
-                by_study
-                    .entry((p.subject.clone(), p.study_uid.clone()))
-                    .or_default()
-                    .push(Item {
-                        path,
-                        scan: p.scan,
-                        name: format!("{}.dcm", p.sop_uid),
-                        size: p.bytes.len() as u64,
-                        md5: archive::md5_hex(&p.bytes),
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build()
+        .map_err(|e| api_err("send.threads", format!("cannot start workers: {e}"), false))?;
+    let (tx, rx) = crossbeam_channel::bounded::<(PathBuf, Result<Ready, NotPrepared>)>(64);
+    let mut done = 0u64;
+    std::thread::scope(|sc| {
+        sc.spawn(move || {
+            pool.install(|| {
+                use rayon::prelude::*;
+                files.par_iter().for_each_with(tx, |tx, f| {
+                    let r = prepare(f).and_then(|p| {
+                        let (path, _) = to_outbox(outbox, &p.bytes).map_err(|e| {
+                            NotPrepared::Failed(format!("cannot write the outbox: {e}"))
+                        })?;
+                        let item = Item {
+                            path,
+                            scan: p.scan,
+                            name: format!("{}.dcm", p.sop_uid),
+                            size: p.bytes.len() as u64,
+                            md5: archive::md5_hex(&p.bytes),
+                        };
+                        Ok(((p.subject, p.study_uid), item))
                     });
+                    let _ = tx.send((f.clone(), r));
+                })
+            })
+        });
+        for (path, r) in rx.iter() {
+            match r {
+                Ok((key, item)) => by_study.entry(key).or_default().push(item),
+                Err(NotPrepared::Quarantined { sop, quarantine }) => {
+                    match hold(&path, sop.as_deref(), &quarantine) {
+                        Ok(()) => summary.quarantined += 1,
+                        Err(why) => {
+                            summary.failed += 1;
+                            summary.problems.push(format!("cannot quarantine: {why}"));
+                        }
+                    }
+                }
+                Err(NotPrepared::Failed(why)) => {
+                    summary.failed += 1;
+                    summary.problems.push(why);
+                }
             }
-            Err(NotPrepared::Quarantined) => summary.quarantined += 1,
-            Err(NotPrepared::Failed(why)) => {
-                summary.failed += 1;
-                summary.problems.push(why);
-            }
+            done += 1;
+            progress(done, total * 2);
         }
-        progress(i as u64 + 1, total * 2);
-    }
+    });
     // 2. queue: one job, a study per new Study UID, pieces of whole files
     let job = store::create_job(conn, &summary.destination, profile, now()).map_err(qerr)?;
     summary.job = job;
@@ -218,6 +253,62 @@ fn scan_label(ds: &dicom_object::InMemDicomObject, new_series_uid: &str) -> Stri
     }
 }
 
+fn unreadable() -> crate::deid::Quarantine {
+    crate::deid::Quarantine {
+        code: crate::deid::QuarantineCode::Unreadable,
+        reason: "cannot be read as a DICOM Part-10 file (damaged, truncated or not DICOM)".into(),
+        missing_key: None,
+    }
+}
+
+/// Reads and de-identifies one file into memory. On refusal: the original SOP UID (if read)
+/// and the quarantine decision.
+pub fn prepare_file(
+    path: &Path,
+    profile: &crate::deid::Profile,
+    keys: &crate::deid::Keys,
+    lookup: Option<&crate::deid::LookupTable>,
+) -> Result<Prepared, (Option<String>, crate::deid::Quarantine)> {
+    let obj = dicom_object::OpenFileOptions::new()
+        .open_file(path)
+        .map_err(|_| (None, unreadable()))?;
+    let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
+    let ts = clean(obj.meta().transfer_syntax());
+    let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));
+    let ctx = crate::deid::Context {
+        lookup,
+        mask_rule: None,
+        record_values: false,
+    };
+    let d = crate::deid::deidentify(obj.into_inner(), &ts, profile, keys, ctx)
+        .map_err(|q| (sop.clone(), q))?;
+    let parts: Vec<String> = d
+        .relative_path
+        .iter()
+        .map(|c| c.to_string_lossy().into_owned())
+        .collect();
+    let [subject, study_uid, series_uid, file] = parts.as_slice() else {
+        return Err((sop, unreadable()));
+    };
+    let scan = scan_label(&d.dataset, series_uid);
+    let sop_uid = file.trim_end_matches(".dcm").to_string();
+    let (subject, study_uid) = (subject.clone(), study_uid.clone());
+    let relative_path = d.relative_path.clone();
+    let mut bytes = Vec::new();
+    d.dataset
+        .with_exact_meta(d.meta)
+        .write_all(&mut bytes)
+        .map_err(|_| (sop, unreadable()))?;
+    Ok(Prepared {
+        bytes,
+        subject,
+        study_uid,
+        scan,
+        sop_uid,
+        relative_path,
+    })
+}
+
 impl super::Session {
     /// Catalogs `paths`, de-identifies every instance found, and delivers to `dest`.
     /// `progress(done, total)` covers both halves (preparing, then delivering).
@@ -228,8 +319,6 @@ impl super::Session {
         opts: &SendOptions,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<SendSummary, ApiError> {
-        use crate::deid::{self, Context, Quarantine, QuarantineCode};
-
         let destination = archive::open(dest, &self.home.dir("archive"))
             .map_err(|e| ApiError::from_err(&e, true))?;
         let profile = super::deid::resolve_profile(opts.profile.as_deref())?;
@@ -240,57 +329,14 @@ impl super::Session {
             .catalog
             .scan_instance_files(scan.scan_id)
             .map_err(|e| ApiError::from_err(&e, false))?;
-        let unreadable = || Quarantine {
-            code: QuarantineCode::Unreadable,
-            reason: "cannot be read as a DICOM Part-10 file (damaged, truncated or not DICOM)"
-                .into(),
-            missing_key: None,
+        let prepare = |path: &Path| {
+            prepare_file(path, &profile, &keys, lookup.as_ref())
+                .map_err(|(sop, quarantine)| NotPrepared::Quarantined { sop, quarantine })
         };
-        let prepare = |path: &Path| -> Result<Prepared, (Option<String>, Quarantine)> {
-            let obj = dicom_object::OpenFileOptions::new()
-                .open_file(path)
-                .map_err(|_| (None, unreadable()))?;
-            let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
-            let ts = clean(obj.meta().transfer_syntax());
-            let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));
-            let ctx = Context {
-                lookup: lookup.as_ref(),
-                mask_rule: None,
-                record_values: false,
-            };
-            let d = deid::deidentify(obj.into_inner(), &ts, &profile, &keys, ctx)
-                .map_err(|q| (sop.clone(), q))?;
-            let parts: Vec<String> = d
-                .relative_path
-                .iter()
-                .map(|c| c.to_string_lossy().into_owned())
-                .collect();
-            let [subject, study_uid, series_uid, file] = parts.as_slice() else {
-                return Err((sop, unreadable()));
-            };
-            let scan = scan_label(&d.dataset, series_uid);
-            let sop_uid = file.trim_end_matches(".dcm").to_string();
-            let (subject, study_uid) = (subject.clone(), study_uid.clone());
-            let mut bytes = Vec::new();
-            d.dataset
-                .with_exact_meta(d.meta)
-                .write_all(&mut bytes)
-                .map_err(|_| (sop, unreadable()))?;
-            Ok(Prepared {
-                bytes,
-                subject,
-                study_uid,
-                scan,
-                sop_uid,
-            })
-        };
-        let hold =
-            |path: &Path, sop: Option<&str>, q: &Quarantine| self.hold(path, sop, q, &profile);
-        let prepare_or_hold = |path: &Path| -> Result<Prepared, NotPrepared> {
-            prepare(path).map_err(|(sop, q)| match hold(path, sop.as_deref(), &q) {
-                Ok(_) => NotPrepared::Quarantined,
-                Err(e) => NotPrepared::Failed(format!("cannot quarantine: {}", e.message)),
-            })
+        let mut hold = |path: &Path, sop: Option<&str>, q: &crate::deid::Quarantine| {
+            self.hold(path, sop, q, &profile)
+                .map(|_| ())
+                .map_err(|e| e.message)
         };
         let project = destination
             .project()
@@ -303,7 +349,8 @@ impl super::Session {
             destination.as_ref(),
             &project,
             (&profile.name, &profile.sha256),
-            &prepare_or_hold,
+            &prepare,
+            &mut hold,
             &opts.retry,
             &super::unix_now,
             &mut progress,

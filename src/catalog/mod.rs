@@ -335,6 +335,30 @@ impl Catalog {
             .map_err(sql("list scanned instances"))
     }
 
+    /// Patients seen by a scan: (original patient ID, studies, instances). Local use only.
+    pub fn scan_patients(&self, scan: i64) -> Result<Vec<(String, u64, u64)>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.patient_id, COUNT(DISTINCT st.id), COUNT(DISTINCT i.id)
+                 FROM files f JOIN instances i ON i.id=f.instance_ref JOIN series se ON se.id=i.series_ref
+                 JOIN studies st ON st.id=se.study_ref JOIN patients p ON p.id=st.patient_ref
+                 WHERE f.last_scan=?1 GROUP BY p.id ORDER BY p.patient_id",
+            )
+            .map_err(sql("list scanned patients"))?;
+        let rows = stmt
+            .query_map([scan], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            })
+            .map_err(sql("list scanned patients"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(sql("list scanned patients"))
+    }
+
     /// Every catalogued study, newest first.
     pub fn studies(&self) -> Result<Vec<StudyRow>, CatalogError> {
         let mut stmt = self

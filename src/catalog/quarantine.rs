@@ -93,6 +93,24 @@ impl Catalog {
         Ok(())
     }
 
+    /// Records a new state (`released`, `discarded`) or, when still held, a new reason.
+    pub fn set_quarantine_state(
+        &self,
+        id: i64,
+        state: &str,
+        code: &str,
+        reason: &str,
+        missing_key: Option<&str>,
+    ) -> Result<(), CatalogError> {
+        self.conn
+            .execute(
+                "UPDATE quarantine SET state = ?2, code = ?3, reason = ?4, missing_key = ?5 WHERE id = ?1",
+                params![id, state, code, reason, missing_key],
+            )
+            .map_err(sql("update quarantine"))?;
+        Ok(())
+    }
+
     fn quarantine_rows(&self, filter: Option<i64>) -> Result<Vec<QuarantineRow>, CatalogError> {
         let mut stmt = self
             .conn

@@ -32,12 +32,18 @@ fn bad_usage(message: String) -> ApiError {
 }
 
 /// `deposit deid PATH... --out DIR`.
-pub fn run(common: &Common, paths: &[PathBuf], out: &Path, check: bool) -> Result<u8, ApiError> {
+pub fn run(
+    common: &Common,
+    paths: &[PathBuf],
+    out: Option<&Path>,
+    check: bool,
+) -> Result<u8, ApiError> {
     if check {
-        return Err(bad_usage(
-            "'deposit deid --check' is not available in this build yet".into(),
-        ));
+        return preflight(common, paths);
     }
+    let Some(out) = out else {
+        return Err(bad_usage("give --out DIR (or --check)".into()));
+    };
     let mut session = Session::open_default()?;
     let bar = Bar::new(!common.json && !common.quiet, "files");
     let opts = DeidOptions {
@@ -228,9 +234,48 @@ pub fn quarantine(common: &Common, action: Option<&str>, id: Option<&str>) -> Re
         ("show", None) => return Err(bad_usage("name an item: deposit quarantine show ID".into())),
         (other, _) => {
             return Err(bad_usage(format!(
-                "'deposit quarantine {other}' is not available in this build yet (list, show)"
+                "'deposit quarantine {other}' is not a quarantine action (list, show, release, discard)"
             )))
         }
     }
     Ok(EXIT_OK)
+}
+
+/// `deposit deid --check PATH...`: before anything is de-identified, every patient ID the
+/// lookup table lacks (shown here, on this machine, for the coordinator to fix the table).
+fn preflight(common: &Common, paths: &[PathBuf]) -> Result<u8, ApiError> {
+    let Some(lookup) = common.lookup.as_deref() else {
+        return Err(bad_usage(
+            "'deposit deid --check' checks a lookup table: give --lookup FILE".into(),
+        ));
+    };
+    let mut session = Session::open_default()?;
+    let report = session.preflight(paths, lookup)?;
+    if common.json {
+        print_json(&report)?;
+    } else if !common.quiet {
+        if report.missing.is_empty() {
+            println!(
+                "All {} patients are in the lookup table: ready to de-identify.",
+                report.patients
+            );
+        } else {
+            println!(
+                "{} of {} patients are missing from the lookup table (add them before sending):",
+                report.missing.len(),
+                report.patients
+            );
+            for m in &report.missing {
+                println!(
+                    "  {}  ({} studies, {} instances)",
+                    m.patient_id, m.studies, m.instances
+                );
+            }
+        }
+    }
+    Ok(if report.missing.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
 }

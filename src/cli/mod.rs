@@ -6,6 +6,7 @@
 pub mod args;
 mod deid;
 mod progress;
+mod quarantine;
 mod queue;
 mod scan;
 mod send;
@@ -98,14 +99,19 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
         Command::Send { paths, to } => send::run(&cli.common, &paths, &to),
         Command::Queue { action, .. } => queue::run(&cli.common, action.as_deref()),
-        Command::Deid { paths, out, check } => deid::run(&cli.common, &paths, &out, check),
+        Command::Deid { paths, out, check } => {
+            deid::run(&cli.common, &paths, out.as_deref(), check)
+        }
         Command::Inspect { file } => deid::inspect(&cli.common, &file),
         Command::Profile { action, name } => {
             deid::profile(&cli.common, action.as_deref(), name.as_deref())
         }
-        Command::Quarantine { action, id } => {
-            deid::quarantine(&cli.common, action.as_deref(), id.as_deref())
-        }
+        Command::Quarantine {
+            action,
+            id,
+            to,
+            out,
+        } => quarantine::run(&cli.common, action.as_deref(), id.as_deref(), to, out),
         other => Err(not_yet(&other)),
     }
 }
