@@ -346,7 +346,10 @@ impl super::Session {
                 .map(|_| ())
                 .map_err(|e| e.message)
         };
-        let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
+        let project = destination
+            .project()
+            .or_else(|| opts.project.clone())
+            .unwrap_or_else(|| "DEPOSIT".into());
         let mut summary = send(
             self.catalog.conn(),
             &self.home.dir("outbox"),

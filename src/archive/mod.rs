@@ -150,6 +150,10 @@ impl Classify for ArchiveError {
 pub trait Destination: Send + Sync {
     /// Human-readable name without credentials (for progress, audit and errors).
     fn describe(&self) -> String;
+    /// The project the destination itself names (XNAT's `?project=`), overriding the default.
+    fn project(&self) -> Option<String> {
+        None
+    }
     /// Cheap check that the destination is reachable and writable.
     fn check(&self) -> Result<(), ArchiveError>;
     /// Delivers one piece; must be idempotent (re-sending identical bytes is harmless).
@@ -172,6 +176,9 @@ pub fn open(
             PathBuf::from(path)
         };
         return Ok(Box::new(folder::FolderArchive::new(root)));
+    }
+    if let Some(url) = xnat::url::XnatUrl::parse(dest) {
+        return Ok(Box::new(xnat::XnatArchive::open(url?)?));
     }
     if dest == "archive" || dest == "folder" {
         return Ok(Box::new(folder::FolderArchive::new(

@@ -64,6 +64,18 @@ fn init_logging(verbose: u8, quiet: bool) {
         };
         tracing_subscriber::EnvFilter::new(format!("{level}{quiet_readers}"))
     });
+    // the HTTP client's TRACE level dumps raw request bytes, credentials included: never that
+    let asks_trace = verbose >= 3
+        || std::env::var("DEPOSIT_LOG").is_ok_and(|v| v.to_ascii_lowercase().contains("trace"));
+    let caps: &[&str] = if asks_trace {
+        &["ureq=debug", "ureq_proto=debug"]
+    } else {
+        &[]
+    };
+    let filter = caps
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, d| f.add_directive(d));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

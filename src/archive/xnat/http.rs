@@ -1,0 +1,361 @@
+//! The XNAT HTTP conversation: JSESSION login with Basic credentials, the CSRF token when the
+//! site asks for one, one re-login on 401, and the transient/permanent classification of
+//! transport failures and status codes. Nothing secret reaches a log, an error or a URL we print.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine;
+
+use crate::archive::ArchiveError;
+
+/// How long a request may take by default (a piece is ≤ 8 MB).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A response: status and body text.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body as text (XNAT answers with text, URI lists or JSON).
+    pub body: String,
+}
+
+#[derive(Default)]
+struct Auth {
+    jsession: Option<String>,
+    csrf: Option<String>,
+}
+
+/// A logged-in (lazily) conversation with one XNAT site.
+pub struct Conn {
+    agent: ureq::Agent,
+    base: String,
+    user: String,
+    secret: String,
+    name: String,
+    auth: Mutex<Auth>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("base", &self.base)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Conn {
+    /// A conversation with the site at `base` (scheme://host[:port][/context]).
+    pub fn new(
+        base: String,
+        user: String,
+        secret: String,
+        name: String,
+        timeout: Duration,
+    ) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(Duration::from_secs(15)))
+            .timeout_global(Some(timeout))
+            .user_agent("deposit")
+            .build()
+            .into();
+        Conn {
+            agent,
+            base,
+            user,
+            secret,
+            name,
+            auth: Mutex::new(Auth::default()),
+        }
+    }
+
+    /// The login name (not secret).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    fn unreachable(&self, detail: String) -> ArchiveError {
+        ArchiveError::Unreachable {
+            destination: self.name.clone(),
+            detail,
+        }
+    }
+
+    fn rejected(&self, detail: String) -> ArchiveError {
+        ArchiveError::Rejected {
+            destination: self.name.clone(),
+            detail,
+        }
+    }
+
+    fn transport(&self, e: ureq::Error, what: &str) -> ArchiveError {
+        match e {
+            ureq::Error::Tls(_) | ureq::Error::Rustls(_) => self.rejected(format!(
+                "{what}: the TLS connection was refused (certificate not trusted or invalid): {e}"
+            )),
+            ureq::Error::Timeout(_) => self.unreachable(format!("{what}: no answer in time")),
+            ureq::Error::Io(io) if tls_refusal(&io) => self.rejected(format!(
+                "{what}: the TLS connection was refused (certificate not trusted or invalid): {io}"
+            )),
+            other => self.unreachable(format!("{what}: {other}")),
+        }
+    }
+
+    fn raw(
+        &self,
+        method: &str,
+        path_query: &str,
+        body: Option<(&str, &[u8])>,
+        header: (&str, &str),
+        what: &str,
+    ) -> Result<Reply, ArchiveError> {
+        let url = format!("{}{path_query}", self.base);
+        let result = match (method, body) {
+            ("GET", _) => self.agent.get(&url).header(header.0, header.1).call(),
+            ("DELETE", _) => self.agent.delete(&url).header(header.0, header.1).call(),
+            ("PUT", b) => {
+                let (ct, bytes) = b.unwrap_or(("text/plain", &[]));
+                self.agent
+                    .put(&url)
+                    .header(header.0, header.1)
+                    .header("Content-Type", ct)
+                    .send(bytes)
+            }
+            (_, b) => {
+                let (ct, bytes) = b.unwrap_or(("text/plain", &[]));
+                self.agent
+                    .post(&url)
+                    .header(header.0, header.1)
+                    .header("Content-Type", ct)
+                    .send(bytes)
+            }
+        };
+        let mut resp = result.map_err(|e| self.transport(e, what))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|e| self.transport(e, what))?;
+        Ok(Reply { status, body })
+    }
+
+    /// Logs in (`POST /data/JSESSION` with Basic credentials) and fetches the CSRF token.
+    pub fn login(&self) -> Result<(), ArchiveError> {
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.user, self.secret));
+        let r = self.raw(
+            "POST",
+            "/data/JSESSION",
+            None,
+            ("Authorization", &format!("Basic {basic}")),
+            "login",
+        )?;
+        match r.status {
+            200 | 201 => {}
+            401 | 403 => {
+                return Err(self.rejected(format!(
+                    "login refused for user '{}' (HTTP {}): check the user name and the secret \
+                     (DEPOSIT_PASSWORD or ~/.netrc; an alias token works as user/secret)",
+                    self.user, r.status
+                )))
+            }
+            s => return Err(self.status_error(s, &r.body, "login")),
+        }
+        let id = r.body.trim().to_string();
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(
+                self.rejected("login answered without a session id (is this an XNAT site?)".into())
+            );
+        }
+        // CSRF token: served in the site's start page as `var csrfToken = '…';`
+        let page = self.raw(
+            "GET",
+            "/",
+            None,
+            ("Cookie", &format!("JSESSIONID={id}")),
+            "csrf token",
+        )?;
+        let csrf = csrf_token(&page.body);
+        let mut a = self.auth.lock().unwrap_or_else(|p| p.into_inner());
+        a.jsession = Some(id);
+        a.csrf = csrf;
+        Ok(())
+    }
+
+    /// Maps a non-success status to an error: 408/409/429/5xx transient, other 4xx permanent.
+    pub fn status_error(&self, status: u16, body: &str, what: &str) -> ArchiveError {
+        let text = short_text(body);
+        let detail = if text.is_empty() {
+            format!("{what}: HTTP {status}")
+        } else {
+            format!("{what}: HTTP {status}: {text}")
+        };
+        if is_transient(status) {
+            self.unreachable(detail)
+        } else {
+            self.rejected(detail)
+        }
+    }
+
+    /// One request with the session cookie (logging in first if needed, once more on 401).
+    /// State-changing requests carry `XNAT_CSRF` when the site gave a token.
+    pub fn call(
+        &self,
+        method: &str,
+        path_query: &str,
+        body: Option<(&str, &[u8])>,
+        what: &str,
+    ) -> Result<Reply, ArchiveError> {
+        for attempt in 0..2 {
+            let (id, csrf) = {
+                let a = self.auth.lock().unwrap_or_else(|p| p.into_inner());
+                (a.jsession.clone(), a.csrf.clone())
+            };
+            let Some(id) = id else {
+                self.login()?;
+                continue;
+            };
+            let mut pq = path_query.to_string();
+            if method != "GET" {
+                if let Some(t) = csrf {
+                    pq.push(if pq.contains('?') { '&' } else { '?' });
+                    pq.push_str("XNAT_CSRF=");
+                    pq.push_str(&super::url::enc(&t));
+                }
+            }
+            let r = self.raw(
+                method,
+                &pq,
+                body,
+                ("Cookie", &format!("JSESSIONID={id}")),
+                what,
+            )?;
+            // an expired session may get the login page with 200 instead of 401 (as browsers do)
+            let login_page = r.status == 200 && looks_like_login_page(&r.body);
+            let r = if login_page {
+                Reply {
+                    status: 401,
+                    body: String::new(),
+                }
+            } else {
+                r
+            };
+            if r.status == 401 && attempt == 0 {
+                tracing::info!("XNAT session no longer valid; logging in again");
+                self.auth.lock().unwrap_or_else(|p| p.into_inner()).jsession = None;
+                self.login()?;
+                continue;
+            }
+            if r.status == 401 {
+                return Err(self.rejected(format!(
+                    "{what}: the credentials of user '{}' are no longer accepted (HTTP 401 after a fresh login)",
+                    self.user
+                )));
+            }
+            return Ok(r);
+        }
+        // two rounds were used by logins only: one more round after a fresh login
+        Err(self.rejected(format!("{what}: could not keep an XNAT session open")))
+    }
+}
+
+/// A certificate the TLS stack will not accept (wrapped in an I/O error): waiting won't help.
+fn tls_refusal(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|t| {
+            matches!(
+                t,
+                rustls::Error::InvalidCertificate(_)
+                    | rustls::Error::NoCertificatesPresented
+                    | rustls::Error::PeerIncompatible(_)
+            )
+        })
+}
+
+/// Statuses worth retrying.
+pub fn is_transient(status: u16) -> bool {
+    matches!(status, 408 | 409 | 429) || status >= 500
+}
+
+/// XNAT's login form (what xnatpy looks for: a form posting to `…/login`).
+pub fn looks_like_login_page(body: &str) -> bool {
+    let head: String = body
+        .chars()
+        .take(20_000)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.contains("<form") && head.contains("name=\"form1\"") && head.contains("/login")
+}
+
+/// The CSRF token in XNAT's start page, if any.
+pub fn csrf_token(page: &str) -> Option<String> {
+    let start = page.find("csrfToken")?;
+    let rest = &page[start..];
+    let open = rest.find('\'')?;
+    let rest = &rest[open + 1..];
+    let close = rest.find('\'')?;
+    let t = &rest[..close];
+    (!t.is_empty() && t.len() < 200).then(|| t.to_string())
+}
+
+/// The first line of an error body, without markup, bounded.
+fn short_text(body: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if in_tag => {}
+            '\n' | '\r' if !out.trim().is_empty() => break,
+            _ => out.push(c),
+        }
+        if out.len() > 160 {
+            out.push('…');
+            break;
+        }
+    }
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_csrf_token() {
+        let page = "<script>\n var csrfToken = 'ab-12cd';\n</script>";
+        assert_eq!(csrf_token(page).as_deref(), Some("ab-12cd"));
+        assert_eq!(csrf_token("<html>nothing</html>"), None);
+    }
+
+    #[test]
+    fn recognises_the_login_page() {
+        let page = r#"<html><form name="form1" method="post" action="/xnat/login">"#;
+        assert!(looks_like_login_page(page));
+        assert!(!looks_like_login_page(r#"{"ResultSet":{"Result":[]}}"#));
+    }
+
+    #[test]
+    fn classifies_statuses() {
+        for s in [408, 409, 429, 500, 502, 503, 504] {
+            assert!(is_transient(s), "{s}");
+        }
+        for s in [400, 401, 403, 404, 413] {
+            assert!(!is_transient(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn error_text_is_short_and_plain() {
+        assert_eq!(short_text("<h3>Bad thing</h3>\nmore"), "Bad thing");
+        assert!(short_text(&"x".repeat(1000)).chars().count() < 170);
+    }
+}
