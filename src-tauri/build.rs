@@ -10,7 +10,8 @@ fn main() {
 }
 
 fn build_ui() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
     let ui = manifest.join("..").join("ui");
     for input in [
         "src",

@@ -8,6 +8,7 @@
 pub mod commands;
 pub mod events;
 pub mod scan_job;
+pub mod state;
 
 use std::path::Path;
 
@@ -51,6 +52,7 @@ pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(scan_job::ScanJobs::default())
+        .manage(state::AppState::default())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);

@@ -163,13 +163,17 @@ async fn shot(c: &Client, name: &str) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn folder_in_studies_listed_skipped_file_explained() {
     let Some(driver) = tauri_driver() else {
-        return missing("tauri-driver was not found (cargo install tauri-driver --version ^2 --locked)");
+        return missing(
+            "tauri-driver was not found (cargo install tauri-driver --version ^2 --locked)",
+        );
     };
     if on_path("WebKitWebDriver").is_none() {
         return missing("WebKitWebDriver is not installed (apt-get install webkit2gtk-driver)");
     }
     let Some(samples) = samples() else {
-        return missing("the sample corpus was not found (DEPOSIT_SAMPLES, tests/data/samples or /tmp/samples)");
+        return missing(
+            "the sample corpus was not found (DEPOSIT_SAMPLES, tests/data/samples or /tmp/samples)",
+        );
     };
     let started = Instant::now();
     let mut xvfb = None;
@@ -187,8 +191,11 @@ async fn folder_in_studies_listed_skipped_file_explained() {
     // The folder: two DICOM files from different patients and one text file.
     let input = tempfile::tempdir().expect("tempdir");
     for f in ["CT_small.dcm", "MR_small.dcm"] {
-        std::fs::copy(samples.join("pydicom/test_files").join(f), input.path().join(f))
-            .expect("copy sample");
+        std::fs::copy(
+            samples.join("pydicom/test_files").join(f),
+            input.path().join(f),
+        )
+        .expect("copy sample");
     }
     std::fs::write(input.path().join("readme.txt"), "burned to CD on Monday\n").expect("write");
     let home = tempfile::tempdir().expect("tempdir");
@@ -255,7 +262,10 @@ async fn folder_in_studies_listed_skipped_file_explained() {
         .await
         .expect("click add");
     wait_count(&c, "[data-testid=source-item]", 1).await;
-    assert_eq!(texts(&c, "[data-testid=source-item] code").await, vec![folder.clone()]);
+    assert_eq!(
+        texts(&c, "[data-testid=source-item] code").await,
+        vec![folder.clone()]
+    );
     let sources_shot = shot(&c, "02-sources-folder-added").await;
 
     // Scan: the window switches to Studies when the engine reports it finished.
@@ -272,7 +282,10 @@ async fn folder_in_studies_listed_skipped_file_explained() {
         .expect("studies screen");
     wait_count(&c, "[data-testid=patient-group]", 2).await;
     let names = texts(&c, "[data-testid=patient-name]").await;
-    assert_eq!(names, vec!["CompressedSamples, CT1", "CompressedSamples, MR1"]);
+    assert_eq!(
+        names,
+        vec!["CompressedSamples, CT1", "CompressedSamples, MR1"]
+    );
     let rows = texts(&c, "[data-testid=study-row]").await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows[0].contains("CT"), "{rows:?}");
@@ -287,12 +300,18 @@ async fn folder_in_studies_listed_skipped_file_explained() {
         .find(Locator::Css("[data-testid=send-folder-archive]"))
         .await
         .expect("send button");
-    assert!(!send.is_enabled().await.expect("enabled?"), "send is not offered yet");
+    assert!(
+        !send.is_enabled().await.expect("enabled?"),
+        "send is not offered yet"
+    );
     let studies_shot = shot(&c, "03-studies").await;
 
     // The engine wrote the catalog into the DEPOSIT_HOME the app was given.
     assert!(
-        std::fs::read_dir(home.path()).expect("home").next().is_some(),
+        std::fs::read_dir(home.path())
+            .expect("home")
+            .next()
+            .is_some(),
         "the app used the given DEPOSIT_HOME"
     );
 
