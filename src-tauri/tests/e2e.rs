@@ -153,6 +153,8 @@ async fn texts(c: &Client, css: &str) -> Vec<String> {
 }
 
 async fn shot(c: &Client, name: &str) -> PathBuf {
+    // WebKit's snapshot can lag the DOM by a frame or two: let the window paint first.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let dir = repo().join("artifacts/screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     let path = dir.join(format!("{name}.png"));
