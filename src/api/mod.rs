@@ -4,7 +4,11 @@
 //! [`ApiError`] (`{code, message, class}`); long operations report through callbacks that the
 //! callers bridge to progress bars or UI events.
 
+pub mod deid;
 pub mod dto;
+pub mod preflight;
+pub mod quarantine;
+pub mod send;
 
 use std::path::PathBuf;
 
@@ -102,5 +106,37 @@ impl Session {
         self.catalog
             .studies()
             .map_err(|e| ApiError::from_err(&e, false))
+    }
+
+    /// Every delivery job with its studies, states and audit records, newest first.
+    pub fn queue_list(&self) -> Result<Vec<crate::queue::store::JobView>, ApiError> {
+        crate::queue::store::list_jobs(self.catalog.conn())
+            .map_err(|e| ApiError::from_err(&e, false))
+    }
+
+    /// Resumes every job with work left (after a crash, or once a destination is back).
+    pub fn queue_run(
+        &self,
+        policy: &crate::queue::runner::RetryPolicy,
+        mut progress: impl FnMut(crate::queue::runner::RunProgress),
+    ) -> Result<crate::queue::runner::RunReport, ApiError> {
+        let c = self.catalog.conn();
+        let qerr = |e: crate::queue::QueueError| ApiError::from_err(&e, false);
+        crate::queue::store::recover(c, unix_now()).map_err(qerr)?;
+        let mut total = crate::queue::runner::RunReport::default();
+        for (job, dest) in crate::queue::store::open_jobs(c).map_err(qerr)? {
+            let d = crate::archive::open(&dest, &self.home.dir("archive"))
+                .map_err(|e| ApiError::from_err(&e, true))?;
+            let r =
+                crate::queue::runner::run_job(c, job, d.as_ref(), policy, &unix_now, &mut progress)
+                    .map_err(qerr)?;
+            total.sent += r.sent;
+            total.already_present += r.already_present;
+            total.failed += r.failed;
+            total.verified += r.verified;
+            total.waiting += r.waiting;
+            total.problems.extend(r.problems);
+        }
+        Ok(total)
     }
 }

@@ -1,8 +1,210 @@
 //! Archive destinations behind one trait: XNAT, DICOM C-STORE, DICOMweb STOW-RS, CTP HTTP and the
 //! embedded folder archive. A destination only receives bytes and answers; it knows nothing of
 //! de-identification, intake or the queue.
+//!
+//! A study goes as [`Piece`]s (small groups of whole files), then one commit, then a
+//! verification of what the archive holds against the local manifest of exactly the bytes sent.
 
 pub mod cstore;
 pub mod dicomweb;
 pub mod folder;
 pub mod xnat;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::error::{Classify, ErrorClass};
+
+/// Where a study lands: labels that never carry original identity (pseudonyms and new UIDs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudyLabels {
+    /// Project (XNAT project ID; a folder name in the folder archive).
+    pub project: String,
+    /// Subject label (the pseudonymous patient ID).
+    pub subject: String,
+    /// Session label (derived from the new Study Instance UID).
+    pub session: String,
+}
+
+/// One de-identified file to deliver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// The de-identified bytes on disk (in the outbox).
+    pub path: PathBuf,
+    /// Scan (series) label inside the session.
+    pub scan: String,
+    /// File name inside the scan (from the new SOP Instance UID).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// MD5 of the bytes, lower-case hex.
+    pub md5: String,
+}
+
+/// A group of whole files delivered in one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Piece {
+    /// Where it goes.
+    pub labels: StudyLabels,
+    /// The files.
+    pub items: Vec<Item>,
+}
+
+/// What a destination says about a delivered piece.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    /// Files newly stored.
+    pub stored: u64,
+    /// Files the archive already held with identical bytes.
+    pub already_present: u64,
+}
+
+/// Outcome of comparing the archive's holdings with the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// Files expected.
+    pub expected: u64,
+    /// Files present with the expected size and digest.
+    pub matched: u64,
+    /// Names of files missing or different (new identifiers only).
+    pub problems: Vec<String>,
+    /// Where the study is in the archive.
+    pub uri: String,
+}
+
+impl Verification {
+    /// True when every expected file is present and identical.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty() && self.matched == self.expected
+    }
+}
+
+/// Destination failures, classified for the queue.
+#[derive(Debug, Error)]
+pub enum ArchiveError {
+    /// The destination cannot be reached now (network down, server away): retry later.
+    #[error("{destination} is not reachable: {detail}")]
+    Unreachable {
+        /// Destination, without credentials.
+        destination: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The destination refused the data for good (permissions, bad request).
+    #[error("{destination} refused the data: {detail}")]
+    Rejected {
+        /// Destination, without credentials.
+        destination: String,
+        /// What it said.
+        detail: String,
+    },
+    /// A local file to send could not be read.
+    #[error("cannot read the outbox file {path}: {source}")]
+    ReadOutbox {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Writing into the destination failed (disk full, permissions).
+    #[error("cannot write {path} in the archive: {source}")]
+    Write {
+        /// The file in the archive.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A label would escape its folder or is not usable as a name.
+    #[error("label '{label}' is not usable as an archive name")]
+    BadLabel {
+        /// The (pseudonymous) label.
+        label: String,
+    },
+    /// The destination URL is not understood.
+    #[error("unknown destination '{0}': use folder:PATH, xnat+https://…, dicom://AE@host:port, dicomweb+http(s)://… or ctp+http(s)://…")]
+    BadDestination(String),
+}
+
+impl Classify for ArchiveError {
+    fn code(&self) -> &'static str {
+        match self {
+            ArchiveError::Unreachable { .. } => "archive.unreachable",
+            ArchiveError::Rejected { .. } => "archive.rejected",
+            ArchiveError::ReadOutbox { .. } => "archive.read_outbox",
+            ArchiveError::Write { .. } => "archive.write",
+            ArchiveError::BadLabel { .. } => "archive.bad_label",
+            ArchiveError::BadDestination(_) => "archive.bad_destination",
+        }
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            ArchiveError::Unreachable { .. } | ArchiveError::Write { .. } => ErrorClass::Transient,
+            _ => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// A place studies are delivered to.
+pub trait Destination: Send + Sync {
+    /// Human-readable name without credentials (for progress, audit and errors).
+    fn describe(&self) -> String;
+    /// Cheap check that the destination is reachable and writable.
+    fn check(&self) -> Result<(), ArchiveError>;
+    /// Delivers one piece; must be idempotent (re-sending identical bytes is harmless).
+    fn put(&self, piece: &Piece) -> Result<Receipt, ArchiveError>;
+    /// Makes a study's delivered pieces final; returns the archive URI.
+    fn commit(&self, labels: &StudyLabels) -> Result<String, ArchiveError>;
+    /// Compares the archive's holdings for a study with what was sent.
+    fn verify(&self, labels: &StudyLabels, items: &[Item]) -> Result<Verification, ArchiveError>;
+}
+
+/// Parses a destination URL (DESIGN.md §4) into a destination.
+pub fn open(
+    dest: &str,
+    default_folder: &std::path::Path,
+) -> Result<Box<dyn Destination>, ArchiveError> {
+    if let Some(path) = dest.strip_prefix("folder:") {
+        let root = if path.is_empty() {
+            default_folder.to_path_buf()
+        } else {
+            PathBuf::from(path)
+        };
+        return Ok(Box::new(folder::FolderArchive::new(root)));
+    }
+    if dest == "archive" || dest == "folder" {
+        return Ok(Box::new(folder::FolderArchive::new(
+            default_folder.to_path_buf(),
+        )));
+    }
+    Err(ArchiveError::BadDestination(redact(dest)))
+}
+
+/// A destination string without any `user:password@` part.
+pub fn redact(dest: &str) -> String {
+    match (dest.find("://"), dest.find('@')) {
+        (Some(s), Some(a)) if a > s => format!("{}{}", &dest[..s + 3], &dest[a + 1..]),
+        _ => dest.to_string(),
+    }
+}
+
+/// MD5 of a byte slice as lower-case hex.
+pub fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_credentials() {
+        assert_eq!(
+            redact("xnat+https://bob:secret@host/x?project=P"),
+            "xnat+https://host/x?project=P"
+        );
+        assert_eq!(redact("folder:/tmp/a@b"), "folder:/tmp/a@b");
+    }
+}

@@ -4,6 +4,7 @@
 //! migrations) the queue and quarantine. WAL mode, owner-only file, schema migrations from
 //! version 1. Original identities live here, on this machine, and nowhere else.
 
+pub mod quarantine;
 mod scan_writer;
 pub mod schema;
 
@@ -123,6 +124,9 @@ pub struct ScanSummary {
     pub skipped: Vec<Skipped>,
     /// How many of the skipped files are errors (unreadable, damaged) rather than not-DICOM.
     pub failed: u64,
+    /// The scan's id in the catalog (not part of the JSON summary).
+    #[serde(skip)]
+    pub scan_id: i64,
 }
 
 /// A file that was not catalogued.
@@ -294,6 +298,7 @@ impl Catalog {
             failed: one("SELECT COUNT(*) FROM files WHERE last_scan=?1 AND kind='skipped' AND failure=1")?,
             read: 0,
             skipped: Vec::new(),
+            scan_id: scan,
         };
         let mut stmt = c
             .prepare("SELECT path, skip_reason, skip_code FROM files WHERE last_scan=?1 AND kind='skipped' ORDER BY path")
@@ -312,6 +317,46 @@ impl Catalog {
             .collect::<Result<_, _>>()
             .map_err(sql("list skipped"))?;
         Ok(s)
+    }
+
+    /// One file per distinct instance seen by a scan (the first path when copies exist).
+    pub fn scan_instance_files(&self, scan: i64) -> Result<Vec<PathBuf>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT MIN(path) FROM files WHERE last_scan=?1 AND instance_ref IS NOT NULL
+                 GROUP BY instance_ref ORDER BY MIN(path)",
+            )
+            .map_err(sql("list scanned instances"))?;
+        let rows = stmt
+            .query_map([scan], |r| Ok(path_from_bytes(r.get(0)?)))
+            .map_err(sql("list scanned instances"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(sql("list scanned instances"))
+    }
+
+    /// Patients seen by a scan: (original patient ID, studies, instances). Local use only.
+    pub fn scan_patients(&self, scan: i64) -> Result<Vec<(String, u64, u64)>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT p.patient_id, COUNT(DISTINCT st.id), COUNT(DISTINCT i.id)
+                 FROM files f JOIN instances i ON i.id=f.instance_ref JOIN series se ON se.id=i.series_ref
+                 JOIN studies st ON st.id=se.study_ref JOIN patients p ON p.id=st.patient_ref
+                 WHERE f.last_scan=?1 GROUP BY p.id ORDER BY p.patient_id",
+            )
+            .map_err(sql("list scanned patients"))?;
+        let rows = stmt
+            .query_map([scan], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            })
+            .map_err(sql("list scanned patients"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(sql("list scanned patients"))
     }
 
     /// Every catalogued study, newest first.

@@ -73,4 +73,59 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX files_instance ON files(instance_ref);
     CREATE INDEX files_scan ON files(last_scan);
     "#,
+    // 2: the delivery queue — jobs → studies → pieces, each with a persisted state
+    r#"
+    CREATE TABLE jobs (
+        id             INTEGER PRIMARY KEY,
+        destination    TEXT NOT NULL,
+        profile_name   TEXT NOT NULL,
+        profile_sha256 TEXT NOT NULL,
+        created_at     INTEGER NOT NULL,
+        paused         INTEGER NOT NULL DEFAULT 0,
+        cancelled      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE job_studies (
+        id          INTEGER PRIMARY KEY,
+        job_ref     INTEGER NOT NULL REFERENCES jobs(id),
+        study_key   TEXT NOT NULL,
+        project     TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        session     TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        state_at    INTEGER NOT NULL,
+        uri         TEXT,
+        detail      TEXT,
+        audit       TEXT,
+        UNIQUE(job_ref, study_key)
+    );
+    CREATE TABLE pieces (
+        id          INTEGER PRIMARY KEY,
+        study_ref   INTEGER NOT NULL REFERENCES job_studies(id),
+        seq         INTEGER NOT NULL,
+        state       TEXT NOT NULL,
+        state_at    INTEGER NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        detail      TEXT,
+        items       TEXT NOT NULL,
+        UNIQUE(study_ref, seq)
+    );
+    "#,
+    // 3: quarantine — objects set aside by de-identification, with a reason code and sentence.
+    // `missing_key` holds the original value missing from a lookup table (PHI, local only).
+    r#"
+    CREATE TABLE quarantine (
+        id           INTEGER PRIMARY KEY,
+        source_path  BLOB NOT NULL,
+        stored_path  BLOB,
+        sop_uid      TEXT,
+        code         TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        missing_key  TEXT,
+        profile_name TEXT NOT NULL,
+        profile_sha  TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'held' CHECK (state IN ('held','released','discarded'))
+    );
+    CREATE INDEX quarantine_code ON quarantine(code);
+    "#,
 ];

@@ -62,9 +62,9 @@ pub enum Command {
         /// Folders or files.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// Output folder.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        /// Output folder (not needed with --check).
+        #[arg(long, value_name = "DIR", required_unless_present = "check")]
+        out: Option<PathBuf>,
         /// Only check (e.g. list patient IDs missing from the lookup table); write nothing.
         #[arg(long)]
         check: bool,
@@ -95,6 +95,12 @@ pub enum Command {
         /// Item id.
         #[arg(value_name = "ID")]
         id: Option<String>,
+        /// release: deliver the released item to this destination.
+        #[arg(long, value_name = "DEST")]
+        to: Option<String>,
+        /// release: write the released item into this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
     },
     /// DICOM C-STORE SCP (+ C-ECHO) that catalogs, de-identifies and forwards.
     Receive {

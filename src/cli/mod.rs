@@ -4,8 +4,12 @@
 //! failed with an error; 2 bad usage, configuration or profile.
 
 pub mod args;
+mod deid;
 mod progress;
+mod quarantine;
+mod queue;
 mod scan;
+mod send;
 
 use std::process::ExitCode;
 
@@ -50,8 +54,15 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DEPOSIT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DEPOSIT_LOG").unwrap_or_else(|_| {
+        // dicom-rs warns about every odd file it meets; the reasons reach the user anyway
+        let quiet_readers = if verbose >= 2 {
+            ""
+        } else {
+            ",dicom_object=error,dicom_parser=error,dicom_encoding=error"
+        };
+        tracing_subscriber::EnvFilter::new(format!("{level}{quiet_readers}"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -74,8 +85,35 @@ fn report_error(e: &ApiError, json: bool) {
 fn run(cli: Cli) -> Result<u8, ApiError> {
     match cli.command {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
+        Command::Send { paths, to } => send::run(&cli.common, &paths, &to),
+        Command::Queue { action, .. } => queue::run(&cli.common, action.as_deref()),
+        Command::Deid { paths, out, check } => {
+            deid::run(&cli.common, &paths, out.as_deref(), check)
+        }
+        Command::Inspect { file } => deid::inspect(&cli.common, &file),
+        Command::Profile { action, name } => {
+            deid::profile(&cli.common, action.as_deref(), name.as_deref())
+        }
+        Command::Quarantine {
+            action,
+            id,
+            to,
+            out,
+        } => quarantine::run(&cli.common, action.as_deref(), id.as_deref(), to, out),
         other => Err(not_yet(&other)),
     }
+}
+
+/// Prints one JSON object on stdout.
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ApiError> {
+    let s = serde_json::to_string(v).map_err(|e| ApiError {
+        code: "cli.json".into(),
+        message: format!("cannot encode the output: {e}"),
+        class: crate::error::ErrorClass::Permanent,
+        usage: false,
+    })?;
+    println!("{s}");
+    Ok(())
 }
 
 fn not_yet(cmd: &Command) -> ApiError {

@@ -1,6 +1,231 @@
 //! De-identification: dataset + profile + keys in, dataset + decisions out. Pure — no catalog,
 //! queue or archive access; time, seeds and keys are passed in, never read inside.
 //!
-//! Profiles (PS3.15 Annex E basic with its options, CTP DicomAnonymizer scripts), lookup tables,
-//! deterministic UID remapping and date shifting, output hygiene, and the quarantine decisions
-//! live here. Asks `pixels` for burned-in risk and masks.
+//! Profiles (PS3.15 Annex E basic with its options; CTP DicomAnonymizer scripts later), lookup
+//! tables, deterministic UID remapping and date shifting, output hygiene, and the quarantine
+//! decisions live here. Start with [`deidentify`].
+
+pub mod action;
+mod apply;
+mod codes;
+pub mod dates;
+pub mod hygiene;
+pub mod keyed;
+pub mod lookup;
+pub mod profile;
+pub mod risk;
+pub mod scrub;
+pub mod table;
+
+use std::path::PathBuf;
+
+use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+use dicom_object::{FileMetaTable, InMemDicomObject};
+use serde::Serialize;
+
+pub use action::Action;
+pub use keyed::Keys;
+pub use lookup::{LookupError, LookupTable};
+pub use profile::{DeidOption, Profile, ProfileError};
+
+/// One element's fate: where it was, what was done and which rule said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Tag path, e.g. `(0008,1140)[0].(0008,1155)`.
+    pub path: String,
+    /// Dictionary keyword (empty for private or unknown tags).
+    pub name: String,
+    /// The action applied.
+    pub action: Action,
+    /// The rule behind it.
+    pub rule: String,
+    /// Value before (only when asked for, e.g. by `deposit inspect`; PHI — display locally only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// Value after (only when asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// Why an object was set aside instead of de-identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuarantineCode {
+    /// The patient ID is not in the lookup table.
+    LookupMissing,
+    /// Pixels may carry burned-in identity and no mask rule applied.
+    NeedsPixelReview,
+    /// The file could not be read as DICOM.
+    Unreadable,
+    /// SOP Class or SOP Instance UID missing: no valid output can be made.
+    MissingUid,
+}
+
+impl QuarantineCode {
+    /// The stable code string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuarantineCode::LookupMissing => "lookup_missing",
+            QuarantineCode::NeedsPixelReview => "needs_pixel_review",
+            QuarantineCode::Unreadable => "unreadable",
+            QuarantineCode::MissingUid => "missing_uid",
+        }
+    }
+}
+
+/// The decision to set an object aside. `reason` carries no PHI; `missing_key` (the original
+/// value missing from the lookup table) is PHI and goes only to the local quarantine record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantine {
+    /// Machine-readable code.
+    pub code: QuarantineCode,
+    /// Human sentence without identifying values.
+    pub reason: String,
+    /// The missing lookup key (local quarantine record only; never logged).
+    pub missing_key: Option<String>,
+}
+
+/// Per-call inputs besides the dataset, profile and keys.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// Lookup table for pseudonymous patient IDs (key type `ptid`); a miss quarantines.
+    pub lookup: Option<&'a LookupTable>,
+    /// Set by the caller when a pixel mask rule was applied to this object (its name);
+    /// without it, an image at burned-in risk is quarantined.
+    pub mask_rule: Option<&'a str>,
+    /// Record before/after values in the decisions (for `deposit inspect`).
+    pub record_values: bool,
+}
+
+/// A de-identified object.
+#[derive(Debug)]
+pub struct Deidentified {
+    /// The new dataset (pixel data included).
+    pub dataset: InMemDicomObject,
+    /// The regenerated file meta group.
+    pub meta: FileMetaTable,
+    /// What happened to each element.
+    pub decisions: Vec<Decision>,
+    /// Where to write it under the output folder (from new identifiers only).
+    pub relative_path: PathBuf,
+}
+
+fn top_text(ds: &InMemDicomObject, tag: Tag) -> String {
+    ds.get(tag)
+        .and_then(|e| e.value().to_str().ok().map(|s| s.into_owned()))
+        .unwrap_or_default()
+        .trim_matches(['\0', ' '])
+        .to_string()
+}
+
+const PATIENT_NAME: Tag = Tag(0x0010, 0x0010);
+const PATIENT_ID: Tag = Tag(0x0010, 0x0020);
+
+/// De-identifies one object with `profile` and `keys`. `transfer_syntax` is the file's.
+pub fn deidentify(
+    mut ds: InMemDicomObject,
+    transfer_syntax: &str,
+    profile: &Profile,
+    keys: &Keys,
+    ctx: Context<'_>,
+) -> Result<Deidentified, Quarantine> {
+    let mut decisions = Vec::new();
+    if let Some(why) = risk::burned_in_risk(&ds) {
+        match ctx.mask_rule {
+            None => {
+                return Err(Quarantine {
+                    code: QuarantineCode::NeedsPixelReview,
+                    reason: format!("needs pixel review: {why}, and no mask rule applies"),
+                    missing_key: None,
+                })
+            }
+            Some(rule) => decisions.push(Decision {
+                path: "(7FE0,0010)".into(),
+                name: "PixelData".into(),
+                action: Action::C,
+                rule: format!("burned-in risk ({why}); mask rule '{rule}' applied by the caller"),
+                before: None,
+                after: None,
+            }),
+        }
+    }
+    let original_id = top_text(&ds, PATIENT_ID);
+    let (pseudonym, pseudo_rule) = match ctx.lookup {
+        Some(table) => match table.get("ptid", &original_id) {
+            Some(p) => (p.to_string(), "lookup table (ptid)"),
+            None => {
+                return Err(Quarantine {
+                    code: QuarantineCode::LookupMissing,
+                    reason: "the patient ID is missing from the lookup table".into(),
+                    missing_key: Some(original_id),
+                })
+            }
+        },
+        None => (
+            keyed::pseudonym(keys, &original_id),
+            "pseudonym from the site key",
+        ),
+    };
+    let scrubber = scrub::Scrubber::from_dataset(&ds);
+    let mut walk = apply::Walk {
+        profile,
+        keys,
+        date_offset_days: keyed::date_offset_days(keys, &original_id),
+        scrub: &scrubber,
+        record_values: ctx.record_values,
+        decisions,
+    };
+    let before_name = ctx.record_values.then(|| top_text(&ds, PATIENT_NAME));
+    let before_id = ctx.record_values.then(|| original_id.clone());
+    walk.dataset(&mut ds, "");
+    let mut decisions = walk.decisions;
+    codes::clean_local_codes(&mut ds, &mut decisions, "");
+    for (tag, before) in [(PATIENT_ID, before_id), (PATIENT_NAME, before_name)] {
+        let vr = if tag == PATIENT_ID { VR::LO } else { VR::PN };
+        ds.put(DataElement::new(
+            tag,
+            vr,
+            PrimitiveValue::from(pseudonym.as_str()),
+        ));
+        decisions.retain(|d| d.path != apply::tag_text(tag));
+        decisions.push(Decision {
+            path: apply::tag_text(tag),
+            name: if tag == PATIENT_ID {
+                "PatientID"
+            } else {
+                "PatientName"
+            }
+            .into(),
+            action: Action::D,
+            rule: pseudo_rule.into(),
+            before,
+            after: ctx.record_values.then(|| pseudonym.clone()),
+        });
+    }
+    hygiene::mark(&mut ds, profile);
+    if hygiene::settle_charset(&mut ds) {
+        decisions.push(Decision {
+            path: "(0008,0005)".into(),
+            name: "SpecificCharacterSet".into(),
+            action: Action::C,
+            rule: "character set not writable as declared; values written as UTF-8".into(),
+            before: None,
+            after: None,
+        });
+    }
+    let meta = hygiene::file_meta(&ds, transfer_syntax).ok_or(Quarantine {
+        code: QuarantineCode::MissingUid,
+        reason: "SOP Class UID or SOP Instance UID is missing; no valid output can be made".into(),
+        missing_key: None,
+    })?;
+    let relative_path = hygiene::output_path(&ds, &pseudonym);
+    Ok(Deidentified {
+        dataset: ds,
+        meta,
+        decisions,
+        relative_path,
+    })
+}
+
+#[cfg(test)]
+mod tests;

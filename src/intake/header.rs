@@ -5,10 +5,10 @@
 //! records are returned so the scan can follow them).
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use dicom_core::Tag;
+use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_dictionary_std::uids;
 use dicom_encoding::TransferSyntaxIndex;
@@ -17,7 +17,14 @@ use dicom_object::{InMemDicomObject, OpenFileOptions};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use serde::Serialize;
 
+use super::guard;
 use super::reason::SkipReason;
+
+fn file_size(path: &Path) -> Result<u64, SkipReason> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| SkipReason::from_io(&e))
+}
 
 /// The attributes of one instance that the catalog keeps. Identity values stay on this machine.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -89,19 +96,31 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
     let prefix = &prefix[..n];
     match sniff(prefix) {
         Layout::Part10 { preamble } => {
-            let opts = OpenFileOptions::new()
-                .read_preamble(if preamble {
-                    ReadPreamble::Always
-                } else {
-                    ReadPreamble::Never
-                })
-                .read_until(tags::PIXEL_DATA);
-            let obj = opts.open_file(path).map_err(|e| classify_read_error(&e))?;
-            let ts = obj
-                .meta()
-                .transfer_syntax()
-                .trim_end_matches('\0')
-                .to_string();
+            let size = file_size(path)?;
+            let f = File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+            let (meta, rest) = guard::scan_meta(f, size, preamble)?;
+            let ts_uid = meta.ts_uid.clone().unwrap_or_default();
+            let checked = guard::check_dataset(rest, &ts_uid, size, true);
+            let opened = checked.and_then(|_| {
+                OpenFileOptions::new()
+                    .read_preamble(if preamble {
+                        ReadPreamble::Always
+                    } else {
+                        ReadPreamble::Never
+                    })
+                    .read_until(tags::PIXEL_DATA)
+                    .open_file(path)
+                    .map_err(|e| classify_read_error(&e))
+            });
+            let obj = match opened {
+                Ok(obj) => obj,
+                // Some writers declare explicit VR but write implicit VR (as pydicom and
+                // dcmtk's readers tolerate): read the data set again as implicit VR.
+                Err(reason @ (SkipReason::Truncated | SkipReason::Corrupt)) => {
+                    return implicit_fallback(path, &meta, size).unwrap_or(Err(reason));
+                }
+                Err(reason) => return Err(reason),
+            };
             let sop_class = obj
                 .meta()
                 .media_storage_sop_class_uid()
@@ -110,6 +129,11 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
             if sop_class == MEDIA_STORAGE_DIRECTORY {
                 return Ok(Read1::Dicomdir(dicomdir_refs(path, &obj)));
             }
+            let ts = obj
+                .meta()
+                .transfer_syntax()
+                .trim_end_matches('\0')
+                .to_string();
             header_of(&obj, ts, false)
         }
         Layout::Raw(uid) => {
@@ -130,6 +154,31 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
         }
         Layout::NotDicom => Err(SkipReason::NotDicom),
     }
+}
+
+const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+
+/// Reads the data set after the meta group as implicit VR little endian, when the declared
+/// syntax is an explicit little-endian one and did not parse.
+fn implicit_fallback(
+    path: &Path,
+    meta: &guard::MetaInfo,
+    size: u64,
+) -> Option<Result<Read1, SkipReason>> {
+    let declared = meta.ts_uid.as_deref()?;
+    let ts = TransferSyntaxRegistry.get(declared)?;
+    if declared == IMPLICIT_VR_LE || ts.endianness() != dicom_encoding::Endianness::Little {
+        return None;
+    }
+    let open_at = || -> Option<BufReader<File>> {
+        let mut f = File::open(path).ok()?;
+        f.seek(SeekFrom::Start(meta.dataset_offset)).ok()?;
+        Some(BufReader::new(f))
+    };
+    guard::check_dataset(open_at()?, IMPLICIT_VR_LE, size, false).ok()?;
+    let implicit = TransferSyntaxRegistry.get(IMPLICIT_VR_LE)?;
+    let obj = InMemDicomObject::read_dataset_with_ts(open_at()?, implicit).ok()?;
+    Some(header_of(&obj, declared.to_string(), false))
 }
 
 fn read_fully(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -211,19 +260,38 @@ fn classify_read_error(e: &dicom_object::ReadError) -> SkipReason {
 }
 
 fn text(obj: &InMemDicomObject, tag: Tag) -> String {
-    obj.element_opt(tag)
-        .ok()
-        .flatten()
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_string())
-        .unwrap_or_default()
+    let Some(e) = obj.element_opt(tag).ok().flatten() else {
+        return String::new();
+    };
+    let s = if e.vr() == VR::UN {
+        // an element written with VR UN keeps its bytes: decode them as text
+        e.to_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    } else {
+        e.to_str().map(|s| s.into_owned()).unwrap_or_default()
+    };
+    s.trim_end_matches(['\0', ' ']).trim_start().to_string()
 }
 
 fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
-    obj.element_opt(tag)
-        .ok()
-        .flatten()
-        .and_then(|e| e.to_int::<i64>().ok())
+    let e = obj.element_opt(tag).ok().flatten()?;
+    if e.vr() != VR::UN {
+        return e.to_int::<i64>().ok();
+    }
+    // UN: either text digits (IS) or a little-endian binary integer (US/UL)
+    let b = e.to_bytes().ok()?;
+    if let Ok(v) = String::from_utf8_lossy(&b)
+        .trim_matches(['\0', ' '])
+        .parse::<i64>()
+    {
+        return Some(v);
+    }
+    match b.len() {
+        2 => Some(i64::from(u16::from_le_bytes([b[0], b[1]]))),
+        4 => Some(i64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+        _ => None,
+    }
 }
 
 fn header_of(obj: &InMemDicomObject, ts: String, raw: bool) -> Result<Read1, SkipReason> {
@@ -341,6 +409,43 @@ mod tests {
     }
 
     #[test]
+    fn uids_with_vr_un_are_read_as_text() {
+        use dicom_core::{DataElement, PrimitiveValue, VR};
+        use dicom_object::FileMetaTableBuilder;
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut obj = InMemDicomObject::new_empty();
+        let un = |tag, v: &str| {
+            let mut b = v.as_bytes().to_vec();
+            if b.len() % 2 == 1 {
+                b.push(0);
+            }
+            DataElement::new(tag, VR::UN, PrimitiveValue::from(b))
+        };
+        obj.put(un(tags::SOP_CLASS_UID, "1.2.840.10008.5.1.4.1.1.7"));
+        obj.put(un(tags::SOP_INSTANCE_UID, "1.2.3.4.5"));
+        obj.put(un(tags::STUDY_INSTANCE_UID, "1.2.3.4"));
+        obj.put(un(tags::SERIES_INSTANCE_UID, "1.2.3.4.6"));
+        obj.put(un(tags::SERIES_NUMBER, "7 "));
+        let p = d.path().join("un.dcm");
+        // exact meta: with_meta would copy the UN values into the meta as garbled text
+        let meta = FileMetaTableBuilder::new()
+            .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+            .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+            .media_storage_sop_instance_uid("1.2.3.4.5")
+            .build()
+            .expect("meta");
+        obj.with_exact_meta(meta).write_to_file(&p).expect("write");
+        match read_header(&p) {
+            Ok(Read1::Instance(h)) => {
+                assert_eq!(h.sop_instance_uid, "1.2.3.4.5");
+                assert_eq!(h.study_instance_uid, "1.2.3.4");
+                assert_eq!(h.series_number, Some(7));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn bad_inputs_have_reasons() {
         let d = tempfile::tempdir().expect("tempdir");
         let empty = write(d.path(), "empty", b"");
@@ -355,7 +460,7 @@ mod tests {
         fake.extend_from_slice(b"DICM");
         fake.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
         let trunc = write(d.path(), "trunc.dcm", &fake);
-        let r = read_header(&trunc).err().expect("must fail");
+        let r = read_header(&trunc).expect_err("must fail");
         assert!(r.is_failure(), "{r:?}");
         let short = write(d.path(), "short", b"DIC");
         assert_eq!(read_header(&short).err(), Some(SkipReason::NotDicom));

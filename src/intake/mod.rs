@@ -5,6 +5,7 @@
 //! every outcome — an instance header, or a [`SkipReason`] — to the caller on its own thread,
 //! which is where the catalog writes happen. Receiving over DICOM also feeds intake.
 
+pub mod guard;
 pub mod header;
 pub mod reason;
 pub mod walk;
@@ -54,16 +55,10 @@ impl Classify for IntakeError {
 }
 
 /// Options of a scan.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
     /// Worker threads for header reads (0 = automatic: twice the cores, at least 4).
     pub threads: usize,
-}
-
-impl Default for ScanOptions {
-    fn default() -> Self {
-        ScanOptions { threads: 0 }
-    }
 }
 
 /// What happened to one file.

@@ -1,0 +1,171 @@
+//! Working the quarantine: release an item (the pipeline runs again, e.g. after the lookup
+//! table got its missing entry) or discard it.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::send::{prepare_file, send, NotPrepared, SendSummary};
+use crate::error::{ApiError, ErrorClass};
+
+/// Where a released item goes.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseOptions {
+    /// Profile (default: the strict PS3.15 basic profile).
+    pub profile: Option<String>,
+    /// Lookup table.
+    pub lookup: Option<PathBuf>,
+    /// Deliver to this destination.
+    pub to: Option<String>,
+    /// Or write into this folder.
+    pub out: Option<PathBuf>,
+    /// Project label at the destination (default `DEPOSIT`).
+    pub project: Option<String>,
+}
+
+/// What a release did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReleaseReport {
+    /// The item.
+    pub id: i64,
+    /// True when the item passed and was delivered or written.
+    pub released: bool,
+    /// When still held: the (new) reason code.
+    pub code: Option<String>,
+    /// When still held: the (new) reason, in words.
+    pub reason: Option<String>,
+    /// The delivery, when sent to a destination.
+    pub delivery: Option<SendSummary>,
+    /// The file written, when released into a folder (new identifiers only).
+    pub written: Option<String>,
+}
+
+fn usage(code: &str, message: String) -> ApiError {
+    ApiError {
+        code: code.into(),
+        message,
+        class: ErrorClass::Permanent,
+        usage: true,
+    }
+}
+
+impl super::Session {
+    /// Runs a held item through the pipeline again; delivers or writes it when it now passes,
+    /// else records the new reason and keeps holding it.
+    pub fn quarantine_release(
+        &mut self,
+        id: i64,
+        opts: &ReleaseOptions,
+    ) -> Result<ReleaseReport, ApiError> {
+        if opts.to.is_none() && opts.out.is_none() {
+            return Err(usage(
+                "quarantine.release_target",
+                "say where the released item goes: --to DEST or --out DIR".into(),
+            ));
+        }
+        let row = self.quarantine_show(id)?;
+        if row.state != "held" {
+            return Err(usage(
+                "quarantine.not_held",
+                format!("quarantine item {id} is already {}", row.state),
+            ));
+        }
+        let file = PathBuf::from(row.stored_path.as_deref().unwrap_or(&row.source_path));
+        let profile = super::deid::resolve_profile(opts.profile.as_deref())?;
+        let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
+        let keys = self.keys()?;
+        let cat = |e: crate::catalog::CatalogError| ApiError::from_err(&e, false);
+        let prepared = match prepare_file(&file, &profile, &keys, lookup.as_ref()) {
+            Ok(p) => p,
+            Err((_, q)) => {
+                self.catalog
+                    .set_quarantine_state(
+                        id,
+                        "held",
+                        q.code.as_str(),
+                        &q.reason,
+                        q.missing_key.as_deref(),
+                    )
+                    .map_err(cat)?;
+                return Ok(ReleaseReport {
+                    id,
+                    released: false,
+                    code: Some(q.code.as_str().into()),
+                    reason: Some(q.reason),
+                    delivery: None,
+                    written: None,
+                });
+            }
+        };
+        let mut report = ReleaseReport {
+            id,
+            released: true,
+            code: None,
+            reason: None,
+            delivery: None,
+            written: None,
+        };
+        if let Some(out) = &opts.out {
+            let target = out.join(&prepared.relative_path);
+            let werr = |e: std::io::Error| ApiError {
+                code: "quarantine.write".into(),
+                message: format!("cannot write {}: {e}", target.display()),
+                class: ErrorClass::Transient,
+                usage: false,
+            };
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(werr)?;
+            }
+            let tmp = target.with_extension("dcm.part");
+            std::fs::write(&tmp, &prepared.bytes).map_err(werr)?;
+            std::fs::rename(&tmp, &target).map_err(werr)?;
+            report.written = Some(prepared.relative_path.display().to_string());
+        }
+        if let Some(dest) = &opts.to {
+            let destination = crate::archive::open(dest, &self.home.dir("archive"))
+                .map_err(|e| ApiError::from_err(&e, true))?;
+            let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
+            let ready = prepared.clone();
+            let once = move |_: &std::path::Path| -> Result<_, NotPrepared> { Ok(ready.clone()) };
+            let summary = send(
+                self.catalog.conn(),
+                &self.home.dir("outbox"),
+                std::slice::from_ref(&file),
+                destination.as_ref(),
+                &project,
+                (&profile.name, &profile.sha256),
+                &once,
+                &mut |_, _, _| Ok(()),
+                &crate::queue::runner::RetryPolicy::default(),
+                &super::unix_now,
+                |_, _| {},
+            )?;
+            report.released = summary.failed == 0 && summary.waiting == 0;
+            report.delivery = Some(summary);
+        }
+        if report.released {
+            self.catalog
+                .set_quarantine_state(id, "released", &row.code, &row.reason, None)
+                .map_err(cat)?;
+        }
+        Ok(report)
+    }
+
+    /// Discards a held item: the record stays (as `discarded`), the stored copy is deleted.
+    pub fn quarantine_discard(&mut self, id: i64) -> Result<(), ApiError> {
+        let row = self.quarantine_show(id)?;
+        if row.state != "held" {
+            return Err(usage(
+                "quarantine.not_held",
+                format!("quarantine item {id} is already {}", row.state),
+            ));
+        }
+        self.catalog
+            .set_quarantine_state(id, "discarded", &row.code, &row.reason, None)
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        if let Some(stored) = &row.stored_path {
+            let _ = std::fs::remove_file(stored);
+        }
+        Ok(())
+    }
+}

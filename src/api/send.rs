@@ -1,0 +1,366 @@
+//! `send`: de-identify files into the content-addressed outbox, queue them by study, deliver,
+//! commit and verify. Resumable: a re-run finds the job's state in the catalog.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::archive::{self, Item, StudyLabels};
+use crate::error::{ApiError, ErrorClass};
+use crate::queue::{self, runner, store};
+
+/// One file after de-identification, as the queue needs it (new identifiers only).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The de-identified bytes.
+    pub bytes: Vec<u8>,
+    /// Pseudonymous subject (patient) label.
+    pub subject: String,
+    /// New Study Instance UID.
+    pub study_uid: String,
+    /// Scan label (from the series number or the new Series UID).
+    pub scan: String,
+    /// New SOP Instance UID.
+    pub sop_uid: String,
+    /// Where `deid --out` puts it (new identifiers only).
+    pub relative_path: PathBuf,
+}
+
+/// Why a file was not prepared.
+#[derive(Debug, Clone)]
+pub enum NotPrepared {
+    /// Not provably safe: to be set aside in the quarantine.
+    Quarantined {
+        /// The original SOP Instance UID, when it could be read (local record only).
+        sop: Option<String>,
+        /// Why.
+        quarantine: crate::deid::Quarantine,
+    },
+    /// An error (unreadable file…), in words without PHI.
+    Failed(String),
+}
+
+/// Records a quarantined input (path, original SOP UID, why) on the calling thread.
+pub type HoldFn<'a> =
+    dyn FnMut(&Path, Option<&str>, &crate::deid::Quarantine) -> Result<(), String> + 'a;
+
+/// The JSON summary of `deposit send` (DESIGN.md §4).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SendSummary {
+    /// Files newly stored by the destination.
+    pub sent: u64,
+    /// Files the destination already held identically.
+    pub already_present: u64,
+    /// Files set aside in the quarantine.
+    pub quarantined: u64,
+    /// Files that failed.
+    pub failed: u64,
+    /// Files verified in the archive.
+    pub verified: u64,
+    /// The destination (no credentials).
+    pub destination: String,
+    /// Studies still waiting for the destination (resume with `deposit queue run`).
+    pub waiting: u64,
+    /// The queue job.
+    pub job: i64,
+    /// Problems, in words (no PHI).
+    pub problems: Vec<String>,
+}
+
+/// Session label for a study: derived from the new Study UID only.
+pub fn session_label(subject: &str, new_study_uid: &str) -> String {
+    let digits: String = new_study_uid.chars().filter(char::is_ascii_digit).collect();
+    let tail = &digits[digits.len().saturating_sub(10)..];
+    format!("{subject}_{tail}")
+}
+
+/// Writes bytes into the outbox under their SHA-256 (so identical output is stored once).
+pub fn to_outbox(outbox: &Path, bytes: &[u8]) -> std::io::Result<(PathBuf, String)> {
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(bytes));
+    let dir = outbox.join(&sha[..2]);
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{sha}.dcm"));
+    if !path.exists() {
+        let tmp = dir.join(format!(".{sha}.part"));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok((path, sha))
+}
+
+fn api_err(code: &str, message: String, usage: bool) -> ApiError {
+    ApiError {
+        code: code.into(),
+        message,
+        class: ErrorClass::Permanent,
+        usage,
+    }
+}
+
+/// Prepares every file, queues the job and runs it to the end.
+#[allow(clippy::too_many_arguments)]
+pub fn send(
+    conn: &rusqlite::Connection,
+    outbox: &Path,
+    files: &[PathBuf],
+    dest: &dyn archive::Destination,
+    project: &str,
+    profile: (&str, &str),
+    prepare: &(dyn Fn(&Path) -> Result<Prepared, NotPrepared> + Sync),
+    hold: &mut HoldFn<'_>,
+    policy: &runner::RetryPolicy,
+    now: &dyn Fn() -> i64,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<SendSummary, ApiError> {
+    let qerr = |e: queue::QueueError| ApiError::from_err(&e, false);
+    dest.check().map_err(|e| ApiError::from_err(&e, false))?;
+    let mut summary = SendSummary {
+        destination: dest.describe(),
+        ..Default::default()
+    };
+    // 1. de-identify into the outbox in parallel (memory: one file per worker), grouped by
+    //    new study; quarantine records are written here, on the calling thread
+    type Ready = ((String, String), Item);
+    let mut by_study: BTreeMap<(String, String), Vec<Item>> = BTreeMap::new();
+    let total = files.len() as u64;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build()
+        .map_err(|e| api_err("send.threads", format!("cannot start workers: {e}"), false))?;
+    let (tx, rx) = crossbeam_channel::bounded::<(PathBuf, Result<Ready, NotPrepared>)>(64);
+    let mut done = 0u64;
+    std::thread::scope(|sc| {
+        sc.spawn(move || {
+            pool.install(|| {
+                use rayon::prelude::*;
+                files.par_iter().for_each_with(tx, |tx, f| {
+                    let r = prepare(f).and_then(|p| {
+                        let (path, _) = to_outbox(outbox, &p.bytes).map_err(|e| {
+                            NotPrepared::Failed(format!("cannot write the outbox: {e}"))
+                        })?;
+                        let item = Item {
+                            path,
+                            scan: p.scan,
+                            name: format!("{}.dcm", p.sop_uid),
+                            size: p.bytes.len() as u64,
+                            md5: archive::md5_hex(&p.bytes),
+                        };
+                        Ok(((p.subject, p.study_uid), item))
+                    });
+                    let _ = tx.send((f.clone(), r));
+                })
+            })
+        });
+        for (path, r) in rx.iter() {
+            match r {
+                Ok((key, item)) => by_study.entry(key).or_default().push(item),
+                Err(NotPrepared::Quarantined { sop, quarantine }) => {
+                    match hold(&path, sop.as_deref(), &quarantine) {
+                        Ok(()) => summary.quarantined += 1,
+                        Err(why) => {
+                            summary.failed += 1;
+                            summary.problems.push(format!("cannot quarantine: {why}"));
+                        }
+                    }
+                }
+                Err(NotPrepared::Failed(why)) => {
+                    summary.failed += 1;
+                    summary.problems.push(why);
+                }
+            }
+            done += 1;
+            progress(done, total * 2);
+        }
+    });
+    // 2. queue: one job, a study per new Study UID, pieces of whole files
+    let job = store::create_job(conn, &summary.destination, profile, now()).map_err(qerr)?;
+    summary.job = job;
+    for ((subject, study_uid), mut items) in by_study {
+        items.sort_by(|a, b| (&a.scan, &a.name).cmp(&(&b.scan, &b.name)));
+        items.dedup_by(|a, b| a.name == b.name && a.scan == b.scan);
+        let labels = StudyLabels {
+            project: project.to_string(),
+            session: session_label(&subject, &study_uid),
+            subject,
+        };
+        let sid = store::add_study(conn, job, &study_uid, &labels, now()).map_err(qerr)?;
+        for (seq, piece) in queue::split_pieces(items, |i| i.size)
+            .into_iter()
+            .enumerate()
+        {
+            store::add_piece(conn, sid, seq as i64, &piece, now()).map_err(qerr)?;
+        }
+    }
+    // 3. deliver, commit, verify
+    let r = runner::run_job(conn, job, dest, policy, now, |p| {
+        progress(total + p.done.min(total), total * 2)
+    })
+    .map_err(qerr)?;
+    summary.sent = r.sent;
+    summary.already_present = r.already_present;
+    summary.verified = r.verified;
+    summary.failed += r.failed;
+    summary.waiting = r.waiting;
+    summary.problems.extend(r.problems);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_label_uses_new_uid_only() {
+        assert_eq!(
+            session_label("DEP-AB", "2.25.123456789012345"),
+            "DEP-AB_6789012345"
+        );
+    }
+}
+
+/// Options of a send.
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    /// Profile name or file (default: the strict PS3.15 basic profile).
+    pub profile: Option<String>,
+    /// Lookup table file.
+    pub lookup: Option<PathBuf>,
+    /// Project label at the destination (default `DEPOSIT`).
+    pub project: Option<String>,
+    /// Retry policy for transient destination errors.
+    pub retry: runner::RetryPolicy,
+}
+
+/// Scan label inside a session: the series number, else digits of the new Series UID.
+fn scan_label(ds: &dicom_object::InMemDicomObject, new_series_uid: &str) -> String {
+    let number = ds
+        .get(dicom_dictionary_std::tags::SERIES_NUMBER)
+        .and_then(|e| e.to_int::<i64>().ok())
+        .filter(|n| *n >= 0);
+    match number {
+        Some(n) => n.to_string(),
+        None => {
+            let digits: String = new_series_uid
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            digits[digits.len().saturating_sub(8)..].to_string()
+        }
+    }
+}
+
+fn unreadable() -> crate::deid::Quarantine {
+    crate::deid::Quarantine {
+        code: crate::deid::QuarantineCode::Unreadable,
+        reason: "cannot be read as a DICOM Part-10 file (damaged, truncated or not DICOM)".into(),
+        missing_key: None,
+    }
+}
+
+/// Reads and de-identifies one file into memory. On refusal: the original SOP UID (if read)
+/// and the quarantine decision.
+pub fn prepare_file(
+    path: &Path,
+    profile: &crate::deid::Profile,
+    keys: &crate::deid::Keys,
+    lookup: Option<&crate::deid::LookupTable>,
+) -> Result<Prepared, (Option<String>, crate::deid::Quarantine)> {
+    let obj = dicom_object::OpenFileOptions::new()
+        .open_file(path)
+        .map_err(|_| (None, unreadable()))?;
+    let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
+    let ts = clean(obj.meta().transfer_syntax());
+    let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));
+    let ctx = crate::deid::Context {
+        lookup,
+        mask_rule: None,
+        record_values: false,
+    };
+    let d = crate::deid::deidentify(obj.into_inner(), &ts, profile, keys, ctx)
+        .map_err(|q| (sop.clone(), q))?;
+    let parts: Vec<String> = d
+        .relative_path
+        .iter()
+        .map(|c| c.to_string_lossy().into_owned())
+        .collect();
+    let [subject, study_uid, series_uid, file] = parts.as_slice() else {
+        return Err((sop, unreadable()));
+    };
+    let scan = scan_label(&d.dataset, series_uid);
+    let sop_uid = file.trim_end_matches(".dcm").to_string();
+    let (subject, study_uid) = (subject.clone(), study_uid.clone());
+    let relative_path = d.relative_path.clone();
+    let mut bytes = Vec::new();
+    d.dataset
+        .with_exact_meta(d.meta)
+        .write_all(&mut bytes)
+        .map_err(|_| (sop, unreadable()))?;
+    Ok(Prepared {
+        bytes,
+        subject,
+        study_uid,
+        scan,
+        sop_uid,
+        relative_path,
+    })
+}
+
+impl super::Session {
+    /// Catalogs `paths`, de-identifies every instance found, and delivers to `dest`.
+    /// `progress(done, total)` covers both halves (preparing, then delivering).
+    pub fn send(
+        &mut self,
+        paths: &[PathBuf],
+        dest: &str,
+        opts: &SendOptions,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<SendSummary, ApiError> {
+        let destination = archive::open(dest, &self.home.dir("archive"))
+            .map_err(|e| ApiError::from_err(&e, true))?;
+        let profile = super::deid::resolve_profile(opts.profile.as_deref())?;
+        let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
+        let keys = self.keys()?;
+        let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
+        let files = self
+            .catalog
+            .scan_instance_files(scan.scan_id)
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        let prepare = |path: &Path| {
+            prepare_file(path, &profile, &keys, lookup.as_ref())
+                .map_err(|(sop, quarantine)| NotPrepared::Quarantined { sop, quarantine })
+        };
+        let mut hold = |path: &Path, sop: Option<&str>, q: &crate::deid::Quarantine| {
+            self.hold(path, sop, q, &profile)
+                .map(|_| ())
+                .map_err(|e| e.message)
+        };
+        let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
+        let mut summary = send(
+            self.catalog.conn(),
+            &self.home.dir("outbox"),
+            &files,
+            destination.as_ref(),
+            &project,
+            (&profile.name, &profile.sha256),
+            &prepare,
+            &mut hold,
+            &opts.retry,
+            &super::unix_now,
+            &mut progress,
+        )?;
+        summary.failed += scan.failed;
+        let ignorable = ["not_dicom", "empty", "not_patient_object"];
+        for s in scan
+            .skipped
+            .iter()
+            .filter(|s| !ignorable.contains(&s.code.as_str()))
+        {
+            summary.problems.push(format!("{}: {}", s.path, s.reason));
+        }
+        Ok(summary)
+    }
+}

@@ -1,0 +1,281 @@
+//! `deposit deid`, `deposit inspect`, `deposit profile` and `deposit quarantine`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::args::Common;
+use super::progress::Bar;
+use super::{EXIT_FAILED, EXIT_OK};
+use crate::api::deid::{self as api_deid, DeidOptions};
+use crate::api::Session;
+use crate::error::{ApiError, ErrorClass};
+
+fn print_json<T: Serialize>(v: &T) -> Result<(), ApiError> {
+    let s = serde_json::to_string(v).map_err(|e| ApiError {
+        code: "cli.json".into(),
+        message: format!("cannot encode the result: {e}"),
+        class: ErrorClass::Permanent,
+        usage: false,
+    })?;
+    println!("{s}");
+    Ok(())
+}
+
+fn bad_usage(message: String) -> ApiError {
+    ApiError {
+        code: "cli.usage".into(),
+        message,
+        class: ErrorClass::Permanent,
+        usage: true,
+    }
+}
+
+/// `deposit deid PATH... --out DIR`.
+pub fn run(
+    common: &Common,
+    paths: &[PathBuf],
+    out: Option<&Path>,
+    check: bool,
+) -> Result<u8, ApiError> {
+    if check {
+        return preflight(common, paths);
+    }
+    let Some(out) = out else {
+        return Err(bad_usage("give --out DIR (or --check)".into()));
+    };
+    let mut session = Session::open_default()?;
+    let bar = Bar::new(!common.json && !common.quiet, "files");
+    let opts = DeidOptions {
+        profile: common.profile.clone(),
+        lookup: common.lookup.clone(),
+        threads: 0,
+    };
+    let summary = session.deid(paths, out, &opts, |d, t| bar.set(d, t))?;
+    bar.finish();
+    if common.json {
+        print_json(&summary)?;
+    } else if !common.quiet {
+        println!(
+            "{} written, {} quarantined, {} failed{} — profile {} ({})",
+            summary.written,
+            summary.quarantined,
+            summary.failed,
+            if summary.skipped > 0 {
+                format!(", {} skipped (DICOMDIR)", summary.skipped)
+            } else {
+                String::new()
+            },
+            summary.profile.name,
+            &summary.profile.sha256[..12.min(summary.profile.sha256.len())]
+        );
+        for q in &summary.quarantine {
+            println!(
+                "  quarantined #{} {}: {} [{}]",
+                q.id, q.path, q.reason, q.code
+            );
+        }
+        for f in &summary.failures {
+            println!("  failed {}: {}", f.path, f.reason);
+        }
+    }
+    Ok(if summary.failed > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// `deposit inspect FILE`.
+pub fn inspect(common: &Common, file: &Path) -> Result<u8, ApiError> {
+    let session = Session::open_default()?;
+    let r = session.inspect(file, common.profile.as_deref(), common.lookup.as_deref())?;
+    if common.json {
+        print_json(&r)?;
+        return Ok(EXIT_OK);
+    }
+    println!(
+        "profile {} ({})",
+        r.profile.name,
+        &r.profile.sha256[..12.min(r.profile.sha256.len())]
+    );
+    match (&r.output_path, &r.quarantine) {
+        (Some(p), _) => println!("output: {p}"),
+        (_, Some(q)) => println!(
+            "QUARANTINE [{}]: {} (tag table below is a preview)",
+            q.code, q.reason
+        ),
+        _ => {}
+    }
+    println!(
+        "{:<34} {:<28} {:<3} {:<26} {:<26} rule",
+        "tag", "name", "act", "before", "after"
+    );
+    for d in &r.decisions {
+        let cut = |s: &Option<String>| {
+            let s = s.clone().unwrap_or_else(|| "-".into());
+            if s.chars().count() > 26 {
+                format!("{}…", s.chars().take(25).collect::<String>())
+            } else {
+                s
+            }
+        };
+        let after = if d.action == crate::deid::Action::X {
+            Some("(removed)".into())
+        } else {
+            d.after.clone()
+        };
+        println!(
+            "{:<34} {:<28} {:<3} {:<26} {:<26} {}",
+            d.path,
+            d.name,
+            d.action.letter(),
+            cut(&d.before),
+            cut(&after),
+            d.rule
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// `deposit profile [list|show NAME|check FILE]`.
+pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Result<u8, ApiError> {
+    match (action.unwrap_or("list"), name) {
+        ("list", _) => {
+            let all = api_deid::profiles()?;
+            if common.json {
+                print_json(&all)?;
+            } else {
+                for p in all {
+                    println!("{:<24} {}  {}", p.name, &p.sha256[..12], p.description);
+                }
+            }
+        }
+        ("show" | "check", Some(n)) => {
+            let p = api_deid::profile(n)?;
+            if common.json {
+                print_json(&p)?;
+            } else {
+                println!(
+                    "name:    {}\nsha256:  {}\nedition: PS3.15 {} Table E.1-1",
+                    p.name, p.sha256, p.edition
+                );
+                if !p.description.is_empty() {
+                    println!("about:   {}", p.description);
+                }
+                println!("options: 113100 Basic Application Confidentiality Profile");
+                for (name, code, meaning) in &p.options {
+                    println!("         {code} {meaning} ({name})");
+                }
+                let counts: Vec<String> =
+                    p.actions.iter().map(|(a, n)| format!("{a}={n}")).collect();
+                println!("actions: {}", counts.join(" "));
+            }
+        }
+        ("show" | "check", None) => {
+            return Err(bad_usage(
+                "name a profile: deposit profile show NAME".into(),
+            ))
+        }
+        (other, _) => {
+            return Err(bad_usage(format!(
+                "'deposit profile {other}' is not available in this build yet (list, show, check)"
+            )))
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// `deposit quarantine [list|show ID]`.
+pub fn quarantine(common: &Common, action: Option<&str>, id: Option<&str>) -> Result<u8, ApiError> {
+    let session = Session::open_default()?;
+    match (action.unwrap_or("list"), id) {
+        ("list", _) => {
+            let rows = session.quarantine_list()?;
+            if common.json {
+                print_json(&rows)?;
+            } else {
+                for r in rows {
+                    println!(
+                        "#{:<5} {:<8} {:<20} {}  ({})",
+                        r.id, r.state, r.code, r.reason, r.source_path
+                    );
+                }
+            }
+        }
+        ("show", Some(id)) => {
+            let id: i64 = id
+                .parse()
+                .map_err(|_| bad_usage(format!("'{id}' is not a quarantine id")))?;
+            let r = session.quarantine_show(id)?;
+            if common.json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "id:       {}\nstate:    {}\ncode:     {}\nreason:   {}",
+                    r.id, r.state, r.code, r.reason
+                );
+                println!(
+                    "source:   {}\nstored:   {}",
+                    r.source_path,
+                    r.stored_path.as_deref().unwrap_or("-")
+                );
+                println!("sop uid:  {}", r.sop_uid.as_deref().unwrap_or("-"));
+                if let Some(k) = &r.missing_key {
+                    println!("missing lookup key: {k}");
+                }
+                println!(
+                    "profile:  {} ({})",
+                    r.profile_name,
+                    &r.profile_sha[..12.min(r.profile_sha.len())]
+                );
+            }
+        }
+        ("show", None) => return Err(bad_usage("name an item: deposit quarantine show ID".into())),
+        (other, _) => {
+            return Err(bad_usage(format!(
+                "'deposit quarantine {other}' is not a quarantine action (list, show, release, discard)"
+            )))
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// `deposit deid --check PATH...`: before anything is de-identified, every patient ID the
+/// lookup table lacks (shown here, on this machine, for the coordinator to fix the table).
+fn preflight(common: &Common, paths: &[PathBuf]) -> Result<u8, ApiError> {
+    let Some(lookup) = common.lookup.as_deref() else {
+        return Err(bad_usage(
+            "'deposit deid --check' checks a lookup table: give --lookup FILE".into(),
+        ));
+    };
+    let mut session = Session::open_default()?;
+    let report = session.preflight(paths, lookup)?;
+    if common.json {
+        print_json(&report)?;
+    } else if !common.quiet {
+        if report.missing.is_empty() {
+            println!(
+                "All {} patients are in the lookup table: ready to de-identify.",
+                report.patients
+            );
+        } else {
+            println!(
+                "{} of {} patients are missing from the lookup table (add them before sending):",
+                report.missing.len(),
+                report.patients
+            );
+            for m in &report.missing {
+                println!(
+                    "  {}  ({} studies, {} instances)",
+                    m.patient_id, m.studies, m.instances
+                );
+            }
+        }
+    }
+    Ok(if report.missing.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}

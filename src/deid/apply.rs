@@ -1,0 +1,380 @@
+//! The dataset walk: every element, at every sequence depth, gets exactly one action and a
+//! recorded reason.
+//!
+//! Elements the table lists follow the compiled profile. Elements it does not list follow
+//! fixed defaults that fail closed: person names, free text, dates and unknown-VR values are
+//! removed, UIDs remapped, group lengths dropped, anything else kept (clinical attributes).
+
+use std::collections::{HashMap, HashSet};
+
+use dicom_core::header::Header;
+use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+use dicom_core::{DataElement, Length, Tag, VR};
+use dicom_object::mem::InMemElement;
+use dicom_object::InMemDicomObject;
+
+use super::action::{dummy_text, Action};
+use super::dates::{shift_da_value, shift_dt_value};
+use super::keyed::{remap_uid, Keys};
+use super::profile::{DeidOption, Profile};
+use super::scrub::Scrubber;
+use super::Decision;
+
+/// Why an element got its action: a table row (maybe via an option) or a default.
+#[derive(Debug, Clone)]
+struct Plan {
+    action: Action,
+    rule: String,
+}
+
+/// State of one walk over one dataset.
+pub struct Walk<'a> {
+    pub profile: &'a Profile,
+    pub keys: &'a Keys,
+    pub date_offset_days: i64,
+    pub scrub: &'a Scrubber,
+    pub record_values: bool,
+    pub decisions: Vec<Decision>,
+}
+
+fn tag_u32(t: Tag) -> u32 {
+    (u32::from(t.group()) << 16) | u32::from(t.element())
+}
+
+/// "(gggg,eeee)".
+pub fn tag_text(t: Tag) -> String {
+    format!("({:04X},{:04X})", t.group(), t.element())
+}
+
+fn is_free_text(vr: VR) -> bool {
+    matches!(vr, VR::LT | VR::ST | VR::UT | VR::UC)
+}
+
+fn is_text(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::PN | VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE | VR::CS | VR::UR
+    )
+}
+
+/// A short printable form of a value for decisions (truncated; binary values summarised).
+pub fn value_summary(e: &InMemElement) -> String {
+    match e.value() {
+        Value::Sequence(s) => format!("<{} item(s)>", s.items().len()),
+        Value::PixelSequence(p) => format!("<{} fragment(s)>", p.fragments().len()),
+        Value::Primitive(p) => match e.vr() {
+            VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN => {
+                format!("<{} bytes>", p.calculate_byte_len())
+            }
+            _ => {
+                let s = p.to_str();
+                let s = s.trim_end_matches(['\0', ' ']);
+                if s.chars().count() > 64 {
+                    format!("{}…", s.chars().take(64).collect::<String>())
+                } else {
+                    s.to_string()
+                }
+            }
+        },
+    }
+}
+
+fn dict_name(tag: Tag) -> String {
+    use dicom_core::dictionary::DataDictionary;
+    dicom_dictionary_std::StandardDataDictionary
+        .by_tag(tag)
+        .map(|e| e.alias.to_string())
+        .unwrap_or_default()
+}
+
+impl Walk<'_> {
+    fn default_plan(&self, tag: Tag, vr: VR) -> Option<Plan> {
+        let opts = &self.profile.options;
+        let p = |action, rule: &str| {
+            Some(Plan {
+                action,
+                rule: rule.to_string(),
+            })
+        };
+        if tag.element() == 0 {
+            return p(Action::X, "group length (obsolete, recomputed)");
+        }
+        if tag.group() == 0x0002 {
+            return p(Action::X, "file meta element inside the dataset");
+        }
+        if tag == Tag(0x0008, 0x0005) {
+            return None;
+        }
+        match vr {
+            VR::PN => p(Action::X, "person name not in Table E.1-1 (removed)"),
+            vr if is_free_text(vr) => p(Action::X, "free text not in Table E.1-1 (removed)"),
+            VR::DA | VR::DT => {
+                if opts.contains(&DeidOption::RetainLongitudinalFullDates) {
+                    p(Action::K, "date not in Table E.1-1 (full dates option)")
+                } else if opts.contains(&DeidOption::RetainLongitudinalModifiedDates) {
+                    p(Action::C, "date not in Table E.1-1 (modified dates option)")
+                } else {
+                    p(Action::X, "date not in Table E.1-1 (removed)")
+                }
+            }
+            VR::UI if opts.contains(&DeidOption::RetainUids) => None,
+            VR::UI => p(
+                Action::U,
+                "UID not in Table E.1-1 (remapped unless a DICOM UID)",
+            ),
+            VR::UN => p(
+                Action::X,
+                "value of unknown VR not in Table E.1-1 (removed)",
+            ),
+            _ => None,
+        }
+    }
+
+    fn plan(&self, tag: Tag, vr: VR, creators: &HashMap<(u16, u8), String>) -> Option<Plan> {
+        if tag.group() % 2 == 1 {
+            let private = self.profile.private_rule();
+            let el = tag.element();
+            if (0x0010..=0x00FF).contains(&el) {
+                // A creator is kept only when an allow-listed element of its block is kept.
+                let keep = creators.get(&(tag.group(), el as u8)).is_some_and(|c| {
+                    self.profile
+                        .options
+                        .contains(&DeidOption::RetainSafePrivate)
+                        && (0..=255u8).any(|off| self.profile.is_safe_private(tag.group(), c, off))
+                });
+                return Some(Plan {
+                    action: if keep {
+                        Action::K
+                    } else {
+                        private.action.min(Action::X)
+                    },
+                    rule: if keep {
+                        "private creator of an allow-listed element".into()
+                    } else {
+                        "Table E.1-1: Private Attributes".into()
+                    },
+                });
+            }
+            let block = (el >> 8) as u8;
+            let safe = el >= 0x1000
+                && creators.get(&(tag.group(), block)).is_some_and(|c| {
+                    self.profile
+                        .is_safe_private(tag.group(), c, (el & 0xFF) as u8)
+                });
+            return Some(if safe {
+                Plan {
+                    action: Action::K,
+                    rule: "retain_safe_private: on the safe private allow-list".into(),
+                }
+            } else {
+                Plan {
+                    action: Action::X,
+                    rule: "Table E.1-1: Private Attributes".into(),
+                }
+            });
+        }
+        let high = tag.group() & 0xFF00;
+        if high == 0x5000 || high == 0x6000 {
+            // Curves and overlays go whole: the table lists only their data and comments, but
+            // the rest of the group (origin, rows, labels, descriptions) describes the same
+            // graphics and may carry text. Overlays cannot be cleaned, so clean graphics does
+            // not keep them either.
+            return Some(Plan {
+                action: Action::X,
+                rule: if high == 0x5000 {
+                    "Table E.1-1 basic: Curve Data (whole 50xx group removed)".into()
+                } else {
+                    "Table E.1-1 basic: Overlay Data (whole 60xx group removed)".into()
+                },
+            });
+        }
+        if let Some(r) = self.profile.rule_for(tag_u32(tag)) {
+            let rule = match r.by {
+                Some(o) => format!("Table E.1-1 {}: {}", o.name(), r.row),
+                None => format!("Table E.1-1 basic: {}", r.row),
+            };
+            return Some(Plan {
+                action: r.action,
+                rule,
+            });
+        }
+        self.default_plan(tag, vr)
+    }
+
+    /// Applies the profile to every element of `ds` (recursively); `prefix` is the path so far.
+    pub fn dataset(&mut self, ds: &mut InMemDicomObject, prefix: &str) {
+        let tags: Vec<Tag> = ds.tags().collect();
+        let creators: HashMap<(u16, u8), String> = ds
+            .iter()
+            .filter(|e| e.tag().group() % 2 == 1 && (0x10..=0xFF).contains(&e.tag().element()))
+            .filter_map(|e| {
+                let s = e.value().to_str().ok()?;
+                Some((
+                    (e.tag().group(), e.tag().element() as u8),
+                    s.trim().to_string(),
+                ))
+            })
+            .collect();
+        let mut kept_blocks: HashSet<(u16, u8)> = HashSet::new();
+        for tag in tags {
+            let Some(elem) = ds.take(tag) else { continue };
+            let path = format!("{prefix}{}", tag_text(tag));
+            let plan = self.plan(tag, elem.vr(), &creators);
+            let out = match plan {
+                None => self.keep(elem, &path),
+                Some(plan) => self.act(elem, &path, plan),
+            };
+            if let Some(e) = out {
+                if e.tag().group() % 2 == 1 && e.tag().element() >= 0x1000 {
+                    kept_blocks.insert((e.tag().group(), (e.tag().element() >> 8) as u8));
+                }
+                ds.put(e);
+            }
+        }
+        // Drop creators whose blocks ended up empty.
+        let orphan: Vec<Tag> = ds
+            .tags()
+            .filter(|t| {
+                t.group() % 2 == 1
+                    && (0x10..=0xFF).contains(&t.element())
+                    && !kept_blocks.contains(&(t.group(), t.element() as u8))
+            })
+            .collect();
+        for t in orphan {
+            ds.remove_element(t);
+        }
+    }
+
+    /// Default keep: sequences are still walked.
+    fn keep(&mut self, elem: InMemElement, path: &str) -> Option<InMemElement> {
+        let tag = elem.tag();
+        let vr = elem.vr();
+        match elem.into_value() {
+            Value::Sequence(seq) => Some(self.walk_sequence(tag, seq, path)),
+            v => Some(DataElement::new(tag, vr, v)),
+        }
+    }
+
+    fn walk_sequence(
+        &mut self,
+        tag: Tag,
+        mut seq: DataSetSequence<InMemDicomObject>,
+        path: &str,
+    ) -> InMemElement {
+        for (i, item) in seq.items_mut().iter_mut().enumerate() {
+            self.dataset(item, &format!("{path}[{i}]."));
+        }
+        let items = std::mem::take(seq.items_mut());
+        DataElement::new(
+            tag,
+            VR::SQ,
+            Value::Sequence(DataSetSequence::new(items, Length::UNDEFINED)),
+        )
+    }
+
+    fn record(
+        &mut self,
+        path: &str,
+        tag: Tag,
+        action: Action,
+        rule: &str,
+        before: Option<String>,
+        after: Option<String>,
+    ) {
+        self.decisions.push(Decision {
+            path: path.to_string(),
+            name: dict_name(tag),
+            action,
+            rule: rule.to_string(),
+            before: if self.record_values { before } else { None },
+            after: if self.record_values { after } else { None },
+        });
+    }
+
+    fn act(&mut self, elem: InMemElement, path: &str, plan: Plan) -> Option<InMemElement> {
+        let tag = elem.tag();
+        let vr = elem.vr();
+        let before = self.record_values.then(|| value_summary(&elem));
+        let mut action = plan.action;
+        let mut rule = plan.rule;
+        let out: Option<InMemElement> = match (action, vr) {
+            (Action::X, _) => None,
+            (Action::Z, VR::SQ) => Some(DataElement::new(
+                tag,
+                VR::SQ,
+                Value::Sequence(DataSetSequence::new(
+                    Vec::<InMemDicomObject>::new(),
+                    Length::UNDEFINED,
+                )),
+            )),
+            (Action::Z, _) => Some(DataElement::new(tag, vr, PrimitiveValue::Empty)),
+            (Action::K | Action::D | Action::C | Action::U, VR::SQ) => match elem.into_value() {
+                Value::Sequence(seq) => Some(self.walk_sequence(tag, seq, path)),
+                _ => None,
+            },
+            (Action::D, VR::UI) | (Action::U, VR::UI) => {
+                let s = elem
+                    .value()
+                    .to_str()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
+                let new: Vec<String> = s
+                    .split('\\')
+                    .map(|u| remap_uid(self.keys, u.trim()))
+                    .collect();
+                Some(DataElement::new(
+                    tag,
+                    vr,
+                    PrimitiveValue::from(new.join("\\")),
+                ))
+            }
+            (Action::D, _) => match dummy_text(vr) {
+                Some(d) => Some(DataElement::new(tag, vr, PrimitiveValue::from(d))),
+                None => Some(DataElement::new(tag, vr, PrimitiveValue::Empty)),
+            },
+            (Action::C, VR::DA | VR::DT) => {
+                let s = elem
+                    .value()
+                    .to_str()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
+                let shifted = if vr == VR::DA {
+                    shift_da_value(&s, self.date_offset_days)
+                } else {
+                    shift_dt_value(&s, self.date_offset_days)
+                };
+                match shifted {
+                    Some(v) => Some(DataElement::new(tag, vr, PrimitiveValue::from(v))),
+                    None => {
+                        action = Action::X;
+                        rule = format!("{rule}; not a shiftable date, removed");
+                        None
+                    }
+                }
+            }
+            (Action::C, vr) if is_free_text(vr) => {
+                // Long free text cannot be shown clean by cutting known values out: remove it.
+                action = Action::X;
+                rule = format!("{rule}; free text cannot be proven clean, removed");
+                None
+            }
+            (Action::C, vr) if is_text(vr) => {
+                let s = elem
+                    .value()
+                    .to_str()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
+                let cleaned = self.scrub.clean(&s);
+                Some(DataElement::new(tag, vr, PrimitiveValue::from(cleaned)))
+            }
+            (Action::K | Action::C | Action::U, _) => Some(elem),
+        };
+        let after = match (&out, self.record_values) {
+            (Some(e), true) => Some(value_summary(e)),
+            _ => None,
+        };
+        // Unchanged keeps by a rule are recorded too: inspect shows the rule behind every listed element.
+        self.record(path, tag, action, &rule, before, after);
+        out
+    }
+}

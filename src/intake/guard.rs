@@ -1,0 +1,202 @@
+//! Length guard: refuses a file before parsing when an element claims more bytes than the file has.
+//!
+//! The DICOM reader allocates (and zero-fills) an element's claimed length before reading it, so
+//! a damaged 4 KB file claiming a 4 GB value costs seconds and gigabytes per reader thread. This
+//! pass walks the element headers with dicom-rs's own decoders (file meta: explicit VR little
+//! endian; data set: the token reader, raw values) and stops at the first impossible length, so
+//! the allocation never happens. Anything else odd is left for the real parse to report.
+
+use std::io::{BufRead, BufReader, Read};
+
+use dicom_core::header::{HasLength, Header as _};
+use dicom_core::Tag;
+use dicom_encoding::decode::explicit_le::ExplicitVRLittleEndianDecoder;
+use dicom_encoding::decode::Decode;
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_parser::dataset::read::{DataSetReaderOptions, ValueReadStrategy};
+use dicom_parser::dataset::{DataSetReader, DataToken};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use super::reason::SkipReason;
+
+const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
+const TRANSFER_SYNTAX_UID: Tag = Tag(0x0002, 0x0010);
+
+/// What the file meta group says, and where the data set starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaInfo {
+    /// Transfer syntax UID, if the meta group has one.
+    pub ts_uid: Option<String>,
+    /// Byte offset of the first data set element.
+    pub dataset_offset: u64,
+}
+
+/// Walks a Part-10 file's meta group (`preamble`: whether 128 bytes + `DICM` come first),
+/// refusing impossible lengths.
+pub fn scan_meta<R: Read>(
+    source: R,
+    file_size: u64,
+    preamble: bool,
+) -> Result<(MetaInfo, BufReader<R>), SkipReason> {
+    let mut r = BufReader::new(source);
+    let mut offset = 0u64;
+    if preamble {
+        skip(&mut r, 132)?;
+        offset = 132;
+    }
+    let dec = ExplicitVRLittleEndianDecoder::default();
+    let mut ts_uid = None;
+    loop {
+        let group = match r.fill_buf() {
+            Ok(b) if b.len() >= 2 => u16::from_le_bytes([b[0], b[1]]),
+            Ok(_) => break, // file ends within or right after the meta group
+            Err(e) => return Err(SkipReason::from_io(&e)),
+        };
+        if group != 0x0002 {
+            break;
+        }
+        let (hdr, n) = dec
+            .decode_header(&mut r)
+            .map_err(|_| SkipReason::BadFileMeta)?;
+        let len = hdr.length().get().ok_or(SkipReason::BadFileMeta)?;
+        if u64::from(len) > file_size {
+            return Err(SkipReason::Truncated);
+        }
+        offset += n as u64 + u64::from(len);
+        if hdr.tag() == TRANSFER_SYNTAX_UID && len <= 64 {
+            let mut v = vec![0u8; len as usize];
+            r.read_exact(&mut v).map_err(|e| SkipReason::from_io(&e))?;
+            ts_uid = Some(
+                String::from_utf8_lossy(&v)
+                    .trim_end_matches(['\0', ' '])
+                    .to_string(),
+            );
+        } else {
+            skip(&mut r, u64::from(len))?;
+        }
+    }
+    Ok((
+        MetaInfo {
+            ts_uid,
+            dataset_offset: offset,
+        },
+        r,
+    ))
+}
+
+/// Checks a whole Part-10 file: its meta group, then its data set. Returns the meta info.
+pub fn check_part10<R: Read>(
+    source: R,
+    file_size: u64,
+    preamble: bool,
+    header_only: bool,
+) -> Result<MetaInfo, SkipReason> {
+    let (meta, r) = scan_meta(source, file_size, preamble)?;
+    if let Some(uid) = &meta.ts_uid {
+        check_dataset(r, uid, file_size, header_only)?;
+    }
+    Ok(meta)
+}
+
+/// Checks a data set (no file meta) encoded with transfer syntax `ts_uid`.
+pub fn check_dataset<R: Read>(
+    source: R,
+    ts_uid: &str,
+    file_size: u64,
+    header_only: bool,
+) -> Result<(), SkipReason> {
+    let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
+        return Ok(()); // unknown syntax: the real reader reports it
+    };
+    if ts_uid == DEFLATED || !ts.can_decode_dataset() {
+        return Ok(()); // inflated lengths are bounded by decompression; nothing to pre-check
+    }
+    let opts = DataSetReaderOptions::default().value_read(ValueReadStrategy::Raw);
+    let Ok(tokens) = DataSetReader::new_with_ts_options(source, ts, opts) else {
+        return Ok(());
+    };
+    let mut depth = 0usize;
+    for tok in tokens {
+        let Ok(tok) = tok else {
+            return Ok(()); // a parse problem, not a length one: the real reader reports it
+        };
+        let claimed = match &tok {
+            DataToken::ElementHeader(h) => {
+                if header_only && depth == 0 && h.tag >= PIXEL_DATA {
+                    return Ok(());
+                }
+                h.len.get()
+            }
+            DataToken::PixelSequenceStart if header_only && depth == 0 => return Ok(()),
+            DataToken::ItemStart { len } => len.get(),
+            DataToken::SequenceStart { .. } => {
+                depth += 1;
+                None
+            }
+            DataToken::SequenceEnd => {
+                depth = depth.saturating_sub(1);
+                None
+            }
+            _ => None,
+        };
+        if claimed.is_some_and(|len| u64::from(len) > file_size) {
+            return Err(SkipReason::Truncated);
+        }
+    }
+    Ok(())
+}
+
+fn skip<R: Read>(r: &mut R, n: u64) -> Result<(), SkipReason> {
+    let copied =
+        std::io::copy(&mut r.take(n), &mut std::io::sink()).map_err(|e| SkipReason::from_io(&e))?;
+    if copied < n {
+        return Err(SkipReason::Truncated);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta_then(dataset: &[u8]) -> Vec<u8> {
+        let ts = b"1.2.840.10008.1.2.1\0";
+        let mut v = vec![0u8; 128];
+        v.extend_from_slice(b"DICM");
+        v.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+        v.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+        v.extend_from_slice(ts);
+        v.extend_from_slice(dataset);
+        v
+    }
+
+    #[test]
+    fn refuses_a_length_larger_than_the_file() {
+        // (0008,0016) with an OB-style 4-byte length of 0xFFFFFFF0
+        let mut ds = vec![0x08, 0x00, 0x16, 0x00, b'U', b'N', 0, 0];
+        ds.extend_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        let file = meta_then(&ds);
+        let r = check_part10(&file[..], file.len() as u64, true, true);
+        assert_eq!(r.err(), Some(SkipReason::Truncated));
+    }
+
+    #[test]
+    fn accepts_a_sane_file_and_reports_its_syntax() {
+        let mut ds = vec![0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0];
+        ds.extend_from_slice(b"CT");
+        let file = meta_then(&ds);
+        let r = check_part10(&file[..], file.len() as u64, true, true).expect("sane");
+        assert_eq!(r.ts_uid.as_deref(), Some("1.2.840.10008.1.2.1"));
+        assert_eq!(r.dataset_offset, 132 + 8 + 20);
+    }
+
+    #[test]
+    fn refuses_a_meta_element_longer_than_the_file() {
+        let mut v = vec![0u8; 128];
+        v.extend_from_slice(b"DICM");
+        v.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I', 0xFF, 0xFF]);
+        let r = check_part10(&v[..], 10, true, true);
+        assert_eq!(r.err(), Some(SkipReason::Truncated));
+    }
+}
