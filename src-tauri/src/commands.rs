@@ -5,19 +5,20 @@ use deposit::api::Session;
 use tauri::{AppHandle, State};
 
 use crate::scan_job::ScanJobs;
+use crate::state::AppState;
 
 /// Where the app keeps its data (`DEPOSIT_HOME` or the OS default), for display.
 #[tauri::command]
 #[specta::specta]
-pub async fn data_home() -> Result<String, ApiError> {
-    Ok(Session::open_default()?.home().root().display().to_string())
+pub async fn data_home(state: State<'_, AppState>) -> Result<String, ApiError> {
+    state.with(|s| Ok(s.home().root().display().to_string()))
 }
 
 /// Every catalogued study (patient and study details are shown locally only).
 #[tauri::command]
 #[specta::specta]
-pub async fn studies() -> Result<Vec<StudyRow>, ApiError> {
-    Session::open_default()?.studies()
+pub async fn studies(state: State<'_, AppState>) -> Result<Vec<StudyRow>, ApiError> {
+    state.with(Session::studies)
 }
 
 /// Starts reading `paths` in the background and returns at once; progress, the result or the

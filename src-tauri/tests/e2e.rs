@@ -153,6 +153,8 @@ async fn texts(c: &Client, css: &str) -> Vec<String> {
 }
 
 async fn shot(c: &Client, name: &str) -> PathBuf {
+    // WebKit's snapshot can lag the DOM by a frame or two: let the window paint first.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let dir = repo().join("artifacts/screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     let path = dir.join(format!("{name}.png"));
@@ -229,11 +231,23 @@ async fn folder_in_studies_listed_skipped_file_explained() {
         "tauri:options".into(),
         serde_json::json!({ "application": APP }),
     );
-    let c = ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("WebDriver session");
+    // tauri-driver listens before WebKitWebDriver behind it does: on a busy machine the first
+    // attempts can be cut off, so retry for a while.
+    let deadline = Instant::now() + WAIT;
+    let c = loop {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("WebDriver session not up yet ({e}); retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("no WebDriver session after {WAIT:?}: {e}"),
+        }
+    };
     let session_up = started.elapsed();
 
     // Sources: empty, then with the folder typed in.

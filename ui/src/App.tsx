@@ -50,6 +50,7 @@ export function App({ backend }: { backend: Backend }) {
     void refresh();
     void backend.dataHome().then((r) => {
       if (r.status === "ok") setHome(r.data);
+      else setError(r.error);
     });
     return () => {
       for (const s of stops) void s.then((stop) => stop());

@@ -55,6 +55,13 @@ export function Studies({ rows, scan, onGoToSources }: Props) {
                 </span>
               </div>
               <table class="studies">
+                <colgroup>
+                  <col class="date" />
+                  <col />
+                  <col class="modality" />
+                  <col class="count" />
+                  <col class="count" />
+                </colgroup>
                 <thead>
                   <tr>
                     <th scope="col">Date</th>

@@ -1,0 +1,54 @@
+//! What the app keeps between commands: one engine session for quick reads, opened on first use.
+
+use std::sync::Mutex;
+
+use deposit::api::dto::ApiError;
+use deposit::api::Session;
+use deposit::error::ErrorClass;
+
+/// The session used by quick commands (long work opens its own, see [`crate::scan_job`]).
+#[derive(Default)]
+pub struct AppState {
+    session: Mutex<Option<Session>>,
+}
+
+impl AppState {
+    /// Runs `f` on the session, opening the data home (`DEPOSIT_HOME` or the OS default) first
+    /// if needed. Calls are serialised, so the catalog is opened and migrated once.
+    pub fn with<T>(&self, f: impl FnOnce(&Session) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let mut slot = self.session.lock().map_err(|_| ApiError {
+            code: "app.state".into(),
+            message: "an earlier command failed badly; restart Deposit".into(),
+            class: ErrorClass::Permanent,
+            usage: false,
+        })?;
+        let session = match slot.take() {
+            Some(s) => s,
+            None => Session::open_default()?,
+        };
+        let out = f(&session);
+        *slot = Some(session);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_once_and_reuses_the_session() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let state = AppState::default();
+        *state.session.lock().expect("lock") = Some(Session::open(home.path()).expect("open"));
+        let root = state
+            .with(|s| Ok(s.home().root().to_path_buf()))
+            .expect("with");
+        assert_eq!(root, home.path());
+        assert!(state.with(Session::studies).expect("studies").is_empty());
+        assert!(
+            state.session.lock().expect("lock").is_some(),
+            "kept for the next command"
+        );
+    }
+}
