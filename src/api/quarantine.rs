@@ -73,7 +73,7 @@ impl super::Session {
             ));
         }
         let file = PathBuf::from(row.stored_path.as_deref().unwrap_or(&row.source_path));
-        let profile = super::deid::resolve_profile(opts.profile.as_deref())?;
+        let profile = self.run_profile(opts.profile.as_deref())?;
         let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
         let masks = super::deid::load_masks(opts.masks.as_deref())?;
         let keys = self.keys()?;

@@ -328,7 +328,7 @@ impl super::Session {
     ) -> Result<SendSummary, ApiError> {
         let destination = archive::open(dest, &self.home.dir("archive"))
             .map_err(|e| ApiError::from_err(&e, true))?;
-        let profile = super::deid::resolve_profile(opts.profile.as_deref())?;
+        let profile = self.run_profile(opts.profile.as_deref())?;
         let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
         let masks = super::deid::load_masks(opts.masks.as_deref())?;
         let keys = self.keys()?;
