@@ -65,6 +65,18 @@ pub fn store_rq(message_id: u16, sop_class: &str, sop_instance: &str) -> Result<
     ]))
 }
 
+/// The C-STORE-RSP command set (used by the test SCP).
+#[cfg(test)]
+pub fn store_rsp(responding_to: u16, sop_class: &str, status: u16) -> Result<Vec<u8>, String> {
+    encode(InMemDicomObject::command_from_element_iter([
+        uid(tags::AFFECTED_SOP_CLASS_UID, sop_class),
+        us(tags::COMMAND_FIELD, 0x8001),
+        us(tags::MESSAGE_ID_BEING_RESPONDED_TO, responding_to),
+        us(tags::COMMAND_DATA_SET_TYPE, 0x0101),
+        us(tags::STATUS, status),
+    ]))
+}
+
 /// A response command: its command field, the request it answers and its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Response {
@@ -90,6 +102,15 @@ pub fn read_response(bytes: &[u8]) -> Result<Response, String> {
         responding_to: get(tags::MESSAGE_ID_BEING_RESPONDED_TO).unwrap_or(0),
         status: get(tags::STATUS)?,
     })
+}
+
+/// The Message ID of a request command (used by the test SCP).
+#[cfg(test)]
+pub fn read_response_any(bytes: &[u8]) -> u16 {
+    InMemDicomObject::read_dataset_with_ts(bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+        .ok()
+        .and_then(|o| o.get(tags::MESSAGE_ID).and_then(|e| e.to_int::<u16>().ok()))
+        .unwrap_or(0)
 }
 
 /// What a C-STORE status means (PS3.4 B.2.3, PS3.7 C).

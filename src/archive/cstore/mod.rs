@@ -452,6 +452,175 @@ mod tests {
         }
     }
 
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_ul::association::ServerAssociationOptions;
+
+    const CT: &str = "1.2.840.10008.5.1.4.1.1.2";
+
+    /// A Part-10 CT file in Explicit VR Little Endian.
+    fn ct_file(dir: &std::path::Path, n: u32) -> Item {
+        let uid = format!("2.25.{n}");
+        let mut ds = InMemDicomObject::new_empty();
+        for (tag, v) in [
+            (tags::SOP_CLASS_UID, CT.to_string()),
+            (tags::SOP_INSTANCE_UID, uid.clone()),
+            (tags::STUDY_INSTANCE_UID, "2.25.100".to_string()),
+        ] {
+            ds.put(DataElement::new(tag, VR::UI, PrimitiveValue::from(v)));
+        }
+        ds.put(DataElement::new(
+            tags::PATIENT_ID,
+            VR::LO,
+            PrimitiveValue::from("DEP-1"),
+        ));
+        let meta = dicom_object::meta::FileMetaTableBuilder::new()
+            .transfer_syntax(dimse::EXPLICIT_LE)
+            .media_storage_sop_class_uid(CT)
+            .media_storage_sop_instance_uid(uid.as_str())
+            .build()
+            .expect("meta");
+        let path = dir.join(format!("{n}.dcm"));
+        ds.with_exact_meta(meta)
+            .write_to_file(&path)
+            .expect("write");
+        Item {
+            path,
+            scan: "1".into(),
+            name: format!("{uid}.dcm"),
+            size: 0,
+            md5: String::new(),
+        }
+    }
+
+    /// A one-association SCP answering each C-STORE with the next status; returns the SOP
+    /// Instance UIDs it could parse from the data sets, in the negotiated transfer syntax.
+    fn fake_scp(
+        ts: &'static str,
+        statuses: Vec<u16>,
+    ) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let h = std::thread::spawn(move || {
+            let (sock, _) = l.accept().expect("accept");
+            let mut a = ServerAssociationOptions::new()
+                .accept_any()
+                .promiscuous(true)
+                .with_transfer_syntax(ts)
+                .establish(sock)
+                .expect("associate");
+            let reg = dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+            use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+            let mut seen = Vec::new();
+            let (mut cmd, mut data) = (Vec::new(), Vec::new());
+            let mut statuses = statuses.into_iter();
+            loop {
+                match a.receive() {
+                    Ok(Pdu::PData { data: pdvs }) => {
+                        for v in pdvs {
+                            let pc = v.presentation_context_id;
+                            if v.value_type == PDataValueType::Command {
+                                cmd.extend_from_slice(&v.data);
+                                continue;
+                            }
+                            data.extend_from_slice(&v.data);
+                            if !v.is_last {
+                                continue;
+                            }
+                            let req = dimse::read_response_any(&cmd);
+                            let neg = a
+                                .presentation_contexts()
+                                .iter()
+                                .find(|p| p.id == pc)
+                                .map(|p| p.transfer_syntax.trim_end_matches('\0').to_string())
+                                .expect("pc");
+                            let obj = InMemDicomObject::read_dataset_with_ts(
+                                &data[..],
+                                reg.get(&neg).expect("ts"),
+                            )
+                            .expect("data set parses in the negotiated syntax");
+                            seen.push(
+                                obj.get(tags::SOP_INSTANCE_UID)
+                                    .and_then(|e| e.to_str().ok())
+                                    .map(|s| s.trim_end_matches('\0').to_string())
+                                    .unwrap_or_default(),
+                            );
+                            let rsp = dimse::store_rsp(req, CT, statuses.next().unwrap_or(0))
+                                .expect("rsp");
+                            a.send(&Pdu::PData {
+                                data: vec![PDataValue {
+                                    presentation_context_id: pc,
+                                    value_type: PDataValueType::Command,
+                                    is_last: true,
+                                    data: rsp,
+                                }],
+                            })
+                            .expect("send rsp");
+                            cmd.clear();
+                            data.clear();
+                        }
+                    }
+                    Ok(Pdu::ReleaseRQ) => {
+                        let _ = a.send(&Pdu::ReleaseRP);
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+            seen
+        });
+        (port, h)
+    }
+
+    fn piece(dir: &std::path::Path, n: u32) -> Piece {
+        Piece {
+            labels: StudyLabels {
+                project: "P".into(),
+                subject: "S".into(),
+                session: "E".into(),
+            },
+            items: (1..=n).map(|i| ct_file(dir, i)).collect(),
+        }
+    }
+
+    #[test]
+    fn statuses_from_the_peer_decide_the_outcome() {
+        use crate::error::{Classify, ErrorClass};
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = piece(dir.path(), 2);
+
+        let (port, scp) = fake_scp(dimse::EXPLICIT_LE, vec![0x0000, 0xB000]);
+        let d = CStore::parse(&format!("dicom://SCP@127.0.0.1:{port}")).expect("parse");
+        let r = d.put(&p).expect("success and warning are both stored");
+        assert_eq!(r.stored, 2);
+        assert_eq!(d.warnings().len(), 1, "{:?}", d.warnings());
+        assert!(d.warnings()[0].contains("0xB000"));
+        assert_eq!(scp.join().expect("scp"), vec!["2.25.1", "2.25.2"]);
+
+        let (port, scp) = fake_scp(dimse::EXPLICIT_LE, vec![0x0000, 0xA700]);
+        let d = CStore::parse(&format!("dicom://SCP@127.0.0.1:{port}")).expect("parse");
+        let e = d.put(&p).expect_err("out of resources");
+        assert_eq!(e.class(), ErrorClass::Transient, "{e}");
+        let _ = scp.join();
+
+        let (port, scp) = fake_scp(dimse::EXPLICIT_LE, vec![0xA900]);
+        let d = CStore::parse(&format!("dicom://SCP@127.0.0.1:{port}")).expect("parse");
+        let e = d.put(&p).expect_err("does not match SOP class");
+        assert_eq!(e.class(), ErrorClass::Permanent, "{e}");
+        assert!(e.to_string().contains("2.25.1"), "{e}");
+        let _ = scp.join();
+    }
+
+    #[test]
+    fn native_files_are_re_encoded_when_only_implicit_le_is_accepted() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = piece(dir.path(), 3);
+        let (port, scp) = fake_scp(dimse::IMPLICIT_LE, vec![]);
+        let d = CStore::parse(&format!("dicom://SCP@127.0.0.1:{port}")).expect("parse");
+        assert_eq!(d.put(&p).expect("put").stored, 3);
+        assert_eq!(scp.join().expect("scp"), vec!["2.25.1", "2.25.2", "2.25.3"]);
+    }
+
     #[test]
     fn refused_connection_is_transient() {
         use crate::error::{Classify, ErrorClass};
