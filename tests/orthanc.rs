@@ -233,6 +233,18 @@ fn corpus(root: &Path, patients: usize) -> Corpus {
     }
 }
 
+/// The audit URIs of the studies in the queue.
+fn audit_uris(home: &Path) -> Vec<String> {
+    let (_, jobs, _) = deposit(home, &["queue", "list", "--json"]);
+    let mut out = Vec::new();
+    for j in jobs["jobs"].as_array().into_iter().flatten() {
+        for st in j["studies"].as_array().into_iter().flatten() {
+            out.push(st["audit"]["uri"].as_str().unwrap_or("").to_string());
+        }
+    }
+    out
+}
+
 fn n(v: &Value, k: &str) -> u64 {
     v[k].as_u64().unwrap_or(u64::MAX)
 }
@@ -285,6 +297,11 @@ fn cstore_to_orthanc_delivers_clean_instances_once() {
     // sending again stores nothing new (same UIDs, same count)
     let again = send_and_check(tmp.path(), &home, &c, &o, &dest, "cstore-2");
     assert_eq!(first, again);
+    let uris = audit_uris(&home);
+    assert!(!uris.is_empty());
+    for u in &uris {
+        assert!(u.ends_with("(verified by C-FIND)"), "{u}");
+    }
 
     // a called AE the peer does not recognise: refused for good, nothing queued as waiting
     let wrong = format!("dicom://NOT_ORTHANC@127.0.0.1:{}", o.dicom);
@@ -390,4 +407,11 @@ fn cstore_to_dcmtk_storescp() {
     assert_eq!(n(&s, "sent") + n(&s, "quarantined"), c.instances, "{s}");
     let canaries: Vec<&str> = c.canaries.iter().map(String::as_str).collect();
     support::canary::assert_no_leaks(&out, &canaries);
+    // storescp answers no queries: verification falls back to the C-STORE statuses
+    for u in audit_uris(&home) {
+        assert!(
+            u.ends_with("(verified by per-instance C-STORE status)"),
+            "{u}"
+        );
+    }
 }

@@ -86,6 +86,8 @@ pub struct Response {
     pub responding_to: u16,
     /// (0000,0900)
     pub status: u16,
+    /// A data set follows (Command Data Set Type other than 0x0101).
+    pub has_dataset: bool,
 }
 
 /// Reads a response command set (Implicit VR Little Endian).
@@ -101,7 +103,48 @@ pub fn read_response(bytes: &[u8]) -> Result<Response, String> {
         command_field: get(tags::COMMAND_FIELD)?,
         responding_to: get(tags::MESSAGE_ID_BEING_RESPONDED_TO).unwrap_or(0),
         status: get(tags::STATUS)?,
+        has_dataset: get(tags::COMMAND_DATA_SET_TYPE).unwrap_or(0x0101) != 0x0101,
     })
+}
+
+/// Study Root Query/Retrieve Information Model - FIND.
+pub const STUDY_ROOT_FIND: &str = "1.2.840.10008.5.1.4.1.2.2.1";
+
+/// The C-FIND-RQ command set (a data set, the identifier, follows).
+pub fn find_rq(message_id: u16) -> Result<Vec<u8>, String> {
+    encode(InMemDicomObject::command_from_element_iter([
+        uid(tags::AFFECTED_SOP_CLASS_UID, STUDY_ROOT_FIND),
+        us(tags::COMMAND_FIELD, 0x0020),
+        us(tags::MESSAGE_ID, message_id),
+        us(tags::PRIORITY, 0x0000),
+        us(tags::COMMAND_DATA_SET_TYPE, 0x0000),
+    ]))
+}
+
+/// The IMAGE-level identifier listing one series' SOP Instance UIDs (Implicit VR LE).
+pub fn image_query(study: &str, series: &str) -> Result<Vec<u8>, String> {
+    let mut q = InMemDicomObject::new_empty();
+    q.put(DataElement::new(
+        tags::QUERY_RETRIEVE_LEVEL,
+        VR::CS,
+        PrimitiveValue::from("IMAGE "),
+    ));
+    q.put(uid(tags::STUDY_INSTANCE_UID, study));
+    q.put(uid(tags::SERIES_INSTANCE_UID, series));
+    q.put(DataElement::new(
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::Empty,
+    ));
+    encode(q)
+}
+
+/// The SOP Instance UID in a C-FIND response identifier.
+pub fn found_instance(bytes: &[u8]) -> Option<String> {
+    let obj =
+        InMemDicomObject::read_dataset_with_ts(bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased()).ok()?;
+    let v = obj.get(tags::SOP_INSTANCE_UID)?.to_str().ok()?;
+    Some(v.trim_end_matches(['\0', ' ']).to_string()).filter(|s| !s.is_empty())
 }
 
 /// The Message ID of a request command (used by the test SCP).
@@ -215,7 +258,8 @@ mod tests {
             Response {
                 command_field: 0x8001,
                 responding_to: 7,
-                status: 0xB007
+                status: 0xB007,
+                has_dataset: false
             }
         );
     }

@@ -5,10 +5,11 @@
 //! transfer syntax) pair, plus Explicit/Implicit VR Little Endian per SOP class as a fallback
 //! (native files are re-encoded with dicom-object when only the fallback is accepted).
 //!
-//! Verification: DIMSE storage has no listing and storage-only peers (dcmtk `storescp`) answer
-//! no queries, so a study is verified by the per-instance C-STORE statuses: every instance the
-//! queue holds as acknowledged got a success or warning status from the peer. `verify` says so
-//! in its URI note and counts acknowledgements; it does not re-read the archive.
+//! Verification: when the peer offers Study Root C-FIND, the study's instances are listed at
+//! IMAGE level (one query per series) and compared by SOP Instance UID with what was sent
+//! (DIMSE exposes no sizes or digests). Storage-only peers (dcmtk `storescp`) answer no
+//! queries: then the study is verified by the per-instance C-STORE statuses (every instance
+//! the queue holds as acknowledged got a success or warning status), and the URI says which.
 
 pub mod dimse;
 
@@ -27,6 +28,21 @@ use super::{ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verifi
 use dimse::Outcome;
 
 type Assoc = ClientAssociation<std::net::TcpStream>;
+
+/// An association and the P-DATA values received but not consumed yet.
+struct Link {
+    assoc: Assoc,
+    pending: std::collections::VecDeque<PDataValue>,
+}
+
+impl Link {
+    fn new(assoc: Assoc) -> Self {
+        Link {
+            assoc,
+            pending: Default::default(),
+        }
+    }
+}
 
 /// A C-STORE SCP reached over DICOM upper layer (no TLS).
 #[derive(Debug)]
@@ -153,15 +169,15 @@ impl CStore {
             .map_err(|e| self.ul_error(e))
     }
 
-    /// Sends one command (and optionally a data set) and waits for its response.
+    /// Sends one command (and optionally a data set) and waits for its response command.
     fn exchange(
         &self,
-        assoc: &mut Assoc,
+        link: &mut Link,
         pc: u8,
         command: Vec<u8>,
         dataset: Option<&[u8]>,
     ) -> Result<dimse::Response, ArchiveError> {
-        assoc
+        link.assoc
             .send(&Pdu::PData {
                 data: vec![PDataValue {
                     presentation_context_id: pc,
@@ -172,26 +188,22 @@ impl CStore {
             })
             .map_err(|e| self.ul_error(e))?;
         if let Some(data) = dataset {
-            let mut w = assoc.send_pdata(pc);
+            let mut w = link.assoc.send_pdata(pc);
             w.write_all(data)
                 .and_then(|_| w.finish())
                 .map_err(|e| self.unreachable(format!("sending a data set: {e}")))?;
         }
-        let mut cmd = Vec::new();
+        self.receive_command(link)
+    }
+
+    /// The next P-DATA value from the peer (PDUs may carry several).
+    fn next_pdv(&self, link: &mut Link) -> Result<PDataValue, ArchiveError> {
         loop {
-            match assoc.receive().map_err(|e| self.ul_error(e))? {
-                Pdu::PData { data } => {
-                    let mut last = false;
-                    for v in data {
-                        if v.value_type == PDataValueType::Command {
-                            cmd.extend_from_slice(&v.data);
-                            last |= v.is_last;
-                        }
-                    }
-                    if last {
-                        break;
-                    }
-                }
+            if let Some(v) = link.pending.pop_front() {
+                return Ok(v);
+            }
+            match link.assoc.receive().map_err(|e| self.ul_error(e))? {
+                Pdu::PData { data } => link.pending.extend(data),
                 Pdu::AbortRQ { .. } => {
                     return Err(self.unreachable("the peer aborted the association"))
                 }
@@ -203,7 +215,33 @@ impl CStore {
                 }
             }
         }
+    }
+
+    fn receive_fragments(
+        &self,
+        link: &mut Link,
+        kind: PDataValueType,
+    ) -> Result<Vec<u8>, ArchiveError> {
+        let mut out = Vec::new();
+        loop {
+            let v = self.next_pdv(link)?;
+            if v.value_type != kind {
+                return Err(self.unreachable("DIMSE message fragments out of order"));
+            }
+            out.extend_from_slice(&v.data);
+            if v.is_last {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn receive_command(&self, link: &mut Link) -> Result<dimse::Response, ArchiveError> {
+        let cmd = self.receive_fragments(link, PDataValueType::Command)?;
         dimse::read_response(&cmd).map_err(|e| self.rejected(e))
+    }
+
+    fn receive_data(&self, link: &mut Link) -> Result<Vec<u8>, ArchiveError> {
+        self.receive_fragments(link, PDataValueType::Data)
     }
 
     fn read_outgoing(item: &Item) -> Result<Outgoing, ArchiveError> {
@@ -293,14 +331,14 @@ impl CStore {
         }
     }
 
-    fn store_all(&self, assoc: &mut Assoc, files: &[Outgoing]) -> Result<u64, ArchiveError> {
+    fn store_all(&self, link: &mut Link, files: &[Outgoing]) -> Result<u64, ArchiveError> {
         let mut stored = 0;
         for (i, f) in files.iter().enumerate() {
-            let (pc, data) = self.encode_for(assoc, f)?;
+            let (pc, data) = self.encode_for(&link.assoc, f)?;
             let id = (i % 0xFFFF) as u16 + 1;
             let cmd =
                 dimse::store_rq(id, &f.sop_class, &f.sop_instance).map_err(|e| self.rejected(e))?;
-            let r = self.exchange(assoc, pc, cmd, Some(&data))?;
+            let r = self.exchange(link, pc, cmd, Some(&data))?;
             if r.command_field != 0x8001 {
                 return Err(self.rejected(format!(
                     "instance {}: unexpected response command 0x{:04X}",
@@ -340,18 +378,21 @@ impl Destination for CStore {
     }
 
     fn check(&self) -> Result<(), ArchiveError> {
-        let mut assoc = self.establish(
-            self.options()
-                .with_presentation_context(dimse::VERIFICATION, vec![dimse::IMPLICIT_LE]),
-        )?;
-        let pc = assoc
+        let mut link = Link::new(
+            self.establish(
+                self.options()
+                    .with_presentation_context(dimse::VERIFICATION, vec![dimse::IMPLICIT_LE]),
+            )?,
+        );
+        let pc = link
+            .assoc
             .presentation_contexts()
             .first()
             .map(|p| p.id)
             .ok_or_else(|| self.rejected("verification (C-ECHO) not accepted"))?;
         let cmd = dimse::echo_rq(1).map_err(|e| self.rejected(e))?;
-        let r = self.exchange(&mut assoc, pc, cmd, None);
-        let _ = assoc.release();
+        let r = self.exchange(&mut link, pc, cmd, None);
+        let _ = link.assoc.release();
         match r?.status {
             0x0000 => Ok(()),
             s => Err(self.rejected(format!("C-ECHO answered {}", dimse::describe(s)))),
@@ -381,17 +422,17 @@ impl Destination for CStore {
                 tss.iter().map(String::as_str).collect(),
             );
         }
-        let mut assoc = self.establish(opts)?;
-        match self.store_all(&mut assoc, &files) {
+        let mut link = Link::new(self.establish(opts)?);
+        match self.store_all(&mut link, &files) {
             Ok(stored) => {
-                assoc.release().map_err(|e| self.ul_error(e))?;
+                link.assoc.release().map_err(|e| self.ul_error(e))?;
                 Ok(Receipt {
                     stored,
                     already_present: 0,
                 })
             }
             Err(e) => {
-                let _ = assoc.abort();
+                let _ = link.assoc.abort();
                 Err(e)
             }
         }
@@ -406,17 +447,117 @@ impl Destination for CStore {
     }
 
     fn verify(&self, _labels: &StudyLabels, items: &[Item]) -> Result<Verification, ArchiveError> {
-        // The queue calls verify only once every piece of the study is persisted as
-        // acknowledged, i.e. each instance got a success or warning C-STORE status.
-        Ok(Verification {
-            expected: items.len() as u64,
-            matched: items.len() as u64,
-            problems: Vec::new(),
-            uri: format!(
-                "dicom://{}@{}:{} (verified by per-instance C-STORE status)",
-                self.called, self.host, self.port
-            ),
-        })
+        let target = format!("dicom://{}@{}:{}", self.called, self.host, self.port);
+        match self.find_instances(items)? {
+            Some(found) => {
+                let mut v = Verification {
+                    expected: items.len() as u64,
+                    matched: 0,
+                    problems: Vec::new(),
+                    uri: format!("{target} (verified by C-FIND)"),
+                };
+                for item in items {
+                    let sop = item.name.trim_end_matches(".dcm");
+                    if found.contains(sop) {
+                        v.matched += 1;
+                    } else {
+                        v.problems.push(format!("{sop}: missing"));
+                    }
+                }
+                Ok(v)
+            }
+            // A storage-only peer: the queue calls verify only once every piece of the study
+            // is persisted as acknowledged, i.e. each instance got a success/warning status.
+            None => Ok(Verification {
+                expected: items.len() as u64,
+                matched: items.len() as u64,
+                problems: Vec::new(),
+                uri: format!("{target} (verified by per-instance C-STORE status)"),
+            }),
+        }
+    }
+}
+
+impl CStore {
+    /// Lists the study's instances with C-FIND (Study Root, IMAGE level, one query per series).
+    /// `None` when the peer offers no query service (storage-only SCPs).
+    fn find_instances(&self, items: &[Item]) -> Result<Option<BTreeSet<String>>, ArchiveError> {
+        let mut series = BTreeSet::new();
+        for item in items {
+            let obj = dicom_object::OpenFileOptions::new()
+                .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+                .open_file(&item.path)
+                .map_err(|e| ArchiveError::ReadOutbox {
+                    path: item.path.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+                })?;
+            let get = |tag| {
+                obj.get(tag)
+                    .and_then(|e| e.to_str().ok())
+                    .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+                    .unwrap_or_default()
+            };
+            series.insert((
+                get(dicom_dictionary_std::tags::STUDY_INSTANCE_UID),
+                get(dicom_dictionary_std::tags::SERIES_INSTANCE_UID),
+            ));
+        }
+        let opts = self
+            .options()
+            .with_presentation_context(dimse::STUDY_ROOT_FIND, vec![dimse::IMPLICIT_LE]);
+        let mut link = match opts.establish((self.host.as_str(), self.port)) {
+            Ok(a) => Link::new(a),
+            Err(UlError::NoAcceptedPresentationContexts { .. }) => return Ok(None),
+            Err(e) => return Err(self.ul_error(e)),
+        };
+        let Some(pc) = link.assoc.presentation_contexts().first().map(|p| p.id) else {
+            let _ = link.assoc.abort();
+            return Ok(None);
+        };
+        let mut found = BTreeSet::new();
+        for (i, (study, ser)) in series.iter().enumerate() {
+            let r = self.find_one(
+                &mut link,
+                pc,
+                (i % 0xFFFF) as u16 + 1,
+                study,
+                ser,
+                &mut found,
+            );
+            if let Err(e) = r {
+                let _ = link.assoc.abort();
+                return Err(e);
+            }
+        }
+        let _ = link.assoc.release();
+        Ok(Some(found))
+    }
+
+    fn find_one(
+        &self,
+        link: &mut Link,
+        pc: u8,
+        id: u16,
+        study: &str,
+        series: &str,
+        found: &mut BTreeSet<String>,
+    ) -> Result<(), ArchiveError> {
+        let cmd = dimse::find_rq(id).map_err(|e| self.rejected(e))?;
+        let query = dimse::image_query(study, series).map_err(|e| self.rejected(e))?;
+        let mut rsp = self.exchange(link, pc, cmd, Some(&query))?;
+        loop {
+            if rsp.has_dataset {
+                let data = self.receive_data(link)?;
+                if let Some(uid) = dimse::found_instance(&data) {
+                    found.insert(uid);
+                }
+            }
+            match rsp.status {
+                0xFF00 | 0xFF01 => rsp = self.receive_command(link)?,
+                0x0000 => return Ok(()),
+                s => return Err(self.rejected(format!("C-FIND answered {}", dimse::describe(s)))),
+            }
+        }
     }
 }
 
