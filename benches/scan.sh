@@ -15,7 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 files="${1:-10000}"
 corpus="$root/target/bench-corpus/ct-$files"
-py="${DEPOSIT_PYTHON:-/work/main/target/pyenv/bin/python}"
+py="${DEPOSIT_PYTHON:-$root/target/pyenv/bin/python}"
 [ -x "$py" ] || py=python3
 
 cd "$root"

@@ -412,11 +412,11 @@ fn real_samples_counts_match_pydicom_and_non_dicom_files_have_reasons() -> R {
 }
 
 /// Engine regression: every file pydicom reads as an instance must be catalogued, not skipped.
-/// Fails today for the Deflated Explicit VR files (dicom-rs built without its `deflate`
-/// feature) and for SC_rgb_jpeg.dcm until the length guard lands. Files damaged on purpose
-/// that pydicom reads leniently are allowed to be skipped.
-/// Sample files that end inside an element: pydicom reads what is there, deposit rightly
-/// refuses them (SAMPLES.md marks them BROKEN).
+/// Caught: Deflated Explicit VR files skipped as corrupt (dicom-rs `deflate` feature was off)
+/// and UIDs with VR UN catalogued as "49\\46\\…" byte lists, and SC_rgb_jpeg.dcm (declares
+/// explicit VR, is written implicit: now read through the implicit-VR fallback).
+/// Damaged sample files that pydicom reads leniently and deposit rightly refuses:
+/// rtplan_truncated.dcm ends inside an element (SAMPLES.md: BROKEN).
 const DAMAGED_ON_PURPOSE: &[&str] = &["pydicom/test_files/rtplan_truncated.dcm"];
 
 #[test]

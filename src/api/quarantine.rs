@@ -135,6 +135,7 @@ impl super::Session {
                 &project,
                 (&profile.name, &profile.sha256),
                 &once,
+                &mut |_, _, _| Ok(()),
                 &crate::queue::runner::RetryPolicy::default(),
                 &super::unix_now,
                 |_, _| {},

@@ -30,11 +30,20 @@ pub struct Prepared {
 /// Why a file was not prepared.
 #[derive(Debug, Clone)]
 pub enum NotPrepared {
-    /// Set aside: not provably safe (recorded in the quarantine).
-    Quarantined,
+    /// Not provably safe: to be set aside in the quarantine.
+    Quarantined {
+        /// The original SOP Instance UID, when it could be read (local record only).
+        sop: Option<String>,
+        /// Why.
+        quarantine: crate::deid::Quarantine,
+    },
     /// An error (unreadable file…), in words without PHI.
     Failed(String),
 }
+
+/// Records a quarantined input (path, original SOP UID, why) on the calling thread.
+pub type HoldFn<'a> =
+    dyn FnMut(&Path, Option<&str>, &crate::deid::Quarantine) -> Result<(), String> + 'a;
 
 /// The JSON summary of `deposit send` (DESIGN.md §4).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -100,7 +109,8 @@ pub fn send(
     dest: &dyn archive::Destination,
     project: &str,
     profile: (&str, &str),
-    prepare: &dyn Fn(&Path) -> Result<Prepared, NotPrepared>,
+    prepare: &(dyn Fn(&Path) -> Result<Prepared, NotPrepared> + Sync),
+    hold: &mut HoldFn<'_>,
     policy: &runner::RetryPolicy,
     now: &dyn Fn() -> i64,
     mut progress: impl FnMut(u64, u64),
@@ -121,38 +131,61 @@ pub fn send(
         destination: dest.describe(),
         ..Default::default()
     };
-    // 1. de-identify into the outbox, grouped by new study
+    // 1. de-identify into the outbox in parallel (memory: one file per worker), grouped by
+    //    new study; quarantine records are written here, on the calling thread
+    type Ready = ((String, String), Item);
     let mut by_study: BTreeMap<(String, String), Vec<Item>> = BTreeMap::new();
     let total = files.len() as u64;
-    for (i, f) in files.iter().enumerate() {
-        match prepare(f) {
-            Ok(p) => {
-                let (path, _) = to_outbox(outbox, &p.bytes).map_err(|e| {
-                    api_err(
-                        "send.outbox",
-                        format!("cannot write the outbox: {e}"),
-                        false,
-                    )
-                })?;
-                by_study
-                    .entry((p.subject.clone(), p.study_uid.clone()))
-                    .or_default()
-                    .push(Item {
-                        path,
-                        scan: p.scan,
-                        name: format!("{}.dcm", p.sop_uid),
-                        size: p.bytes.len() as u64,
-                        md5: archive::md5_hex(&p.bytes),
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build()
+        .map_err(|e| api_err("send.threads", format!("cannot start workers: {e}"), false))?;
+    let (tx, rx) = crossbeam_channel::bounded::<(PathBuf, Result<Ready, NotPrepared>)>(64);
+    let mut done = 0u64;
+    std::thread::scope(|sc| {
+        sc.spawn(move || {
+            pool.install(|| {
+                use rayon::prelude::*;
+                files.par_iter().for_each_with(tx, |tx, f| {
+                    let r = prepare(f).and_then(|p| {
+                        let (path, _) = to_outbox(outbox, &p.bytes).map_err(|e| {
+                            NotPrepared::Failed(format!("cannot write the outbox: {e}"))
+                        })?;
+                        let item = Item {
+                            path,
+                            scan: p.scan,
+                            name: format!("{}.dcm", p.sop_uid),
+                            size: p.bytes.len() as u64,
+                            md5: archive::md5_hex(&p.bytes),
+                        };
+                        Ok(((p.subject, p.study_uid), item))
                     });
+                    let _ = tx.send((f.clone(), r));
+                })
+            })
+        });
+        for (path, r) in rx.iter() {
+            match r {
+                Ok((key, item)) => by_study.entry(key).or_default().push(item),
+                Err(NotPrepared::Quarantined { sop, quarantine }) => {
+                    match hold(&path, sop.as_deref(), &quarantine) {
+                        Ok(()) => summary.quarantined += 1,
+                        Err(why) => {
+                            summary.failed += 1;
+                            summary.problems.push(format!("cannot quarantine: {why}"));
+                        }
+                    }
+                }
+                Err(NotPrepared::Failed(why)) => {
+                    summary.failed += 1;
+                    summary.problems.push(why);
+                }
             }
-            Err(NotPrepared::Quarantined) => summary.quarantined += 1,
-            Err(NotPrepared::Failed(why)) => {
-                summary.failed += 1;
-                summary.problems.push(why);
-            }
+            done += 1;
+            progress(done, total * 2);
         }
-        progress(i as u64 + 1, total * 2);
-    }
+    });
     // 2. queue: one job, a study per new Study UID, pieces of whole files
     let job = store::create_job(conn, &summary.destination, profile, now()).map_err(qerr)?;
     summary.job = job;
@@ -296,8 +329,6 @@ impl super::Session {
         opts: &SendOptions,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<SendSummary, ApiError> {
-        use crate::deid::Quarantine;
-
         let destination = archive::open(dest, &self.home.dir("archive"))
             .map_err(|e| ApiError::from_err(&e, true))?;
         let profile = super::deid::resolve_profile(opts.profile.as_deref())?;
@@ -308,14 +339,14 @@ impl super::Session {
             .catalog
             .scan_instance_files(scan.scan_id)
             .map_err(|e| ApiError::from_err(&e, false))?;
-        let prepare = |path: &Path| prepare_file(path, &profile, &keys, lookup.as_ref());
-        let hold =
-            |path: &Path, sop: Option<&str>, q: &Quarantine| self.hold(path, sop, q, &profile);
-        let prepare_or_hold = |path: &Path| -> Result<Prepared, NotPrepared> {
-            prepare(path).map_err(|(sop, q)| match hold(path, sop.as_deref(), &q) {
-                Ok(_) => NotPrepared::Quarantined,
-                Err(e) => NotPrepared::Failed(format!("cannot quarantine: {}", e.message)),
-            })
+        let prepare = |path: &Path| {
+            prepare_file(path, &profile, &keys, lookup.as_ref())
+                .map_err(|(sop, quarantine)| NotPrepared::Quarantined { sop, quarantine })
+        };
+        let mut hold = |path: &Path, sop: Option<&str>, q: &crate::deid::Quarantine| {
+            self.hold(path, sop, q, &profile)
+                .map(|_| ())
+                .map_err(|e| e.message)
         };
         let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
         let mut summary = send(
@@ -325,7 +356,8 @@ impl super::Session {
             destination.as_ref(),
             &project,
             (&profile.name, &profile.sha256),
-            &prepare_or_hold,
+            &prepare,
+            &mut hold,
             &opts.retry,
             &super::unix_now,
             &mut progress,

@@ -409,6 +409,43 @@ mod tests {
     }
 
     #[test]
+    fn uids_with_vr_un_are_read_as_text() {
+        use dicom_core::{DataElement, PrimitiveValue, VR};
+        use dicom_object::FileMetaTableBuilder;
+        let d = tempfile::tempdir().expect("tempdir");
+        let mut obj = InMemDicomObject::new_empty();
+        let un = |tag, v: &str| {
+            let mut b = v.as_bytes().to_vec();
+            if b.len() % 2 == 1 {
+                b.push(0);
+            }
+            DataElement::new(tag, VR::UN, PrimitiveValue::from(b))
+        };
+        obj.put(un(tags::SOP_CLASS_UID, "1.2.840.10008.5.1.4.1.1.7"));
+        obj.put(un(tags::SOP_INSTANCE_UID, "1.2.3.4.5"));
+        obj.put(un(tags::STUDY_INSTANCE_UID, "1.2.3.4"));
+        obj.put(un(tags::SERIES_INSTANCE_UID, "1.2.3.4.6"));
+        obj.put(un(tags::SERIES_NUMBER, "7 "));
+        let p = d.path().join("un.dcm");
+        // exact meta: with_meta would copy the UN values into the meta as garbled text
+        let meta = FileMetaTableBuilder::new()
+            .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+            .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+            .media_storage_sop_instance_uid("1.2.3.4.5")
+            .build()
+            .expect("meta");
+        obj.with_exact_meta(meta).write_to_file(&p).expect("write");
+        match read_header(&p) {
+            Ok(Read1::Instance(h)) => {
+                assert_eq!(h.sop_instance_uid, "1.2.3.4.5");
+                assert_eq!(h.study_instance_uid, "1.2.3.4");
+                assert_eq!(h.series_number, Some(7));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn bad_inputs_have_reasons() {
         let d = tempfile::tempdir().expect("tempdir");
         let empty = write(d.path(), "empty", b"");
