@@ -25,6 +25,7 @@ use dicom_ul::pdu::{AssociationRJResult, PDataValue, PDataValueType};
 use dicom_ul::{ClientAssociation, ClientAssociationOptions, Pdu};
 
 use super::{ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification};
+use crate::error::{Classify, ErrorClass};
 use dimse::Outcome;
 
 type Assoc = ClientAssociation<std::net::TcpStream>;
@@ -502,6 +503,21 @@ impl CStore {
                 get(dicom_dictionary_std::tags::SERIES_INSTANCE_UID),
             ));
         }
+        match self.query_series(&series) {
+            Ok(found) => Ok(found),
+            Err(e) if e.class() == ErrorClass::Permanent => {
+                // the peer refuses queries from us: fall back to the statuses
+                tracing::info!(destination = %self.describe(), "C-FIND refused: {e}");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn query_series(
+        &self,
+        series: &BTreeSet<(String, String)>,
+    ) -> Result<Option<BTreeSet<String>>, ArchiveError> {
         let opts = self
             .options()
             .with_presentation_context(dimse::STUDY_ROOT_FIND, vec![dimse::IMPLICIT_LE]);
@@ -726,7 +742,6 @@ mod tests {
 
     #[test]
     fn statuses_from_the_peer_decide_the_outcome() {
-        use crate::error::{Classify, ErrorClass};
         let dir = tempfile::tempdir().expect("tmp");
         let p = piece(dir.path(), 2);
 
@@ -764,7 +779,6 @@ mod tests {
 
     #[test]
     fn refused_connection_is_transient() {
-        use crate::error::{Classify, ErrorClass};
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = l.local_addr().expect("addr").port();
         drop(l);
