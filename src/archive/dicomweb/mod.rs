@@ -317,6 +317,152 @@ mod tests {
         }
     }
 
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    fn part10(dir: &std::path::Path, n: u32) -> Item {
+        let uid = format!("2.25.{n}");
+        let mut ds = dicom_object::InMemDicomObject::new_empty();
+        for (tag, v) in [
+            (tags::SOP_CLASS_UID, "1.2.840.10008.5.1.4.1.1.2".to_string()),
+            (tags::SOP_INSTANCE_UID, uid.clone()),
+            (tags::STUDY_INSTANCE_UID, "2.25.100".to_string()),
+        ] {
+            ds.put(DataElement::new(tag, VR::UI, PrimitiveValue::from(v)));
+        }
+        let meta = dicom_object::meta::FileMetaTableBuilder::new()
+            .transfer_syntax("1.2.840.10008.1.2.1")
+            .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
+            .media_storage_sop_instance_uid(uid.as_str())
+            .build()
+            .expect("meta");
+        let path = dir.join(format!("{n}.dcm"));
+        ds.with_exact_meta(meta)
+            .write_to_file(&path)
+            .expect("write");
+        Item {
+            path,
+            scan: "1".into(),
+            name: format!("{uid}.dcm"),
+            size: 0,
+            md5: String::new(),
+        }
+    }
+
+    /// Answers one HTTP request with `status` and `body`; returns the request's body.
+    fn one_reply(status: u16, body: String) -> (u16, std::thread::JoinHandle<Vec<u8>>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let h = std::thread::spawn(move || {
+            let (sock, _) = l.accept().expect("accept");
+            let mut r = BufReader::new(sock.try_clone().expect("clone"));
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                r.read_line(&mut line).expect("line");
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    len = v.trim().parse().expect("length");
+                }
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+            }
+            let mut req = vec![0; len];
+            r.read_exact(&mut req).expect("body");
+            let mut w = sock;
+            write!(
+                w,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/dicom+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .expect("reply");
+            req
+        });
+        (port, h)
+    }
+
+    fn referenced(uid: &str) -> String {
+        format!(r#"{{"00081155": {{"vr": "UI", "Value": ["{uid}"]}}}}"#)
+    }
+
+    fn failed(uid: &str, reason: u16) -> String {
+        format!(
+            r#"{{"00081155": {{"vr": "UI", "Value": ["{uid}"]}}, "00081197": {{"vr": "US", "Value": [{reason}]}}}}"#
+        )
+    }
+
+    fn answer(refs: &[String], fails: &[String]) -> String {
+        format!(
+            r#"{{"00081198": {{"vr": "SQ", "Value": [{}]}}, "00081199": {{"vr": "SQ", "Value": [{}]}}}}"#,
+            fails.join(","),
+            refs.join(",")
+        )
+    }
+
+    #[test]
+    fn stow_answers_decide_the_outcome() {
+        use crate::error::{Classify, ErrorClass};
+        let dir = tempfile::tempdir().expect("tmp");
+        let piece = Piece {
+            labels: StudyLabels {
+                project: "P".into(),
+                subject: "S".into(),
+                session: "E".into(),
+            },
+            items: vec![part10(dir.path(), 1), part10(dir.path(), 2)],
+        };
+        let put = |status: u16, body: String| {
+            let (port, srv) = one_reply(status, body);
+            let d = DicomWeb::parse(&format!("dicomweb+http://127.0.0.1:{port}/dw")).expect("p");
+            let r = d.put(&piece);
+            let req = srv.join().expect("server");
+            (r, req)
+        };
+        let (ok, req) = put(
+            200,
+            answer(&[referenced("2.25.1"), referenced("2.25.2")], &[]),
+        );
+        assert_eq!(ok.expect("stored").stored, 2);
+        let text = String::from_utf8_lossy(&req);
+        assert_eq!(
+            text.matches("Content-Type: application/dicom\r\n").count(),
+            2
+        );
+
+        let (r, _) = put(
+            202,
+            answer(&[referenced("2.25.1")], &[failed("2.25.2", 0x0111)]),
+        );
+        let r = r.expect("duplicate counts as present");
+        assert_eq!((r.stored, r.already_present), (1, 1));
+
+        let (r, _) = put(
+            409,
+            answer(&[referenced("2.25.1")], &[failed("2.25.2", 0xA900)]),
+        );
+        let e = r.expect_err("partial failure");
+        assert_eq!(e.class(), ErrorClass::Permanent, "{e}");
+        assert!(e.to_string().contains("2.25.2"), "{e}");
+
+        let (r, _) = put(
+            409,
+            answer(&[], &[failed("2.25.1", 0xA700), failed("2.25.2", 0xA700)]),
+        );
+        assert_eq!(r.expect_err("busy").class(), ErrorClass::Transient);
+
+        let (r, _) = put(200, answer(&[referenced("2.25.1")], &[]));
+        assert_eq!(
+            r.expect_err("one unacknowledged").class(),
+            ErrorClass::Transient
+        );
+
+        let (r, _) = put(503, String::new());
+        assert_eq!(r.expect_err("503").class(), ErrorClass::Transient);
+        let (r, _) = put(400, String::new());
+        assert_eq!(r.expect_err("400").class(), ErrorClass::Permanent);
+    }
+
     #[test]
     fn refused_connection_is_transient() {
         use crate::error::{Classify, ErrorClass};
