@@ -10,7 +10,9 @@
 #      study, not timed);
 #   2. starts the peer and times `deposit queue run` (delivery + verification only);
 #   3. times `storescu +sd +r -nh` of the same outbox files into a fresh peer;
-# and prints files/s, MB/s and the ratio deposit/storescu. Needs dcmtk and Orthanc.
+# and prints files/s, MB/s and the ratio deposit/storescu. Then the same for STOW-RS to
+# Orthanc's DICOMweb plugin: `deposit queue run` versus curl POSTing the same multipart bodies
+# (built beforehand, 100 files each, untimed). Needs dcmtk, Orthanc (+ DICOMweb plugin), curl.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,19 +50,21 @@ start_peer() {
     storescp -aet STORESCP +xa -od "$dir/out" "$port" > "$dir/log" 2>&1 &
     peer_pid=$!
   else
-    local http; http="$(free_port)"
+    local http="${4:-}"; [ -n "$http" ] || http="$(free_port)"
     cat > "$dir/orthanc.json" <<EOF
 {"Name":"bench","StorageDirectory":"$dir/db","IndexDirectory":"$dir/db","HttpPort":$http,
  "DicomPort":$port,"DicomAet":"ORTHANC","DicomCheckCalledAet":true,"RemoteAccessAllowed":false,
  "DicomAlwaysAllowStore":false,"DicomAlwaysAllowEcho":false,"DicomCheckModalityHost":true,
  "DicomModalities":{"deposit":["DEPOSIT","127.0.0.1",11112],"storescu":["STORESCU","127.0.0.1",11113]},
- "StorageCompression":false}
+ "Plugins":["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"],
+ "DicomWeb":{"Enable":true,"Root":"/dicom-web/"},"StorageCompression":false}
 EOF
     Orthanc --logdir="$dir" "$dir/orthanc.json" > "$dir/log" 2>&1 &
     peer_pid=$!
   fi
   pids+=("$peer_pid")
   wait_port "$port"
+  if [ -n "${4:-}" ]; then wait_port "$4"; fi
 }
 
 printf '\n%-10s %8s %12s %12s %12s %8s\n' peer files deposit/s storescu/s "MB/s dep" ratio
@@ -94,3 +98,42 @@ for kind in storescp orthanc; do
   mb="$(echo "$bytes / 1048576 / $t_dep" | bc -l)"
   printf '%-10s %8s %12s %12s %12s %8s\n' "$kind" "$n" "$(fmt "$r_dep")" "$(fmt "$r_scu")" "$(fmt "$mb")" "$(fmt "$(echo "$r_dep / $r_scu" | bc -l)")"
 done
+
+# STOW-RS: deposit versus curl posting the same multipart/related bodies
+home="$work/home-stow"; http="$(free_port)"; export DEPOSIT_HOME="$home"
+set +e
+"$deposit" send "$corpus" --to "dicomweb+http://127.0.0.1:$http/dicom-web" --json --quiet > "$work/send-stow.json" 2>/dev/null
+set -e
+grep -q '"waiting":[1-9]' "$work/send-stow.json" || { echo "expected a waiting job: $(head -c 300 "$work/send-stow.json")" >&2; exit 1; }
+n="$(find "$home/outbox" -name '*.dcm' | wc -l)"
+bytes="$(find "$home/outbox" -name '*.dcm' -printf '%s\n' | awk '{s+=$1} END {print s}')"
+start_peer orthanc stow-dep "$(free_port)" "$http"
+t_dep="$(timed sh -c "'$deposit' queue run --json --quiet > '$work/run-stow.json'")"
+grep -q '"waiting":0' "$work/run-stow.json" && grep -q "\"verified\":$n" "$work/run-stow.json" ||
+  { echo "deposit did not deliver all: $(head -c 300 "$work/run-stow.json")" >&2; exit 1; }
+mkdir -p "$work/bodies"
+find "$home/outbox" -name '*.dcm' | sort | python3 -c '
+import sys
+files = [l.strip() for l in sys.stdin if l.strip()]
+for i in range(0, len(files), 100):
+    with open(f"{sys.argv[1]}/{i // 100:05d}.body", "wb") as out:
+        for f in files[i:i + 100]:
+            out.write(b"--BENCHBOUNDARY\r\nContent-Type: application/dicom\r\n\r\n")
+            out.write(open(f, "rb").read())
+            out.write(b"\r\n")
+        out.write(b"--BENCHBOUNDARY--\r\n")
+' "$work/bodies"
+http2="$(free_port)"
+start_peer orthanc stow-curl "$(free_port)" "$http2"
+post_all() {
+  for b in "$work"/bodies/*.body; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+      -H 'Content-Type: multipart/related; type="application/dicom"; boundary=BENCHBOUNDARY' \
+      -H 'Accept: application/dicom+json' --data-binary "@$b" "http://127.0.0.1:$http2/dicom-web/studies")"
+    [ "$code" = 200 ] || { echo "curl STOW answered $code" >&2; return 1; }
+  done
+}
+t_curl="$(timed post_all)"
+r_dep="$(echo "$n / $t_dep" | bc -l)"; r_curl="$(echo "$n / $t_curl" | bc -l)"
+mb="$(echo "$bytes / 1048576 / $t_dep" | bc -l)"
+printf '%-10s %8s %12s %12s %12s %8s   (STOW-RS; peer column = curl)\n' "stow" "$n" "$(fmt "$r_dep")" "$(fmt "$r_curl")" "$(fmt "$mb")" "$(fmt "$(echo "$r_dep / $r_curl" | bc -l)")"
