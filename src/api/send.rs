@@ -116,7 +116,17 @@ pub fn send(
     mut progress: impl FnMut(u64, u64),
 ) -> Result<SendSummary, ApiError> {
     let qerr = |e: queue::QueueError| ApiError::from_err(&e, false);
-    dest.check().map_err(|e| ApiError::from_err(&e, false))?;
+    // offline-first: an unreachable destination still gets the job queued (it waits)
+    match dest.check() {
+        Err(e) if crate::error::Classify::class(&e) == ErrorClass::Transient => {
+            tracing::warn!(
+                code = crate::error::Classify::code(&e),
+                "destination not reachable now; queueing"
+            );
+        }
+        Err(e) => return Err(ApiError::from_err(&e, false)),
+        Ok(()) => {}
+    }
     let mut summary = SendSummary {
         destination: dest.describe(),
         ..Default::default()

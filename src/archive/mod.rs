@@ -185,6 +185,12 @@ pub fn open(
             default_folder.to_path_buf(),
         )));
     }
+    if dest.starts_with("dicom://") {
+        return Ok(Box::new(cstore::CStore::parse(dest)?));
+    }
+    if dest.starts_with("dicomweb+http://") || dest.starts_with("dicomweb+https://") {
+        return Ok(Box::new(dicomweb::DicomWeb::parse(dest)?));
+    }
     Err(ArchiveError::BadDestination(redact(dest)))
 }
 
