@@ -9,7 +9,7 @@
 #   dcmdump -M                           (dcmtk, xargs -P2, output discarded)
 #   pydicom dcmread(stop_before_pixels)  (2 processes)
 # and prints files/s for each and the ratio deposit/peer. Needs dcmtk; pydicom through
-# $DEPOSIT_PYTHON (default: /work/main/target/pyenv/bin/python, else python3).
+# $DEPOSIT_PYTHON (default: target/pyenv/bin/python, else python3).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -406,7 +406,7 @@ fn dciodvfy_finds_no_new_errors() {
         eprintln!("dciodvfy missing: skipped (set DEPOSIT_REQUIRE_PEERS=1 to fail)");
         return;
     }
-    let samples = Path::new("/tmp/samples/pydicom/test_files");
+    let samples = &support::samples().join("pydicom/test_files");
     let mut inputs: Vec<PathBuf> = ["CT_small.dcm", "MR_small.dcm"]
         .iter()
         .map(|f| samples.join(f))

@@ -244,13 +244,13 @@ fn burned_in_us_is_held_without_a_rule_and_masked_with_one() {
     assert_masked(&input, &delivered[0], &e, 1);
 }
 
-const STOCK: &str = "/work/shared/reference/ctp";
+const STOCK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ctp");
 
 #[test]
 fn stock_ctp_scripts_load_and_pick_pinned_rules() {
     let scripts = [
         format!("{STOCK}/scripts/DicomPixelAnonymizer.script"),
-        format!("{STOCK}/examples/example-dicom-pixel-anonymizer.script"),
+        format!("{STOCK}/scripts/example-dicom-pixel-anonymizer.script"),
     ];
     if !Path::new(&scripts[0]).exists() {
         assert!(!require_peers(), "stock CTP scripts missing under {STOCK}");
@@ -267,9 +267,12 @@ fn stock_ctp_scripts_load_and_pick_pinned_rules() {
         );
     }
     let lib = MaskLibrary::load(Path::new(&scripts[0])).expect("loads");
-    let root = Path::new("/tmp/samples");
+    let root = &support::samples();
     if !root.exists() {
-        assert!(!require_peers(), "sample corpus missing at /tmp/samples");
+        assert!(
+            !require_peers(),
+            "sample corpus missing (tests/data/fetch-samples.sh)"
+        );
         return;
     }
     for (file, want) in GOLDEN {
@@ -351,9 +354,12 @@ fn pyenv() -> Option<PathBuf> {
 
 #[test]
 fn every_sample_encoding_previews_and_matches_pydicom() {
-    let root = Path::new("/tmp/samples");
+    let root = &support::samples();
     if !root.exists() {
-        assert!(!require_peers(), "sample corpus missing at /tmp/samples");
+        assert!(
+            !require_peers(),
+            "sample corpus missing (tests/data/fetch-samples.sh)"
+        );
         eprintln!("skipped: no sample corpus");
         return;
     }
@@ -472,9 +478,12 @@ fn every_sample_encoding_previews_and_matches_pydicom() {
 
 #[test]
 fn undecodable_pixels_are_a_clear_error_not_a_crash() {
-    let root = Path::new("/tmp/samples");
+    let root = &support::samples();
     if !root.exists() {
-        assert!(!require_peers(), "sample corpus missing at /tmp/samples");
+        assert!(
+            !require_peers(),
+            "sample corpus missing (tests/data/fetch-samples.sh)"
+        );
         return;
     }
     let tmp = tempfile::tempdir().expect("tmp");
@@ -510,9 +519,12 @@ fn undecodable_pixels_are_a_clear_error_not_a_crash() {
 
 #[test]
 fn compressed_input_is_decoded_masked_and_written_uncompressed() {
-    let root = Path::new("/tmp/samples");
+    let root = &support::samples();
     if !root.exists() {
-        assert!(!require_peers(), "sample corpus missing at /tmp/samples");
+        assert!(
+            !require_peers(),
+            "sample corpus missing (tests/data/fetch-samples.sh)"
+        );
         return;
     }
     let tmp = tempfile::tempdir().expect("tmp");

@@ -52,7 +52,6 @@ fn samples() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("DEPOSIT_SAMPLES").map(PathBuf::from),
         Some(repo().join("tests/data/samples")),
-        Some(PathBuf::from("/tmp/samples")),
     ];
     candidates
         .into_iter()
@@ -173,9 +172,7 @@ async fn folder_in_studies_listed_skipped_file_explained() {
         return missing("WebKitWebDriver is not installed (apt-get install webkit2gtk-driver)");
     }
     let Some(samples) = samples() else {
-        return missing(
-            "the sample corpus was not found (DEPOSIT_SAMPLES, tests/data/samples or /tmp/samples)",
-        );
+        return missing("the sample corpus was not found (DEPOSIT_SAMPLES or tests/data/samples)");
     };
     let started = Instant::now();
     let mut xvfb = None;
