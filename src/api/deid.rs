@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use dicom_object::OpenFileOptions;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -199,40 +198,22 @@ fn process(
     lookup: Option<&LookupTable>,
     masks: Option<&MaskLibrary>,
 ) -> Outcome {
-    // Refuse impossible element lengths before the reader allocates them (a damaged 1 KB file
-    // can otherwise cost gigabytes per worker).
-    let guarded = std::fs::File::open(path)
-        .map_err(|e| crate::intake::SkipReason::from_io(&e))
-        .and_then(|f| {
-            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-            crate::intake::guard::check_part10(f, size, true, false)
-        });
-    if let Err(why) = guarded {
-        return Outcome::Quarantined {
-            path: path.to_path_buf(),
-            sop: None,
-            q: Quarantine {
-                code: QuarantineCode::Unreadable,
-                reason: format!("cannot be read as DICOM: {}", why.sentence()),
-                missing_key: None,
-            },
-        };
-    }
-    let mut obj =
-        match OpenFileOptions::new().open_file(path) {
-            Ok(o) => o,
-            Err(_) => return Outcome::Quarantined {
+    // One guarded read (intake::open_full): impossible element lengths are refused before the
+    // reader allocates them (a damaged 1 KB file can otherwise cost gigabytes per worker).
+    let mut obj = match crate::intake::open_full(path) {
+        Ok(o) => o,
+        Err(why) => {
+            return Outcome::Quarantined {
                 path: path.to_path_buf(),
                 sop: None,
                 q: Quarantine {
                     code: QuarantineCode::Unreadable,
-                    reason:
-                        "cannot be read as a DICOM Part-10 file (damaged, truncated or not DICOM)"
-                            .into(),
+                    reason: format!("cannot be read as DICOM: {}", why.sentence()),
                     missing_key: None,
                 },
-            },
-        };
+            }
+        }
+    };
     let meta = obj.meta();
     let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
     if clean(&meta.media_storage_sop_class_uid) == MEDIA_STORAGE_DIRECTORY {
@@ -462,28 +443,16 @@ impl Session {
         let profile = self.run_profile(profile)?;
         let lookup = load_lookup(lookup)?;
         let keys = self.keys()?;
-        let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-        std::fs::File::open(file)
-            .map_err(|e| crate::intake::SkipReason::from_io(&e))
-            .and_then(|f| crate::intake::guard::check_part10(f, size, true, false))
-            .map_err(|why| ApiError {
-                code: "deid.unreadable".into(),
-                message: format!(
-                    "{} cannot be read as DICOM: {}",
-                    file.display(),
-                    why.sentence()
-                ),
-                class: ErrorClass::Permanent,
-                usage: true,
-            })?;
-        let obj = OpenFileOptions::new()
-            .open_file(file)
-            .map_err(|_| ApiError {
-                code: "deid.unreadable".into(),
-                message: format!("{} cannot be read as a DICOM Part-10 file", file.display()),
-                class: ErrorClass::Permanent,
-                usage: true,
-            })?;
+        let obj = crate::intake::open_full(file).map_err(|why| ApiError {
+            code: "deid.unreadable".into(),
+            message: format!(
+                "{} cannot be read as DICOM: {}",
+                file.display(),
+                why.sentence()
+            ),
+            class: ErrorClass::Permanent,
+            usage: true,
+        })?;
         let ts = obj
             .meta()
             .transfer_syntax

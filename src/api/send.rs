@@ -282,9 +282,11 @@ pub fn prepare_file(
     lookup: Option<&crate::deid::LookupTable>,
     masks: Option<&crate::pixels::MaskLibrary>,
 ) -> Result<Prepared, (Option<String>, crate::deid::Quarantine)> {
-    let mut obj = dicom_object::OpenFileOptions::new()
-        .open_file(path)
-        .map_err(|_| (None, unreadable()))?;
+    let mut obj = crate::intake::open_full(path).map_err(|why| {
+        let mut q = unreadable();
+        q.reason = format!("cannot be read as DICOM: {}", why.sentence());
+        (None, q)
+    })?;
     let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
     let mut ts = clean(obj.meta().transfer_syntax());
     let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));

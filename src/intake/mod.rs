@@ -270,3 +270,40 @@ fn read_one(
         refs,
     )
 }
+
+/// Opens a whole Part-10 file (pixel data included) for de-identification, after the length
+/// guard: an element claiming more bytes than the file holds is refused before the reader
+/// allocates it. The one way the pipeline reads full files.
+pub fn open_full(path: &std::path::Path) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
+    let f = std::fs::File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    guard::check_part10(f, size, true, false)?;
+    dicom_object::OpenFileOptions::new()
+        .open_file(path)
+        .map_err(|_| SkipReason::Corrupt)
+}
+
+#[cfg(test)]
+mod open_full_tests {
+    use super::*;
+
+    #[test]
+    fn refuses_pixel_data_longer_than_the_file() {
+        // valid meta, one element, then Pixel Data (OW) claiming 0xFFFFFFF0 bytes
+        let ts = b"1.2.840.10008.1.2.1\0";
+        let mut v = vec![0u8; 128];
+        v.extend_from_slice(b"DICM");
+        v.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+        v.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+        v.extend_from_slice(ts);
+        v.extend_from_slice(&[0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0, b'C', b'T']);
+        v.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0]);
+        v.extend_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("huge.dcm");
+        std::fs::write(&p, &v).expect("write");
+        // `Truncated` comes only from the guard (a reader failure maps to `Corrupt`): the
+        // refusal happened before the reader could allocate 4 GB
+        assert_eq!(open_full(&p).err(), Some(SkipReason::Truncated));
+    }
+}
