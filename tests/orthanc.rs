@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::cli::deposit;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -189,20 +191,6 @@ impl Drop for Orthanc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn deposit(home: &Path, args: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_deposit"))
-        .args(args)
-        .env("DEPOSIT_HOME", home)
-        .output()
-        .expect("run deposit");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!("stdout is not one JSON object ({e}): {stdout}\nstderr: {stderr}")
-    });
-    (out.status.code().unwrap_or(-1), json, stderr)
 }
 
 struct Corpus {

@@ -5,41 +5,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use support::cli::{dcm_files, deposit};
 
-use serde_json::Value;
-
-fn deposit(home: &Path, args: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_deposit"))
-        .args(args)
-        .env("DEPOSIT_HOME", home)
-        .output()
-        .expect("run deposit");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!("stdout is not one JSON object ({e}): {stdout}\nstderr: {stderr}")
-    });
-    (out.status.code().unwrap_or(-1), json, stderr)
-}
-
-fn dcm_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "dcm") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use std::path::Path;
 
 #[test]
 fn synthetic_studies_reach_the_folder_archive_verified_and_clean() {

@@ -1,6 +1,7 @@
 //! Helpers shared by integration tests.
 
 pub mod canary;
+pub mod cli;
 
 /// The real sample corpus: `DEPOSIT_SAMPLES`, else `tests/data/samples` (fetched by
 /// `tests/data/fetch-samples.sh`, which `installers/setup-debian.sh --test` runs).
