@@ -1,10 +1,18 @@
 //! The commands the window may call: each one forwards to the engine's `deposit::api`.
 
-use deposit::api::dto::{ApiError, StudyRow};
+use deposit::api::deid::{InspectReport, ProfileInfo};
+use deposit::api::dto::{ApiError, InstanceRow, StudyOverview};
+use deposit::api::pixels::PreviewOptions;
+use deposit::api::quarantine::{ReleaseOptions, ReleaseReport};
 use deposit::api::Session;
+use deposit::catalog::quarantine::QuarantineRow;
+use deposit::pixels::{PreviewInfo, Window};
+use deposit::queue::store::JobView;
+use serde::Serialize;
 use tauri::{AppHandle, State};
 
 use crate::scan_job::ScanJobs;
+use crate::send_job::{SendJobs, SendRequest};
 use crate::state::AppState;
 
 /// Where the app keeps its data (`DEPOSIT_HOME` or the OS default), for display.
@@ -14,11 +22,116 @@ pub async fn data_home(state: State<'_, AppState>) -> Result<String, ApiError> {
     state.with(|s| Ok(s.home().root().display().to_string()))
 }
 
-/// Every catalogued study (patient and study details are shown locally only).
+/// Every catalogued study with its burned-in-risk count (names are shown locally only).
 #[tauri::command]
 #[specta::specta]
-pub async fn studies(state: State<'_, AppState>) -> Result<Vec<StudyRow>, ApiError> {
-    state.with(Session::studies)
+pub async fn studies(state: State<'_, AppState>) -> Result<Vec<StudyOverview>, ApiError> {
+    state.with(Session::study_overview)
+}
+
+/// The instances of one study, in series order.
+#[tauri::command]
+#[specta::specta]
+pub async fn study_instances(
+    state: State<'_, AppState>,
+    study_uid: String,
+) -> Result<Vec<InstanceRow>, ApiError> {
+    state.with(|s| s.study_instances(&study_uid))
+}
+
+/// Before/after tag table of one instance under a profile (nothing is written).
+#[tauri::command]
+#[specta::specta]
+pub async fn inspect(
+    state: State<'_, AppState>,
+    instance: i64,
+    profile: Option<String>,
+) -> Result<InspectReport, ApiError> {
+    state.with(|s| s.inspect(&s.instance_file(instance)?, profile.as_deref(), None))
+}
+
+/// A rendered frame: a PNG as a `data:` URL, and what was rendered.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct Preview {
+    /// `data:image/png;base64,…`
+    pub png: String,
+    /// Frame, size, window and mask actually used.
+    pub info: PreviewInfo,
+}
+
+/// Renders one frame of an instance (window centre/width: the file's when not given).
+#[tauri::command]
+#[specta::specta]
+pub async fn preview(
+    state: State<'_, AppState>,
+    instance: i64,
+    frame: u32,
+    center: Option<f64>,
+    width: Option<f64>,
+) -> Result<Preview, ApiError> {
+    let file = state.with(|s| s.instance_file(instance))?;
+    let window = match (center, width) {
+        (Some(center), Some(width)) if width > 0.0 => Some(Window { center, width }),
+        _ => None,
+    };
+    let opts = PreviewOptions {
+        frame,
+        window,
+        ..PreviewOptions::default()
+    };
+    let (png, info) = deposit::api::pixels::preview_png(&file, &opts)?;
+    Ok(Preview {
+        png: deposit::api::pixels::png_data_url(&png),
+        info,
+    })
+}
+
+/// The shipped de-identification profiles.
+#[tauri::command]
+#[specta::specta]
+pub async fn profiles() -> Result<Vec<ProfileInfo>, ApiError> {
+    deposit::api::deid::profiles()
+}
+
+/// Every delivery job with its studies, states and audit records, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn history(state: State<'_, AppState>) -> Result<Vec<JobView>, ApiError> {
+    state.with(Session::queue_list)
+}
+
+/// Every quarantine record.
+#[tauri::command]
+#[specta::specta]
+pub async fn quarantine(state: State<'_, AppState>) -> Result<Vec<QuarantineRow>, ApiError> {
+    state.with(Session::quarantine_list)
+}
+
+/// Runs a quarantined object through the pipeline again (e.g. after the lookup table got the
+/// missing entry) and delivers it to `destination` if it now passes.
+#[tauri::command]
+#[specta::specta]
+pub async fn quarantine_release(
+    state: State<'_, AppState>,
+    id: i64,
+    destination: String,
+    profile: Option<String>,
+    lookup: Option<String>,
+) -> Result<ReleaseReport, ApiError> {
+    let opts = ReleaseOptions {
+        to: Some(destination),
+        profile: profile.filter(|p| !p.is_empty()),
+        lookup: lookup.filter(|p| !p.is_empty()).map(Into::into),
+        ..ReleaseOptions::default()
+    };
+    state.with_mut(|s| s.quarantine_release(id, &opts))
+}
+
+/// Deletes a quarantined object's copy for good (the record stays, marked discarded).
+#[tauri::command]
+#[specta::specta]
+pub async fn quarantine_discard(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
+    state.with_mut(|s| s.quarantine_discard(id))
 }
 
 /// Starts reading `paths` in the background and returns at once; progress, the result or the
@@ -31,4 +144,16 @@ pub fn start_scan(
     paths: Vec<String>,
 ) -> Result<(), ApiError> {
     jobs.start(app, paths)
+}
+
+/// Starts de-identifying and delivering the chosen studies and returns at once; progress and
+/// the result arrive as `SendProgress`, `SendFinished` and `SendFailed` events.
+#[tauri::command]
+#[specta::specta]
+pub fn start_send(
+    app: AppHandle,
+    jobs: State<'_, SendJobs>,
+    request: SendRequest,
+) -> Result<(), ApiError> {
+    jobs.start(app, request)
 }

@@ -5,9 +5,11 @@
 //! TypeScript bindings in `ui/src/lib/backend/bindings.ts` are generated from these types
 //! ([`export_bindings`]; the `bindings` test fails when the checked-in file is stale).
 
+pub mod busy;
 pub mod commands;
 pub mod events;
 pub mod scan_job;
+pub mod send_job;
 pub mod state;
 
 use std::path::Path;
@@ -24,12 +26,24 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         .commands(collect_commands![
             commands::data_home,
             commands::studies,
+            commands::study_instances,
+            commands::inspect,
+            commands::preview,
+            commands::profiles,
+            commands::history,
+            commands::quarantine,
+            commands::quarantine_release,
+            commands::quarantine_discard,
             commands::start_scan,
+            commands::start_send,
         ])
         .events(collect_events![
             events::ScanProgress,
             events::ScanFinished,
             events::ScanFailed,
+            events::SendProgress,
+            events::SendFinished,
+            events::SendFailed,
         ])
 }
 
@@ -50,16 +64,34 @@ pub fn export_bindings(path: &Path) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// Resumes queued deliveries at start-up (after a crash or restart) and then periodically, so
+/// work queued while offline goes out by itself once the destination is back.
+fn start_resumer(app: tauri::AppHandle) {
+    use tauri::Manager;
+    let every = send_job::resume_every();
+    let spawned = std::thread::Builder::new()
+        .name("resumer".into())
+        .spawn(move || loop {
+            app.state::<send_job::SendJobs>().resume(app.clone());
+            std::thread::sleep(every);
+        });
+    if let Err(e) = spawned {
+        eprintln!("deposit-app: cannot start the queue resumer: {e}");
+    }
+}
+
 /// Builds and runs the app (blocks until the window closes).
 pub fn run() {
     let builder = specta_builder();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(scan_job::ScanJobs::default())
+        .manage(send_job::SendJobs::default())
         .manage(state::AppState::default())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
+            start_resumer(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!());

@@ -1,17 +1,15 @@
 //! Runs a scan on its own thread so the window never waits, and turns its progress into events.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deposit::api::dto::ApiError;
 use deposit::api::Session;
-use deposit::error::ErrorClass;
 use deposit::intake::ScanOptions;
 use tauri::AppHandle;
 use tauri_specta::Event;
 
+use crate::busy::OneAtATime;
 use crate::events::{ScanFailed, ScanFinished, ScanProgress};
 
 /// Progress events are sent at most this often (plus one at the end).
@@ -31,52 +29,15 @@ pub enum ScanUpdate {
 /// The one scan that may run at a time.
 #[derive(Default)]
 pub struct ScanJobs {
-    running: Arc<AtomicBool>,
-}
-
-/// Clears the running flag when the scan thread ends, however it ends.
-struct Running(Arc<AtomicBool>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
-    }
-}
-
-fn app_error(code: &str, message: String) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message,
-        class: ErrorClass::Transient,
-        usage: false,
-    }
+    slot: OneAtATime,
 }
 
 impl ScanJobs {
     /// Starts scanning `paths` in the data home on a new thread, sending events to `app`.
     pub fn start(&self, app: AppHandle, paths: Vec<String>) -> Result<(), ApiError> {
-        let guard = self.claim()?;
-        std::thread::Builder::new()
-            .name("scan".into())
-            .spawn(move || {
-                let _guard = guard;
-                run(Session::open_default, &paths, |u| emit(&app, u));
-            })
-            .map(|_| ())
-            .map_err(|e| app_error("app.thread", format!("cannot start the scan: {e}")))
-    }
-}
-
-impl ScanJobs {
-    /// Marks a scan as running, or says that one already is.
-    fn claim(&self) -> Result<Running, ApiError> {
-        if self.running.swap(true, Ordering::SeqCst) {
-            return Err(app_error(
-                "app.busy",
-                "a scan is already running; wait for it to finish".into(),
-            ));
-        }
-        Ok(Running(self.running.clone()))
+        self.slot.spawn("a scan", "scan", move || {
+            run(Session::open_default, &paths, |u| emit(&app, u));
+        })
     }
 }
 
@@ -174,15 +135,5 @@ mod tests {
             panic!("expected Failed, got {got:?}");
         };
         assert_eq!(f.error.code, "intake.not_found");
-    }
-
-    #[test]
-    fn only_one_scan_runs_at_a_time() {
-        let jobs = ScanJobs::default();
-        let first = jobs.claim().expect("first claim");
-        let busy = jobs.claim().err().expect("second claim is refused");
-        assert_eq!(busy.code, "app.busy");
-        drop(first);
-        assert!(jobs.claim().is_ok(), "free again once the first scan ends");
     }
 }

@@ -16,17 +16,25 @@ impl AppState {
     /// Runs `f` on the session, opening the data home (`DEPOSIT_HOME` or the OS default) first
     /// if needed. Calls are serialised, so the catalog is opened and migrated once.
     pub fn with<T>(&self, f: impl FnOnce(&Session) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        self.with_mut(|s| f(s))
+    }
+
+    /// Like [`Self::with`], for operations that change the catalog.
+    pub fn with_mut<T>(
+        &self,
+        f: impl FnOnce(&mut Session) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let mut slot = self.session.lock().map_err(|_| ApiError {
             code: "app.state".into(),
             message: "an earlier command failed badly; restart Deposit".into(),
             class: ErrorClass::Permanent,
             usage: false,
         })?;
-        let session = match slot.take() {
+        let mut session = match slot.take() {
             Some(s) => s,
             None => Session::open_default()?,
         };
-        let out = f(&session);
+        let out = f(&mut session);
         *slot = Some(session);
         out
     }

@@ -1,6 +1,9 @@
 //! End to end: drives the real app binary through tauri-driver + WebKitWebDriver (under Xvfb when
 //! there is no display): add a folder of sample files, find studies, see them listed by patient
-//! and the non-DICOM file listed with its reason. Screenshots go to artifacts/screenshots/.
+//! and the non-DICOM file listed with its reason; inspect the tag diff and the image; send to the
+//! folder archive with a lookup table that lacks one patient; see one study verified in history
+//! and the other in the quarantine; add the missing entry and release it. Screenshots of each
+//! screen go to artifacts/screenshots/.
 //!
 //! Peers: `tauri-driver` (PATH, ~/.cargo/bin or env TAURI_DRIVER), `WebKitWebDriver`, and `Xvfb`
 //! when DISPLAY is unset. Missing peers skip the test, or fail it when DEPOSIT_REQUIRE_PEERS=1.
@@ -151,6 +154,60 @@ async fn texts(c: &Client, css: &str) -> Vec<String> {
     out
 }
 
+async fn click(c: &Client, testid: &str) {
+    click_css(c, &format!("[data-testid={testid}]")).await;
+}
+
+async fn click_css(c: &Client, css: &str) {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+async fn wait_for(c: &Client, css: &str) {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waited {WAIT:?} for {css}: {e}"));
+}
+
+async fn type_into(c: &Client, testid: &str, text: &str) {
+    c.find(Locator::Css(&format!("[data-testid={testid}]")))
+        .await
+        .unwrap_or_else(|e| panic!("no {testid}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("cannot type into {testid}: {e}"));
+}
+
+/// Every `.dcm` file under `dir`.
+fn dcm_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(dcm_files(&p));
+        } else if p.extension().is_some_and(|x| x == "dcm") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
 async fn shot(c: &Client, name: &str) -> PathBuf {
     // WebKit's snapshot can lag the DOM by a frame or two: let the window paint first.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -162,7 +219,7 @@ async fn shot(c: &Client, name: &str) -> PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn folder_in_studies_listed_skipped_file_explained() {
+async fn folder_in_inspect_send_verify_quarantine_release() {
     let Some(driver) = tauri_driver() else {
         return missing(
             "tauri-driver was not found (cargo install tauri-driver --version ^2 --locked)",
@@ -187,9 +244,10 @@ async fn folder_in_studies_listed_skipped_file_explained() {
         },
     };
 
-    // The folder: two DICOM files from different patients and one text file.
+    // The folder: three DICOM files from different patients (the MR is a secondary image, so
+    // at burned-in risk) and one text file.
     let input = tempfile::tempdir().expect("tempdir");
-    for f in ["CT_small.dcm", "MR_small.dcm"] {
+    for f in ["CT_small.dcm", "MR_small.dcm", "J2K_pixelrep_mismatch.dcm"] {
         std::fs::copy(
             samples.join("pydicom/test_files").join(f),
             input.path().join(f),
@@ -291,14 +349,18 @@ async fn folder_in_studies_listed_skipped_file_explained() {
         .for_element(Locator::Css("[data-testid=screen-studies]"))
         .await
         .expect("studies screen");
-    wait_count(&c, "[data-testid=patient-group]", 2).await;
+    wait_count(&c, "[data-testid=patient-group]", 3).await;
     let names = texts(&c, "[data-testid=patient-name]").await;
     assert_eq!(
         names,
-        vec!["CompressedSamples, CT1", "CompressedSamples, MR1"]
+        vec![
+            "CompressedSamples, CT1",
+            "CompressedSamples, MR1",
+            "JXD191021006"
+        ]
     );
     let rows = texts(&c, "[data-testid=study-row]").await;
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(rows[0].contains("CT"), "{rows:?}");
     assert!(rows[1].contains("MR"), "{rows:?}");
 
@@ -307,15 +369,127 @@ async fn folder_in_studies_listed_skipped_file_explained() {
     assert!(skipped[0].contains("readme.txt"), "{skipped:?}");
     let reason = texts(&c, "[data-testid=skipped-reason]").await;
     assert!(reason[0].starts_with("not DICOM"), "{reason:?}");
-    let send = c
-        .find(Locator::Css("[data-testid=send-folder-archive]"))
-        .await
-        .expect("send button");
-    assert!(
-        !send.is_enabled().await.expect("enabled?"),
-        "send is not offered yet"
+    assert_eq!(
+        count(&c, "[data-testid=risk-ok]").await,
+        2,
+        "the CTs: headers only"
+    );
+    assert_eq!(
+        texts(&c, "[data-testid=risk-badge]").await,
+        vec!["1 image needs pixel review"],
+        "the secondary MR"
     );
     let studies_shot = shot(&c, "03-studies").await;
+
+    // Inspect: the first study's image and its tag diff, with the rule behind each change.
+    click(&c, "inspect-study").await;
+    wait_for(&c, "[data-testid=screen-inspect]").await;
+    wait_for(&c, "[data-testid=diff-row][data-tag='(0010,0010)']").await;
+    let name_row = c
+        .find(Locator::Css(
+            "[data-testid=diff-row][data-tag='(0010,0010)']",
+        ))
+        .await
+        .expect("patient name row")
+        .text()
+        .await
+        .expect("text");
+    assert!(name_row.contains("CompressedSamples^CT1"), "{name_row}");
+    assert!(name_row.contains("PatientName"), "{name_row}");
+    wait_for(&c, "[data-testid=viewer-image]").await;
+    let info = texts(&c, "[data-testid=viewer-info]").await;
+    assert!(info[0].starts_with("128×128"), "{info:?}");
+    let inspect_shot = shot(&c, "04-inspect").await;
+
+    // Send with a lookup table that lacks the third patient: it is set aside, and so is the
+    // MR (pixels not reviewed); the first CT is delivered and verified.
+    let lookup = tempfile::NamedTempFile::new().expect("lookup file");
+    std::fs::write(
+        lookup.path(),
+        "original,pseudonym\n1CT1,SUBJ01\n4MR1,SUBJ02\n",
+    )
+    .expect("write lookup");
+    click(&c, "nav-send").await;
+    wait_for(&c, "[data-testid=screen-send]").await;
+    assert!(texts(&c, "[data-testid=send-chosen]").await[0].starts_with("3 studies, 3 images"));
+    assert!(texts(&c, "[data-testid=send-risk-note]").await[0].starts_with("1 image may show"));
+    type_into(&c, "lookup-path", &lookup.path().display().to_string()).await;
+    let send_form_shot = shot(&c, "05-send").await;
+    click(&c, "send-start").await;
+    wait_for(&c, "[data-testid=send-result]").await;
+    assert_eq!(
+        texts(&c, "[data-testid=result-verified]").await,
+        vec!["1 file verified in the archive"]
+    );
+    assert_eq!(
+        texts(&c, "[data-testid=result-quarantined]").await[0],
+        "2 files set aside see why"
+    );
+    let result_shot = shot(&c, "06-send-result").await;
+
+    // History: the CT study verified, under its pseudonym.
+    click(&c, "open-history").await;
+    wait_count(&c, "[data-testid=history-study][data-state=verified]", 1).await;
+    let hist = texts(&c, "[data-testid=history-study]").await;
+    assert!(hist[0].contains("SUBJ01"), "{hist:?}");
+    click(&c, "show-audit").await;
+    wait_for(&c, "[data-testid=audit-record]").await;
+    let history_shot = shot(&c, "07-history").await;
+
+    // Quarantine: the MR for pixel review, the third CT for its missing lookup entry; add the
+    // entry and release that one.
+    click(&c, "nav-quarantine").await;
+    wait_count(&c, "[data-testid=quarantine-item]", 2).await;
+    assert_eq!(
+        count(
+            &c,
+            "[data-testid=quarantine-item][data-code=needs_pixel_review]"
+        )
+        .await,
+        1
+    );
+    let quarantine_shot = shot(&c, "08-quarantine").await;
+    std::fs::write(
+        lookup.path(),
+        "original,pseudonym\n1CT1,SUBJ01\n4MR1,SUBJ02\nJXD191021006,SUBJ03\n",
+    )
+    .expect("fix lookup");
+    click_css(
+        &c,
+        "[data-testid=quarantine-item][data-code=lookup_missing] [data-testid=quarantine-release]",
+    )
+    .await;
+    wait_count(
+        &c,
+        "[data-testid=quarantine-done-item][data-state=released]",
+        1,
+    )
+    .await;
+    assert_eq!(
+        count(&c, "[data-testid=quarantine-item]").await,
+        1,
+        "the MR stays"
+    );
+
+    // The folder archive holds both, de-identified, under their pseudonyms only.
+    let archived = dcm_files(&home.path().join("archive"));
+    assert_eq!(archived.len(), 2, "{archived:?}");
+    for f in &archived {
+        let shown = f.display().to_string();
+        assert!(
+            shown.contains("SUBJ01") || shown.contains("SUBJ03"),
+            "{shown}"
+        );
+        let bytes = std::fs::read(f).expect("read archived");
+        for canary in [&b"CompressedSamples"[..], b"1CT1", b"JXD191021006"] {
+            assert!(
+                !contains(&bytes, canary),
+                "{} leaks {:?}",
+                shown,
+                String::from_utf8_lossy(canary)
+            );
+        }
+    }
 
     // The engine wrote the catalog into the DEPOSIT_HOME the app was given.
     assert!(
@@ -329,8 +503,17 @@ async fn folder_in_studies_listed_skipped_file_explained() {
     let docs = repo().join("docs/screenshots");
     if std::env::var_os("DEPOSIT_UPDATE_SCREENSHOTS").is_some() {
         std::fs::create_dir_all(&docs).expect("docs dir");
-        std::fs::copy(&sources_shot, docs.join("sources.png")).expect("copy");
-        std::fs::copy(&studies_shot, docs.join("studies.png")).expect("copy");
+        for (shot, name) in [
+            (&sources_shot, "sources"),
+            (&studies_shot, "studies"),
+            (&inspect_shot, "inspect"),
+            (&send_form_shot, "send"),
+            (&result_shot, "send-result"),
+            (&history_shot, "history"),
+            (&quarantine_shot, "quarantine"),
+        ] {
+            std::fs::copy(shot, docs.join(format!("{name}.png"))).expect("copy");
+        }
     }
 
     c.close().await.expect("close session");

@@ -30,6 +30,7 @@ pub struct DeidOptions {
 }
 
 /// A profile's identity as reported in JSON.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ProfileId {
     /// Name.
@@ -80,6 +81,7 @@ pub struct DeidSummary {
 }
 
 /// Before/after of one file.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct InspectReport {
     /// The profile applied.
@@ -93,6 +95,7 @@ pub struct InspectReport {
 }
 
 /// Quarantine verdict shown by inspect (no missing key: that stays in the quarantine store).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct InspectQuarantine {
     /// Code.
@@ -102,6 +105,7 @@ pub struct InspectQuarantine {
 }
 
 /// A profile as listed.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ProfileInfo {
     /// Name.

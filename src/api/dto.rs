@@ -1,5 +1,6 @@
 //! Types that cross the api boundary (to the CLI's JSON, the service and the desktop UI).
 
-pub use crate::catalog::{ScanSummary, Skipped, StudyRow};
+pub use super::studies::StudyOverview;
+pub use crate::catalog::{InstanceRow, ScanSummary, Skipped, StudyRow};
 pub use crate::error::ApiError;
 pub use crate::intake::Progress;

@@ -52,3 +52,12 @@ pub fn preview_to_file(
     })?;
     Ok(info)
 }
+
+/// PNG bytes as a `data:` URL (what a web view shows without touching the disk).
+pub fn png_data_url(png: &[u8]) -> String {
+    use base64::Engine;
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    )
+}

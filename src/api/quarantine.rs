@@ -26,6 +26,7 @@ pub struct ReleaseOptions {
 }
 
 /// What a release did.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ReleaseReport {
     /// The item.

@@ -46,6 +46,7 @@ pub type HoldFn<'a> =
     dyn FnMut(&Path, Option<&str>, &crate::deid::Quarantine) -> Result<(), String> + 'a;
 
 /// The JSON summary of `deposit send` (DESIGN.md §4).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct SendSummary {
     /// Files newly stored by the destination.
@@ -338,17 +339,42 @@ impl super::Session {
         opts: &SendOptions,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<SendSummary, ApiError> {
+        // refuse bad options before reading anything
+        archive::open(dest, &self.home.dir("archive")).map_err(|e| ApiError::from_err(&e, true))?;
+        self.run_profile(opts.profile.as_deref())?;
+        let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
+        let files = self
+            .catalog
+            .scan_instance_files(scan.scan_id)
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        let mut summary = self.send_files(&files, dest, opts, &mut progress)?;
+        summary.failed += scan.failed;
+        let ignorable = ["not_dicom", "empty", "not_patient_object"];
+        for s in scan
+            .skipped
+            .iter()
+            .filter(|s| !ignorable.contains(&s.code.as_str()))
+        {
+            summary.problems.push(format!("{}: {}", s.path, s.reason));
+        }
+        Ok(summary)
+    }
+
+    /// De-identifies catalogued `files` and delivers them to `dest` (the second half of
+    /// [`Self::send`]; the window sends the studies a person selected this way).
+    pub fn send_files(
+        &mut self,
+        files: &[PathBuf],
+        dest: &str,
+        opts: &SendOptions,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<SendSummary, ApiError> {
         let destination = archive::open(dest, &self.home.dir("archive"))
             .map_err(|e| ApiError::from_err(&e, true))?;
         let profile = self.run_profile(opts.profile.as_deref())?;
         let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
         let masks = super::deid::load_masks(opts.masks.as_deref())?;
         let keys = self.keys()?;
-        let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
-        let files = self
-            .catalog
-            .scan_instance_files(scan.scan_id)
-            .map_err(|e| ApiError::from_err(&e, false))?;
         let prepare = |path: &Path| {
             prepare_file(path, &profile, &keys, lookup.as_ref(), masks.as_ref())
                 .map_err(|(sop, quarantine)| NotPrepared::Quarantined { sop, quarantine })
@@ -362,10 +388,10 @@ impl super::Session {
             .project()
             .or_else(|| opts.project.clone())
             .unwrap_or_else(|| "DEPOSIT".into());
-        let mut summary = send(
+        send(
             self.catalog.conn(),
             &self.home.dir("outbox"),
-            &files,
+            files,
             destination.as_ref(),
             &project,
             (&profile.name, &profile.sha256),
@@ -374,16 +400,6 @@ impl super::Session {
             &opts.retry,
             &super::unix_now,
             &mut progress,
-        )?;
-        summary.failed += scan.failed;
-        let ignorable = ["not_dicom", "empty", "not_patient_object"];
-        for s in scan
-            .skipped
-            .iter()
-            .filter(|s| !ignorable.contains(&s.code.as_str()))
-        {
-            summary.problems.push(format!("{}: {}", s.path, s.reason));
-        }
-        Ok(summary)
+        )
     }
 }

@@ -18,6 +18,7 @@ use thiserror::Error;
 use crate::error::{Classify, ErrorClass};
 
 /// Where a study lands: labels that never carry original identity (pseudonyms and new UIDs).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StudyLabels {
     /// Project (XNAT project ID; a folder name in the folder archive).

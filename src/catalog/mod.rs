@@ -4,6 +4,7 @@
 //! migrations) the queue and quarantine. WAL mode, owner-only file, schema migrations from
 //! version 1. Original identities live here, on this machine, and nowhere else.
 
+mod browse;
 pub mod ctp_integers;
 pub mod quarantine;
 mod scan_writer;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::error::{Classify, ErrorClass};
+pub use browse::{InstanceRow, RiskSignals};
 pub use scan_writer::ScanWriter;
 
 /// Catalog failures.

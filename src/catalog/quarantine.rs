@@ -32,6 +32,7 @@ pub struct NewQuarantine<'a> {
 }
 
 /// A quarantine record as listed.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct QuarantineRow {
     /// Id.

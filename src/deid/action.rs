@@ -4,6 +4,7 @@ use dicom_core::VR;
 use serde::{Deserialize, Serialize};
 
 /// One PS3.15 Annex E action code.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub enum Action {
     /// Replace with a non-zero-length dummy value consistent with the VR.

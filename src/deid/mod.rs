@@ -30,6 +30,7 @@ pub use lookup::{LookupError, LookupTable};
 pub use profile::{DeidOption, Profile, ProfileError};
 
 /// One element's fate: where it was, what was done and which rule said so.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     /// Tag path, e.g. `(0008,1140)[0].(0008,1155)`.

@@ -37,23 +37,48 @@ pub fn burned_in_risk(ds: &InMemDicomObject) -> Option<String> {
     {
         return None;
     }
-    if text(ds, Tag(0x0028, 0x0301)) == "YES" {
+    risk_from_values(&HeaderValues {
+        burned_in: &text(ds, Tag(0x0028, 0x0301)),
+        modality: &text(ds, Tag(0x0008, 0x0060)),
+        sop_class_uid: &text(ds, Tag(0x0008, 0x0016)),
+        image_type: &text(ds, Tag(0x0008, 0x0008)),
+    })
+}
+
+/// The header values of an image that decide its burned-in risk (as stored in the catalog).
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderValues<'a> {
+    /// Burned In Annotation (0028,0301).
+    pub burned_in: &'a str,
+    /// Modality (0008,0060).
+    pub modality: &'a str,
+    /// SOP Class UID (0008,0016).
+    pub sop_class_uid: &'a str,
+    /// Image Type (0008,0008), `\`-joined.
+    pub image_type: &'a str,
+}
+
+/// Why an image with these header values may hold burned-in identity, or `None`. The same rule
+/// as [`burned_in_risk`], for callers that only have the values (e.g. the catalog's studies list).
+pub fn risk_from_values(v: &HeaderValues<'_>) -> Option<String> {
+    let norm = |s: &str| s.trim_matches(['\0', ' ']).to_ascii_uppercase();
+    if norm(v.burned_in) == "YES" {
         return Some("Burned In Annotation is YES".into());
     }
-    let modality = text(ds, Tag(0x0008, 0x0060));
+    let modality = norm(v.modality);
     if RISKY_MODALITIES.contains(&modality.as_str()) {
         return Some(format!(
             "modality {modality} images often carry burned-in text"
         ));
     }
-    let sop_class = text(ds, Tag(0x0008, 0x0016));
+    let sop_class = norm(v.sop_class_uid);
     if SECONDARY_CAPTURE.contains(&sop_class.as_str()) {
         return Some("secondary capture images often carry burned-in text".into());
     }
-    let image_type = text(ds, Tag(0x0008, 0x0008));
+    let image_type = norm(v.image_type);
     if image_type
         .split('\\')
-        .any(|v| v == "SECONDARY" || v.contains("SCREEN") || v == "CAPTURE")
+        .any(|v| v.trim() == "SECONDARY" || v.contains("SCREEN") || v.trim() == "CAPTURE")
     {
         return Some("Image Type marks a secondary or screen capture image".into());
     }

@@ -79,6 +79,7 @@ impl Classify for PixelError {
 }
 
 /// What `preview` rendered.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PreviewInfo {
     /// Frame rendered (0-based).

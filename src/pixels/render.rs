@@ -9,6 +9,7 @@ use super::image::Image;
 use super::PixelError;
 
 /// A VOI window.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Window {
     /// Centre.

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 /// State of a piece or a study. Written before and after every side effect.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {

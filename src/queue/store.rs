@@ -264,6 +264,7 @@ pub fn job_destination(c: &Connection, job: i64) -> Result<Option<String>, Queue
 }
 
 /// One job for listings: its studies with states, audit records and problems.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct JobView {
     /// Job id.
@@ -279,6 +280,7 @@ pub struct JobView {
 }
 
 /// One study of a job for listings.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct StudyView {
     /// Labels in the archive.

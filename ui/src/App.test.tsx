@@ -1,12 +1,12 @@
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, describe, expect, it } from "vitest";
 import { App } from "./App";
-import type { StudyRow } from "./lib/backend/backend";
+import type { InspectReport, JobView, QuarantineRow, StudyOverview, StudyRow } from "./lib/backend/backend";
 import { MockBackend } from "./lib/backend/mock";
 
 afterEach(cleanup);
 
-const ct: StudyRow = {
+const ctRow: StudyRow = {
   id: 1,
   study_uid: "1.2.3",
   patient_id: "1CT1",
@@ -17,7 +17,17 @@ const ct: StudyRow = {
   series: 1,
   instances: 1,
 };
-const mr: StudyRow = { ...ct, id: 2, study_uid: "1.2.4", patient_id: "4MR1", patient_name: "CompressedSamples^MR1", modalities: "MR" };
+const ct: StudyOverview = { study: ctRow, at_risk: 0, risk: null };
+const mr: StudyOverview = {
+  study: { ...ctRow, id: 2, study_uid: "1.2.4", patient_id: "4MR1", patient_name: "CompressedSamples^MR1", modalities: "MR" },
+  at_risk: 0,
+  risk: null,
+};
+const us: StudyOverview = {
+  study: { ...ctRow, id: 3, study_uid: "1.2.5", patient_id: "US1", patient_name: "Echo^Una", modalities: "US", instances: 4 },
+  at_risk: 4,
+  risk: "modality US images often carry burned-in text",
+};
 
 function setup() {
   const backend = new MockBackend();
@@ -119,10 +129,28 @@ describe("Studies", () => {
     expect(byId("nav-studies-count").textContent).toBe("2 studies, 2 patients");
   });
 
-  it("offers sending only as coming soon", async () => {
+  it("shows a risk badge, chooses every study by default, and lets studies be left out", async () => {
+    const b = new MockBackend();
+    b.rows = [ct, us];
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-studies"));
+    await waitFor(() => expect(screen.getAllByTestId("study-row")).toHaveLength(2));
+    expect(byId("risk-badge").textContent).toBe("4 images need pixel review");
+    expect(byId("risk-badge").getAttribute("title")).toContain("US");
+    const boxes = screen.getAllByTestId("study-select") as HTMLInputElement[];
+    expect(boxes.every((x) => x.checked)).toBe(true);
+    expect(byId("continue-to-send").textContent).toBe("Send 2 studies…");
+    fireEvent.click(boxes[0]);
+    await waitFor(() => expect(byId("continue-to-send").textContent).toBe("Send 1 study…"));
+    fireEvent.click(byId("select-all"));
+    await waitFor(() => expect(byId("continue-to-send").textContent).toBe("Send 2 studies…"));
+    fireEvent.click(byId("select-all"));
+    await waitFor(() => expect((byId("continue-to-send") as HTMLButtonElement).disabled).toBe(true));
+  });
+
+  it("has nothing to send before a scan", async () => {
     setup();
     fireEvent.click(byId("nav-studies"));
-    expect((byId("send-folder-archive") as HTMLButtonElement).disabled).toBe(true);
     expect(byId("studies-empty")).toBeTruthy();
     fireEvent.click(byId("go-to-sources"));
     expect(byId("screen-sources")).toBeTruthy();
@@ -137,15 +165,223 @@ describe("Studies", () => {
   });
 });
 
-describe("accessibility basics", () => {
-  it("gives every button and input a test id and an accessible name", async () => {
-    const b = setup();
+const instance = {
+  id: 11,
+  series_number: 2,
+  series_description: "Axial",
+  modality: "CT",
+  instance_number: 1,
+  sop_class_uid: "1.2.840.10008.5.1.4.1.1.2",
+  transfer_syntax: "1.2.840.10008.1.2.1",
+  rows: 64,
+  columns: 96,
+  frames: 3,
+  path: "/data/cd1/IM1",
+};
+const report: InspectReport = {
+  profile: { name: "ps3.15-basic", sha256: "ab".repeat(32) },
+  output_path: "DEP-1/2.25.1/2.25.2/2.25.3.dcm",
+  quarantine: null,
+  decisions: [
+    { path: "(0010,0010)", name: "PatientName", action: "Z", rule: "PS3.15 E.1-1 basic: Z", before: "Doe^Jane", after: "" },
+    { path: "(0008,0060)", name: "Modality", action: "K", rule: "kept", before: "CT", after: "CT" },
+    { path: "(0008,0018)", name: "SOPInstanceUID", action: "U", rule: "PS3.15 E.1-1 basic: U", before: "1.2.3.4", after: "2.25.9" },
+  ],
+};
+const job: JobView = {
+  id: 7,
+  destination: "folder archive /home/test/archive",
+  profile: { name: "ps3.15-basic", sha256: "ab".repeat(32) },
+  created_at: 1764000000,
+  studies: [
+    {
+      labels: { project: "DEPOSIT", subject: "DEP-ABC", session: "DEP-ABC_1234567890" },
+      state: "verified",
+      uri: "/archive/DEPOSIT/DEP-ABC/DEP-ABC_1234567890",
+      files: 12,
+      pieces_done: 1,
+      pieces: 1,
+      detail: null,
+      audit: { verified: true, files: 12 },
+    },
+  ],
+};
+const held: QuarantineRow = {
+  id: 3,
+  source_path: "/data/cd1/US1",
+  stored_path: "/home/test/q/3.dcm",
+  sop_uid: "1.2.3.9",
+  code: "lookup_missing",
+  reason: "patient ID is not in the lookup table",
+  missing_key: "US1",
+  profile_name: "ps3.15-basic",
+  profile_sha: "ab".repeat(32),
+  created_at: 1764000000,
+  state: "held",
+};
+
+describe("Send", () => {
+  it("sends the chosen studies to the folder archive with the chosen profile and shows progress", async () => {
+    const b = new MockBackend();
+    b.rows = [ct, us];
+    b.profileList = [
+      { name: "ps3.15-basic", sha256: "ab".repeat(32), description: "strict", edition: "2026d", options: [], actions: {} },
+    ];
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("2 studies, 2 patients"));
+    fireEvent.click(byId("nav-send"));
+    expect(byId("send-chosen").textContent).toContain("2 studies, 5 images");
+    expect(byId("send-risk-note").textContent).toContain("4 images");
+    await waitFor(() => expect(screen.getAllByRole("option").length).toBe(2));
+    fireEvent.change(byId("profile-select"), { target: { value: "ps3.15-basic" } });
+    expect(byId("profile-hash").textContent).toContain("abababababab");
+    fireEvent.click(byId("send-start"));
+    await waitFor(() => expect(b.sends).toHaveLength(1));
+    expect(b.sends[0]).toEqual({ study_uids: ["1.2.3", "1.2.5"], destination: "folder:", profile: "ps3.15-basic", lookup: null });
+    b.emitSendProgress({ phase: "delivering", done: 3, total: 5, elapsed_ms: 4000, phase_ms: 1000 });
+    await waitFor(() => expect(byId("send-count").textContent).toBe("3 of 5 files (60%)"));
+    expect(byId("send-progress").dataset.phase).toBe("delivering");
+    expect(byId("send-rate").textContent).toBe("3.0 files/s");
+    expect(byId("send-eta").textContent).toBe("almost done");
+    expect((byId("send-start") as HTMLButtonElement).disabled).toBe(true);
+    b.emitSendFinished({
+      elapsed_ms: 5000,
+      resumed: false,
+      summary: { sent: 1, already_present: 0, quarantined: 4, failed: 0, verified: 1, destination: "folder archive", waiting: 0, job: 7, problems: [] },
+    });
+    await waitFor(() => expect(byId("send-result-title").textContent).toBe("Sent and verified"));
+    expect(byId("result-quarantined").textContent).toContain("4 files set aside");
+    b.jobs = [job];
+    fireEvent.click(byId("open-history"));
+    const rows = await screen.findAllByTestId("history-study");
+    expect(rows[0].dataset.state).toBe("verified");
+    expect(byId("history-state").textContent).toBe("Verified");
+    fireEvent.click(byId("show-audit"));
+    expect(byId("audit-record").textContent).toContain('"verified": true');
+  });
+
+  it("says the destination is offline and that the work will resume by itself", async () => {
+    const b = new MockBackend();
     b.rows = [ct];
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1 study, 1 patient"));
+    fireEvent.click(byId("nav-send"));
+    fireEvent.click(byId("dest-other"));
+    fireEvent.input(byId("dest-url"), { target: { value: "xnat+https://xnat.example.org?project=P1" } });
+    fireEvent.click(byId("send-start"));
+    await waitFor(() => expect(b.sends[0]?.destination).toBe("xnat+https://xnat.example.org?project=P1"));
+    b.emitSendFinished({
+      elapsed_ms: 5000,
+      resumed: false,
+      summary: { sent: 0, already_present: 0, quarantined: 0, failed: 0, verified: 0, destination: "xnat", waiting: 1, job: 8, problems: [] },
+    });
+    await waitFor(() => expect(byId("send-result-title").textContent).toBe("Waiting for the destination"));
+    expect(byId("offline-note").textContent).toContain("will go out by themselves");
+  });
+
+  it("shows why a send could not start", async () => {
+    const b = new MockBackend();
+    b.rows = [ct];
+    b.sendError = { code: "archive.bad_url", message: "not a destination: nope", class: "permanent", usage: true };
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1 study, 1 patient"));
+    fireEvent.click(byId("nav-send"));
+    fireEvent.click(byId("send-start"));
+    const banner = await screen.findByTestId("error-banner");
+    expect(banner.dataset.code).toBe("archive.bad_url");
+    expect((byId("send-start") as HTMLButtonElement).disabled).toBe(false);
+  });
+});
+
+describe("Inspect", () => {
+  it("shows the changed tags with before, after and rule, and the image with its frames", async () => {
+    const b = new MockBackend();
+    b.rows = [ct];
+    b.instances = { "1.2.3": [instance] };
+    b.reports = { 11: report };
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1 study, 1 patient"));
+    fireEvent.click(byId("nav-studies"));
+    fireEvent.click(await screen.findByTestId("inspect-study"));
+    const rows = await screen.findAllByTestId("diff-row");
+    expect(rows.map((r) => r.dataset.tag)).toEqual(["(0010,0010)", "(0008,0018)"]);
+    expect(rows[0].textContent).toContain("Doe^Jane");
+    expect(rows[0].textContent).toContain("PS3.15 E.1-1 basic: Z");
+    fireEvent.click(byId("diff-changed-only"));
+    await waitFor(() => expect(screen.getAllByTestId("diff-row")).toHaveLength(3));
+    fireEvent.input(byId("diff-filter"), { target: { value: "sopinstance" } });
+    await waitFor(() => expect(screen.getAllByTestId("diff-row")).toHaveLength(1));
+    await screen.findByTestId("viewer-image");
+    expect(b.previews[0]).toEqual({ instance: 11, frame: 0, center: null, width: null });
+    fireEvent.input(byId("frame-slider"), { target: { value: "2" } });
+    await waitFor(() => expect(b.previews.at(-1)?.frame).toBe(2));
+    expect(byId("frame-number").textContent).toBe("3/3");
+    fireEvent.change(byId("window-width"), { target: { value: "80" } });
+    await waitFor(() => expect(b.previews.at(-1)).toEqual({ instance: 11, frame: 2, center: 40, width: 80 }));
+    fireEvent.change(byId("inspect-profile-select"), { target: { value: "" } });
+    expect(b.inspected[0]).toEqual({ instance: 11, profile: null });
+  });
+
+  it("says when the image would be set aside", async () => {
+    const b = new MockBackend();
+    b.rows = [us];
+    b.instances = { "1.2.5": [{ ...instance, id: 12, modality: "US" }] };
+    b.reports = { 12: { ...report, output_path: null, quarantine: { code: "needs_pixel_review", reason: "modality US images often carry burned-in text" } } };
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1 study, 1 patient"));
+    fireEvent.click(byId("nav-inspect"));
+    const q = await screen.findByTestId("inspect-quarantine");
+    expect(q.dataset.code).toBe("needs_pixel_review");
+  });
+});
+
+describe("Quarantine", () => {
+  it("lists reasons in words, releases with the send settings and discards after confirming", async () => {
+    const b = new MockBackend();
+    b.held = [held, { ...held, id: 4, code: "needs_pixel_review", reason: "needs pixel review", missing_key: null }];
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-send"));
+    fireEvent.input(byId("lookup-path"), { target: { value: "/site/lookup.csv" } });
+    fireEvent.click(byId("nav-quarantine"));
+    const items = await screen.findAllByTestId("quarantine-item");
+    expect(items.map((i) => i.dataset.code)).toEqual(["lookup_missing", "needs_pixel_review"]);
+    expect(byId("quarantine-missing-key").textContent).toContain("US1");
+    b.releaseReport = { id: 3, released: false, code: "lookup_missing", reason: "still not in the table", delivery: null, written: null };
+    fireEvent.click(screen.getAllByTestId("quarantine-release")[0]);
+    await waitFor(() => expect(b.releases).toEqual([{ id: 3, destination: "folder:", lookup: "/site/lookup.csv" }]));
+    expect((await screen.findByTestId("release-still-held")).textContent).toContain("still not in the table");
+    fireEvent.click(screen.getAllByTestId("quarantine-discard")[1]);
+    fireEvent.click(byId("quarantine-discard-confirm"));
+    await waitFor(() => expect(b.discards).toEqual([4]));
+  });
+});
+
+describe("accessibility basics", () => {
+  it("gives every button, input and select on every screen a test id and an accessible name", async () => {
+    const b = new MockBackend();
+    b.rows = [ct, us];
+    b.instances = { "1.2.3": [instance] };
+    b.reports = { 11: report };
+    b.jobs = [job];
+    b.held = [held];
+    render(<App backend={b} />);
     typeFolder("/data/cd1");
-    for (const el of document.querySelectorAll("button, input")) {
-      expect(el.getAttribute("data-testid"), el.outerHTML).toBeTruthy();
-      const named = (el.textContent ?? "").trim() || el.getAttribute("aria-label") || (el.id && document.querySelector(`label[for="${el.id}"]`));
-      expect(named, el.outerHTML).toBeTruthy();
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("2 studies, 2 patients"));
+    for (const screenName of ["sources", "studies", "inspect", "send", "history", "quarantine"]) {
+      fireEvent.click(byId(`nav-${screenName}`));
+      await waitFor(() => expect(byId(`screen-${screenName}`)).toBeTruthy());
+      if (screenName === "inspect") await screen.findAllByTestId("diff-row");
+      if (screenName === "history") await screen.findAllByTestId("history-job");
+      if (screenName === "quarantine") await screen.findAllByTestId("quarantine-item");
+      for (const el of document.querySelectorAll("button, input, select")) {
+        expect(el.getAttribute("data-testid"), `${screenName}: ${el.outerHTML}`).toBeTruthy();
+        const named =
+          (el.tagName !== "SELECT" && (el.textContent ?? "").trim()) ||
+          el.getAttribute("aria-label") ||
+          (el.id && document.querySelector(`label[for="${el.id}"]`)) ||
+          el.closest("label");
+        expect(named, `${screenName}: ${el.outerHTML}`).toBeTruthy();
+      }
     }
   });
 });

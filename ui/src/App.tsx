@@ -1,11 +1,25 @@
-// The window: a step list on the left (Sources → Studies → Send) and the current screen.
+// The window: a step list on the left (Sources → Studies → Inspect → Send, then History and
+// Quarantine) and the current screen. All engine calls go through `backend`.
 import { useCallback, useEffect, useState } from "preact/hooks";
-import type { ApiError, Backend, ScanProgress, ScanSummary, StudyRow } from "./lib/backend/backend";
+import type {
+  ApiError,
+  Backend,
+  ProfileInfo,
+  ScanProgress,
+  ScanSummary,
+  SendProgress,
+  SendSummary,
+  StudyOverview,
+} from "./lib/backend/backend";
 import { plural } from "./lib/format";
+import { History } from "./screens/History";
+import { Inspect } from "./screens/Inspect";
+import { Quarantine } from "./screens/Quarantine";
+import { Send } from "./screens/Send";
 import { Sources } from "./screens/Sources";
 import { Studies } from "./screens/Studies";
 
-export type Screen = "sources" | "studies";
+export type Screen = "sources" | "studies" | "inspect" | "send" | "history" | "quarantine";
 
 export type ScanState =
   | { kind: "idle" }
@@ -13,18 +27,61 @@ export type ScanState =
   | { kind: "done"; summary: ScanSummary; elapsedMs: number }
   | { kind: "failed"; error: ApiError };
 
+export type SendState =
+  | { kind: "idle" }
+  | { kind: "running"; progress: SendProgress | null }
+  | { kind: "done"; summary: SendSummary; elapsedMs: number; resumed: boolean }
+  | { kind: "failed"; error: ApiError };
+
+/** Where and how to send: chosen on the Send screen, used by Inspect and Quarantine too. */
+export interface SendSettings {
+  /** `folder:` is the folder archive in the data home. */
+  destination: string;
+  /** Profile name; empty for the default. */
+  profile: string;
+  /** Lookup table file; empty for none. */
+  lookup: string;
+}
+
+export const FOLDER_ARCHIVE = "folder:";
+
+interface NavItem {
+  screen: Screen;
+  step?: number;
+  label: string;
+  hint: string;
+  hintTestId?: string;
+}
+
 export function App({ backend }: { backend: Backend }) {
   const [screen, setScreen] = useState<Screen>("sources");
   const [folders, setFolders] = useState<string[]>([]);
   const [scan, setScan] = useState<ScanState>({ kind: "idle" });
-  const [rows, setRows] = useState<StudyRow[]>([]);
+  const [send, setSend] = useState<SendState>({ kind: "idle" });
+  const [rows, setRows] = useState<StudyOverview[]>([]);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [inspecting, setInspecting] = useState<string | null>(null);
+  const [profiles, setProfiles] = useState<ProfileInfo[]>([]);
+  const [settings, setSettings] = useState<SendSettings>({
+    destination: FOLDER_ARCHIVE,
+    profile: "",
+    lookup: "",
+  });
   const [home, setHome] = useState<string>("");
   const [error, setError] = useState<ApiError | null>(null);
+  const [historyTick, setHistoryTick] = useState(0);
 
   const refresh = useCallback(async () => {
     const r = await backend.studies();
-    if (r.status === "ok") setRows(r.data);
-    else setError(r.error);
+    if (r.status === "ok") {
+      setRows(r.data);
+      // newly found studies start selected; ones that vanished are dropped
+      setSelected((old) => {
+        const known = new Set(r.data.map((s) => s.study.study_uid));
+        const next = new Set([...old].filter((u) => known.has(u)));
+        return next.size === 0 ? known : next;
+      });
+    } else setError(r.error);
   }, [backend]);
 
   const addFolders = useCallback((paths: string[]) => {
@@ -42,6 +99,12 @@ export function App({ backend }: { backend: Backend }) {
         setScreen("studies");
       }),
       backend.onScanFailed((f) => setScan({ kind: "failed", error: f.error })),
+      backend.onSendProgress((p) => setSend({ kind: "running", progress: p })),
+      backend.onSendFinished((f) => {
+        setSend({ kind: "done", summary: f.summary, elapsedMs: f.elapsed_ms, resumed: f.resumed });
+        setHistoryTick((t) => t + 1);
+      }),
+      backend.onSendFailed((f) => setSend({ kind: "failed", error: f.error })),
       backend.onPathsDropped((paths) => {
         addFolders(paths);
         setScreen("sources");
@@ -50,6 +113,10 @@ export function App({ backend }: { backend: Backend }) {
     void refresh();
     void backend.dataHome().then((r) => {
       if (r.status === "ok") setHome(r.data);
+      else setError(r.error);
+    });
+    void backend.profiles().then((r) => {
+      if (r.status === "ok") setProfiles(r.data);
       else setError(r.error);
     });
     return () => {
@@ -67,9 +134,55 @@ export function App({ backend }: { backend: Backend }) {
     }
   };
 
+  const startSend = async () => {
+    setError(null);
+    setSend({ kind: "running", progress: null });
+    const r = await backend.startSend({
+      study_uids: rows.map((s) => s.study.study_uid).filter((u) => selected.has(u)),
+      destination: settings.destination.trim() || FOLDER_ARCHIVE,
+      profile: settings.profile || null,
+      lookup: settings.lookup.trim() || null,
+    });
+    if (r.status === "error") {
+      setSend({ kind: "idle" });
+      setError(r.error);
+    }
+  };
+
   const pick = async () => addFolders(await backend.pickFolders());
 
-  const patients = new Set(rows.map((r) => `${r.patient_id}\u0000${r.patient_name}`)).size;
+  const patients = new Set(rows.map((r) => `${r.study.patient_id}\u0000${r.study.patient_name}`)).size;
+  const chosen = rows.filter((s) => selected.has(s.study.study_uid));
+  const sendHint =
+    send.kind === "running"
+      ? "Sending…"
+      : chosen.length
+        ? plural(chosen.length, "study", "studies") + " chosen"
+        : "Choose studies first";
+
+  const nav: NavItem[] = [
+    {
+      screen: "sources",
+      step: 1,
+      label: "Sources",
+      hint: folders.length ? plural(folders.length, "folder") : "Add folders",
+    },
+    {
+      screen: "studies",
+      step: 2,
+      label: "Studies",
+      hint: rows.length
+        ? `${plural(rows.length, "study", "studies")}, ${plural(patients, "patient")}`
+        : "None yet",
+      hintTestId: "nav-studies-count",
+    },
+    { screen: "inspect", step: 3, label: "Inspect", hint: "Tags before and after" },
+    { screen: "send", step: 4, label: "Send", hint: sendHint },
+    { screen: "history", label: "History", hint: "What was sent and verified" },
+    { screen: "quarantine", label: "Quarantine", hint: "Set aside, with reasons" },
+  ];
+
+  const inspectStudy = inspecting ?? chosen[0]?.study.study_uid ?? rows[0]?.study.study_uid ?? null;
 
   return (
     <div class="app">
@@ -80,45 +193,24 @@ export function App({ backend }: { backend: Backend }) {
         </div>
         <nav aria-label="Steps">
           <ol>
-            <li>
-              <button
-                type="button"
-                data-testid="nav-sources"
-                aria-current={screen === "sources" ? "page" : undefined}
-                onClick={() => setScreen("sources")}
-              >
-                <span class="step">1</span>
-                <span class="label">
-                  Sources
-                  <small>{folders.length ? plural(folders.length, "folder") : "Add folders"}</small>
-                </span>
-              </button>
-            </li>
-            <li>
-              <button
-                type="button"
-                data-testid="nav-studies"
-                aria-current={screen === "studies" ? "page" : undefined}
-                onClick={() => setScreen("studies")}
-              >
-                <span class="step">2</span>
-                <span class="label">
-                  Studies
-                  <small data-testid="nav-studies-count">
-                    {rows.length ? `${plural(rows.length, "study", "studies")}, ${plural(patients, "patient")}` : "None yet"}
-                  </small>
-                </span>
-              </button>
-            </li>
-            <li>
-              <button type="button" data-testid="nav-send" disabled aria-disabled="true">
-                <span class="step">3</span>
-                <span class="label">
-                  Send
-                  <small>Coming soon</small>
-                </span>
-              </button>
-            </li>
+            {nav.map((n) => (
+              <li key={n.screen} class={n.step ? undefined : "secondary-nav"}>
+                <button
+                  type="button"
+                  data-testid={`nav-${n.screen}`}
+                  aria-current={screen === n.screen ? "page" : undefined}
+                  onClick={() => setScreen(n.screen)}
+                >
+                  <span class="step" aria-hidden={n.step ? undefined : "true"}>
+                    {n.step ?? "•"}
+                  </span>
+                  <span class="label">
+                    {n.label}
+                    <small data-testid={n.hintTestId}>{n.hint}</small>
+                  </span>
+                </button>
+              </li>
+            ))}
           </ol>
         </nav>
         <p class="home" data-testid="data-home" title={home}>
@@ -140,7 +232,7 @@ export function App({ backend }: { backend: Backend }) {
             </button>
           </div>
         )}
-        {screen === "sources" ? (
+        {screen === "sources" && (
           <Sources
             folders={folders}
             scan={scan}
@@ -150,8 +242,49 @@ export function App({ backend }: { backend: Backend }) {
             onStart={startScan}
             onShowStudies={() => setScreen("studies")}
           />
-        ) : (
-          <Studies rows={rows} scan={scan} onGoToSources={() => setScreen("sources")} />
+        )}
+        {screen === "studies" && (
+          <Studies
+            rows={rows}
+            scan={scan}
+            selected={selected}
+            onSelect={setSelected}
+            onGoToSources={() => setScreen("sources")}
+            onInspect={(uid) => {
+              setInspecting(uid);
+              setScreen("inspect");
+            }}
+            onContinue={() => setScreen("send")}
+          />
+        )}
+        {screen === "inspect" && (
+          <Inspect
+            backend={backend}
+            rows={rows}
+            studyUid={inspectStudy}
+            onStudy={setInspecting}
+            profiles={profiles}
+            profile={settings.profile}
+            onProfile={(profile) => setSettings((s) => ({ ...s, profile }))}
+          />
+        )}
+        {screen === "send" && (
+          <Send
+            chosen={chosen}
+            profiles={profiles}
+            settings={settings}
+            onSettings={setSettings}
+            send={send}
+            home={home}
+            onStart={startSend}
+            onChooseStudies={() => setScreen("studies")}
+            onShowHistory={() => setScreen("history")}
+            onShowQuarantine={() => setScreen("quarantine")}
+          />
+        )}
+        {screen === "history" && <History backend={backend} tick={historyTick} onError={setError} />}
+        {screen === "quarantine" && (
+          <Quarantine backend={backend} settings={settings} onError={setError} />
         )}
       </main>
     </div>

@@ -9,19 +9,23 @@ import {
   formatRate,
   groupByPatient,
 } from "./format";
-import type { StudyRow } from "./backend/backend";
+import type { StudyOverview, StudyRow } from "./backend/backend";
 
-const row = (over: Partial<StudyRow>): StudyRow => ({
-  id: 1,
-  study_uid: "1.2",
-  patient_id: "P1",
-  patient_name: "Doe^Jane",
-  study_date: "20240102",
-  description: "",
-  modalities: "CT",
-  series: 1,
-  instances: 1,
-  ...over,
+const row = (over: Partial<StudyRow>): StudyOverview => ({
+  study: {
+    id: 1,
+    study_uid: "1.2",
+    patient_id: "P1",
+    patient_name: "Doe^Jane",
+    study_date: "20240102",
+    description: "",
+    modalities: "CT",
+    series: 1,
+    instances: 1,
+    ...over,
+  },
+  at_risk: 0,
+  risk: null,
 });
 
 describe("rate and ETA", () => {
@@ -69,7 +73,7 @@ describe("groupByPatient", () => {
       row({ id: 3, study_date: "20230101" }),
     ]);
     expect(g.map((x) => x.patientId)).toEqual(["P2", "P1"]);
-    expect(g[1].studies.map((s) => s.id)).toEqual([3, 1]);
+    expect(g[1].studies.map((s) => s.study.id)).toEqual([3, 1]);
   });
   it("keeps same-ID patients with different names apart", () => {
     const g = groupByPatient([row({ id: 1 }), row({ id: 2, patient_name: "Other^Name" })]);

@@ -1,14 +1,21 @@
 // Pure helpers that turn engine values into words people read: rates, times, dates, names.
-import type { ScanProgress, StudyRow } from "./backend/backend";
+import type { StudyOverview } from "./backend/backend";
+
+/** Work counted in files, with the time spent so far. */
+export interface Counted {
+  done: number;
+  total: number;
+  elapsed_ms: number;
+}
 
 /** Files per second so far, or null before there is anything to measure. */
-export function filesPerSecond(p: ScanProgress): number | null {
+export function filesPerSecond(p: Counted): number | null {
   if (p.elapsed_ms < 200 || p.done === 0) return null;
   return (p.done * 1000) / p.elapsed_ms;
 }
 
 /** Seconds left at the current rate, or null when unknown. */
-export function etaSeconds(p: ScanProgress): number | null {
+export function etaSeconds(p: Counted): number | null {
   const rate = filesPerSecond(p);
   if (rate === null || p.total < p.done) return null;
   return (p.total - p.done) / rate;
@@ -58,25 +65,37 @@ export interface PatientGroup {
   key: string;
   patientId: string;
   patientName: string;
-  studies: StudyRow[];
+  studies: StudyOverview[];
 }
 
 /** Groups studies by patient (ID and name), newest study first, patients by name. */
-export function groupByPatient(rows: StudyRow[]): PatientGroup[] {
+export function groupByPatient(rows: StudyOverview[]): PatientGroup[] {
   const groups = new Map<string, PatientGroup>();
   for (const r of rows) {
-    const key = `${r.patient_id}\u0000${r.patient_name}`;
+    const key = `${r.study.patient_id}\u0000${r.study.patient_name}`;
     let g = groups.get(key);
     if (!g) {
-      g = { key, patientId: r.patient_id, patientName: r.patient_name, studies: [] };
+      g = { key, patientId: r.study.patient_id, patientName: r.study.patient_name, studies: [] };
       groups.set(key, g);
     }
     g.studies.push(r);
   }
   const out = [...groups.values()];
-  for (const g of out) g.studies.sort((a, b) => b.study_date.localeCompare(a.study_date));
+  for (const g of out) g.studies.sort((a, b) => b.study.study_date.localeCompare(a.study.study_date));
   out.sort(
     (a, b) => a.patientName.localeCompare(b.patientName) || a.patientId.localeCompare(b.patientId),
   );
   return out;
+}
+
+/** Unix seconds as a local date and time, e.g. "2026-11-25 14:03". */
+export function formatWhen(unix: number): string {
+  const d = new Date(unix * 1000);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
+/** A DICOM tag path as shown in the diff, e.g. "(0010,0010)" or "(0008,1140)[0].(0008,1155)". */
+export function shortHash(sha: string): string {
+  return sha.slice(0, 12);
 }

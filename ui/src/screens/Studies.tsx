@@ -1,17 +1,30 @@
-// Studies: what the catalog holds, grouped by patient, and the files the last scan could not read.
+// Studies: what the catalog holds, grouped by patient, with risk badges and a choice of which
+// studies to send; and the files the last scan could not read.
 import type { ScanState } from "../App";
-import type { StudyRow } from "../lib/backend/backend";
+import type { StudyOverview } from "../lib/backend/backend";
 import { formatDate, formatModalities, formatName, groupByPatient, plural } from "../lib/format";
 
 interface Props {
-  rows: StudyRow[];
+  rows: StudyOverview[];
   scan: ScanState;
+  selected: Set<string>;
+  onSelect: (next: Set<string>) => void;
   onGoToSources: () => void;
+  onInspect: (studyUid: string) => void;
+  onContinue: () => void;
 }
 
-export function Studies({ rows, scan, onGoToSources }: Props) {
+export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspect, onContinue }: Props) {
   const groups = groupByPatient(rows);
   const skipped = scan.kind === "done" ? scan.summary.skipped : [];
+  const chosen = rows.filter((r) => selected.has(r.study.study_uid)).length;
+  const toggle = (uid: string) => {
+    const next = new Set(selected);
+    if (next.has(uid)) next.delete(uid);
+    else next.add(uid);
+    onSelect(next);
+  };
+  const allChosen = rows.length > 0 && chosen === rows.length;
   return (
     <section class="screen" aria-labelledby="studies-title" data-testid="screen-studies">
       <header class="with-actions">
@@ -23,18 +36,27 @@ export function Studies({ rows, scan, onGoToSources }: Props) {
               : "No studies yet."}
           </p>
         </div>
-        <div class="coming-soon">
-          <button
-            type="button"
-            class="primary"
-            data-testid="send-folder-archive"
-            disabled
-            aria-describedby="send-soon"
-          >
-            Send to folder archive
-          </button>
-          <small id="send-soon">Coming soon</small>
-        </div>
+        {rows.length > 0 && (
+          <div class="actions">
+            <button
+              type="button"
+              class="secondary"
+              data-testid="select-all"
+              onClick={() => onSelect(allChosen ? new Set() : new Set(rows.map((r) => r.study.study_uid)))}
+            >
+              {allChosen ? "Choose none" : "Choose all"}
+            </button>
+            <button
+              type="button"
+              class="primary"
+              data-testid="continue-to-send"
+              disabled={chosen === 0}
+              onClick={onContinue}
+            >
+              Send {plural(chosen, "study", "studies")}…
+            </button>
+          </div>
+        )}
       </header>
 
       {rows.length === 0 ? (
@@ -56,24 +78,43 @@ export function Studies({ rows, scan, onGoToSources }: Props) {
               </div>
               <table class="studies">
                 <colgroup>
+                  <col class="pick" />
                   <col class="date" />
                   <col />
                   <col class="modality" />
                   <col class="count" />
                   <col class="count" />
+                  <col class="risk" />
+                  <col class="row-action" />
                 </colgroup>
                 <thead>
                   <tr>
+                    <th scope="col">
+                      <span class="visually-hidden">Send</span>
+                    </th>
                     <th scope="col">Date</th>
                     <th scope="col">Description</th>
                     <th scope="col">Modality</th>
                     <th scope="col" class="num">Series</th>
                     <th scope="col" class="num">Images</th>
+                    <th scope="col">Checks</th>
+                    <th scope="col">
+                      <span class="visually-hidden">Actions</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
-                  {g.studies.map((s) => (
-                    <tr key={s.id} data-testid="study-row" data-study-id={s.id}>
+                  {g.studies.map(({ study: s, at_risk, risk }) => (
+                    <tr key={s.id} data-testid="study-row" data-study-id={s.id} data-study-uid={s.study_uid}>
+                      <td>
+                        <input
+                          type="checkbox"
+                          data-testid="study-select"
+                          aria-label={`Send the study of ${formatDate(s.study_date)}`}
+                          checked={selected.has(s.study_uid)}
+                          onChange={() => toggle(s.study_uid)}
+                        />
+                      </td>
                       <td>{formatDate(s.study_date)}</td>
                       <td>{s.description || <span class="muted">No description</span>}</td>
                       <td>
@@ -87,6 +128,27 @@ export function Studies({ rows, scan, onGoToSources }: Props) {
                       </td>
                       <td class="num">{s.series}</td>
                       <td class="num">{s.instances}</td>
+                      <td>
+                        {at_risk > 0 ? (
+                          <span class="badge warn" data-testid="risk-badge" title={risk ?? undefined}>
+                            {plural(at_risk, "image")} {at_risk === 1 ? "needs" : "need"} pixel review
+                          </span>
+                        ) : (
+                          <span class="badge ok" data-testid="risk-ok">
+                            Headers only
+                          </span>
+                        )}
+                      </td>
+                      <td>
+                        <button
+                          type="button"
+                          class="link"
+                          data-testid="inspect-study"
+                          onClick={() => onInspect(s.study_uid)}
+                        >
+                          Inspect
+                        </button>
+                      </td>
                     </tr>
                   ))}
                 </tbody>

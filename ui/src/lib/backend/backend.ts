@@ -2,15 +2,46 @@
 // a mock (mock.ts) in unit tests. Types come from the generated bindings.
 import type {
   ApiError,
+  InspectReport,
+  InstanceRow,
+  JobView,
+  Preview,
+  ProfileInfo,
+  QuarantineRow,
+  ReleaseReport,
   Result,
   ScanFailed,
   ScanFinished,
   ScanProgress,
+  SendFailed,
+  SendFinished,
+  SendProgress,
+  SendRequest,
+  StudyOverview,
   StudyRow,
 } from "./bindings";
 
-export type { ApiError, Result, ScanFailed, ScanFinished, ScanProgress, StudyRow };
-export type { ScanSummary, Skipped } from "./bindings";
+export type {
+  ApiError,
+  InspectReport,
+  InstanceRow,
+  JobView,
+  Preview,
+  ProfileInfo,
+  QuarantineRow,
+  ReleaseReport,
+  Result,
+  ScanFailed,
+  ScanFinished,
+  ScanProgress,
+  SendFailed,
+  SendFinished,
+  SendProgress,
+  SendRequest,
+  StudyOverview,
+  StudyRow,
+};
+export type { Decision, ScanSummary, SendSummary, Skipped, StudyView } from "./bindings";
 
 /** Stops listening. */
 export type Unlisten = () => void;
@@ -18,15 +49,44 @@ export type Unlisten = () => void;
 export interface Backend {
   /** Where the app keeps its data (for display). */
   dataHome(): Promise<Result<string, ApiError>>;
-  /** Every catalogued study. */
-  studies(): Promise<Result<StudyRow[], ApiError>>;
+  /** Every catalogued study with its burned-in-risk count. */
+  studies(): Promise<Result<StudyOverview[], ApiError>>;
+  /** The instances of one study, in series order. */
+  studyInstances(studyUid: string): Promise<Result<InstanceRow[], ApiError>>;
+  /** Before/after tag table of one instance under a profile (null: the default profile). */
+  inspect(instance: number, profile: string | null): Promise<Result<InspectReport, ApiError>>;
+  /** One frame as a PNG data URL (window: the file's when null). */
+  preview(
+    instance: number,
+    frame: number,
+    center: number | null,
+    width: number | null,
+  ): Promise<Result<Preview, ApiError>>;
+  /** The shipped profiles. */
+  profiles(): Promise<Result<ProfileInfo[], ApiError>>;
+  /** Delivery jobs, newest first, with audit records. */
+  history(): Promise<Result<JobView[], ApiError>>;
+  /** Quarantine records. */
+  quarantine(): Promise<Result<QuarantineRow[], ApiError>>;
+  quarantineRelease(
+    id: number,
+    destination: string,
+    profile: string | null,
+    lookup: string | null,
+  ): Promise<Result<ReleaseReport, ApiError>>;
+  quarantineDiscard(id: number): Promise<Result<null, ApiError>>;
   /** Starts reading folders in the background; progress arrives through the listeners. */
   startScan(paths: string[]): Promise<Result<null, ApiError>>;
+  /** Starts sending studies in the background; progress arrives through the listeners. */
+  startSend(request: SendRequest): Promise<Result<null, ApiError>>;
   /** Asks the person to choose folders; empty when they cancel. */
   pickFolders(): Promise<string[]>;
   onScanProgress(cb: (p: ScanProgress) => void): Promise<Unlisten>;
   onScanFinished(cb: (f: ScanFinished) => void): Promise<Unlisten>;
   onScanFailed(cb: (f: ScanFailed) => void): Promise<Unlisten>;
+  onSendProgress(cb: (p: SendProgress) => void): Promise<Unlisten>;
+  onSendFinished(cb: (f: SendFinished) => void): Promise<Unlisten>;
+  onSendFailed(cb: (f: SendFailed) => void): Promise<Unlisten>;
   /** Folders (or files) dropped onto the window. */
   onPathsDropped(cb: (paths: string[]) => void): Promise<Unlisten>;
 }

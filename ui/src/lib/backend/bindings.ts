@@ -20,11 +20,100 @@ async dataHome() : Promise<Result<string, ApiError>> {
 }
 },
 /**
- * Every catalogued study (patient and study details are shown locally only).
+ * Every catalogued study with its burned-in-risk count (names are shown locally only).
  */
-async studies() : Promise<Result<StudyRow[], ApiError>> {
+async studies() : Promise<Result<StudyOverview[], ApiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("studies") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The instances of one study, in series order.
+ */
+async studyInstances(studyUid: string) : Promise<Result<InstanceRow[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("study_instances", { studyUid }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Before/after tag table of one instance under a profile (nothing is written).
+ */
+async inspect(instance: number, profile: string | null) : Promise<Result<InspectReport, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("inspect", { instance, profile }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Renders one frame of an instance (window centre/width: the file's when not given).
+ */
+async preview(instance: number, frame: number, center: number | null, width: number | null) : Promise<Result<Preview, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("preview", { instance, frame, center, width }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The shipped de-identification profiles.
+ */
+async profiles() : Promise<Result<ProfileInfo[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("profiles") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Every delivery job with its studies, states and audit records, newest first.
+ */
+async history() : Promise<Result<JobView[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("history") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Every quarantine record.
+ */
+async quarantine() : Promise<Result<QuarantineRow[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("quarantine") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Runs a quarantined object through the pipeline again (e.g. after the lookup table got the
+ * missing entry) and delivers it to `destination` if it now passes.
+ */
+async quarantineRelease(id: number, destination: string, profile: string | null, lookup: string | null) : Promise<Result<ReleaseReport, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("quarantine_release", { id, destination, profile, lookup }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Deletes a quarantined object's copy for good (the record stays, marked discarded).
+ */
+async quarantineDiscard(id: number) : Promise<Result<null, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("quarantine_discard", { id }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -41,6 +130,18 @@ async startScan(paths: string[]) : Promise<Result<null, ApiError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Starts de-identifying and delivering the chosen studies and returns at once; progress and
+ * the result arrive as `SendProgress`, `SendFinished` and `SendFailed` events.
+ */
+async startSend(request: SendRequest) : Promise<Result<null, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("start_send", { request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -50,11 +151,17 @@ async startScan(paths: string[]) : Promise<Result<null, ApiError>> {
 export const events = __makeEvents__<{
 scanFailed: ScanFailed,
 scanFinished: ScanFinished,
-scanProgress: ScanProgress
+scanProgress: ScanProgress,
+sendFailed: SendFailed,
+sendFinished: SendFinished,
+sendProgress: SendProgress
 }>({
 scanFailed: "scan-failed",
 scanFinished: "scan-finished",
-scanProgress: "scan-progress"
+scanProgress: "scan-progress",
+sendFailed: "send-failed",
+sendFinished: "send-finished",
+sendProgress: "send-progress"
 })
 
 /** user-defined constants **/
@@ -63,6 +170,34 @@ scanProgress: "scan-progress"
 
 /** user-defined types **/
 
+/**
+ * One PS3.15 Annex E action code.
+ */
+export type Action = 
+/**
+ * Replace with a non-zero-length dummy value consistent with the VR.
+ */
+"D" | 
+/**
+ * Replace with a zero-length value (or a dummy where the VR cannot be empty).
+ */
+"Z" | 
+/**
+ * Remove.
+ */
+"X" | 
+/**
+ * Keep (sequences are still processed item by item).
+ */
+"K" | 
+/**
+ * Clean: keep after removing identifying content (dates shifted, text scrubbed).
+ */
+"C" | 
+/**
+ * Replace the UID with a deterministic one (sequences: keep, process the UIDs inside).
+ */
+"U"
 /**
  * An error as it crosses the api boundary (CLI, service, GUI): `{code, message, class}`.
  */
@@ -84,6 +219,34 @@ class: ErrorClass;
  */
 usage: boolean }
 /**
+ * One element's fate: where it was, what was done and which rule said so.
+ */
+export type Decision = { 
+/**
+ * Tag path, e.g. `(0008,1140)[0].(0008,1155)`.
+ */
+path: string; 
+/**
+ * Dictionary keyword (empty for private or unknown tags).
+ */
+name: string; 
+/**
+ * The action applied.
+ */
+action: Action; 
+/**
+ * The rule behind it.
+ */
+rule: string; 
+/**
+ * Value before (only when asked for, e.g. by `deposit inspect`; PHI — display locally only).
+ */
+before?: string | null; 
+/**
+ * Value after (only when asked for).
+ */
+after?: string | null }
+/**
  * Whether retrying the same step can succeed.
  */
 export type ErrorClass = 
@@ -95,6 +258,275 @@ export type ErrorClass =
  * The step may succeed later (network down, server busy, disk momentarily full).
  */
 "transient"
+/**
+ * Quarantine verdict shown by inspect (no missing key: that stays in the quarantine store).
+ */
+export type InspectQuarantine = { 
+/**
+ * Code.
+ */
+code: string; 
+/**
+ * Sentence.
+ */
+reason: string }
+/**
+ * Before/after of one file.
+ */
+export type InspectReport = { 
+/**
+ * The profile applied.
+ */
+profile: ProfileId; 
+/**
+ * Where the output would go (relative to the output folder).
+ */
+output_path: string | null; 
+/**
+ * Set when the real run would quarantine this file.
+ */
+quarantine: InspectQuarantine | null; 
+/**
+ * Every element acted on, with the rule.
+ */
+decisions: Decision[] }
+/**
+ * One instance of a study, as listed for inspection and viewing (local display only).
+ */
+export type InstanceRow = { 
+/**
+ * Catalog id of the instance.
+ */
+id: number; 
+/**
+ * Series number (when the file has one).
+ */
+series_number: number | null; 
+/**
+ * Series description.
+ */
+series_description: string; 
+/**
+ * Modality of the series.
+ */
+modality: string; 
+/**
+ * Instance number (when the file has one).
+ */
+instance_number: number | null; 
+/**
+ * SOP Class UID.
+ */
+sop_class_uid: string; 
+/**
+ * Transfer syntax UID.
+ */
+transfer_syntax: string; 
+/**
+ * Rows (none for objects without pixels).
+ */
+rows: number | null; 
+/**
+ * Columns.
+ */
+columns: number | null; 
+/**
+ * Frames.
+ */
+frames: number | null; 
+/**
+ * The file that holds it.
+ */
+path: string }
+/**
+ * One job for listings: its studies with states, audit records and problems.
+ */
+export type JobView = { 
+/**
+ * Job id.
+ */
+id: number; 
+/**
+ * Destination (no credentials).
+ */
+destination: string; 
+/**
+ * Profile name and sha256.
+ */
+profile: JsonValue; 
+/**
+ * When created (Unix seconds).
+ */
+created_at: number; 
+/**
+ * Studies.
+ */
+studies: StudyView[] }
+export type JsonValue = null | boolean | number | string | JsonValue[] | Partial<{ [key in string]: JsonValue }>
+/**
+ * A rendered frame: a PNG as a `data:` URL, and what was rendered.
+ */
+export type Preview = { 
+/**
+ * `data:image/png;base64,…`
+ */
+png: string; 
+/**
+ * Frame, size, window and mask actually used.
+ */
+info: PreviewInfo }
+/**
+ * What `preview` rendered.
+ */
+export type PreviewInfo = { 
+/**
+ * Frame rendered (0-based).
+ */
+frame: number; 
+/**
+ * Frames in the object.
+ */
+frames: number; 
+/**
+ * Rows.
+ */
+rows: number; 
+/**
+ * Columns.
+ */
+columns: number; 
+/**
+ * Photometric interpretation of the decoded data.
+ */
+photometric: string; 
+/**
+ * Transfer syntax of the file.
+ */
+transfer_syntax: string; 
+/**
+ * The mask rule applied, if any.
+ */
+mask_rule: string | null; 
+/**
+ * The window used (grey images).
+ */
+window: Window | null }
+/**
+ * A profile's identity as reported in JSON.
+ */
+export type ProfileId = { 
+/**
+ * Name.
+ */
+name: string; 
+/**
+ * SHA-256 of the canonical form.
+ */
+sha256: string }
+/**
+ * A profile as listed.
+ */
+export type ProfileInfo = { 
+/**
+ * Name.
+ */
+name: string; 
+/**
+ * SHA-256 of its canonical form.
+ */
+sha256: string; 
+/**
+ * Description.
+ */
+description: string; 
+/**
+ * Standard edition of its table.
+ */
+edition: string; 
+/**
+ * Options with their CID 7050 codes: (name, code, meaning).
+ */
+options: ([string, string, string])[]; 
+/**
+ * How many listed attributes get each action.
+ */
+actions: Partial<{ [key in string]: number }> }
+/**
+ * A quarantine record as listed.
+ */
+export type QuarantineRow = { 
+/**
+ * Id.
+ */
+id: number; 
+/**
+ * Input file.
+ */
+source_path: string; 
+/**
+ * Copy in the data home.
+ */
+stored_path: string | null; 
+/**
+ * Original SOP Instance UID (local display only).
+ */
+sop_uid: string | null; 
+/**
+ * Reason code.
+ */
+code: string; 
+/**
+ * Sentence.
+ */
+reason: string; 
+/**
+ * Missing lookup key (local display only).
+ */
+missing_key: string | null; 
+/**
+ * Profile name.
+ */
+profile_name: string; 
+/**
+ * Profile sha256.
+ */
+profile_sha: string; 
+/**
+ * Unix seconds.
+ */
+created_at: number; 
+/**
+ * held, released or discarded.
+ */
+state: string }
+/**
+ * What a release did.
+ */
+export type ReleaseReport = { 
+/**
+ * The item.
+ */
+id: number; 
+/**
+ * True when the item passed and was delivered or written.
+ */
+released: boolean; 
+/**
+ * When still held: the (new) reason code.
+ */
+code: string | null; 
+/**
+ * When still held: the (new) reason, in words.
+ */
+reason: string | null; 
+/**
+ * The delivery, when sent to a destination.
+ */
+delivery: SendSummary | null; 
+/**
+ * The file written, when released into a folder (new identifiers only).
+ */
+written: string | null }
 /**
  * A scan could not run or stopped early.
  */
@@ -176,6 +608,127 @@ skipped: Skipped[];
  */
 failed: number }
 /**
+ * A send could not run or stopped early.
+ */
+export type SendFailed = { 
+/**
+ * What went wrong, as `{code, message}`.
+ */
+error: ApiError }
+/**
+ * A send ended: what was delivered and verified, what waits for the destination, what was
+ * set aside.
+ */
+export type SendFinished = { 
+/**
+ * The engine's summary (the same as `deposit send --json`).
+ */
+summary: SendSummary; 
+/**
+ * Milliseconds the send took.
+ */
+elapsed_ms: number; 
+/**
+ * True when this was queued work resumed by the app (after a restart or coming online).
+ */
+resumed: boolean }
+/**
+ * What a running send is doing now.
+ */
+export type SendPhase = 
+/**
+ * De-identifying into the outbox (nothing has left the computer yet).
+ */
+"deidentifying" | 
+/**
+ * Delivering, committing and verifying.
+ */
+"delivering"
+/**
+ * How far a running send has got. Sent at most every [`crate::scan_job::PROGRESS_EVERY`].
+ */
+export type SendProgress = { 
+/**
+ * The current phase.
+ */
+phase: SendPhase; 
+/**
+ * Files handled in this phase.
+ */
+done: number; 
+/**
+ * Files to handle in this phase.
+ */
+total: number; 
+/**
+ * Milliseconds since the send started (the window derives rate and ETA from it).
+ */
+elapsed_ms: number; 
+/**
+ * Milliseconds since this phase started.
+ */
+phase_ms: number }
+/**
+ * What the window asks to send.
+ */
+export type SendRequest = { 
+/**
+ * Original Study Instance UIDs of the catalogued studies to send.
+ */
+study_uids: string[]; 
+/**
+ * Destination (`folder:` is the embedded folder archive; URLs as on the command line).
+ */
+destination: string; 
+/**
+ * Profile name or file (none: the default profile).
+ */
+profile: string | null; 
+/**
+ * Lookup table file (none: pseudonyms from the site key).
+ */
+lookup: string | null }
+/**
+ * The JSON summary of `deposit send` (DESIGN.md §4).
+ */
+export type SendSummary = { 
+/**
+ * Files newly stored by the destination.
+ */
+sent: number; 
+/**
+ * Files the destination already held identically.
+ */
+already_present: number; 
+/**
+ * Files set aside in the quarantine.
+ */
+quarantined: number; 
+/**
+ * Files that failed.
+ */
+failed: number; 
+/**
+ * Files verified in the archive.
+ */
+verified: number; 
+/**
+ * The destination (no credentials).
+ */
+destination: string; 
+/**
+ * Studies still waiting for the destination (resume with `deposit queue run`).
+ */
+waiting: number; 
+/**
+ * The queue job.
+ */
+job: number; 
+/**
+ * Problems, in words (no PHI).
+ */
+problems: string[] }
+/**
  * A file that was not catalogued.
  */
 export type Skipped = { 
@@ -191,6 +744,74 @@ reason: string;
  * Stable reason code.
  */
 code: string }
+/**
+ * State of a piece or a study. Written before and after every side effect.
+ */
+export type State = 
+/**
+ * Waiting to be de-identified.
+ */
+"queued" | 
+/**
+ * De-identified into the outbox; ready to send.
+ */
+"prepared" | 
+/**
+ * A request is (or was, when a crash interrupted it) in flight.
+ */
+"sending" | 
+/**
+ * The destination confirmed receipt.
+ */
+"acknowledged" | 
+/**
+ * The study was made final in the archive.
+ */
+"committed" | 
+/**
+ * The archive's holdings match the manifest.
+ */
+"verified" | 
+/**
+ * Gave up: a permanent error (see detail).
+ */
+"failed" | 
+/**
+ * Not sent: not provably safe (see the quarantine).
+ */
+"quarantined"
+/**
+ * Where a study lands: labels that never carry original identity (pseudonyms and new UIDs).
+ */
+export type StudyLabels = { 
+/**
+ * Project (XNAT project ID; a folder name in the folder archive).
+ */
+project: string; 
+/**
+ * Subject label (the pseudonymous patient ID).
+ */
+subject: string; 
+/**
+ * Session label (derived from the new Study Instance UID).
+ */
+session: string }
+/**
+ * A catalogued study with what may stop it from leaving as it is.
+ */
+export type StudyOverview = { 
+/**
+ * The study (original identity: local display only).
+ */
+study: StudyRow; 
+/**
+ * Instances whose pixels may carry burned-in identity (they need a mask rule or review).
+ */
+at_risk: number; 
+/**
+ * Why, in words, for the first kind of risky instance found.
+ */
+risk: string | null }
 /**
  * One study as listed for people (counts, modality, date).
  */
@@ -231,6 +852,54 @@ series: number;
  * Number of instances.
  */
 instances: number }
+/**
+ * One study of a job for listings.
+ */
+export type StudyView = { 
+/**
+ * Labels in the archive.
+ */
+labels: StudyLabels; 
+/**
+ * State.
+ */
+state: State; 
+/**
+ * Archive URI once committed.
+ */
+uri: string | null; 
+/**
+ * Files in the study.
+ */
+files: number; 
+/**
+ * Pieces acknowledged / total.
+ */
+pieces_done: number; 
+/**
+ * Pieces in total.
+ */
+pieces: number; 
+/**
+ * Last problem, in words.
+ */
+detail: string | null; 
+/**
+ * The audit record once verified.
+ */
+audit: JsonValue | null }
+/**
+ * A VOI window.
+ */
+export type Window = { 
+/**
+ * Centre.
+ */
+center: number; 
+/**
+ * Width (> 0).
+ */
+width: number }
 
 /** tauri-specta globals **/
 

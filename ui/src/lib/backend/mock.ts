@@ -2,11 +2,22 @@
 import type {
   ApiError,
   Backend,
+  InspectReport,
+  InstanceRow,
+  JobView,
+  Preview,
+  ProfileInfo,
+  QuarantineRow,
+  ReleaseReport,
   Result,
   ScanFailed,
   ScanFinished,
   ScanProgress,
-  StudyRow,
+  SendFailed,
+  SendFinished,
+  SendProgress,
+  SendRequest,
+  StudyOverview,
   Unlisten,
 } from "./backend";
 
@@ -17,41 +28,123 @@ function on<T>(set: Listeners<T>, cb: (v: T) => void): Promise<Unlisten> {
   return Promise.resolve(() => set.delete(cb));
 }
 
+function ok<T>(data: T): Promise<Result<T, ApiError>> {
+  return Promise.resolve({ status: "ok", data });
+}
+
+function fail<T>(error: ApiError): Promise<Result<T, ApiError>> {
+  return Promise.resolve({ status: "error", error });
+}
+
 export class MockBackend implements Backend {
-  rows: StudyRow[] = [];
+  rows: StudyOverview[] = [];
+  instances: Record<string, InstanceRow[]> = {};
+  reports: Record<number, InspectReport> = {};
+  profileList: ProfileInfo[] = [];
+  jobs: JobView[] = [];
+  held: QuarantineRow[] = [];
   home = "/home/test/.local/share/deposit";
   /** The error the next startScan returns, if any. */
   startError: ApiError | null = null;
+  /** The error the next startSend returns, if any. */
+  sendError: ApiError | null = null;
+  /** What the next quarantineRelease returns. */
+  releaseReport: ReleaseReport | null = null;
   /** What the next pickFolders returns. */
   picked: string[] = [];
   scans: string[][] = [];
-  private progress: Listeners<ScanProgress> = new Set();
-  private finished: Listeners<ScanFinished> = new Set();
-  private failed: Listeners<ScanFailed> = new Set();
+  sends: SendRequest[] = [];
+  inspected: { instance: number; profile: string | null }[] = [];
+  previews: { instance: number; frame: number; center: number | null; width: number | null }[] = [];
+  releases: { id: number; destination: string; lookup: string | null }[] = [];
+  discards: number[] = [];
+  private scanProgress: Listeners<ScanProgress> = new Set();
+  private scanFinished: Listeners<ScanFinished> = new Set();
+  private scanFailed: Listeners<ScanFailed> = new Set();
+  private sendProgress: Listeners<SendProgress> = new Set();
+  private sendFinished: Listeners<SendFinished> = new Set();
+  private sendFailed: Listeners<SendFailed> = new Set();
   private dropped: Listeners<string[]> = new Set();
 
-  dataHome(): Promise<Result<string, ApiError>> {
-    return Promise.resolve({ status: "ok", data: this.home });
+  dataHome() {
+    return ok(this.home);
   }
-  studies(): Promise<Result<StudyRow[], ApiError>> {
-    return Promise.resolve({ status: "ok", data: [...this.rows] });
+  studies() {
+    return ok([...this.rows]);
   }
-  startScan(paths: string[]): Promise<Result<null, ApiError>> {
-    if (this.startError) return Promise.resolve({ status: "error", error: this.startError });
+  studyInstances(uid: string) {
+    return ok([...(this.instances[uid] ?? [])]);
+  }
+  inspect(instance: number, profile: string | null) {
+    this.inspected.push({ instance, profile });
+    const r = this.reports[instance];
+    return r ? ok(r) : fail<InspectReport>({ code: "catalog.no_instance", message: "no such instance", class: "permanent", usage: true });
+  }
+  preview(instance: number, frame: number, center: number | null, width: number | null) {
+    this.previews.push({ instance, frame, center, width });
+    const p: Preview = {
+      png: "data:image/png;base64,iVBORw0KGgo=",
+      info: {
+        frame,
+        frames: 3,
+        rows: 64,
+        columns: 96,
+        photometric: "MONOCHROME2",
+        transfer_syntax: "1.2.840.10008.1.2.1",
+        mask_rule: null,
+        window: { center: center ?? 40, width: width ?? 400 },
+      },
+    };
+    return ok(p);
+  }
+  profiles() {
+    return ok([...this.profileList]);
+  }
+  history() {
+    return ok([...this.jobs]);
+  }
+  quarantine() {
+    return ok([...this.held]);
+  }
+  quarantineRelease(id: number, destination: string, _profile: string | null, lookup: string | null) {
+    this.releases.push({ id, destination, lookup });
+    const r = this.releaseReport ?? { id, released: true, code: null, reason: null, delivery: null, written: null };
+    return ok(r);
+  }
+  quarantineDiscard(id: number) {
+    this.discards.push(id);
+    return ok(null);
+  }
+  startScan(paths: string[]) {
+    if (this.startError) return fail<null>(this.startError);
     this.scans.push(paths);
-    return Promise.resolve({ status: "ok", data: null });
+    return ok(null);
+  }
+  startSend(request: SendRequest) {
+    if (this.sendError) return fail<null>(this.sendError);
+    this.sends.push(request);
+    return ok(null);
   }
   pickFolders(): Promise<string[]> {
     return Promise.resolve(this.picked);
   }
   onScanProgress(cb: (p: ScanProgress) => void) {
-    return on(this.progress, cb);
+    return on(this.scanProgress, cb);
   }
   onScanFinished(cb: (f: ScanFinished) => void) {
-    return on(this.finished, cb);
+    return on(this.scanFinished, cb);
   }
   onScanFailed(cb: (f: ScanFailed) => void) {
-    return on(this.failed, cb);
+    return on(this.scanFailed, cb);
+  }
+  onSendProgress(cb: (p: SendProgress) => void) {
+    return on(this.sendProgress, cb);
+  }
+  onSendFinished(cb: (f: SendFinished) => void) {
+    return on(this.sendFinished, cb);
+  }
+  onSendFailed(cb: (f: SendFailed) => void) {
+    return on(this.sendFailed, cb);
   }
   onPathsDropped(cb: (paths: string[]) => void) {
     return on(this.dropped, cb);
@@ -59,13 +152,22 @@ export class MockBackend implements Backend {
 
   // What the app would send:
   emitProgress(p: ScanProgress) {
-    this.progress.forEach((cb) => cb(p));
+    this.scanProgress.forEach((cb) => cb(p));
   }
   emitFinished(f: ScanFinished) {
-    this.finished.forEach((cb) => cb(f));
+    this.scanFinished.forEach((cb) => cb(f));
   }
   emitFailed(f: ScanFailed) {
-    this.failed.forEach((cb) => cb(f));
+    this.scanFailed.forEach((cb) => cb(f));
+  }
+  emitSendProgress(p: SendProgress) {
+    this.sendProgress.forEach((cb) => cb(p));
+  }
+  emitSendFinished(f: SendFinished) {
+    this.sendFinished.forEach((cb) => cb(f));
+  }
+  emitSendFailed(f: SendFailed) {
+    this.sendFailed.forEach((cb) => cb(f));
   }
   drop(paths: string[]) {
     this.dropped.forEach((cb) => cb(paths));

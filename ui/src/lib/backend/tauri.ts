@@ -8,7 +8,17 @@ import { commands, events } from "./bindings";
 export const tauriBackend: Backend = {
   dataHome: () => commands.dataHome(),
   studies: () => commands.studies(),
+  studyInstances: (uid) => commands.studyInstances(uid),
+  inspect: (instance, profile) => commands.inspect(instance, profile),
+  preview: (instance, frame, center, width) => commands.preview(instance, frame, center, width),
+  profiles: () => commands.profiles(),
+  history: () => commands.history(),
+  quarantine: () => commands.quarantine(),
+  quarantineRelease: (id, destination, profile, lookup) =>
+    commands.quarantineRelease(id, destination, profile, lookup),
+  quarantineDiscard: (id) => commands.quarantineDiscard(id),
   startScan: (paths) => commands.startScan(paths),
+  startSend: (request) => commands.startSend(request),
   async pickFolders() {
     const picked = await open({ directory: true, multiple: true, title: "Choose folders with DICOM files" });
     if (picked === null) return [];
@@ -17,6 +27,9 @@ export const tauriBackend: Backend = {
   onScanProgress: (cb) => events.scanProgress.listen((e) => cb(e.payload)),
   onScanFinished: (cb) => events.scanFinished.listen((e) => cb(e.payload)),
   onScanFailed: (cb) => events.scanFailed.listen((e) => cb(e.payload)),
+  onSendProgress: (cb) => events.sendProgress.listen((e) => cb(e.payload)),
+  onSendFinished: (cb) => events.sendFinished.listen((e) => cb(e.payload)),
+  onSendFailed: (cb) => events.sendFailed.listen((e) => cb(e.payload)),
   onPathsDropped: (cb) =>
     getCurrentWebview().onDragDropEvent((e) => {
       if (e.payload.type === "drop") cb(e.payload.paths);

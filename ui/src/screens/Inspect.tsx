@@ -1,0 +1,431 @@
+// Inspect: pick an instance of a study, see its image (frames, window/level, zoom) and the
+// before/after table of every tag the profile acts on, with the rule behind each change.
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import type {
+  Backend,
+  Decision,
+  InspectReport,
+  InstanceRow,
+  Preview,
+  ProfileInfo,
+  StudyOverview,
+} from "../lib/backend/backend";
+import { formatDate, formatName, plural } from "../lib/format";
+
+interface Props {
+  backend: Backend;
+  rows: StudyOverview[];
+  studyUid: string | null;
+  onStudy: (uid: string) => void;
+  profiles: ProfileInfo[];
+  profile: string;
+  onProfile: (name: string) => void;
+}
+
+const ACTION_WORDS: Record<string, string> = {
+  D: "Replaced with a dummy",
+  Z: "Emptied",
+  X: "Removed",
+  K: "Kept",
+  C: "Cleaned",
+  U: "New UID",
+};
+
+/** A rectangle in image pixels. */
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export function Inspect({ backend, rows, studyUid, onStudy, profiles, profile, onProfile }: Props) {
+  const [instances, setInstances] = useState<InstanceRow[]>([]);
+  const [index, setIndex] = useState(0);
+  const [report, setReport] = useState<InspectReport | null>(null);
+  const [reportError, setReportError] = useState<string | null>(null);
+  const [filter, setFilter] = useState("");
+  const [changedOnly, setChangedOnly] = useState(true);
+
+  useEffect(() => {
+    setInstances([]);
+    setIndex(0);
+    if (!studyUid) return;
+    void backend.studyInstances(studyUid).then((r) => {
+      if (r.status === "ok") setInstances(r.data);
+    });
+  }, [backend, studyUid]);
+
+  const instance = instances[index] ?? null;
+
+  useEffect(() => {
+    setReport(null);
+    setReportError(null);
+    if (!instance) return;
+    void backend.inspect(instance.id, profile || null).then((r) => {
+      if (r.status === "ok") setReport(r.data);
+      else setReportError(r.error.message);
+    });
+  }, [backend, instance?.id, profile]);
+
+  const decisions = useMemo(() => {
+    const all = report?.decisions ?? [];
+    const f = filter.trim().toLowerCase();
+    return all.filter(
+      (d) =>
+        (!changedOnly || d.action !== "K") &&
+        (!f ||
+          d.path.toLowerCase().includes(f) ||
+          d.name.toLowerCase().includes(f) ||
+          d.rule.toLowerCase().includes(f)),
+    );
+  }, [report, filter, changedOnly]);
+
+  if (rows.length === 0) {
+    return (
+      <section class="screen" data-testid="screen-inspect">
+        <header>
+          <h1>Inspect</h1>
+        </header>
+        <div class="card empty">Find studies first; then any image can be inspected here.</div>
+      </section>
+    );
+  }
+
+  return (
+    <section class="screen wide" aria-labelledby="inspect-title" data-testid="screen-inspect">
+      <header class="with-actions">
+        <div>
+          <h1 id="inspect-title">Inspect</h1>
+          <p class="lead">
+            What the profile does to one image, tag by tag. Nothing is written or sent from here.
+          </p>
+        </div>
+      </header>
+
+      <div class="card toolbar">
+        <div class="field">
+          <label for="inspect-study">Study</label>
+          <select
+            id="inspect-study"
+            data-testid="inspect-study-select"
+            value={studyUid ?? ""}
+            onChange={(e) => onStudy((e.target as HTMLSelectElement).value)}
+          >
+            {rows.map(({ study: s }) => (
+              <option key={s.study_uid} value={s.study_uid}>
+                {formatName(s.patient_name)} · {formatDate(s.study_date)} · {s.description || s.modalities}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="inspect-instance">Image</label>
+          <div class="row">
+            <button
+              type="button"
+              class="secondary"
+              data-testid="instance-prev"
+              aria-label="Previous image"
+              disabled={index === 0}
+              onClick={() => setIndex(index - 1)}
+            >
+              ‹
+            </button>
+            <select
+              id="inspect-instance"
+              data-testid="instance-select"
+              value={String(index)}
+              onChange={(e) => setIndex(Number((e.target as HTMLSelectElement).value))}
+            >
+              {instances.map((i, n) => (
+                <option key={i.id} value={String(n)}>
+                  Series {i.series_number ?? "?"} {i.series_description} · image {i.instance_number ?? n + 1} · {i.modality}
+                </option>
+              ))}
+            </select>
+            <button
+              type="button"
+              class="secondary"
+              data-testid="instance-next"
+              aria-label="Next image"
+              disabled={index >= instances.length - 1}
+              onClick={() => setIndex(index + 1)}
+            >
+              ›
+            </button>
+          </div>
+        </div>
+        <div class="field">
+          <label for="inspect-profile">Profile</label>
+          <select
+            id="inspect-profile"
+            data-testid="inspect-profile-select"
+            value={profile}
+            onChange={(e) => onProfile((e.target as HTMLSelectElement).value)}
+          >
+            <option value="">Default</option>
+            {profiles.map((x) => (
+              <option key={x.name} value={x.name}>
+                {x.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+
+      <div class="inspect-body">
+        {instance && instance.rows != null && <Viewer backend={backend} instance={instance} />}
+        <div class="card diff" data-testid="inspect-diff">
+          {report?.quarantine && (
+            <p class="banner warn" data-testid="inspect-quarantine" data-code={report.quarantine.code}>
+              This image would be set aside: {report.quarantine.reason}
+            </p>
+          )}
+          {reportError && (
+            <p class="banner error" data-testid="inspect-error">
+              {reportError}
+            </p>
+          )}
+          <div class="row diff-tools">
+            <input
+              type="search"
+              data-testid="diff-filter"
+              aria-label="Filter tags"
+              placeholder="Filter by tag, name or rule"
+              value={filter}
+              onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
+            />
+            <label class="choice">
+              <input
+                type="checkbox"
+                data-testid="diff-changed-only"
+                checked={changedOnly}
+                onChange={() => setChangedOnly(!changedOnly)}
+              />
+              Changes only
+            </label>
+            {report && (
+              <span class="muted" data-testid="diff-count">
+                {plural(decisions.length, "tag")} shown · profile {report.profile.name}
+              </span>
+            )}
+          </div>
+          <table class="diff-table">
+            <colgroup>
+              <col class="tag" />
+              <col />
+              <col />
+              <col class="why" />
+            </colgroup>
+            <thead>
+              <tr>
+                <th scope="col">Tag</th>
+                <th scope="col">Before</th>
+                <th scope="col">After</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {decisions.map((d) => (
+                <DiffRow key={d.path} d={d} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function DiffRow({ d }: { d: Decision }) {
+  return (
+    <tr data-testid="diff-row" data-tag={d.path} data-action={d.action}>
+      <td>
+        <code>{d.path}</code>
+        <div class="small">{d.name || <span class="muted">private or unknown</span>}</div>
+      </td>
+      <td class="value before" data-testid="diff-before">
+        {d.before ?? <span class="muted">—</span>}
+      </td>
+      <td class="value after" data-testid="diff-after">
+        {d.action === "X" ? <span class="muted">removed</span> : (d.after ?? <span class="muted">—</span>)}
+      </td>
+      <td>
+        <span class={`badge action-${d.action}`}>{ACTION_WORDS[d.action] ?? d.action}</span>
+        <div class="small muted">{d.rule}</div>
+      </td>
+    </tr>
+  );
+}
+
+/** The image of one instance: frames, window/level, zoom, and rectangles drawn on it. */
+function Viewer({ backend, instance }: { backend: Backend; instance: InstanceRow }) {
+  const [frame, setFrame] = useState(0);
+  const [center, setCenter] = useState<number | null>(null);
+  const [width, setWidth] = useState<number | null>(null);
+  const [zoom, setZoom] = useState(1);
+  const [shown, setShown] = useState<Preview | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [rects, setRects] = useState<Rect[]>([]);
+  const [drawing, setDrawing] = useState<Rect | null>(null);
+  const start = useRef<{ x: number; y: number } | null>(null);
+  const img = useRef<HTMLImageElement>(null);
+
+  useEffect(() => {
+    setFrame(0);
+    setCenter(null);
+    setWidth(null);
+    setRects([]);
+  }, [instance.id]);
+
+  useEffect(() => {
+    let live = true;
+    void backend.preview(instance.id, frame, center, width).then((r) => {
+      if (!live) return;
+      if (r.status === "ok") {
+        setShown(r.data);
+        setError(null);
+      } else setError(r.error.message);
+    });
+    return () => {
+      live = false;
+    };
+  }, [backend, instance.id, frame, center, width]);
+
+  const frames = shown?.info.frames ?? instance.frames ?? 1;
+  const win = shown?.info.window;
+  const cols = shown?.info.columns ?? instance.columns ?? 1;
+
+  const toImage = (e: MouseEvent) => {
+    const el = img.current;
+    if (!el) return { x: 0, y: 0 };
+    const box = el.getBoundingClientRect();
+    const scale = cols / (box.width || 1);
+    return {
+      x: Math.max(0, Math.round((e.clientX - box.left) * scale)),
+      y: Math.max(0, Math.round((e.clientY - box.top) * scale)),
+    };
+  };
+  const down = (e: MouseEvent) => {
+    start.current = toImage(e);
+    setDrawing({ ...start.current, w: 0, h: 0 });
+  };
+  const move = (e: MouseEvent) => {
+    if (!start.current) return;
+    const p = toImage(e);
+    const s = start.current;
+    setDrawing({ x: Math.min(s.x, p.x), y: Math.min(s.y, p.y), w: Math.abs(p.x - s.x), h: Math.abs(p.y - s.y) });
+  };
+  const up = () => {
+    if (drawing && drawing.w > 1 && drawing.h > 1) setRects((r) => [...r, drawing]);
+    start.current = null;
+    setDrawing(null);
+  };
+  const pct = (v: number) => `${(v * 100) / cols}%`;
+  const rowsN = shown?.info.rows ?? instance.rows ?? 1;
+  const pctY = (v: number) => `${(v * 100) / rowsN}%`;
+
+  return (
+    <div class="card viewer" data-testid="viewer">
+      <div class="viewer-tools row">
+        {frames > 1 && (
+          <label class="choice">
+            Frame
+            <input
+              type="range"
+              min={0}
+              max={frames - 1}
+              value={frame}
+              data-testid="frame-slider"
+              aria-label="Frame"
+              onInput={(e) => setFrame(Number((e.target as HTMLInputElement).value))}
+            />
+            <span data-testid="frame-number">
+              {frame + 1}/{frames}
+            </span>
+          </label>
+        )}
+        {win && (
+          <>
+            <label class="choice">
+              Level
+              <input
+                type="number"
+                class="narrow"
+                data-testid="window-center"
+                value={Math.round(center ?? win.center)}
+                onChange={(e) => {
+                  setCenter(Number((e.target as HTMLInputElement).value));
+                  setWidth(width ?? win.width);
+                }}
+              />
+            </label>
+            <label class="choice">
+              Width
+              <input
+                type="number"
+                class="narrow"
+                min={1}
+                data-testid="window-width"
+                value={Math.round(width ?? win.width)}
+                onChange={(e) => {
+                  setWidth(Math.max(1, Number((e.target as HTMLInputElement).value)));
+                  setCenter(center ?? win.center);
+                }}
+              />
+            </label>
+          </>
+        )}
+        <button type="button" class="secondary" data-testid="zoom-out" aria-label="Zoom out" onClick={() => setZoom(Math.max(0.25, zoom / 1.5))}>
+          −
+        </button>
+        <span data-testid="zoom-level">{Math.round(zoom * 100)}%</span>
+        <button type="button" class="secondary" data-testid="zoom-in" aria-label="Zoom in" onClick={() => setZoom(Math.min(8, zoom * 1.5))}>
+          +
+        </button>
+      </div>
+      {error ? (
+        <p class="banner error" data-testid="viewer-error">
+          {error}
+        </p>
+      ) : (
+        <div class="image-frame">
+          <div
+            class="image-stage"
+            style={{ width: `${Math.round(zoom * Math.min(Math.max(cols, 256), 300))}px` }}
+            onMouseDown={down}
+            onMouseMove={move}
+            onMouseUp={up}
+            onMouseLeave={up}
+            data-testid="mask-canvas"
+          >
+            {shown && <img ref={img} src={shown.png} alt="Selected image" data-testid="viewer-image" draggable={false} />}
+            {[...rects, ...(drawing ? [drawing] : [])].map((r, i) => (
+              <div
+                key={i}
+                class="mask-rect"
+                data-testid="mask-rect"
+                style={{ left: pct(r.x), top: pctY(r.y), width: pct(r.w), height: pctY(r.h) }}
+              />
+            ))}
+          </div>
+        </div>
+      )}
+      {shown && (
+        <p class="muted small" data-testid="viewer-info">
+          {shown.info.columns}×{shown.info.rows} · {shown.info.photometric}
+          {shown.info.mask_rule ? ` · masked by ${shown.info.mask_rule}` : ""}
+        </p>
+      )}
+      {rects.length > 0 && (
+        <div class="row">
+          <span data-testid="mask-count">{plural(rects.length, "rectangle")} drawn</span>
+          <button type="button" class="link" data-testid="mask-clear" onClick={() => setRects([])}>
+            Clear
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
