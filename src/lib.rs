@@ -23,3 +23,4 @@ pub mod intake;
 pub mod pixels;
 pub mod queue;
 pub mod receive;
+pub mod web;

@@ -2,18 +2,17 @@
 
 use deposit::api::deid::{InspectReport, ProfileInfo};
 use deposit::api::dto::{ApiError, InstanceRow, StudyOverview};
-use deposit::api::pixels::PreviewOptions;
+use deposit::api::pixels::Preview;
 use deposit::api::quarantine::{ReleaseOptions, ReleaseReport};
 use deposit::api::Session;
 use deposit::catalog::quarantine::QuarantineRow;
-use deposit::pixels::{PreviewInfo, Window};
 use deposit::queue::store::JobView;
-use serde::Serialize;
 use tauri::{AppHandle, State};
 
 use crate::scan_job::ScanJobs;
-use crate::send_job::{SendJobs, SendRequest};
+use crate::send_job::SendJobs;
 use crate::state::AppState;
+use deposit::api::jobs::SendRequest;
 
 /// Where the app keeps its data (`DEPOSIT_HOME` or the OS default), for display.
 #[tauri::command]
@@ -50,15 +49,6 @@ pub async fn inspect(
     state.with(|s| s.inspect(&s.instance_file(instance)?, profile.as_deref(), None))
 }
 
-/// A rendered frame: a PNG as a `data:` URL, and what was rendered.
-#[derive(Debug, Clone, Serialize, specta::Type)]
-pub struct Preview {
-    /// `data:image/png;base64,…`
-    pub png: String,
-    /// Frame, size, window and mask actually used.
-    pub info: PreviewInfo,
-}
-
 /// Renders one frame of an instance (window centre/width: the file's when not given).
 #[tauri::command]
 #[specta::specta]
@@ -69,21 +59,7 @@ pub async fn preview(
     center: Option<f64>,
     width: Option<f64>,
 ) -> Result<Preview, ApiError> {
-    let file = state.with(|s| s.instance_file(instance))?;
-    let window = match (center, width) {
-        (Some(center), Some(width)) if width > 0.0 => Some(Window { center, width }),
-        _ => None,
-    };
-    let opts = PreviewOptions {
-        frame,
-        window,
-        ..PreviewOptions::default()
-    };
-    let (png, info) = deposit::api::pixels::preview_png(&file, &opts)?;
-    Ok(Preview {
-        png: deposit::api::pixels::png_data_url(&png),
-        info,
-    })
+    state.with(|s| s.preview_instance(instance, frame, center, width))
 }
 
 /// The shipped de-identification profiles.
@@ -118,12 +94,7 @@ pub async fn quarantine_release(
     profile: Option<String>,
     lookup: Option<String>,
 ) -> Result<ReleaseReport, ApiError> {
-    let opts = ReleaseOptions {
-        to: Some(destination),
-        profile: profile.filter(|p| !p.is_empty()),
-        lookup: lookup.filter(|p| !p.is_empty()).map(Into::into),
-        ..ReleaseOptions::default()
-    };
+    let opts = ReleaseOptions::deliver(destination, profile, lookup);
     state.with_mut(|s| s.quarantine_release(id, &opts))
 }
 

@@ -5,7 +5,6 @@
 //! TypeScript bindings in `ui/src/lib/backend/bindings.ts` are generated from these types
 //! ([`export_bindings`]; the `bindings` test fails when the checked-in file is stale).
 
-pub mod busy;
 pub mod commands;
 pub mod events;
 pub mod scan_job;
@@ -38,12 +37,12 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::start_send,
         ])
         .events(collect_events![
-            events::ScanProgress,
-            events::ScanFinished,
-            events::ScanFailed,
-            events::SendProgress,
-            events::SendFinished,
-            events::SendFailed,
+            events::ScanProgressEvent,
+            events::ScanFinishedEvent,
+            events::ScanFailedEvent,
+            events::SendProgressEvent,
+            events::SendFinishedEvent,
+            events::SendFailedEvent,
         ])
 }
 
@@ -68,7 +67,7 @@ pub fn export_bindings(path: &Path) -> Result<(), String> {
 /// work queued while offline goes out by itself once the destination is back.
 fn start_resumer(app: tauri::AppHandle) {
     use tauri::Manager;
-    let every = send_job::resume_every();
+    let every = deposit::api::jobs::resume_every();
     let spawned = std::thread::Builder::new()
         .name("resumer".into())
         .spawn(move || loop {

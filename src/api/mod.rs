@@ -6,6 +6,7 @@
 
 pub mod deid;
 pub mod dto;
+pub mod jobs;
 pub mod pixels;
 pub mod preflight;
 pub mod quarantine;

@@ -61,3 +61,41 @@ pub fn png_data_url(png: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(png)
     )
 }
+
+/// A rendered frame for front ends: a PNG as a `data:` URL, and what was rendered.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Preview {
+    /// `data:image/png;base64,…`
+    pub png: String,
+    /// Frame, size, window and mask actually used.
+    pub info: PreviewInfo,
+}
+
+impl super::Session {
+    /// Renders one frame of a catalogued instance (window centre/width: the file's when not
+    /// both given).
+    pub fn preview_instance(
+        &self,
+        instance: i64,
+        frame: u32,
+        center: Option<f64>,
+        width: Option<f64>,
+    ) -> Result<Preview, ApiError> {
+        let file = self.instance_file(instance)?;
+        let window = match (center, width) {
+            (Some(center), Some(width)) if width > 0.0 => Some(Window { center, width }),
+            _ => None,
+        };
+        let opts = PreviewOptions {
+            frame,
+            window,
+            ..PreviewOptions::default()
+        };
+        let (png, info) = preview_png(&file, &opts)?;
+        Ok(Preview {
+            png: png_data_url(&png),
+            info,
+        })
+    }
+}

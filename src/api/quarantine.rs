@@ -25,6 +25,18 @@ pub struct ReleaseOptions {
     pub masks: Option<PathBuf>,
 }
 
+impl ReleaseOptions {
+    /// Release to a destination, as the window and the web UI do (empty strings mean "none").
+    pub fn deliver(destination: String, profile: Option<String>, lookup: Option<String>) -> Self {
+        ReleaseOptions {
+            to: Some(destination),
+            profile: profile.filter(|p| !p.is_empty()),
+            lookup: lookup.filter(|p| !p.is_empty()).map(Into::into),
+            ..ReleaseOptions::default()
+        }
+    }
+}
+
 /// What a release did.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

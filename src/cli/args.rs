@@ -114,6 +114,18 @@ pub enum Command {
         #[arg(long, value_name = "DEST")]
         forward: Option<String>,
     },
+    /// Serve the web UI for headless monitoring (status, queue, quarantine) behind a password.
+    Serve {
+        /// Address to listen on (loopback by default: put a TLS proxy in front for remote use).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+        bind: String,
+        /// TCP port (0: any free port).
+        #[arg(long, value_name = "N", default_value_t = 8470)]
+        port: u16,
+        /// The built web UI (default: DEPOSIT_UI_DIR, the installed copy, or ./ui/dist).
+        #[arg(long, value_name = "DIR")]
+        ui: Option<PathBuf>,
+    },
     /// Before/after tag table of one file, with the rule behind each change.
     Inspect {
         /// The DICOM file.

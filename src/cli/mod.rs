@@ -11,6 +11,7 @@ mod quarantine;
 mod queue;
 mod scan;
 mod send;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -119,6 +120,7 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
             to,
             out,
         } => quarantine::run(&cli.common, action.as_deref(), id.as_deref(), to, out),
+        Command::Serve { bind, port, ui } => serve::run(&cli.common, &bind, port, ui),
         other => Err(not_yet(&other)),
     }
 }

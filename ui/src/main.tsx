@@ -1,8 +1,23 @@
-// Starts the window with the real (Tauri) backend.
+// Starts the UI: in the desktop app with the Tauri backend, in a browser (`deposit serve`)
+// with the HTTP backend behind a login.
 import { render } from "preact";
 import { App } from "./App";
+import { HttpBackend } from "./lib/backend/http";
 import { tauriBackend } from "./lib/backend/tauri";
+import { LoginGate } from "./screens/Login";
 import "./styles.css";
 
 const root = document.getElementById("app");
-if (root) render(<App backend={tauriBackend} />, root);
+const inApp = typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+if (root) {
+  if (inApp) render(<App backend={tauriBackend} />, root);
+  else {
+    const backend = new HttpBackend();
+    render(
+      <LoginGate backend={backend}>
+        <App backend={backend} />
+      </LoginGate>,
+      root,
+    );
+  }
+}

@@ -10,10 +10,9 @@ import type {
   QuarantineRow,
   ReleaseReport,
   Result,
-  ScanFailed,
+  JobFailed,
   ScanFinished,
   ScanProgress,
-  SendFailed,
   SendFinished,
   SendProgress,
   SendRequest,
@@ -31,16 +30,19 @@ export type {
   QuarantineRow,
   ReleaseReport,
   Result,
-  ScanFailed,
+  JobFailed,
   ScanFinished,
   ScanProgress,
-  SendFailed,
   SendFinished,
   SendProgress,
   SendRequest,
   StudyOverview,
   StudyRow,
 };
+/** Why a scan stopped. */
+export type ScanFailed = JobFailed;
+/** Why a send stopped. */
+export type SendFailed = JobFailed;
 export type { Decision, ScanSummary, SendSummary, Skipped, StudyView } from "./bindings";
 
 /** Stops listening. */

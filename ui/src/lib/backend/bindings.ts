@@ -149,19 +149,19 @@ async startSend(request: SendRequest) : Promise<Result<null, ApiError>> {
 
 
 export const events = __makeEvents__<{
-scanFailed: ScanFailed,
-scanFinished: ScanFinished,
-scanProgress: ScanProgress,
-sendFailed: SendFailed,
-sendFinished: SendFinished,
-sendProgress: SendProgress
+scanFailedEvent: ScanFailedEvent,
+scanFinishedEvent: ScanFinishedEvent,
+scanProgressEvent: ScanProgressEvent,
+sendFailedEvent: SendFailedEvent,
+sendFinishedEvent: SendFinishedEvent,
+sendProgressEvent: SendProgressEvent
 }>({
-scanFailed: "scan-failed",
-scanFinished: "scan-finished",
-scanProgress: "scan-progress",
-sendFailed: "send-failed",
-sendFinished: "send-finished",
-sendProgress: "send-progress"
+scanFailedEvent: "scan-failed-event",
+scanFinishedEvent: "scan-finished-event",
+scanProgressEvent: "scan-progress-event",
+sendFailedEvent: "send-failed-event",
+sendFinishedEvent: "send-finished-event",
+sendProgressEvent: "send-progress-event"
 })
 
 /** user-defined constants **/
@@ -339,6 +339,14 @@ frames: number | null;
  */
 path: string }
 /**
+ * Long work could not run or stopped early.
+ */
+export type JobFailed = { 
+/**
+ * What went wrong, as `{code, message}`.
+ */
+error: ApiError }
+/**
  * One job for listings: its studies with states, audit records and problems.
  */
 export type JobView = { 
@@ -364,7 +372,7 @@ created_at: number;
 studies: StudyView[] }
 export type JsonValue = null | boolean | number | string | JsonValue[] | Partial<{ [key in string]: JsonValue }>
 /**
- * A rendered frame: a PNG as a `data:` URL, and what was rendered.
+ * A rendered frame for front ends: a PNG as a `data:` URL, and what was rendered.
  */
 export type Preview = { 
 /**
@@ -530,11 +538,7 @@ written: string | null }
 /**
  * A scan could not run or stopped early.
  */
-export type ScanFailed = { 
-/**
- * What went wrong, as `{code, message}`.
- */
-error: ApiError }
+export type ScanFailedEvent = JobFailed
 /**
  * A scan ended; the catalog now holds what it found.
  */
@@ -548,7 +552,11 @@ summary: ScanSummary;
  */
 elapsed_ms: number }
 /**
- * How far a running scan has got. Sent at most every [`crate::scan_job::PROGRESS_EVERY`].
+ * A scan ended; the catalog now holds what it found.
+ */
+export type ScanFinishedEvent = ScanFinished
+/**
+ * How far a running scan has got.
  */
 export type ScanProgress = { 
 /**
@@ -567,6 +575,10 @@ bytes: number;
  * Milliseconds since the scan started (the window derives rate and ETA from it).
  */
 elapsed_ms: number }
+/**
+ * How far a running scan has got.
+ */
+export type ScanProgressEvent = ScanProgress
 /**
  * Counts of what one scan found (distinct UIDs, not files) and what it could not read.
  */
@@ -610,11 +622,7 @@ failed: number }
 /**
  * A send could not run or stopped early.
  */
-export type SendFailed = { 
-/**
- * What went wrong, as `{code, message}`.
- */
-error: ApiError }
+export type SendFailedEvent = JobFailed
 /**
  * A send ended: what was delivered and verified, what waits for the destination, what was
  * set aside.
@@ -629,9 +637,13 @@ summary: SendSummary;
  */
 elapsed_ms: number; 
 /**
- * True when this was queued work resumed by the app (after a restart or coming online).
+ * True when this was queued work resumed by itself (after a restart or coming online).
  */
 resumed: boolean }
+/**
+ * A send ended.
+ */
+export type SendFinishedEvent = SendFinished
 /**
  * What a running send is doing now.
  */
@@ -645,7 +657,7 @@ export type SendPhase =
  */
 "delivering"
 /**
- * How far a running send has got. Sent at most every [`crate::scan_job::PROGRESS_EVERY`].
+ * How far a running send has got.
  */
 export type SendProgress = { 
 /**
@@ -661,15 +673,19 @@ done: number;
  */
 total: number; 
 /**
- * Milliseconds since the send started (the window derives rate and ETA from it).
+ * Milliseconds since the send started.
  */
 elapsed_ms: number; 
 /**
- * Milliseconds since this phase started.
+ * Milliseconds since this phase started (rate and ETA are per phase).
  */
 phase_ms: number }
 /**
- * What the window asks to send.
+ * How far a running send has got.
+ */
+export type SendProgressEvent = SendProgress
+/**
+ * What a front end asks to send.
  */
 export type SendRequest = { 
 /**

@@ -24,12 +24,12 @@ export const tauriBackend: Backend = {
     if (picked === null) return [];
     return Array.isArray(picked) ? picked : [picked];
   },
-  onScanProgress: (cb) => events.scanProgress.listen((e) => cb(e.payload)),
-  onScanFinished: (cb) => events.scanFinished.listen((e) => cb(e.payload)),
-  onScanFailed: (cb) => events.scanFailed.listen((e) => cb(e.payload)),
-  onSendProgress: (cb) => events.sendProgress.listen((e) => cb(e.payload)),
-  onSendFinished: (cb) => events.sendFinished.listen((e) => cb(e.payload)),
-  onSendFailed: (cb) => events.sendFailed.listen((e) => cb(e.payload)),
+  onScanProgress: (cb) => events.scanProgressEvent.listen((e) => cb(e.payload)),
+  onScanFinished: (cb) => events.scanFinishedEvent.listen((e) => cb(e.payload)),
+  onScanFailed: (cb) => events.scanFailedEvent.listen((e) => cb(e.payload)),
+  onSendProgress: (cb) => events.sendProgressEvent.listen((e) => cb(e.payload)),
+  onSendFinished: (cb) => events.sendFinishedEvent.listen((e) => cb(e.payload)),
+  onSendFailed: (cb) => events.sendFailedEvent.listen((e) => cb(e.payload)),
   onPathsDropped: (cb) =>
     getCurrentWebview().onDragDropEvent((e) => {
       if (e.payload.type === "drop") cb(e.payload.paths);

@@ -1,0 +1,69 @@
+//! `deposit serve [--bind ADDR] [--port N] [--ui DIR]`: the web UI for headless monitoring,
+//! until SIGINT/SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::args::Common;
+use super::EXIT_OK;
+use crate::error::{ApiError, ErrorClass};
+use crate::home::Home;
+use crate::web::{self, WebOptions, WebServer};
+
+/// Where the built UI is: the flag, `DEPOSIT_UI_DIR`, the installed copy, or `./ui/dist`.
+fn ui_dir(flag: Option<PathBuf>) -> PathBuf {
+    if let Some(d) = flag {
+        return d;
+    }
+    if let Some(d) = std::env::var_os("DEPOSIT_UI_DIR") {
+        return PathBuf::from(d);
+    }
+    let mut candidates = vec![PathBuf::from("/usr/share/deposit/ui")];
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        candidates.push(exe_dir.join("../share/deposit/ui"));
+        candidates.push(exe_dir.join("../../ui/dist"));
+    }
+    candidates.push(PathBuf::from("ui/dist"));
+    candidates
+        .into_iter()
+        .find(|d| d.join("index.html").is_file())
+        .unwrap_or_else(|| PathBuf::from("ui/dist"))
+}
+
+pub fn run(common: &Common, bind: &str, port: u16, ui: Option<PathBuf>) -> Result<u8, ApiError> {
+    let root = Home::resolve().map_err(|e| ApiError::from_err(&e, true))?;
+    let home = Home::open(root).map_err(|e| ApiError::from_err(&e, true))?;
+    let (password, file) = web::password(home.root()).map_err(|e| ApiError::from_err(&e, false))?;
+    let server = WebServer::start(WebOptions {
+        addr: format!("{bind}:{port}"),
+        ui: ui_dir(ui),
+        password,
+        home: home.root().to_path_buf(),
+    })
+    .map_err(|e| ApiError::from_err(&e, true))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| ApiError {
+            code: "web.signal".into(),
+            message: format!("cannot watch for stop signals: {e}"),
+            class: ErrorClass::Permanent,
+            usage: false,
+        })?;
+    }
+    if !common.quiet {
+        let where_pw = match &file {
+            Some(f) => format!("the password is in {}", f.display()),
+            None => "the password is DEPOSIT_WEB_PASSWORD".into(),
+        };
+        eprintln!("deposit: web UI on http://{} — {where_pw}", server.addr);
+    }
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    server.stop();
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,79 @@
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { HttpBackend } from "../lib/backend/http";
+import { LoginGate } from "./Login";
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+/** A fake `deposit serve`: one password, a cookie flag, JSON answers. */
+function fakeServer(password: string) {
+  let loggedIn = false;
+  const calls: { path: string; body: unknown; headers: Record<string, string> }[] = [];
+  const fetchMock = vi.fn(async (url: string, init?: RequestInit) => {
+    const path = url.replace(/^\/api\//, "");
+    const headers = (init?.headers ?? {}) as Record<string, string>;
+    const body = init?.body ? JSON.parse(String(init.body)) : null;
+    calls.push({ path, body, headers });
+    const reply = (status: number, v: unknown) =>
+      new Response(JSON.stringify(v), { status, headers: { "Content-Type": "application/json" } });
+    if (path.startsWith("events")) return reply(200, []);
+    if (path === "login") {
+      if (body.password === password) {
+        loggedIn = true;
+        return reply(200, { status: "ok", data: null });
+      }
+      return reply(401, { status: "error", error: { code: "web.bad_password", message: "that password is not right", class: "permanent", usage: true } });
+    }
+    if (!loggedIn) {
+      return reply(401, { status: "error", error: { code: "web.login_required", message: "log in", class: "permanent", usage: true } });
+    }
+    return reply(200, { status: "ok", data: "/srv/deposit" });
+  });
+  vi.stubGlobal("fetch", fetchMock);
+  return calls;
+}
+
+describe("web login", () => {
+  it("asks for the password, says when it is wrong, and then shows the app", async () => {
+    const calls = fakeServer("s3cret");
+    const backend = new HttpBackend();
+    render(
+      <LoginGate backend={backend}>
+        <p data-testid="the-app">app</p>
+      </LoginGate>,
+    );
+    await screen.findByTestId("screen-login");
+    expect(screen.queryByTestId("the-app")).toBeNull();
+    fireEvent.input(screen.getByTestId("login-password"), { target: { value: "nope" } });
+    fireEvent.click(screen.getByTestId("login-submit"));
+    expect((await screen.findByTestId("login-error")).textContent).toContain("not right");
+    fireEvent.input(screen.getByTestId("login-password"), { target: { value: "s3cret" } });
+    fireEvent.click(screen.getByTestId("login-submit"));
+    await screen.findByTestId("the-app");
+    // every api call carries the page's header (the server refuses cross-site posts without it)
+    expect(calls.every((c) => c.headers["X-Deposit"] === "1")).toBe(true);
+    const r = await backend.dataHome();
+    expect(r).toEqual({ status: "ok", data: "/srv/deposit" });
+  });
+
+  it("turns an unreachable service into an error the window can show", async () => {
+    vi.stubGlobal("fetch", vi.fn(async () => Promise.reject(new Error("connection refused"))));
+    const r = await new HttpBackend().studies();
+    expect(r.status).toBe("error");
+    if (r.status === "error") expect(r.error.code).toBe("web.offline");
+  });
+
+  it("sends commands with the server's argument names", async () => {
+    const calls = fakeServer("pw");
+    const b = new HttpBackend();
+    await b.quarantineRelease(3, "folder:", null, "/l.csv");
+    await waitFor(() => expect(calls.length).toBe(1));
+    expect(calls[0]).toMatchObject({
+      path: "quarantine_release",
+      body: { id: 3, destination: "folder:", profile: null, lookup: "/l.csv" },
+    });
+  });
+});
