@@ -794,6 +794,7 @@ mod tests {
                 max: Duration::from_millis(2),
             },
             offline_wait: Some(Duration::ZERO),
+            concurrency: 1,
             ..Default::default()
         }
     }
@@ -869,5 +870,64 @@ mod tests {
         // the destination comes back
         let r = run_job(c, job, &dest, &fast(), &|| 3, |_| {}).expect("run");
         assert_eq!((r.sent, r.verified, r.waiting), (4, 4, 0), "{r:?}");
+    }
+
+    #[test]
+    fn offline_destination_is_probed_and_the_same_run_resumes() {
+        let (d, cat, job, _study, _items, _labels) = setup(6);
+        let c = cat.conn();
+        let dest = Flaky {
+            inner: FolderArchive::new(d.path().join("archive")),
+            failures_left: AtomicU32::new(7),
+        };
+        let opts = RunOptions {
+            offline_wait: None,
+            probe_max: Duration::from_millis(5),
+            concurrency: 2,
+            ..fast()
+        };
+        let mut offline_seen = false;
+        let r = run_job(c, job, &dest, &opts, &|| 2, |p| {
+            offline_seen |= p.status == RunStatus::Offline;
+        })
+        .expect("run");
+        assert_eq!((r.sent, r.verified, r.waiting), (6, 6, 0), "{r:?}");
+        assert!(r.offline_periods >= 1 && offline_seen, "{r:?}");
+    }
+
+    #[test]
+    fn a_paused_job_starts_no_piece_and_resumes_later() {
+        let (d, cat, job, _study, _items, _labels) = setup(4);
+        let c = cat.conn();
+        let dest = FolderArchive::new(d.path().join("archive"));
+        assert!(store::set_paused(c, job, true).expect("pause"));
+        let r = run_job(c, job, &dest, &fast(), &|| 2, |_| {}).expect("run");
+        assert_eq!((r.sent, r.paused), (0, 1), "{r:?}");
+        assert_eq!(store::list_jobs(c).expect("list")[0].state, "paused");
+        assert!(store::set_paused(c, job, false).expect("resume"));
+        let r = run_job(c, job, &dest, &fast(), &|| 3, |_| {}).expect("run");
+        assert_eq!((r.sent, r.verified, r.paused), (4, 4, 0), "{r:?}");
+        assert_eq!(store::list_jobs(c).expect("list")[0].state, "done");
+    }
+
+    #[test]
+    fn cancel_keeps_an_audit_record_and_cleans_the_outbox() {
+        let (d, cat, job, study, items, _labels) = setup(4);
+        let c = cat.conn();
+        let r = store::cancel_job(c, job, d.path(), 5).expect("cancel");
+        assert_eq!(
+            (r.studies, r.pieces, r.outbox_files_removed),
+            (1, 2, 4),
+            "{r:?}"
+        );
+        assert!(items.iter().all(|i| !i.path.exists()));
+        let s = &store::list_jobs(c).expect("list")[0];
+        assert_eq!(s.state, "cancelled");
+        assert_eq!(s.studies[0].state, State::Cancelled);
+        assert_eq!(s.studies[0].audit.as_ref().expect("audit")["files_sent"], 0);
+        // nothing runs afterwards, and a retry does not revive it
+        assert!(store::open_jobs(c).expect("open").is_empty());
+        assert_eq!(store::retry_job(c, job, 6).expect("retry"), 0);
+        assert_eq!(store::studies(c, job).expect("s")[0].id, study);
     }
 }
