@@ -125,9 +125,12 @@ pub fn run(
             println!("  {p}");
         }
     }
-    Ok(if s.failed > 0 || s.waiting > 0 {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    })
+    // not everything delivered (paused or cancelled) is not success either
+    Ok(
+        if s.failed > 0 || s.waiting > 0 || s.paused > 0 || s.cancelled > 0 {
+            EXIT_FAILED
+        } else {
+            EXIT_OK
+        },
+    )
 }

@@ -38,8 +38,10 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
+        // ≈ 3.5–5 s of retries for hiccups (5xx bursts, a dropped connection); longer outages
+        // are waited out by probing (see `RunOptions::offline_wait`)
         RetryPolicy {
-            attempts: 6,
+            attempts: 4,
             base: Duration::from_millis(500),
             max: Duration::from_secs(30),
         }
