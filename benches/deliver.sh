@@ -75,7 +75,7 @@ for kind in storescp orthanc; do
   export DEPOSIT_HOME="$home"
   # 1. prepare (de-identify) while the peer is down: the job waits
   set +e
-  "$deposit" send "$corpus" --to "dicom://$aet@127.0.0.1:$port" --json --quiet > "$work/send-$kind.json" 2>/dev/null
+  "$deposit" send "$corpus" --to "dicom://$aet@127.0.0.1:$port" --json --quiet --offline-wait 0 > "$work/send-$kind.json" 2>/dev/null
   set -e
   grep -q '"waiting":[1-9]' "$work/send-$kind.json" || { echo "expected a waiting job: $(head -c 300 "$work/send-$kind.json")" >&2; exit 1; }
   n="$(find "$home/outbox" -name '*.dcm' | wc -l)"
@@ -102,7 +102,7 @@ done
 # STOW-RS: deposit versus curl posting the same multipart/related bodies
 home="$work/home-stow"; http="$(free_port)"; export DEPOSIT_HOME="$home"
 set +e
-"$deposit" send "$corpus" --to "dicomweb+http://127.0.0.1:$http/dicom-web" --json --quiet > "$work/send-stow.json" 2>/dev/null
+"$deposit" send "$corpus" --to "dicomweb+http://127.0.0.1:$http/dicom-web" --json --quiet --offline-wait 0 > "$work/send-stow.json" 2>/dev/null
 set -e
 grep -q '"waiting":[1-9]' "$work/send-stow.json" || { echo "expected a waiting job: $(head -c 300 "$work/send-stow.json")" >&2; exit 1; }
 n="$(find "$home/outbox" -name '*.dcm' | wc -l)"
