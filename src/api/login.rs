@@ -24,6 +24,9 @@ pub struct LoginSummary {
     pub checked: bool,
 }
 
+/// Builds the destination for a user (with the secret being checked).
+type Checker<'a> = Box<dyn Fn(String) -> Box<dyn Destination> + 'a>;
+
 fn usage(message: String) -> ApiError {
     ApiError {
         code: "login.usage".into(),
@@ -33,7 +36,8 @@ fn usage(message: String) -> ApiError {
     }
 }
 
-/// The user, host and port a destination logs in with, and a checker for a secret.
+/// Checks `secret` against `dest` (an `xnat+…` or `ctp+…` URL with a user) and stores it in the
+/// OS keyring.
 pub fn login(dest: &str, secret: &str) -> Result<LoginSummary, ApiError> {
     if secret.is_empty() {
         return Err(usage("an empty secret was given".into()));
@@ -43,7 +47,7 @@ pub fn login(dest: &str, secret: &str) -> Result<LoginSummary, ApiError> {
         Option<String>,
         String,
         Option<u16>,
-        Box<dyn Fn(String) -> Box<dyn Destination> + '_>,
+        Checker<'_>,
     ) = if let Some(u) = XnatUrl::parse(dest) {
         let u = u.map_err(|e| ApiError::from_err(&e, true))?;
         let url = u.clone();
