@@ -81,6 +81,11 @@ pub fn ctp_md5(bytes: &[u8]) -> String {
 impl CtpReceiver {
     /// Starts a receiver storing under `root`, on an ephemeral loopback port.
     pub fn start(root: &Path, config: CtpConfig) -> std::io::Result<CtpReceiver> {
+        Self::start_on(root, config, 0)
+    }
+
+    /// Starts a receiver on a given port (0 = ephemeral).
+    pub fn start_on(root: &Path, config: CtpConfig, port: u16) -> std::io::Result<CtpReceiver> {
         std::fs::create_dir_all(root)?;
         let state = Arc::new(Mutex::new(CtpState {
             root: root.to_path_buf(),
@@ -88,7 +93,7 @@ impl CtpReceiver {
             faults: CtpFaults::default(),
             seen: Vec::new(),
         }));
-        let l = Listening::start(0, Self::handler(&state))?;
+        let l = Listening::start(port, Self::handler(&state))?;
         Ok(CtpReceiver {
             port: l.addr.port(),
             root: root.to_path_buf(),
