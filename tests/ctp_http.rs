@@ -164,15 +164,30 @@ fn several_studies_delivered_verified_with_a_complete_audit() {
             "{a}"
         );
     }
-    // a second send re-sends identical bytes; the receiver overwrites, nothing doubles
+    // a second send (bandwidth-capped) re-sends identical bytes; the receiver overwrites,
+    // nothing doubles
     let again = deposit(
         tmp.path(),
-        &["send", &dir.display().to_string(), "--to", &to, "--json"],
+        &[
+            "send",
+            &dir.display().to_string(),
+            "--to",
+            &to,
+            "--json",
+            "--max-rate",
+            "20MB/s",
+        ],
         Some(SECRET),
     );
     let s2 = again.json.unwrap_or_else(|| panic!("{}", again.all));
     assert_eq!(again.code, 0, "{s2}");
     assert_eq!(r.files().len() as u64, n(&s, "sent"));
+    let bad = deposit(
+        tmp.path(),
+        &["send", &dir.display().to_string(), "--to", &to, "--max-rate", "fast"],
+        Some(SECRET),
+    );
+    assert_eq!(bad.code, 2, "{}", bad.all);
 }
 
 #[test]

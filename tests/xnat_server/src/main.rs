@@ -2,7 +2,7 @@
 //! `deposit-xnat-server ROOT [PORT] [--ctp] [--stats FILE]` — the XNAT-compatible server (user
 //! `alice`/`wonderland` writing to project `TRIAL`, auto-archive, CSRF on), or with `--ctp` the
 //! CTP HttpImportService-compatible receiver (no authentication). `--stats FILE` rewrites FILE
-//! every 100 ms with `{"requests","uploads","upload_bytes","dropped"}` (uploads: imports or
+//! every 20 ms with `{"requests","uploads","upload_bytes","dropped"}` (uploads: imports or
 //! object POSTs).
 
 fn main() -> std::io::Result<()> {
@@ -38,7 +38,7 @@ fn main() -> std::io::Result<()> {
         Box::new(move || s.seen())
     };
     loop {
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(std::time::Duration::from_millis(20));
         if let Some(path) = &stats {
             let all = seen();
             let up: Vec<_> = all
