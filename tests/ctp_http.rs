@@ -184,7 +184,14 @@ fn several_studies_delivered_verified_with_a_complete_audit() {
     assert_eq!(r.files().len() as u64, n(&s, "sent"));
     let bad = deposit(
         tmp.path(),
-        &["send", &dir.display().to_string(), "--to", &to, "--max-rate", "fast"],
+        &[
+            "send",
+            &dir.display().to_string(),
+            "--to",
+            &to,
+            "--max-rate",
+            "fast",
+        ],
         Some(SECRET),
     );
     assert_eq!(bad.code, 2, "{}", bad.all);

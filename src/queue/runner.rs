@@ -826,12 +826,24 @@ mod tests {
         // the audit record is complete (the runner writes it for every destination type)
         let view = &store::list_jobs(c).expect("list")[0].studies[0];
         let a = view.audit.as_ref().expect("audit");
-        assert_eq!(a["profile"], serde_json::json!({"name": "basic", "sha256": "abc"}));
-        assert_eq!((a["files"].as_u64(), a["pieces"].as_u64()), (Some(5), Some(3)));
+        assert_eq!(
+            a["profile"],
+            serde_json::json!({"name": "basic", "sha256": "abc"})
+        );
+        assert_eq!(
+            (a["files"].as_u64(), a["pieces"].as_u64()),
+            (Some(5), Some(3))
+        );
         assert_eq!(a["bytes"], items.iter().map(|i| i.size).sum::<u64>());
         assert_eq!(a["verification"]["result"], "ok");
         assert!(a["verification"]["method"].is_string());
-        for k in ["queued_at", "delivered_at", "committed_at", "verified_at", "uri"] {
+        for k in [
+            "queued_at",
+            "delivered_at",
+            "committed_at",
+            "verified_at",
+            "uri",
+        ] {
             assert!(!a[k].is_null(), "{k}: {a}");
         }
         // a second run does nothing
