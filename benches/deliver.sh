@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Benchmark of C-STORE delivery: deposit's SCU versus dcmtk `storescu`, same de-identified
-# files, same peer, same run.
+# Benchmark of delivery: deposit versus the peer tools, same de-identified files, same peer,
+# same run.
 #
-#   benches/deliver.sh [FILES]      (default 400; CT 512x512 from `deposit-synth --bulk`)
+#   benches/deliver.sh [FILES] [PARTS]   (default 400 files; CT 512x512 from `deposit-synth --bulk`;
+#                                         PARTS: any of "dimse http kill", default all three)
+#
+# dimse (C-STORE and STOW-RS, below); http: XNAT test server (DICOM-zip import, commit,
+# verification) versus curl posting the same zips, and the CTP test receiver (one POST per
+# object with MD5 Digest) versus one curl process posting the same objects; kill: `deposit send`
+# to the XNAT test server killed with SIGKILL at 50 % of its imports, resumed with `queue run`,
+# counting the bytes and pieces sent twice.
 #
 # For each peer (dcmtk storescp, then Orthanc) it:
 #   1. sends the corpus to the peer's port while the peer is down, so `deposit send` does the
@@ -17,12 +24,16 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 files="${1:-400}"
+parts=" ${2:-dimse http kill} "
+want() { [[ "$parts" == *" $1 "* ]]; }
 corpus="$root/target/bench-corpus/ct-$files"
 cd "$root"
 echo "== build (release)"
 cargo build --release --quiet --bin deposit -p deposit
-cargo build --release --quiet -p deposit-synth
+cargo build --release --quiet -p deposit-synth -p deposit-xnat-server
 deposit="$root/target/release/deposit"
+xsrv="$root/target/release/deposit-xnat-server"
+py="$root/target/pyenv/bin/python"; [ -x "$py" ] || py=python3
 if [ ! -f "$corpus/manifest.json" ] || [ "$(find "$corpus" -name '*.dcm' | wc -l)" != "$files" ]; then
   echo "== generate $files files into $corpus"
   rm -rf "$corpus"
@@ -67,6 +78,7 @@ EOF
   if [ -n "${4:-}" ]; then wait_port "$4"; fi
 }
 
+if want dimse; then
 printf '\n%-10s %8s %12s %12s %12s %8s\n' peer files deposit/s storescu/s "MB/s dep" ratio
 results=()
 for kind in storescp orthanc; do
@@ -75,7 +87,7 @@ for kind in storescp orthanc; do
   export DEPOSIT_HOME="$home"
   # 1. prepare (de-identify) while the peer is down: the job waits
   set +e
-  "$deposit" send "$corpus" --to "dicom://$aet@127.0.0.1:$port" --json --quiet > "$work/send-$kind.json" 2>/dev/null
+  "$deposit" send "$corpus" --to "dicom://$aet@127.0.0.1:$port" --json --quiet --offline-wait 0 > "$work/send-$kind.json" 2>/dev/null
   set -e
   grep -q '"waiting":[1-9]' "$work/send-$kind.json" || { echo "expected a waiting job: $(head -c 300 "$work/send-$kind.json")" >&2; exit 1; }
   n="$(find "$home/outbox" -name '*.dcm' | wc -l)"
@@ -102,7 +114,7 @@ done
 # STOW-RS: deposit versus curl posting the same multipart/related bodies
 home="$work/home-stow"; http="$(free_port)"; export DEPOSIT_HOME="$home"
 set +e
-"$deposit" send "$corpus" --to "dicomweb+http://127.0.0.1:$http/dicom-web" --json --quiet > "$work/send-stow.json" 2>/dev/null
+"$deposit" send "$corpus" --to "dicomweb+http://127.0.0.1:$http/dicom-web" --json --quiet --offline-wait 0 > "$work/send-stow.json" 2>/dev/null
 set -e
 grep -q '"waiting":[1-9]' "$work/send-stow.json" || { echo "expected a waiting job: $(head -c 300 "$work/send-stow.json")" >&2; exit 1; }
 n="$(find "$home/outbox" -name '*.dcm' | wc -l)"
@@ -137,3 +149,152 @@ t_curl="$(timed post_all)"
 r_dep="$(echo "$n / $t_dep" | bc -l)"; r_curl="$(echo "$n / $t_curl" | bc -l)"
 mb="$(echo "$bytes / 1048576 / $t_dep" | bc -l)"
 printf '%-10s %8s %12s %12s %12s %8s   (STOW-RS; peer column = curl)\n' "stow" "$n" "$(fmt "$r_dep")" "$(fmt "$r_curl")" "$(fmt "$mb")" "$(fmt "$(echo "$r_dep / $r_curl" | bc -l)")"
+fi
+
+# --- HTTP: XNAT test server and CTP test receiver, deposit versus curl --------------------------
+# prepare KIND DEST HOME: de-identify into HOME's outbox while the peer is down (job waiting)
+prepare() {
+  export DEPOSIT_HOME="$3"
+  set +e
+  "$deposit" send "$corpus" --to "$2" --json --quiet --offline-wait 0 > "$work/send-$1.json" 2>/dev/null
+  set -e
+  grep -q '"waiting":[1-9]' "$work/send-$1.json" || { echo "expected a waiting job: $(head -c 300 "$work/send-$1.json")" >&2; exit 1; }
+}
+# start_srv NAME PORT [--ctp]: the test server (release build), stats in $work/NAME.stats
+start_srv() {
+  rm -rf "${work:?}/$1"; "$xsrv" "$work/$1" "$2" ${3:-} --stats "$work/$1.stats" > /dev/null 2>&1 &
+  pids+=("$!"); wait_port "$2"
+}
+stat() { local v; v="$(grep -o "\"$2\":[0-9]*" "$work/$1.stats" 2>/dev/null | cut -d: -f2)"; echo "${v:-0}"; }
+row() { # NAME N BYTES T_DEP T_CURL NOTE
+  local r_dep r_curl mb
+  r_dep="$(echo "$2 / $4" | bc -l)"; r_curl="$(echo "$2 / $5" | bc -l)"; mb="$(echo "$3 / 1048576 / $4" | bc -l)"
+  printf '%-12s %6s %10s %10s %9s %7s   %s\n' "$1" "$2" "$(fmt "$r_dep")" "$(fmt "$r_curl")" "$(fmt "$mb")" "$(fmt "$(echo "$r_dep / $r_curl" | bc -l)")" "$6"
+}
+
+if want http; then
+  export DEPOSIT_PASSWORD=wonderland
+  printf '\n%-12s %6s %10s %10s %9s %7s\n' peer files deposit/s curl/s "MB/s dep" ratio
+  # XNAT: deposit at concurrency 1 and 2 (same prepared queue, copied), then curl
+  port="$(free_port)"; xdest="xnat+http://alice@127.0.0.1:$port?project=TRIAL"
+  prepare xnat "$xdest" "$work/home-xnat"
+  n="$(find "$work/home-xnat/outbox" -name '*.dcm' | wc -l)"
+  bytes="$(find "$work/home-xnat/outbox" -name '*.dcm' -printf '%s\n' | awk '{s+=$1} END {print s}')"
+  xargs -a <(find "$work/home-xnat/outbox" -name '*.dcm') cat > /dev/null
+  cp -a "$work/home-xnat" "$work/home-xnat-c1"
+  # the zips curl posts: per study, <= 100 files / 8 MB, whole files under SERIES/SOP.dcm (untimed)
+  mkdir -p "$work/zips"
+  find "$work/home-xnat/outbox" -name '*.dcm' | sort | "$py" -c '
+import sys, zipfile, pydicom
+files = [l.strip() for l in sys.stdin if l.strip()]
+by = {}
+for f in files:
+    d = pydicom.dcmread(f, stop_before_pixels=True)
+    by.setdefault(d.StudyInstanceUID, []).append((str(d.get("SeriesNumber", "1")), d.SOPInstanceUID, f))
+k = 0
+for si, (study, items) in enumerate(sorted(by.items())):
+    cur, size = [], 0
+    def flush():
+        global k, cur, size
+        if cur:
+            with zipfile.ZipFile(f"{sys.argv[1]}/{k:05d}_S{si}.zip", "w", zipfile.ZIP_STORED) as z:
+                for s, sop, f in cur:
+                    z.write(f, f"{s}/{sop}.dcm")
+            k += 1
+        cur, size = [], 0
+    for it in sorted(items):
+        import os
+        sz = os.path.getsize(it[2])
+        if cur and (len(cur) >= 100 or size + sz > 8 * 1024 * 1024):
+            flush()
+        cur.append(it); size += sz
+    flush()
+' "$work/zips"
+  for c in 1 2; do
+    home="$work/home-xnat"; [ "$c" = 1 ] && home="$work/home-xnat-c1"
+    start_srv "xnat-c$c" "$port"
+    export DEPOSIT_HOME="$home"
+    t_dep="$(timed sh -c "'$deposit' queue run --json --quiet --concurrency $c > '$work/run-xnat-$c.json'")"
+    grep -q "\"verified\":$n" "$work/run-xnat-$c.json" || { echo "deposit did not deliver all: $(head -c 300 "$work/run-xnat-$c.json")" >&2; exit 1; }
+    eval "t_xnat_$c=$t_dep"
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  done
+  pieces="$(stat xnat-c2 uploads)"
+  cport="$(free_port)"; start_srv xnat-curl "$cport"; base="http://127.0.0.1:$cport"
+  post_zips() {
+    local jsid csrf z s code uris=()
+    jsid="$(curl -s -u alice:wonderland -X POST "$base/data/JSESSION")"
+    csrf="$(curl -s -b "JSESSIONID=$jsid" "$base/" | sed -n "s/.*csrfToken = '\(.*\)'.*/\1/p")"
+    for z in "$work"/zips/*.zip; do
+      s="${z##*_}"; s="${s%.zip}"
+      # (no `Expect: 100-continue`: the test server does not answer it, curl would wait 1 s)
+      code="$(curl -s -o "$work/uri" -w '%{http_code}' -b "JSESSIONID=$jsid" -H 'Expect:' -H 'Content-Type: application/zip' \
+        --data-binary "@$z" "$base/data/services/import?import-handler=DICOM-zip&PROJECT_ID=TRIAL&SUBJECT_ID=$s&EXPT_LABEL=${s}_1&overwrite=append&prevent_anon=true&prevent_auto_commit=true&inbody=true&XNAT_CSRF=$csrf")"
+      [ "$code" = 200 ] || { echo "curl import answered $code" >&2; return 1; }
+      uris+=("$(tr -d '\r\n' < "$work/uri")")
+    done
+    for u in $(printf '%s\n' "${uris[@]}" | sort -u); do
+      code="$(curl -s -o /dev/null -w '%{http_code}' -b "JSESSIONID=$jsid" -X POST "$base$u?action=commit&XNAT_CSRF=$csrf")"
+      [ "$code" = 301 ] || { echo "curl commit answered $code" >&2; return 1; }
+    done
+  }
+  t_curl="$(timed post_zips)"
+  got="$(find "$work/xnat-curl/archive" -name '*.dcm' | wc -l)"; [ "$got" = "$n" ] || { echo "curl archived $got of $n" >&2; exit 1; }
+  row "xnat c=1" "$n" "$bytes" "$t_xnat_1" "$t_curl" "($pieces pieces; deposit incl. commit + MD5 verification; curl imports + commit)"
+  row "xnat c=2" "$n" "$bytes" "$t_xnat_2" "$t_curl" ""
+  rm -rf "${work:?}"/xnat-c1 "$work"/xnat-c2 "$work"/xnat-curl "$work"/zips "$work"/home-xnat-c1 "$work"/home-xnat
+
+  # CTP: deposit versus one curl process posting every object (x-mirc, Digest) in one go
+  port="$(free_port)"; cdest="ctp+http://127.0.0.1:$port"
+  prepare ctp "$cdest" "$work/home-ctp"
+  start_srv ctp-dep "$port" --ctp
+  export DEPOSIT_HOME="$work/home-ctp"
+  t_dep="$(timed sh -c "'$deposit' queue run --json --quiet > '$work/run-ctp.json'")"
+  grep -q "\"verified\":$n" "$work/run-ctp.json" || { echo "deposit did not deliver all: $(head -c 300 "$work/run-ctp.json")" >&2; exit 1; }
+  cport="$(free_port)"; start_srv ctp-curl "$cport" --ctp
+  find "$work/home-ctp/outbox" -name '*.dcm' | sort | python3 -c '
+import sys, hashlib
+first = True
+for f in (l.strip() for l in sys.stdin if l.strip()):
+    d = hashlib.md5(open(f, "rb").read()).hexdigest().lstrip("0") or "0"
+    if not first: print("next")
+    first = False
+    print(f"url = \"http://127.0.0.1:{sys.argv[1]}/\"\ndata-binary = \"@{f}\"\nheader = \"Content-Type: application/x-mirc\"\nheader = \"Expect:\"\nheader = \"Digest: {d}\"\noutput = \"/dev/null\"\nwrite-out = \"%{{http_code}}\\n\"")
+' "$cport" > "$work/curl-ctp.cfg"
+  t_curl="$(timed sh -c "curl -s -K '$work/curl-ctp.cfg' > '$work/curl-ctp.codes'")"
+  [ "$(grep -c '^200$' "$work/curl-ctp.codes")" = "$n" ] || { echo "curl CTP: not all 200" >&2; exit 1; }
+  row "ctp" "$n" "$bytes" "$t_dep" "$t_curl" "(one POST per object; deposit c=2)"
+  rm -rf "${work:?}"/ctp-dep "$work"/ctp-curl "$work"/home-ctp
+fi
+
+# --- kill at 50 %: bytes sent twice -----------------------------------------------------------
+if want kill; then
+  export DEPOSIT_PASSWORD=wonderland
+  for c in 1 2; do
+    port="$(free_port)"; xdest="xnat+http://alice@127.0.0.1:$port?project=TRIAL"
+    # clean reference run: how many imports and bytes a send needs
+    start_srv "kref-$c" "$port"; export DEPOSIT_HOME="$work/home-kref-$c"
+    "$deposit" send "$corpus" --to "$xdest" --json --quiet --concurrency "$c" > /dev/null
+    ref_up="$(stat "kref-$c" uploads)"; ref_bytes="$(stat "kref-$c" upload_bytes)"
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+    # the same send, killed when half of the imports are in, then resumed
+    start_srv "kill-$c" "$port"; export DEPOSIT_HOME="$work/home-kill-$c"
+    cp "$work/home-kref-$c/site.key" "$work/home-kill-$c/site.key" 2>/dev/null || { mkdir -p "$work/home-kill-$c"; cp "$work/home-kref-$c/site.key" "$work/home-kill-$c/"; }
+    "$deposit" send "$corpus" --to "$xdest" --json --quiet --concurrency "$c" > /dev/null 2>&1 &
+    dpid=$!
+    # half of the imports + 1: with the 2-study bench corpus, exactly half is the gap between the
+    # studies (commit + verification, nothing in flight); one more lands mid-study
+    until [ "$(stat "kill-$c" uploads)" -ge $((ref_up / 2 + 1)) ]; do sleep 0.01; done
+    kill -9 "$dpid"; wait "$dpid" 2>/dev/null || true
+    at_kill="$(stat "kill-$c" uploads)"
+    "$deposit" queue run --json --quiet > "$work/kill-run-$c.json"
+    grep -q '"failed":0' "$work/kill-run-$c.json" || { echo "resume failed: $(head -c 300 "$work/kill-run-$c.json")" >&2; exit 1; }
+    sleep 0.3
+    up="$(stat "kill-$c" uploads)"; ub="$(stat "kill-$c" upload_bytes)"; dropped="$(stat "kill-$c" dropped)"
+    extra=$((up - ref_up)); extra_b=$((ub - ref_bytes))
+    printf 'kill at 50%% (concurrency %s): %s of %s imports done at the kill; %s extra imports (%s complete pieces, %.1f MB) re-sent after resume, %s interrupted mid-body; target <= %s\n' \
+      "$c" "$at_kill" "$ref_up" "$extra" "$extra" "$(echo "$extra_b / 1048576" | bc -l)" "$dropped" "$c"
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+    rm -rf "${work:?}/kref-$c" "$work/kill-$c" "$work/home-kref-$c" "$work/home-kill-$c"
+  done
+fi

@@ -329,6 +329,7 @@ fn destination_down_waits_then_queue_run_completes() {
     let (http, dicom) = (free_port(), free_port());
     let home = tmp.path().join("home");
     let dest = format!("dicom://{ORTHANC_AE}@127.0.0.1:{dicom}");
+    // `--offline-wait 0`: leave the job queued instead of waiting for the peer (the default)
     let (code, s, stderr) = deposit(
         &home,
         &[
@@ -337,6 +338,8 @@ fn destination_down_waits_then_queue_run_completes() {
             "--to",
             &dest,
             "--json",
+            "--offline-wait",
+            "0",
         ],
     );
     assert_eq!(code, 1, "{s}; {stderr}");

@@ -785,3 +785,263 @@ fn missing_secret_is_a_configuration_error() {
     );
     assert!(server.seen().is_empty(), "nothing asked of the server");
 }
+
+/// Offline-first: the server goes away mid-send (connections refused) for longer than the
+/// retries of one request, then comes back; the same `deposit send` process waits, says so,
+/// resumes by itself and verifies everything.
+#[test]
+fn server_offline_mid_send_is_waited_out_by_the_same_process() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, instances) = corpus(tmp.path(), 3);
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    server.set_faults(Faults {
+        slow_imports: 1000,
+        slow_delay: Duration::from_millis(300),
+        ..Default::default()
+    });
+    let stderr_path = tmp.path().join("stderr.txt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deposit"))
+        .args([
+            "send",
+            &dir.display().to_string(),
+            "--to",
+            &dest(&server, ""),
+            "--json",
+            "--concurrency",
+            "1",
+        ])
+        .env("DEPOSIT_HOME", tmp.path().join("home"))
+        .env("HOME", tmp.path())
+        .env("DEPOSIT_PASSWORD", SECRET)
+        .env_remove("NETRC")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while imports(&server) < 1 && std::time::Instant::now() < deadline {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "finished too early"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.go_offline();
+    std::thread::sleep(Duration::from_secs(9));
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "the send gave up while the server was away"
+    );
+    server.go_online().expect("back");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let s: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(out.status.code(), Some(0), "{s}\n{stderr}");
+    assert!(
+        stderr.contains("offline — will resume when online"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("back online"), "{stderr}");
+    assert!(n(&s, "offline_periods") >= 1, "{s}");
+    assert_eq!(n(&s, "failed"), 0, "{s}");
+    let delivered = n(&s, "sent") + n(&s, "already_present");
+    assert_eq!(delivered + n(&s, "quarantined"), instances, "{s}");
+    assert_eq!(n(&s, "verified"), delivered, "{s}");
+    let on_server = md5_counts(&server.archive_files());
+    assert!(on_server.values().all(|c| *c == 1), "no duplicates");
+    assert_eq!(on_server, md5_counts(&outbox(tmp.path())));
+    assert!(server.prearchive_files().is_empty());
+}
+
+/// A send whose requests are further apart than the site's session timeout: the heartbeat keeps
+/// the session alive (one login, no 401); without it the session expires and is logged into
+/// again.
+#[test]
+fn heartbeat_keeps_the_session_alive_through_long_requests() {
+    for heartbeat in [1u64, 0] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let (_, instances) = corpus(tmp.path(), 1);
+        let cfg = Config {
+            session_ttl: Some(Duration::from_secs(3)),
+            ..Default::default()
+        };
+        let server = Server::start(&tmp.path().join("xnat"), cfg).expect("server");
+        server.set_faults(Faults {
+            slow_imports: 2,
+            slow_delay: Duration::from_secs(5),
+            ..Default::default()
+        });
+        let to = dest(&server, &format!("&heartbeat={heartbeat}"));
+        let incoming = tmp.path().join("incoming").display().to_string();
+        let r = deposit(
+            tmp.path(),
+            &[
+                "send",
+                &incoming,
+                "--to",
+                &to,
+                "--json",
+                "--concurrency",
+                "1",
+            ],
+            Some(SECRET),
+        );
+        let s = r.json.clone().unwrap_or_else(|| panic!("{}", r.all));
+        assert_eq!(r.code, 0, "{s} {}", r.all);
+        assert_eq!(n(&s, "sent") + n(&s, "quarantined"), instances, "{s}");
+        let seen = server.seen();
+        let logins = seen
+            .iter()
+            .filter(|x| x.method == "POST" && x.path == "/data/JSESSION")
+            .count();
+        let expired = seen.iter().filter(|x| x.status == 401).count();
+        if heartbeat > 0 {
+            assert_eq!((logins, expired), (1, 0), "heartbeat on");
+            assert!(seen
+                .iter()
+                .any(|x| x.method == "GET" && x.path == "/data/JSESSION"));
+        } else {
+            assert!(
+                logins >= 2 && expired >= 1,
+                "control: {logins} logins, {expired} 401s"
+            );
+        }
+    }
+}
+
+/// Non-DICOM resources at project, subject, session and scan level and a scan's QC status,
+/// delivered with the study, checked on the server's disk and in its listings, recorded in
+/// the audit; a second send is idempotent (overwrite=true).
+#[test]
+fn resources_and_scan_quality_go_with_the_study() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dir, _) = corpus(tmp.path(), 2);
+    let study = dir.join("study001");
+    let scan = std::fs::read_dir(&study)
+        .expect("study dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter_map(|n| {
+            n.strip_prefix("series")
+                .map(|d| d.trim_start_matches('0').to_string())
+        })
+        .min()
+        .expect("a series");
+    let files = tmp.path().join("extras");
+    std::fs::create_dir_all(&files).expect("dir");
+    let mk = |name: &str, body: &[u8]| {
+        let p = files.join(name);
+        std::fs::write(&p, body).expect("write");
+        p.display().to_string()
+    };
+    let protocol = mk("protocol.pdf", b"%PDF-1.4 protocol v2");
+    let consent = mk("consent_log.txt", b"consent on file");
+    let nifti = mk("brain.nii", &[7u8; 4096]);
+    let snap = mk("snapshot.png", b"\x89PNG fake");
+    let server = Server::start(&tmp.path().join("xnat"), Config::default()).expect("server");
+    let to = dest(&server, "");
+    let args = [
+        "send".to_string(),
+        study.display().to_string(),
+        "--to".into(),
+        to.clone(),
+        "--json".into(),
+        "--resource".into(),
+        format!("project:DOCS={protocol}"),
+        "--resource".into(),
+        format!("subject:CONSENT={consent}"),
+        "--resource".into(),
+        format!("session:NIFTI={nifti}"),
+        "--resource".into(),
+        format!("scan:{scan}:QC={snap}"),
+        "--scan-quality".into(),
+        format!("{scan}=questionable"),
+    ];
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = deposit(tmp.path(), &argv, Some(SECRET));
+    let s = r.json.clone().unwrap_or_else(|| panic!("{}", r.all));
+    assert_eq!(r.code, 0, "{s} {}", r.all);
+    let q = deposit(tmp.path(), &["queue", "list", "--json"], None);
+    let jobs = q.json.unwrap_or_else(|| panic!("{}", q.all));
+    let st = &jobs["jobs"][0]["studies"][0];
+    assert_eq!(st["state"], "verified", "{st}");
+    let (subj, sess) = (
+        st["labels"]["subject"].as_str().expect("subject"),
+        st["labels"]["session"].as_str().expect("session"),
+    );
+    let root = tmp.path().join("xnat/archive/TRIAL");
+    let expect = [
+        (
+            root.join("resources/DOCS/files/protocol.pdf"),
+            &b"%PDF-1.4 protocol v2"[..],
+        ),
+        (
+            root.join(subj)
+                .join("resources/CONSENT/files/consent_log.txt"),
+            b"consent on file",
+        ),
+        (
+            root.join(subj)
+                .join(sess)
+                .join("resources/NIFTI/files/brain.nii"),
+            &[7u8; 4096],
+        ),
+        (
+            root.join(subj)
+                .join(sess)
+                .join("scans")
+                .join(&scan)
+                .join("resources/QC/files/snapshot.png"),
+            b"\x89PNG fake",
+        ),
+    ];
+    for (p, body) in &expect {
+        assert_eq!(
+            std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+            *body
+        );
+    }
+    assert_eq!(
+        server.scan_quality("TRIAL", subj, sess, &scan),
+        "questionable"
+    );
+    let audit = &st["audit"];
+    assert_eq!(
+        audit["resources"].as_array().map(Vec::len),
+        Some(4),
+        "{audit}"
+    );
+    assert!(audit["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|x| x["state"] == "acknowledged" && x["uri"].is_string()));
+    assert_eq!(
+        audit["scan_quality"][0]["quality"], "questionable",
+        "{audit}"
+    );
+    // the same again: overwrite, no failure, nothing doubled
+    let r = deposit(tmp.path(), &argv, Some(SECRET));
+    assert_eq!(r.code, 0, "{}", r.all);
+    assert_eq!(
+        files_under(&root.join(subj).join(sess).join("resources")).len(),
+        1
+    );
+
+    // session-level extras with a send of several studies are refused up front (exit 2)
+    let r = deposit(
+        tmp.path(),
+        &[
+            "send",
+            &dir.display().to_string(),
+            "--to",
+            &to,
+            "--resource",
+            &format!("session:NIFTI={nifti}"),
+        ],
+        Some(SECRET),
+    );
+    assert_eq!(r.code, 2, "{}", r.all);
+    assert!(r.all.contains("exactly one study"), "{}", r.all);
+}

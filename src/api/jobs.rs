@@ -14,6 +14,7 @@ use super::Session;
 use crate::catalog::ScanSummary;
 use crate::error::{ApiError, ErrorClass};
 use crate::intake::ScanOptions;
+pub use crate::queue::runner::RunStatus;
 
 /// Progress is reported at most this often (plus at phase changes and at the end).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -75,6 +76,10 @@ pub struct SendProgress {
     pub elapsed_ms: u64,
     /// Milliseconds since this phase started (rate and ETA are per phase).
     pub phase_ms: u64,
+    /// What delivery is doing: sending, offline (will resume when online), paused, cancelled.
+    pub status: RunStatus,
+    /// While offline: seconds until the next reachability probe.
+    pub retry_in_secs: u64,
 }
 
 /// A send ended: what was delivered and verified, what waits for the destination, what was
@@ -240,6 +245,7 @@ struct Throttle {
     started: Instant,
     phase_started: Instant,
     phase: SendPhase,
+    status: RunStatus,
     last_sent: Option<Instant>,
     last: Option<SendProgress>,
 }
@@ -251,14 +257,24 @@ impl Throttle {
             started: now,
             phase_started: now,
             phase,
+            status: RunStatus::Sending,
             last_sent: None,
             last: None,
         }
     }
 
-    fn update(&mut self, phase: SendPhase, done: u64, total: u64) -> Option<SendProgress> {
-        let changed = phase != self.phase;
-        if changed {
+    fn update(
+        &mut self,
+        phase: SendPhase,
+        done: u64,
+        total: u64,
+        status: RunStatus,
+        retry_in_secs: u64,
+    ) -> Option<SendProgress> {
+        let mut changed = status != self.status;
+        self.status = status;
+        if phase != self.phase {
+            changed = true;
             self.phase = phase;
             self.phase_started = Instant::now();
         }
@@ -268,6 +284,8 @@ impl Throttle {
             total,
             elapsed_ms: ms(self.started),
             phase_ms: ms(self.phase_started),
+            status,
+            retry_in_secs,
         };
         self.last = Some(p);
         if changed || self.last_sent.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
@@ -306,9 +324,9 @@ pub fn send(
         ..SendOptions::default()
     };
     let result = open().and_then(|mut session| {
-        session.send_studies(&request.study_uids, &request.destination, &opts, |d, t| {
-            let (phase, done, total) = phase_of(d, t);
-            if let Some(p) = throttle.update(phase, done, total) {
+        session.send_studies(&request.study_uids, &request.destination, &opts, |s| {
+            let (phase, done, total) = phase_of(s.done, s.total);
+            if let Some(p) = throttle.update(phase, done, total, s.status, s.retry_in_secs) {
                 report(SendUpdate::Progress(p));
             }
         })
@@ -328,7 +346,13 @@ pub fn resume(
             return Ok(None);
         }
         let r = session.queue_run(&Default::default(), |p| {
-            if let Some(p) = throttle.update(SendPhase::Delivering, p.done, p.total) {
+            if let Some(p) = throttle.update(
+                SendPhase::Delivering,
+                p.done,
+                p.total,
+                p.status,
+                p.retry_in_secs,
+            ) {
                 report(SendUpdate::Progress(p));
             }
         })?;
@@ -470,15 +494,23 @@ mod tests {
     #[test]
     fn a_phase_change_is_always_reported() {
         let mut t = Throttle::new(SendPhase::Deidentifying);
-        assert!(t.update(SendPhase::Deidentifying, 1, 10).is_some(), "first");
+        let s = RunStatus::Sending;
         assert!(
-            t.update(SendPhase::Deidentifying, 2, 10).is_none(),
+            t.update(SendPhase::Deidentifying, 1, 10, s, 0).is_some(),
+            "first"
+        );
+        assert!(
+            t.update(SendPhase::Deidentifying, 2, 10, s, 0).is_none(),
             "throttled"
         );
         let p = t
-            .update(SendPhase::Delivering, 0, 10)
+            .update(SendPhase::Delivering, 0, 10, s, 0)
             .expect("phase change");
         assert_eq!(p.phase, SendPhase::Delivering);
+        let p = t
+            .update(SendPhase::Delivering, 0, 10, RunStatus::Offline, 8)
+            .expect("going offline is always reported");
+        assert_eq!((p.status, p.retry_in_secs), (RunStatus::Offline, 8));
     }
 
     #[test]

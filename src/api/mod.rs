@@ -7,9 +7,11 @@
 pub mod deid;
 pub mod dto;
 pub mod jobs;
+pub mod login;
 pub mod pixels;
 pub mod preflight;
 pub mod quarantine;
+pub mod queue;
 pub mod send;
 pub mod studies;
 
@@ -124,29 +126,18 @@ impl Session {
             .map_err(|e| ApiError::from_err(&e, false))
     }
 
-    /// Resumes every job with work left (after a crash, or once a destination is back).
+    /// Resumes every job with work left (after a crash, or once a destination is back),
+    /// without waiting for an offline destination.
     pub fn queue_run(
         &self,
         policy: &crate::queue::runner::RetryPolicy,
-        mut progress: impl FnMut(crate::queue::runner::RunProgress),
+        progress: impl FnMut(crate::queue::runner::RunProgress),
     ) -> Result<crate::queue::runner::RunReport, ApiError> {
-        let c = self.catalog.conn();
-        let qerr = |e: crate::queue::QueueError| ApiError::from_err(&e, false);
-        crate::queue::store::recover(c, unix_now()).map_err(qerr)?;
-        let mut total = crate::queue::runner::RunReport::default();
-        for (job, dest) in crate::queue::store::open_jobs(c).map_err(qerr)? {
-            let d = crate::archive::open(&dest, &self.home.dir("archive"))
-                .map_err(|e| ApiError::from_err(&e, true))?;
-            let r =
-                crate::queue::runner::run_job(c, job, d.as_ref(), policy, &unix_now, &mut progress)
-                    .map_err(qerr)?;
-            total.sent += r.sent;
-            total.already_present += r.already_present;
-            total.failed += r.failed;
-            total.verified += r.verified;
-            total.waiting += r.waiting;
-            total.problems.extend(r.problems);
-        }
-        Ok(total)
+        let opts = crate::queue::runner::RunOptions {
+            retry: policy.clone(),
+            offline_wait: Some(std::time::Duration::ZERO),
+            ..Default::default()
+        };
+        self.queue_run_with(&opts, queue::JobSelector::All, progress)
     }
 }

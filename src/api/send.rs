@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::archive::{self, Item, StudyLabels};
+use crate::archive::{self, Item, Level, Quality, Resource, StudyLabels};
 use crate::error::{ApiError, ErrorClass};
 use crate::queue::{self, runner, store};
 
@@ -63,6 +63,12 @@ pub struct SendSummary {
     pub destination: String,
     /// Studies still waiting for the destination (resume with `deposit queue run`).
     pub waiting: u64,
+    /// Studies left because the job was paused (resume with `deposit queue resume`).
+    pub paused: u64,
+    /// Studies stopped because the job was cancelled.
+    pub cancelled: u64,
+    /// Times the destination went offline and the send waited for it.
+    pub offline_periods: u64,
     /// The queue job.
     pub job: i64,
     /// Problems, in words (no PHI).
@@ -101,7 +107,8 @@ fn api_err(code: &str, message: String, usage: bool) -> ApiError {
     }
 }
 
-/// Prepares every file, queues the job and runs it to the end.
+/// Prepares every file, queues the job and runs it to the end (no waiting for an offline
+/// destination: the job is left queued, as `queue run` resumes it).
 #[allow(clippy::too_many_arguments)]
 pub fn send(
     conn: &rusqlite::Connection,
@@ -116,6 +123,169 @@ pub fn send(
     now: &dyn Fn() -> i64,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<SendSummary, ApiError> {
+    let run = runner::RunOptions {
+        retry: policy.clone(),
+        offline_wait: Some(std::time::Duration::ZERO),
+        ..Default::default()
+    };
+    send_with(
+        conn,
+        outbox,
+        files,
+        dest,
+        project,
+        profile,
+        prepare,
+        hold,
+        &run,
+        &Extras::default(),
+        now,
+        |p| progress(p.done, p.total),
+    )
+}
+
+/// Progress of a send: both halves (preparing, then delivering) in one count.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct SendProgress {
+    /// Steps done.
+    pub done: u64,
+    /// Steps in all (two per file).
+    pub total: u64,
+    /// What delivery is doing (sending, offline, paused, cancelled).
+    pub status: runner::RunStatus,
+    /// While offline: seconds until the next probe.
+    pub retry_in_secs: u64,
+}
+
+impl SendProgress {
+    /// A line for people ("offline — will resume when online" while offline).
+    pub fn message(&self) -> &'static str {
+        runner::RunProgress {
+            status: self.status,
+            ..Default::default()
+        }
+        .message()
+    }
+}
+
+/// A non-DICOM file to deliver as a resource: `LEVEL[:SCAN]:LABEL=PATH`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceSpec {
+    /// project, subject, session or scan.
+    pub level: Level,
+    /// The scan label, for the scan level.
+    pub scan: Option<String>,
+    /// Resource label (e.g. `NIFTI`, `DOCS`).
+    pub label: String,
+    /// The file.
+    pub path: PathBuf,
+}
+
+fn safe_label(s: &str) -> bool {
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+impl ResourceSpec {
+    /// Parses `project:LABEL=PATH`, `subject:LABEL=PATH`, `session:LABEL=PATH` or
+    /// `scan:SCAN:LABEL=PATH`.
+    pub fn parse(text: &str) -> Result<ResourceSpec, String> {
+        let usage = || {
+            format!(
+                "'{text}': write LEVEL[:SCAN]:LABEL=PATH, e.g. session:NIFTI=brain.nii.gz or                  scan:3:SNAPSHOTS=qc.png (LEVEL: project, subject, session, scan)"
+            )
+        };
+        let (left, path) = text.split_once('=').ok_or_else(usage)?;
+        let parts: Vec<&str> = left.split(':').collect();
+        let (level, scan, label) = match parts.as_slice() {
+            [l, label] => (Level::parse(l).ok_or_else(usage)?, None, *label),
+            ["scan", scan, label] => (Level::Scan, Some(scan.to_string()), *label),
+            _ => return Err(usage()),
+        };
+        if level == Level::Scan && scan.is_none() {
+            return Err(usage());
+        }
+        if !safe_label(label) || scan.as_deref().is_some_and(|s| !safe_label(s)) {
+            return Err(format!(
+                "'{text}': labels may hold only letters, digits, '_', '-' and '.'"
+            ));
+        }
+        if path.is_empty() {
+            return Err(usage());
+        }
+        Ok(ResourceSpec {
+            level,
+            scan,
+            label: label.to_string(),
+            path: PathBuf::from(path),
+        })
+    }
+}
+
+/// A scan QC status to set: `SCAN=usable|questionable|unusable`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualitySpec {
+    /// Scan label.
+    pub scan: String,
+    /// The status.
+    pub quality: Quality,
+}
+
+impl QualitySpec {
+    /// Parses `SCAN=usable|questionable|unusable`.
+    pub fn parse(text: &str) -> Result<QualitySpec, String> {
+        let (scan, q) = text
+            .split_once('=')
+            .ok_or_else(|| format!("'{text}': write SCAN=usable|questionable|unusable"))?;
+        let quality = Quality::parse(q).ok_or_else(|| {
+            format!("'{text}': the QC status is usable, questionable or unusable")
+        })?;
+        if !safe_label(scan) {
+            return Err(format!("'{text}': not a scan label"));
+        }
+        Ok(QualitySpec {
+            scan: scan.to_string(),
+            quality,
+        })
+    }
+}
+
+/// Resources and QC status that go with a send.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// Non-DICOM files.
+    pub resources: Vec<ResourceSpec>,
+    /// Scan QC status.
+    pub quality: Vec<QualitySpec>,
+}
+
+/// Prepares every file, queues the job (with its extras) and runs it with `run`'s settings.
+#[allow(clippy::too_many_arguments)]
+pub fn send_with(
+    conn: &rusqlite::Connection,
+    outbox: &Path,
+    files: &[PathBuf],
+    dest: &dyn archive::Destination,
+    project: &str,
+    profile: (&str, &str),
+    prepare: &(dyn Fn(&Path) -> Result<Prepared, NotPrepared> + Sync),
+    hold: &mut HoldFn<'_>,
+    run: &runner::RunOptions,
+    extras: &Extras,
+    now: &dyn Fn() -> i64,
+    mut on_progress: impl FnMut(SendProgress),
+) -> Result<SendSummary, ApiError> {
+    let mut progress = |done: u64, total: u64| {
+        on_progress(SendProgress {
+            done,
+            total,
+            ..Default::default()
+        })
+    };
     let qerr = |e: queue::QueueError| ApiError::from_err(&e, false);
     // offline-first: an unreachable destination still gets the job queued (it waits)
     match dest.check() {
@@ -187,9 +357,91 @@ pub fn send(
             progress(done, total * 2);
         }
     });
-    // 2. queue: one job, a study per new Study UID, pieces of whole files
+    // 2. queue: one job, a study per new Study UID, pieces of whole files, the extras
+    let per_study = extras.quality.len()
+        + extras
+            .resources
+            .iter()
+            .filter(|r| matches!(r.level, Level::Session | Level::Scan))
+            .count();
+    if per_study > 0 && by_study.len() != 1 {
+        return Err(api_err(
+            "send.extras_ambiguous",
+            format!(
+                "session- and scan-level resources and scan QC status need a send of exactly one \
+                 study ({} studies here); send the studies one at a time",
+                by_study.len()
+            ),
+            true,
+        ));
+    }
+    let subjects: std::collections::BTreeSet<&String> = by_study.keys().map(|(s, _)| s).collect();
+    if extras.resources.iter().any(|r| r.level == Level::Subject) && subjects.len() != 1 {
+        return Err(api_err(
+            "send.extras_ambiguous",
+            format!(
+                "subject-level resources need a send of exactly one subject ({} here)",
+                subjects.len()
+            ),
+            true,
+        ));
+    }
+    let mut specs = Vec::new();
+    for r in &extras.resources {
+        let name = r
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !safe_label(&name) {
+            return Err(api_err(
+                "send.resource_name",
+                format!(
+                    "resource file '{}': its name becomes the archive file name and may hold only \
+                     letters, digits, '_', '-' and '.'; rename it",
+                    r.path.display()
+                ),
+                true,
+            ));
+        }
+        let bytes = std::fs::read(&r.path).map_err(|e| {
+            api_err(
+                "send.resource_read",
+                format!("cannot read the resource file {}: {e}", r.path.display()),
+                true,
+            )
+        })?;
+        let (path, _) = to_outbox(outbox, &bytes).map_err(|e| {
+            api_err(
+                "send.outbox",
+                format!("cannot write the outbox: {e}"),
+                false,
+            )
+        })?;
+        specs.push(store::ExtraSpec::Resource(Resource {
+            level: r.level,
+            scan: r.scan.clone(),
+            label: r.label.clone(),
+            name,
+            path,
+            size: bytes.len() as u64,
+            md5: archive::md5_hex(&bytes),
+        }));
+    }
+    specs.extend(extras.quality.iter().map(|q| store::ExtraSpec::Quality {
+        scan: q.scan.clone(),
+        quality: q.quality,
+    }));
+    if !specs.is_empty() && by_study.is_empty() {
+        return Err(api_err(
+            "send.extras_without_study",
+            "resources and QC status go with a study, and no study was prepared".into(),
+            false,
+        ));
+    }
     let job = store::create_job(conn, &summary.destination, profile, now()).map_err(qerr)?;
     summary.job = job;
+    let mut first = true;
     for ((subject, study_uid), mut items) in by_study {
         items.sort_by(|a, b| (&a.scan, &a.name).cmp(&(&b.scan, &b.name)));
         items.dedup_by(|a, b| a.name == b.name && a.scan == b.scan);
@@ -205,10 +457,21 @@ pub fn send(
         {
             store::add_piece(conn, sid, seq as i64, &piece, now()).map_err(qerr)?;
         }
+        if first {
+            for spec in &specs {
+                store::add_extra(conn, sid, spec, now()).map_err(qerr)?;
+            }
+            first = false;
+        }
     }
     // 3. deliver, commit, verify
-    let r = runner::run_job(conn, job, dest, policy, now, |p| {
-        progress(total + p.done.min(total), total * 2)
+    let r = runner::run_job(conn, job, dest, run, now, |p| {
+        on_progress(SendProgress {
+            done: total + p.done.min(total),
+            total: total * 2,
+            status: p.status,
+            retry_in_secs: p.retry_in_secs,
+        })
     })
     .map_err(qerr)?;
     summary.sent = r.sent;
@@ -216,6 +479,9 @@ pub fn send(
     summary.verified = r.verified;
     summary.failed += r.failed;
     summary.waiting = r.waiting;
+    summary.paused = r.paused;
+    summary.cancelled = r.cancelled;
+    summary.offline_periods = r.offline_periods;
     summary.problems.extend(r.problems);
     Ok(summary)
 }
@@ -223,6 +489,34 @@ pub fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_resource_and_quality_specs() {
+        let r = ResourceSpec::parse("scan:3:NIFTI=/x/brain.nii.gz").expect("scan");
+        assert_eq!(
+            (r.level, r.scan.as_deref(), r.label.as_str()),
+            (Level::Scan, Some("3"), "NIFTI")
+        );
+        assert_eq!(r.path, PathBuf::from("/x/brain.nii.gz"));
+        let r = ResourceSpec::parse("project:DOCS=a=b.pdf").expect("project");
+        assert_eq!(
+            (r.level, r.path),
+            (Level::Project, PathBuf::from("a=b.pdf"))
+        );
+        for bad in [
+            "scan:NIFTI=x",
+            "study:A=x",
+            "session:A",
+            "session:a/b=x",
+            "session:A=",
+        ] {
+            assert!(ResourceSpec::parse(bad).is_err(), "{bad}");
+        }
+        let q = QualitySpec::parse("4=Unusable").expect("q");
+        assert_eq!((q.scan.as_str(), q.quality), ("4", Quality::Unusable));
+        assert!(QualitySpec::parse("4=bad").is_err());
+        assert!(QualitySpec::parse("4").is_err());
+    }
 
     #[test]
     fn session_label_uses_new_uid_only() {
@@ -246,6 +540,31 @@ pub struct SendOptions {
     pub retry: runner::RetryPolicy,
     /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script).
     pub masks: Option<PathBuf>,
+    /// Pieces in flight at once (`None`: the default, 2).
+    pub concurrency: Option<usize>,
+    /// Bandwidth cap for uploads, bytes per second.
+    pub max_rate: Option<u64>,
+    /// How long to wait for an offline destination before leaving the job queued (`None`:
+    /// until it returns — the default; `Some(0)`: do not wait).
+    pub offline_wait: Option<std::time::Duration>,
+    /// Non-DICOM resources to attach (XNAT).
+    pub resources: Vec<ResourceSpec>,
+    /// Scan QC status to set (XNAT).
+    pub scan_quality: Vec<QualitySpec>,
+}
+
+impl SendOptions {
+    /// The delivery settings of these options.
+    pub fn run_options(&self) -> runner::RunOptions {
+        let d = runner::RunOptions::default();
+        runner::RunOptions {
+            retry: self.retry.clone(),
+            concurrency: self.concurrency.unwrap_or(d.concurrency).max(1),
+            max_rate: self.max_rate,
+            offline_wait: self.offline_wait,
+            ..d
+        }
+    }
 }
 
 /// Scan label inside a session: the series number, else digits of the new Series UID.
@@ -339,6 +658,18 @@ impl super::Session {
         opts: &SendOptions,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<SendSummary, ApiError> {
+        self.send_with_events(paths, dest, opts, |p| progress(p.done, p.total))
+    }
+
+    /// [`Session::send`] with full progress: counts plus what delivery is doing (offline —
+    /// will resume when online, paused, cancelled).
+    pub fn send_with_events(
+        &mut self,
+        paths: &[PathBuf],
+        dest: &str,
+        opts: &SendOptions,
+        mut progress: impl FnMut(SendProgress),
+    ) -> Result<SendSummary, ApiError> {
         // refuse bad options before reading anything
         archive::open(dest, &self.home.dir("archive")).map_err(|e| ApiError::from_err(&e, true))?;
         self.run_profile(opts.profile.as_deref())?;
@@ -361,13 +692,13 @@ impl super::Session {
     }
 
     /// De-identifies catalogued `files` and delivers them to `dest` (the second half of
-    /// [`Self::send`]; the window sends the studies a person selected this way).
+    /// [`Self::send_with_events`]; the window sends the studies a person selected this way).
     pub fn send_files(
         &mut self,
         files: &[PathBuf],
         dest: &str,
         opts: &SendOptions,
-        mut progress: impl FnMut(u64, u64),
+        mut progress: impl FnMut(SendProgress),
     ) -> Result<SendSummary, ApiError> {
         let destination = archive::open(dest, &self.home.dir("archive"))
             .map_err(|e| ApiError::from_err(&e, true))?;
@@ -388,7 +719,11 @@ impl super::Session {
             .project()
             .or_else(|| opts.project.clone())
             .unwrap_or_else(|| "DEPOSIT".into());
-        send(
+        let extras = Extras {
+            resources: opts.resources.clone(),
+            quality: opts.scan_quality.clone(),
+        };
+        send_with(
             self.catalog.conn(),
             &self.home.dir("outbox"),
             files,
@@ -397,7 +732,8 @@ impl super::Session {
             (&profile.name, &profile.sha256),
             &prepare,
             &mut hold,
-            &opts.retry,
+            &opts.run_options(),
+            &extras,
             &super::unix_now,
             &mut progress,
         )

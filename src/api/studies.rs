@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::send::{SendOptions, SendSummary};
+use super::send::{SendOptions, SendProgress, SendSummary};
 use super::Session;
 use crate::catalog::{InstanceRow, StudyRow};
 use crate::deid::risk::{risk_from_values, HeaderValues};
@@ -90,7 +90,7 @@ impl Session {
         study_uids: &[String],
         dest: &str,
         opts: &SendOptions,
-        progress: impl FnMut(u64, u64),
+        progress: impl FnMut(SendProgress),
     ) -> Result<SendSummary, ApiError> {
         if study_uids.is_empty() {
             return Err(ApiError {
@@ -220,7 +220,7 @@ mod tests {
         let home = tempfile::tempdir().expect("tempdir");
         let mut s = Session::open(home.path()).expect("open");
         let e = s
-            .send_studies(&[], "folder:", &SendOptions::default(), |_, _| {})
+            .send_studies(&[], "folder:", &SendOptions::default(), |_| {})
             .expect_err("empty");
         assert_eq!(e.code, "send.nothing_selected");
         let e = s
@@ -228,7 +228,7 @@ mod tests {
                 &["1.2.3".into()],
                 "folder:",
                 &SendOptions::default(),
-                |_, _| {},
+                |_| {},
             )
             .expect_err("unknown");
         assert_eq!(e.code, "send.unknown_study");

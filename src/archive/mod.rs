@@ -5,10 +5,15 @@
 //! A study goes as [`Piece`]s (small groups of whole files), then one commit, then a
 //! verification of what the archive holds against the local manifest of exactly the bytes sent.
 
+pub mod credentials;
 pub mod cstore;
+pub mod ctp;
 pub mod dicomweb;
 pub mod folder;
+pub mod throttle;
 pub mod xnat;
+
+use std::sync::Arc;
 
 use std::path::PathBuf;
 
@@ -60,6 +65,95 @@ pub struct Receipt {
     pub stored: u64,
     /// Files the archive already held with identical bytes.
     pub already_present: u64,
+}
+
+/// Where a non-DICOM resource is attached in the archive (XNAT's levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// The project.
+    Project,
+    /// The study's subject.
+    Subject,
+    /// The study's session (experiment).
+    Session,
+    /// One scan of the session.
+    Scan,
+}
+
+impl Level {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Project => "project",
+            Level::Subject => "subject",
+            Level::Session => "session",
+            Level::Scan => "scan",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Level> {
+        Some(match s {
+            "project" => Level::Project,
+            "subject" => Level::Subject,
+            "session" => Level::Session,
+            "scan" => Level::Scan,
+            _ => return None,
+        })
+    }
+}
+
+/// A non-DICOM file (NIfTI, document, derived data) delivered as a resource of a study.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    /// Where it is attached.
+    pub level: Level,
+    /// The scan, for [`Level::Scan`].
+    pub scan: Option<String>,
+    /// Resource (folder) label, e.g. `NIFTI`.
+    pub label: String,
+    /// File name inside the resource.
+    pub name: String,
+    /// The bytes on disk (a copy in the outbox).
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// MD5 of the bytes, lower-case hex.
+    pub md5: String,
+}
+
+/// Scan quality (QC) labels, XNAT's default set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quality {
+    /// Fit for analysis.
+    Usable,
+    /// Doubtful.
+    Questionable,
+    /// Not fit for analysis.
+    Unusable,
+}
+
+impl Quality {
+    /// XNAT's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::Usable => "usable",
+            Quality::Questionable => "questionable",
+            Quality::Unusable => "unusable",
+        }
+    }
+
+    /// Parses XNAT's spelling.
+    pub fn parse(s: &str) -> Option<Quality> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "usable" => Quality::Usable,
+            "questionable" => Quality::Questionable,
+            "unusable" => Quality::Unusable,
+            _ => return None,
+        })
+    }
 }
 
 /// Outcome of comparing the archive's holdings with the manifest.
@@ -163,6 +257,44 @@ pub trait Destination: Send + Sync {
     fn commit(&self, labels: &StudyLabels) -> Result<String, ArchiveError>;
     /// Compares the archive's holdings for a study with what was sent.
     fn verify(&self, labels: &StudyLabels, items: &[Item]) -> Result<Verification, ArchiveError>;
+
+    /// Cheap reachability probe used while waiting for an offline destination to return.
+    fn probe(&self) -> Result<(), ArchiveError> {
+        self.check()
+    }
+
+    /// Takes the run's bandwidth cap for its upload bodies; `false` when the destination cannot
+    /// meter its bodies (the queue then meters whole pieces).
+    fn limit_rate(&self, _throttle: &Arc<throttle::Throttle>) -> bool {
+        false
+    }
+
+    /// How `verify` checks delivery, in words (for the audit record).
+    fn verification_method(&self) -> &'static str {
+        "archive listing compared with the manifest (count, sizes, MD5)"
+    }
+
+    /// Uploads a non-DICOM resource of a committed study and checks it arrived (size, MD5);
+    /// returns its URI.
+    fn put_resource(&self, _labels: &StudyLabels, _res: &Resource) -> Result<String, ArchiveError> {
+        Err(ArchiveError::Rejected {
+            destination: self.describe(),
+            detail: "this destination takes DICOM only; non-DICOM resources need XNAT".into(),
+        })
+    }
+
+    /// Sets a scan's QC status in a committed study and checks the archive shows it.
+    fn set_scan_quality(
+        &self,
+        _labels: &StudyLabels,
+        _scan: &str,
+        _quality: Quality,
+    ) -> Result<(), ArchiveError> {
+        Err(ArchiveError::Rejected {
+            destination: self.describe(),
+            detail: "this destination has no scan QC status; that needs XNAT".into(),
+        })
+    }
 }
 
 /// Parses a destination URL (DESIGN.md §4) into a destination.
@@ -191,6 +323,9 @@ pub fn open(
     }
     if dest.starts_with("dicomweb+http://") || dest.starts_with("dicomweb+https://") {
         return Ok(Box::new(dicomweb::DicomWeb::parse(dest)?));
+    }
+    if let Some(url) = ctp::CtpUrl::parse(dest) {
+        return Ok(Box::new(ctp::CtpHttp::open(url?)?));
     }
     Err(ArchiveError::BadDestination(redact(dest)))
 }

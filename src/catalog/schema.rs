@@ -138,4 +138,20 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (key_type, value)
     );
     "#,
+    // 5: delivery extras — non-DICOM resources and scan QC status to set once a study is
+    // committed (persisted so they survive restarts), and when each study was committed
+    r#"
+    CREATE TABLE study_extras (
+        id          INTEGER PRIMARY KEY,
+        study_ref   INTEGER NOT NULL REFERENCES job_studies(id),
+        kind        TEXT NOT NULL CHECK (kind IN ('resource','quality')),
+        spec        TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        state_at    INTEGER NOT NULL,
+        uri         TEXT,
+        detail      TEXT
+    );
+    CREATE INDEX study_extras_study ON study_extras(study_ref);
+    ALTER TABLE job_studies ADD COLUMN committed_at INTEGER;
+    "#,
 ];

@@ -45,6 +45,21 @@ pub struct Common {
     pub quiet: bool,
 }
 
+/// Delivery settings shared by `send` and `queue run|resume|retry`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Delivery {
+    /// Pieces in flight at once per destination (default 2).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Bandwidth cap for uploads, e.g. 2MB/s, 500KiB/s (K/M/G = 1000s, Ki/Mi/Gi = 1024s).
+    #[arg(long, value_name = "RATE")]
+    pub max_rate: Option<String>,
+    /// How long to wait for an offline destination before leaving the job queued: 0, 90s, 30m,
+    /// 12h, 2d, or `forever` (the default: it resumes by itself when the destination returns).
+    #[arg(long, value_name = "DURATION")]
+    pub offline_wait: Option<String>,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -77,15 +92,28 @@ pub enum Command {
         /// Destination: a configured name or a URL (folder:PATH, xnat+https://…, dicom://…).
         #[arg(long, value_name = "DEST")]
         to: String,
+        /// Delivery settings.
+        #[command(flatten)]
+        delivery: Delivery,
+        /// Non-DICOM file to attach (XNAT): LEVEL[:SCAN]:LABEL=PATH, LEVEL = project, subject,
+        /// session or scan (e.g. session:NIFTI=brain.nii.gz, scan:3:QC=snapshot.png). Repeatable.
+        #[arg(long = "resource", value_name = "SPEC")]
+        resources: Vec<String>,
+        /// Scan QC status to set (XNAT): SCAN=usable|questionable|unusable. Repeatable.
+        #[arg(long = "scan-quality", value_name = "SCAN=STATUS")]
+        scan_quality: Vec<String>,
     },
     /// Work the delivery queue: list, run, pause, resume, retry, cancel.
     Queue {
         /// What to do (default: list).
         #[arg(value_name = "ACTION")]
         action: Option<String>,
-        /// Job id for retry/cancel.
+        /// Job id, or `all` (pause/resume/retry default to all; cancel needs it).
         #[arg(value_name = "ID")]
         id: Option<String>,
+        /// Delivery settings (run, resume, retry).
+        #[command(flatten)]
+        delivery: Delivery,
     },
     /// Work the quarantine: list, show ID, release ID, discard ID.
     Quarantine {

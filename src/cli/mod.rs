@@ -5,6 +5,7 @@
 
 pub mod args;
 mod deid;
+mod login;
 mod preview;
 mod progress;
 mod quarantine;
@@ -99,8 +100,26 @@ fn report_error(e: &ApiError, json: bool) {
 fn run(cli: Cli) -> Result<u8, ApiError> {
     match cli.command {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
-        Command::Send { paths, to } => send::run(&cli.common, &paths, &to),
-        Command::Queue { action, .. } => queue::run(&cli.common, action.as_deref()),
+        Command::Send {
+            paths,
+            to,
+            delivery,
+            resources,
+            scan_quality,
+        } => send::run(
+            &cli.common,
+            &paths,
+            &to,
+            &delivery,
+            &resources,
+            &scan_quality,
+        ),
+        Command::Queue {
+            action,
+            id,
+            delivery,
+        } => queue::run(&cli.common, action.as_deref(), id.as_deref(), &delivery),
+        Command::Login { dest } => login::run(&cli.common, &dest),
         Command::Deid { paths, out, check } => {
             deid::run(&cli.common, &paths, out.as_deref(), check)
         }

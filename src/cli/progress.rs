@@ -17,7 +17,7 @@ impl Bar {
         }
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(8));
         let template = format!(
-            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} · {{per_sec}} · ETA {{eta}}"
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} · {{per_sec}} · ETA {{eta}} {{msg}}"
         );
         if let Ok(style) = ProgressStyle::with_template(&template) {
             bar.set_style(style);
@@ -30,6 +30,16 @@ impl Bar {
         if let Some(b) = &self.bar {
             b.set_length(total);
             b.set_position(done);
+        }
+    }
+
+    /// Shows what the work is doing next to the bar (e.g. "offline — will resume when online").
+    pub fn status(&self, text: &str) {
+        if let Some(b) = &self.bar {
+            let t = if text == "sending" { "" } else { text };
+            if b.message() != t {
+                b.set_message(t.to_string());
+            }
         }
     }
 

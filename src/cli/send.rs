@@ -2,24 +2,99 @@
 
 use std::path::PathBuf;
 
-use super::args::Common;
+use super::args::{Common, Delivery};
 use super::progress::Bar;
 use super::{print_json, EXIT_FAILED, EXIT_OK};
-use crate::api::send::SendOptions;
+use crate::api::send::{QualitySpec, ResourceSpec, SendOptions};
 use crate::api::Session;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorClass};
 
-pub fn run(common: &Common, paths: &[PathBuf], to: &str) -> Result<u8, ApiError> {
-    let mut session = Session::open_default()?;
-    let bar = Bar::new(!common.json && !common.quiet, "steps");
-    let opts = SendOptions {
+pub(crate) fn usage(message: String) -> ApiError {
+    ApiError {
+        code: "cli.usage".into(),
+        message,
+        class: ErrorClass::Permanent,
+        usage: true,
+    }
+}
+
+/// Parses a duration: `0`, `90`, `90s`, `30m`, `12h`, `2d`; `forever` → `None`.
+pub(crate) fn parse_wait(text: &str) -> Result<Option<std::time::Duration>, ApiError> {
+    let t = text.trim().to_ascii_lowercase();
+    if matches!(t.as_str(), "forever" | "inf" | "infinite" | "never") {
+        return Ok(None);
+    }
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| {
+        usage(format!(
+            "--offline-wait '{text}': use 0, 90s, 30m, 12h, 2d or forever"
+        ))
+    })?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => {
+            return Err(usage(format!(
+                "--offline-wait '{text}': use 0, 90s, 30m, 12h, 2d or forever"
+            )))
+        }
+    };
+    Ok(Some(std::time::Duration::from_secs(secs)))
+}
+
+/// Applies the delivery flags to send options.
+pub(crate) fn apply_delivery(opts: &mut SendOptions, d: &Delivery) -> Result<(), ApiError> {
+    if let Some(n) = d.concurrency {
+        if n == 0 {
+            return Err(usage("--concurrency must be at least 1".into()));
+        }
+        opts.concurrency = Some(n);
+    }
+    if let Some(r) = &d.max_rate {
+        opts.max_rate = Some(
+            crate::archive::throttle::parse_rate(r)
+                .map_err(|e| usage(format!("--max-rate {e}")))?,
+        );
+    }
+    if let Some(w) = &d.offline_wait {
+        opts.offline_wait = parse_wait(w)?;
+    }
+    Ok(())
+}
+
+pub fn run(
+    common: &Common,
+    paths: &[PathBuf],
+    to: &str,
+    delivery: &Delivery,
+    resources: &[String],
+    scan_quality: &[String],
+) -> Result<u8, ApiError> {
+    let mut opts = SendOptions {
         profile: common.profile.clone(),
         lookup: common.lookup.clone(),
         project: common.study.clone(),
         masks: common.masks.clone(),
         ..Default::default()
     };
-    let s = session.send(paths, to, &opts, |done, total| bar.set(done, total))?;
+    apply_delivery(&mut opts, delivery)?;
+    for r in resources {
+        opts.resources
+            .push(ResourceSpec::parse(r).map_err(|e| usage(format!("--resource {e}")))?);
+    }
+    for q in scan_quality {
+        opts.scan_quality
+            .push(QualitySpec::parse(q).map_err(|e| usage(format!("--scan-quality {e}")))?);
+    }
+    let mut session = Session::open_default()?;
+    let bar = Bar::new(!common.json && !common.quiet, "steps");
+    let s = session.send_with_events(paths, to, &opts, |p| {
+        bar.set(p.done, p.total);
+        bar.status(p.message());
+    })?;
     bar.finish();
     if common.json {
         print_json(&s)?;
@@ -34,6 +109,15 @@ pub fn run(common: &Common, paths: &[PathBuf], to: &str) -> Result<u8, ApiError>
                 s.waiting
             );
         }
+        if s.paused > 0 {
+            println!(
+                "job {} is paused ({} studies left); continue with 'deposit queue resume {}'",
+                s.job, s.paused, s.job
+            );
+        }
+        if s.cancelled > 0 {
+            println!("job {} was cancelled", s.job);
+        }
         if s.quarantined > 0 {
             println!("See what was set aside and why: deposit quarantine list");
         }
@@ -41,9 +125,12 @@ pub fn run(common: &Common, paths: &[PathBuf], to: &str) -> Result<u8, ApiError>
             println!("  {p}");
         }
     }
-    Ok(if s.failed > 0 || s.waiting > 0 {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    })
+    // not everything delivered (paused or cancelled) is not success either
+    Ok(
+        if s.failed > 0 || s.waiting > 0 || s.paused > 0 || s.cancelled > 0 {
+            EXIT_FAILED
+        } else {
+            EXIT_OK
+        },
+    )
 }

@@ -1,24 +1,34 @@
-//! Delivers a job: every prepared piece, then commit, then verification, persisting each step.
+//! Delivers a job: every prepared piece (several in flight), then commit, the study's extras
+//! (resources, scan QC status), then verification, persisting each step.
 //!
-//! Transient destination errors are retried with exponential backoff and jitter; when the
-//! retries run out the piece stays `prepared` and the job reports that it is waiting for the
-//! destination (it resumes on the next run). Permanent errors fail the study with the reason.
+//! Transient destination errors are retried with exponential backoff and jitter. When the
+//! retries run out the destination is taken to be offline: the run keeps probing it cheaply
+//! (exponential backoff with jitter, capped at [`RunOptions::probe_max`]) and resumes by itself
+//! when it answers again, reporting "offline — will resume when online" meanwhile. It gives up
+//! (the job stays queued, `waiting`) only after [`RunOptions::offline_wait`], if one is set.
+//! Permanent errors fail the study with the reason.
+//!
+//! Pause and cancel are read from the catalog before every new piece, so another process (the
+//! CLI, the app) can pause or cancel a running job: pieces in flight finish, no new one starts.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serde::Serialize;
 
 use super::state::State;
-use super::store;
+use super::store::{self, ExtraSpec, JobStudy, StoredPiece};
 use super::QueueError;
-use crate::archive::{ArchiveError, Destination};
+use crate::archive::throttle::Throttle;
+use crate::archive::{ArchiveError, Destination, Piece, Receipt};
 use crate::error::{Classify, ErrorClass};
 
 /// How a run retries transient failures.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
-    /// Attempts per request before giving up for this run.
+    /// Attempts per request before the destination is taken to be offline.
     pub attempts: u32,
     /// First delay; doubles each time.
     pub base: Duration,
@@ -28,10 +38,41 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
+        // ≈ 3.5–5 s of retries for hiccups (5xx bursts, a dropped connection); longer outages
+        // are waited out by probing (see `RunOptions::offline_wait`)
         RetryPolicy {
-            attempts: 6,
+            attempts: 4,
             base: Duration::from_millis(500),
             max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Delivery settings (flags `--concurrency`, `--max-rate`, `--offline-wait`).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Retries of one request.
+    pub retry: RetryPolicy,
+    /// Pieces in flight at once per destination (at least 1).
+    pub concurrency: usize,
+    /// Bandwidth cap for upload bodies, bytes per second (`None`: no cap).
+    pub max_rate: Option<u64>,
+    /// How long to keep waiting for an offline destination before leaving the job queued
+    /// (`None`: until it returns; `Some(0)`: do not wait). Counted on the monotonic clock, so a
+    /// sleeping laptop does not use it up.
+    pub offline_wait: Option<Duration>,
+    /// Longest gap between two reachability probes while offline.
+    pub probe_max: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            retry: RetryPolicy::default(),
+            concurrency: 2,
+            max_rate: None,
+            offline_wait: None,
+            probe_max: Duration::from_secs(60),
         }
     }
 }
@@ -49,8 +90,30 @@ pub struct RunReport {
     pub verified: u64,
     /// Studies left waiting for the destination (offline); the next run resumes them.
     pub waiting: u64,
+    /// Studies left because their job is paused.
+    pub paused: u64,
+    /// Studies stopped because their job was cancelled.
+    pub cancelled: u64,
+    /// Times the destination went offline during the run (and was waited for).
+    pub offline_periods: u64,
     /// Problems, in words (no PHI).
     pub problems: Vec<String>,
+}
+
+/// What a run is doing now.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Delivering.
+    #[default]
+    Sending,
+    /// The destination is unreachable: probing, will resume when online.
+    Offline,
+    /// The job was paused.
+    Paused,
+    /// The job was cancelled.
+    Cancelled,
 }
 
 /// Progress of a run.
@@ -62,6 +125,29 @@ pub struct RunProgress {
     pub total: u64,
     /// Bytes handled.
     pub bytes: u64,
+    /// What the run is doing.
+    pub status: RunStatus,
+    /// While offline: seconds until the next probe.
+    pub retry_in_secs: u64,
+}
+
+impl RunProgress {
+    /// A line for people: "offline — will resume when online" while offline.
+    pub fn message(&self) -> &'static str {
+        match self.status {
+            RunStatus::Sending => "sending",
+            RunStatus::Offline => "offline — will resume when online",
+            RunStatus::Paused => "paused",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
 }
 
 fn with_retry<T>(
@@ -77,10 +163,7 @@ fn with_retry<T>(
             Ok(v) => return Ok(v),
             Err(e) if e.class() == ErrorClass::Transient && attempt < policy.attempts => {
                 // xorshift jitter: up to +50 % of the delay, deterministic per piece
-                jitter ^= jitter << 13;
-                jitter ^= jitter >> 7;
-                jitter ^= jitter << 17;
-                let extra = delay.mul_f64((jitter % 500) as f64 / 1000.0);
+                let extra = delay.mul_f64((xorshift(&mut jitter) % 500) as f64 / 1000.0);
                 tracing::info!(
                     code = e.code(),
                     attempt,
@@ -95,153 +178,576 @@ fn with_retry<T>(
     }
 }
 
-/// Runs one job to the end (or until the destination is unreachable).
+/// How a step that needs the destination ended.
+enum Step<T> {
+    Done(T),
+    Failed(ArchiveError),
+    Waiting(ArchiveError),
+    Stopped(RunStatus),
+}
+
+/// How waiting for an offline destination ended.
+enum Wait {
+    Online,
+    GaveUp,
+    Stopped(RunStatus),
+    Failed(ArchiveError),
+}
+
+/// How a study's run ended.
+enum Outcome {
+    Verified,
+    Failed,
+    Waiting,
+    Stopped(RunStatus),
+}
+
+struct Run<'a, P: FnMut(RunProgress)> {
+    c: &'a Connection,
+    job: i64,
+    dest: &'a dyn Destination,
+    opts: &'a RunOptions,
+    now: &'a dyn Fn() -> i64,
+    progress: P,
+    report: RunReport,
+    prog: RunProgress,
+    piece_throttle: Option<Arc<Throttle>>,
+    gave_up: bool,
+    rng: u64,
+}
+
+/// Runs one job to the end (or until it is paused or cancelled, or the destination stays
+/// offline longer than `opts.offline_wait`).
 pub fn run_job(
     c: &Connection,
     job: i64,
     dest: &dyn Destination,
-    policy: &RetryPolicy,
+    opts: &RunOptions,
     now: &dyn Fn() -> i64,
-    mut progress: impl FnMut(RunProgress),
+    progress: impl FnMut(RunProgress),
 ) -> Result<RunReport, QueueError> {
-    let mut report = RunReport::default();
-    let studies = store::studies(c, job)?;
-    let mut prog = RunProgress::default();
-    let mut all = Vec::new();
-    for s in &studies {
-        let pieces = store::pieces(c, s.id)?;
-        prog.total += pieces.iter().map(|p| p.items.len() as u64).sum::<u64>();
-        all.push((s, pieces));
+    let piece_throttle = opts.max_rate.and_then(|rate| {
+        let t = Throttle::new(rate);
+        (!dest.limit_rate(&t)).then_some(t)
+    });
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(7);
+    let mut run = Run {
+        c,
+        job,
+        dest,
+        opts,
+        now,
+        progress,
+        report: RunReport::default(),
+        prog: RunProgress::default(),
+        piece_throttle,
+        gave_up: false,
+        rng: seed | 1,
+    };
+    run.run()?;
+    Ok(run.report)
+}
+
+impl<P: FnMut(RunProgress)> Run<'_, P> {
+    fn emit(&mut self, status: RunStatus, retry_in: u64) {
+        self.prog.status = status;
+        self.prog.retry_in_secs = retry_in;
+        (self.progress)(self.prog);
     }
-    progress(prog);
-    'studies: for (study, pieces) in all {
-        let files: u64 = pieces.iter().map(|p| p.items.len() as u64).sum();
-        if study.state.is_final() {
-            prog.done += files;
-            progress(prog);
-            continue;
+
+    /// Paused or cancelled (read from the catalog, so other processes can stop a run).
+    fn stop_flag(&self) -> Result<Option<RunStatus>, QueueError> {
+        Ok(match store::job_flags(self.c, self.job)? {
+            (_, true) => Some(RunStatus::Cancelled),
+            (true, _) => Some(RunStatus::Paused),
+            _ => None,
+        })
+    }
+
+    fn run(&mut self) -> Result<(), QueueError> {
+        let studies = store::studies(self.c, self.job)?;
+        let mut all = Vec::new();
+        for s in studies {
+            let pieces = store::pieces(self.c, s.id)?;
+            self.prog.total += pieces.iter().map(|p| p.items.len() as u64).sum::<u64>();
+            all.push((s, pieces));
         }
-        for piece in &pieces {
-            if piece.state != State::Prepared && piece.state != State::Sending {
-                prog.done += piece.items.len() as u64;
+        self.emit(RunStatus::Sending, 0);
+        let mut stopped: Option<RunStatus> = None;
+        for (study, pieces) in all {
+            let files: u64 = pieces.iter().map(|p| p.items.len() as u64).sum();
+            if study.state.is_final() {
+                self.prog.done += files;
                 continue;
             }
-            if piece.state == State::Prepared {
-                store::set_piece(c, piece.id, State::Sending, None, now())?;
+            if stopped.is_none() {
+                stopped = self.stop_flag()?;
             }
-            let sent = with_retry(policy, piece.id as u64, || {
-                dest.put(&crate::archive::Piece {
-                    labels: study.labels.clone(),
-                    items: piece.items.clone(),
-                })
-            });
-            match sent {
-                Ok(r) => {
-                    store::set_piece(c, piece.id, State::Acknowledged, None, now())?;
-                    report.sent += r.stored;
-                    report.already_present += r.already_present;
+            match stopped {
+                Some(RunStatus::Paused) => {
+                    self.report.paused += 1;
+                    continue;
+                }
+                Some(_) => {
+                    self.report.cancelled += 1;
+                    continue;
+                }
+                None => {}
+            }
+            if self.gave_up {
+                self.report.waiting += 1;
+                continue;
+            }
+            match self.run_study(&study, &pieces)? {
+                Outcome::Verified | Outcome::Failed => {}
+                Outcome::Waiting => self.report.waiting += 1,
+                Outcome::Stopped(s) => {
+                    stopped = Some(s);
+                    if s == RunStatus::Paused {
+                        self.report.paused += 1;
+                    } else {
+                        self.report.cancelled += 1;
+                    }
+                }
+            }
+        }
+        match stopped {
+            Some(s) => self.emit(s, 0),
+            None => self.emit(RunStatus::Sending, 0),
+        }
+        Ok(())
+    }
+
+    /// Probes an offline destination until it answers, the wait limit passes, or the job is
+    /// paused or cancelled.
+    fn wait_online(&mut self) -> Result<Wait, QueueError> {
+        let start = Instant::now();
+        let mut delay = Duration::from_secs(1).min(self.opts.probe_max);
+        if self.opts.offline_wait.is_some_and(|w| w.is_zero()) {
+            return Ok(Wait::GaveUp);
+        }
+        self.report.offline_periods += 1;
+        tracing::warn!(
+            destination = %self.dest.describe(),
+            "offline — will resume when online"
+        );
+        loop {
+            let mut sleep = delay + delay.mul_f64((xorshift(&mut self.rng) % 500) as f64 / 1000.0);
+            sleep = sleep.min(self.opts.probe_max);
+            if let Some(limit) = self.opts.offline_wait {
+                let left = limit.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    tracing::warn!("the destination stayed offline; the job stays queued");
+                    return Ok(Wait::GaveUp);
+                }
+                sleep = sleep.min(left);
+            }
+            self.emit(RunStatus::Offline, sleep.as_secs().max(1));
+            let until = Instant::now() + sleep;
+            let mut last_check = Instant::now();
+            while Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(200).min(sleep));
+                if last_check.elapsed() >= Duration::from_secs(1) {
+                    last_check = Instant::now();
+                    if let Some(s) = self.stop_flag()? {
+                        return Ok(Wait::Stopped(s));
+                    }
+                }
+            }
+            match self.dest.probe() {
+                Ok(()) => {
+                    tracing::warn!(destination = %self.dest.describe(), "back online; resuming");
+                    self.emit(RunStatus::Sending, 0);
+                    return Ok(Wait::Online);
                 }
                 Err(e) if e.class() == ErrorClass::Transient => {
-                    store::set_piece(c, piece.id, State::Prepared, Some(&e.to_string()), now())?;
-                    report.waiting += 1;
-                    report.problems.push(format!(
-                        "{}: waiting for the destination: {e}",
-                        study.labels.session
-                    ));
-                    continue 'studies;
+                    tracing::info!(code = e.code(), "still offline");
+                    delay = (delay * 2).min(self.opts.probe_max);
+                }
+                Err(e) => return Ok(Wait::Failed(e)),
+            }
+        }
+    }
+
+    /// One request with retries, waiting through offline periods.
+    fn step<T>(
+        &mut self,
+        seed: u64,
+        f: impl Fn() -> Result<T, ArchiveError>,
+    ) -> Result<Step<T>, QueueError> {
+        loop {
+            match with_retry(&self.opts.retry, seed, &f) {
+                Ok(v) => return Ok(Step::Done(v)),
+                Err(e) if e.class() == ErrorClass::Transient => match self.wait_online()? {
+                    Wait::Online => continue,
+                    Wait::GaveUp => {
+                        self.gave_up = true;
+                        return Ok(Step::Waiting(e));
+                    }
+                    Wait::Stopped(s) => return Ok(Step::Stopped(s)),
+                    Wait::Failed(pe) => return Ok(Step::Failed(pe)),
+                },
+                Err(e) => return Ok(Step::Failed(e)),
+            }
+        }
+    }
+
+    /// Writes a study state; `false` when the study was cancelled meanwhile.
+    fn set_study(
+        &self,
+        id: i64,
+        to: State,
+        uri: Option<&str>,
+        detail: Option<&str>,
+        audit: Option<&str>,
+    ) -> Result<bool, QueueError> {
+        match store::set_study(self.c, id, to, uri, detail, audit, (self.now)()) {
+            Ok(()) => Ok(true),
+            Err(QueueError::Transition {
+                from: State::Cancelled,
+                ..
+            }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn fail_study(&mut self, study: &JobStudy, files: u64, e: &str) -> Result<Outcome, QueueError> {
+        if !self.set_study(study.id, State::Failed, None, Some(e), None)? {
+            return Ok(Outcome::Stopped(RunStatus::Cancelled));
+        }
+        self.report.failed += files;
+        self.report
+            .problems
+            .push(format!("{}: {e}", study.labels.session));
+        Ok(Outcome::Failed)
+    }
+
+    /// Writes a piece state; a piece cancelled meanwhile (by `queue cancel`) stays cancelled.
+    fn set_piece(&self, id: i64, to: State, detail: Option<&str>) -> Result<bool, QueueError> {
+        match store::set_piece(self.c, id, to, detail, (self.now)()) {
+            Ok(()) => Ok(true),
+            Err(QueueError::Transition {
+                from: State::Cancelled,
+                ..
+            }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends a study's unsent pieces, several at once.
+    fn deliver_pieces(
+        &mut self,
+        study: &JobStudy,
+        pieces: &[StoredPiece],
+        files: u64,
+    ) -> Result<Option<Outcome>, QueueError> {
+        let mut pending: VecDeque<&StoredPiece> = VecDeque::new();
+        for p in pieces {
+            if p.state == State::Prepared || p.state == State::Sending {
+                pending.push_back(p);
+            } else {
+                self.prog.done += p.items.len() as u64;
+            }
+        }
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let n = self.opts.concurrency.max(1);
+        let dest = self.dest;
+        let retry = self.opts.retry.clone();
+        let (work_tx, work_rx) = crossbeam_channel::bounded::<(i64, Piece)>(0);
+        let (done_tx, done_rx) =
+            crossbeam_channel::unbounded::<(i64, Result<Receipt, ArchiveError>)>();
+        std::thread::scope(|sc| {
+            for _ in 0..n {
+                let (rx, tx, retry) = (work_rx.clone(), done_tx.clone(), retry.clone());
+                sc.spawn(move || {
+                    for (id, piece) in rx.iter() {
+                        let r = with_retry(&retry, id as u64, || dest.put(&piece));
+                        if tx.send((id, r)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let r = self.pump(study, pieces, files, pending, n, &work_tx, &done_rx);
+            // the workers end when the work channel closes, whatever happened
+            drop(work_tx);
+            r
+        })
+    }
+
+    /// Feeds pieces to the workers and records their results.
+    #[allow(clippy::too_many_arguments)]
+    fn pump<'p>(
+        &mut self,
+        study: &JobStudy,
+        pieces: &'p [StoredPiece],
+        files: u64,
+        mut pending: VecDeque<&'p StoredPiece>,
+        n: usize,
+        work_tx: &crossbeam_channel::Sender<(i64, Piece)>,
+        done_rx: &crossbeam_channel::Receiver<(i64, Result<Receipt, ArchiveError>)>,
+    ) -> Result<Option<Outcome>, QueueError> {
+        let mut inflight = 0usize;
+        let mut outcome: Option<Outcome> = None;
+        let mut need_wait = false;
+        loop {
+            while outcome.is_none() && !need_wait && inflight < n && !pending.is_empty() {
+                if let Some(s) = self.stop_flag()? {
+                    outcome = Some(Outcome::Stopped(s));
+                    break;
+                }
+                let Some(p) = pending.pop_front() else { break };
+                if let Some(t) = &self.piece_throttle {
+                    t.take(p.items.iter().map(|i| i.size).sum());
+                }
+                if !self.set_piece(p.id, State::Sending, None)? {
+                    outcome = Some(Outcome::Stopped(RunStatus::Cancelled));
+                    break;
+                }
+                let piece = Piece {
+                    labels: study.labels.clone(),
+                    items: p.items.clone(),
+                };
+                if work_tx.send((p.id, piece)).is_err() {
+                    break;
+                }
+                inflight += 1;
+            }
+            if inflight == 0 {
+                if need_wait && outcome.is_none() {
+                    need_wait = false;
+                    match self.wait_online()? {
+                        Wait::Online => continue,
+                        Wait::GaveUp => {
+                            self.gave_up = true;
+                            outcome = Some(Outcome::Waiting);
+                        }
+                        Wait::Stopped(s) => outcome = Some(Outcome::Stopped(s)),
+                        Wait::Failed(e) => {
+                            outcome = Some(self.fail_study(study, files, &e.to_string())?);
+                        }
+                    }
+                }
+                return Ok(outcome);
+            }
+            let Ok((id, r)) = done_rx.recv() else {
+                return Ok(outcome);
+            };
+            inflight -= 1;
+            let Some(p) = pieces.iter().find(|p| p.id == id) else {
+                continue;
+            };
+            match r {
+                Ok(receipt) => {
+                    if self.set_piece(id, State::Acknowledged, None)? {
+                        self.report.sent += receipt.stored;
+                        self.report.already_present += receipt.already_present;
+                    }
+                    self.prog.done += p.items.len() as u64;
+                    self.prog.bytes += p.items.iter().map(|i| i.size).sum::<u64>();
+                    (self.progress)(self.prog);
+                }
+                Err(e) if e.class() == ErrorClass::Transient => {
+                    self.set_piece(id, State::Prepared, Some(&e.to_string()))?;
+                    pending.push_front(p);
+                    if outcome.is_none() && !need_wait {
+                        self.report.problems.push(format!(
+                            "{}: waiting for the destination: {e}",
+                            study.labels.session
+                        ));
+                        need_wait = true;
+                    }
                 }
                 Err(e) => {
-                    store::set_piece(c, piece.id, State::Failed, Some(&e.to_string()), now())?;
-                    store::set_study(
-                        c,
-                        study.id,
+                    self.set_piece(id, State::Failed, Some(&e.to_string()))?;
+                    if !matches!(outcome, Some(Outcome::Failed)) {
+                        outcome = Some(self.fail_study(study, files, &e.to_string())?);
+                    }
+                }
+            }
+        }
+    }
+
+    fn run_study(
+        &mut self,
+        study: &JobStudy,
+        pieces: &[StoredPiece],
+    ) -> Result<Outcome, QueueError> {
+        let files: u64 = pieces.iter().map(|p| p.items.len() as u64).sum();
+        let dest = self.dest;
+        let labels = study.labels.clone();
+        if study.state != State::Committed {
+            if let Some(o) = self.deliver_pieces(study, pieces, files)? {
+                return Ok(o);
+            }
+            if !self.set_study(study.id, State::Acknowledged, None, None, None)? {
+                return Ok(Outcome::Stopped(RunStatus::Cancelled));
+            }
+            match self.step(study.id as u64, || dest.commit(&labels))? {
+                Step::Done(uri) => {
+                    if !self.set_study(study.id, State::Committed, Some(&uri), None, None)? {
+                        return Ok(Outcome::Stopped(RunStatus::Cancelled));
+                    }
+                    store::set_committed_at(self.c, study.id, (self.now)())?;
+                }
+                Step::Failed(e) => return self.fail_study(study, files, &format!("commit: {e}")),
+                Step::Waiting(e) => {
+                    self.report
+                        .problems
+                        .push(format!("{}: commit: {e}", study.labels.session));
+                    return Ok(Outcome::Waiting);
+                }
+                Step::Stopped(s) => return Ok(Outcome::Stopped(s)),
+            }
+        } else {
+            self.prog.done += files;
+        }
+        // resources and scan QC status, once the session exists
+        for x in store::extras(self.c, study.id)? {
+            if matches!(x.state, State::Acknowledged | State::Cancelled) {
+                continue;
+            }
+            store::set_extra(self.c, x.id, State::Sending, None, None, (self.now)())?;
+            let spec = x.spec.clone();
+            let r = self.step(x.id as u64, || match &spec {
+                ExtraSpec::Resource(res) => dest.put_resource(&labels, res).map(Some),
+                ExtraSpec::Quality { scan, quality } => {
+                    dest.set_scan_quality(&labels, scan, *quality).map(|_| None)
+                }
+            })?;
+            match r {
+                Step::Done(uri) => store::set_extra(
+                    self.c,
+                    x.id,
+                    State::Acknowledged,
+                    uri.as_deref(),
+                    None,
+                    (self.now)(),
+                )?,
+                Step::Failed(e) => {
+                    store::set_extra(
+                        self.c,
+                        x.id,
                         State::Failed,
                         None,
                         Some(&e.to_string()),
-                        None,
-                        now(),
+                        (self.now)(),
                     )?;
-                    report.failed += files;
-                    report
-                        .problems
-                        .push(format!("{}: {e}", study.labels.session));
-                    continue 'studies;
+                    return self.fail_study(study, files, &e.to_string());
+                }
+                Step::Waiting(e) => {
+                    store::set_extra(
+                        self.c,
+                        x.id,
+                        State::Prepared,
+                        None,
+                        Some(&e.to_string()),
+                        (self.now)(),
+                    )?;
+                    return Ok(Outcome::Waiting);
+                }
+                Step::Stopped(s) => {
+                    store::set_extra(self.c, x.id, State::Prepared, None, None, (self.now)())?;
+                    return Ok(Outcome::Stopped(s));
                 }
             }
-            prog.done += piece.items.len() as u64;
-            prog.bytes += piece.items.iter().map(|i| i.size).sum::<u64>();
-            progress(prog);
         }
         let items: Vec<_> = pieces.iter().flat_map(|p| p.items.clone()).collect();
-        if study.state != State::Committed {
-            store::set_study(c, study.id, State::Acknowledged, None, None, None, now())?;
-            match with_retry(policy, study.id as u64, || dest.commit(&study.labels)) {
-                Ok(uri) => {
-                    store::set_study(c, study.id, State::Committed, Some(&uri), None, None, now())?
-                }
-                Err(e) => {
-                    let transient = e.class() == ErrorClass::Transient;
-                    report
-                        .problems
-                        .push(format!("{}: commit: {e}", study.labels.session));
-                    if transient {
-                        report.waiting += 1;
-                    } else {
-                        store::set_study(
-                            c,
-                            study.id,
-                            State::Failed,
-                            None,
-                            Some(&e.to_string()),
-                            None,
-                            now(),
-                        )?;
-                        report.failed += files;
-                    }
-                    continue;
-                }
-            }
-        }
-        match with_retry(policy, study.id as u64, || {
-            dest.verify(&study.labels, &items)
-        }) {
-            Ok(v) if v.ok() => {
-                let audit = serde_json::json!({
-                    "destination": dest.describe(),
-                    "files": v.expected,
-                    "bytes": items.iter().map(|i| i.size).sum::<u64>(),
-                    "uri": v.uri,
-                    "verified_at": now(),
-                })
-                .to_string();
-                store::set_study(
-                    c,
-                    study.id,
-                    State::Verified,
-                    Some(&v.uri),
-                    None,
-                    Some(&audit),
-                    now(),
-                )?;
-                report.verified += v.matched;
-            }
-            Ok(v) => {
-                let detail = format!("verification failed: {}", v.problems.join("; "));
-                store::set_study(c, study.id, State::Failed, None, Some(&detail), None, now())?;
-                report.failed += files;
-                report
-                    .problems
-                    .push(format!("{}: {detail}", study.labels.session));
-            }
-            Err(e) => {
-                report
+        let v = match self.step(study.id as u64, || dest.verify(&labels, &items))? {
+            Step::Done(v) => v,
+            Step::Failed(e) => return self.fail_study(study, files, &format!("verify: {e}")),
+            Step::Waiting(e) => {
+                self.report
                     .problems
                     .push(format!("{}: verify: {e}", study.labels.session));
-                report.waiting += 1;
+                return Ok(Outcome::Waiting);
             }
+            Step::Stopped(s) => return Ok(Outcome::Stopped(s)),
+        };
+        let audit = self.audit(study, pieces, &v)?;
+        if v.ok() {
+            if !self.set_study(study.id, State::Verified, Some(&v.uri), None, Some(&audit))? {
+                return Ok(Outcome::Stopped(RunStatus::Cancelled));
+            }
+            self.report.verified += v.matched;
+            Ok(Outcome::Verified)
+        } else {
+            let detail = format!("verification failed: {}", v.problems.join("; "));
+            if !self.set_study(study.id, State::Failed, None, Some(&detail), Some(&audit))? {
+                return Ok(Outcome::Stopped(RunStatus::Cancelled));
+            }
+            self.report.failed += files;
+            self.report
+                .problems
+                .push(format!("{}: {detail}", study.labels.session));
+            Ok(Outcome::Failed)
         }
     }
-    Ok(report)
+
+    /// The audit record of a study (DESIGN.md §6, issue 4 item 6).
+    fn audit(
+        &self,
+        study: &JobStudy,
+        pieces: &[StoredPiece],
+        v: &crate::archive::Verification,
+    ) -> Result<String, QueueError> {
+        let (pname, psha, queued_at) = store::job_info(self.c, self.job)?.unwrap_or_default();
+        let extras = store::extras(self.c, study.id)?;
+        let resources: Vec<serde_json::Value> = extras
+            .iter()
+            .filter_map(|x| match &x.spec {
+                ExtraSpec::Resource(r) => Some(serde_json::json!({
+                    "level": r.level, "scan": r.scan, "label": r.label, "name": r.name,
+                    "bytes": r.size, "md5": r.md5, "uri": x.uri, "state": x.state,
+                })),
+                _ => None,
+            })
+            .collect();
+        let quality: Vec<serde_json::Value> = extras
+            .iter()
+            .filter_map(|x| match &x.spec {
+                ExtraSpec::Quality { scan, quality } => Some(serde_json::json!({
+                    "scan": scan, "quality": quality, "state": x.state,
+                })),
+                _ => None,
+            })
+            .collect();
+        let now = (self.now)();
+        let delivered_at = pieces
+            .iter()
+            .filter(|p| p.state == State::Acknowledged)
+            .map(|p| p.state_at)
+            .max();
+        Ok(serde_json::json!({
+            "destination": self.dest.describe(),
+            "profile": {"name": pname, "sha256": psha},
+            "labels": study.labels,
+            "files": v.expected,
+            "bytes": pieces.iter().flat_map(|p| p.items.iter()).map(|i| i.size).sum::<u64>(),
+            "pieces": pieces.len(),
+            "resources": resources,
+            "scan_quality": quality,
+            "queued_at": queued_at,
+            "delivered_at": delivered_at.unwrap_or(now),
+            "committed_at": store::committed_at(self.c, study.id)?,
+            "verified_at": now,
+            "uri": v.uri,
+            "verification": {
+                "method": self.dest.verification_method(),
+                "expected": v.expected,
+                "matched": v.matched,
+                "result": if v.ok() { "ok" } else { "failed" },
+                "problems": v.problems.iter().take(20).collect::<Vec<_>>(),
+            },
+        })
+        .to_string())
+    }
 }
 
 #[cfg(test)]
@@ -283,11 +789,16 @@ mod tests {
         (d, cat, job, study, items, labels)
     }
 
-    fn fast() -> RetryPolicy {
-        RetryPolicy {
-            attempts: 3,
-            base: Duration::from_millis(1),
-            max: Duration::from_millis(2),
+    fn fast() -> RunOptions {
+        RunOptions {
+            retry: RetryPolicy {
+                attempts: 3,
+                base: Duration::from_millis(1),
+                max: Duration::from_millis(2),
+            },
+            offline_wait: Some(Duration::ZERO),
+            concurrency: 1,
+            ..Default::default()
         }
     }
 
@@ -313,6 +824,29 @@ mod tests {
         let s = &store::studies(c, job).expect("studies")[0];
         assert_eq!(s.state, State::Verified);
         assert!(dest.verify(&labels, &items).expect("verify").ok());
+        // the audit record is complete (the runner writes it for every destination type)
+        let view = &store::list_jobs(c).expect("list")[0].studies[0];
+        let a = view.audit.as_ref().expect("audit");
+        assert_eq!(
+            a["profile"],
+            serde_json::json!({"name": "basic", "sha256": "abc"})
+        );
+        assert_eq!(
+            (a["files"].as_u64(), a["pieces"].as_u64()),
+            (Some(5), Some(3))
+        );
+        assert_eq!(a["bytes"], items.iter().map(|i| i.size).sum::<u64>());
+        assert_eq!(a["verification"]["result"], "ok");
+        assert!(a["verification"]["method"].is_string());
+        for k in [
+            "queued_at",
+            "delivered_at",
+            "committed_at",
+            "verified_at",
+            "uri",
+        ] {
+            assert!(!a[k].is_null(), "{k}: {a}");
+        }
         // a second run does nothing
         let r2 = run_job(c, job, &dest, &fast(), &|| 7, |_| {}).expect("run again");
         assert_eq!((r2.sent, r2.already_present), (0, 0));
@@ -362,5 +896,64 @@ mod tests {
         // the destination comes back
         let r = run_job(c, job, &dest, &fast(), &|| 3, |_| {}).expect("run");
         assert_eq!((r.sent, r.verified, r.waiting), (4, 4, 0), "{r:?}");
+    }
+
+    #[test]
+    fn offline_destination_is_probed_and_the_same_run_resumes() {
+        let (d, cat, job, _study, _items, _labels) = setup(6);
+        let c = cat.conn();
+        let dest = Flaky {
+            inner: FolderArchive::new(d.path().join("archive")),
+            failures_left: AtomicU32::new(7),
+        };
+        let opts = RunOptions {
+            offline_wait: None,
+            probe_max: Duration::from_millis(5),
+            concurrency: 2,
+            ..fast()
+        };
+        let mut offline_seen = false;
+        let r = run_job(c, job, &dest, &opts, &|| 2, |p| {
+            offline_seen |= p.status == RunStatus::Offline;
+        })
+        .expect("run");
+        assert_eq!((r.sent, r.verified, r.waiting), (6, 6, 0), "{r:?}");
+        assert!(r.offline_periods >= 1 && offline_seen, "{r:?}");
+    }
+
+    #[test]
+    fn a_paused_job_starts_no_piece_and_resumes_later() {
+        let (d, cat, job, _study, _items, _labels) = setup(4);
+        let c = cat.conn();
+        let dest = FolderArchive::new(d.path().join("archive"));
+        assert!(store::set_paused(c, job, true).expect("pause"));
+        let r = run_job(c, job, &dest, &fast(), &|| 2, |_| {}).expect("run");
+        assert_eq!((r.sent, r.paused), (0, 1), "{r:?}");
+        assert_eq!(store::list_jobs(c).expect("list")[0].state, "paused");
+        assert!(store::set_paused(c, job, false).expect("resume"));
+        let r = run_job(c, job, &dest, &fast(), &|| 3, |_| {}).expect("run");
+        assert_eq!((r.sent, r.verified, r.paused), (4, 4, 0), "{r:?}");
+        assert_eq!(store::list_jobs(c).expect("list")[0].state, "done");
+    }
+
+    #[test]
+    fn cancel_keeps_an_audit_record_and_cleans_the_outbox() {
+        let (d, cat, job, study, items, _labels) = setup(4);
+        let c = cat.conn();
+        let r = store::cancel_job(c, job, d.path(), 5).expect("cancel");
+        assert_eq!(
+            (r.studies, r.pieces, r.outbox_files_removed),
+            (1, 2, 4),
+            "{r:?}"
+        );
+        assert!(items.iter().all(|i| !i.path.exists()));
+        let s = &store::list_jobs(c).expect("list")[0];
+        assert_eq!(s.state, "cancelled");
+        assert_eq!(s.studies[0].state, State::Cancelled);
+        assert_eq!(s.studies[0].audit.as_ref().expect("audit")["files_sent"], 0);
+        // nothing runs afterwards, and a retry does not revive it
+        assert!(store::open_jobs(c).expect("open").is_empty());
+        assert_eq!(store::retry_job(c, job, 6).expect("retry"), 0);
+        assert_eq!(store::studies(c, job).expect("s")[0].id, study);
     }
 }

@@ -23,6 +23,8 @@ pub enum State {
     Failed,
     /// Not sent: not provably safe (see the quarantine).
     Quarantined,
+    /// Stopped by the user (`queue cancel`); unsent pieces were removed from the outbox.
+    Cancelled,
 }
 
 impl State {
@@ -37,6 +39,7 @@ impl State {
             State::Verified => "verified",
             State::Failed => "failed",
             State::Quarantined => "quarantined",
+            State::Cancelled => "cancelled",
         }
     }
 
@@ -51,13 +54,17 @@ impl State {
             "verified" => State::Verified,
             "failed" => State::Failed,
             "quarantined" => State::Quarantined,
+            "cancelled" => State::Cancelled,
             _ => return None,
         })
     }
 
     /// True when nothing more will happen without a person (retry, release).
     pub fn is_final(self) -> bool {
-        matches!(self, State::Verified | State::Failed | State::Quarantined)
+        matches!(
+            self,
+            State::Verified | State::Failed | State::Quarantined | State::Cancelled
+        )
     }
 
     /// Whether moving from `self` to `to` is allowed.
@@ -65,6 +72,8 @@ impl State {
         use State::*;
         match (self, to) {
             (a, b) if a == b => true,
+            // the user may stop anything not yet delivered and verified
+            (_, Cancelled) => !matches!(self, Verified | Quarantined),
             (_, Failed) | (_, Quarantined) => !self.is_final() || self == Failed,
             (Queued, Prepared) => true,
             (Prepared, Sending) => true,
@@ -84,7 +93,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ALL: [State; 8] = [
+    const ALL: [State; 9] = [
         State::Queued,
         State::Prepared,
         State::Sending,
@@ -93,6 +102,7 @@ mod tests {
         State::Verified,
         State::Failed,
         State::Quarantined,
+        State::Cancelled,
     ];
 
     #[test]
@@ -105,7 +115,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn verified_is_reached_only_through_commit(path in proptest::collection::vec(0usize..8, 1..12)) {
+        fn verified_is_reached_only_through_commit(path in proptest::collection::vec(0usize..9, 1..12)) {
             let mut cur = State::Queued;
             let mut committed = false;
             for i in path {
@@ -118,6 +128,15 @@ mod tests {
                     cur = next;
                 }
             }
+        }
+
+        #[test]
+        fn cancelled_is_final_and_never_left(path in proptest::collection::vec(0usize..9, 1..12)) {
+            let mut cur = State::Cancelled;
+            for i in path {
+                if cur.can_become(ALL[i]) { cur = ALL[i]; }
+            }
+            prop_assert_eq!(cur, State::Cancelled);
         }
     }
 }

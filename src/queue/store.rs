@@ -1,11 +1,14 @@
 //! Queue persistence: jobs, their studies and pieces, and every state change, in the catalog.
 
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::state::State;
 use super::QueueError;
-use crate::archive::{Item, StudyLabels};
+use crate::archive::{Item, Quality, Resource, StudyLabels};
 
 fn sql(step: &'static str) -> impl FnOnce(rusqlite::Error) -> QueueError {
     move |source| QueueError::Store { step, source }
@@ -33,6 +36,8 @@ pub struct StoredPiece {
     pub id: i64,
     /// Current state.
     pub state: State,
+    /// When the state was last written (Unix seconds).
+    pub state_at: i64,
     /// Attempts so far.
     pub attempts: i64,
     /// The files.
@@ -198,7 +203,9 @@ pub fn studies(c: &Connection, job: i64) -> Result<Vec<JobStudy>, QueueError> {
 /// The pieces of a study, in order.
 pub fn pieces(c: &Connection, study: i64) -> Result<Vec<StoredPiece>, QueueError> {
     let mut st = c
-        .prepare("SELECT id, state, attempts, items FROM pieces WHERE study_ref=?1 ORDER BY seq")
+        .prepare(
+            "SELECT id, state, attempts, items, state_at FROM pieces WHERE study_ref=?1 ORDER BY seq",
+        )
         .map_err(sql("list pieces"))?;
     let rows = st
         .query_map([study], |r| {
@@ -207,12 +214,13 @@ pub fn pieces(c: &Connection, study: i64) -> Result<Vec<StoredPiece>, QueueError
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
             ))
         })
         .map_err(sql("list pieces"))?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, state, attempts, items) = row.map_err(sql("list pieces"))?;
+        let (id, state, attempts, items, state_at) = row.map_err(sql("list pieces"))?;
         let state = State::parse(&state).ok_or_else(|| QueueError::Corrupt {
             what: format!("piece {id} state '{state}'"),
         })?;
@@ -222,6 +230,7 @@ pub fn pieces(c: &Connection, study: i64) -> Result<Vec<StoredPiece>, QueueError
         out.push(StoredPiece {
             id,
             state,
+            state_at,
             attempts,
             items,
         });
@@ -240,12 +249,13 @@ pub fn recover(c: &Connection, now: i64) -> Result<usize, QueueError> {
     .map_err(sql("recover"))
 }
 
-/// Jobs with work left, oldest first.
+/// Jobs with work left that are not paused, oldest first.
 pub fn open_jobs(c: &Connection) -> Result<Vec<(i64, String)>, QueueError> {
     let mut st = c
         .prepare(
             "SELECT DISTINCT j.id, j.destination FROM jobs j JOIN job_studies s ON s.job_ref=j.id
-             WHERE j.cancelled=0 AND s.state NOT IN ('verified','failed','quarantined') ORDER BY j.id",
+             WHERE j.cancelled=0 AND j.paused=0
+               AND s.state NOT IN ('verified','failed','quarantined','cancelled') ORDER BY j.id",
         )
         .map_err(sql("list jobs"))?;
     let rows = st
@@ -269,6 +279,8 @@ pub fn job_destination(c: &Connection, job: i64) -> Result<Option<String>, Queue
 pub struct JobView {
     /// Job id.
     pub id: i64,
+    /// `active` (work left), `paused`, `cancelled` or `done` (every study final).
+    pub state: String,
     /// Destination (no credentials).
     pub destination: String,
     /// Profile name and sha256.
@@ -297,14 +309,19 @@ pub struct StudyView {
     pub pieces: u64,
     /// Last problem, in words.
     pub detail: Option<String>,
-    /// The audit record once verified.
+    /// The audit record once verified (or cancelled).
     pub audit: Option<serde_json::Value>,
+    /// Resources and scan QC status to set once committed, with their states.
+    pub extras: Vec<Extra>,
 }
 
 /// Every job, newest first.
 pub fn list_jobs(c: &Connection) -> Result<Vec<JobView>, QueueError> {
     let mut st = c
-        .prepare("SELECT id, destination, profile_name, profile_sha256, created_at FROM jobs ORDER BY id DESC")
+        .prepare(
+            "SELECT id, destination, profile_name, profile_sha256, created_at, paused, cancelled
+             FROM jobs ORDER BY id DESC",
+        )
         .map_err(sql("list jobs"))?;
     let jobs = st
         .query_map([], |r| {
@@ -314,13 +331,15 @@ pub fn list_jobs(c: &Connection) -> Result<Vec<JobView>, QueueError> {
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)? != 0,
+                r.get::<_, i64>(6)? != 0,
             ))
         })
         .map_err(sql("list jobs"))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(sql("list jobs"))?;
     let mut out = Vec::new();
-    for (id, destination, pname, psha, created_at) in jobs {
+    for (id, destination, pname, psha, created_at, paused, cancelled) in jobs {
         let mut views = Vec::new();
         for s in studies(c, id)? {
             let ps = pieces(c, s.id)?;
@@ -338,10 +357,21 @@ pub fn list_jobs(c: &Connection) -> Result<Vec<JobView>, QueueError> {
                 uri: s.uri,
                 detail: s.detail,
                 audit: audit.and_then(|a| serde_json::from_str(&a).ok()),
+                extras: extras(c, s.id)?,
             });
         }
+        let state = if cancelled {
+            "cancelled"
+        } else if views.iter().all(|s| s.state.is_final()) {
+            "done"
+        } else if paused {
+            "paused"
+        } else {
+            "active"
+        };
         out.push(JobView {
             id,
+            state: state.into(),
             destination,
             profile: serde_json::json!({"name": pname, "sha256": psha}),
             created_at,
@@ -349,4 +379,330 @@ pub fn list_jobs(c: &Connection) -> Result<Vec<JobView>, QueueError> {
         });
     }
     Ok(out)
+}
+
+/// Something to do for a committed study besides its DICOM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExtraSpec {
+    /// A non-DICOM file to attach as a resource.
+    Resource(Resource),
+    /// A scan QC status to set.
+    Quality {
+        /// Scan label.
+        scan: String,
+        /// The status.
+        quality: Quality,
+    },
+}
+
+/// A stored extra and its state.
+#[derive(Debug, Clone, Serialize)]
+pub struct Extra {
+    /// Row id.
+    pub id: i64,
+    /// What to do.
+    pub spec: ExtraSpec,
+    /// State (prepared, sending, acknowledged, failed, cancelled).
+    pub state: State,
+    /// Where it is in the archive once done.
+    pub uri: Option<String>,
+    /// Last problem, in words.
+    pub detail: Option<String>,
+}
+
+/// Adds an extra to a study.
+pub fn add_extra(
+    c: &Connection,
+    study: i64,
+    spec: &ExtraSpec,
+    now: i64,
+) -> Result<i64, QueueError> {
+    let kind = match spec {
+        ExtraSpec::Resource(_) => "resource",
+        ExtraSpec::Quality { .. } => "quality",
+    };
+    let json = serde_json::to_string(spec).map_err(|e| QueueError::Corrupt {
+        what: format!("extra: {e}"),
+    })?;
+    c.execute(
+        "INSERT INTO study_extras(study_ref, kind, spec, state, state_at) VALUES (?1,?2,?3,'prepared',?4)",
+        params![study, kind, json, now],
+    )
+    .map_err(sql("add extra"))?;
+    Ok(c.last_insert_rowid())
+}
+
+/// The extras of a study, in order.
+pub fn extras(c: &Connection, study: i64) -> Result<Vec<Extra>, QueueError> {
+    let mut st = c
+        .prepare(
+            "SELECT id, spec, state, uri, detail FROM study_extras WHERE study_ref=?1 ORDER BY id",
+        )
+        .map_err(sql("list extras"))?;
+    let rows = st
+        .query_map([study], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })
+        .map_err(sql("list extras"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, spec, state, uri, detail) = row.map_err(sql("list extras"))?;
+        let spec = serde_json::from_str(&spec).map_err(|e| QueueError::Corrupt {
+            what: format!("extra {id}: {e}"),
+        })?;
+        let state = State::parse(&state).ok_or_else(|| QueueError::Corrupt {
+            what: format!("extra {id} state '{state}'"),
+        })?;
+        out.push(Extra {
+            id,
+            spec,
+            state,
+            uri,
+            detail,
+        });
+    }
+    Ok(out)
+}
+
+/// Records an extra's state (and URI once done).
+pub fn set_extra(
+    c: &Connection,
+    id: i64,
+    to: State,
+    uri: Option<&str>,
+    detail: Option<&str>,
+    now: i64,
+) -> Result<(), QueueError> {
+    c.execute(
+        "UPDATE study_extras SET state=?2, state_at=?3, uri=COALESCE(?4, uri), detail=?5 WHERE id=?1",
+        params![id, to.as_str(), now, uri, detail],
+    )
+    .map_err(sql("set extra state"))?;
+    Ok(())
+}
+
+/// Records when a study was committed.
+pub fn set_committed_at(c: &Connection, study: i64, now: i64) -> Result<(), QueueError> {
+    c.execute(
+        "UPDATE job_studies SET committed_at=?2 WHERE id=?1",
+        params![study, now],
+    )
+    .map_err(sql("set committed_at"))?;
+    Ok(())
+}
+
+/// When a study was committed, if recorded.
+pub fn committed_at(c: &Connection, study: i64) -> Result<Option<i64>, QueueError> {
+    c.query_row(
+        "SELECT committed_at FROM job_studies WHERE id=?1",
+        [study],
+        |r| r.get(0),
+    )
+    .map_err(sql("read committed_at"))
+}
+
+/// A job's profile (name, sha256) and creation time.
+pub fn job_info(c: &Connection, job: i64) -> Result<Option<(String, String, i64)>, QueueError> {
+    c.query_row(
+        "SELECT profile_name, profile_sha256, created_at FROM jobs WHERE id=?1",
+        [job],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+    .map_err(sql("read job"))
+}
+
+/// A job's pause and cancel flags.
+pub fn job_flags(c: &Connection, job: i64) -> Result<(bool, bool), QueueError> {
+    c.query_row(
+        "SELECT paused, cancelled FROM jobs WHERE id=?1",
+        [job],
+        |r| Ok((r.get::<_, i64>(0)? != 0, r.get::<_, i64>(1)? != 0)),
+    )
+    .optional()
+    .map_err(sql("read job flags"))
+    .map(|f| f.unwrap_or((false, false)))
+}
+
+/// The job ids a selection names: one job (checked to exist) or every job (`None`).
+pub fn select_jobs(c: &Connection, job: Option<i64>) -> Result<Vec<i64>, QueueError> {
+    let mut st = c
+        .prepare("SELECT id FROM jobs WHERE ?1 IS NULL OR id=?1 ORDER BY id")
+        .map_err(sql("select jobs"))?;
+    let rows = st
+        .query_map([job], |r| r.get(0))
+        .map_err(sql("select jobs"))?;
+    rows.collect::<Result<_, _>>().map_err(sql("select jobs"))
+}
+
+/// Pauses or resumes a job (a cancelled one stays cancelled). Returns whether it changed.
+pub fn set_paused(c: &Connection, job: i64, paused: bool) -> Result<bool, QueueError> {
+    let n = c
+        .execute(
+            "UPDATE jobs SET paused=?2 WHERE id=?1 AND cancelled=0 AND paused<>?2",
+            params![job, i64::from(paused)],
+        )
+        .map_err(sql("pause job"))?;
+    Ok(n > 0)
+}
+
+/// Moves a job's failed studies (and their failed pieces and extras) back to `prepared`, so the
+/// next run tries them again. Returns the number of studies.
+pub fn retry_job(c: &Connection, job: i64, now: i64) -> Result<u64, QueueError> {
+    if job_flags(c, job)?.1 {
+        return Ok(0);
+    }
+    let mut n = 0;
+    for s in studies(c, job)? {
+        if s.state != State::Failed {
+            continue;
+        }
+        for p in pieces(c, s.id)? {
+            if p.state == State::Failed {
+                set_piece(c, p.id, State::Prepared, Some("retry asked"), now)?;
+            }
+        }
+        for x in extras(c, s.id)? {
+            if x.state == State::Failed {
+                set_extra(c, x.id, State::Prepared, None, Some("retry asked"), now)?;
+            }
+        }
+        set_study(
+            c,
+            s.id,
+            State::Prepared,
+            None,
+            Some("retry asked"),
+            None,
+            now,
+        )?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// What a cancel did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct CancelReport {
+    /// Studies stopped.
+    pub studies: u64,
+    /// Pieces that will not be sent.
+    pub pieces: u64,
+    /// Outbox files removed (not needed by any other job).
+    pub outbox_files_removed: u64,
+}
+
+/// Cancels a job: unsent pieces and unfinished studies become `cancelled` (each study keeps an
+/// audit record of what had been delivered), and outbox files that no other job still needs
+/// are removed. Verified studies stay verified.
+pub fn cancel_job(
+    c: &Connection,
+    job: i64,
+    outbox: &Path,
+    now: i64,
+) -> Result<CancelReport, QueueError> {
+    let mut rep = CancelReport::default();
+    c.execute("UPDATE jobs SET cancelled=1, paused=0 WHERE id=?1", [job])
+        .map_err(sql("cancel job"))?;
+    let mut unsent: Vec<PathBuf> = Vec::new();
+    for s in studies(c, job)? {
+        if matches!(
+            s.state,
+            State::Verified | State::Quarantined | State::Cancelled
+        ) {
+            continue;
+        }
+        let ps = pieces(c, s.id)?;
+        let mut sent_files = 0u64;
+        let mut sent_pieces = 0u64;
+        for p in &ps {
+            if matches!(p.state, State::Acknowledged) {
+                sent_files += p.items.len() as u64;
+                sent_pieces += 1;
+            } else if p.state.can_become(State::Cancelled) && p.state != State::Cancelled {
+                set_piece(c, p.id, State::Cancelled, Some("cancelled"), now)?;
+                unsent.extend(p.items.iter().map(|i| i.path.clone()));
+                rep.pieces += 1;
+            }
+        }
+        for x in extras(c, s.id)? {
+            if x.state != State::Acknowledged {
+                set_extra(c, x.id, State::Cancelled, None, Some("cancelled"), now)?;
+                if let ExtraSpec::Resource(r) = &x.spec {
+                    unsent.push(r.path.clone());
+                }
+            }
+        }
+        let audit = serde_json::json!({
+            "cancelled_at": now,
+            "state_before": s.state,
+            "pieces": ps.len(),
+            "pieces_sent": sent_pieces,
+            "files": ps.iter().map(|p| p.items.len() as u64).sum::<u64>(),
+            "files_sent": sent_files,
+            "uri": s.uri,
+        })
+        .to_string();
+        set_study(
+            c,
+            s.id,
+            State::Cancelled,
+            None,
+            Some("cancelled by the user"),
+            Some(&audit),
+            now,
+        )?;
+        rep.studies += 1;
+    }
+    // outbox files still needed by a job that may send them
+    let mut needed: HashSet<PathBuf> = HashSet::new();
+    let mut st = c
+        .prepare(
+            "SELECT p.items FROM pieces p JOIN job_studies s ON p.study_ref=s.id
+             JOIN jobs j ON s.job_ref=j.id
+             WHERE j.cancelled=0 AND p.state IN ('queued','prepared','sending','failed')",
+        )
+        .map_err(sql("outbox references"))?;
+    let rows = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(sql("outbox references"))?;
+    for row in rows {
+        let items: Vec<Item> = serde_json::from_str(&row.map_err(sql("outbox references"))?)
+            .map_err(|e| QueueError::Corrupt {
+                what: format!("piece manifest: {e}"),
+            })?;
+        needed.extend(items.into_iter().map(|i| i.path));
+    }
+    let mut st = c
+        .prepare(
+            "SELECT x.spec FROM study_extras x JOIN job_studies s ON x.study_ref=s.id
+             JOIN jobs j ON s.job_ref=j.id
+             WHERE j.cancelled=0 AND x.state IN ('prepared','sending','failed')",
+        )
+        .map_err(sql("outbox references"))?;
+    let rows = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(sql("outbox references"))?;
+    for row in rows {
+        if let Ok(ExtraSpec::Resource(r)) =
+            serde_json::from_str::<ExtraSpec>(&row.map_err(sql("outbox references"))?)
+        {
+            needed.insert(r.path);
+        }
+    }
+    unsent.sort();
+    unsent.dedup();
+    for p in unsent {
+        if p.starts_with(outbox) && !needed.contains(&p) && std::fs::remove_file(&p).is_ok() {
+            rep.outbox_files_removed += 1;
+        }
+    }
+    Ok(rep)
 }

@@ -2,11 +2,12 @@
 //! site asks for one, one re-login on 401, and the transient/permanent classification of
 //! transport failures and status codes. Nothing secret reaches a log, an error or a URL we print.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
 
+use crate::archive::throttle::{Throttle, Throttled};
 use crate::archive::ArchiveError;
 
 /// How long a request may take by default (a piece is ≤ 8 MB).
@@ -35,6 +36,7 @@ pub struct Conn {
     secret: String,
     name: String,
     auth: Mutex<Auth>,
+    throttle: Mutex<Option<Arc<Throttle>>>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -70,6 +72,39 @@ impl Conn {
             secret,
             name,
             auth: Mutex::new(Auth::default()),
+            throttle: Mutex::new(None),
+        }
+    }
+
+    /// Meters every request body through `t` from now on.
+    pub fn set_throttle(&self, t: Arc<Throttle>) {
+        *self.throttle.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
+    }
+
+    /// Keeps the session alive (`GET /data/JSESSION`, as xnatpy does); logs in again when the
+    /// site says the session expired. Failures are ignored: the next real call reports them.
+    pub fn heartbeat(&self) {
+        let id = self
+            .auth
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .jsession
+            .clone();
+        let Some(id) = id else { return };
+        match self.raw(
+            "GET",
+            "/data/JSESSION",
+            None,
+            ("Cookie", &format!("JSESSIONID={id}")),
+            "heartbeat",
+        ) {
+            Ok(r) if r.status == 401 || looks_like_login_page(&r.body) => {
+                tracing::info!("XNAT session expired; logging in again (heartbeat)");
+                self.auth.lock().unwrap_or_else(|p| p.into_inner()).jsession = None;
+                let _ = self.login();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(code = crate::error::Classify::code(&e), "heartbeat failed"),
         }
     }
 
@@ -114,7 +149,24 @@ impl Conn {
         what: &str,
     ) -> Result<Reply, ArchiveError> {
         let url = format!("{}{path_query}", self.base);
+        let throttle = self
+            .throttle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let result = match (method, body) {
+            ("POST" | "PUT", Some((ct, bytes))) if throttle.is_some() && !bytes.is_empty() => {
+                let mut reader = Throttled::new(bytes, throttle);
+                let req = if method == "PUT" {
+                    self.agent.put(&url)
+                } else {
+                    self.agent.post(&url)
+                };
+                req.header(header.0, header.1)
+                    .header("Content-Type", ct)
+                    .header("Content-Length", bytes.len().to_string())
+                    .send(ureq::SendBody::from_reader(&mut reader))
+            }
             ("GET", _) => self.agent.get(&url).header(header.0, header.1).call(),
             ("DELETE", _) => self.agent.delete(&url).header(header.0, header.1).call(),
             ("PUT", b) => {

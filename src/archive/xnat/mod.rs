@@ -15,9 +15,17 @@
 //! (it may have been rebuilt, or already archived by an earlier run that died before recording
 //! it, in which case the archive URI is returned).
 //!
-//! Credentials: user from the URL or `~/.netrc`; secret from `DEPOSIT_PASSWORD` or `~/.netrc`.
-//! TODO(keyring): `deposit login DEST` storing the secret in the OS keyring is not implemented;
-//! until then only the two sources above are read.
+//! Credentials ([`super::credentials`]): user from the URL or `~/.netrc`; secret from
+//! `DEPOSIT_PASSWORD`, `~/.netrc` or the OS keyring (`deposit login DEST`).
+//!
+//! Session heartbeat: while the destination is open a thread calls `GET /data/JSESSION` every
+//! `heartbeat` seconds (default 60, as XNAT's Desktop Client) so long sends and offline waits do
+//! not lose the session; an expired session is logged into again.
+//!
+//! Non-DICOM resources are PUT as files of a resource at project, subject, session or scan
+//! level (`…/resources/LABEL/files/NAME?overwrite=true&inbody=true`, §1.6) and checked in the
+//! resource's file listing (size, MD5); scan QC status is set with the field shortcut
+//! `…/scans/ID?xsiType=T&T/quality=Q` (§1.8) and checked in the scans listing.
 
 pub mod http;
 pub mod netrc;
@@ -26,13 +34,28 @@ pub mod url;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use self::http::{Conn, DEFAULT_TIMEOUT};
 use self::url::{enc, XnatUrl};
-use super::{ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification};
+use super::throttle::Throttle;
+use super::{
+    ArchiveError, Destination, Item, Level, Piece, Quality, Receipt, Resource, StudyLabels,
+    Verification,
+};
+
+/// Default session heartbeat interval.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60);
+
+/// The heartbeat thread's handle.
+#[derive(Debug)]
+struct Heartbeat {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
 
 /// A file as XNAT lists it: name, size, MD5 digest (lower-case hex).
 pub type Listed = (String, u64, String);
@@ -41,64 +64,124 @@ pub type Listed = (String, u64, String);
 #[derive(Debug)]
 pub struct XnatArchive {
     url: XnatUrl,
-    conn: Conn,
+    conn: Arc<Conn>,
     /// Prearchive URI per session label, as returned by the import service.
     prearchive: Mutex<HashMap<String, String>>,
     /// (md5, size) already in the archive per session label, read once per run.
     archived: Mutex<HashMap<String, HashSet<(String, u64)>>>,
     /// The project write-access check passed in this run.
     checked: AtomicBool,
+    heartbeat: Mutex<Option<Heartbeat>>,
+}
+
+impl Drop for XnatArchive {
+    fn drop(&mut self) {
+        let hb = self
+            .heartbeat
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut hb) = hb {
+            hb.stop.store(true, Ordering::SeqCst);
+            if let Some(h) = hb.handle.take() {
+                let _ = h.join();
+            }
+        }
+    }
 }
 
 impl XnatArchive {
     /// Opens a destination from its parsed URL, reading the credentials.
     pub fn open(url: XnatUrl) -> Result<Self, ArchiveError> {
-        let entry = netrc::for_host(&url.host);
-        let user = url
-            .user
-            .clone()
-            .or_else(|| entry.as_ref().and_then(|e| e.login.clone()))
-            .ok_or_else(|| {
-                ArchiveError::BadDestination(format!(
-                    "{} (no user: write xnat+https://USER@host… or add a ~/.netrc entry for {})",
-                    url.describe(),
-                    url.host
-                ))
-            })?;
-        let from_netrc = entry
-            .filter(|e| e.login.as_deref().is_none_or(|l| l == user))
-            .and_then(|e| e.password);
-        let secret = std::env::var("DEPOSIT_PASSWORD")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .or(from_netrc)
-            .ok_or_else(|| {
-                ArchiveError::BadDestination(format!(
-                    "{} (no secret for user '{user}': set DEPOSIT_PASSWORD or add a ~/.netrc entry for {})",
-                    url.describe(),
-                    url.host
-                ))
-            })?;
-        Ok(Self::with_credentials(url, user, secret))
+        let c =
+            super::credentials::resolve(url.user.as_deref(), &url.host, url.port, &url.describe())?;
+        Ok(Self::with_credentials(url, c.user, c.secret))
     }
 
     /// A destination with explicit credentials (tests, and the future keyring).
     pub fn with_credentials(url: XnatUrl, user: String, secret: String) -> Self {
         let name = url.describe();
-        let conn = Conn::new(
+        let conn = Arc::new(Conn::new(
             url.base(),
             user,
             secret,
             name,
             url.timeout.unwrap_or(DEFAULT_TIMEOUT),
-        );
+        ));
         XnatArchive {
             url,
             conn,
             prearchive: Mutex::new(HashMap::new()),
             archived: Mutex::new(HashMap::new()),
             checked: AtomicBool::new(false),
+            heartbeat: Mutex::new(None),
         }
+    }
+
+    /// Starts the session heartbeat once (after the first login).
+    fn start_heartbeat(&self) {
+        let every = self.url.heartbeat.unwrap_or(DEFAULT_HEARTBEAT);
+        if every.is_zero() {
+            return;
+        }
+        let mut hb = self.heartbeat.lock().unwrap_or_else(|p| p.into_inner());
+        if hb.is_some() {
+            return;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let (conn, flag) = (self.conn.clone(), stop.clone());
+        let handle = std::thread::Builder::new()
+            .name("xnat-heartbeat".into())
+            .spawn(move || loop {
+                let start = std::time::Instant::now();
+                while start.elapsed() < every {
+                    if flag.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                conn.heartbeat();
+            })
+            .ok();
+        *hb = Some(Heartbeat { stop, handle });
+    }
+
+    /// `/data/projects/P[/subjects/S[/experiments/E[/scans/C]]]` for a resource's parent.
+    fn parent_path(&self, l: &StudyLabels, level: Level, scan: Option<&str>) -> String {
+        let p = format!("/data/projects/{}", enc(&self.url.project));
+        let s = format!("{p}/subjects/{}", enc(&l.subject));
+        let e = format!("{s}/experiments/{}", enc(&l.session));
+        match level {
+            Level::Project => p,
+            Level::Subject => s,
+            Level::Session => e,
+            Level::Scan => format!("{e}/scans/{}", enc(scan.unwrap_or_default())),
+        }
+    }
+
+    /// The session's scans as XNAT lists them: (ID, xsiType, quality).
+    fn scans(&self, l: &StudyLabels) -> Result<Vec<(String, String, String)>, ArchiveError> {
+        let path = format!(
+            "{}/scans?format=json",
+            self.parent_path(l, Level::Session, None)
+        );
+        let r = self.conn.call("GET", &path, None, "scan listing")?;
+        if r.status == 404 {
+            return Err(self.rejected(format!(
+                "scan listing: session '{}' is not in the archive (a project that keeps sessions in \
+                 the prearchive must archive them before QC status can be set)",
+                l.session
+            )));
+        }
+        if r.status != 200 {
+            return Err(self.conn.status_error(r.status, &r.body, "scan listing"));
+        }
+        let rows = result_rows(&r.body)
+            .ok_or_else(|| self.rejected("scan listing: not the XNAT ResultSet JSON".into()))?;
+        Ok(rows
+            .iter()
+            .map(|row| (text(row, "ID"), text(row, "xsiType"), text(row, "quality")))
+            .collect())
     }
 
     /// The project every study goes to.
@@ -284,6 +367,7 @@ impl Destination for XnatArchive {
 
     fn check(&self) -> Result<(), ArchiveError> {
         self.conn.login()?;
+        self.start_heartbeat();
         // projects where the user may create subjects (what the XNAT Desktop Client asks)
         let r = self.conn.call(
             "GET",
@@ -471,6 +555,121 @@ impl Destination for XnatArchive {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&l.session);
         Ok(last)
+    }
+
+    fn probe(&self) -> Result<(), ArchiveError> {
+        // the cheapest call that needs a live site and valid credentials
+        let r = self.conn.call("GET", "/data/auth", None, "probe")?;
+        match r.status {
+            200 => Ok(()),
+            s => Err(self.conn.status_error(s, &r.body, "probe")),
+        }
+    }
+
+    fn limit_rate(&self, throttle: &Arc<Throttle>) -> bool {
+        self.conn.set_throttle(throttle.clone());
+        true
+    }
+
+    fn put_resource(&self, l: &StudyLabels, res: &Resource) -> Result<String, ArchiveError> {
+        let parent = self.parent_path(l, res.level, res.scan.as_deref());
+        let bytes = std::fs::read(&res.path).map_err(|source| ArchiveError::ReadOutbox {
+            path: res.path.clone(),
+            source,
+        })?;
+        if super::md5_hex(&bytes) != res.md5 {
+            return Err(ArchiveError::ReadOutbox {
+                path: res.path.clone(),
+                source: std::io::Error::other("the outbox file changed since it was queued"),
+            });
+        }
+        let what = "resource upload";
+        let r = self.conn.call(
+            "PUT",
+            &format!(
+                "{parent}/resources/{}/files/{}?overwrite=true&inbody=true",
+                enc(&res.label),
+                enc(&res.name)
+            ),
+            Some(("application/octet-stream", &bytes)),
+            what,
+        )?;
+        match r.status {
+            200 | 201 => {}
+            404 => {
+                return Err(self.rejected(format!(
+                    "{what}: XNAT has no {} to attach '{}' to (a session kept in the prearchive \
+                     must be archived first)",
+                    res.level.as_str(),
+                    res.label
+                )))
+            }
+            s => return Err(self.conn.status_error(s, &r.body, what)),
+        }
+        let listed = self
+            .list_files(&format!(
+                "{parent}/resources/{}/files?format=json",
+                enc(&res.label)
+            ))?
+            .unwrap_or_default();
+        match listed.iter().find(|(n, _, _)| *n == res.name) {
+            Some((_, size, md5)) if *size == res.size && *md5 == res.md5 => Ok(format!(
+                "{parent}/resources/{}/files/{}",
+                res.label, res.name
+            )),
+            Some(_) => Err(self.rejected(format!(
+                "{what}: XNAT lists {}/{} with another size or digest",
+                res.label, res.name
+            ))),
+            None => Err(self.rejected(format!(
+                "{what}: XNAT does not list {}/{} after the upload",
+                res.label, res.name
+            ))),
+        }
+    }
+
+    fn set_scan_quality(
+        &self,
+        l: &StudyLabels,
+        scan: &str,
+        quality: Quality,
+    ) -> Result<(), ArchiveError> {
+        let what = "scan QC status";
+        let scans = self.scans(l)?;
+        let Some((_, xsi, _)) = scans.iter().find(|(id, _, _)| id == scan) else {
+            return Err(self.rejected(format!(
+                "{what}: session '{}' has no scan '{scan}'",
+                l.session
+            )));
+        };
+        let xsi = if xsi.is_empty() {
+            "xnat:imageScanData".to_string()
+        } else {
+            xsi.clone()
+        };
+        let r = self.conn.call(
+            "PUT",
+            &format!(
+                "{}?xsiType={}&{}={}",
+                self.parent_path(l, Level::Scan, Some(scan)),
+                enc(&xsi),
+                enc(&format!("{xsi}/quality")),
+                quality.as_str()
+            ),
+            None,
+            what,
+        )?;
+        if !matches!(r.status, 200 | 201) {
+            return Err(self.conn.status_error(r.status, &r.body, what));
+        }
+        let now = self.scans(l)?;
+        match now.iter().find(|(id, _, _)| id == scan) {
+            Some((_, _, q)) if q.eq_ignore_ascii_case(quality.as_str()) => Ok(()),
+            _ => Err(self.rejected(format!(
+                "{what}: XNAT does not show scan '{scan}' as {} after the change",
+                quality.as_str()
+            ))),
+        }
     }
 
     fn verify(&self, l: &StudyLabels, items: &[Item]) -> Result<Verification, ArchiveError> {

@@ -1,4 +1,5 @@
-//! Parses `xnat+https://[user@]host[:port][/context]?project=ID[&timeout=SECONDS]` destinations.
+//! Parses `xnat+https://[user@]host[:port][/context]?project=ID[&timeout=SECONDS][&heartbeat=SECONDS]`
+//! destinations.
 
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ pub struct XnatUrl {
     pub project: String,
     /// Per-request timeout.
     pub timeout: Option<Duration>,
+    /// Session heartbeat interval (`heartbeat=SECONDS`; `0` turns it off; default 60 s).
+    pub heartbeat: Option<Duration>,
 }
 
 impl XnatUrl {
@@ -65,6 +68,9 @@ impl XnatUrl {
         if let Some(t) = self.timeout {
             s.push_str(&format!("&timeout={}", t.as_secs()));
         }
+        if let Some(h) = self.heartbeat {
+            s.push_str(&format!("&heartbeat={}", h.as_secs()));
+        }
         s
     }
 }
@@ -95,12 +101,17 @@ fn parse_rest(scheme: &str, rest: &str) -> Result<XnatUrl, String> {
     }
     let mut project = None;
     let mut timeout = None;
+    let mut heartbeat = None;
     for kv in query.split('&').filter(|s| !s.is_empty()) {
         match kv.split_once('=') {
             Some(("project", v)) => project = Some(v.to_string()),
             Some(("timeout", v)) => {
                 let secs: u64 = v.parse().map_err(|_| format!("bad timeout '{v}'"))?;
                 timeout = Some(Duration::from_secs(secs.max(1)));
+            }
+            Some(("heartbeat", v)) => {
+                let secs: u64 = v.parse().map_err(|_| format!("bad heartbeat '{v}'"))?;
+                heartbeat = Some(Duration::from_secs(secs));
             }
             _ => return Err(format!("unknown parameter '{kv}'")),
         }
@@ -121,6 +132,7 @@ fn parse_rest(scheme: &str, rest: &str) -> Result<XnatUrl, String> {
         user,
         project,
         timeout,
+        heartbeat,
     })
 }
 
@@ -148,6 +160,10 @@ mod tests {
     #[test]
     fn parses_every_part() {
         let u = ok("xnat+https://bob@xnat.example.org:8443/xnat/?project=P_1&timeout=5");
+        assert_eq!(
+            ok("xnat+http://h?project=A&heartbeat=0").heartbeat,
+            Some(Duration::ZERO)
+        );
         assert_eq!(u.base(), "https://xnat.example.org:8443/xnat");
         assert_eq!(u.user.as_deref(), Some("bob"));
         assert_eq!(u.project, "P_1");

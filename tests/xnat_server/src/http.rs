@@ -138,6 +138,38 @@ pub fn read_body(
     req: &mut Request,
     limit: Option<usize>,
 ) -> std::io::Result<bool> {
+    if req
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        let mut body = Vec::new();
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(|_| std::io::Error::other("bad chunk size"))?;
+            if size == 0 {
+                let mut end = String::new();
+                r.read_line(&mut end)?;
+                break;
+            }
+            if limit.is_some_and(|l| body.len() + size > l) {
+                let take = limit.unwrap_or(0).saturating_sub(body.len());
+                let mut part = vec![0u8; take];
+                r.read_exact(&mut part)?;
+                body.extend(part);
+                req.body = body;
+                return Ok(false);
+            }
+            let mut chunk = vec![0u8; size];
+            r.read_exact(&mut chunk)?;
+            body.extend(chunk);
+            let mut crlf = [0u8; 2];
+            r.read_exact(&mut crlf)?;
+        }
+        req.body = body;
+        return Ok(true);
+    }
     let len: usize = req
         .header("content-length")
         .and_then(|v| v.parse().ok())

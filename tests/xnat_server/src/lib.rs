@@ -6,15 +6,59 @@
 //! per test: connection dropped mid-body, 500/503 bursts, responses slower than the client's
 //! timeout (the import still completes), session expiry.
 
+pub mod ctp;
 pub mod http;
 mod xnat;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+pub use ctp::{CtpConfig, CtpFaults, CtpReceiver};
 pub use xnat::State;
+
+/// A listening socket served by a thread, which can be stopped (the port then refuses
+/// connections, as when the network goes away) and started again on the same port.
+pub(crate) struct Listening {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+    addr: SocketAddr,
+}
+
+type Handler = Arc<dyn Fn(TcpStream) + Send + Sync>;
+
+impl Listening {
+    pub(crate) fn start(port: u16, handler: Handler) -> std::io::Result<Listening> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let h = handler.clone();
+                std::thread::spawn(move || h(stream));
+            }
+        });
+        Ok(Listening {
+            stop,
+            handle: Some(handle),
+            addr,
+        })
+    }
+
+    pub(crate) fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
 
 /// A project on the server.
 #[derive(Debug, Clone)]
@@ -42,6 +86,9 @@ pub struct Config {
     /// Quiet period after which a session without `prevent_auto_commit` is built and, if its
     /// project auto-archives, archived.
     pub quiet: Duration,
+    /// Sessions expire after this long without a request (XNAT's session timeout, 15 min by
+    /// default there); `None`: never.
+    pub session_ttl: Option<Duration>,
 }
 
 impl Default for Config {
@@ -56,6 +103,7 @@ impl Default for Config {
             csrf: true,
             login_page_on_expiry: false,
             quiet: Duration::from_secs(3600),
+            session_ttl: None,
         }
     }
 }
@@ -97,6 +145,7 @@ pub struct Server {
     addr: std::net::SocketAddr,
     root: PathBuf,
     state: Arc<Mutex<State>>,
+    listening: Mutex<Option<Listening>>,
 }
 
 impl Server {
@@ -108,21 +157,44 @@ impl Server {
     /// Starts a server on a given port (0 = ephemeral).
     pub fn start_on(root: &Path, config: Config, port: u16) -> std::io::Result<Server> {
         std::fs::create_dir_all(root)?;
-        let listener = TcpListener::bind(("127.0.0.1", port))?;
-        let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::new(root.to_path_buf(), config)));
-        let shared = state.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let st = shared.clone();
-                std::thread::spawn(move || xnat::serve(stream, &st));
-            }
-        });
+        let l = Listening::start(port, Self::handler(&state))?;
         Ok(Server {
-            addr,
+            addr: l.addr,
             root: root.to_path_buf(),
             state,
+            listening: Mutex::new(Some(l)),
         })
+    }
+
+    fn handler(state: &Arc<Mutex<State>>) -> Handler {
+        let shared = state.clone();
+        Arc::new(move |stream| xnat::serve(stream, &shared))
+    }
+
+    /// Stops listening: new connections are refused (the site went offline). What it stored
+    /// and its sessions stay.
+    pub fn go_offline(&self) {
+        let l = self
+            .listening
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut l) = l {
+            l.stop();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub fn go_online(&self) -> std::io::Result<()> {
+        let mut g = self.listening.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            *g = Some(Listening::start(
+                self.addr.port(),
+                Self::handler(&self.state),
+            )?);
+        }
+        Ok(())
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -167,6 +239,11 @@ impl Server {
     /// Files waiting in the prearchive (under `root/prearchive`).
     pub fn prearchive_files(&self) -> Vec<PathBuf> {
         files_under(&self.root.join("prearchive"))
+    }
+
+    /// A scan's QC status as the server holds it (`usable` when never set).
+    pub fn scan_quality(&self, project: &str, subject: &str, session: &str, scan: &str) -> String {
+        self.lock().quality_of(project, subject, session, scan)
     }
 
     /// Prearchive sessions: (project, timestamp, folder, status).

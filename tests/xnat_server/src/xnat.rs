@@ -49,6 +49,10 @@ pub struct State {
     /// Request log.
     pub seen: Vec<Seen>,
     counter: u64,
+    /// Last request per session (for `session_ttl`).
+    touched: HashMap<String, Instant>,
+    /// Scan QC status set through the REST field shortcut, by scan folder.
+    quality: HashMap<PathBuf, String>,
 }
 
 fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -135,6 +139,204 @@ impl State {
             faults: Faults::default(),
             seen: Vec::new(),
             counter: 0,
+            touched: HashMap::new(),
+            quality: HashMap::new(),
+        }
+    }
+
+    /// A scan's QC status (`usable` unless set).
+    pub fn quality_of(&self, p: &str, s: &str, e: &str, scan: &str) -> String {
+        let dir = self
+            .root
+            .join("archive")
+            .join(p)
+            .join(s)
+            .join(e)
+            .join("scans")
+            .join(scan);
+        self.quality
+            .get(&dir)
+            .cloned()
+            .unwrap_or_else(|| "usable".into())
+    }
+
+    /// Expires idle sessions and notes activity on live ones.
+    fn touch_session(&mut self, req: &Request) {
+        let Some(id) = req.cookie("JSESSIONID") else {
+            return;
+        };
+        if !self.sessions.contains_key(&id) {
+            return;
+        }
+        if let Some(ttl) = self.config.session_ttl {
+            if self.touched.get(&id).is_some_and(|t| t.elapsed() > ttl) {
+                self.sessions.remove(&id);
+                self.touched.remove(&id);
+                return;
+            }
+        }
+        self.touched.insert(id, Instant::now());
+    }
+
+    /// The folder of `projects/P[/subjects/S[/experiments/E[/scans/C]]]` in the archive, if
+    /// that object exists.
+    fn object_dir(&self, rest: &[&str]) -> Option<PathBuf> {
+        let a = self.root.join("archive");
+        let dir = match rest {
+            ["projects", p] => {
+                if !self.config.projects.iter().any(|x| x.id == *p) {
+                    return None;
+                }
+                a.join(p)
+            }
+            ["projects", p, "subjects", s] => a.join(p).join(s),
+            ["projects", p, "subjects", s, "experiments", e] => a.join(p).join(s).join(e),
+            ["projects", p, "subjects", s, "experiments", e, "scans", c] => {
+                a.join(p).join(s).join(e).join("scans").join(c)
+            }
+            _ => return None,
+        };
+        let is_project = rest.len() == 2;
+        (is_project || dir.is_dir()).then_some(dir)
+    }
+
+    /// The XSI type of a scan, from the Modality of its first DICOM file.
+    fn scan_type(dir: &std::path::Path) -> String {
+        let modality = crate::files_under(&dir.join("resources/DICOM/files"))
+            .first()
+            .and_then(|f| std::fs::read(f).ok())
+            .and_then(|b| {
+                let obj = dicom_object::OpenFileOptions::new()
+                    .read_preamble(dicom_object::file::ReadPreamble::Always)
+                    .read_until(tags::PIXEL_DATA)
+                    .from_reader(&b[..])
+                    .ok()?;
+                obj.element(tags::MODALITY)
+                    .ok()
+                    .and_then(|e| e.to_str().ok())
+                    .map(|s| s.trim().to_string())
+            })
+            .unwrap_or_default();
+        match modality.as_str() {
+            "CT" => "xnat:ctScanData",
+            "MR" => "xnat:mrScanData",
+            "PT" => "xnat:petScanData",
+            _ => "xnat:otherDicomScanData",
+        }
+        .to_string()
+    }
+
+    /// Resources and scan fields: PUT files into `…/resources/L/files/NAME`, list them, list a
+    /// session's scans, set a scan's `quality` with the XML-path field shortcut.
+    fn objects(&mut self, req: &Request, user: &str, rest: &[&str]) -> Option<Response> {
+        let pos = rest.iter().position(|x| *x == "resources");
+        if let Some(i) = pos {
+            let (obj, tail) = rest.split_at(i);
+            let dir = self.object_dir(obj);
+            let project = obj.get(1).copied().unwrap_or_default();
+            return Some(match (req.method.as_str(), tail) {
+                ("PUT", ["resources", label, "files", name]) => {
+                    let Some(dir) = dir else {
+                        return Some(Response::text(404, "text/plain", "no such object"));
+                    };
+                    if !self.can_write(user, project) {
+                        return Some(Response::text(403, "text/plain", "no write access"));
+                    }
+                    if !safe(label) || !safe(name) {
+                        return Some(Response::text(
+                            400,
+                            "text/plain",
+                            "bad resource or file name",
+                        ));
+                    }
+                    let path = dir.join("resources").join(label).join("files").join(name);
+                    if path.exists() && req.param("overwrite") != Some("true") {
+                        return Some(Response::text(
+                            409,
+                            "text/plain",
+                            "file already exists (use overwrite=true)",
+                        ));
+                    }
+                    match path
+                        .parent()
+                        .map(std::fs::create_dir_all)
+                        .unwrap_or(Ok(()))
+                        .and_then(|_| std::fs::write(&path, &req.body))
+                    {
+                        Ok(()) => Response::text(200, "text/plain", ""),
+                        Err(_) => Response::text(500, "text/plain", "cannot store"),
+                    }
+                }
+                ("GET", ["resources", label, "files"]) => {
+                    let Some(dir) = dir else {
+                        return Some(Response::text(404, "text/plain", "no such object"));
+                    };
+                    let rdir = dir.join("resources").join(label).join("files");
+                    if !rdir.is_dir() {
+                        return Some(Response::text(404, "text/plain", "no such resource"));
+                    }
+                    let uri = format!("/data/{}/resources/{label}/files", obj.join("/"));
+                    let rows = crate::files_under(&rdir)
+                        .into_iter()
+                        .filter_map(|f| {
+                            let b = std::fs::read(&f).ok()?;
+                            let name = f.file_name()?.to_string_lossy().into_owned();
+                            Some(json!({"Name": name, "Size": b.len().to_string(),
+                                "URI": format!("{uri}/{name}"),
+                                "digest": hex::encode(md5::Md5::digest(&b)),
+                                "collection": label, "file_format": "", "file_content": "",
+                                "file_tags": ""}))
+                        })
+                        .collect();
+                    Response::text(200, "application/json", result_set(rows))
+                }
+                _ => Response::text(404, "text/plain", "not found"),
+            });
+        }
+        match (req.method.as_str(), rest) {
+            ("GET", ["projects", p, "subjects", s, "experiments", e, "scans"]) => {
+                let Some(dir) = self.object_dir(&rest[..rest.len() - 1]) else {
+                    return Some(Response::text(404, "text/plain", "no such experiment"));
+                };
+                let mut ids: Vec<String> = std::fs::read_dir(dir.join("scans"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|d| d.path().is_dir())
+                    .map(|d| d.file_name().to_string_lossy().into_owned())
+                    .collect();
+                ids.sort();
+                let rows = ids
+                    .iter()
+                    .map(|id| {
+                        let sdir = dir.join("scans").join(id);
+                        json!({"ID": id, "xsiType": Self::scan_type(&sdir),
+                            "quality": self.quality_of(p, s, e, id), "type": "",
+                            "series_description": "", "note": "",
+                            "URI": format!("/data/experiments/{e}/scans/{id}")})
+                    })
+                    .collect();
+                Some(Response::text(200, "application/json", result_set(rows)))
+            }
+            ("PUT", ["projects", p, "subjects", _, "experiments", _, "scans", _]) => {
+                let Some(dir) = self.object_dir(rest) else {
+                    return Some(Response::text(404, "text/plain", "no such scan"));
+                };
+                if !self.can_write(user, p) {
+                    return Some(Response::text(403, "text/plain", "no write access"));
+                }
+                // field shortcuts name the scan's own type: `xnat:ctScanData/quality=…`;
+                // fields of another type are not this object's and are ignored
+                let own = Self::scan_type(&dir);
+                if let Some(q) = req.param(&format!("{own}/quality")) {
+                    if !["usable", "questionable", "unusable"].contains(&q) {
+                        return Some(Response::text(400, "text/plain", "unknown quality label"));
+                    }
+                    self.quality.insert(dir, q.to_string());
+                }
+                Some(Response::text(200, "text/plain", ""))
+            }
+            _ => None,
         }
     }
 
@@ -187,6 +389,7 @@ impl State {
 
     /// The user behind a request: a live session cookie, or Basic credentials.
     fn user(&self, req: &Request) -> Option<(String, bool)> {
+        // (an idle session was already expired by `touch_session`)
         if let Some(id) = req.cookie("JSESSIONID") {
             if let Some((u, _)) = self.sessions.get(&id) {
                 return Some((u.clone(), true));
@@ -206,6 +409,7 @@ impl State {
 
     fn handle(&mut self, req: &Request) -> Response {
         self.quiet_timer();
+        self.touch_session(req);
         let path = req.path.trim_end_matches('/');
         let path = path.strip_prefix("/REST").map(|p| format!("/data{p}"));
         let path = path.as_deref().unwrap_or(req.path.trim_end_matches('/'));
@@ -325,6 +529,18 @@ impl State {
                     &format!("/data/prearchive/projects/{p}/{ts}/{f}"),
                 )
             }
+            (_, ["data", a @ ("archive" | "projects"), ..])
+                if {
+                    let rest: Vec<&str> = parts[if *a == "archive" { 2 } else { 1 }..].to_vec();
+                    rest.contains(&"resources")
+                        || (rest.len() == 7 && rest[6] == "scans")
+                        || (req.method == "PUT" && rest.len() == 8 && rest[6] == "scans")
+                } =>
+            {
+                let rest: Vec<&str> = parts[if *a == "archive" { 2 } else { 1 }..].to_vec();
+                self.objects(req, &user, &rest)
+                    .unwrap_or_else(|| Response::text(404, "text/plain", "not found"))
+            }
             ("GET", ["data", a @ ("archive" | "projects"), ..]) => {
                 let rest = if *a == "archive" {
                     &parts[2..]
@@ -374,10 +590,21 @@ impl State {
         let id = hex::encode(md5::Md5::digest(format!("{n}-{nanos}-{user}"))).to_uppercase();
         let csrf = hex::encode(md5::Md5::digest(format!("csrf-{id}")));
         self.sessions.insert(id.clone(), (user.to_string(), csrf));
+        self.touched.insert(id.clone(), Instant::now());
         let mut r = Response::text(200, "text/plain", id.clone());
         r.headers.push((
             "Set-Cookie".into(),
             format!("JSESSIONID={id}; Path=/; HttpOnly"),
+        ));
+        // as XNAT: last activity (ms) and the timeout (ms)
+        let ttl = self.config.session_ttl.map_or(900_000, |d| d.as_millis());
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        r.headers.push((
+            "Set-Cookie".into(),
+            format!("SESSION_EXPIRATION_TIME=\"{ms},{ttl}\"; Path=/"),
         ));
         r
     }
@@ -646,7 +873,7 @@ impl State {
 
 /// StudyInstanceUID, scan folder (SeriesNumber, else the series UID's last digits) and SOP
 /// Instance UID of a Part-10 file.
-fn dicom_ids(bytes: &[u8]) -> Option<(String, String, String)> {
+pub(crate) fn dicom_ids(bytes: &[u8]) -> Option<(String, String, String)> {
     let obj = dicom_object::OpenFileOptions::new()
         .read_preamble(dicom_object::file::ReadPreamble::Always)
         .read_until(tags::PIXEL_DATA)
