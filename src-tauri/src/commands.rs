@@ -4,6 +4,7 @@ use deposit::api::deid::{InspectReport, ProfileInfo};
 use deposit::api::dto::{ApiError, InstanceRow, StudyOverview};
 use deposit::api::pixels::Preview;
 use deposit::api::quarantine::{ReleaseOptions, ReleaseReport};
+use deposit::api::queue::{JobSelector, QueueChange};
 use deposit::api::Session;
 use deposit::catalog::quarantine::QuarantineRow;
 use deposit::queue::store::JobView;
@@ -127,4 +128,49 @@ pub fn start_send(
     request: SendRequest,
 ) -> Result<(), ApiError> {
     jobs.start(app, request)
+}
+
+/// Pauses one job, or every job: a running send starts no new piece.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_pause(
+    state: State<'_, AppState>,
+    job: Option<i64>,
+) -> Result<QueueChange, ApiError> {
+    state.with(|s| s.queue_pause(JobSelector::from_id(job)))
+}
+
+/// Unpauses one job, or every job, and resumes the work at once.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_resume(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    jobs: State<'_, SendJobs>,
+    job: Option<i64>,
+) -> Result<QueueChange, ApiError> {
+    let change = state.with(|s| s.queue_resume(JobSelector::from_id(job)))?;
+    jobs.resume(app);
+    Ok(change)
+}
+
+/// Tries a job's failed studies again, at once.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_retry(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    jobs: State<'_, SendJobs>,
+    job: i64,
+) -> Result<QueueChange, ApiError> {
+    let change = state.with(|s| s.queue_retry(JobSelector::Job(job)))?;
+    jobs.resume(app);
+    Ok(change)
+}
+
+/// Cancels a job: nothing more is sent; what was delivered keeps its audit record.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_cancel(state: State<'_, AppState>, job: i64) -> Result<QueueChange, ApiError> {
+    state.with(|s| s.queue_cancel(JobSelector::Job(job)))
 }

@@ -33,6 +33,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::quarantine,
             commands::quarantine_release,
             commands::quarantine_discard,
+            commands::queue_pause,
+            commands::queue_resume,
+            commands::queue_retry,
+            commands::queue_cancel,
             commands::start_scan,
             commands::start_send,
         ])

@@ -31,6 +31,11 @@ impl JobSelector {
             .map_err(|_| usage(format!("'{text}' is not a job id (a number, or 'all')")))
     }
 
+    /// One job when given, else every job (what the window and the web UI pass).
+    pub fn from_id(job: Option<i64>) -> JobSelector {
+        job.map_or(JobSelector::All, JobSelector::Job)
+    }
+
     fn id(self) -> Option<i64> {
         match self {
             JobSelector::All => None,
@@ -40,6 +45,7 @@ impl JobSelector {
 }
 
 /// What a queue action changed.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct QueueChange {
     /// The jobs it changed.

@@ -68,6 +68,7 @@ pub struct Receipt {
 }
 
 /// Where a non-DICOM resource is attached in the archive (XNAT's levels).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
@@ -105,6 +106,7 @@ impl Level {
 }
 
 /// A non-DICOM file (NIfTI, document, derived data) delivered as a resource of a study.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     /// Where it is attached.
@@ -124,6 +126,7 @@ pub struct Resource {
 }
 
 /// Scan quality (QC) labels, XNAT's default set.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Quality {

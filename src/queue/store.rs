@@ -382,6 +382,7 @@ pub fn list_jobs(c: &Connection) -> Result<Vec<JobView>, QueueError> {
 }
 
 /// Something to do for a committed study besides its DICOM.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ExtraSpec {
@@ -397,6 +398,7 @@ pub enum ExtraSpec {
 }
 
 /// A stored extra and its state.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Extra {
     /// Row id.
@@ -589,6 +591,7 @@ pub fn retry_job(c: &Connection, job: i64, now: i64) -> Result<u64, QueueError> 
 }
 
 /// What a cancel did.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct CancelReport {
     /// Studies stopped.

@@ -16,6 +16,7 @@ use super::events::EventLog;
 use super::WebOptions;
 use crate::api::jobs::{self, OneAtATime, ScanUpdate, SendRequest, SendUpdate};
 use crate::api::quarantine::ReleaseOptions;
+use crate::api::queue::JobSelector;
 use crate::api::Session;
 use crate::error::{ApiError, ErrorClass};
 
@@ -263,6 +264,11 @@ struct IdArgs {
 }
 
 #[derive(Deserialize)]
+struct JobArgs {
+    job: Option<i64>,
+}
+
+#[derive(Deserialize)]
 struct ScanArgs {
     paths: Vec<String>,
 }
@@ -304,6 +310,26 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
             let a: IdArgs = args(a)?;
             to_json(state.with(|s| s.quarantine_discard(a.id)))
         }
+        "queue_pause" => {
+            let a: JobArgs = args(a)?;
+            to_json(state.with(|s| s.queue_pause(JobSelector::from_id(a.job))))
+        }
+        "queue_resume" => {
+            let a: JobArgs = args(a)?;
+            let change = state.with(|s| s.queue_resume(JobSelector::from_id(a.job)));
+            kick_resume(state);
+            to_json(change)
+        }
+        "queue_retry" => {
+            let a: IdArgs = args(a)?;
+            let change = state.with(|s| s.queue_retry(JobSelector::Job(a.id)));
+            kick_resume(state);
+            to_json(change)
+        }
+        "queue_cancel" => {
+            let a: IdArgs = args(a)?;
+            to_json(state.with(|s| s.queue_cancel(JobSelector::Job(a.id))))
+        }
         "start_scan" => {
             let a: ScanArgs = args(a)?;
             let (events, home) = (state.events.clone(), state.home.clone());
@@ -344,16 +370,22 @@ fn push_send(events: &EventLog, u: SendUpdate) {
     }
 }
 
+/// Resumes queued work now unless a send is running.
+fn kick_resume(state: &State) {
+    if state.sends.is_running() {
+        return;
+    }
+    let (events, home) = (state.events.clone(), state.home.clone());
+    let _ = state.sends.spawn("a send", "web-resume", move || {
+        jobs::resume(|| Session::open(home), |u| push_send(&events, u));
+    });
+}
+
 /// Resumes queued deliveries now and then (as the desktop app does) until `stop`.
 pub fn resume_loop(state: &State, stop: &AtomicBool) {
     let every = jobs::resume_every();
     while !stop.load(Ordering::SeqCst) {
-        if !state.sends.is_running() {
-            let (events, home) = (state.events.clone(), state.home.clone());
-            let _ = state.sends.spawn("a send", "web-resume", move || {
-                jobs::resume(|| Session::open(home), |u| push_send(&events, u));
-            });
-        }
+        kick_resume(state);
         let mut waited = Duration::ZERO;
         while waited < every && !stop.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(200));

@@ -190,6 +190,7 @@ const report: InspectReport = {
 };
 const job: JobView = {
   id: 7,
+  state: "done",
   destination: "folder archive /home/test/archive",
   profile: { name: "ps3.15-basic", sha256: "ab".repeat(32) },
   created_at: 1764000000,
@@ -203,6 +204,7 @@ const job: JobView = {
       pieces: 1,
       detail: null,
       audit: { verified: true, files: 12 },
+      extras: [],
     },
   ],
 };
@@ -238,7 +240,7 @@ describe("Send", () => {
     fireEvent.click(byId("send-start"));
     await waitFor(() => expect(b.sends).toHaveLength(1));
     expect(b.sends[0]).toEqual({ study_uids: ["1.2.3", "1.2.5"], destination: "folder:", profile: "ps3.15-basic", lookup: null });
-    b.emitSendProgress({ phase: "delivering", done: 3, total: 5, elapsed_ms: 4000, phase_ms: 1000 });
+    b.emitSendProgress({ phase: "delivering", done: 3, total: 5, elapsed_ms: 4000, phase_ms: 1000, status: "sending", retry_in_secs: 0 });
     await waitFor(() => expect(byId("send-count").textContent).toBe("3 of 5 files (60%)"));
     expect(byId("send-progress").dataset.phase).toBe("delivering");
     expect(byId("send-rate").textContent).toBe("3.0 files/s");
@@ -247,7 +249,7 @@ describe("Send", () => {
     b.emitSendFinished({
       elapsed_ms: 5000,
       resumed: false,
-      summary: { sent: 1, already_present: 0, quarantined: 4, failed: 0, verified: 1, destination: "folder archive", waiting: 0, job: 7, problems: [] },
+      summary: { sent: 1, already_present: 0, quarantined: 4, failed: 0, verified: 1, destination: "folder archive", waiting: 0, paused: 0, cancelled: 0, offline_periods: 0, job: 7, problems: [] },
     });
     await waitFor(() => expect(byId("send-result-title").textContent).toBe("Sent and verified"));
     expect(byId("result-quarantined").textContent).toContain("4 files set aside");
@@ -270,10 +272,18 @@ describe("Send", () => {
     fireEvent.input(byId("dest-url"), { target: { value: "xnat+https://xnat.example.org?project=P1" } });
     fireEvent.click(byId("send-start"));
     await waitFor(() => expect(b.sends[0]?.destination).toBe("xnat+https://xnat.example.org?project=P1"));
+    b.emitSendProgress({ phase: "delivering", done: 0, total: 1, elapsed_ms: 9000, phase_ms: 8000, status: "offline", retry_in_secs: 16 });
+    expect((await screen.findByTestId("offline-indicator")).textContent).toContain("next try in 16 s");
+    fireEvent.click(byId("send-pause"));
+    await waitFor(() => expect(b.queueActions).toEqual([["pause", null]]));
+    b.emitSendProgress({ phase: "delivering", done: 0, total: 1, elapsed_ms: 9500, phase_ms: 8500, status: "paused", retry_in_secs: 0 });
+    await screen.findByTestId("paused-indicator");
+    fireEvent.click(byId("send-resume"));
+    await waitFor(() => expect(b.queueActions).toEqual([["pause", null], ["resume", null]]));
     b.emitSendFinished({
       elapsed_ms: 5000,
       resumed: false,
-      summary: { sent: 0, already_present: 0, quarantined: 0, failed: 0, verified: 0, destination: "xnat", waiting: 1, job: 8, problems: [] },
+      summary: { sent: 0, already_present: 0, quarantined: 0, failed: 0, verified: 0, destination: "xnat", waiting: 1, paused: 0, cancelled: 0, offline_periods: 1, job: 8, problems: [] },
     });
     await waitFor(() => expect(byId("send-result-title").textContent).toBe("Waiting for the destination"));
     expect(byId("offline-note").textContent).toContain("will go out by themselves");
@@ -290,6 +300,35 @@ describe("Send", () => {
     const banner = await screen.findByTestId("error-banner");
     expect(banner.dataset.code).toBe("archive.bad_url");
     expect((byId("send-start") as HTMLButtonElement).disabled).toBe(false);
+  });
+});
+
+describe("History", () => {
+  it("offers pause, retry and cancel where they make sense", async () => {
+    const b = new MockBackend();
+    const failedStudy = { ...job.studies[0], state: "failed" as const, audit: null };
+    b.jobs = [
+      { ...job, id: 9, state: "active", studies: [failedStudy] },
+      { ...job, id: 8, state: "paused" },
+      job,
+    ];
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-history"));
+    const jobs = await screen.findAllByTestId("history-job");
+    expect(jobs.map((j) => j.querySelector("[data-testid=job-state]")?.getAttribute("data-state"))).toEqual(["active", "paused", "done"]);
+    expect(jobs[2].querySelectorAll("button[data-testid^=job-]").length).toBe(0);
+    fireEvent.click(jobs[0].querySelector("[data-testid=job-retry]") as HTMLElement);
+    fireEvent.click(jobs[0].querySelector("[data-testid=job-pause]") as HTMLElement);
+    fireEvent.click(jobs[1].querySelector("[data-testid=job-resume]") as HTMLElement);
+    fireEvent.click(jobs[1].querySelector("[data-testid=job-cancel]") as HTMLElement);
+    await waitFor(() =>
+      expect(b.queueActions).toEqual([
+        ["retry", 9],
+        ["pause", 9],
+        ["resume", 8],
+        ["cancel", 8],
+      ]),
+    );
   });
 });
 

@@ -151,6 +151,12 @@ export function App({ backend }: { backend: Backend }) {
 
   const pick = async () => addFolders(await backend.pickFolders());
 
+  const queueAction = async (r: Promise<{ status: "ok" | "error"; error?: ApiError }>) => {
+    const out = await r;
+    if (out.status === "error" && out.error) setError(out.error);
+    setHistoryTick((t) => t + 1);
+  };
+
   const patients = new Set(rows.map((r) => `${r.study.patient_id}\u0000${r.study.patient_name}`)).size;
   const chosen = rows.filter((s) => selected.has(s.study.study_uid));
   const sendHint =
@@ -277,12 +283,14 @@ export function App({ backend }: { backend: Backend }) {
             send={send}
             home={home}
             onStart={startSend}
+            onPause={() => void queueAction(backend.queuePause(null))}
+            onResume={() => void queueAction(backend.queueResume(null))}
             onChooseStudies={() => setScreen("studies")}
             onShowHistory={() => setScreen("history")}
             onShowQuarantine={() => setScreen("quarantine")}
           />
         )}
-        {screen === "history" && <History backend={backend} tick={historyTick} onError={setError} />}
+        {screen === "history" && <History backend={backend} tick={historyTick} onError={setError} onChanged={() => setHistoryTick((t) => t + 1)} />}
         {screen === "quarantine" && (
           <Quarantine backend={backend} settings={settings} onError={setError} />
         )}

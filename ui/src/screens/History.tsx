@@ -9,6 +9,8 @@ interface Props {
   /** Changes whenever a send ends, to reload. */
   tick: number;
   onError: (e: ApiError) => void;
+  /** After a queue action, to reload. */
+  onChanged: () => void;
 }
 
 const STATE_WORDS: Record<string, string> = {
@@ -20,9 +22,17 @@ const STATE_WORDS: Record<string, string> = {
   verified: "Verified",
   failed: "Failed",
   quarantined: "Set aside",
+  cancelled: "Cancelled",
 };
 
-export function History({ backend, tick, onError }: Props) {
+const JOB_WORDS: Record<string, string> = {
+  active: "In progress",
+  paused: "Paused",
+  cancelled: "Cancelled",
+  done: "Done",
+};
+
+export function History({ backend, tick, onError, onChanged }: Props) {
   const [jobs, setJobs] = useState<JobView[] | null>(null);
   const [open, setOpen] = useState<string | null>(null);
 
@@ -48,6 +58,12 @@ export function History({ backend, tick, onError }: Props) {
       ) : (
         jobs.map((j) => {
           const profile = (j.profile ?? {}) as { name?: string; sha256?: string };
+          const act = async (r: ReturnType<Backend["queuePause"]>) => {
+            const out = await r;
+            if (out.status === "error") onError(out.error);
+            onChanged();
+          };
+          const failed = j.studies.some((st) => st.state === "failed");
           return (
             <section class="card job" key={j.id} data-testid="history-job" data-job-id={j.id}>
               <div class="job-head">
@@ -56,7 +72,32 @@ export function History({ backend, tick, onError }: Props) {
                 </h2>
                 <span class="muted">
                   {formatWhen(j.created_at)} · profile {profile.name ?? "?"} ·{" "}
-                  {plural(j.studies.length, "study", "studies")}
+                  {plural(j.studies.length, "study", "studies")} ·{" "}
+                  <span class={`badge job-${j.state}`} data-testid="job-state" data-state={j.state}>
+                    {JOB_WORDS[j.state] ?? j.state}
+                  </span>
+                </span>
+                <span class="actions">
+                  {j.state === "active" && (
+                    <button type="button" class="link" data-testid="job-pause" onClick={() => void act(backend.queuePause(j.id))}>
+                      Pause
+                    </button>
+                  )}
+                  {j.state === "paused" && (
+                    <button type="button" class="link" data-testid="job-resume" onClick={() => void act(backend.queueResume(j.id))}>
+                      Resume
+                    </button>
+                  )}
+                  {failed && j.state !== "cancelled" && (
+                    <button type="button" class="link" data-testid="job-retry" onClick={() => void act(backend.queueRetry(j.id))}>
+                      Try again
+                    </button>
+                  )}
+                  {(j.state === "active" || j.state === "paused") && (
+                    <button type="button" class="link" data-testid="job-cancel" onClick={() => void act(backend.queueCancel(j.id))}>
+                      Cancel
+                    </button>
+                  )}
                 </span>
               </div>
               <table class="history">

@@ -12,6 +12,8 @@ interface Props {
   send: SendState;
   home: string;
   onStart: () => void;
+  onPause: () => void;
+  onResume: () => void;
   onChooseStudies: () => void;
   onShowHistory: () => void;
   onShowQuarantine: () => void;
@@ -155,7 +157,7 @@ export function Send(p: Props) {
   );
 }
 
-function SendStatus({ send, onShowHistory, onShowQuarantine }: Props) {
+function SendStatus({ send, onShowHistory, onShowQuarantine, onPause, onResume }: Props) {
   if (send.kind === "idle") return null;
   if (send.kind === "failed") {
     return (
@@ -177,8 +179,31 @@ function SendStatus({ send, onShowHistory, onShowQuarantine }: Props) {
     const pct = pr.total ? Math.round((pr.done * 100) / pr.total) : 0;
     const phase = pr.phase === "deidentifying" ? "Removing identity" : "Delivering and verifying";
     return (
-      <div class="card" data-testid="send-progress" data-phase={pr.phase} aria-live="polite">
-        <h2>{phase}</h2>
+      <div class="card" data-testid="send-progress" data-phase={pr.phase} data-status={pr.status} aria-live="polite">
+        <div class="row between">
+          <h2>{phase}</h2>
+          {pr.status === "paused" ? (
+            <button type="button" class="secondary" data-testid="send-resume" onClick={onResume}>
+              Resume
+            </button>
+          ) : (
+            <button type="button" class="secondary" data-testid="send-pause" onClick={onPause}>
+              Pause
+            </button>
+          )}
+        </div>
+        {pr.status === "offline" && (
+          <p class="banner warn" data-testid="offline-indicator" role="status">
+            <strong>Offline</strong> — the destination cannot be reached. Deposit keeps trying
+            {pr.retry_in_secs > 0 ? ` (next try in ${pr.retry_in_secs} s)` : ""} and will resume by itself
+            when it is back.
+          </p>
+        )}
+        {pr.status === "paused" && (
+          <p class="banner warn" data-testid="paused-indicator" role="status">
+            Paused: pieces already on their way finish; nothing new starts until you resume.
+          </p>
+        )}
         <progress max={pr.total || 1} value={pr.done} aria-label={phase} />
         <p>
           <span data-testid="send-count">
@@ -191,12 +216,20 @@ function SendStatus({ send, onShowHistory, onShowQuarantine }: Props) {
     );
   }
   const s = send.summary;
-  const complete = s.failed === 0 && s.waiting === 0;
+  const complete = s.failed === 0 && s.waiting === 0 && s.paused === 0 && s.cancelled === 0;
   return (
     <div class={`card result ${complete ? "ok" : "warn"}`} data-testid="send-result" aria-live="polite">
       <h2 data-testid="send-result-title">
         {send.resumed ? "Queued work resumed: " : ""}
-        {complete ? "Sent and verified" : s.waiting ? "Waiting for the destination" : "Finished with problems"}
+        {complete
+          ? "Sent and verified"
+          : s.paused
+            ? "Paused"
+            : s.cancelled
+              ? "Cancelled"
+              : s.waiting
+                ? "Waiting for the destination"
+                : "Finished with problems"}
       </h2>
       <ul class="counts">
         <li data-testid="result-sent">{plural(s.sent, "file")} sent</li>
@@ -216,6 +249,14 @@ function SendStatus({ send, onShowHistory, onShowQuarantine }: Props) {
         <p class="banner warn" data-testid="offline-note">
           The destination cannot be reached now. {plural(s.waiting, "study", "studies")} will go out by
           themselves when it is back — you can close Deposit meanwhile.
+        </p>
+      )}
+      {s.paused > 0 && (
+        <p class="banner warn" data-testid="paused-note">
+          {plural(s.paused, "study", "studies")} paused.{" "}
+          <button type="button" class="link" data-testid="result-resume" onClick={onResume}>
+            Resume now
+          </button>
         </p>
       )}
       {s.problems.length > 0 && (

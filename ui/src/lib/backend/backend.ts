@@ -8,6 +8,7 @@ import type {
   Preview,
   ProfileInfo,
   QuarantineRow,
+  QueueChange,
   ReleaseReport,
   Result,
   JobFailed,
@@ -28,6 +29,7 @@ export type {
   Preview,
   ProfileInfo,
   QuarantineRow,
+  QueueChange,
   ReleaseReport,
   Result,
   JobFailed,
@@ -77,6 +79,14 @@ export interface Backend {
     lookup: string | null,
   ): Promise<Result<ReleaseReport, ApiError>>;
   quarantineDiscard(id: number): Promise<Result<null, ApiError>>;
+  /** Pauses one job (or all when null): a running send starts no new piece. */
+  queuePause(job: number | null): Promise<Result<QueueChange, ApiError>>;
+  /** Unpauses one job (or all) and resumes the work at once. */
+  queueResume(job: number | null): Promise<Result<QueueChange, ApiError>>;
+  /** Tries a job's failed studies again. */
+  queueRetry(job: number): Promise<Result<QueueChange, ApiError>>;
+  /** Cancels a job; what was delivered keeps its audit record. */
+  queueCancel(job: number): Promise<Result<QueueChange, ApiError>>;
   /** Starts reading folders in the background; progress arrives through the listeners. */
   startScan(paths: string[]): Promise<Result<null, ApiError>>;
   /** Starts sending studies in the background; progress arrives through the listeners. */

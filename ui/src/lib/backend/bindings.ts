@@ -120,6 +120,50 @@ async quarantineDiscard(id: number) : Promise<Result<null, ApiError>> {
 }
 },
 /**
+ * Pauses one job, or every job: a running send starts no new piece.
+ */
+async queuePause(job: number | null) : Promise<Result<QueueChange, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("queue_pause", { job }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Unpauses one job, or every job, and resumes the work at once.
+ */
+async queueResume(job: number | null) : Promise<Result<QueueChange, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("queue_resume", { job }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Tries a job's failed studies again, at once.
+ */
+async queueRetry(job: number) : Promise<Result<QueueChange, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("queue_retry", { job }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Cancels a job: nothing more is sent; what was delivered keeps its audit record.
+ */
+async queueCancel(job: number) : Promise<Result<QueueChange, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("queue_cancel", { job }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Starts reading `paths` in the background and returns at once; progress, the result or the
  * failure arrive as `ScanProgress`, `ScanFinished` and `ScanFailed` events.
  */
@@ -219,6 +263,22 @@ class: ErrorClass;
  */
 usage: boolean }
 /**
+ * What a cancel did.
+ */
+export type CancelReport = { 
+/**
+ * Studies stopped.
+ */
+studies: number; 
+/**
+ * Pieces that will not be sent.
+ */
+pieces: number; 
+/**
+ * Outbox files removed (not needed by any other job).
+ */
+outbox_files_removed: number }
+/**
  * One element's fate: where it was, what was done and which rule said so.
  */
 export type Decision = { 
@@ -258,6 +318,42 @@ export type ErrorClass =
  * The step may succeed later (network down, server busy, disk momentarily full).
  */
 "transient"
+/**
+ * A stored extra and its state.
+ */
+export type Extra = { 
+/**
+ * Row id.
+ */
+id: number; 
+/**
+ * What to do.
+ */
+spec: ExtraSpec; 
+/**
+ * State (prepared, sending, acknowledged, failed, cancelled).
+ */
+state: State; 
+/**
+ * Where it is in the archive once done.
+ */
+uri: string | null; 
+/**
+ * Last problem, in words.
+ */
+detail: string | null }
+/**
+ * Something to do for a committed study besides its DICOM.
+ */
+export type ExtraSpec = 
+/**
+ * A non-DICOM file to attach as a resource.
+ */
+({ kind: "resource" } & Resource) | 
+/**
+ * A scan QC status to set.
+ */
+{ kind: "quality"; scan: string; quality: Quality }
 /**
  * Quarantine verdict shown by inspect (no missing key: that stays in the quarantine store).
  */
@@ -355,6 +451,10 @@ export type JobView = {
  */
 id: number; 
 /**
+ * `active` (work left), `paused`, `cancelled` or `done` (every study final).
+ */
+state: string; 
+/**
  * Destination (no credentials).
  */
 destination: string; 
@@ -371,6 +471,26 @@ created_at: number;
  */
 studies: StudyView[] }
 export type JsonValue = null | boolean | number | string | JsonValue[] | Partial<{ [key in string]: JsonValue }>
+/**
+ * Where a non-DICOM resource is attached in the archive (XNAT's levels).
+ */
+export type Level = 
+/**
+ * The project.
+ */
+"project" | 
+/**
+ * The study's subject.
+ */
+"subject" | 
+/**
+ * The study's session (experiment).
+ */
+"session" | 
+/**
+ * One scan of the session.
+ */
+"scan"
 /**
  * A rendered frame for front ends: a PNG as a `data:` URL, and what was rendered.
  */
@@ -460,6 +580,22 @@ options: ([string, string, string])[];
  */
 actions: Partial<{ [key in string]: number }> }
 /**
+ * Scan quality (QC) labels, XNAT's default set.
+ */
+export type Quality = 
+/**
+ * Fit for analysis.
+ */
+"usable" | 
+/**
+ * Doubtful.
+ */
+"questionable" | 
+/**
+ * Not fit for analysis.
+ */
+"unusable"
+/**
  * A quarantine record as listed.
  */
 export type QuarantineRow = { 
@@ -508,6 +644,22 @@ created_at: number;
  */
 state: string }
 /**
+ * What a queue action changed.
+ */
+export type QueueChange = { 
+/**
+ * The jobs it changed.
+ */
+jobs: number[]; 
+/**
+ * Studies it changed (retry: studies set to be tried again).
+ */
+studies: number; 
+/**
+ * For cancel: pieces that will not be sent and outbox files removed.
+ */
+cancel: CancelReport | null }
+/**
  * What a release did.
  */
 export type ReleaseReport = { 
@@ -535,6 +687,58 @@ delivery: SendSummary | null;
  * The file written, when released into a folder (new identifiers only).
  */
 written: string | null }
+/**
+ * A non-DICOM file (NIfTI, document, derived data) delivered as a resource of a study.
+ */
+export type Resource = { 
+/**
+ * Where it is attached.
+ */
+level: Level; 
+/**
+ * The scan, for [`Level::Scan`].
+ */
+scan: string | null; 
+/**
+ * Resource (folder) label, e.g. `NIFTI`.
+ */
+label: string; 
+/**
+ * File name inside the resource.
+ */
+name: string; 
+/**
+ * The bytes on disk (a copy in the outbox).
+ */
+path: string; 
+/**
+ * Size in bytes.
+ */
+size: number; 
+/**
+ * MD5 of the bytes, lower-case hex.
+ */
+md5: string }
+/**
+ * What a run is doing now.
+ */
+export type RunStatus = 
+/**
+ * Delivering.
+ */
+"sending" | 
+/**
+ * The destination is unreachable: probing, will resume when online.
+ */
+"offline" | 
+/**
+ * The job was paused.
+ */
+"paused" | 
+/**
+ * The job was cancelled.
+ */
+"cancelled"
 /**
  * A scan could not run or stopped early.
  */
@@ -679,7 +883,15 @@ elapsed_ms: number;
 /**
  * Milliseconds since this phase started (rate and ETA are per phase).
  */
-phase_ms: number }
+phase_ms: number; 
+/**
+ * What delivery is doing: sending, offline (will resume when online), paused, cancelled.
+ */
+status: RunStatus; 
+/**
+ * While offline: seconds until the next reachability probe.
+ */
+retry_in_secs: number }
 /**
  * How far a running send has got.
  */
@@ -736,6 +948,18 @@ destination: string;
  * Studies still waiting for the destination (resume with `deposit queue run`).
  */
 waiting: number; 
+/**
+ * Studies left because the job was paused (resume with `deposit queue resume`).
+ */
+paused: number; 
+/**
+ * Studies stopped because the job was cancelled.
+ */
+cancelled: number; 
+/**
+ * Times the destination went offline and the send waited for it.
+ */
+offline_periods: number; 
 /**
  * The queue job.
  */
@@ -795,7 +1019,11 @@ export type State =
 /**
  * Not sent: not provably safe (see the quarantine).
  */
-"quarantined"
+"quarantined" | 
+/**
+ * Stopped by the user (`queue cancel`); unsent pieces were removed from the outbox.
+ */
+"cancelled"
 /**
  * Where a study lands: labels that never carry original identity (pseudonyms and new UIDs).
  */
@@ -901,9 +1129,13 @@ pieces: number;
  */
 detail: string | null; 
 /**
- * The audit record once verified.
+ * The audit record once verified (or cancelled).
  */
-audit: JsonValue | null }
+audit: JsonValue | null; 
+/**
+ * Resources and scan QC status to set once committed, with their states.
+ */
+extras: Extra[] }
 /**
  * A VOI window.
  */

@@ -9,6 +9,7 @@ import type {
   Preview,
   ProfileInfo,
   QuarantineRow,
+  QueueChange,
   ReleaseReport,
   Result,
   ScanFailed,
@@ -118,6 +119,18 @@ export class HttpBackend implements Backend {
   }
   quarantineDiscard(id: number) {
     return post<null>("quarantine_discard", { id });
+  }
+  queuePause(job: number | null) {
+    return post<QueueChange>("queue_pause", { job });
+  }
+  queueResume(job: number | null) {
+    return post<QueueChange>("queue_resume", { job });
+  }
+  queueRetry(id: number) {
+    return post<QueueChange>("queue_retry", { id });
+  }
+  queueCancel(id: number) {
+    return post<QueueChange>("queue_cancel", { id });
   }
   startScan(paths: string[]) {
     return post<null>("start_scan", { paths });

@@ -8,6 +8,7 @@ import type {
   Preview,
   ProfileInfo,
   QuarantineRow,
+  QueueChange,
   ReleaseReport,
   Result,
   ScanFailed,
@@ -58,6 +59,8 @@ export class MockBackend implements Backend {
   previews: { instance: number; frame: number; center: number | null; width: number | null }[] = [];
   releases: { id: number; destination: string; lookup: string | null }[] = [];
   discards: number[] = [];
+  /** Queue actions, e.g. ["pause", null], ["retry", 7]. */
+  queueActions: [string, number | null][] = [];
   private scanProgress: Listeners<ScanProgress> = new Set();
   private scanFinished: Listeners<ScanFinished> = new Set();
   private scanFailed: Listeners<ScanFailed> = new Set();
@@ -114,6 +117,23 @@ export class MockBackend implements Backend {
   quarantineDiscard(id: number) {
     this.discards.push(id);
     return ok(null);
+  }
+  private queueAction(action: string, job: number | null) {
+    this.queueActions.push([action, job]);
+    const change: QueueChange = { jobs: job === null ? [] : [job], studies: 0, cancel: null };
+    return ok(change);
+  }
+  queuePause(job: number | null) {
+    return this.queueAction("pause", job);
+  }
+  queueResume(job: number | null) {
+    return this.queueAction("resume", job);
+  }
+  queueRetry(job: number) {
+    return this.queueAction("retry", job);
+  }
+  queueCancel(job: number) {
+    return this.queueAction("cancel", job);
   }
   startScan(paths: string[]) {
     if (this.startError) return fail<null>(this.startError);

@@ -17,6 +17,10 @@ export const tauriBackend: Backend = {
   quarantineRelease: (id, destination, profile, lookup) =>
     commands.quarantineRelease(id, destination, profile, lookup),
   quarantineDiscard: (id) => commands.quarantineDiscard(id),
+  queuePause: (job) => commands.queuePause(job),
+  queueResume: (job) => commands.queueResume(job),
+  queueRetry: (job) => commands.queueRetry(job),
+  queueCancel: (job) => commands.queueCancel(job),
   startScan: (paths) => commands.startScan(paths),
   startSend: (request) => commands.startSend(request),
   async pickFolders() {
