@@ -9,6 +9,7 @@ pub mod dto;
 pub mod pixels;
 pub mod preflight;
 pub mod quarantine;
+pub mod receive;
 pub mod send;
 
 use std::path::PathBuf;

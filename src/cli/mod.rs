@@ -9,6 +9,7 @@ mod preview;
 mod progress;
 mod quarantine;
 mod queue;
+mod receive;
 mod scan;
 mod send;
 
@@ -36,7 +37,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
-    init_logging(cli.common.verbose, cli.common.quiet);
+    let (verbose, log_file) = match cli.command {
+        Command::Receive { .. } => receive::logging(cli.common.verbose),
+        _ => (cli.common.verbose, None),
+    };
+    init_logging(verbose, cli.common.quiet, log_file);
     let json = cli.common.json;
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -47,7 +52,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+fn init_logging(verbose: u8, quiet: bool, file: Option<crate::api::receive::log::RotatingLog>) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -76,11 +81,18 @@ fn init_logging(verbose: u8, quiet: bool) {
         .iter()
         .filter_map(|d| d.parse().ok())
         .fold(filter, |f, d| f.add_directive(d));
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match file {
+        None => fmt.with_writer(std::io::stderr).try_init(),
+        Some(f) => {
+            use tracing_subscriber::fmt::writer::MakeWriterExt;
+            fmt.with_ansi(false)
+                .with_writer(std::io::stderr.and(f))
+                .try_init()
+        }
+    };
 }
 
 /// Prints an error: one JSON object on stdout with --json, else a line on stderr.
@@ -119,6 +131,26 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
             to,
             out,
         } => quarantine::run(&cli.common, action.as_deref(), id.as_deref(), to, out),
+        Command::Receive {
+            aet,
+            port,
+            forward,
+            quiet_period,
+            allow_ae,
+            max_associations,
+            bind,
+        } => receive::run(
+            &cli.common,
+            receive::Flags {
+                aet,
+                port,
+                forward,
+                quiet_period,
+                allow_ae,
+                max_associations,
+                bind,
+            },
+        ),
         other => Err(not_yet(&other)),
     }
 }
