@@ -119,10 +119,15 @@ impl Receiver {
     }
 
     /// SIGTERM, wait, and the final status JSON.
-    fn stop(mut self) -> Value {
+    fn stop(self) -> Value {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+        self.wait()
+    }
+
+    /// Waits for the exit (after a SIGTERM sent earlier) and returns the final status JSON.
+    fn wait(mut self) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         let status = loop {
             if let Ok(Some(st)) = self.child.try_wait() {
@@ -611,6 +616,75 @@ fn pynetdicom_sends_a_mixed_folder() {
         Some(files.len() as u64),
         "{st}"
     );
+}
+
+#[test]
+fn sigterm_lets_the_association_in_flight_finish_and_refuses_new_ones() {
+    let Some(py) = pyenv() else { return };
+    let Some(echo) = peer("echoscu") else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    let rx = Receiver::start(&home, &[]);
+    // one association: store, wait for a line on stdin, store again, release
+    let script = r#"
+import sys
+from pydicom import dcmread
+from pynetdicom import AE, StoragePresentationContexts
+ae = AE(ae_title="SLOW")
+ae.requested_contexts = StoragePresentationContexts
+a = ae.associate("127.0.0.1", int(sys.argv[1]), ae_title="DEPOSIT")
+assert a.is_established
+s1 = a.send_c_store(dcmread(sys.argv[2]))
+print("FIRST", hex(s1.Status), flush=True)
+sys.stdin.readline()
+s2 = a.send_c_store(dcmread(sys.argv[3]))
+print("SECOND", hex(s2.Status), flush=True)
+a.release()
+"#;
+    let mut child = Command::new(&py)
+        .args(["-c", script, &rx.port.to_string()])
+        .arg(sample("pydicom/test_files/CT_small.dcm"))
+        .arg(sample("pydicom/test_files/MR_small.dcm"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("first");
+    assert_eq!(line.trim(), "FIRST 0x0", "{line}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &rx.child.id().to_string()])
+        .status();
+    // new associations are no longer accepted
+    wait_for("the listener to close", Duration::from_secs(30), || {
+        !run(Command::new(&echo).args([
+            "-aet",
+            "LATE",
+            "-aec",
+            "DEPOSIT",
+            "127.0.0.1",
+            &rx.port.to_string(),
+        ]))
+        .status
+        .success()
+    });
+    // the association in flight is still served
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"go\n").expect("go");
+    }
+    line.clear();
+    out.read_line(&mut line).expect("second");
+    assert_eq!(line.trim(), "SECOND 0x0", "{line}");
+    let o = child.wait_with_output().expect("wait");
+    assert!(o.status.success(), "{}", text(&o));
+    // SIGTERM was sent once already (a second one would end the process at once)
+    let st = rx.wait();
+    assert_eq!(st["instances_received"].as_u64(), Some(2), "{st}");
+    assert_eq!(spool_files(&home).len(), 2);
 }
 
 /// A tmpfs mounted for the test, unmounted on drop.

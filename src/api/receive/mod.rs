@@ -252,7 +252,8 @@ pub struct ReceiverHandle {
     forward_label: Option<String>,
     catalog_path: PathBuf,
     stop_forward: Arc<AtomicBool>,
-    forwarder: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Signals when the forwarder thread has ended.
+    forwarder: Mutex<Option<crossbeam_channel::Receiver<()>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     port: u16,
     address: String,
@@ -373,19 +374,22 @@ pub fn start(
                 quiet: Duration::from_secs(opts.quiet_period_secs),
             };
             let (stop, ev) = (stop_forward.clone(), on_event.clone());
-            Some(
-                std::thread::Builder::new()
-                    .name("deposit-receive-forward".into())
-                    .spawn(move || forward::run(plan, stop, ev))
-                    .map_err(|e| {
-                        err(
-                            "receive.thread",
-                            e.to_string(),
-                            ErrorClass::Permanent,
-                            false,
-                        )
-                    })?,
-            )
+            let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
+            std::thread::Builder::new()
+                .name("deposit-receive-forward".into())
+                .spawn(move || {
+                    forward::run(plan, stop, ev);
+                    let _ = done_tx.send(());
+                })
+                .map_err(|e| {
+                    err(
+                        "receive.thread",
+                        e.to_string(),
+                        ErrorClass::Permanent,
+                        false,
+                    )
+                })?;
+            Some(done_rx)
         }
         None => None,
     };
@@ -497,8 +501,17 @@ impl ReceiverHandle {
         }
         let status = self.status();
         self.stop_forward.store(true, Ordering::SeqCst);
-        if let Some(h) = self.forwarder.lock().ok().and_then(|mut g| g.take()) {
-            let _ = h.join();
+        if let Some(done) = self.forwarder.lock().ok().and_then(|mut g| g.take()) {
+            // a send in progress is resumable (its queue state is persisted): wait a bounded
+            // time, then leave it; the next start puts its instances back to pending
+            if done
+                .recv_timeout(Duration::from_secs(self.opts.drain_secs.max(1)))
+                .is_err()
+            {
+                tracing::warn!(
+                    "stopping while a study is being forwarded; it resumes at the next start"
+                );
+            }
         }
         // dropping the server drops the last handle on the recorder: the writer ends
         if let Ok(mut g) = self.server.lock() {
