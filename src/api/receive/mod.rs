@@ -549,3 +549,109 @@ pub fn default_log() -> Option<log::RotatingLog> {
     let home = Home::open(root).ok()?;
     log::RotatingLog::open(&home.dir("logs").join("receive.log"), 10 << 20, 5).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{Item, Piece, StudyLabels};
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::meta::FileMetaTableBuilder;
+    use dicom_object::InMemDicomObject;
+
+    fn is_send_sync<T: Send + Sync>() {}
+
+    /// A small CT instance written by dicom-object.
+    fn instance(dir: &std::path::Path, n: u32) -> Item {
+        let sop = format!("2.25.777{n}");
+        let mut ds = InMemDicomObject::new_empty();
+        let mut put = |tag, vr, v: &str| ds.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+        put(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2");
+        put(tags::SOP_INSTANCE_UID, VR::UI, &sop);
+        put(tags::STUDY_INSTANCE_UID, VR::UI, "2.25.7771");
+        put(tags::SERIES_INSTANCE_UID, VR::UI, "2.25.7772");
+        put(tags::PATIENT_ID, VR::LO, "P1");
+        put(tags::MODALITY, VR::CS, "CT");
+        let obj = ds
+            .with_meta(
+                FileMetaTableBuilder::new()
+                    .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
+                    .media_storage_sop_instance_uid(sop.as_str())
+                    .transfer_syntax("1.2.840.10008.1.2.1"),
+            )
+            .expect("meta");
+        let path = dir.join(format!("{n}.dcm"));
+        obj.write_to_file(&path).expect("write");
+        let bytes = std::fs::read(&path).expect("read");
+        Item {
+            path,
+            scan: "1".into(),
+            name: format!("{sop}.dcm"),
+            size: bytes.len() as u64,
+            md5: crate::archive::md5_hex(&bytes),
+        }
+    }
+
+    #[test]
+    fn the_handle_can_live_in_app_state() {
+        is_send_sync::<ReceiverHandle>();
+    }
+
+    #[test]
+    fn deposits_own_scu_stores_into_the_receiver() {
+        let d = tempfile::tempdir().expect("tmp");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let ev = events.clone();
+        let opts = ReceiverOptions {
+            bind: "127.0.0.1".into(),
+            port: 0,
+            ..Default::default()
+        };
+        let h = start(d.path().join("home"), opts, move |e| {
+            if let Ok(mut v) = ev.lock() {
+                v.push(e)
+            }
+        })
+        .expect("start");
+        assert_ne!(h.port(), 0);
+        let url = |ae: &str| format!("dicom://{ae}@127.0.0.1:{}", h.port());
+        let scu = crate::archive::open(&url("DEPOSIT"), d.path()).expect("dest");
+        scu.check().expect("C-ECHO");
+        assert!(crate::archive::open(&url("NOT_US"), d.path())
+            .expect("dest")
+            .check()
+            .is_err());
+        let piece = Piece {
+            labels: StudyLabels {
+                project: "P".into(),
+                subject: "S".into(),
+                session: "E".into(),
+            },
+            items: (1..=3).map(|n| instance(d.path(), n)).collect(),
+        };
+        let r = scu.put(&piece).expect("C-STORE");
+        assert_eq!(r.stored, 3);
+        let st = h.status();
+        assert!(st.running);
+        assert_eq!(st.instances_received, 3);
+        assert_eq!(st.studies.len(), 1);
+        assert_eq!(st.studies[0].kept, 3);
+        assert!(st.studies[0].study.is_some());
+        let end = h.stop();
+        assert!(!end.running);
+        let seen = events.lock().map(|v| v.clone()).unwrap_or_default();
+        let stored = seen
+            .iter()
+            .filter(|e| matches!(e, ReceiverEvent::InstanceStored { .. }))
+            .count();
+        assert_eq!(stored, 3);
+        assert!(seen
+            .iter()
+            .any(|e| matches!(e, ReceiverEvent::AssociationRejected { .. })));
+        // the JSON shape the GUI reads
+        let v = serde_json::to_value(&end).expect("json");
+        for k in ["aet", "port", "running", "instances_received", "studies"] {
+            assert!(v.get(k).is_some(), "{k}");
+        }
+    }
+}
