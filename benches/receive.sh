@@ -6,7 +6,9 @@
 #
 # Each round, for each receiver (a fresh data home / output folder and port every time):
 #   1 sender:  one `storescu +sd +r -nh` association with every file;
-#   4 senders: four storescu processes at once, a quarter of the files each.
+#   4 senders: four storescu processes at once, a quarter of the files each;
+# into storescp `--fork -pdu 131072` (concurrent associations, its largest PDU) and, for one
+# sender, storescp with its defaults too.
 # The page cache is warmed with the corpus first; every file must arrive (counted on disk and,
 # for deposit, in its final status). Reported: the median over the rounds of files/s and MB/s,
 # and the ratio deposit/storescp. Note what is compared: deposit fsyncs each instance, renames
@@ -67,13 +69,14 @@ send() {
   echo "$t1 - $t0" | bc -l
 }
 
-# run_storescp SENDERS -> seconds
+# run_storescp SENDERS [OPTIONS...] -> seconds
 run_storescp() {
-  local out="$work/scp-out" port pid t got
+  local senders="$1" out="$work/scp-out" port pid t got
+  shift
   rm -rf "$out"; mkdir -p "$out"; port="$(free_port)"
-  storescp -aet DEPOSIT +xa -od "$out" "$port" > "$work/scp.log" 2>&1 &
+  storescp -aet DEPOSIT +xa "$@" -od "$out" "$port" > "$work/scp.log" 2>&1 &
   pid=$!; pids+=("$pid"); wait_port "$port"
-  t="$(send "$1" "$port")"
+  t="$(send "$senders" "$port")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   got="$(find "$out" -type f | wc -l)"
   [ "$got" = "$files" ] || { echo "storescp received $got of $files" >&2; return 1; }
@@ -100,23 +103,29 @@ run_deposit() {
 echo "== warm the page cache"
 cat "$(dirname "$corpus")/ct-$files.list" | xargs cat > /dev/null
 echo "== $rounds rounds, $files files ($(fmt "$(echo "$bytes / 1048576" | bc -l)") MB)"
+# storescp: --fork serves concurrent associations (one process each, as deposit's threads do),
+# -pdu 131072 is its largest receive PDU (deposit announces 128 KiB too); "storescp-default" is
+# storescp as installed (16 KiB PDUs, one association at a time), single sender only
 declare -A times
 for r in $(seq "$rounds"); do
   for senders in 1 4; do
-    for kind in storescp deposit; do
-      t="$("run_$kind" "$senders")"
+    for kind in storescp deposit storescp-default; do
+      case "$kind" in
+        storescp) t="$(run_storescp "$senders" --fork -pdu 131072)" ;;
+        storescp-default) [ "$senders" = 1 ] || continue; t="$(run_storescp 1)" ;;
+        deposit) t="$(run_deposit "$senders")" ;;
+      esac
       times["$kind-$senders"]+="$t "
       echo "   round $r, $senders sender(s), $kind: $(fmt "$t") s"
     done
   done
 done
 
-printf '\n%-10s %8s %14s %14s %12s %12s %8s\n' senders files "deposit/s" "storescp/s" "MB/s dep" "MB/s scp" ratio
+rate() { echo "$files / $(echo ${times["$1"]} | tr ' ' '\n' | median)" | bc -l; }
+printf '\n%-8s %6s %12s %14s %12s %10s %14s\n' senders files "deposit/s" "storescp/s" "MB/s dep" ratio "scp default/s"
 for senders in 1 4; do
-  td="$(echo ${times["deposit-$senders"]} | tr ' ' '\n' | median)"
-  ts="$(echo ${times["storescp-$senders"]} | tr ' ' '\n' | median)"
-  rd="$(echo "$files / $td" | bc -l)"; rs="$(echo "$files / $ts" | bc -l)"
-  printf '%-10s %8s %14s %14s %12s %12s %8s\n' "$senders" "$files" "$(fmt "$rd")" "$(fmt "$rs")" \
-    "$(fmt "$(echo "$bytes / 1048576 / $td" | bc -l)")" "$(fmt "$(echo "$bytes / 1048576 / $ts" | bc -l)")" \
-    "$(fmt "$(echo "$rd / $rs" | bc -l)")"
+  rd="$(rate "deposit-$senders")"; rs="$(rate "storescp-$senders")"
+  rdef="-"; [ "$senders" = 1 ] && rdef="$(fmt "$(rate storescp-default-1)")"
+  printf '%-8s %6s %12s %14s %12s %10s %14s\n' "$senders" "$files" "$(fmt "$rd")" "$(fmt "$rs")" \
+    "$(fmt "$(echo "$bytes / 1048576 * $rd / $files" | bc -l)")" "$(fmt "$(echo "$rd / $rs" | bc -l)")" "$rdef"
 done

@@ -106,7 +106,8 @@ impl Default for ScpConfig {
             aet: "DEPOSIT".into(),
             allow: Vec::new(),
             max_associations: 16,
-            max_pdu: 256 * 1024,
+            // dcmtk's largest; senders split data sets into PDUs of at most this size
+            max_pdu: 128 * 1024,
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
         }
