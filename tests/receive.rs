@@ -982,29 +982,29 @@ impl Drop for Orthanc {
     }
 }
 
-#[test]
-fn orthanc_sends_to_deposit_which_forwards_deidentified_to_orthanc() {
-    let Some(bin) = peer("Orthanc") else { return };
-    let tmp = tempfile::tempdir().expect("tmp");
-    let home = tmp.path().join("home");
-    let (http_port, dicom_port) = (free_port(), free_port());
-    let dest = format!("dicom://ORTHANC@127.0.0.1:{dicom_port}?calling=DEPOSIT");
-    let rx = Receiver::start(&home, &["--forward", &dest, "--quiet-period", "1"]);
-    let db = tmp.path().join("db");
+/// Orthanc on loopback (AE `ORTHANC`), knowing Deposit's receiver as modality `deposit`.
+fn start_orthanc(
+    bin: &Path,
+    dir: &Path,
+    http_port: u16,
+    dicom_port: u16,
+    deposit_port: u16,
+) -> Orthanc {
+    let db = dir.join("db");
     std::fs::create_dir_all(&db).expect("db");
     let cfg = serde_json::json!({
         "Name": "deposit-receive-test", "StorageDirectory": db, "IndexDirectory": db,
         "HttpPort": http_port, "DicomPort": dicom_port, "DicomAet": "ORTHANC",
         "DicomCheckCalledAet": true, "RemoteAccessAllowed": false, "AuthenticationEnabled": false,
         "DicomAlwaysAllowEcho": false, "DicomAlwaysAllowStore": false, "DicomCheckModalityHost": true,
-        "DicomModalities": { "deposit": ["DEPOSIT", "127.0.0.1", rx.port] },
+        "DicomModalities": { "deposit": ["DEPOSIT", "127.0.0.1", deposit_port] },
         "StorageCompression": false, "HttpDescribeErrors": true
     });
-    let cfg_path = tmp.path().join("orthanc.json");
+    let cfg_path = dir.join("orthanc.json");
     std::fs::write(&cfg_path, cfg.to_string()).expect("cfg");
-    let _orthanc = Orthanc(
-        Command::new(&bin)
-            .arg(format!("--logdir={}", tmp.path().display()))
+    let o = Orthanc(
+        Command::new(bin)
+            .arg(format!("--logdir={}", dir.display()))
             .arg(&cfg_path)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -1016,6 +1016,70 @@ fn orthanc_sends_to_deposit_which_forwards_deidentified_to_orthanc() {
         http("GET", &format!("{base}/system"), b"").0 == 200
             && std::net::TcpStream::connect(("127.0.0.1", dicom_port)).is_ok()
     });
+    o
+}
+
+#[test]
+fn a_destination_that_is_down_gets_the_study_when_it_is_back() {
+    let Some(bin) = peer("Orthanc") else { return };
+    let Some(scu) = peer("storescu") else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    let (http_port, dicom_port) = (free_port(), free_port());
+    let dest = format!("dicom://ORTHANC@127.0.0.1:{dicom_port}?calling=DEPOSIT");
+    let rx = Receiver::start(
+        &home,
+        &[
+            "--forward",
+            &dest,
+            "--quiet-period",
+            "1",
+            "--resume-every",
+            "2",
+        ],
+    );
+    let corpus = tmp.path().join("corpus");
+    deposit_synth::generate_bulk(&corpus, 3, 9, 32, 32).expect("synth");
+    let o = storescu(
+        &scu,
+        rx.port,
+        "MODALITY",
+        &["+sd", "+r", "-nh", &corpus.display().to_string()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    // the forward gives up retrying for now: the study waits in the queue
+    wait_for(
+        "the forward to give up for now",
+        Duration::from_secs(180),
+        || rx.log().contains("study forwarded"),
+    );
+    assert!(rx.log().contains("waiting=1"), "{}", rx.log());
+    assert!(jobs(&home)
+        .iter()
+        .all(|j| j["studies"][0]["state"] != "verified"));
+    // the destination comes back: the receiver resumes the delivery by itself
+    let _orthanc = start_orthanc(&bin, tmp.path(), http_port, dicom_port, rx.port);
+    let base = format!("http://127.0.0.1:{http_port}");
+    wait_for("the resumed delivery", Duration::from_secs(120), || {
+        json("GET", &format!("{base}/statistics"), b"")["CountInstances"].as_u64() == Some(3)
+    });
+    wait_for("verification", Duration::from_secs(60), || {
+        verified_files(&home) == 3
+    });
+    let st = rx.stop();
+    assert_eq!(st["studies"][0]["queued"].as_u64(), Some(3), "{st}");
+}
+
+#[test]
+fn orthanc_sends_to_deposit_which_forwards_deidentified_to_orthanc() {
+    let Some(bin) = peer("Orthanc") else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    let (http_port, dicom_port) = (free_port(), free_port());
+    let dest = format!("dicom://ORTHANC@127.0.0.1:{dicom_port}?calling=DEPOSIT");
+    let rx = Receiver::start(&home, &["--forward", &dest, "--quiet-period", "1"]);
+    let _orthanc = start_orthanc(&bin, tmp.path(), http_port, dicom_port, rx.port);
+    let base = format!("http://127.0.0.1:{http_port}");
     // a synthetic study uploaded to Orthanc, which then C-STOREs it to Deposit
     let corpus = tmp.path().join("corpus");
     let m = deposit_synth::generate_bulk(&corpus, 5, 42, 64, 64).expect("synth");

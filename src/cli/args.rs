@@ -125,6 +125,9 @@ pub enum Command {
         /// Address to listen on (all interfaces by default: scanners and PACS are on the network).
         #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
         bind: String,
+        /// Seconds between attempts to resume deliveries waiting for the destination.
+        #[arg(long, value_name = "SECS", default_value_t = 60, hide = true)]
+        resume_every: u64,
     },
     /// Before/after tag table of one file, with the rule behind each change.
     Inspect {

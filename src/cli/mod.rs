@@ -139,6 +139,7 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
             allow_ae,
             max_associations,
             bind,
+            resume_every,
         } => receive::run(
             &cli.common,
             receive::Flags {
@@ -149,6 +150,7 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
                 allow_ae,
                 max_associations,
                 bind,
+                resume_every,
             },
         ),
         other => Err(not_yet(&other)),

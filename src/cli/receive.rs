@@ -18,6 +18,7 @@ pub struct Flags {
     pub allow_ae: Vec<String>,
     pub max_associations: usize,
     pub bind: String,
+    pub resume_every: u64,
 }
 
 /// Log settings for `receive`: one level more than other commands (associations and forwards
@@ -52,6 +53,7 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
         lookup: common.lookup.clone(),
         masks: common.masks.clone(),
         project: common.study.clone(),
+        resume_every_secs: f.resume_every,
         ..defaults
     };
     let handle = receive::start_default(opts, |_| {})?;

@@ -18,8 +18,6 @@ use super::ReceiverEvent;
 
 /// How long a study waits before another try after a transient send error.
 const RETRY_AFTER: Duration = Duration::from_secs(60);
-/// How often studies waiting for the destination are resumed.
-const RESUME_EVERY: Duration = Duration::from_secs(60);
 
 /// What the forwarder needs.
 pub struct Plan {
@@ -31,6 +29,8 @@ pub struct Plan {
     pub send: SendOptions,
     /// Quiet period.
     pub quiet: Duration,
+    /// How often studies left waiting for the destination are resumed.
+    pub resume_every: Duration,
 }
 
 /// Runs until `stop` is set (checked between studies and every half second).
@@ -79,7 +79,7 @@ pub fn run(plan: Plan, stop: Arc<AtomicBool>, events: Arc<dyn Fn(ReceiverEvent) 
             not_before.remove(&d.study_uid);
             waiting |= forward_one(&mut session, &plan, &d, &events, &mut not_before);
         }
-        if waiting && last_resume.elapsed() >= RESUME_EVERY && !stop.load(Ordering::SeqCst) {
+        if waiting && last_resume.elapsed() >= plan.resume_every && !stop.load(Ordering::SeqCst) {
             last_resume = Instant::now();
             match session.queue_run(&plan.send.retry, |_| {}) {
                 Ok(r) => {

@@ -55,6 +55,8 @@ pub struct ReceiverOptions {
     pub project: Option<String>,
     /// Seconds `stop` waits for associations in flight.
     pub drain_secs: u64,
+    /// Seconds between attempts to resume deliveries left waiting for the destination.
+    pub resume_every_secs: u64,
 }
 
 impl Default for ReceiverOptions {
@@ -72,6 +74,7 @@ impl Default for ReceiverOptions {
             masks: None,
             project: None,
             drain_secs: 30,
+            resume_every_secs: 60,
         }
     }
 }
@@ -372,6 +375,7 @@ pub fn start(
                     ..Default::default()
                 },
                 quiet: Duration::from_secs(opts.quiet_period_secs),
+                resume_every: Duration::from_secs(opts.resume_every_secs.max(1)),
             };
             let (stop, ev) = (stop_forward.clone(), on_event.clone());
             let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
