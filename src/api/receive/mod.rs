@@ -597,6 +597,42 @@ mod tests {
     }
 
     #[test]
+    fn spool_files_the_catalog_lost_are_recorded_again_at_start() {
+        let d = tempfile::tempdir().expect("tmp");
+        let home = d.path().join("home");
+        let opts = ReceiverOptions {
+            bind: "127.0.0.1".into(),
+            port: 0,
+            ..Default::default()
+        };
+        let h = start(&home, opts.clone(), |_| {}).expect("start");
+        let scu =
+            crate::archive::open(&format!("dicom://DEPOSIT@127.0.0.1:{}", h.port()), d.path())
+                .expect("dest");
+        let piece = Piece {
+            labels: StudyLabels {
+                project: "P".into(),
+                subject: "S".into(),
+                session: "E".into(),
+            },
+            items: (1..=2).map(|n| instance(d.path(), n)).collect(),
+        };
+        scu.put(&piece).expect("C-STORE");
+        h.stop();
+        // as if an OS crash had rolled back the last catalog commits
+        let cat = Catalog::open(&home.join("catalog.sqlite")).expect("catalog");
+        cat.conn()
+            .execute_batch("DELETE FROM received; DELETE FROM files;")
+            .expect("forget");
+        drop(cat);
+        let h = start(&home, opts, |_| {}).expect("restart");
+        let st = h.status();
+        assert_eq!(st.studies.len(), 1);
+        assert_eq!(st.studies[0].instances, 2);
+        h.stop();
+    }
+
+    #[test]
     fn the_handle_can_live_in_app_state() {
         is_send_sync::<ReceiverHandle>();
     }
