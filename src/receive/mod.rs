@@ -1,1 +1,381 @@
 //! Receive: the DICOM C-STORE SCP (+ C-ECHO) that spools instances durably and feeds intake.
+//!
+//! [`Server::start`] accepts associations on a listener, one thread per association up to a
+//! bound (more are rejected as transient "local limit exceeded"). Each received instance is
+//! streamed into the [`spool::Spool`], fsync'd, renamed into place and handed to a
+//! [`Recorder`] (the catalog, wired by `api::receive`); only when the recorder says it is
+//! recorded does the sender get Success. [`Server::shutdown`] stops accepting and lets the
+//! associations in flight finish, for a bounded time.
+
+pub mod dimse;
+pub mod scp;
+pub mod spool;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::error::{Classify, ErrorClass};
+use crate::intake::{FileStat, Header};
+
+/// Implementation Version Name sent in A-ASSOCIATE-AC and written into spooled file meta.
+pub const IMPLEMENTATION_VERSION: &str = concat!("DEPOSIT_", env!("CARGO_PKG_VERSION"));
+
+/// Failures starting the receiver.
+#[derive(Debug, Error)]
+pub enum ReceiveError {
+    /// The port could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Address asked for.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The spool folder could not be prepared.
+    #[error("cannot prepare the receive spool at {path}: {source}")]
+    Spool {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A bad AE title or option.
+    #[error("{0}")]
+    BadOption(String),
+    /// A thread could not be started.
+    #[error("cannot start the receiver: {0}")]
+    Thread(String),
+}
+
+impl Classify for ReceiveError {
+    fn code(&self) -> &'static str {
+        match self {
+            ReceiveError::Listen { .. } => "receive.listen",
+            ReceiveError::Spool { .. } => "receive.spool",
+            ReceiveError::BadOption(_) => "receive.bad_option",
+            ReceiveError::Thread(_) => "receive.thread",
+        }
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            ReceiveError::Listen { source, .. }
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
+                ErrorClass::Transient
+            }
+            _ => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// True for a valid AE title: 1–16 characters, printable ASCII, no backslash.
+pub fn valid_ae(ae: &str) -> bool {
+    !ae.trim().is_empty()
+        && ae.len() <= 16
+        && ae
+            .chars()
+            .all(|c| (c.is_ascii_graphic() && c != '\\') || c == ' ')
+}
+
+/// How the SCP behaves.
+#[derive(Debug, Clone)]
+pub struct ScpConfig {
+    /// Our AE title (the called AE title must match).
+    pub aet: String,
+    /// Calling AE titles allowed (empty: any).
+    pub allow: Vec<String>,
+    /// Associations served at once.
+    pub max_associations: usize,
+    /// Max PDU length we announce.
+    pub max_pdu: u32,
+    /// Time allowed for the A-ASSOCIATE-RQ after connecting.
+    pub request_timeout: Duration,
+    /// Time an association may stay silent before it is aborted.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ScpConfig {
+    fn default() -> Self {
+        ScpConfig {
+            aet: "DEPOSIT".into(),
+            allow: Vec::new(),
+            max_associations: 16,
+            // dcmtk's largest; senders split data sets into PDUs of at most this size
+            max_pdu: 128 * 1024,
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// One instance written and fsync'd into the spool, to be recorded.
+#[derive(Debug)]
+pub struct Stored {
+    /// Its file in the spool (size and mtime as written).
+    pub stat: FileStat,
+    /// Its header (identities stay on this machine).
+    pub header: Box<Header>,
+    /// The same SOP Instance UID was already in the spool.
+    pub duplicate: bool,
+    /// The sender's AE title.
+    pub calling_ae: String,
+    /// The association it came on.
+    pub association: u64,
+}
+
+/// Records stored instances (in the catalog). Success is answered only after `record` is Ok.
+pub trait Recorder: Send + Sync {
+    /// Records one instance durably; the error in words (no PHI).
+    fn record(&self, s: Stored) -> Result<(), String>;
+}
+
+/// What the SCP reports as it works (no PHI: AE titles, addresses, counts, statuses).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ScpEvent {
+    /// An association was accepted.
+    Opened {
+        /// Association number (this run).
+        association: u64,
+        /// The sender's AE title.
+        calling_ae: String,
+        /// The sender's IP address.
+        peer: String,
+    },
+    /// An association request was rejected.
+    Rejected {
+        /// The sender's AE title.
+        calling_ae: String,
+        /// The sender's IP address.
+        peer: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// An instance was refused with a failure status.
+    Failed {
+        /// Association number.
+        association: u64,
+        /// The DIMSE status sent.
+        status: u16,
+        /// Why, in words.
+        reason: String,
+    },
+    /// An association ended.
+    Closed {
+        /// Association number.
+        association: u64,
+        /// Instances stored on it.
+        stored: u64,
+        /// Instances refused on it.
+        failed: u64,
+        /// How it ended, in words.
+        end: String,
+    },
+}
+
+/// Callback for SCP events.
+pub type EventFn = dyn Fn(ScpEvent) + Send + Sync;
+
+/// State shared by the accept loop and the association threads.
+pub(crate) struct Shared {
+    cfg: ScpConfig,
+    spool: Arc<spool::Spool>,
+    recorder: Arc<dyn Recorder>,
+    events: Arc<EventFn>,
+    stopping: AtomicBool,
+    active: AtomicUsize,
+    stored: AtomicU64,
+    failed: AtomicU64,
+    associations: AtomicU64,
+}
+
+/// Decrements the active count when an association thread ends (even by a panic).
+struct ActiveGuard(Arc<Shared>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A running SCP.
+pub struct Server {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts accepting associations on `listener`.
+    pub fn start(
+        listener: TcpListener,
+        cfg: ScpConfig,
+        spool: Arc<spool::Spool>,
+        recorder: Arc<dyn Recorder>,
+        events: Arc<EventFn>,
+    ) -> Result<Server, ReceiveError> {
+        if !valid_ae(&cfg.aet) {
+            return Err(ReceiveError::BadOption(
+                "the AE title must be 1 to 16 printable characters without a backslash".into(),
+            ));
+        }
+        if let Some(bad) = cfg.allow.iter().find(|a| !valid_ae(a)) {
+            return Err(ReceiveError::BadOption(format!(
+                "allowed AE title '{}' is not valid (1 to 16 printable characters)",
+                bad.chars().take(20).collect::<String>()
+            )));
+        }
+        let addr = listener
+            .local_addr()
+            .map_err(|source| ReceiveError::Listen {
+                addr: "?".into(),
+                source,
+            })?;
+        let mut cfg = cfg;
+        cfg.aet = cfg.aet.trim().to_string();
+        cfg.max_associations = cfg.max_associations.max(1);
+        cfg.max_pdu = cfg.max_pdu.clamp(
+            dicom_ul::pdu::MINIMUM_PDU_SIZE,
+            dicom_ul::pdu::MAXIMUM_PDU_SIZE,
+        );
+        let shared = Arc::new(Shared {
+            cfg,
+            spool,
+            recorder,
+            events,
+            stopping: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            stored: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            associations: AtomicU64::new(0),
+        });
+        let sh = shared.clone();
+        let accept = std::thread::Builder::new()
+            .name("deposit-receive-accept".into())
+            .spawn(move || accept_loop(listener, sh))
+            .map_err(|e| ReceiveError::Thread(e.to_string()))?;
+        Ok(Server {
+            shared,
+            addr,
+            accept: Some(accept),
+        })
+    }
+
+    /// The address actually listened on (the port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Associations being served now.
+    pub fn active(&self) -> usize {
+        self.shared.active.load(Ordering::SeqCst)
+    }
+
+    /// Instances stored (Success answered) since start.
+    pub fn stored(&self) -> u64 {
+        self.shared.stored.load(Ordering::Relaxed)
+    }
+
+    /// Instances refused with a failure status since start.
+    pub fn failed(&self) -> u64 {
+        self.shared.failed.load(Ordering::Relaxed)
+    }
+
+    /// Associations accepted since start.
+    pub fn associations(&self) -> u64 {
+        self.shared.associations.load(Ordering::Relaxed)
+    }
+
+    /// True until shutdown begins.
+    pub fn running(&self) -> bool {
+        !self.shared.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Stops accepting, then waits up to `drain` for the associations in flight to end.
+    /// Returns how many were still running when the wait ended.
+    pub fn shutdown(&mut self, drain: Duration) -> usize {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        // wake the blocking accept with a connection of our own
+        let mut wake = self.addr;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(match wake {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(2));
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+        let deadline = Instant::now() + drain;
+        while self.active() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.active()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.accept.is_some() {
+            self.shutdown(Duration::from_secs(0));
+        }
+    }
+}
+
+fn accept_loop(listener: TcpListener, sh: Arc<Shared>) {
+    // connections refused for being over the limit are answered on short-lived threads;
+    // past this many at once they are simply closed
+    let rejecting = Arc::new(AtomicUsize::new(0));
+    for conn in listener.incoming() {
+        if sh.stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        let stream = match conn {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("accepting a connection failed: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let busy = sh.active.load(Ordering::SeqCst) >= sh.cfg.max_associations;
+        if busy {
+            if rejecting.load(Ordering::SeqCst) >= 8 {
+                continue;
+            }
+            rejecting.fetch_add(1, Ordering::SeqCst);
+            let (sh2, rej) = (sh.clone(), rejecting.clone());
+            let spawned = std::thread::Builder::new()
+                .name("deposit-receive-reject".into())
+                .spawn(move || {
+                    scp::serve(stream, &sh2, 0, Some(scp::Refusal::Busy));
+                    rej.fetch_sub(1, Ordering::SeqCst);
+                });
+            if spawned.is_err() {
+                rejecting.fetch_sub(1, Ordering::SeqCst);
+            }
+            continue;
+        }
+        let id = sh.associations.fetch_add(1, Ordering::Relaxed) + 1;
+        sh.active.fetch_add(1, Ordering::SeqCst);
+        let guard = ActiveGuard(sh.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("deposit-receive-{id}"))
+            .spawn(move || {
+                let sh = guard.0.clone();
+                scp::serve(stream, &sh, id, None);
+                drop(guard);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start an association thread: {e}");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! A size-bounded log file for the receiver service (`DEPOSIT_HOME/logs/receive.log`, rotated
+//! to `receive.log.1` … `.N`), usable as a tracing writer beside stderr (the journal).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The log file and its bounds.
+#[derive(Debug)]
+pub struct RotatingLog {
+    path: PathBuf,
+    max_bytes: u64,
+    keep: usize,
+    state: Mutex<Option<(File, u64)>>,
+}
+
+impl RotatingLog {
+    /// Opens (appending) `path`; rotates when it grows past `max_bytes`, keeping `keep` old files.
+    pub fn open(path: &Path, max_bytes: u64, keep: usize) -> io::Result<Self> {
+        if let Some(d) = path.parent() {
+            fs::create_dir_all(d)?;
+        }
+        let f = open_append(path)?;
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(RotatingLog {
+            path: path.to_path_buf(),
+            max_bytes: max_bytes.max(4096),
+            keep: keep.max(1),
+            state: Mutex::new(Some((f, size))),
+        })
+    }
+
+    fn rotate(&self) -> io::Result<(File, u64)> {
+        let name = |i: usize| {
+            let mut s = self.path.as_os_str().to_owned();
+            s.push(format!(".{i}"));
+            PathBuf::from(s)
+        };
+        let _ = fs::remove_file(name(self.keep));
+        for i in (1..self.keep).rev() {
+            let _ = fs::rename(name(i), name(i + 1));
+        }
+        fs::rename(&self.path, name(1))?;
+        Ok((open_append(&self.path)?, 0))
+    }
+
+    fn write_line(&self, buf: &[u8]) -> io::Result<()> {
+        let mut st = self
+            .state
+            .lock()
+            .map_err(|_| io::Error::other("log lock poisoned"))?;
+        let needs_rotation = st
+            .as_ref()
+            .is_none_or(|(_, size)| size + buf.len() as u64 > self.max_bytes);
+        if needs_rotation {
+            // a log that cannot rotate keeps appending rather than losing lines
+            if let Ok(fresh) = self.rotate() {
+                *st = Some(fresh);
+            } else if st.is_none() {
+                *st = Some((open_append(&self.path)?, 0));
+            }
+        }
+        if let Some((f, size)) = st.as_mut() {
+            f.write_all(buf)?;
+            *size += buf.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+fn open_append(path: &Path) -> io::Result<File> {
+    let f = OpenOptions::new().create(true).append(true).open(path)?;
+    let _ = crate::home::set_mode(path, 0o600);
+    Ok(f)
+}
+
+/// A writer handed out per log event.
+pub struct LogWriter<'a>(&'a RotatingLog);
+
+impl Write for LogWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_line(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RotatingLog {
+    type Writer = LogWriter<'a>;
+    fn make_writer(&'a self) -> Self::Writer {
+        LogWriter(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotates_and_keeps_a_bounded_number_of_files() {
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("logs/receive.log");
+        let log = RotatingLog::open(&p, 4096, 2).expect("open");
+        let line = [b'x'; 1000];
+        for _ in 0..20 {
+            log.write_line(&line).expect("write");
+        }
+        assert!(fs::metadata(&p).expect("log").len() <= 4096);
+        assert!(d.path().join("logs/receive.log.1").exists());
+        assert!(d.path().join("logs/receive.log.2").exists());
+        assert!(!d.path().join("logs/receive.log.3").exists());
+    }
+}

@@ -1,0 +1,700 @@
+//! The receiver as the CLI, the service and the desktop app run it: start the DICOM SCP on the
+//! data home, record what arrives in the catalog, forward quiet studies, report status, stop.
+//!
+//! [`start`] returns a [`ReceiverHandle`]; [`ReceiverHandle::status`] is a serialisable snapshot
+//! (counts only, no identities); events arrive through the callback given to `start`;
+//! [`ReceiverHandle::stop`] stops accepting, lets associations in flight finish (bounded),
+//! and stops forwarding between studies.
+
+mod forward;
+pub mod log;
+mod record;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::send::SendOptions;
+use crate::catalog::received::{self, ReceivedStudy};
+use crate::catalog::Catalog;
+use crate::error::{ApiError, ErrorClass};
+use crate::home::Home;
+use crate::receive::spool::Spool;
+use crate::receive::{ScpConfig, ScpEvent, Server};
+
+/// How to run the receiver (every field has a default; the CLI flags map one to one).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(default)]
+pub struct ReceiverOptions {
+    /// AE title to answer to (default `DEPOSIT`).
+    pub aet: String,
+    /// Address to listen on (default `0.0.0.0`: scanners and PACS are on the network).
+    pub bind: String,
+    /// TCP port (default 11112; 0 picks a free one, see the status).
+    pub port: u16,
+    /// Calling AE titles allowed to send (empty: any).
+    pub allow: Vec<String>,
+    /// Associations served at once (more are rejected as transient).
+    pub max_associations: usize,
+    /// Forward de-identified studies to this destination (name or URL).
+    pub forward: Option<String>,
+    /// Seconds without a new instance before a study is forwarded.
+    pub quiet_period_secs: u64,
+    /// Profile name or file for forwarding (default: the strict basic profile).
+    pub profile: Option<String>,
+    /// Lookup table file for forwarding.
+    pub lookup: Option<PathBuf>,
+    /// Pixel-mask library for forwarding.
+    pub masks: Option<PathBuf>,
+    /// Project label at the destination.
+    pub project: Option<String>,
+    /// Seconds `stop` waits for associations in flight.
+    pub drain_secs: u64,
+    /// Seconds between attempts to resume deliveries left waiting for the destination.
+    pub resume_every_secs: u64,
+}
+
+impl Default for ReceiverOptions {
+    fn default() -> Self {
+        ReceiverOptions {
+            aet: "DEPOSIT".into(),
+            bind: "0.0.0.0".into(),
+            port: 11112,
+            allow: Vec::new(),
+            max_associations: 16,
+            forward: None,
+            quiet_period_secs: 60,
+            profile: None,
+            lookup: None,
+            masks: None,
+            project: None,
+            drain_secs: 30,
+            resume_every_secs: 60,
+        }
+    }
+}
+
+/// What the receiver reports as it works (no identities: AE titles, addresses, counts, codes).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReceiverEvent {
+    /// Listening.
+    Listening {
+        /// AE title.
+        aet: String,
+        /// Address and port.
+        address: String,
+    },
+    /// An association was accepted.
+    AssociationOpened {
+        /// Association number (this run).
+        association: u64,
+        /// Sender's AE title.
+        calling_ae: String,
+        /// Sender's IP address.
+        peer: String,
+    },
+    /// An association request was rejected.
+    AssociationRejected {
+        /// Sender's AE title.
+        calling_ae: String,
+        /// Sender's IP address.
+        peer: String,
+        /// Why.
+        reason: String,
+    },
+    /// An association ended.
+    AssociationClosed {
+        /// Association number.
+        association: u64,
+        /// Instances stored on it.
+        stored: u64,
+        /// Instances refused on it.
+        failed: u64,
+        /// How it ended.
+        end: String,
+    },
+    /// An instance is on disk and in the catalog (Success was answered).
+    InstanceStored {
+        /// Association number.
+        association: u64,
+        /// It was already there (sent again).
+        duplicate: bool,
+    },
+    /// An instance was refused with a failure status.
+    InstanceFailed {
+        /// Association number.
+        association: u64,
+        /// DIMSE status sent.
+        status: u16,
+        /// Why.
+        reason: String,
+    },
+    /// A quiet study is being de-identified and queued.
+    ForwardStarted {
+        /// Catalog study id.
+        study: Option<i64>,
+        /// Instances in this forward.
+        instances: u64,
+    },
+    /// A study was forwarded (see the queue job).
+    Forwarded {
+        /// Catalog study id.
+        study: Option<i64>,
+        /// Instances in this forward.
+        instances: u64,
+        /// Queue job.
+        job: i64,
+        /// Newly stored by the destination.
+        sent: u64,
+        /// Already there.
+        already_present: u64,
+        /// Set aside in the quarantine.
+        quarantined: u64,
+        /// Failed.
+        failed: u64,
+        /// Studies waiting for the destination.
+        waiting: u64,
+    },
+    /// Forwarding a study failed.
+    ForwardFailed {
+        /// Catalog study id.
+        study: Option<i64>,
+        /// Instances concerned.
+        instances: u64,
+        /// Error code.
+        code: String,
+        /// Error sentence.
+        message: String,
+    },
+}
+
+impl From<ScpEvent> for ReceiverEvent {
+    fn from(e: ScpEvent) -> Self {
+        match e {
+            ScpEvent::Opened {
+                association,
+                calling_ae,
+                peer,
+            } => ReceiverEvent::AssociationOpened {
+                association,
+                calling_ae,
+                peer,
+            },
+            ScpEvent::Rejected {
+                calling_ae,
+                peer,
+                reason,
+            } => ReceiverEvent::AssociationRejected {
+                calling_ae,
+                peer,
+                reason,
+            },
+            ScpEvent::Failed {
+                association,
+                status,
+                reason,
+            } => ReceiverEvent::InstanceFailed {
+                association,
+                status,
+                reason,
+            },
+            ScpEvent::Closed {
+                association,
+                stored,
+                failed,
+                end,
+            } => ReceiverEvent::AssociationClosed {
+                association,
+                stored,
+                failed,
+                end,
+            },
+        }
+    }
+}
+
+/// A snapshot of the receiver.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ReceiverStatus {
+    /// AE title.
+    pub aet: String,
+    /// Address listened on.
+    pub address: String,
+    /// Port listened on.
+    pub port: u16,
+    /// Accepting associations.
+    pub running: bool,
+    /// Associations being served now.
+    pub associations: u64,
+    /// Associations accepted since start.
+    pub associations_total: u64,
+    /// Instances stored since start (Success answered).
+    pub instances_received: u64,
+    /// Instances refused since start (failure status answered).
+    pub instances_failed: u64,
+    /// Forwarding destination (no credentials), if any.
+    pub forward: Option<String>,
+    /// Quiet period in seconds.
+    pub quiet_period_secs: u64,
+    /// Received studies, most recent first (at most 200).
+    pub studies: Vec<ReceivedStudy>,
+}
+
+/// A running receiver.
+pub struct ReceiverHandle {
+    server: Mutex<Option<Server>>,
+    opts: ReceiverOptions,
+    forward_label: Option<String>,
+    catalog_path: PathBuf,
+    stop_forward: Arc<AtomicBool>,
+    /// Signals when the forwarder thread has ended.
+    forwarder: Mutex<Option<crossbeam_channel::Receiver<()>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    port: u16,
+    address: String,
+}
+
+fn err(code: &str, message: String, class: ErrorClass, usage: bool) -> ApiError {
+    ApiError {
+        code: code.into(),
+        message,
+        class,
+        usage,
+    }
+}
+
+/// Starts the receiver on the data home at `home`.
+pub fn start(
+    home: impl Into<PathBuf>,
+    opts: ReceiverOptions,
+    on_event: impl Fn(ReceiverEvent) + Send + Sync + 'static,
+) -> Result<ReceiverHandle, ApiError> {
+    let home = Home::open(home).map_err(|e| ApiError::from_err(&e, true))?;
+    let on_event: Arc<dyn Fn(ReceiverEvent) + Send + Sync> = Arc::new(on_event);
+    if !crate::receive::valid_ae(&opts.aet) {
+        return Err(err(
+            "receive.bad_option",
+            "the AE title must be 1 to 16 printable characters without a backslash".into(),
+            ErrorClass::Permanent,
+            true,
+        ));
+    }
+    // the catalog (migrated) and, with forwarding, the destination and profile: checked now so
+    // that a bad configuration stops the service at start, not at the first study
+    let catalog_path = home.catalog_path();
+    let forward_label = match &opts.forward {
+        Some(dest) => {
+            let d = crate::archive::open(dest, &home.dir("archive"))
+                .map_err(|e| ApiError::from_err(&e, true))?;
+            let session = super::Session::open(home.root())?;
+            session.run_profile(opts.profile.as_deref())?;
+            super::deid::load_lookup(opts.lookup.as_deref())?;
+            super::deid::load_masks(opts.masks.as_deref())?;
+            Some(d.describe())
+        }
+        None => {
+            Catalog::open(&catalog_path).map_err(|e| ApiError::from_err(&e, false))?;
+            None
+        }
+    };
+    let spool_dir = home.root().join("incoming");
+    let spool = Arc::new(Spool::open(&spool_dir).map_err(|source| {
+        ApiError::from_err(
+            &crate::receive::ReceiveError::Spool {
+                path: spool_dir.clone(),
+                source,
+            },
+            false,
+        )
+    })?);
+    let ev = on_event.clone();
+    let (recorder, writer) = record::start(
+        catalog_path.clone(),
+        opts.forward.is_some(),
+        Box::new(move |association, duplicate| {
+            ev(ReceiverEvent::InstanceStored {
+                association,
+                duplicate,
+            })
+        }),
+    )
+    .map_err(|m| err("receive.catalog", m, ErrorClass::Permanent, false))?;
+    recover_spool(&spool, &catalog_path, &recorder);
+
+    let addr = format!("{}:{}", opts.bind, opts.port);
+    let listener = TcpListener::bind(&addr).map_err(|source| {
+        ApiError::from_err(
+            &crate::receive::ReceiveError::Listen {
+                addr: addr.clone(),
+                source,
+            },
+            true,
+        )
+    })?;
+    let cfg = ScpConfig {
+        aet: opts.aet.trim().to_string(),
+        allow: opts.allow.iter().map(|a| a.trim().to_string()).collect(),
+        max_associations: opts.max_associations,
+        ..Default::default()
+    };
+    let ev = on_event.clone();
+    let server = Server::start(
+        listener,
+        cfg,
+        spool,
+        Arc::new(recorder),
+        Arc::new(move |e: ScpEvent| ev(e.into())),
+    )
+    .map_err(|e| ApiError::from_err(&e, true))?;
+    let local = server.local_addr();
+    tracing::info!(aet = %opts.aet, address = %local, forward = ?forward_label, "receiver listening");
+    on_event(ReceiverEvent::Listening {
+        aet: opts.aet.clone(),
+        address: local.to_string(),
+    });
+
+    let stop_forward = Arc::new(AtomicBool::new(false));
+    let forwarder = match &opts.forward {
+        Some(dest) => {
+            let plan = forward::Plan {
+                home: home.root().to_path_buf(),
+                dest: dest.clone(),
+                send: SendOptions {
+                    profile: opts.profile.clone(),
+                    lookup: opts.lookup.clone(),
+                    masks: opts.masks.clone(),
+                    project: opts.project.clone(),
+                    // a destination that is down must not hold up the other studies: leave
+                    // the study queued; the resume loop delivers it once the destination is back
+                    offline_wait: Some(Duration::ZERO),
+                    ..Default::default()
+                },
+                quiet: Duration::from_secs(opts.quiet_period_secs),
+                resume_every: Duration::from_secs(opts.resume_every_secs.max(1)),
+            };
+            let (stop, ev) = (stop_forward.clone(), on_event.clone());
+            let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
+            std::thread::Builder::new()
+                .name("deposit-receive-forward".into())
+                .spawn(move || {
+                    forward::run(plan, stop, ev);
+                    let _ = done_tx.send(());
+                })
+                .map_err(|e| {
+                    err(
+                        "receive.thread",
+                        e.to_string(),
+                        ErrorClass::Permanent,
+                        false,
+                    )
+                })?;
+            Some(done_rx)
+        }
+        None => None,
+    };
+    Ok(ReceiverHandle {
+        port: local.port(),
+        address: local.to_string(),
+        server: Mutex::new(Some(server)),
+        opts,
+        forward_label,
+        catalog_path,
+        stop_forward,
+        forwarder: Mutex::new(forwarder),
+        writer: Mutex::new(Some(writer)),
+    })
+}
+
+/// Records spool files that a crash left unrecorded (written, renamed, not yet committed).
+fn recover_spool(spool: &Spool, catalog_path: &std::path::Path, rec: &record::CatalogRecorder) {
+    use crate::receive::Recorder;
+    let known = match Catalog::open(catalog_path).and_then(|c| received::known_paths(c.conn())) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!("cannot check the spool against the catalog: {e}");
+            return;
+        }
+    };
+    let mut n = 0u64;
+    for path in spool.files().into_iter().filter(|p| !known.contains(p)) {
+        let header = match crate::intake::read_header(&path) {
+            Ok(crate::intake::Read1::Instance(h)) => h,
+            _ => continue,
+        };
+        let Ok(stat) = crate::intake::FileStat::of(&path) else {
+            continue;
+        };
+        let stored = crate::receive::Stored {
+            stat,
+            header,
+            duplicate: false,
+            calling_ae: String::new(),
+            association: 0,
+        };
+        if rec.record(stored).is_ok() {
+            n += 1;
+        }
+    }
+    if n > 0 {
+        tracing::info!(
+            instances = n,
+            "recorded spool files left unrecorded by an earlier run"
+        );
+    }
+}
+
+impl ReceiverHandle {
+    /// The port listened on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A snapshot: counters and received studies (counts only).
+    pub fn status(&self) -> ReceiverStatus {
+        let (running, associations, total, stored, failed) = match self.server.lock() {
+            Ok(g) => match g.as_ref() {
+                Some(s) => (
+                    s.running(),
+                    s.active() as u64,
+                    s.associations(),
+                    s.stored(),
+                    s.failed(),
+                ),
+                None => (false, 0, 0, 0, 0),
+            },
+            Err(_) => (false, 0, 0, 0, 0),
+        };
+        let studies = Catalog::open(&self.catalog_path)
+            .and_then(|c| received::studies(c.conn(), 200))
+            .unwrap_or_default();
+        ReceiverStatus {
+            aet: self.opts.aet.clone(),
+            address: self.address.clone(),
+            port: self.port,
+            running,
+            associations,
+            associations_total: total,
+            instances_received: stored,
+            instances_failed: failed,
+            forward: self.forward_label.clone(),
+            quiet_period_secs: self.opts.quiet_period_secs,
+            studies,
+        }
+    }
+
+    /// Stops: no new associations, associations in flight finish (up to the drain time), the
+    /// forwarder stops after the study it is sending, the catalog writer closes. Returns the
+    /// final status.
+    pub fn stop(&self) -> ReceiverStatus {
+        let mut left = 0;
+        if let Ok(mut g) = self.server.lock() {
+            if let Some(s) = g.as_mut() {
+                left = s.shutdown(Duration::from_secs(self.opts.drain_secs));
+            }
+        }
+        if left > 0 {
+            tracing::warn!(
+                associations = left,
+                "stopping with associations still open (their instances were not acknowledged)"
+            );
+        }
+        let status = self.status();
+        self.stop_forward.store(true, Ordering::SeqCst);
+        if let Some(done) = self.forwarder.lock().ok().and_then(|mut g| g.take()) {
+            // a send in progress is resumable (its queue state is persisted): wait a bounded
+            // time, then leave it; the next start puts its instances back to pending
+            if done
+                .recv_timeout(Duration::from_secs(self.opts.drain_secs.max(1)))
+                .is_err()
+            {
+                tracing::warn!(
+                    "stopping while a study is being forwarded; it resumes at the next start"
+                );
+            }
+        }
+        // dropping the server drops the last handle on the recorder: the writer ends
+        if let Ok(mut g) = self.server.lock() {
+            g.take();
+        }
+        if left == 0 {
+            if let Some(h) = self.writer.lock().ok().and_then(|mut g| g.take()) {
+                let _ = h.join();
+            }
+        }
+        tracing::info!(
+            received = status.instances_received,
+            failed = status.instances_failed,
+            "receiver stopped"
+        );
+        ReceiverStatus {
+            running: false,
+            ..status
+        }
+    }
+}
+
+/// Starts the receiver on the default data home (`DEPOSIT_HOME` or the OS data folder).
+pub fn start_default(
+    opts: ReceiverOptions,
+    on_event: impl Fn(ReceiverEvent) + Send + Sync + 'static,
+) -> Result<ReceiverHandle, ApiError> {
+    let root = Home::resolve().map_err(|e| ApiError::from_err(&e, true))?;
+    start(root, opts, on_event)
+}
+
+/// The receiver's log file in the default data home (`logs/receive.log`, 10 MB × 5 files).
+pub fn default_log() -> Option<log::RotatingLog> {
+    let root = Home::resolve().ok()?;
+    let home = Home::open(root).ok()?;
+    log::RotatingLog::open(&home.dir("logs").join("receive.log"), 10 << 20, 5).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{Item, Piece, StudyLabels};
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::meta::FileMetaTableBuilder;
+    use dicom_object::InMemDicomObject;
+
+    fn is_send_sync<T: Send + Sync>() {}
+
+    /// A small CT instance written by dicom-object.
+    fn instance(dir: &std::path::Path, n: u32) -> Item {
+        let sop = format!("2.25.777{n}");
+        let mut ds = InMemDicomObject::new_empty();
+        let mut put = |tag, vr, v: &str| ds.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+        put(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2");
+        put(tags::SOP_INSTANCE_UID, VR::UI, &sop);
+        put(tags::STUDY_INSTANCE_UID, VR::UI, "2.25.7771");
+        put(tags::SERIES_INSTANCE_UID, VR::UI, "2.25.7772");
+        put(tags::PATIENT_ID, VR::LO, "P1");
+        put(tags::MODALITY, VR::CS, "CT");
+        let obj = ds
+            .with_meta(
+                FileMetaTableBuilder::new()
+                    .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
+                    .media_storage_sop_instance_uid(sop.as_str())
+                    .transfer_syntax("1.2.840.10008.1.2.1"),
+            )
+            .expect("meta");
+        let path = dir.join(format!("{n}.dcm"));
+        obj.write_to_file(&path).expect("write");
+        let bytes = std::fs::read(&path).expect("read");
+        Item {
+            path,
+            scan: "1".into(),
+            name: format!("{sop}.dcm"),
+            size: bytes.len() as u64,
+            md5: crate::archive::md5_hex(&bytes),
+        }
+    }
+
+    #[test]
+    fn spool_files_the_catalog_lost_are_recorded_again_at_start() {
+        let d = tempfile::tempdir().expect("tmp");
+        let home = d.path().join("home");
+        let opts = ReceiverOptions {
+            bind: "127.0.0.1".into(),
+            port: 0,
+            ..Default::default()
+        };
+        let h = start(&home, opts.clone(), |_| {}).expect("start");
+        let scu =
+            crate::archive::open(&format!("dicom://DEPOSIT@127.0.0.1:{}", h.port()), d.path())
+                .expect("dest");
+        let piece = Piece {
+            labels: StudyLabels {
+                project: "P".into(),
+                subject: "S".into(),
+                session: "E".into(),
+            },
+            items: (1..=2).map(|n| instance(d.path(), n)).collect(),
+        };
+        scu.put(&piece).expect("C-STORE");
+        h.stop();
+        // as if an OS crash had rolled back the last catalog commits
+        let cat = Catalog::open(&home.join("catalog.sqlite")).expect("catalog");
+        cat.conn()
+            .execute_batch("DELETE FROM received; DELETE FROM files;")
+            .expect("forget");
+        drop(cat);
+        let h = start(&home, opts, |_| {}).expect("restart");
+        let st = h.status();
+        assert_eq!(st.studies.len(), 1);
+        assert_eq!(st.studies[0].instances, 2);
+        h.stop();
+    }
+
+    #[test]
+    fn the_handle_can_live_in_app_state() {
+        is_send_sync::<ReceiverHandle>();
+    }
+
+    #[test]
+    fn deposits_own_scu_stores_into_the_receiver() {
+        let d = tempfile::tempdir().expect("tmp");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let ev = events.clone();
+        let opts = ReceiverOptions {
+            bind: "127.0.0.1".into(),
+            port: 0,
+            ..Default::default()
+        };
+        let h = start(d.path().join("home"), opts, move |e| {
+            if let Ok(mut v) = ev.lock() {
+                v.push(e)
+            }
+        })
+        .expect("start");
+        assert_ne!(h.port(), 0);
+        let url = |ae: &str| format!("dicom://{ae}@127.0.0.1:{}", h.port());
+        let scu = crate::archive::open(&url("DEPOSIT"), d.path()).expect("dest");
+        scu.check().expect("C-ECHO");
+        assert!(crate::archive::open(&url("NOT_US"), d.path())
+            .expect("dest")
+            .check()
+            .is_err());
+        let piece = Piece {
+            labels: StudyLabels {
+                project: "P".into(),
+                subject: "S".into(),
+                session: "E".into(),
+            },
+            items: (1..=3).map(|n| instance(d.path(), n)).collect(),
+        };
+        let r = scu.put(&piece).expect("C-STORE");
+        assert_eq!(r.stored, 3);
+        let st = h.status();
+        assert!(st.running);
+        assert_eq!(st.instances_received, 3);
+        assert_eq!(st.studies.len(), 1);
+        assert_eq!(st.studies[0].kept, 3);
+        assert!(st.studies[0].study.is_some());
+        let end = h.stop();
+        assert!(!end.running);
+        let seen = events.lock().map(|v| v.clone()).unwrap_or_default();
+        let stored = seen
+            .iter()
+            .filter(|e| matches!(e, ReceiverEvent::InstanceStored { .. }))
+            .count();
+        assert_eq!(stored, 3);
+        assert!(seen
+            .iter()
+            .any(|e| matches!(e, ReceiverEvent::AssociationRejected { .. })));
+        // the JSON shape the GUI reads
+        let v = serde_json::to_value(&end).expect("json");
+        for k in ["aet", "port", "running", "instances_received", "studies"] {
+            assert!(v.get(k).is_some(), "{k}");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! `deposit receive`: runs the DICOM receiver until SIGTERM or SIGINT, then stops gracefully.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::args::Common;
+use super::{print_json, EXIT_OK};
+use crate::api::receive::{self, ReceiverOptions};
+use crate::error::{ApiError, ErrorClass};
+
+/// The receiver's flags.
+pub struct Flags {
+    pub aet: Option<String>,
+    pub port: Option<u16>,
+    pub forward: Option<String>,
+    pub quiet_period: u64,
+    pub allow_ae: Vec<String>,
+    pub max_associations: usize,
+    pub bind: String,
+    pub resume_every: u64,
+}
+
+/// Log settings for `receive`: one level more than other commands (associations and forwards
+/// are info) and the log file in the data home beside stderr (the journal).
+pub fn logging(verbose: u8) -> (u8, Option<receive::log::RotatingLog>) {
+    (verbose.saturating_add(1), receive::default_log())
+}
+
+pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // a second signal while stopping ends the process at once
+        signal_hook::flag::register_conditional_shutdown(sig, 1, stop.clone())
+            .and_then(|_| signal_hook::flag::register(sig, stop.clone()))
+            .map_err(|e| ApiError {
+                code: "receive.signals".into(),
+                message: format!("cannot install signal handlers: {e}"),
+                class: ErrorClass::Permanent,
+                usage: false,
+            })?;
+    }
+    let defaults = ReceiverOptions::default();
+    let opts = ReceiverOptions {
+        aet: f.aet.unwrap_or(defaults.aet),
+        bind: f.bind,
+        port: f.port.unwrap_or(defaults.port),
+        allow: f.allow_ae,
+        max_associations: f.max_associations,
+        forward: f.forward,
+        quiet_period_secs: f.quiet_period,
+        profile: common.profile.clone(),
+        lookup: common.lookup.clone(),
+        masks: common.masks.clone(),
+        project: common.study.clone(),
+        resume_every_secs: f.resume_every,
+        ..defaults
+    };
+    let handle = receive::start_default(opts, |_| {})?;
+    let st = handle.status();
+    if !common.quiet {
+        eprintln!(
+            "deposit: receiving as {} on {}{}; stop with Ctrl-C or SIGTERM",
+            st.aet,
+            st.address,
+            st.forward
+                .as_deref()
+                .map(|d| format!(", forwarding to {d}"))
+                .unwrap_or_default()
+        );
+    }
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    if !common.quiet {
+        eprintln!("deposit: stopping (associations in flight may finish)");
+    }
+    let end = handle.stop();
+    if common.json {
+        print_json(&end)?;
+    } else if !common.quiet {
+        println!(
+            "{} instances received, {} refused, {} associations",
+            end.instances_received, end.instances_failed, end.associations_total
+        );
+    }
+    Ok(EXIT_OK)
+}
