@@ -5,6 +5,8 @@ use deposit::api::dto::{ApiError, InstanceRow, StudyOverview};
 use deposit::api::pixels::Preview;
 use deposit::api::quarantine::{ReleaseOptions, ReleaseReport};
 use deposit::api::queue::{JobSelector, QueueChange};
+use deposit::api::receive::control::{ReceiverControl, ReceiverRequest};
+use deposit::api::receive::ReceiverStatus;
 use deposit::api::Session;
 use deposit::catalog::quarantine::QuarantineRow;
 use deposit::queue::store::JobView;
@@ -173,4 +175,34 @@ pub async fn queue_retry(
 #[specta::specta]
 pub async fn queue_cancel(state: State<'_, AppState>, job: i64) -> Result<QueueChange, ApiError> {
     state.with(|s| s.queue_cancel(JobSelector::Job(job)))
+}
+
+/// Starts the DICOM receiver (C-STORE + C-ECHO) on this computer.
+#[tauri::command]
+#[specta::specta]
+pub async fn receiver_start(
+    state: State<'_, AppState>,
+    receiver: State<'_, ReceiverControl>,
+    request: ReceiverRequest,
+) -> Result<ReceiverStatus, ApiError> {
+    let home = state.with(|s| Ok(s.home().root().to_path_buf()))?;
+    receiver.start(home, request)
+}
+
+/// The receiver's status (none when stopped).
+#[tauri::command]
+#[specta::specta]
+pub async fn receiver_status(
+    receiver: State<'_, ReceiverControl>,
+) -> Result<Option<ReceiverStatus>, ApiError> {
+    receiver.status()
+}
+
+/// Stops the receiver after the associations in flight.
+#[tauri::command]
+#[specta::specta]
+pub async fn receiver_stop(
+    receiver: State<'_, ReceiverControl>,
+) -> Result<Option<ReceiverStatus>, ApiError> {
+    receiver.stop()
 }

@@ -37,6 +37,9 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::queue_resume,
             commands::queue_retry,
             commands::queue_cancel,
+            commands::receiver_start,
+            commands::receiver_status,
+            commands::receiver_stop,
             commands::start_scan,
             commands::start_send,
         ])
@@ -90,6 +93,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .manage(scan_job::ScanJobs::default())
         .manage(send_job::SendJobs::default())
+        .manage(deposit::api::receive::control::ReceiverControl::default())
         .manage(state::AppState::default())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {

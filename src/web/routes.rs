@@ -17,6 +17,7 @@ use super::WebOptions;
 use crate::api::jobs::{self, OneAtATime, ScanUpdate, SendRequest, SendUpdate};
 use crate::api::quarantine::ReleaseOptions;
 use crate::api::queue::JobSelector;
+use crate::api::receive::control::{ReceiverControl, ReceiverRequest};
 use crate::api::Session;
 use crate::error::{ApiError, ErrorClass};
 
@@ -35,6 +36,7 @@ pub struct State {
     password: String,
     scans: OneAtATime,
     sends: OneAtATime,
+    receiver: ReceiverControl,
 }
 
 impl State {
@@ -48,6 +50,7 @@ impl State {
             password: opts.password.clone(),
             scans: OneAtATime::default(),
             sends: OneAtATime::default(),
+            receiver: ReceiverControl::default(),
         }
     }
 
@@ -264,6 +267,11 @@ struct IdArgs {
 }
 
 #[derive(Deserialize)]
+struct ReceiverArgs {
+    request: ReceiverRequest,
+}
+
+#[derive(Deserialize)]
 struct JobArgs {
     job: Option<i64>,
 }
@@ -330,6 +338,12 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
             let a: IdArgs = args(a)?;
             to_json(state.with(|s| s.queue_cancel(JobSelector::Job(a.id))))
         }
+        "receiver_start" => {
+            let a: ReceiverArgs = args(a)?;
+            to_json(state.receiver.start(state.home.clone(), a.request))
+        }
+        "receiver_status" => to_json(state.receiver.status()),
+        "receiver_stop" => to_json(state.receiver.stop()),
         "start_scan" => {
             let a: ScanArgs = args(a)?;
             let (events, home) = (state.events.clone(), state.home.clone());

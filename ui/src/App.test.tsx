@@ -303,6 +303,29 @@ describe("Send", () => {
   });
 });
 
+describe("Receiver", () => {
+  it("starts with the AE title and port, forwards to the send destination, shows counts and stops", async () => {
+    const b = new MockBackend();
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-receiver"));
+    await screen.findByTestId("receiver-form");
+    fireEvent.input(byId("receiver-port-input"), { target: { value: "abc" } });
+    expect((byId("receiver-start") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.input(byId("receiver-port-input"), { target: { value: "11113" } });
+    fireEvent.input(byId("receiver-aet-input"), { target: { value: "SITE_A" } });
+    fireEvent.click(byId("receiver-forward-toggle"));
+    fireEvent.click(byId("receiver-start"));
+    await screen.findByTestId("receiver-running");
+    expect(b.receiverRequests).toEqual([{ aet: "SITE_A", port: 11113, forward: "folder:", profile: null, lookup: null }]);
+    expect(byId("receiver-aet").textContent).toBe("SITE_A");
+    expect(byId("receiver-port").textContent).toBe("11113");
+    expect(byId("receiver-forward").textContent).toBe("folder:");
+    fireEvent.click(byId("receiver-stop"));
+    await screen.findByTestId("receiver-form");
+    expect(b.receiver).toBeNull();
+  });
+});
+
 describe("History", () => {
   it("offers pause, retry and cancel where they make sense", async () => {
     const b = new MockBackend();
@@ -406,7 +429,7 @@ describe("accessibility basics", () => {
     render(<App backend={b} />);
     typeFolder("/data/cd1");
     await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("2 studies, 2 patients"));
-    for (const screenName of ["sources", "studies", "inspect", "send", "history", "quarantine"]) {
+    for (const screenName of ["sources", "studies", "inspect", "send", "history", "quarantine", "receiver"]) {
       fireEvent.click(byId(`nav-${screenName}`));
       await waitFor(() => expect(byId(`screen-${screenName}`)).toBeTruthy());
       if (screenName === "inspect") await screen.findAllByTestId("diff-row");

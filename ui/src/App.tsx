@@ -15,11 +15,12 @@ import { plural } from "./lib/format";
 import { History } from "./screens/History";
 import { Inspect } from "./screens/Inspect";
 import { Quarantine } from "./screens/Quarantine";
+import { Receiver } from "./screens/Receiver";
 import { Send } from "./screens/Send";
 import { Sources } from "./screens/Sources";
 import { Studies } from "./screens/Studies";
 
-export type Screen = "sources" | "studies" | "inspect" | "send" | "history" | "quarantine";
+export type Screen = "sources" | "studies" | "inspect" | "send" | "history" | "quarantine" | "receiver";
 
 export type ScanState =
   | { kind: "idle" }
@@ -186,6 +187,7 @@ export function App({ backend }: { backend: Backend }) {
     { screen: "send", step: 4, label: "Send", hint: sendHint },
     { screen: "history", label: "History", hint: "What was sent and verified" },
     { screen: "quarantine", label: "Quarantine", hint: "Set aside, with reasons" },
+    { screen: "receiver", label: "Receiver", hint: "From a scanner or PACS" },
   ];
 
   const inspectStudy = inspecting ?? chosen[0]?.study.study_uid ?? rows[0]?.study.study_uid ?? null;
@@ -291,6 +293,9 @@ export function App({ backend }: { backend: Backend }) {
           />
         )}
         {screen === "history" && <History backend={backend} tick={historyTick} onError={setError} onChanged={() => setHistoryTick((t) => t + 1)} />}
+        {screen === "receiver" && (
+          <Receiver backend={backend} settings={settings} onError={setError} onArrived={() => void refresh()} />
+        )}
         {screen === "quarantine" && (
           <Quarantine backend={backend} settings={settings} onError={setError} />
         )}

@@ -6,6 +6,7 @@
 //! [`ReceiverHandle::stop`] stops accepting, lets associations in flight finish (bounded),
 //! and stops forwarding between studies.
 
+pub mod control;
 mod forward;
 pub mod log;
 mod record;

@@ -9,6 +9,8 @@ import type {
   ProfileInfo,
   QuarantineRow,
   QueueChange,
+  ReceiverRequest,
+  ReceiverStatus,
   ReleaseReport,
   Result,
   JobFailed,
@@ -30,6 +32,8 @@ export type {
   ProfileInfo,
   QuarantineRow,
   QueueChange,
+  ReceiverRequest,
+  ReceiverStatus,
   ReleaseReport,
   Result,
   JobFailed,
@@ -87,6 +91,12 @@ export interface Backend {
   queueRetry(job: number): Promise<Result<QueueChange, ApiError>>;
   /** Cancels a job; what was delivered keeps its audit record. */
   queueCancel(job: number): Promise<Result<QueueChange, ApiError>>;
+  /** Starts the DICOM receiver. */
+  receiverStart(request: ReceiverRequest): Promise<Result<ReceiverStatus, ApiError>>;
+  /** The receiver's status; null when stopped. */
+  receiverStatus(): Promise<Result<ReceiverStatus | null, ApiError>>;
+  /** Stops the receiver; its last status. */
+  receiverStop(): Promise<Result<ReceiverStatus | null, ApiError>>;
   /** Starts reading folders in the background; progress arrives through the listeners. */
   startScan(paths: string[]): Promise<Result<null, ApiError>>;
   /** Starts sending studies in the background; progress arrives through the listeners. */

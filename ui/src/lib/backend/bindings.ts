@@ -164,6 +164,39 @@ async queueCancel(job: number) : Promise<Result<QueueChange, ApiError>> {
 }
 },
 /**
+ * Starts the DICOM receiver (C-STORE + C-ECHO) on this computer.
+ */
+async receiverStart(request: ReceiverRequest) : Promise<Result<ReceiverStatus, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("receiver_start", { request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The receiver's status (none when stopped).
+ */
+async receiverStatus() : Promise<Result<ReceiverStatus | null, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("receiver_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Stops the receiver after the associations in flight.
+ */
+async receiverStop() : Promise<Result<ReceiverStatus | null, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("receiver_stop") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Starts reading `paths` in the background and returns at once; progress, the result or the
  * failure arrive as `ScanProgress`, `ScanFinished` and `ScanFailed` events.
  */
@@ -659,6 +692,118 @@ studies: number;
  * For cancel: pieces that will not be sent and outbox files removed.
  */
 cancel: CancelReport | null }
+/**
+ * One received study as the receiver status shows it: counts only, no identities.
+ */
+export type ReceivedStudy = { 
+/**
+ * The study's catalog id (look it up locally for details), when catalogued.
+ */
+study: number | null; 
+/**
+ * Instances received.
+ */
+instances: number; 
+/**
+ * Waiting for the quiet period (or for a destination to be configured: `kept`).
+ */
+pending: number; 
+/**
+ * Being de-identified and sent now.
+ */
+forwarding: number; 
+/**
+ * Handed to the delivery queue.
+ */
+queued: number; 
+/**
+ * Refused by send (see the log / `deposit queue list`).
+ */
+failed: number; 
+/**
+ * Kept only (received while no forwarding was configured).
+ */
+kept: number; 
+/**
+ * Last receipt (unix seconds).
+ */
+last_received_at: number; 
+/**
+ * The latest queue job holding some of its instances.
+ */
+job: number | null }
+/**
+ * What a person chooses when starting the receiver.
+ */
+export type ReceiverRequest = { 
+/**
+ * AE title scanners and PACS send to.
+ */
+aet: string; 
+/**
+ * TCP port.
+ */
+port: number; 
+/**
+ * Forward de-identified studies here once quiet (none: only catalog them).
+ */
+forward: string | null; 
+/**
+ * Profile for forwarding (none: the default).
+ */
+profile: string | null; 
+/**
+ * Lookup table for forwarding.
+ */
+lookup: string | null }
+/**
+ * A snapshot of the receiver.
+ */
+export type ReceiverStatus = { 
+/**
+ * AE title.
+ */
+aet: string; 
+/**
+ * Address listened on.
+ */
+address: string; 
+/**
+ * Port listened on.
+ */
+port: number; 
+/**
+ * Accepting associations.
+ */
+running: boolean; 
+/**
+ * Associations being served now.
+ */
+associations: number; 
+/**
+ * Associations accepted since start.
+ */
+associations_total: number; 
+/**
+ * Instances stored since start (Success answered).
+ */
+instances_received: number; 
+/**
+ * Instances refused since start (failure status answered).
+ */
+instances_failed: number; 
+/**
+ * Forwarding destination (no credentials), if any.
+ */
+forward: string | null; 
+/**
+ * Quiet period in seconds.
+ */
+quiet_period_secs: number; 
+/**
+ * Received studies, most recent first (at most 200).
+ */
+studies: ReceivedStudy[] }
 /**
  * What a release did.
  */

@@ -10,6 +10,8 @@ import type {
   ProfileInfo,
   QuarantineRow,
   QueueChange,
+  ReceiverRequest,
+  ReceiverStatus,
   ReleaseReport,
   Result,
   ScanFailed,
@@ -131,6 +133,15 @@ export class HttpBackend implements Backend {
   }
   queueCancel(id: number) {
     return post<QueueChange>("queue_cancel", { id });
+  }
+  receiverStart(request: ReceiverRequest) {
+    return post<ReceiverStatus>("receiver_start", { request });
+  }
+  receiverStatus() {
+    return post<ReceiverStatus | null>("receiver_status", {});
+  }
+  receiverStop() {
+    return post<ReceiverStatus | null>("receiver_stop", {});
   }
   startScan(paths: string[]) {
     return post<null>("start_scan", { paths });

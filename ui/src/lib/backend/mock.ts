@@ -9,6 +9,8 @@ import type {
   ProfileInfo,
   QuarantineRow,
   QueueChange,
+  ReceiverRequest,
+  ReceiverStatus,
   ReleaseReport,
   Result,
   ScanFailed,
@@ -134,6 +136,33 @@ export class MockBackend implements Backend {
   }
   queueCancel(job: number) {
     return this.queueAction("cancel", job);
+  }
+  receiver: ReceiverStatus | null = null;
+  receiverRequests: ReceiverRequest[] = [];
+  receiverStart(request: ReceiverRequest) {
+    this.receiverRequests.push(request);
+    this.receiver = {
+      aet: request.aet,
+      address: "0.0.0.0",
+      port: request.port,
+      running: true,
+      associations: 0,
+      associations_total: 0,
+      instances_received: 0,
+      instances_failed: 0,
+      forward: request.forward,
+      quiet_period_secs: 60,
+      studies: [],
+    };
+    return ok(this.receiver);
+  }
+  receiverStatus() {
+    return ok(this.receiver);
+  }
+  receiverStop() {
+    const last = this.receiver ? { ...this.receiver, running: false } : null;
+    this.receiver = null;
+    return ok(last);
   }
   startScan(paths: string[]) {
     if (this.startError) return fail<null>(this.startError);

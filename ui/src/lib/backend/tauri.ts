@@ -21,6 +21,9 @@ export const tauriBackend: Backend = {
   queueResume: (job) => commands.queueResume(job),
   queueRetry: (job) => commands.queueRetry(job),
   queueCancel: (job) => commands.queueCancel(job),
+  receiverStart: (request) => commands.receiverStart(request),
+  receiverStatus: () => commands.receiverStatus(),
+  receiverStop: () => commands.receiverStop(),
   startScan: (paths) => commands.startScan(paths),
   startSend: (request) => commands.startSend(request),
   async pickFolders() {

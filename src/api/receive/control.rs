@@ -1,0 +1,132 @@
+//! The receiver as front ends run it: at most one per process, started and stopped on request,
+//! its status read at any time (the window's and the web UI's Receiver screen).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde::Deserialize;
+
+use super::{ReceiverHandle, ReceiverOptions, ReceiverStatus};
+use crate::error::{ApiError, ErrorClass};
+
+/// What a person chooses when starting the receiver.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ReceiverRequest {
+    /// AE title scanners and PACS send to.
+    pub aet: String,
+    /// TCP port.
+    pub port: u16,
+    /// Forward de-identified studies here once quiet (none: only catalog them).
+    pub forward: Option<String>,
+    /// Profile for forwarding (none: the default).
+    pub profile: Option<String>,
+    /// Lookup table for forwarding.
+    pub lookup: Option<String>,
+}
+
+/// The one receiver of a front end.
+#[derive(Default)]
+pub struct ReceiverControl {
+    running: Mutex<Option<ReceiverHandle>>,
+}
+
+fn state_error() -> ApiError {
+    ApiError {
+        code: "receive.state".into(),
+        message: "the receiver's state is damaged; restart Deposit".into(),
+        class: ErrorClass::Permanent,
+        usage: false,
+    }
+}
+
+impl ReceiverControl {
+    /// Starts the receiver on the data home `home` (an error if one already runs).
+    pub fn start(&self, home: PathBuf, req: ReceiverRequest) -> Result<ReceiverStatus, ApiError> {
+        let mut slot = self.running.lock().map_err(|_| state_error())?;
+        if slot.is_some() {
+            return Err(ApiError {
+                code: "receive.running".into(),
+                message: "the receiver is already running; stop it first".into(),
+                class: ErrorClass::Permanent,
+                usage: true,
+            });
+        }
+        let empty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+        let opts = ReceiverOptions {
+            aet: req.aet.trim().to_string(),
+            port: req.port,
+            forward: empty(req.forward),
+            profile: empty(req.profile),
+            lookup: empty(req.lookup).map(Into::into),
+            ..ReceiverOptions::default()
+        };
+        let handle = super::start(home, opts, |e| tracing::info!(event = ?e, "receiver"))?;
+        let status = handle.status();
+        *slot = Some(handle);
+        Ok(status)
+    }
+
+    /// The running receiver's status, or `None` when it is stopped.
+    pub fn status(&self) -> Result<Option<ReceiverStatus>, ApiError> {
+        let slot = self.running.lock().map_err(|_| state_error())?;
+        Ok(slot.as_ref().map(ReceiverHandle::status))
+    }
+
+    /// Stops the receiver (associations in flight finish first); its last status.
+    pub fn stop(&self) -> Result<Option<ReceiverStatus>, ApiError> {
+        let handle = self.running.lock().map_err(|_| state_error())?.take();
+        Ok(handle.map(|h| h.stop()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(port: u16) -> ReceiverRequest {
+        ReceiverRequest {
+            aet: "DEPOSIT".into(),
+            port,
+            forward: Some(String::new()),
+            profile: None,
+            lookup: None,
+        }
+    }
+
+    #[test]
+    fn starts_once_reports_and_stops() {
+        let home = tempfile::tempdir().expect("home");
+        let c = ReceiverControl::default();
+        assert!(c.status().expect("status").is_none());
+        let st = c.start(home.path().into(), request(0)).expect("start");
+        assert!(st.running);
+        assert_eq!(st.aet, "DEPOSIT");
+        assert_ne!(st.port, 0, "a free port was chosen");
+        assert!(
+            st.forward.is_none(),
+            "an empty destination means no forwarding"
+        );
+        let again = c
+            .start(home.path().into(), request(0))
+            .expect_err("one receiver at a time");
+        assert_eq!(again.code, "receive.running");
+        let last = c.stop().expect("stop").expect("was running");
+        assert!(!last.running);
+        assert!(c.status().expect("status").is_none());
+        assert!(c.stop().expect("stop again").is_none());
+    }
+
+    #[test]
+    fn a_bad_ae_title_is_refused() {
+        let home = tempfile::tempdir().expect("home");
+        let c = ReceiverControl::default();
+        let mut r = request(0);
+        r.aet = "A\\B".into();
+        assert_eq!(
+            c.start(home.path().into(), r).expect_err("bad AE").code,
+            "receive.bad_option"
+        );
+        assert!(c.status().expect("status").is_none());
+    }
+}
