@@ -517,8 +517,13 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                     t.take(p.items.iter().map(|i| i.size).sum());
                 }
                 if !self.set_piece(p.id, State::Sending, None)? {
-                    outcome = Some(Outcome::Stopped(RunStatus::Cancelled));
-                    break;
+                    if store::job_flags(self.c, self.job)?.1 {
+                        outcome = Some(Outcome::Stopped(RunStatus::Cancelled));
+                        break;
+                    }
+                    // acknowledged by another process meanwhile: nothing to send
+                    self.prog.done += p.items.len() as u64;
+                    continue;
                 }
                 let piece = Piece {
                     labels: study.labels.clone(),
