@@ -247,6 +247,7 @@ for si, (study, items) in enumerate(sorted(by.items())):
   # CTP: deposit versus one curl process posting every object (x-mirc, Digest) in one go
   port="$(free_port)"; cdest="ctp+http://127.0.0.1:$port"
   prepare ctp "$cdest" "$work/home-ctp"
+  cp -a "$work/home-ctp" "$work/home-ctp-cap"
   start_srv ctp-dep "$port" --ctp
   export DEPOSIT_HOME="$work/home-ctp"
   t_dep="$(timed sh -c "'$deposit' queue run --json --quiet > '$work/run-ctp.json'")"
@@ -264,6 +265,16 @@ for f in (l.strip() for l in sys.stdin if l.strip()):
   t_curl="$(timed sh -c "curl -s -K '$work/curl-ctp.cfg' > '$work/curl-ctp.codes'")"
   [ "$(grep -c '^200$' "$work/curl-ctp.codes")" = "$n" ] || { echo "curl CTP: not all 200" >&2; exit 1; }
   row "ctp" "$n" "$bytes" "$t_dep" "$t_curl" "(one POST per object; deposit c=2)"
+  # the bandwidth cap: the same delivery with --max-rate (bytes/s of request bodies)
+  cap=20000000
+  kill "${pids[-2]}" 2>/dev/null || true; rm -rf "${work:?}/ctp-dep"
+  start_srv ctp-cap "$port" --ctp
+  export DEPOSIT_HOME="$work/home-ctp-cap"
+  t_cap="$(timed sh -c "'$deposit' queue run --json --quiet --max-rate $cap > '$work/run-ctp-cap.json'")"
+  grep -q "\"verified\":$n" "$work/run-ctp-cap.json" || { echo "capped run did not deliver all" >&2; exit 1; }
+  printf '%-12s %6s   --max-rate %s MB/s: %.1f MB/s achieved over %.1f s (bodies %s bytes)\n' "ctp capped" "$n" \
+    "$(echo "$cap / 1000000" | bc)" "$(echo "$bytes / 1000000 / $t_cap" | bc -l)" "$t_cap" "$bytes"
+  rm -rf "${work:?}/ctp-cap" "$work/home-ctp-cap"
   rm -rf "${work:?}"/ctp-dep "$work"/ctp-curl "$work"/home-ctp
 fi
 

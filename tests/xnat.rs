@@ -957,6 +957,9 @@ fn resources_and_scan_quality_go_with_the_study() {
         format!("scan:{scan}:QC={snap}"),
         "--scan-quality".into(),
         format!("{scan}=questionable"),
+        // bodies (imports and resource PUTs) go through the bandwidth cap's metered reader
+        "--max-rate".into(),
+        "50MB/s".into(),
     ];
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let r = deposit(tmp.path(), &argv, Some(SECRET));

@@ -426,13 +426,24 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
     }
 
     /// Writes a piece state; a piece cancelled meanwhile (by `queue cancel`) stays cancelled.
+    /// A piece another process's restart recovery put back to `prepared` while it was in flight
+    /// here is recorded as sent again, then acknowledged (it did arrive).
     fn set_piece(&self, id: i64, to: State, detail: Option<&str>) -> Result<bool, QueueError> {
         match store::set_piece(self.c, id, to, detail, (self.now)()) {
             Ok(()) => Ok(true),
+            // cancelled meanwhile, or acknowledged by another process: leave it so
             Err(QueueError::Transition {
-                from: State::Cancelled,
+                from: State::Cancelled | State::Acknowledged,
                 ..
             }) => Ok(false),
+            Err(QueueError::Transition {
+                from: State::Prepared,
+                to: State::Acknowledged,
+            }) => {
+                store::set_piece(self.c, id, State::Sending, None, (self.now)())?;
+                store::set_piece(self.c, id, to, detail, (self.now)())?;
+                Ok(true)
+            }
             Err(e) => Err(e),
         }
     }
@@ -507,8 +518,13 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                     t.take(p.items.iter().map(|i| i.size).sum());
                 }
                 if !self.set_piece(p.id, State::Sending, None)? {
-                    outcome = Some(Outcome::Stopped(RunStatus::Cancelled));
-                    break;
+                    if store::job_flags(self.c, self.job)?.1 {
+                        outcome = Some(Outcome::Stopped(RunStatus::Cancelled));
+                        break;
+                    }
+                    // acknowledged by another process meanwhile: nothing to send
+                    self.prog.done += p.items.len() as u64;
+                    continue;
                 }
                 let piece = Piece {
                     labels: study.labels.clone(),
