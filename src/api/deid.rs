@@ -84,6 +84,8 @@ pub struct DeidSummary {
 pub struct InspectReport {
     /// The profile applied.
     pub profile: ProfileId,
+    /// Whether it is the study's approved profile (`None`: the study has no approval).
+    pub approved: Option<bool>,
     /// Where the output would go (relative to the output folder).
     pub output_path: Option<String>,
     /// Set when the real run would quarantine this file.
@@ -116,6 +118,8 @@ pub struct ProfileInfo {
     pub options: Vec<(String, String, String)>,
     /// How many listed attributes get each action.
     pub actions: BTreeMap<String, usize>,
+    /// Studies for which exactly this profile (same SHA-256) is the approved one.
+    pub approved_for: Vec<String>,
 }
 
 enum Outcome {
@@ -276,7 +280,20 @@ impl Session {
     /// The profile for a run: [`resolve_profile`], plus, for a CTP script, the @integer store
     /// backed by the catalog (a connection of its own, usable from every worker).
     pub fn run_profile(&self, name: Option<&str>) -> Result<Profile, ApiError> {
-        let p = resolve_profile(name)?;
+        let p = self.preview_profile(name)?;
+        if let Some(pin) = &self.study.approval {
+            if p.sha256 != pin.sha256 {
+                return Err(super::config::not_approved(&p, pin, name));
+            }
+        }
+        Ok(p)
+    }
+
+    /// Like [`Session::run_profile`] but without holding it to the study's approval (for
+    /// previews such as `inspect`, which report whether the profile is the approved one).
+    pub fn preview_profile(&self, name: Option<&str>) -> Result<Profile, ApiError> {
+        let pinned = self.study.approval.as_ref().map(|a| a.profile.as_str());
+        let p = resolve_profile(name.or(pinned))?;
         if p.ctp.is_none() {
             return Ok(p);
         }
@@ -291,10 +308,19 @@ impl Session {
     }
 
     pub(crate) fn keys(&self) -> Result<Keys, ApiError> {
-        self.home
+        let key = self
+            .home
             .site_key()
-            .map(Keys::new)
-            .map_err(|e| ApiError::from_err(&e, false))
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        match &self.study.uid_root {
+            None => Ok(Keys::new(key)),
+            Some(r) => Keys::with_root(key, r).map_err(|m| ApiError {
+                code: "config.uid_root".into(),
+                message: format!("the UID root '{r}' is not usable: {m}"),
+                class: ErrorClass::Permanent,
+                usage: true,
+            }),
+        }
     }
 
     /// De-identifies every file under `paths` into `out_dir`; quarantines what is not safe.
@@ -440,7 +466,12 @@ impl Session {
         profile: Option<&str>,
         lookup: Option<&Path>,
     ) -> Result<InspectReport, ApiError> {
-        let profile = self.run_profile(profile)?;
+        let profile = self.preview_profile(profile)?;
+        let approved = self
+            .study
+            .approval
+            .as_ref()
+            .map(|a| a.sha256 == profile.sha256);
         let lookup = load_lookup(lookup)?;
         let keys = self.keys()?;
         let obj = crate::intake::open_full(file).map_err(|why| ApiError {
@@ -472,6 +503,7 @@ impl Session {
             Ok(d) => {
                 return Ok(InspectReport {
                     profile: id,
+                    approved,
                     output_path: Some(d.relative_path.display().to_string()),
                     quarantine: None,
                     decisions: d.decisions,
@@ -488,6 +520,7 @@ impl Session {
         let d = deid::deidentify(ds, &ts, &profile, &keys, preview).ok();
         Ok(InspectReport {
             profile: id,
+            approved,
             output_path: None,
             quarantine: Some(InspectQuarantine {
                 code: verdict.code.as_str().into(),
@@ -554,6 +587,7 @@ pub fn profile_info(p: &Profile) -> ProfileInfo {
             .map(|o| (o.name().into(), o.code().into(), o.meaning().into()))
             .collect(),
         actions,
+        approved_for: Vec::new(),
     }
 }
 

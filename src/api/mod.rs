@@ -4,11 +4,13 @@
 //! [`ApiError`] (`{code, message, class}`); long operations report through callbacks that the
 //! callers bridge to progress bars or UI events.
 
+pub mod config;
 pub mod deid;
 pub mod dto;
 pub mod pixels;
 pub mod preflight;
 pub mod quarantine;
+pub mod review;
 pub mod send;
 
 use std::path::PathBuf;
@@ -22,6 +24,7 @@ use crate::intake::{self, Progress, ScanOptions};
 pub struct Session {
     home: Home,
     catalog: Catalog,
+    study: config::StudySettings,
 }
 
 fn unix_now() -> i64 {
@@ -43,7 +46,11 @@ impl Session {
         let home = Home::open(root).map_err(|e| ApiError::from_err(&e, true))?;
         let catalog =
             Catalog::open(&home.catalog_path()).map_err(|e| ApiError::from_err(&e, false))?;
-        Ok(Session { home, catalog })
+        Ok(Session {
+            home,
+            catalog,
+            study: config::StudySettings::default(),
+        })
     }
 
     /// The data home.

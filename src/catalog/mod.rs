@@ -6,6 +6,7 @@
 
 pub mod ctp_integers;
 pub mod quarantine;
+pub mod review;
 mod scan_writer;
 pub mod schema;
 

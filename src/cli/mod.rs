@@ -11,6 +11,7 @@ mod quarantine;
 mod queue;
 mod scan;
 mod send;
+pub mod settings;
 
 use std::process::ExitCode;
 
@@ -95,10 +96,11 @@ fn report_error(e: &ApiError, json: bool) {
     }
 }
 
-fn run(cli: Cli) -> Result<u8, ApiError> {
+fn run(mut cli: Cli) -> Result<u8, ApiError> {
+    settings::resolve(&mut cli.common, &cli.command)?;
     match cli.command {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
-        Command::Send { paths, to } => send::run(&cli.common, &paths, &to),
+        Command::Send { paths, to } => send::run(&cli.common, &paths, to.as_deref()),
         Command::Queue { action, .. } => queue::run(&cli.common, action.as_deref()),
         Command::Deid { paths, out, check } => {
             deid::run(&cli.common, &paths, out.as_deref(), check)
@@ -109,7 +111,10 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
             frame,
             no_mask,
         } => preview::run(&cli.common, &file, &out, frame, no_mask),
-        Command::Inspect { file } => deid::inspect(&cli.common, &file),
+        Command::Inspect { file, sample, seed } => match sample {
+            Some(n) => deid::sample(&cli.common, &file, n, seed),
+            None => deid::inspect(&cli.common, &file),
+        },
         Command::Profile { action, name } => {
             deid::profile(&cli.common, action.as_deref(), name.as_deref())
         }

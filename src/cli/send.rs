@@ -6,16 +6,30 @@ use super::args::Common;
 use super::progress::Bar;
 use super::{print_json, EXIT_FAILED, EXIT_OK};
 use crate::api::send::SendOptions;
-use crate::api::Session;
 use crate::error::ApiError;
 
-pub fn run(common: &Common, paths: &[PathBuf], to: &str) -> Result<u8, ApiError> {
-    let mut session = Session::open_default()?;
+pub fn run(common: &Common, paths: &[PathBuf], to: Option<&str>) -> Result<u8, ApiError> {
+    let dest = to
+        .map(str::to_string)
+        .or_else(|| common.resolved.destination.clone())
+        .ok_or_else(|| ApiError {
+            code: "cli.usage".into(),
+            message: "give --to DEST (a URL or a configured destination), or a destination for the study in deposit.toml".into(),
+            class: crate::error::ErrorClass::Permanent,
+            usage: true,
+        })?;
+    let to = common.resolved.config.destination_url(&dest);
+    let to = to.as_str();
+    let mut session = super::settings::open_session(common)?;
     let bar = Bar::new(!common.json && !common.quiet, "steps");
     let opts = SendOptions {
         profile: common.profile.clone(),
         lookup: common.lookup.clone(),
-        project: common.study.clone(),
+        project: common
+            .resolved
+            .project
+            .clone()
+            .or_else(|| common.study.clone()),
         masks: common.masks.clone(),
         ..Default::default()
     };
