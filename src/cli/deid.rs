@@ -360,8 +360,11 @@ fn preflight(common: &Common, paths: &[PathBuf]) -> Result<u8, ApiError> {
             );
             for m in &report.missing {
                 println!(
-                    "  {}  ({} studies, {} instances)",
-                    m.patient_id, m.studies, m.instances
+                    "  {}  ({} studies, {} instances; lacks {})",
+                    m.patient_id,
+                    m.studies,
+                    m.instances,
+                    m.missing.join(" and ")
                 );
             }
         }

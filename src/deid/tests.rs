@@ -315,3 +315,43 @@ proptest! {
         prop_assert_eq!(a.meta.media_storage_sop_instance_uid.trim_end_matches('\0'), new_sop.as_str());
     }
 }
+
+#[test]
+fn modified_dates_take_the_offset_from_a_lookup_table_that_keeps_them() {
+    let p = Profile::load("research-longitudinal").expect("profile");
+    let table =
+        LookupTable::parse("ptid/PID-1 = SUBJ-1\ndateinc/PID-1 = -31\nptid/PID-2 = SUBJ-2\n")
+            .expect("table");
+    let ctx = Context {
+        lookup: Some(&table),
+        ..Default::default()
+    };
+    let out = run(sample("PID-1", "1.2.3.4.5.6.7.9"), &p, ctx).expect("deid");
+    // 2024-01-31 + (-31 days) = 2023-12-31; the interval to the series date stays one day.
+    assert_eq!(
+        text(&out.dataset, Tag(0x0008, 0x0020)).as_deref(),
+        Some("20231231")
+    );
+    assert_eq!(
+        text(&out.dataset, Tag(0x0008, 0x0021)).as_deref(),
+        Some("20240101")
+    );
+    assert_eq!(
+        text(&out.dataset, Tag(0x0010, 0x0020)).as_deref(),
+        Some("SUBJ-1")
+    );
+    // A table with offsets but none for this patient: quarantined, key type named.
+    let q = run(sample("PID-2", "1.2.3.4.5.6.7.9"), &p, ctx).expect_err("quarantined");
+    assert_eq!(q.code, QuarantineCode::LookupMissing);
+    assert_eq!(q.missing_key.as_deref(), Some("dateinc/PID-2"));
+    assert!(!q.reason.contains("PID-2"));
+    // Without offsets in the table the site key gives the offset (as before).
+    let plain = LookupTable::parse("ptid/PID-2 = SUBJ-2\n").expect("table");
+    let ctx = Context {
+        lookup: Some(&plain),
+        ..Default::default()
+    };
+    let out = run(sample("PID-2", "1.2.3.4.5.6.7.9"), &p, ctx).expect("deid");
+    let want = dates::shift_da_value("20240131", keyed::date_offset_days(&keys(), "PID-2"));
+    assert_eq!(text(&out.dataset, Tag(0x0008, 0x0020)), want);
+}
