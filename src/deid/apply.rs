@@ -27,6 +27,14 @@ struct Plan {
     rule: String,
 }
 
+/// Content Sequence (0040,A730): the tree of a structured report.
+const CONTENT_SEQUENCE: Tag = Tag(0x0040, 0xA730);
+/// Text Value (0040,A160) of a TEXT content item.
+const TEXT_VALUE: Tag = Tag(0x0040, 0xA160);
+/// Rule text of a cleaned SR text value (matched in `act`).
+const CLEAN_SR_TEXT: &str =
+    "Table E.1-1 clean_structured_content: Content Sequence — text value cleaned of every identifying value found in the same object";
+
 /// State of one walk over one dataset.
 pub struct Walk<'a> {
     pub profile: &'a Profile,
@@ -35,6 +43,8 @@ pub struct Walk<'a> {
     pub scrub: &'a Scrubber,
     pub record_values: bool,
     pub decisions: Vec<Decision>,
+    /// How deep inside a Content Sequence the walk is (0: not inside).
+    pub content_depth: u32,
 }
 
 fn tag_u32(t: Tag) -> u32 {
@@ -173,6 +183,27 @@ impl Walk<'_> {
                 }
             });
         }
+        if tag == TEXT_VALUE && self.content_depth > 0 {
+            // A TEXT content item: Type 1 in its item, so it is replaced rather than removed —
+            // by a dummy (basic: the Content Sequence is D), or cleaned with the option.
+            return Some(
+                if self
+                    .profile
+                    .options
+                    .contains(&DeidOption::CleanStructuredContent)
+                {
+                    Plan {
+                        action: Action::C,
+                        rule: CLEAN_SR_TEXT.into(),
+                    }
+                } else {
+                    Plan {
+                        action: Action::D,
+                        rule: "Table E.1-1 basic: Content Sequence (D) — text value replaced by a dummy".into(),
+                    }
+                },
+            );
+        }
         let high = tag.group() & 0xFF00;
         if high == 0x5000 || high == 0x6000 {
             // Curves and overlays go whole: the table lists only their data and comments, but
@@ -261,8 +292,15 @@ impl Walk<'_> {
         mut seq: DataSetSequence<InMemDicomObject>,
         path: &str,
     ) -> InMemElement {
+        let content = tag == CONTENT_SEQUENCE;
+        if content {
+            self.content_depth += 1;
+        }
         for (i, item) in seq.items_mut().iter_mut().enumerate() {
             self.dataset(item, &format!("{path}[{i}]."));
+        }
+        if content {
+            self.content_depth -= 1;
         }
         let items = std::mem::take(seq.items_mut());
         DataElement::new(
@@ -352,6 +390,18 @@ impl Walk<'_> {
                     }
                 }
             }
+            (Action::C, vr) if is_free_text(vr) && rule == CLEAN_SR_TEXT => {
+                let s = elem
+                    .value()
+                    .to_str()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
+                Some(DataElement::new(
+                    tag,
+                    vr,
+                    PrimitiveValue::from(self.scrub.clean(&s)),
+                ))
+            }
             (Action::C, vr) if is_free_text(vr) => {
                 // Long free text cannot be shown clean by cutting known values out: remove it.
                 action = Action::X;
@@ -364,7 +414,7 @@ impl Walk<'_> {
                     .to_str()
                     .map(|c| c.into_owned())
                     .unwrap_or_default();
-                let cleaned = self.scrub.clean(&s);
+                let cleaned = self.scrub.clean_descriptor(&s);
                 Some(DataElement::new(tag, vr, PrimitiveValue::from(cleaned)))
             }
             (Action::K | Action::C | Action::U, _) => Some(elem),

@@ -220,6 +220,7 @@ pub fn deidentify(
         scrub: &scrubber,
         record_values: ctx.record_values,
         decisions,
+        content_depth: 0,
     };
     let before_name = ctx.record_values.then(|| top_text(&ds, PATIENT_NAME));
     let before_id = ctx.record_values.then(|| original_id.clone());
