@@ -603,3 +603,61 @@ pub fn profiles() -> Result<Vec<ProfileInfo>, ApiError> {
 pub fn profile(name: &str) -> Result<ProfileInfo, ApiError> {
     Profile::load(name).map(|p| profile_info(&p)).map_err(usage)
 }
+
+/// The fuzzing entry point (fuzz/ and tests/fuzz_replay.rs): `data` as a Part-10 file through
+/// the guarded read, pixel masking (a rule that matches every image, so decoders run) and
+/// de-identification with a shipped profile chosen by the first byte, then written back to
+/// bytes. Returns whether an output was produced. Must never panic, whatever `data` is.
+pub fn fuzz_one(data: &[u8]) -> bool {
+    use std::sync::OnceLock;
+    static SETUP: OnceLock<Option<(Vec<Profile>, MaskLibrary)>> = OnceLock::new();
+    let Some((profiles, masks)) = SETUP.get_or_init(|| {
+        let profiles = deid::profile::SHIPPED
+            .iter()
+            .filter_map(|(n, _)| Profile::load(n).ok())
+            .collect::<Vec<_>>();
+        let masks = MaskLibrary::parse("{ true. }\n(0,0,4,4)\n", "fuzz").ok()?;
+        Some((profiles, masks))
+    }) else {
+        return false;
+    };
+    let keys = Keys::new([7; 32]);
+    let Ok(mut obj) = crate::intake::open_bytes(data) else {
+        return false;
+    };
+    let pick = data.get(200).copied().unwrap_or(0) as usize;
+    let Some(profile) = profiles.get(pick % profiles.len().max(1)) else {
+        return false;
+    };
+    let mut ts = obj
+        .meta()
+        .transfer_syntax
+        .trim_end_matches(['\0', ' '])
+        .to_string();
+    let masked = if pick % 2 == 0 {
+        match apply_masks(&mut obj, Some(masks)) {
+            Ok(m) => m,
+            Err(_) => return false,
+        }
+    } else {
+        None
+    };
+    if let Some(m) = &masked {
+        ts = m.transfer_syntax.clone();
+    }
+    let ctx = Context {
+        lookup: None,
+        mask_rule: masked.as_ref().map(|m| m.rule.as_str()),
+        record_values: pick % 3 == 0,
+    };
+    match deid::deidentify(obj.into_inner(), &ts, profile, &keys, ctx) {
+        Ok(d) => {
+            let mut out = Vec::new();
+            d.dataset
+                .with_exact_meta(d.meta)
+                .write_all(&mut out)
+                .is_ok()
+        }
+        Err(_) => false,
+    }
+}

@@ -174,9 +174,12 @@ impl Scrubber {
                 if v.is_empty() {
                     continue;
                 }
-                if matches!(e.vr(), VR::DA | VR::DT) && v.len() >= 8 {
-                    values.extend(date_forms(&v[..8]));
-                    continue;
+                if matches!(e.vr(), VR::DA | VR::DT) {
+                    // (`get`: a damaged value may put a multi-byte character across byte 8)
+                    if let Some(d) = v.get(..8) {
+                        values.extend(date_forms(d));
+                        continue;
+                    }
                 }
                 values.push(v.to_string());
                 if e.vr() == VR::PN || e.tag() == Tag(0x0008, 0x0080) {
@@ -238,6 +241,13 @@ mod tests {
         ]);
         let s = Scrubber::from_dataset(&ds);
         let out = s.clean("CT head JOHNATHAN doe mrn12345 on 31/01/2024 and 2024-01-31");
+        // Found by tests/fuzz_replay.rs: a damaged date with a multi-byte character at byte 8.
+        let odd = InMemDicomObject::from_element_iter([DataElement::new(
+            Tag(0x0010, 0x0030),
+            VR::DA,
+            PrimitiveValue::from("1935012\u{b5}"),
+        )]);
+        assert_eq!(Scrubber::from_dataset(&odd).clean("x"), "x");
         assert_eq!(out, "CT head on and");
         assert_eq!(s.clean("CHEST PA"), "CHEST PA");
         // Descriptors keep only vocabulary words, numbers and measurements.

@@ -275,11 +275,22 @@ fn read_one(
 /// guard: an element claiming more bytes than the file holds is refused before the reader
 /// allocates it. The one way the pipeline reads full files.
 pub fn open_full(path: &std::path::Path) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
-    let f = std::fs::File::open(path).map_err(|e| SkipReason::from_io(&e))?;
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    guard::check_part10(f, size, true, false)?;
+    // One read of the whole file; the guard and the reader then work on memory.
+    let bytes = std::fs::read(path).map_err(|e| SkipReason::from_io(&e))?;
+    open_bytes(&bytes)
+}
+
+/// [`open_full`] on the bytes of a Part-10 file (128-byte preamble, `DICM`, file meta, data
+/// set). Any input gives an object or a reason, never a panic (fuzzed: fuzz/).
+pub fn open_bytes(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
+    guard::check_part10(bytes, bytes.len() as u64, true, false)?;
+    let body = match bytes.get(128..132) {
+        Some(b"DICM") => &bytes[128..],
+        _ => return Err(SkipReason::Corrupt),
+    };
     dicom_object::OpenFileOptions::new()
-        .open_file(path)
+        .read_preamble(dicom_object::file::ReadPreamble::Never)
+        .from_reader(body)
         .map_err(|_| SkipReason::Corrupt)
 }
 
