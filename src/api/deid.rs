@@ -194,6 +194,18 @@ pub(crate) fn apply_masks(
     })
 }
 
+fn unreadable(path: &Path, sop: Option<String>, why: &crate::intake::SkipReason) -> Outcome {
+    Outcome::Quarantined {
+        path: path.to_path_buf(),
+        sop,
+        q: Quarantine {
+            code: QuarantineCode::Unreadable,
+            reason: format!("cannot be read as DICOM: {}", why.sentence()),
+            missing_key: None,
+        },
+    }
+}
+
 fn process(
     path: &Path,
     out_dir: &Path,
@@ -202,21 +214,25 @@ fn process(
     lookup: Option<&LookupTable>,
     masks: Option<&MaskLibrary>,
 ) -> Outcome {
-    // One guarded read (intake::open_full): impossible element lengths are refused before the
-    // reader allocates them (a damaged 1 KB file can otherwise cost gigabytes per worker).
-    let mut obj = match crate::intake::open_full(path) {
-        Ok(o) => o,
-        Err(why) => {
-            return Outcome::Quarantined {
-                path: path.to_path_buf(),
-                sop: None,
-                q: Quarantine {
-                    code: QuarantineCode::Unreadable,
-                    reason: format!("cannot be read as DICOM: {}", why.sentence()),
-                    missing_key: None,
-                },
-            }
-        }
+    // One read of the whole file; the guarded parse (impossible element lengths are refused
+    // before the reader allocates them) works on memory. When nothing can change the pixels
+    // (no mask library, not a CTP script), Pixel Data is not decoded at all: its bytes are
+    // copied from the input into the output of the same transfer syntax.
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return unreadable(path, None, &crate::intake::SkipReason::from_io(&e)),
+    };
+    let split = if masks.is_none() && profile.ctp.is_none() {
+        crate::intake::open_split(&bytes)
+    } else {
+        crate::intake::open_bytes(&bytes).map(|object| crate::intake::Split {
+            object,
+            pixel_data: None,
+        })
+    };
+    let (mut obj, pixel_data) = match split {
+        Ok(s) => (s.object, s.pixel_data),
+        Err(why) => return unreadable(path, None, &why),
     };
     let meta = obj.meta();
     let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
@@ -243,13 +259,22 @@ fn process(
         mask_rule: masked.as_ref().map(|m| m.rule.as_str()),
         record_values: false,
     };
-    match deid::deidentify(obj.into_inner(), &ts, profile, keys, ctx) {
+    let mut ds = obj.into_inner();
+    if pixel_data.is_some() {
+        // A stand-in, so that the engine sees an image (burned-in risk), removed below.
+        ds.put(dicom_core::DataElement::new(
+            PIXEL_DATA,
+            dicom_core::VR::OB,
+            dicom_core::PrimitiveValue::Empty,
+        ));
+    }
+    match deid::deidentify(ds, &ts, profile, keys, ctx) {
         Err(q) => Outcome::Quarantined {
             path: path.to_path_buf(),
             sop,
             q,
         },
-        Ok(d) => {
+        Ok(mut d) => {
             let target = out_dir.join(&d.relative_path);
             let fail = |what: &str, e: &dyn std::fmt::Display| {
                 Outcome::Failed(Failure {
@@ -257,14 +282,29 @@ fn process(
                     reason: format!("cannot {what} {}: {e}", target.display()),
                 })
             };
+            let raw_pixels = match &pixel_data {
+                Some(r) if d.dataset.remove_element(PIXEL_DATA) => bytes.get(r.clone()),
+                _ => None,
+            };
+            let mut out = Vec::with_capacity(4096);
+            if let Err(e) = d.dataset.with_exact_meta(d.meta).write_all(&mut out) {
+                return fail("encode", &e);
+            }
             if let Some(parent) = target.parent() {
                 if let Err(e) = std::fs::create_dir_all(parent) {
                     return fail("create the folder for", &e);
                 }
             }
             let tmp = target.with_extension("dcm.part");
-            let file = d.dataset.with_exact_meta(d.meta);
-            if let Err(e) = file.write_to_file(&tmp) {
+            let written = std::fs::File::create(&tmp).and_then(|mut f| {
+                use std::io::Write;
+                f.write_all(&out)?;
+                if let Some(px) = raw_pixels {
+                    f.write_all(px)?;
+                }
+                Ok(())
+            });
+            if let Err(e) = written {
                 let _ = std::fs::remove_file(&tmp);
                 return fail("write", &e);
             }
@@ -275,6 +315,8 @@ fn process(
         }
     }
 }
+
+const PIXEL_DATA: dicom_core::Tag = dicom_core::Tag(0x7FE0, 0x0010);
 
 impl Session {
     /// The profile for a run: [`resolve_profile`], plus, for a CTP script, the @integer store

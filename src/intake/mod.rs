@@ -294,6 +294,47 @@ pub fn open_bytes(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, Skip
         .map_err(|_| SkipReason::Corrupt)
 }
 
+/// A file read for de-identification with its pixel data left as bytes.
+pub struct Split {
+    /// The object. Without Pixel Data when `pixel_data` is set; whole otherwise.
+    pub object: dicom_object::DefaultDicomObject,
+    /// Where the top-level Pixel Data element (header and value) lies in the file's bytes,
+    /// when it is the last element and can be copied unchanged into an output of the same
+    /// transfer syntax.
+    pub pixel_data: Option<std::ops::Range<usize>>,
+}
+
+/// Like [`open_bytes`], but when Pixel Data is the last top-level element it is not decoded:
+/// the header is parsed up to it and its byte range returned (the length guard still covers
+/// every element, pixel fragments included).
+pub fn open_split(bytes: &[u8]) -> Result<Split, SkipReason> {
+    let (meta, _) = guard::scan_meta(bytes, bytes.len() as u64, true)?;
+    let start = usize::try_from(meta.dataset_offset).map_err(|_| SkipReason::Truncated)?;
+    let located = match (&meta.ts_uid, bytes.get(start..)) {
+        (Some(ts), Some(ds)) => guard::check_dataset_in_memory(ds, ts.trim_end_matches('\0'))?,
+        _ => None,
+    };
+    let Some(range) = located else {
+        return open_bytes(bytes).map(|object| Split {
+            object,
+            pixel_data: None,
+        });
+    };
+    let body = match bytes.get(128..132) {
+        Some(b"DICM") => &bytes[128..],
+        _ => return Err(SkipReason::Corrupt),
+    };
+    let object = dicom_object::OpenFileOptions::new()
+        .read_preamble(dicom_object::file::ReadPreamble::Never)
+        .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+        .from_reader(body)
+        .map_err(|_| SkipReason::Corrupt)?;
+    Ok(Split {
+        object,
+        pixel_data: Some(start + range.start..start + range.end),
+    })
+}
+
 #[cfg(test)]
 mod open_full_tests {
     use super::*;
@@ -316,5 +357,43 @@ mod open_full_tests {
         // `Truncated` comes only from the guard (a reader failure maps to `Corrupt`): the
         // refusal happened before the reader could allocate 4 GB
         assert_eq!(open_full(&p).err(), Some(SkipReason::Truncated));
+        assert_eq!(open_split(&v).err(), Some(SkipReason::Truncated));
+    }
+
+    #[test]
+    fn split_finds_native_and_encapsulated_pixel_data() {
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/deid_bytes");
+        for (name, le) in [
+            ("ct-utf8.dcm", true),
+            ("ct-implicit.dcm", true),
+            ("ct-bigendian.dcm", false),
+            ("ct-jpeg-lossless.dcm", true),
+            ("us-rle.dcm", true),
+        ] {
+            let bytes = std::fs::read(seeds.join(name)).expect("seed");
+            let s = open_split(&bytes).expect("opens");
+            let r = s.pixel_data.expect(name);
+            assert_eq!(r.end, bytes.len(), "{name}");
+            let tag: &[u8] = if le {
+                &[0xE0, 0x7F, 0x10, 0x00]
+            } else {
+                &[0x7F, 0xE0, 0x00, 0x10]
+            };
+            assert_eq!(&bytes[r.start..r.start + 4], tag, "{name}");
+            assert!(s
+                .object
+                .get(dicom_dictionary_std::tags::PIXEL_DATA)
+                .is_none());
+            assert!(s.object.get(dicom_dictionary_std::tags::ROWS).is_some());
+        }
+        // Something after the pixels (trailing padding): decoded whole, nothing copied.
+        let mut bytes = std::fs::read(seeds.join("ct-utf8.dcm")).expect("seed");
+        bytes.extend_from_slice(&[0xFC, 0xFF, 0xFC, 0xFF, b'O', b'B', 0, 0, 2, 0, 0, 0, 0, 0]);
+        let s = open_split(&bytes).expect("opens");
+        assert!(s.pixel_data.is_none());
+        assert!(s
+            .object
+            .get(dicom_dictionary_std::tags::PIXEL_DATA)
+            .is_some());
     }
 }
