@@ -500,10 +500,14 @@ fn copying_pixel_bytes_gives_the_same_output_as_decoding_them() {
     let masks = tmp.path().join("masks.txt");
     std::fs::write(&masks, "{ Modality.equals(\"NONE\") }\n(0,0,1,1)\n").expect("masks");
     let mut outs = Vec::new();
-    for (label, extra) in [
+    // Four of the seeds are the same CT instance in four transfer syntaxes: one output, the
+    // first input's, whatever the timing (the copy path runs twice to see it does not change).
+    let runs = [
         ("copy", vec![]),
+        ("copy-again", vec![]),
         ("decode", vec!["--masks", masks.to_str().expect("p")]),
-    ] {
+    ];
+    for (label, extra) in runs {
         let out = tmp.path().join(label);
         let mut args = vec![
             "deid",
@@ -515,21 +519,141 @@ fn copying_pixel_bytes_gives_the_same_output_as_decoding_them() {
         args.extend(extra);
         let (code, stdout, stderr) = run(&tmp.path().join("home"), &args);
         assert_eq!(code, 0, "{stdout}{stderr}");
-        assert!(
-            json(&stdout)["written"].as_u64().unwrap_or(0) >= 6,
+        let v = json(&stdout);
+        assert_eq!(v["written"], 3, "{stdout}");
+        assert_eq!(
+            v["duplicates"].as_array().map(Vec::len),
+            Some(3),
             "{stdout}"
         );
         outs.push(tree(&out));
     }
-    assert_eq!(
-        outs[0].keys().collect::<Vec<_>>(),
-        outs[1].keys().collect::<Vec<_>>()
-    );
-    for (k, v) in &outs[0] {
-        assert!(
-            v == &outs[1][k],
-            "{} differs between copied and decoded pixels",
-            k.display()
+    for other in &outs[1..] {
+        assert_eq!(
+            outs[0].keys().collect::<Vec<_>>(),
+            other.keys().collect::<Vec<_>>()
         );
+        for (k, v) in &outs[0] {
+            assert!(
+                v == &other[k],
+                "{} differs between runs, or between copied and decoded pixels",
+                k.display()
+            );
+        }
+    }
+}
+
+fn dciodvfy_errors(file: &Path) -> Option<std::collections::BTreeSet<String>> {
+    let uid = regex::Regex::new(r"\b[0-9]+(\.[0-9]+)*\b").expect("regex");
+    let out = Command::new("dciodvfy").arg(file).output().ok()?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    Some(
+        text.lines()
+            .filter(|l| l.starts_with("Error"))
+            // UIDs (and numbers) change by design: compare the finding, not the value it names.
+            .map(|l| uid.replace_all(l.trim(), "<UID>").into_owned())
+            .collect(),
+    )
+}
+
+#[test]
+fn dciodvfy_finds_no_new_errors_in_any_iod_under_any_profile() {
+    if Command::new("dciodvfy").arg("-h").output().is_err() {
+        assert!(
+            !peers_required(),
+            "dciodvfy (dicom3tools) is required but missing"
+        );
+        eprintln!("dciodvfy missing: skipped (set DEPOSIT_REQUIRE_PEERS=1 to fail)");
+        return;
+    }
+    let c = corpus();
+    // Synthetic CT and SR, and sample files of other IODs (SR, RT, CT, MR), when present.
+    let mut inputs: Vec<PathBuf> = c
+        .manifest
+        .files
+        .iter()
+        .filter(|f| {
+            f.patient == 1
+                && (f.modality == "SR" || f.path.ends_with("00001.dcm") && f.modality == "CT")
+        })
+        .map(|f| c.dir.join(&f.path))
+        .collect();
+    let samples = support::samples();
+    for s in [
+        "pydicom/test_files/CT_small.dcm",
+        "pydicom/test_files/test-SR.dcm",
+        "pydicom/test_files/rtplan.dcm",
+        "octave-dicom/rtstruct.dcm",
+        "pydicom/test_files/rtdose.dcm",
+        "dicomscope/reportki.dcm",
+        "octave-dicom/CT-MONO2-16-ankle.dcm",
+    ] {
+        let p = samples.join(s);
+        if p.is_file() {
+            inputs.push(p);
+        } else {
+            assert!(!peers_required(), "sample {s} missing");
+        }
+    }
+    let input_dir = c.root.join("iods");
+    std::fs::create_dir_all(&input_dir).expect("mkdir");
+    let mut before = BTreeMap::new();
+    for (i, p) in inputs.iter().enumerate() {
+        let dst = input_dir.join(format!("{i:02}.dcm"));
+        std::fs::copy(p, &dst).expect("copy");
+        let ds = open(&dst);
+        let sop = value_text(&ds, Tag(0x0008, 0x0016)).unwrap_or_default();
+        before.insert(
+            i,
+            (
+                p.clone(),
+                sop,
+                dciodvfy_errors(&dst).expect("dciodvfy runs"),
+            ),
+        );
+    }
+    // Deposit's own profiles. (A CTP script is run faithfully, and the stock PS3.15 script
+    // itself removes type 1C/2 attributes such as Verifying Observer Sequence: its output is
+    // what CTP's would be, errors included.)
+    let profiles: Vec<(String, String)> = deposit::deid::profile::SHIPPED
+        .iter()
+        .map(|(n, _)| (n.to_string(), n.to_string()))
+        .collect();
+    for (label, profile) in profiles {
+        let out = c.root.join(format!("iod-out-{label}"));
+        let (code, stdout, stderr) = run(
+            &c.root.join("home-iod"),
+            &[
+                "deid",
+                input_dir.to_str().expect("p"),
+                "--out",
+                out.to_str().expect("p"),
+                "--profile",
+                &profile,
+                "--json",
+            ],
+        );
+        assert_eq!(code, 0, "{label}: {stdout}{stderr}");
+        let files = support::cli::dcm_files(&out);
+        assert!(files.len() >= inputs.len() - 2, "{label}: {stdout}");
+        for f in files {
+            let ds = open(&f);
+            let sop = value_text(&ds, Tag(0x0008, 0x0016)).unwrap_or_default();
+            let after = dciodvfy_errors(&f).expect("dciodvfy runs");
+            // The input of the same SOP class with the fewest errors not in `after` is its source
+            // (outputs are renamed; the union of same-class inputs is the allowance).
+            let allowed: std::collections::BTreeSet<String> = before
+                .values()
+                .filter(|(_, s, _)| *s == sop)
+                .flat_map(|(_, _, e)| e.iter().cloned())
+                .collect();
+            let new: Vec<_> = after.difference(&allowed).collect();
+            assert!(
+                new.is_empty(),
+                "{label}: {} ({sop}): new dciodvfy errors: {new:#?}",
+                f.display()
+            );
+        }
     }
 }

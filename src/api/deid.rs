@@ -77,6 +77,9 @@ pub struct DeidSummary {
     pub quarantine: Vec<Quarantined>,
     /// Each failed input.
     pub failures: Vec<Failure>,
+    /// Inputs that are copies of an instance written from another input (same SOP Instance
+    /// UID); not counted in `written`.
+    pub duplicates: Vec<Failure>,
 }
 
 /// Before/after of one file.
@@ -123,7 +126,12 @@ pub struct ProfileInfo {
 }
 
 enum Outcome {
-    Written,
+    /// Written to `target`; the input's index in the run (duplicates resolve by it).
+    Written {
+        target: PathBuf,
+        index: usize,
+        path: PathBuf,
+    },
     Quarantined {
         path: PathBuf,
         sop: Option<String>,
@@ -206,13 +214,20 @@ fn unreadable(path: &Path, sop: Option<String>, why: &crate::intake::SkipReason)
     }
 }
 
+/// Which input owns each output path. Two inputs with the same new path are the same
+/// instance (same SOP Instance UID): the one listed first wins, whatever the timing, so the
+/// output stays deterministic.
+type Claims = std::sync::Mutex<std::collections::HashMap<PathBuf, usize>>;
+
+#[allow(clippy::too_many_arguments)]
 fn process(
-    path: &Path,
+    (index, path): (usize, &Path),
     out_dir: &Path,
     profile: &Profile,
     keys: &Keys,
     lookup: Option<&LookupTable>,
     masks: Option<&MaskLibrary>,
+    claims: &Claims,
 ) -> Outcome {
     // One read of the whole file; the guarded parse (impossible element lengths are refused
     // before the reader allocates them) works on memory. When nothing can change the pixels
@@ -295,7 +310,8 @@ fn process(
                     return fail("create the folder for", &e);
                 }
             }
-            let tmp = target.with_extension("dcm.part");
+            // A temporary name of this input's own: duplicates never write into one file.
+            let tmp = target.with_extension(format!("{index}.part"));
             let written = std::fs::File::create(&tmp).and_then(|mut f| {
                 use std::io::Write;
                 f.write_all(&out)?;
@@ -308,10 +324,23 @@ fn process(
                 let _ = std::fs::remove_file(&tmp);
                 return fail("write", &e);
             }
-            if let Err(e) = std::fs::rename(&tmp, &target) {
-                return fail("finish", &e);
+            let Ok(mut owners) = claims.lock() else {
+                let _ = std::fs::remove_file(&tmp);
+                return fail("finish", &"a worker stopped");
+            };
+            if owners.get(&target).is_some_and(|&first| first < index) {
+                let _ = std::fs::remove_file(&tmp);
+            } else {
+                if let Err(e) = std::fs::rename(&tmp, &target) {
+                    return fail("finish", &e);
+                }
+                owners.insert(target.clone(), index);
             }
-            Outcome::Written
+            Outcome::Written {
+                target,
+                index,
+                path: path.to_path_buf(),
+            }
         }
     }
 }
@@ -396,6 +425,7 @@ impl Session {
             },
             quarantine: Vec::new(),
             failures: Vec::new(),
+            duplicates: Vec::new(),
         };
         let mut files = Vec::new();
         for f in walk(&roots) {
@@ -416,21 +446,39 @@ impl Session {
             .build()
             .map_err(|e| internal("deid.threads", format!("cannot start workers: {e}")))?;
         let (tx, rx) = crossbeam_channel::bounded::<Outcome>(64);
+        let claims = Claims::default();
+        let mut written: Vec<(PathBuf, usize, PathBuf)> = Vec::new();
         let mut done = 0u64;
         std::thread::scope(|s| {
             let (profile, keys, lookup, files) = (&profile, &keys, lookup.as_ref(), &files);
             let masks = masks.as_ref();
+            let claims = &claims;
             s.spawn(move || {
                 pool.install(|| {
-                    files.par_iter().for_each_with(tx, |tx, f| {
-                        let _ = tx.send(process(f, out_dir, profile, keys, lookup, masks));
-                    })
+                    files
+                        .par_iter()
+                        .enumerate()
+                        .for_each_with(tx, |tx, (i, f)| {
+                            let _ = tx.send(process(
+                                (i, f),
+                                out_dir,
+                                profile,
+                                keys,
+                                lookup,
+                                masks,
+                                claims,
+                            ));
+                        })
                 })
             });
             for outcome in rx.iter() {
                 done += 1;
                 match outcome {
-                    Outcome::Written => summary.written += 1,
+                    Outcome::Written {
+                        target,
+                        index,
+                        path,
+                    } => written.push((target, index, path)),
                     Outcome::Skipped => summary.skipped += 1,
                     Outcome::Failed(f) => {
                         summary.failed += 1;
@@ -461,6 +509,25 @@ impl Session {
                 progress(done, total);
             }
         });
+        // One output per new path; inputs that are copies of an instance already written
+        // (same SOP Instance UID) are reported, not counted twice.
+        written.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let mut kept: Option<(&PathBuf, &PathBuf)> = None;
+        for (target, _, path) in &written {
+            match kept {
+                Some((t, first)) if t == target => summary.duplicates.push(Failure {
+                    path: path.display().to_string(),
+                    reason: format!(
+                        "same instance (SOP Instance UID) as {}, whose output was kept",
+                        first.display()
+                    ),
+                }),
+                _ => {
+                    kept = Some((target, path));
+                    summary.written += 1;
+                }
+            }
+        }
         Ok(summary)
     }
 

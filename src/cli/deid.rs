@@ -78,6 +78,9 @@ pub fn run(
         for f in &summary.failures {
             println!("  failed {}: {}", f.path, f.reason);
         }
+        for d in &summary.duplicates {
+            println!("  duplicate {}: {}", d.path, d.reason);
+        }
     }
     Ok(if summary.failed > 0 {
         EXIT_FAILED

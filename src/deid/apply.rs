@@ -89,6 +89,34 @@ pub fn value_summary(e: &InMemElement) -> String {
     }
 }
 
+fn dict_vr(tag: Tag) -> Option<VR> {
+    use dicom_core::dictionary::DataDictionary;
+    dicom_dictionary_std::StandardDataDictionary
+        .by_tag(tag)
+        .map(|e| e.vr.relaxed())
+}
+
+fn is_numeric_vr(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::DS
+            | VR::IS
+            | VR::US
+            | VR::SS
+            | VR::UL
+            | VR::SL
+            | VR::UV
+            | VR::SV
+            | VR::FL
+            | VR::FD
+            | VR::OF
+            | VR::OD
+            | VR::OL
+            | VR::OV
+            | VR::AT
+    )
+}
+
 fn dict_name(tag: Tag) -> String {
     use dicom_core::dictionary::DataDictionary;
     dicom_dictionary_std::StandardDataDictionary
@@ -131,6 +159,13 @@ impl Walk<'_> {
             VR::UI => p(
                 Action::U,
                 "UID not in Table E.1-1 (remapped unless a DICOM UID)",
+            ),
+            // A public attribute written as UN (e.g. by an implicit-to-explicit converter that
+            // did not know it): kept only when the dictionary says it is a number or binary
+            // (contour points, doses…), which cannot hold a name; anything else goes.
+            VR::UN if tag.group() % 2 == 0 && dict_vr(tag).is_some_and(is_numeric_vr) => p(
+                Action::K,
+                "public attribute encoded as UN, numeric in the dictionary (kept)",
             ),
             VR::UN => p(
                 Action::X,
@@ -414,7 +449,13 @@ impl Walk<'_> {
                     .to_str()
                     .map(|c| c.into_owned())
                     .unwrap_or_default();
-                let cleaned = self.scrub.clean_descriptor(&s);
+                let mut cleaned = self.scrub.clean_descriptor(&s);
+                if cleaned.is_empty() && !s.trim_matches(['\0', ' ']).is_empty() {
+                    // Nothing safe left: the value the basic profile's D would write (the
+                    // attribute may be type 1, so it is not left empty).
+                    cleaned = dummy_text(vr).unwrap_or_default().to_string();
+                    rule = format!("{rule}; nothing left after cleaning, dummy value");
+                }
                 Some(DataElement::new(tag, vr, PrimitiveValue::from(cleaned)))
             }
             (Action::K | Action::C | Action::U, _) => Some(elem),
