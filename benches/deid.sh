@@ -12,7 +12,12 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 files="${1:-10000}"
+# DEID_BENCH_SIZE=256 makes 256x256 slices (a quarter of the bytes: a 10,000-file run on a
+# small disk); DEID_BENCH_PEERS=0 runs cp and deposit only.
+size="${DEID_BENCH_SIZE:-512}"
+peers="${DEID_BENCH_PEERS:-1}"
 corpus="$root/target/bench-corpus/ct-$files"
+[ "$size" != 512 ] && corpus="$corpus-${size}px"
 venv="$root/target/bench-venv"
 work="$(mktemp -d "$root/target/bench-deid.XXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -27,10 +32,10 @@ deposit="$root/target/release/deposit"
 if [ ! -f "$corpus.manifest.json" ] || [ "$(find "$corpus" -name '*.dcm' | wc -l)" != "$files" ]; then
   echo "== generate $files files into $corpus"
   rm -rf "$corpus"
-  "$root/target/release/deposit-synth" --out "$corpus" --bulk "$files"
+  "$root/target/release/deposit-synth" --out "$corpus" --bulk "$files" --rows "$size" --cols "$size"
   mv "$corpus/manifest.json" "$corpus.manifest.json"
 fi
-if [ ! -x "$venv/bin/dicognito" ]; then
+if [ "$peers" = 1 ] && [ ! -x "$venv/bin/dicognito" ]; then
   echo "== peers into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
@@ -73,6 +78,7 @@ for i in $(seq "$rounds"); do
   rm -rf "$work/home"
   run "deposit deid #$i" env DEPOSIT_HOME="$work/home" "$deposit" deid "$corpus" --out "$work/out" --json --quiet
 done
+if [ "$peers" = 1 ]; then
 echo "== dicognito (2 processes)"
 run "dicognito 0.19.0" sh -c "for d in $work/shard.*.d; do mkdir -p $work/out/\$(basename \$d); $venv/bin/python -m dicognito --quiet --output-directory $work/out/\$(basename \$d) \$d & done; wait"
 echo "== dicom-anonymizer (2 processes)"
@@ -88,6 +94,7 @@ os.makedirs(out, exist_ok=True)
 replace_identifiers(dicom_files=files, save=True, output_folder=out, overwrite=True)
 PY
 run "deid 0.4.13" sh -c "for d in $work/shard.*.d; do $venv/bin/python $work/run_deid.py \$d $work/out/\$(basename \$d) & done; wait"
+fi
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 cp_wall="$(printf '%s\n' "${results[@]}" | grep '^cp -r' | cut -d'|' -f2 | median)"

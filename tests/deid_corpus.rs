@@ -657,3 +657,34 @@ fn dciodvfy_finds_no_new_errors_in_any_iod_under_any_profile() {
         }
     }
 }
+
+#[test]
+fn a_full_stdout_is_an_error_not_a_panic() {
+    let full = Path::new("/dev/full");
+    if !full.exists() {
+        return; // not Linux
+    }
+    let c = corpus();
+    let out = Command::new(env!("CARGO_BIN_EXE_deposit"))
+        .args([
+            "deid",
+            c.dir.to_str().expect("p"),
+            "--out",
+            c.root.join("o").to_str().expect("p"),
+            "--json",
+        ])
+        .env("DEPOSIT_HOME", c.root.join("home"))
+        .env("DEPOSIT_CONFIG", c.root.join("none.toml"))
+        .stdout(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(full)
+                .expect("/dev/full"),
+        )
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("standard output"), "{stderr}");
+}

@@ -17,8 +17,17 @@ fn print_json<T: Serialize>(v: &T) -> Result<(), ApiError> {
         class: ErrorClass::Permanent,
         usage: false,
     })?;
-    println!("{s}");
-    Ok(())
+    // (not println!: a full disk or a closed pipe must be an error, not a panic)
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{s}")
+        .and_then(|()| out.flush())
+        .map_err(|e| ApiError {
+            code: "cli.stdout".into(),
+            message: format!("cannot write the result to standard output: {e}"),
+            class: crate::error::ErrorClass::Transient,
+            usage: false,
+        })
 }
 
 fn bad_usage(message: String) -> ApiError {

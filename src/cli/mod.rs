@@ -86,12 +86,13 @@ fn init_logging(verbose: u8, quiet: bool) {
 
 /// Prints an error: one JSON object on stdout with --json, else a line on stderr.
 fn report_error(e: &ApiError, json: bool) {
-    if json {
-        println!(
-            "{}",
-            json!({"error": {"code": e.code, "message": e.message, "class": e.class}})
-        );
-    } else {
+    use std::io::Write as _;
+    let on_stdout = json && {
+        let mut out = std::io::stdout().lock();
+        let v = json!({"error": {"code": e.code, "message": e.message, "class": e.class}});
+        writeln!(out, "{v}").and_then(|()| out.flush()).is_ok()
+    };
+    if !on_stdout {
         eprintln!("deposit: error: {}", e.message);
     }
 }
@@ -136,8 +137,17 @@ pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ApiError> {
         class: crate::error::ErrorClass::Permanent,
         usage: false,
     })?;
-    println!("{s}");
-    Ok(())
+    // (not println!: a full disk or a closed pipe must be an error, not a panic)
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{s}")
+        .and_then(|()| out.flush())
+        .map_err(|e| ApiError {
+            code: "cli.stdout".into(),
+            message: format!("cannot write the result to standard output: {e}"),
+            class: crate::error::ErrorClass::Transient,
+            usage: false,
+        })
 }
 
 fn not_yet(cmd: &Command) -> ApiError {
