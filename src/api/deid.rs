@@ -305,14 +305,19 @@ fn process(
             if let Err(e) = d.dataset.with_exact_meta(d.meta).write_all(&mut out) {
                 return fail("encode", &e);
             }
-            if let Some(parent) = target.parent() {
-                if let Err(e) = std::fs::create_dir_all(parent) {
-                    return fail("create the folder for", &e);
-                }
-            }
             // A temporary name of this input's own: duplicates never write into one file.
             let tmp = target.with_extension(format!("{index}.part"));
-            let written = std::fs::File::create(&tmp).and_then(|mut f| {
+            // The folder is made on the first file that needs it (not asked for every file).
+            let created = match std::fs::File::create(&tmp) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    match target.parent().map(std::fs::create_dir_all) {
+                        Some(Err(e)) => return fail("create the folder for", &e),
+                        _ => std::fs::File::create(&tmp),
+                    }
+                }
+                other => other,
+            };
+            let written = created.and_then(|mut f| {
                 use std::io::Write;
                 f.write_all(&out)?;
                 if let Some(px) = raw_pixels {

@@ -284,11 +284,13 @@ impl Walk<'_> {
         let mut kept_blocks: HashSet<(u16, u8)> = HashSet::new();
         for tag in tags {
             let Some(elem) = ds.take(tag) else { continue };
-            let path = format!("{prefix}{}", tag_text(tag));
             let plan = self.plan(tag, elem.vr(), &creators);
+            // (the path text is made only where a decision or a sequence needs it)
+            let path = || format!("{prefix}{}", tag_text(tag));
             let out = match plan {
-                None => self.keep(elem, &path),
-                Some(plan) => self.act(elem, &path, plan),
+                None if !matches!(elem.value(), Value::Sequence(_)) => Some(elem),
+                None => self.keep(elem, &path()),
+                Some(plan) => self.act(elem, &path(), plan),
             };
             if let Some(e) = out {
                 if e.tag().group() % 2 == 1 && e.tag().element() >= 0x1000 {
