@@ -233,20 +233,17 @@ fn process(
     // before the reader allocates them) works on memory. When nothing can change the pixels
     // (no mask library, not a CTP script), Pixel Data is not decoded at all: its bytes are
     // copied from the input into the output of the same transfer syntax.
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return unreadable(path, None, &crate::intake::SkipReason::from_io(&e)),
-    };
-    let split = if masks.is_none() && profile.ctp.is_none() {
-        crate::intake::open_split(&bytes)
+    use crate::intake::Pixels;
+    let opened = if masks.is_none() && profile.ctp.is_none() {
+        crate::intake::open_for_deid(path)
     } else {
-        crate::intake::open_bytes(&bytes).map(|object| crate::intake::Split {
-            object,
-            pixel_data: None,
-        })
+        std::fs::read(path)
+            .map_err(|e| crate::intake::SkipReason::from_io(&e))
+            .and_then(|b| crate::intake::open_bytes(&b))
+            .map(|o| (o, Pixels::InObject))
     };
-    let (mut obj, pixel_data) = match split {
-        Ok(s) => (s.object, s.pixel_data),
+    let (mut obj, pixels) = match opened {
+        Ok(o) => o,
         Err(why) => return unreadable(path, None, &why),
     };
     let meta = obj.meta();
@@ -275,7 +272,7 @@ fn process(
         record_values: false,
     };
     let mut ds = obj.into_inner();
-    if pixel_data.is_some() {
+    if !matches!(pixels, Pixels::InObject) {
         // A stand-in, so that the engine sees an image (burned-in risk), removed below.
         ds.put(dicom_core::DataElement::new(
             PIXEL_DATA,
@@ -297,9 +294,11 @@ fn process(
                     reason: format!("cannot {what} {}: {e}", target.display()),
                 })
             };
-            let raw_pixels = match &pixel_data {
-                Some(r) if d.dataset.remove_element(PIXEL_DATA) => bytes.get(r.clone()),
-                _ => None,
+            // The stand-in goes; the real element's bytes follow the header unchanged.
+            let pixels = match pixels {
+                Pixels::InObject => Pixels::InObject,
+                p if d.dataset.remove_element(PIXEL_DATA) => p,
+                _ => Pixels::InObject,
             };
             let mut out = Vec::with_capacity(4096);
             if let Err(e) = d.dataset.with_exact_meta(d.meta).write_all(&mut out) {
@@ -318,10 +317,25 @@ fn process(
                 other => other,
             };
             let written = created.and_then(|mut f| {
-                use std::io::Write;
+                use std::io::{Read as _, Seek as _, Write as _};
                 f.write_all(&out)?;
-                if let Some(px) = raw_pixels {
-                    f.write_all(px)?;
+                match pixels {
+                    Pixels::InObject => {}
+                    Pixels::InMemory { bytes, range } => {
+                        f.write_all(bytes.get(range).unwrap_or_default())?
+                    }
+                    Pixels::InFile {
+                        mut file,
+                        offset,
+                        len,
+                    } => {
+                        // File to file: the kernel copies (copy_file_range), no user buffer.
+                        file.seek(std::io::SeekFrom::Start(offset))?;
+                        let n = std::io::copy(&mut file.take(len), &mut f)?;
+                        if n != len {
+                            return Err(std::io::Error::other("the input shrank while being read"));
+                        }
+                    }
                 }
                 Ok(())
             });

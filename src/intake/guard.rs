@@ -246,6 +246,68 @@ pub fn check_dataset_in_memory(
     }
 }
 
+/// For a large file read only in part: walks the data set elements in `prefix` (the first
+/// bytes of a data set of `total` bytes), checking every claimed length against `total`, up to
+/// a top-level, defined-length Pixel Data element that ends exactly at the end of the data
+/// set. `Ok(Some(start))`: where that element's header starts in the data set, everything
+/// before it being in `prefix`. `Ok(None)`: anything else (the prefix ends first, pixel data
+/// encapsulated or followed by more elements, …) — read the whole file instead.
+pub fn locate_pixel_data_in_prefix(
+    prefix: &[u8],
+    total: u64,
+    ts_uid: &str,
+) -> Result<Option<u64>, SkipReason> {
+    let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
+        return Ok(None);
+    };
+    if ts_uid == DEFLATED || !ts.can_decode_dataset() {
+        return Ok(None);
+    }
+    let pos = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let src = Counting {
+        rest: prefix,
+        pos: pos.clone(),
+    };
+    let opts = DataSetReaderOptions::default().value_read(ValueReadStrategy::Raw);
+    let Ok(mut tokens) = DataSetReader::new_with_ts_options(src, ts, opts) else {
+        return Ok(None);
+    };
+    let mut depth = 0usize;
+    loop {
+        let before = pos.get();
+        let Some(Ok(tok)) = tokens.next() else {
+            return Ok(None); // end of the prefix, or a parse problem: the full path decides
+        };
+        let claimed = match &tok {
+            DataToken::ElementHeader(h) if depth == 0 && h.tag == PIXEL_DATA => {
+                let Some(len) = h.len.get() else {
+                    return Ok(None);
+                };
+                let end = pos.get() as u64 + u64::from(len);
+                if end > total {
+                    return Err(SkipReason::Truncated);
+                }
+                return Ok((end == total).then_some(before as u64));
+            }
+            DataToken::PixelSequenceStart => return Ok(None),
+            DataToken::ElementHeader(h) => h.len.get(),
+            DataToken::ItemStart { len } => len.get(),
+            DataToken::SequenceStart { .. } => {
+                depth += 1;
+                None
+            }
+            DataToken::SequenceEnd => {
+                depth = depth.saturating_sub(1);
+                None
+            }
+            _ => None,
+        };
+        if claimed.is_some_and(|len| u64::from(len) > total) {
+            return Err(SkipReason::Truncated);
+        }
+    }
+}
+
 fn skip<R: Read>(r: &mut R, n: u64) -> Result<(), SkipReason> {
     let copied =
         std::io::copy(&mut r.take(n), &mut std::io::sink()).map_err(|e| SkipReason::from_io(&e))?;

@@ -335,6 +335,100 @@ pub fn open_split(bytes: &[u8]) -> Result<Split, SkipReason> {
     })
 }
 
+/// Where the Pixel Data of a file opened by [`open_for_deid`] is.
+pub enum Pixels {
+    /// In the object (decoded), or there are none.
+    InObject,
+    /// Not decoded: the element's bytes (header and value) are this range of `bytes`.
+    InMemory {
+        /// The whole file.
+        bytes: Vec<u8>,
+        /// The element's range in it.
+        range: std::ops::Range<usize>,
+    },
+    /// Not read at all: the element's bytes are `len` bytes from `offset` of the file (the
+    /// last element), to be copied file to file.
+    InFile {
+        /// The file, open for reading.
+        file: std::fs::File,
+        /// Byte offset of the element's header in the file.
+        offset: u64,
+        /// Bytes from there to the end of the file.
+        len: u64,
+    },
+}
+
+/// How much of a large file is read first for its header.
+const HEADER_PREFIX: usize = 256 * 1024;
+
+/// Opens a file for de-identification without decoding its Pixel Data when it is the last
+/// top-level element: small files are read whole ([`open_split`]); for large ones only the
+/// first 256 KB are read when the header fits in them, and the pixels stay in the file. The
+/// length guard covers every element either way.
+pub fn open_for_deid(
+    path: &std::path::Path,
+) -> Result<(dicom_object::DefaultDicomObject, Pixels), SkipReason> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+    let size = f.metadata().map_err(|e| SkipReason::from_io(&e))?.len();
+    let mut prefix = Vec::with_capacity(HEADER_PREFIX.min(size as usize));
+    (&mut f)
+        .take(HEADER_PREFIX as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| SkipReason::from_io(&e))?;
+    if (prefix.len() as u64) < size {
+        if let Some((object, offset)) = header_in_prefix(&prefix, size)? {
+            let len = size - offset;
+            return Ok((
+                object,
+                Pixels::InFile {
+                    file: f,
+                    offset,
+                    len,
+                },
+            ));
+        }
+        f.read_to_end(&mut prefix)
+            .map_err(|e| SkipReason::from_io(&e))?;
+    }
+    let bytes = prefix;
+    let split = open_split(&bytes)?;
+    Ok(match split.pixel_data {
+        Some(range) => (split.object, Pixels::InMemory { bytes, range }),
+        None => (split.object, Pixels::InObject),
+    })
+}
+
+/// The header object and the offset of the Pixel Data element, when the prefix holds all of
+/// the header.
+fn header_in_prefix(
+    prefix: &[u8],
+    size: u64,
+) -> Result<Option<(dicom_object::DefaultDicomObject, u64)>, SkipReason> {
+    let (meta, _) = guard::scan_meta(prefix, size, true)?;
+    let Some(ts) = meta.ts_uid.as_deref() else {
+        return Ok(None);
+    };
+    let Some(ds) = prefix.get(meta.dataset_offset as usize..) else {
+        return Ok(None);
+    };
+    let total = size - meta.dataset_offset;
+    let Some(start) = guard::locate_pixel_data_in_prefix(ds, total, ts.trim_end_matches('\0'))?
+    else {
+        return Ok(None);
+    };
+    let body = match prefix.get(128..132) {
+        Some(b"DICM") => &prefix[128..],
+        _ => return Err(SkipReason::Corrupt),
+    };
+    let object = dicom_object::OpenFileOptions::new()
+        .read_preamble(dicom_object::file::ReadPreamble::Never)
+        .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+        .from_reader(body)
+        .map_err(|_| SkipReason::Corrupt)?;
+    Ok(Some((object, meta.dataset_offset + start)))
+}
+
 #[cfg(test)]
 mod open_full_tests {
     use super::*;
