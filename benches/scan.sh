@@ -24,7 +24,7 @@ cargo build --release --quiet --bin deposit -p deposit
 cargo build --release --quiet -p deposit-synth
 deposit="$root/target/release/deposit"
 
-if [ ! -f "$corpus/manifest.json" ] || [ "$(find "$corpus" -name '*.dcm' | wc -l)" != "$files" ]; then
+if [ ! -f "$corpus/manifest.json" ] && [ ! -f "$corpus.manifest.json" ] || [ "$(find "$corpus" -name '*.dcm' | wc -l)" != "$files" ]; then
   echo "== generate $files files into $corpus"
   rm -rf "$corpus"
   "$root/target/release/deposit-synth" --out "$corpus" --bulk "$files"

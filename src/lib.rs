@@ -16,6 +16,7 @@ pub mod api;
 pub mod archive;
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod deid;
 pub mod error;
 pub mod home;

@@ -53,6 +53,8 @@ NEEDS_EMPTY = {  # type 2 in some common IOD -> Z
     "(3008,0105)": "Source Serial Number: type 2 in RT brachy treatment records",
     "(300a,00b2)": "Treatment Machine Name: type 2 in RT Beams",
     "(0070,0084)": "Content Creator's Name: type 2 in presentation states",
+    "(0008,1070)": "Operators' Name: type 2 in RT Series (found by dciodvfy on an RT Plan)",
+    "(0008,1111)": "Referenced Performed Procedure Step Sequence: type 2 in SR Document Series",
 }
 
 

@@ -78,6 +78,9 @@ pub struct DeidSummary {
     pub quarantine: Vec<Quarantined>,
     /// Each failed input.
     pub failures: Vec<Failure>,
+    /// Inputs that are copies of an instance written from another input (same SOP Instance
+    /// UID); not counted in `written`.
+    pub duplicates: Vec<Failure>,
 }
 
 /// Before/after of one file.
@@ -86,6 +89,8 @@ pub struct DeidSummary {
 pub struct InspectReport {
     /// The profile applied.
     pub profile: ProfileId,
+    /// Whether it is the study's approved profile (`None`: the study has no approval).
+    pub approved: Option<bool>,
     /// Where the output would go (relative to the output folder).
     pub output_path: Option<String>,
     /// Set when the real run would quarantine this file.
@@ -120,10 +125,17 @@ pub struct ProfileInfo {
     pub options: Vec<(String, String, String)>,
     /// How many listed attributes get each action.
     pub actions: BTreeMap<String, usize>,
+    /// Studies for which exactly this profile (same SHA-256) is the approved one.
+    pub approved_for: Vec<String>,
 }
 
 enum Outcome {
-    Written,
+    /// Written to `target`; the input's index in the run (duplicates resolve by it).
+    Written {
+        target: PathBuf,
+        index: usize,
+        path: PathBuf,
+    },
     Quarantined {
         path: PathBuf,
         sop: Option<String>,
@@ -194,29 +206,49 @@ pub(crate) fn apply_masks(
     })
 }
 
+fn unreadable(path: &Path, sop: Option<String>, why: &crate::intake::SkipReason) -> Outcome {
+    Outcome::Quarantined {
+        path: path.to_path_buf(),
+        sop,
+        q: Quarantine {
+            code: QuarantineCode::Unreadable,
+            reason: format!("cannot be read as DICOM: {}", why.sentence()),
+            missing_key: None,
+        },
+    }
+}
+
+/// Which input owns each output path. Two inputs with the same new path are the same
+/// instance (same SOP Instance UID): the one listed first wins, whatever the timing, so the
+/// output stays deterministic.
+type Claims = std::sync::Mutex<std::collections::HashMap<PathBuf, usize>>;
+
+#[allow(clippy::too_many_arguments)]
 fn process(
-    path: &Path,
+    (index, path): (usize, &Path),
     out_dir: &Path,
     profile: &Profile,
     keys: &Keys,
     lookup: Option<&LookupTable>,
     masks: Option<&MaskLibrary>,
+    claims: &Claims,
 ) -> Outcome {
-    // One guarded read (intake::open_full): impossible element lengths are refused before the
-    // reader allocates them (a damaged 1 KB file can otherwise cost gigabytes per worker).
-    let mut obj = match crate::intake::open_full(path) {
+    // One read of the whole file; the guarded parse (impossible element lengths are refused
+    // before the reader allocates them) works on memory. When nothing can change the pixels
+    // (no mask library, not a CTP script), Pixel Data is not decoded at all: its bytes are
+    // copied from the input into the output of the same transfer syntax.
+    use crate::intake::Pixels;
+    let opened = if masks.is_none() && profile.ctp.is_none() {
+        crate::intake::open_for_deid(path)
+    } else {
+        std::fs::read(path)
+            .map_err(|e| crate::intake::SkipReason::from_io(&e))
+            .and_then(|b| crate::intake::open_bytes(&b))
+            .map(|o| (o, Pixels::InObject))
+    };
+    let (mut obj, pixels) = match opened {
         Ok(o) => o,
-        Err(why) => {
-            return Outcome::Quarantined {
-                path: path.to_path_buf(),
-                sop: None,
-                q: Quarantine {
-                    code: QuarantineCode::Unreadable,
-                    reason: format!("cannot be read as DICOM: {}", why.sentence()),
-                    missing_key: None,
-                },
-            }
-        }
+        Err(why) => return unreadable(path, None, &why),
     };
     let meta = obj.meta();
     let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
@@ -243,13 +275,22 @@ fn process(
         mask_rule: masked.as_ref().map(|m| m.rule.as_str()),
         record_values: false,
     };
-    match deid::deidentify(obj.into_inner(), &ts, profile, keys, ctx) {
+    let mut ds = obj.into_inner();
+    if !matches!(pixels, Pixels::InObject) {
+        // A stand-in, so that the engine sees an image (burned-in risk), removed below.
+        ds.put(dicom_core::DataElement::new(
+            PIXEL_DATA,
+            dicom_core::VR::OB,
+            dicom_core::PrimitiveValue::Empty,
+        ));
+    }
+    match deid::deidentify(ds, &ts, profile, keys, ctx) {
         Err(q) => Outcome::Quarantined {
             path: path.to_path_buf(),
             sop,
             q,
         },
-        Ok(d) => {
+        Ok(mut d) => {
             let target = out_dir.join(&d.relative_path);
             let fail = |what: &str, e: &dyn std::fmt::Display| {
                 Outcome::Failed(Failure {
@@ -257,30 +298,96 @@ fn process(
                     reason: format!("cannot {what} {}: {e}", target.display()),
                 })
             };
-            if let Some(parent) = target.parent() {
-                if let Err(e) = std::fs::create_dir_all(parent) {
-                    return fail("create the folder for", &e);
-                }
+            // The stand-in goes; the real element's bytes follow the header unchanged.
+            let pixels = match pixels {
+                Pixels::InObject => Pixels::InObject,
+                p if d.dataset.remove_element(PIXEL_DATA) => p,
+                _ => Pixels::InObject,
+            };
+            let mut out = Vec::with_capacity(4096);
+            if let Err(e) = d.dataset.with_exact_meta(d.meta).write_all(&mut out) {
+                return fail("encode", &e);
             }
-            let tmp = target.with_extension("dcm.part");
-            let file = d.dataset.with_exact_meta(d.meta);
-            if let Err(e) = file.write_to_file(&tmp) {
+            // A temporary name of this input's own: duplicates never write into one file.
+            let tmp = target.with_extension(format!("{index}.part"));
+            // The folder is made on the first file that needs it (not asked for every file).
+            let created = match std::fs::File::create(&tmp) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    match target.parent().map(std::fs::create_dir_all) {
+                        Some(Err(e)) => return fail("create the folder for", &e),
+                        _ => std::fs::File::create(&tmp),
+                    }
+                }
+                other => other,
+            };
+            let written = created.and_then(|mut f| {
+                use std::io::{Read as _, Seek as _, Write as _};
+                f.write_all(&out)?;
+                match pixels {
+                    Pixels::InObject => {}
+                    Pixels::InMemory { bytes, range } => {
+                        f.write_all(bytes.get(range).unwrap_or_default())?
+                    }
+                    Pixels::InFile {
+                        mut file,
+                        offset,
+                        len,
+                    } => {
+                        // File to file: the kernel copies (copy_file_range), no user buffer.
+                        file.seek(std::io::SeekFrom::Start(offset))?;
+                        let n = std::io::copy(&mut file.take(len), &mut f)?;
+                        if n != len {
+                            return Err(std::io::Error::other("the input shrank while being read"));
+                        }
+                    }
+                }
+                Ok(())
+            });
+            if let Err(e) = written {
                 let _ = std::fs::remove_file(&tmp);
                 return fail("write", &e);
             }
-            if let Err(e) = std::fs::rename(&tmp, &target) {
-                return fail("finish", &e);
+            let Ok(mut owners) = claims.lock() else {
+                let _ = std::fs::remove_file(&tmp);
+                return fail("finish", &"a worker stopped");
+            };
+            if owners.get(&target).is_some_and(|&first| first < index) {
+                let _ = std::fs::remove_file(&tmp);
+            } else {
+                if let Err(e) = std::fs::rename(&tmp, &target) {
+                    return fail("finish", &e);
+                }
+                owners.insert(target.clone(), index);
             }
-            Outcome::Written
+            Outcome::Written {
+                target,
+                index,
+                path: path.to_path_buf(),
+            }
         }
     }
 }
+
+const PIXEL_DATA: dicom_core::Tag = dicom_core::Tag(0x7FE0, 0x0010);
 
 impl Session {
     /// The profile for a run: [`resolve_profile`], plus, for a CTP script, the @integer store
     /// backed by the catalog (a connection of its own, usable from every worker).
     pub fn run_profile(&self, name: Option<&str>) -> Result<Profile, ApiError> {
-        let p = resolve_profile(name)?;
+        let p = self.preview_profile(name)?;
+        if let Some(pin) = &self.study.approval {
+            if p.sha256 != pin.sha256 {
+                return Err(super::config::not_approved(&p, pin, name));
+            }
+        }
+        Ok(p)
+    }
+
+    /// Like [`Session::run_profile`] but without holding it to the study's approval (for
+    /// previews such as `inspect`, which report whether the profile is the approved one).
+    pub fn preview_profile(&self, name: Option<&str>) -> Result<Profile, ApiError> {
+        let pinned = self.study.approval.as_ref().map(|a| a.profile.as_str());
+        let p = resolve_profile(name.or(pinned))?;
         if p.ctp.is_none() {
             return Ok(p);
         }
@@ -295,10 +402,19 @@ impl Session {
     }
 
     pub(crate) fn keys(&self) -> Result<Keys, ApiError> {
-        self.home
+        let key = self
+            .home
             .site_key()
-            .map(Keys::new)
-            .map_err(|e| ApiError::from_err(&e, false))
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        match &self.study.uid_root {
+            None => Ok(Keys::new(key)),
+            Some(r) => Keys::with_root(key, r).map_err(|m| ApiError {
+                code: "config.uid_root".into(),
+                message: format!("the UID root '{r}' is not usable: {m}"),
+                class: ErrorClass::Permanent,
+                usage: true,
+            }),
+        }
     }
 
     /// De-identifies every file under `paths` into `out_dir`; quarantines what is not safe.
@@ -332,6 +448,7 @@ impl Session {
             },
             quarantine: Vec::new(),
             failures: Vec::new(),
+            duplicates: Vec::new(),
         };
         let mut files = Vec::new();
         for f in walk(&roots) {
@@ -352,21 +469,39 @@ impl Session {
             .build()
             .map_err(|e| internal("deid.threads", format!("cannot start workers: {e}")))?;
         let (tx, rx) = crossbeam_channel::bounded::<Outcome>(64);
+        let claims = Claims::default();
+        let mut written: Vec<(PathBuf, usize, PathBuf)> = Vec::new();
         let mut done = 0u64;
         std::thread::scope(|s| {
             let (profile, keys, lookup, files) = (&profile, &keys, lookup.as_ref(), &files);
             let masks = masks.as_ref();
+            let claims = &claims;
             s.spawn(move || {
                 pool.install(|| {
-                    files.par_iter().for_each_with(tx, |tx, f| {
-                        let _ = tx.send(process(f, out_dir, profile, keys, lookup, masks));
-                    })
+                    files
+                        .par_iter()
+                        .enumerate()
+                        .for_each_with(tx, |tx, (i, f)| {
+                            let _ = tx.send(process(
+                                (i, f),
+                                out_dir,
+                                profile,
+                                keys,
+                                lookup,
+                                masks,
+                                claims,
+                            ));
+                        })
                 })
             });
             for outcome in rx.iter() {
                 done += 1;
                 match outcome {
-                    Outcome::Written => summary.written += 1,
+                    Outcome::Written {
+                        target,
+                        index,
+                        path,
+                    } => written.push((target, index, path)),
                     Outcome::Skipped => summary.skipped += 1,
                     Outcome::Failed(f) => {
                         summary.failed += 1;
@@ -397,6 +532,25 @@ impl Session {
                 progress(done, total);
             }
         });
+        // One output per new path; inputs that are copies of an instance already written
+        // (same SOP Instance UID) are reported, not counted twice.
+        written.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let mut kept: Option<(&PathBuf, &PathBuf)> = None;
+        for (target, _, path) in &written {
+            match kept {
+                Some((t, first)) if t == target => summary.duplicates.push(Failure {
+                    path: path.display().to_string(),
+                    reason: format!(
+                        "same instance (SOP Instance UID) as {}, whose output was kept",
+                        first.display()
+                    ),
+                }),
+                _ => {
+                    kept = Some((target, path));
+                    summary.written += 1;
+                }
+            }
+        }
         Ok(summary)
     }
 
@@ -444,7 +598,12 @@ impl Session {
         profile: Option<&str>,
         lookup: Option<&Path>,
     ) -> Result<InspectReport, ApiError> {
-        let profile = self.run_profile(profile)?;
+        let profile = self.preview_profile(profile)?;
+        let approved = self
+            .study
+            .approval
+            .as_ref()
+            .map(|a| a.sha256 == profile.sha256);
         let lookup = load_lookup(lookup)?;
         let keys = self.keys()?;
         let obj = crate::intake::open_full(file).map_err(|why| ApiError {
@@ -476,6 +635,7 @@ impl Session {
             Ok(d) => {
                 return Ok(InspectReport {
                     profile: id,
+                    approved,
                     output_path: Some(d.relative_path.display().to_string()),
                     quarantine: None,
                     decisions: d.decisions,
@@ -492,6 +652,7 @@ impl Session {
         let d = deid::deidentify(ds, &ts, &profile, &keys, preview).ok();
         Ok(InspectReport {
             profile: id,
+            approved,
             output_path: None,
             quarantine: Some(InspectQuarantine {
                 code: verdict.code.as_str().into(),
@@ -558,6 +719,7 @@ pub fn profile_info(p: &Profile) -> ProfileInfo {
             .map(|o| (o.name().into(), o.code().into(), o.meaning().into()))
             .collect(),
         actions,
+        approved_for: Vec::new(),
     }
 }
 
@@ -572,4 +734,62 @@ pub fn profiles() -> Result<Vec<ProfileInfo>, ApiError> {
 /// One profile by name or file.
 pub fn profile(name: &str) -> Result<ProfileInfo, ApiError> {
     Profile::load(name).map(|p| profile_info(&p)).map_err(usage)
+}
+
+/// The fuzzing entry point (fuzz/ and tests/fuzz_replay.rs): `data` as a Part-10 file through
+/// the guarded read, pixel masking (a rule that matches every image, so decoders run) and
+/// de-identification with a shipped profile chosen by the first byte, then written back to
+/// bytes. Returns whether an output was produced. Must never panic, whatever `data` is.
+pub fn fuzz_one(data: &[u8]) -> bool {
+    use std::sync::OnceLock;
+    static SETUP: OnceLock<Option<(Vec<Profile>, MaskLibrary)>> = OnceLock::new();
+    let Some((profiles, masks)) = SETUP.get_or_init(|| {
+        let profiles = deid::profile::SHIPPED
+            .iter()
+            .filter_map(|(n, _)| Profile::load(n).ok())
+            .collect::<Vec<_>>();
+        let masks = MaskLibrary::parse("{ true. }\n(0,0,4,4)\n", "fuzz").ok()?;
+        Some((profiles, masks))
+    }) else {
+        return false;
+    };
+    let keys = Keys::new([7; 32]);
+    let Ok(mut obj) = crate::intake::open_bytes(data) else {
+        return false;
+    };
+    let pick = data.get(200).copied().unwrap_or(0) as usize;
+    let Some(profile) = profiles.get(pick % profiles.len().max(1)) else {
+        return false;
+    };
+    let mut ts = obj
+        .meta()
+        .transfer_syntax
+        .trim_end_matches(['\0', ' '])
+        .to_string();
+    let masked = if pick % 2 == 0 {
+        match apply_masks(&mut obj, Some(masks)) {
+            Ok(m) => m,
+            Err(_) => return false,
+        }
+    } else {
+        None
+    };
+    if let Some(m) = &masked {
+        ts = m.transfer_syntax.clone();
+    }
+    let ctx = Context {
+        lookup: None,
+        mask_rule: masked.as_ref().map(|m| m.rule.as_str()),
+        record_values: pick % 3 == 0,
+    };
+    match deid::deidentify(obj.into_inner(), &ts, profile, &keys, ctx) {
+        Ok(d) => {
+            let mut out = Vec::new();
+            d.dataset
+                .with_exact_meta(d.meta)
+                .write_all(&mut out)
+                .is_ok()
+        }
+        Err(_) => false,
+    }
 }

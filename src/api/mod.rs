@@ -4,6 +4,7 @@
 //! [`ApiError`] (`{code, message, class}`); long operations report through callbacks that the
 //! callers bridge to progress bars or UI events.
 
+pub mod config;
 pub mod deid;
 pub mod dto;
 pub mod jobs;
@@ -13,6 +14,7 @@ pub mod preflight;
 pub mod quarantine;
 pub mod queue;
 pub mod receive;
+pub mod review;
 pub mod send;
 pub mod studies;
 
@@ -27,6 +29,7 @@ use crate::intake::{self, Progress, ScanOptions};
 pub struct Session {
     home: Home,
     catalog: Catalog,
+    study: config::StudySettings,
 }
 
 fn unix_now() -> i64 {
@@ -48,7 +51,11 @@ impl Session {
         let home = Home::open(root).map_err(|e| ApiError::from_err(&e, true))?;
         let catalog =
             Catalog::open(&home.catalog_path()).map_err(|e| ApiError::from_err(&e, false))?;
-        Ok(Session { home, catalog })
+        Ok(Session {
+            home,
+            catalog,
+            study: config::StudySettings::default(),
+        })
     }
 
     /// The data home.

@@ -24,6 +24,9 @@ pub struct MissingPatient {
     pub studies: u64,
     /// Instances of this patient in the folder.
     pub instances: u64,
+    /// What the table lacks for this patient: `ptid` (pseudonym) and/or `dateinc` (date
+    /// offset, asked only of tables that keep date offsets).
+    pub missing: Vec<String>,
 }
 
 impl super::Session {
@@ -35,13 +38,26 @@ impl super::Session {
             .catalog
             .scan_patients(scan.scan_id)
             .map_err(|e| ApiError::from_err(&e, false))?;
+        let dates = table
+            .as_ref()
+            .is_some_and(|t| t.has_kind(crate::deid::lookup::DATEINC));
         let missing = patients
             .iter()
-            .filter(|(id, _, _)| table.as_ref().is_none_or(|t| t.get("ptid", id).is_none()))
-            .map(|(id, studies, instances)| MissingPatient {
-                patient_id: id.clone(),
-                studies: *studies,
-                instances: *instances,
+            .filter_map(|(id, studies, instances)| {
+                let lacks = |kind: &str| table.as_ref().is_none_or(|t| t.get(kind, id).is_none());
+                let mut what = Vec::new();
+                if lacks("ptid") {
+                    what.push("ptid".to_string());
+                }
+                if dates && lacks(crate::deid::lookup::DATEINC) {
+                    what.push(crate::deid::lookup::DATEINC.to_string());
+                }
+                (!what.is_empty()).then(|| MissingPatient {
+                    patient_id: id.clone(),
+                    studies: *studies,
+                    instances: *instances,
+                    missing: what,
+                })
             })
             .collect();
         Ok(Preflight {

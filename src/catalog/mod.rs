@@ -8,6 +8,7 @@ mod browse;
 pub mod ctp_integers;
 pub mod quarantine;
 pub mod received;
+pub mod review;
 mod scan_writer;
 pub mod schema;
 

@@ -172,4 +172,21 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX received_study ON received(study_uid);
     CREATE INDEX received_forward ON received(forward);
     "#,
+    // 7: review sign-off — a coordinator's record that sampled instances were looked at.
+    // `reviewer` and `note` are typed by staff (local only, never sent).
+    r#"
+    CREATE TABLE signoffs (
+        id          INTEGER PRIMARY KEY,
+        reviewer    TEXT NOT NULL,
+        note        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE signoff_instances (
+        signoff_ref  INTEGER NOT NULL REFERENCES signoffs(id),
+        instance_ref INTEGER NOT NULL REFERENCES instances(id),
+        sop_uid      TEXT NOT NULL,
+        PRIMARY KEY (signoff_ref, instance_ref)
+    );
+    CREATE INDEX signoff_instances_instance ON signoff_instances(instance_ref);
+    "#,
 ];

@@ -31,9 +31,15 @@ pub struct Common {
     /// Pixel-mask library (Deposit's format or a CTP DicomPixelAnonymizer script).
     #[arg(long, global = true, value_name = "FILE")]
     pub masks: Option<PathBuf>,
-    /// Configuration file (default: deposit.toml in the OS config folder).
+    /// Configuration file (default: DEPOSIT_CONFIG, else deposit.toml in the OS config folder).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// UID root for new UIDs (default: the configuration's, else 2.25).
+    #[arg(long, global = true, value_name = "ROOT")]
+    pub uid_root: Option<String>,
+    /// What the configuration's study adds (filled in after parsing, not a flag).
+    #[arg(skip)]
+    pub resolved: super::settings::Resolved,
     /// Print exactly one JSON object on stdout when the command ends.
     #[arg(long, global = true)]
     pub json: bool,
@@ -89,9 +95,10 @@ pub enum Command {
         /// Folders or files.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// Destination: a configured name or a URL (folder:PATH, xnat+https://…, dicom://…).
+        /// Destination: a configured name or a URL (folder:PATH, xnat+https://…, dicom://…);
+        /// default: the study's destination.
         #[arg(long, value_name = "DEST")]
-        to: String,
+        to: Option<String>,
         /// Delivery settings.
         #[command(flatten)]
         delivery: Delivery,
@@ -171,9 +178,15 @@ pub enum Command {
     },
     /// Before/after tag table of one file, with the rule behind each change.
     Inspect {
-        /// The DICOM file.
+        /// The DICOM file (with --sample: folders or files to sample from).
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// Instead: pick N instances per series at random (seeded) for review and sign-off.
+        #[arg(long, value_name = "N")]
+        sample: Option<u32>,
+        /// Seed of the random sample (same seed, same sample).
+        #[arg(long, value_name = "SEED", default_value_t = 1)]
+        seed: u64,
     },
     /// Render one frame to PNG (masks applied unless --no-mask).
     Preview {

@@ -8,7 +8,6 @@ use super::args::Common;
 use super::progress::Bar;
 use super::{EXIT_FAILED, EXIT_OK};
 use crate::api::deid::{self as api_deid, DeidOptions};
-use crate::api::Session;
 use crate::error::{ApiError, ErrorClass};
 
 fn print_json<T: Serialize>(v: &T) -> Result<(), ApiError> {
@@ -18,8 +17,17 @@ fn print_json<T: Serialize>(v: &T) -> Result<(), ApiError> {
         class: ErrorClass::Permanent,
         usage: false,
     })?;
-    println!("{s}");
-    Ok(())
+    // (not println!: a full disk or a closed pipe must be an error, not a panic)
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{s}")
+        .and_then(|()| out.flush())
+        .map_err(|e| ApiError {
+            code: "cli.stdout".into(),
+            message: format!("cannot write the result to standard output: {e}"),
+            class: crate::error::ErrorClass::Transient,
+            usage: false,
+        })
 }
 
 fn bad_usage(message: String) -> ApiError {
@@ -44,7 +52,7 @@ pub fn run(
     let Some(out) = out else {
         return Err(bad_usage("give --out DIR (or --check)".into()));
     };
-    let mut session = Session::open_default()?;
+    let mut session = super::settings::open_session(common)?;
     let bar = Bar::new(!common.json && !common.quiet, "files");
     let opts = DeidOptions {
         profile: common.profile.clone(),
@@ -79,6 +87,9 @@ pub fn run(
         for f in &summary.failures {
             println!("  failed {}: {}", f.path, f.reason);
         }
+        for d in &summary.duplicates {
+            println!("  duplicate {}: {}", d.path, d.reason);
+        }
     }
     Ok(if summary.failed > 0 {
         EXIT_FAILED
@@ -87,18 +98,51 @@ pub fn run(
     })
 }
 
+/// `deposit inspect PATH --sample N [--seed S]`: N instances per series, for review.
+pub fn sample(common: &Common, path: &Path, n: u32, seed: u64) -> Result<u8, ApiError> {
+    let mut session = super::settings::open_session(common)?;
+    let opts = crate::api::review::SampleOptions {
+        per_series: n,
+        seed,
+    };
+    let s = session.sample(&[path.to_path_buf()], &opts)?;
+    if common.json {
+        print_json(&s)?;
+    } else if !common.quiet {
+        println!(
+            "{} instances picked ({} per series, seed {}) from {} series, {} instances:",
+            s.instances.len(),
+            s.per_series,
+            s.seed,
+            s.series,
+            s.population
+        );
+        for i in &s.instances {
+            println!("  #{:<7} {:<4} {}", i.instance_id, i.modality, i.path);
+        }
+        println!("Inspect each with `deposit inspect FILE`; record the sign-off in the app.");
+    }
+    Ok(EXIT_OK)
+}
+
 /// `deposit inspect FILE`.
 pub fn inspect(common: &Common, file: &Path) -> Result<u8, ApiError> {
-    let session = Session::open_default()?;
+    let session = super::settings::open_session(common)?;
     let r = session.inspect(file, common.profile.as_deref(), common.lookup.as_deref())?;
     if common.json {
         print_json(&r)?;
         return Ok(EXIT_OK);
     }
     println!(
-        "profile {} ({})",
+        "profile {} ({}){}",
         r.profile.name,
-        &r.profile.sha256[..12.min(r.profile.sha256.len())]
+        &r.profile.sha256[..12.min(r.profile.sha256.len())],
+        match r.approved {
+            Some(true) => " — the study's approved profile",
+            Some(false) =>
+                " — NOT the study's approved profile (preview only: deid and send refuse it)",
+            None => "",
+        }
     );
     match (&r.output_path, &r.quarantine) {
         (Some(p), _) => println!("output: {p}"),
@@ -139,27 +183,64 @@ pub fn inspect(common: &Common, file: &Path) -> Result<u8, ApiError> {
     Ok(EXIT_OK)
 }
 
-/// `deposit profile [list|show NAME|check FILE]`.
+/// `deposit profile [list|show NAME|check FILE|approve NAME|FILE]`.
 pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Result<u8, ApiError> {
+    let approvals = crate::api::config::approvals(&common.resolved.config);
+    let mark = |p: &api_deid::ProfileInfo| {
+        if p.approved_for.is_empty() {
+            String::new()
+        } else {
+            format!("  [approved: {}]", p.approved_for.join(", "))
+        }
+    };
     match (action.unwrap_or("list"), name) {
         ("list", _) => {
-            let all = api_deid::profiles()?;
+            let mut all = api_deid::profiles()?;
+            // An approved profile file (or CTP script) is listed beside the shipped ones.
+            for a in &approvals {
+                if !all.iter().any(|p| p.sha256 == a.sha256) {
+                    if let Ok(p) = api_deid::profile(&a.profile) {
+                        all.push(p);
+                    }
+                }
+            }
+            crate::api::config::mark_approved(&mut all, &approvals);
             if common.json {
                 print_json(&all)?;
             } else {
                 for p in all {
-                    println!("{:<24} {}  {}", p.name, &p.sha256[..12], p.description);
+                    println!(
+                        "{:<24} {}  {}{}",
+                        p.name,
+                        &p.sha256[..12.min(p.sha256.len())],
+                        p.description,
+                        mark(&p)
+                    );
                 }
             }
         }
-        ("show" | "check", Some(n)) => {
-            let p = api_deid::profile(n)?;
+        ("show" | "check", n) => {
+            let n = match (n, &common.resolved.approval) {
+                (Some(n), _) => n.to_string(),
+                (None, Some(a)) => a.profile.clone(),
+                (None, None) => {
+                    return Err(bad_usage(
+                        "name a profile: deposit profile show NAME".into(),
+                    ))
+                }
+            };
+            let mut one = [api_deid::profile(&n)?];
+            crate::api::config::mark_approved(&mut one, &approvals);
+            let [p] = one;
             if common.json {
                 print_json(&p)?;
             } else {
                 println!(
-                    "name:    {}\nsha256:  {}\nedition: PS3.15 {} Table E.1-1",
-                    p.name, p.sha256, p.edition
+                    "name:    {}{}\nsha256:  {}\nedition: PS3.15 {} Table E.1-1",
+                    p.name,
+                    mark(&p),
+                    p.sha256,
+                    p.edition
                 );
                 if !p.description.is_empty() {
                     println!("about:   {}", p.description);
@@ -173,23 +254,46 @@ pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Res
                 println!("actions: {}", counts.join(" "));
             }
         }
-        ("show" | "check", None) => {
+        ("approve", Some(n)) => {
+            let a = crate::api::config::approve(
+                common.config.as_deref(),
+                common.study.as_deref(),
+                n,
+                unix_now(),
+            )?;
+            if common.json {
+                print_json(&a)?;
+            } else if !common.quiet {
+                println!(
+                    "Approved for study '{}': {} (sha256 {})\nRecorded in {}. From now on this study runs only this exact profile.",
+                    a.study, a.profile, a.sha256, a.config
+                );
+            }
+        }
+        ("approve", None) => {
             return Err(bad_usage(
-                "name a profile: deposit profile show NAME".into(),
+                "name the profile to approve: deposit profile approve NAME|FILE [--study S]".into(),
             ))
         }
         (other, _) => {
             return Err(bad_usage(format!(
-                "'deposit profile {other}' is not available in this build yet (list, show, check)"
+                "'deposit profile {other}' is not a profile action (list, show, check, approve)"
             )))
         }
     }
     Ok(EXIT_OK)
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// `deposit quarantine [list|show ID]`.
 pub fn quarantine(common: &Common, action: Option<&str>, id: Option<&str>) -> Result<u8, ApiError> {
-    let session = Session::open_default()?;
+    let session = super::settings::open_session(common)?;
     match (action.unwrap_or("list"), id) {
         ("list", _) => {
             let rows = session.quarantine_list()?;
@@ -250,7 +354,7 @@ fn preflight(common: &Common, paths: &[PathBuf]) -> Result<u8, ApiError> {
             "'deposit deid --check' checks a lookup table: give --lookup FILE".into(),
         ));
     };
-    let mut session = Session::open_default()?;
+    let mut session = super::settings::open_session(common)?;
     let report = session.preflight(paths, lookup)?;
     if common.json {
         print_json(&report)?;
@@ -268,8 +372,11 @@ fn preflight(common: &Common, paths: &[PathBuf]) -> Result<u8, ApiError> {
             );
             for m in &report.missing {
                 println!(
-                    "  {}  ({} studies, {} instances)",
-                    m.patient_id, m.studies, m.instances
+                    "  {}  ({} studies, {} instances; lacks {})",
+                    m.patient_id,
+                    m.studies,
+                    m.instances,
+                    m.missing.join(" and ")
                 );
             }
         }

@@ -14,6 +14,7 @@ mod receive;
 mod scan;
 mod send;
 mod serve;
+pub mod settings;
 
 use std::process::ExitCode;
 
@@ -99,17 +100,19 @@ fn init_logging(verbose: u8, quiet: bool, file: Option<crate::api::receive::log:
 
 /// Prints an error: one JSON object on stdout with --json, else a line on stderr.
 fn report_error(e: &ApiError, json: bool) {
-    if json {
-        println!(
-            "{}",
-            json!({"error": {"code": e.code, "message": e.message, "class": e.class}})
-        );
-    } else {
+    use std::io::Write as _;
+    let on_stdout = json && {
+        let mut out = std::io::stdout().lock();
+        let v = json!({"error": {"code": e.code, "message": e.message, "class": e.class}});
+        writeln!(out, "{v}").and_then(|()| out.flush()).is_ok()
+    };
+    if !on_stdout {
         eprintln!("deposit: error: {}", e.message);
     }
 }
 
-fn run(cli: Cli) -> Result<u8, ApiError> {
+fn run(mut cli: Cli) -> Result<u8, ApiError> {
+    settings::resolve(&mut cli.common, &cli.command)?;
     match cli.command {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
         Command::Send {
@@ -121,7 +124,7 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
         } => send::run(
             &cli.common,
             &paths,
-            &to,
+            to.as_deref(),
             &delivery,
             &resources,
             &scan_quality,
@@ -141,7 +144,10 @@ fn run(cli: Cli) -> Result<u8, ApiError> {
             frame,
             no_mask,
         } => preview::run(&cli.common, &file, &out, frame, no_mask),
-        Command::Inspect { file } => deid::inspect(&cli.common, &file),
+        Command::Inspect { file, sample, seed } => match sample {
+            Some(n) => deid::sample(&cli.common, &file, n, seed),
+            None => deid::inspect(&cli.common, &file),
+        },
         Command::Profile { action, name } => {
             deid::profile(&cli.common, action.as_deref(), name.as_deref())
         }
@@ -185,6 +191,15 @@ pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ApiError> {
         class: crate::error::ErrorClass::Permanent,
         usage: false,
     })?;
-    println!("{s}");
-    Ok(())
+    // (not println!: a full disk or a closed pipe must be an error, not a panic)
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{s}")
+        .and_then(|()| out.flush())
+        .map_err(|e| ApiError {
+            code: "cli.stdout".into(),
+            message: format!("cannot write the result to standard output: {e}"),
+            class: crate::error::ErrorClass::Transient,
+            usage: false,
+        })
 }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use super::args::Common;
 use super::{print_json, EXIT_FAILED, EXIT_OK};
 use crate::api::quarantine::ReleaseOptions;
-use crate::api::Session;
 use crate::error::{ApiError, ErrorClass};
 
 fn usage(message: String) -> ApiError {
@@ -33,13 +32,17 @@ pub fn run(
     match action.unwrap_or("list") {
         "release" => {
             let id = parse_id("release", id)?;
-            let mut session = Session::open_default()?;
+            let mut session = super::settings::open_session(common)?;
             let opts = ReleaseOptions {
                 profile: common.profile.clone(),
                 lookup: common.lookup.clone(),
-                to,
+                to: to.map(|t| common.resolved.config.destination_url(&t)),
                 out,
-                project: common.study.clone(),
+                project: common
+                    .resolved
+                    .project
+                    .clone()
+                    .or_else(|| common.study.clone()),
                 masks: common.masks.clone(),
             };
             let r = session.quarantine_release(id, &opts)?;
@@ -59,7 +62,7 @@ pub fn run(
         }
         "discard" => {
             let id = parse_id("discard", id)?;
-            let mut session = Session::open_default()?;
+            let mut session = super::settings::open_session(common)?;
             session.quarantine_discard(id)?;
             if common.json {
                 print_json(&serde_json::json!({"id": id, "discarded": true}))?;

@@ -6,7 +6,6 @@ use super::args::{Common, Delivery};
 use super::progress::Bar;
 use super::{print_json, EXIT_FAILED, EXIT_OK};
 use crate::api::send::{QualitySpec, ResourceSpec, SendOptions};
-use crate::api::Session;
 use crate::error::{ApiError, ErrorClass};
 
 pub(crate) fn usage(message: String) -> ApiError {
@@ -68,15 +67,27 @@ pub(crate) fn apply_delivery(opts: &mut SendOptions, d: &Delivery) -> Result<(),
 pub fn run(
     common: &Common,
     paths: &[PathBuf],
-    to: &str,
+    to: Option<&str>,
     delivery: &Delivery,
     resources: &[String],
     scan_quality: &[String],
 ) -> Result<u8, ApiError> {
+    let dest = to
+        .map(str::to_string)
+        .or_else(|| common.resolved.destination.clone())
+        .ok_or_else(|| {
+            usage("give --to DEST (a URL or a configured destination), or a destination for the study in deposit.toml".into())
+        })?;
+    let to = common.resolved.config.destination_url(&dest);
+    let to = to.as_str();
     let mut opts = SendOptions {
         profile: common.profile.clone(),
         lookup: common.lookup.clone(),
-        project: common.study.clone(),
+        project: common
+            .resolved
+            .project
+            .clone()
+            .or_else(|| common.study.clone()),
         masks: common.masks.clone(),
         ..Default::default()
     };
@@ -89,7 +100,7 @@ pub fn run(
         opts.scan_quality
             .push(QualitySpec::parse(q).map_err(|e| usage(format!("--scan-quality {e}")))?);
     }
-    let mut session = Session::open_default()?;
+    let mut session = super::settings::open_session(common)?;
     let bar = Bar::new(!common.json && !common.quiet, "steps");
     let s = session.send_with_events(paths, to, &opts, |p| {
         bar.set(p.done, p.total);

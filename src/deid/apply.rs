@@ -27,6 +27,14 @@ struct Plan {
     rule: String,
 }
 
+/// Content Sequence (0040,A730): the tree of a structured report.
+const CONTENT_SEQUENCE: Tag = Tag(0x0040, 0xA730);
+/// Text Value (0040,A160) of a TEXT content item.
+const TEXT_VALUE: Tag = Tag(0x0040, 0xA160);
+/// Rule text of a cleaned SR text value (matched in `act`).
+const CLEAN_SR_TEXT: &str =
+    "Table E.1-1 clean_structured_content: Content Sequence — text value cleaned of every identifying value found in the same object";
+
 /// State of one walk over one dataset.
 pub struct Walk<'a> {
     pub profile: &'a Profile,
@@ -35,6 +43,8 @@ pub struct Walk<'a> {
     pub scrub: &'a Scrubber,
     pub record_values: bool,
     pub decisions: Vec<Decision>,
+    /// How deep inside a Content Sequence the walk is (0: not inside).
+    pub content_depth: u32,
 }
 
 fn tag_u32(t: Tag) -> u32 {
@@ -79,6 +89,34 @@ pub fn value_summary(e: &InMemElement) -> String {
     }
 }
 
+fn dict_vr(tag: Tag) -> Option<VR> {
+    use dicom_core::dictionary::DataDictionary;
+    dicom_dictionary_std::StandardDataDictionary
+        .by_tag(tag)
+        .map(|e| e.vr.relaxed())
+}
+
+fn is_numeric_vr(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::DS
+            | VR::IS
+            | VR::US
+            | VR::SS
+            | VR::UL
+            | VR::SL
+            | VR::UV
+            | VR::SV
+            | VR::FL
+            | VR::FD
+            | VR::OF
+            | VR::OD
+            | VR::OL
+            | VR::OV
+            | VR::AT
+    )
+}
+
 fn dict_name(tag: Tag) -> String {
     use dicom_core::dictionary::DataDictionary;
     dicom_dictionary_std::StandardDataDictionary
@@ -121,6 +159,13 @@ impl Walk<'_> {
             VR::UI => p(
                 Action::U,
                 "UID not in Table E.1-1 (remapped unless a DICOM UID)",
+            ),
+            // A public attribute written as UN (e.g. by an implicit-to-explicit converter that
+            // did not know it): kept only when the dictionary says it is a number or binary
+            // (contour points, doses…), which cannot hold a name; anything else goes.
+            VR::UN if tag.group() % 2 == 0 && dict_vr(tag).is_some_and(is_numeric_vr) => p(
+                Action::K,
+                "public attribute encoded as UN, numeric in the dictionary (kept)",
             ),
             VR::UN => p(
                 Action::X,
@@ -173,6 +218,27 @@ impl Walk<'_> {
                 }
             });
         }
+        if tag == TEXT_VALUE && self.content_depth > 0 {
+            // A TEXT content item: Type 1 in its item, so it is replaced rather than removed —
+            // by a dummy (basic: the Content Sequence is D), or cleaned with the option.
+            return Some(
+                if self
+                    .profile
+                    .options
+                    .contains(&DeidOption::CleanStructuredContent)
+                {
+                    Plan {
+                        action: Action::C,
+                        rule: CLEAN_SR_TEXT.into(),
+                    }
+                } else {
+                    Plan {
+                        action: Action::D,
+                        rule: "Table E.1-1 basic: Content Sequence (D) — text value replaced by a dummy".into(),
+                    }
+                },
+            );
+        }
         let high = tag.group() & 0xFF00;
         if high == 0x5000 || high == 0x6000 {
             // Curves and overlays go whole: the table lists only their data and comments, but
@@ -218,11 +284,13 @@ impl Walk<'_> {
         let mut kept_blocks: HashSet<(u16, u8)> = HashSet::new();
         for tag in tags {
             let Some(elem) = ds.take(tag) else { continue };
-            let path = format!("{prefix}{}", tag_text(tag));
             let plan = self.plan(tag, elem.vr(), &creators);
+            // (the path text is made only where a decision or a sequence needs it)
+            let path = || format!("{prefix}{}", tag_text(tag));
             let out = match plan {
-                None => self.keep(elem, &path),
-                Some(plan) => self.act(elem, &path, plan),
+                None if !matches!(elem.value(), Value::Sequence(_)) => Some(elem),
+                None => self.keep(elem, &path()),
+                Some(plan) => self.act(elem, &path(), plan),
             };
             if let Some(e) = out {
                 if e.tag().group() % 2 == 1 && e.tag().element() >= 0x1000 {
@@ -261,8 +329,15 @@ impl Walk<'_> {
         mut seq: DataSetSequence<InMemDicomObject>,
         path: &str,
     ) -> InMemElement {
+        let content = tag == CONTENT_SEQUENCE;
+        if content {
+            self.content_depth += 1;
+        }
         for (i, item) in seq.items_mut().iter_mut().enumerate() {
             self.dataset(item, &format!("{path}[{i}]."));
+        }
+        if content {
+            self.content_depth -= 1;
         }
         let items = std::mem::take(seq.items_mut());
         DataElement::new(
@@ -352,6 +427,18 @@ impl Walk<'_> {
                     }
                 }
             }
+            (Action::C, vr) if is_free_text(vr) && rule == CLEAN_SR_TEXT => {
+                let s = elem
+                    .value()
+                    .to_str()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
+                Some(DataElement::new(
+                    tag,
+                    vr,
+                    PrimitiveValue::from(self.scrub.clean(&s)),
+                ))
+            }
             (Action::C, vr) if is_free_text(vr) => {
                 // Long free text cannot be shown clean by cutting known values out: remove it.
                 action = Action::X;
@@ -364,7 +451,13 @@ impl Walk<'_> {
                     .to_str()
                     .map(|c| c.into_owned())
                     .unwrap_or_default();
-                let cleaned = self.scrub.clean(&s);
+                let mut cleaned = self.scrub.clean_descriptor(&s);
+                if cleaned.is_empty() && !s.trim_matches(['\0', ' ']).is_empty() {
+                    // Nothing safe left: the value the basic profile's D would write (the
+                    // attribute may be type 1, so it is not left empty).
+                    cleaned = dummy_text(vr).unwrap_or_default().to_string();
+                    rule = format!("{rule}; nothing left after cleaning, dummy value");
+                }
                 Some(DataElement::new(tag, vr, PrimitiveValue::from(cleaned)))
             }
             (Action::K | Action::C | Action::U, _) => Some(elem),

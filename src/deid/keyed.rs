@@ -31,6 +31,15 @@ impl Keys {
             uid_root: "2.25".into(),
         }
     }
+
+    /// Keys with an organisation's UID root (checked with [`check_uid_root`]).
+    pub fn with_root(site_key: [u8; 32], uid_root: &str) -> Result<Self, String> {
+        check_uid_root(uid_root)?;
+        Ok(Keys {
+            site_key,
+            uid_root: uid_root.to_string(),
+        })
+    }
 }
 
 /// HMAC-SHA256 (RFC 2104) of `msg` under `key`.
@@ -65,6 +74,38 @@ fn labelled(keys: &Keys, label: &str, value: &str) -> [u8; 32] {
     msg.push(0);
     msg.extend_from_slice(value.as_bytes());
     hmac_sha256(&keys.site_key, &msg)
+}
+
+/// Longest UID root accepted: leaves at least 23 digits (over 76 bits) for the keyed number.
+pub const MAX_UID_ROOT_LEN: usize = 40;
+
+/// Checks a UID root: components of digits separated by dots, none empty or zero-padded, the
+/// first 0, 1 or 2, at most [`MAX_UID_ROOT_LEN`] characters. The message says what is wrong.
+pub fn check_uid_root(root: &str) -> Result<(), String> {
+    if root.is_empty() {
+        return Err("a UID root must not be empty".into());
+    }
+    if root.len() > MAX_UID_ROOT_LEN {
+        return Err(format!(
+            "a UID root may have at most {MAX_UID_ROOT_LEN} characters (this one has {}), so that new UIDs stay within 64 with room for the keyed number",
+            root.len()
+        ));
+    }
+    for (i, c) in root.split('.').enumerate() {
+        if c.is_empty() || !c.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(
+                "a UID root is digits separated by single dots (e.g. 1.2.826.0.1.3680043.10.999)"
+                    .into(),
+            );
+        }
+        if c.len() > 1 && c.starts_with('0') {
+            return Err("a UID root component must not start with 0".into());
+        }
+        if i == 0 && !matches!(c, "0" | "1" | "2") {
+            return Err("a UID root starts with 0, 1 or 2".into());
+        }
+    }
+    Ok(())
 }
 
 /// True for UIDs defined by the DICOM standard (SOP classes, transfer syntaxes, coding schemes…).
@@ -179,7 +220,48 @@ mod tests {
         }
     }
 
+    #[test]
+    fn uid_roots_are_checked() {
+        for ok in [
+            "2.25",
+            "1.2.826.0.1.3680043.10.999",
+            "0.0",
+            "1.3.6.1.4.1.99999.12",
+        ] {
+            assert!(check_uid_root(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "2.25.",
+            ".2.25",
+            "2..25",
+            "1.02",
+            "3.1",
+            "2.25a",
+            "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17",
+        ] {
+            assert!(check_uid_root(bad).is_err(), "{bad}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn uids_under_any_valid_root_are_valid_and_consistent(
+            root in "[12](\\.[1-9][0-9]{0,5}){1,6}",
+            uid in "[1-9][0-9]{0,5}(\\.[1-9][0-9]{0,8}){1,12}",
+        ) {
+            prop_assume!(check_uid_root(&root).is_ok());
+            let k = Keys::with_root([4; 32], &root).expect("valid root");
+            let a = remap_uid(&k, &uid);
+            prop_assert_eq!(&a, &remap_uid(&k.clone(), &uid));
+            prop_assert!(a.len() <= 64, "{}", a);
+            let prefix = format!("{root}.");
+            prop_assert!(a.starts_with(&prefix));
+            let tail = &a[root.len() + 1..];
+            prop_assert!(!tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()));
+            prop_assert!(tail == "0" || !tail.starts_with('0'));
+        }
+
         #[test]
         fn uid_remap_is_deterministic_valid_and_key_dependent(
             uid in "[1-9][0-9]{0,5}(\\.[1-9][0-9]{0,8}){1,8}"

@@ -1,7 +1,13 @@
 //! Lookup tables: original → pseudonym, from a CTP LookupTable properties file or a CSV.
 //!
 //! Properties: `keytype/ORIGINAL = PSEUDONYM` lines (`#`/`!` comments, `\` escapes for `:`, `=`
-//! and spaces in keys). CSV: a header row, then `original,pseudonym` rows (key type `ptid`).
+//! and spaces in keys). CSV: a header row, then `original,pseudonym` rows (key type `ptid`),
+//! optionally with a third column `dateinc`.
+//!
+//! Date offsets: as CTP sites keep them for `@incrementdate(Date, PatientID, dateinc)`, a row
+//! `dateinc/ORIGINAL = -1234` gives the days to add to that patient's dates. When a table has
+//! any `dateinc` row, the shipped profiles take every patient's offset from it (a patient
+//! without one is quarantined) instead of deriving it from the site key.
 //! Values are PHI: they appear in no error message, only in the quarantine record of a miss.
 
 use std::collections::HashMap;
@@ -75,7 +81,15 @@ fn separator(line: &str) -> Option<usize> {
     None
 }
 
+/// Key type of per-patient date offsets (days to add, CTP's sign), keyed by original Patient ID.
+pub const DATEINC: &str = "dateinc";
+
 impl LookupTable {
+    /// True when any entry has key type `kind`.
+    pub fn has_kind(&self, kind: &str) -> bool {
+        self.entries.keys().any(|(k, _)| k == kind)
+    }
+
     /// Parses a table, recognising the CSV form by a first line with a comma and no `=`.
     pub fn parse(text: &str) -> Result<Self, LookupError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -115,19 +129,44 @@ impl LookupTable {
 
     fn parse_csv(text: &str) -> Result<Self, LookupError> {
         let mut entries = HashMap::new();
-        for (i, raw) in text.lines().enumerate().skip(1) {
+        let clean = |s: &str| s.trim().trim_matches('"').to_string();
+        let header: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .split(',')
+            .map(|h| clean(h).to_ascii_lowercase())
+            .collect();
+        // A third column holds date offsets when its header says so.
+        let with_dateinc = match header.len() {
+            2 => false,
+            3 if header[2] == DATEINC => true,
+            _ => return Err(LookupError::BadLine { line: 1 }),
+        };
+        let mut seen_header = false;
+        for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() {
                 continue;
             }
-            let (orig, pseudo) = line
-                .split_once(',')
-                .ok_or(LookupError::BadLine { line: i + 1 })?;
-            let clean = |s: &str| s.trim().trim_matches('"').to_string();
-            if clean(pseudo).contains(',') {
-                return Err(LookupError::BadLine { line: i + 1 });
+            if !seen_header {
+                seen_header = true;
+                continue;
             }
-            entries.insert(("ptid".to_string(), clean(orig)), clean(pseudo));
+            let cols: Vec<String> = line.split(',').map(clean).collect();
+            match (cols.as_slice(), with_dateinc) {
+                ([orig, pseudo], false) => {
+                    entries.insert(("ptid".to_string(), orig.clone()), pseudo.clone());
+                }
+                ([orig, pseudo, inc], true) => {
+                    entries.insert(("ptid".to_string(), orig.clone()), pseudo.clone());
+                    if !inc.is_empty() {
+                        entries.insert((DATEINC.to_string(), orig.clone()), inc.clone());
+                    }
+                }
+                _ => return Err(LookupError::BadLine { line: i + 1 }),
+            }
         }
         Ok(LookupTable { entries })
     }
@@ -170,6 +209,21 @@ mod tests {
         assert_eq!(t.get("ptid", "12345"), Some("SUBJ-001"));
         assert_eq!(t.get("ptid", "777"), Some("SUBJ-002"));
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn csv_with_date_offsets() {
+        let t =
+            LookupTable::parse("original,pseudonym,dateinc\n12345,SUBJ-001,-400\n777,SUBJ-002,\n")
+                .expect("parse");
+        assert!(t.has_kind(DATEINC));
+        assert_eq!(t.get(DATEINC, "12345"), Some("-400"));
+        assert_eq!(t.get(DATEINC, "777"), None);
+        assert_eq!(t.get("ptid", "777"), Some("SUBJ-002"));
+        assert!(LookupTable::parse("a,b,c\n1,2,3\n").is_err());
+        assert!(!LookupTable::parse("original,pseudonym\n1,2\n")
+            .expect("p")
+            .has_kind(DATEINC));
     }
 
     #[test]

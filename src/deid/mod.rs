@@ -132,6 +132,38 @@ fn top_text(ds: &InMemDicomObject, tag: Tag) -> String {
 const PATIENT_NAME: Tag = Tag(0x0010, 0x0010);
 const PATIENT_ID: Tag = Tag(0x0010, 0x0020);
 
+/// Days to move this patient's dates back. From the lookup table when it keeps date offsets
+/// (`dateinc/<PatientID> = days to add`, CTP's convention; a patient without one is
+/// quarantined), else from the site key. Only asked when the profile shifts dates.
+fn date_offset(
+    profile: &Profile,
+    keys: &Keys,
+    lookup: Option<&LookupTable>,
+    original_id: &str,
+) -> Result<i64, Quarantine> {
+    let shifts = profile
+        .options
+        .contains(&DeidOption::RetainLongitudinalModifiedDates);
+    let Some(table) = lookup.filter(|t| shifts && t.has_kind(lookup::DATEINC)) else {
+        return Ok(keyed::date_offset_days(keys, original_id));
+    };
+    let Some(v) = table.get(lookup::DATEINC, original_id) else {
+        return Err(Quarantine {
+            code: QuarantineCode::LookupMissing,
+            reason: "the patient ID has no date offset (dateinc) in the lookup table".into(),
+            missing_key: Some(format!("{}/{}", lookup::DATEINC, original_id.trim())),
+        });
+    };
+    match v.trim().trim_start_matches('+').parse::<i64>() {
+        Ok(add) if add.abs() <= 36_525 => Ok(-add),
+        _ => Err(Quarantine {
+            code: QuarantineCode::LookupMissing,
+            reason: "the lookup table's date offset (dateinc) for this patient is not a whole number of days within 100 years".into(),
+            missing_key: Some(format!("{}/{}", lookup::DATEINC, original_id.trim())),
+        }),
+    }
+}
+
 /// De-identifies one object with `profile` and `keys`. `transfer_syntax` is the file's.
 pub fn deidentify(
     mut ds: InMemDicomObject,
@@ -180,14 +212,16 @@ pub fn deidentify(
             "pseudonym from the site key",
         ),
     };
+    let date_offset_days = date_offset(profile, keys, ctx.lookup, &original_id)?;
     let scrubber = scrub::Scrubber::from_dataset(&ds);
     let mut walk = apply::Walk {
         profile,
         keys,
-        date_offset_days: keyed::date_offset_days(keys, &original_id),
+        date_offset_days,
         scrub: &scrubber,
         record_values: ctx.record_values,
         decisions,
+        content_depth: 0,
     };
     let before_name = ctx.record_values.then(|| top_text(&ds, PATIENT_NAME));
     let before_id = ctx.record_values.then(|| original_id.clone());

@@ -17,7 +17,7 @@ use super::table::{parse_tag, Table, TagPattern, SHIPPED_TABLE};
 use crate::error::{Classify, ErrorClass};
 
 /// Bumped when the engine's reading of a profile changes, so identities change with it.
-pub const SEMANTICS: &str = "deposit-annex-e/1";
+pub const SEMANTICS: &str = "deposit-annex-e/2";
 
 /// The PS3.15 Annex E options (columns of Table E.1-1), with their CID 7050 codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -356,6 +356,12 @@ impl Profile {
         s.push_str(&format!("private {}\n", self.private.action));
         for (g, c, e) in &self.safe_private {
             s.push_str(&format!("safe {g:04x} {c} {e:02x}\n"));
+        }
+        if self.options.contains(&DeidOption::CleanDescriptors) {
+            s.push_str(&format!(
+                "descriptor-words {}\n",
+                hex::encode(Sha256::digest(super::scrub::DESCRIPTOR_WORDS.as_bytes()))
+            ));
         }
         s
     }

@@ -315,3 +315,98 @@ proptest! {
         prop_assert_eq!(a.meta.media_storage_sop_instance_uid.trim_end_matches('\0'), new_sop.as_str());
     }
 }
+
+#[test]
+fn modified_dates_take_the_offset_from_a_lookup_table_that_keeps_them() {
+    let p = Profile::load("research-longitudinal").expect("profile");
+    let table =
+        LookupTable::parse("ptid/PID-1 = SUBJ-1\ndateinc/PID-1 = -31\nptid/PID-2 = SUBJ-2\n")
+            .expect("table");
+    let ctx = Context {
+        lookup: Some(&table),
+        ..Default::default()
+    };
+    let out = run(sample("PID-1", "1.2.3.4.5.6.7.9"), &p, ctx).expect("deid");
+    // 2024-01-31 + (-31 days) = 2023-12-31; the interval to the series date stays one day.
+    assert_eq!(
+        text(&out.dataset, Tag(0x0008, 0x0020)).as_deref(),
+        Some("20231231")
+    );
+    assert_eq!(
+        text(&out.dataset, Tag(0x0008, 0x0021)).as_deref(),
+        Some("20240101")
+    );
+    assert_eq!(
+        text(&out.dataset, Tag(0x0010, 0x0020)).as_deref(),
+        Some("SUBJ-1")
+    );
+    // A table with offsets but none for this patient: quarantined, key type named.
+    let q = run(sample("PID-2", "1.2.3.4.5.6.7.9"), &p, ctx).expect_err("quarantined");
+    assert_eq!(q.code, QuarantineCode::LookupMissing);
+    assert_eq!(q.missing_key.as_deref(), Some("dateinc/PID-2"));
+    assert!(!q.reason.contains("PID-2"));
+    // Without offsets in the table the site key gives the offset (as before).
+    let plain = LookupTable::parse("ptid/PID-2 = SUBJ-2\n").expect("table");
+    let ctx = Context {
+        lookup: Some(&plain),
+        ..Default::default()
+    };
+    let out = run(sample("PID-2", "1.2.3.4.5.6.7.9"), &p, ctx).expect("deid");
+    let want = dates::shift_da_value("20240131", keyed::date_offset_days(&keys(), "PID-2"));
+    assert_eq!(text(&out.dataset, Tag(0x0008, 0x0020)), want);
+}
+
+fn uid_at(ds: &InMemDicomObject, path: &[(u16, u16)]) -> Option<String> {
+    let (last, seqs) = path.split_last()?;
+    let mut cur = ds.clone();
+    for &(g, e) in seqs {
+        cur = cur.get(Tag(g, e))?.items()?.first()?.clone();
+    }
+    text(&cur, Tag(last.0, last.1))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Across files, profiles and runs, under any valid UID root: a reference to another
+    /// file's SOP Instance UID lands on that file's new UID, shared UIDs (study, frame of
+    /// reference) stay shared, and every new UID is valid (digits and dots, at most 64).
+    #[test]
+    fn references_stay_consistent_under_any_root(
+        root in "[12](\\.[1-9][0-9]{0,6}){1,5}",
+        a in 1u32..1_000_000,
+        b in 1u32..1_000_000,
+    ) {
+        prop_assume!(a != b && keyed::check_uid_root(&root).is_ok());
+        let keys = Keys::with_root([9; 32], &root).expect("root");
+        let sop_a = format!("1.2.3.4.{a}");
+        let sop_b = format!("1.2.3.4.{b}");
+        // File B refers to file A (its Referenced Image Sequence names A's SOP UID).
+        let file_a = sample("PID-X", &sop_a);
+        let mut file_b = sample("PID-X", &sop_b);
+        file_b.put(seq(0x0008, 0x1140, vec![InMemDicomObject::from_element_iter([
+            el(0x0008, 0x1150, VR::UI, CT),
+            el(0x0008, 0x1155, VR::UI, &sop_a),
+        ])]));
+        for name in ["ps3.15-basic", "research-longitudinal"] {
+            let p = Profile::load(name).expect("profile");
+            let da = deidentify(file_a.clone(), TS, &p, &keys, Context::default()).expect("a");
+            let db = deidentify(file_b.clone(), TS, &p, &keys, Context::default()).expect("b");
+            let new_a = text(&da.dataset, Tag(0x0008, 0x0018)).expect("sop a");
+            prop_assert_eq!(uid_at(&db.dataset, &[(0x0008, 0x1140), (0x0008, 0x1155)]), Some(new_a.clone()));
+            for shared in [(0x0020, 0x000D), (0x0020, 0x0052)] {
+                prop_assert_eq!(uid_at(&da.dataset, &[shared]), uid_at(&db.dataset, &[shared]));
+            }
+            for ds in [&da.dataset, &db.dataset] {
+                for t in [(0x0008, 0x0018), (0x0020, 0x000D), (0x0020, 0x000E), (0x0020, 0x0052)] {
+                    let u = uid_at(ds, &[t]).expect("uid");
+                    prop_assert!(u.len() <= 64, "{}", u);
+                    prop_assert!(u.starts_with(&format!("{root}.")), "{}", u);
+                    prop_assert!(u.bytes().all(|c| c.is_ascii_digit() || c == b'.'));
+                }
+            }
+            // The same key and root in another run: the same UID.
+            let again = deidentify(file_a.clone(), TS, &p, &keys.clone(), Context::default()).expect("again");
+            prop_assert_eq!(text(&again.dataset, Tag(0x0008, 0x0018)), Some(new_a));
+        }
+    }
+}

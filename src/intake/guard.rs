@@ -147,6 +147,167 @@ pub fn check_dataset<R: Read>(
     Ok(())
 }
 
+/// A reader over a byte slice that shares how far it has read.
+struct Counting<'a> {
+    rest: &'a [u8],
+    pos: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.rest.read(buf)?;
+        self.pos.set(self.pos.get() + n);
+        Ok(n)
+    }
+}
+
+/// [`check_dataset`] for a data set held in memory (`ds`: the bytes after the file meta),
+/// which also finds the top-level Pixel Data element: `Some(range)` of its bytes (header
+/// included) in `ds` when it is the last top-level element, so it can be copied as is instead
+/// of decoded and encoded again. Pixel values are not read (a defined length is checked
+/// against what is left; an encapsulated sequence is walked item by item).
+pub fn check_dataset_in_memory(
+    ds: &[u8],
+    ts_uid: &str,
+) -> Result<Option<std::ops::Range<usize>>, SkipReason> {
+    let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
+        return Ok(None);
+    };
+    if ts_uid == DEFLATED || !ts.can_decode_dataset() {
+        return Ok(None);
+    }
+    let pos = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let src = Counting {
+        rest: ds,
+        pos: pos.clone(),
+    };
+    let opts = DataSetReaderOptions::default().value_read(ValueReadStrategy::Raw);
+    let Ok(mut tokens) = DataSetReader::new_with_ts_options(src, ts, opts) else {
+        return Ok(None);
+    };
+    let size = ds.len() as u64;
+    let mut depth = 0usize;
+    let mut pixel_start: Option<usize> = None;
+    loop {
+        let before = pos.get();
+        let Some(tok) = tokens.next() else {
+            return Ok(None);
+        };
+        let Ok(tok) = tok else {
+            return Ok(None); // a parse problem, not a length one: the real reader reports it
+        };
+        let claimed = match &tok {
+            DataToken::ElementHeader(h) if depth == 0 && h.tag == PIXEL_DATA => {
+                match h.len.get() {
+                    Some(len) => {
+                        let end = pos.get() as u64 + u64::from(len);
+                        if end > size {
+                            return Err(SkipReason::Truncated);
+                        }
+                        if end != size {
+                            // Something follows the pixels: check it, but decode normally.
+                            check_dataset(&ds[end as usize..], ts_uid, size, false)?;
+                            return Ok(None);
+                        }
+                        return Ok(Some(before..end as usize));
+                    }
+                    None => None,
+                }
+            }
+            DataToken::PixelSequenceStart if depth == 0 => {
+                // (the header token came just before; its start is found again below)
+                pixel_start = Some(before);
+                None
+            }
+            DataToken::ElementHeader(h) => h.len.get(),
+            DataToken::ItemStart { len } => len.get(),
+            DataToken::SequenceStart { .. } => {
+                depth += 1;
+                None
+            }
+            DataToken::SequenceEnd => {
+                if depth == 0 && pixel_start.is_some() {
+                    // End of the encapsulated pixel data.
+                    let end = pos.get();
+                    if end != ds.len() {
+                        check_dataset(&ds[end..], ts_uid, size, false)?;
+                        return Ok(None);
+                    }
+                    return Ok(pixel_start.map(|s| s..end));
+                }
+                depth = depth.saturating_sub(1);
+                None
+            }
+            _ => None,
+        };
+        if claimed.is_some_and(|len| u64::from(len) > size) {
+            return Err(SkipReason::Truncated);
+        }
+    }
+}
+
+/// For a large file read only in part: walks the data set elements in `prefix` (the first
+/// bytes of a data set of `total` bytes), checking every claimed length against `total`, up to
+/// a top-level, defined-length Pixel Data element that ends exactly at the end of the data
+/// set. `Ok(Some(start))`: where that element's header starts in the data set, everything
+/// before it being in `prefix`. `Ok(None)`: anything else (the prefix ends first, pixel data
+/// encapsulated or followed by more elements, …) — read the whole file instead.
+pub fn locate_pixel_data_in_prefix(
+    prefix: &[u8],
+    total: u64,
+    ts_uid: &str,
+) -> Result<Option<u64>, SkipReason> {
+    let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
+        return Ok(None);
+    };
+    if ts_uid == DEFLATED || !ts.can_decode_dataset() {
+        return Ok(None);
+    }
+    let pos = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let src = Counting {
+        rest: prefix,
+        pos: pos.clone(),
+    };
+    let opts = DataSetReaderOptions::default().value_read(ValueReadStrategy::Raw);
+    let Ok(mut tokens) = DataSetReader::new_with_ts_options(src, ts, opts) else {
+        return Ok(None);
+    };
+    let mut depth = 0usize;
+    loop {
+        let before = pos.get();
+        let Some(Ok(tok)) = tokens.next() else {
+            return Ok(None); // end of the prefix, or a parse problem: the full path decides
+        };
+        let claimed = match &tok {
+            DataToken::ElementHeader(h) if depth == 0 && h.tag == PIXEL_DATA => {
+                let Some(len) = h.len.get() else {
+                    return Ok(None);
+                };
+                let end = pos.get() as u64 + u64::from(len);
+                if end > total {
+                    return Err(SkipReason::Truncated);
+                }
+                return Ok((end == total).then_some(before as u64));
+            }
+            DataToken::PixelSequenceStart => return Ok(None),
+            DataToken::ElementHeader(h) => h.len.get(),
+            DataToken::ItemStart { len } => len.get(),
+            DataToken::SequenceStart { .. } => {
+                depth += 1;
+                None
+            }
+            DataToken::SequenceEnd => {
+                depth = depth.saturating_sub(1);
+                None
+            }
+            _ => None,
+        };
+        if claimed.is_some_and(|len| u64::from(len) > total) {
+            return Err(SkipReason::Truncated);
+        }
+    }
+}
+
 fn skip<R: Read>(r: &mut R, n: u64) -> Result<(), SkipReason> {
     let copied =
         std::io::copy(&mut r.take(n), &mut std::io::sink()).map_err(|e| SkipReason::from_io(&e))?;

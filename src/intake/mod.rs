@@ -275,12 +275,158 @@ fn read_one(
 /// guard: an element claiming more bytes than the file holds is refused before the reader
 /// allocates it. The one way the pipeline reads full files.
 pub fn open_full(path: &std::path::Path) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
-    let f = std::fs::File::open(path).map_err(|e| SkipReason::from_io(&e))?;
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    guard::check_part10(f, size, true, false)?;
+    // One read of the whole file; the guard and the reader then work on memory.
+    let bytes = std::fs::read(path).map_err(|e| SkipReason::from_io(&e))?;
+    open_bytes(&bytes)
+}
+
+/// [`open_full`] on the bytes of a Part-10 file (128-byte preamble, `DICM`, file meta, data
+/// set). Any input gives an object or a reason, never a panic (fuzzed: fuzz/).
+pub fn open_bytes(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
+    guard::check_part10(bytes, bytes.len() as u64, true, false)?;
+    let body = match bytes.get(128..132) {
+        Some(b"DICM") => &bytes[128..],
+        _ => return Err(SkipReason::Corrupt),
+    };
     dicom_object::OpenFileOptions::new()
-        .open_file(path)
+        .read_preamble(dicom_object::file::ReadPreamble::Never)
+        .from_reader(body)
         .map_err(|_| SkipReason::Corrupt)
+}
+
+/// A file read for de-identification with its pixel data left as bytes.
+pub struct Split {
+    /// The object. Without Pixel Data when `pixel_data` is set; whole otherwise.
+    pub object: dicom_object::DefaultDicomObject,
+    /// Where the top-level Pixel Data element (header and value) lies in the file's bytes,
+    /// when it is the last element and can be copied unchanged into an output of the same
+    /// transfer syntax.
+    pub pixel_data: Option<std::ops::Range<usize>>,
+}
+
+/// Like [`open_bytes`], but when Pixel Data is the last top-level element it is not decoded:
+/// the header is parsed up to it and its byte range returned (the length guard still covers
+/// every element, pixel fragments included).
+pub fn open_split(bytes: &[u8]) -> Result<Split, SkipReason> {
+    let (meta, _) = guard::scan_meta(bytes, bytes.len() as u64, true)?;
+    let start = usize::try_from(meta.dataset_offset).map_err(|_| SkipReason::Truncated)?;
+    let located = match (&meta.ts_uid, bytes.get(start..)) {
+        (Some(ts), Some(ds)) => guard::check_dataset_in_memory(ds, ts.trim_end_matches('\0'))?,
+        _ => None,
+    };
+    let Some(range) = located else {
+        return open_bytes(bytes).map(|object| Split {
+            object,
+            pixel_data: None,
+        });
+    };
+    let body = match bytes.get(128..132) {
+        Some(b"DICM") => &bytes[128..],
+        _ => return Err(SkipReason::Corrupt),
+    };
+    let object = dicom_object::OpenFileOptions::new()
+        .read_preamble(dicom_object::file::ReadPreamble::Never)
+        .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+        .from_reader(body)
+        .map_err(|_| SkipReason::Corrupt)?;
+    Ok(Split {
+        object,
+        pixel_data: Some(start + range.start..start + range.end),
+    })
+}
+
+/// Where the Pixel Data of a file opened by [`open_for_deid`] is.
+pub enum Pixels {
+    /// In the object (decoded), or there are none.
+    InObject,
+    /// Not decoded: the element's bytes (header and value) are this range of `bytes`.
+    InMemory {
+        /// The whole file.
+        bytes: Vec<u8>,
+        /// The element's range in it.
+        range: std::ops::Range<usize>,
+    },
+    /// Not read at all: the element's bytes are `len` bytes from `offset` of the file (the
+    /// last element), to be copied file to file.
+    InFile {
+        /// The file, open for reading.
+        file: std::fs::File,
+        /// Byte offset of the element's header in the file.
+        offset: u64,
+        /// Bytes from there to the end of the file.
+        len: u64,
+    },
+}
+
+/// How much of a large file is read first for its header.
+const HEADER_PREFIX: usize = 256 * 1024;
+
+/// Opens a file for de-identification without decoding its Pixel Data when it is the last
+/// top-level element: small files are read whole ([`open_split`]); for large ones only the
+/// first 256 KB are read when the header fits in them, and the pixels stay in the file. The
+/// length guard covers every element either way.
+pub fn open_for_deid(
+    path: &std::path::Path,
+) -> Result<(dicom_object::DefaultDicomObject, Pixels), SkipReason> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+    let size = f.metadata().map_err(|e| SkipReason::from_io(&e))?.len();
+    let mut prefix = Vec::with_capacity(HEADER_PREFIX.min(size as usize));
+    (&mut f)
+        .take(HEADER_PREFIX as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| SkipReason::from_io(&e))?;
+    if (prefix.len() as u64) < size {
+        if let Some((object, offset)) = header_in_prefix(&prefix, size)? {
+            let len = size - offset;
+            return Ok((
+                object,
+                Pixels::InFile {
+                    file: f,
+                    offset,
+                    len,
+                },
+            ));
+        }
+        f.read_to_end(&mut prefix)
+            .map_err(|e| SkipReason::from_io(&e))?;
+    }
+    let bytes = prefix;
+    let split = open_split(&bytes)?;
+    Ok(match split.pixel_data {
+        Some(range) => (split.object, Pixels::InMemory { bytes, range }),
+        None => (split.object, Pixels::InObject),
+    })
+}
+
+/// The header object and the offset of the Pixel Data element, when the prefix holds all of
+/// the header.
+fn header_in_prefix(
+    prefix: &[u8],
+    size: u64,
+) -> Result<Option<(dicom_object::DefaultDicomObject, u64)>, SkipReason> {
+    let (meta, _) = guard::scan_meta(prefix, size, true)?;
+    let Some(ts) = meta.ts_uid.as_deref() else {
+        return Ok(None);
+    };
+    let Some(ds) = prefix.get(meta.dataset_offset as usize..) else {
+        return Ok(None);
+    };
+    let total = size - meta.dataset_offset;
+    let Some(start) = guard::locate_pixel_data_in_prefix(ds, total, ts.trim_end_matches('\0'))?
+    else {
+        return Ok(None);
+    };
+    let body = match prefix.get(128..132) {
+        Some(b"DICM") => &prefix[128..],
+        _ => return Err(SkipReason::Corrupt),
+    };
+    let object = dicom_object::OpenFileOptions::new()
+        .read_preamble(dicom_object::file::ReadPreamble::Never)
+        .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+        .from_reader(body)
+        .map_err(|_| SkipReason::Corrupt)?;
+    Ok(Some((object, meta.dataset_offset + start)))
 }
 
 #[cfg(test)]
@@ -305,5 +451,43 @@ mod open_full_tests {
         // `Truncated` comes only from the guard (a reader failure maps to `Corrupt`): the
         // refusal happened before the reader could allocate 4 GB
         assert_eq!(open_full(&p).err(), Some(SkipReason::Truncated));
+        assert_eq!(open_split(&v).err(), Some(SkipReason::Truncated));
+    }
+
+    #[test]
+    fn split_finds_native_and_encapsulated_pixel_data() {
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/deid_bytes");
+        for (name, le) in [
+            ("ct-utf8.dcm", true),
+            ("ct-implicit.dcm", true),
+            ("ct-bigendian.dcm", false),
+            ("ct-jpeg-lossless.dcm", true),
+            ("us-rle.dcm", true),
+        ] {
+            let bytes = std::fs::read(seeds.join(name)).expect("seed");
+            let s = open_split(&bytes).expect("opens");
+            let r = s.pixel_data.expect(name);
+            assert_eq!(r.end, bytes.len(), "{name}");
+            let tag: &[u8] = if le {
+                &[0xE0, 0x7F, 0x10, 0x00]
+            } else {
+                &[0x7F, 0xE0, 0x00, 0x10]
+            };
+            assert_eq!(&bytes[r.start..r.start + 4], tag, "{name}");
+            assert!(s
+                .object
+                .get(dicom_dictionary_std::tags::PIXEL_DATA)
+                .is_none());
+            assert!(s.object.get(dicom_dictionary_std::tags::ROWS).is_some());
+        }
+        // Something after the pixels (trailing padding): decoded whole, nothing copied.
+        let mut bytes = std::fs::read(seeds.join("ct-utf8.dcm")).expect("seed");
+        bytes.extend_from_slice(&[0xFC, 0xFF, 0xFC, 0xFF, b'O', b'B', 0, 0, 2, 0, 0, 0, 0, 0]);
+        let s = open_split(&bytes).expect("opens");
+        assert!(s.pixel_data.is_none());
+        assert!(s
+            .object
+            .get(dicom_dictionary_std::tags::PIXEL_DATA)
+            .is_some());
     }
 }

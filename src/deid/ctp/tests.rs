@@ -514,3 +514,19 @@ mod robustness {
         }
     }
 }
+
+#[test]
+fn incrementdate_takes_the_patients_offset_from_the_lookup_table() {
+    // The way CTP sites keep per-patient offsets: `dateinc/<PatientID> = days to add`.
+    let t = LookupTable::parse("dateinc/12345 = -400\n").expect("table");
+    let script = format!(
+        "<script>\n{}\n</script>",
+        e("00080020", "@incrementdate(this,PatientID,dateinc)")
+    );
+    let d = run_with(&script, sample(), Some(&t)).expect("runs").dataset;
+    assert_eq!(get(&d, Tag(0x0008, 0x0020)).as_deref(), Some("20190126"));
+    let other = LookupTable::parse("dateinc/999 = -400\n").expect("table");
+    let miss = run_with(&script, sample(), Some(&other)).expect_err("quarantined");
+    assert_eq!(miss.code, QuarantineCode::LookupMissing);
+    assert_eq!(miss.missing_key.as_deref(), Some("dateinc/12345"));
+}

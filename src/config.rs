@@ -1,0 +1,845 @@
+//! The configuration file `deposit.toml` (DESIGN.md §3): studies, named destinations, receiver
+//! and delivery settings. Plain typed values; flags given on the command line win over them.
+//!
+//! Where it is read from: `--config FILE`, else `DEPOSIT_CONFIG`, else `deposit.toml` in the OS
+//! config folder (missing there = no configuration). Relative paths inside it are relative to
+//! the file's folder. Every error names the file and the key; the file holds no PHI.
+//!
+//! ```toml
+//! uid_root = "1.2.826.0.1.3680043.10.999"      # optional; default 2.25
+//!
+//! [studies.trial1]
+//! destination = "central"                       # a [destinations] name or a URL
+//! profile = "research-longitudinal"             # shipped name, profile file or CTP script
+//! profile_sha256 = "…"                          # pinned by `deposit profile approve`
+//! lookup = "trial1-lookup.csv"
+//! masks = "masks.txt"
+//! project = "TRIAL1"                            # archive project label
+//! subject_label = "{pseudonym}"                 # placeholders: {pseudonym}
+//! session_label = "{subject}_{study_uid_tail}"  # placeholders: {subject} {study_uid_tail}
+//!
+//! [destinations.central]
+//! url = "xnat+https://xnat.example.org?project=TRIAL1"
+//!
+//! [receiver]
+//! aet = "DEPOSIT"
+//! port = 11112
+//! forward = "central"
+//! quiet_period = "30s"
+//!
+//! [delivery]
+//! concurrency = 2
+//! max_rate = "20MB/s"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+use toml::{Table, Value};
+
+use crate::error::{Classify, ErrorClass};
+
+/// Name of the file in the OS config folder.
+pub const FILE_NAME: &str = "deposit.toml";
+/// Environment variable naming the configuration file (below `--config`, above the default).
+pub const ENV: &str = "DEPOSIT_CONFIG";
+
+/// Configuration failures: always the file, and the key when there is one.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// An explicitly named file does not exist.
+    #[error("the configuration file {path} does not exist")]
+    Missing {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Not TOML.
+    #[error("the configuration {path} is not valid TOML: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (line and column).
+        message: String,
+    },
+    /// A key has a bad value, or is unknown.
+    #[error("the configuration {path}, key `{key}`: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Dotted key, e.g. `studies.trial1.lookup`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// `--study NAME` names no study.
+    #[error("no study '{name}' in the configuration {path} (studies: {known})")]
+    UnknownStudy {
+        /// The file (or "(none)").
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: String,
+    },
+    /// Several studies and none chosen.
+    #[error(
+        "the configuration {path} has several studies ({known}): choose one with --study NAME"
+    )]
+    ChooseStudy {
+        /// The file.
+        path: PathBuf,
+        /// The names there are.
+        known: String,
+    },
+    /// No config folder and no file named.
+    #[error("no configuration folder: give --config FILE or set DEPOSIT_CONFIG")]
+    NoConfigDir,
+    /// The file could not be written.
+    #[error("cannot write the configuration {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+impl Classify for ConfigError {
+    fn code(&self) -> &'static str {
+        match self {
+            ConfigError::Read { .. } => "config.read",
+            ConfigError::Missing { .. } => "config.missing",
+            ConfigError::Syntax { .. } => "config.syntax",
+            ConfigError::Invalid { .. } => "config.invalid",
+            ConfigError::UnknownStudy { .. } => "config.unknown_study",
+            ConfigError::ChooseStudy { .. } => "config.choose_study",
+            ConfigError::NoConfigDir => "config.no_dir",
+            ConfigError::Write { .. } => "config.write",
+        }
+    }
+    fn class(&self) -> ErrorClass {
+        ErrorClass::Permanent
+    }
+}
+
+/// One research study: where its data goes and how it is de-identified.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Study {
+    /// Destination: a `[destinations]` name or a URL.
+    pub destination: Option<String>,
+    /// Profile: a shipped name, or a file path (made absolute).
+    pub profile: Option<String>,
+    /// SHA-256 of the approved profile's canonical form (set by `deposit profile approve`).
+    pub profile_sha256: Option<String>,
+    /// When it was approved (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+    pub approved_at: Option<String>,
+    /// Lookup table file (absolute).
+    pub lookup: Option<PathBuf>,
+    /// Pixel-mask library file (absolute).
+    pub masks: Option<PathBuf>,
+    /// UID root for this study (overrides the top-level one).
+    pub uid_root: Option<String>,
+    /// Project label at the archive.
+    pub project: Option<String>,
+    /// Subject label template (`{pseudonym}`).
+    pub subject_label: Option<String>,
+    /// Session label template (`{subject}`, `{study_uid_tail}`).
+    pub session_label: Option<String>,
+}
+
+/// A named destination.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Destination {
+    /// The destination URL (DESIGN.md §4 forms; no secrets).
+    pub url: String,
+}
+
+/// `[receiver]`: the DICOM C-STORE SCP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receiver {
+    /// AE title to answer to (1–16 characters, no backslash).
+    pub aet: Option<String>,
+    /// TCP port.
+    pub port: Option<u16>,
+    /// Forward de-identified studies here (destination name or URL).
+    pub forward: Option<String>,
+    /// Seconds without new instances after which a study counts as complete.
+    pub quiet_period_secs: Option<u64>,
+}
+
+/// `[delivery]`: how sends use the network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Parallel uploads.
+    pub concurrency: Option<u32>,
+    /// Upper bound on the upload rate, bytes per second.
+    pub max_rate_bytes_per_sec: Option<u64>,
+}
+
+/// A parsed configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// The file it came from (also where `profile approve` writes); `None` when there is none.
+    pub path: Option<PathBuf>,
+    /// Top-level UID root.
+    pub uid_root: Option<String>,
+    /// Studies by name.
+    pub studies: BTreeMap<String, Study>,
+    /// Named destinations.
+    pub destinations: BTreeMap<String, Destination>,
+    /// Receiver settings.
+    pub receiver: Receiver,
+    /// Delivery settings.
+    pub delivery: Delivery,
+}
+
+/// Where the configuration is: `explicit` (`--config`), else `DEPOSIT_CONFIG`, else the OS
+/// config folder. The flag is true for `--config`, whose file must exist; a missing file named
+/// by `DEPOSIT_CONFIG` or in the default place is an empty configuration (so scripts and tests
+/// can point `DEPOSIT_CONFIG` at a file that `profile approve` will create).
+pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, bool), ConfigError> {
+    if let Some(p) = explicit {
+        return Ok((p.to_path_buf(), true));
+    }
+    if let Some(p) = std::env::var_os(ENV).filter(|p| !p.is_empty()) {
+        return Ok((PathBuf::from(p), false));
+    }
+    directories::ProjectDirs::from("org", "deposit", "deposit")
+        .map(|d| (d.config_dir().join(FILE_NAME), false))
+        .ok_or(ConfigError::NoConfigDir)
+}
+
+/// Loads the configuration found by [`locate`]. A missing file is an empty configuration
+/// (with its path, so approval can create it), except a `--config` file, unless `create_ok`.
+pub fn load(explicit: Option<&Path>, create_ok: bool) -> Result<Config, ConfigError> {
+    let (path, named) = locate(explicit)?;
+    if !path.exists() {
+        if named && !create_ok {
+            return Err(ConfigError::Missing { path });
+        }
+        return Ok(Config {
+            path: Some(path),
+            ..Config::default()
+        });
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    parse(&text, &path)
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    dir: PathBuf,
+}
+
+impl Ctx<'_> {
+    fn bad(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn table<'v>(&self, v: &'v Value, key: &str) -> Result<&'v Table, ConfigError> {
+        v.as_table()
+            .ok_or_else(|| self.bad(key, "expected a table"))
+    }
+
+    fn string(&self, v: &Value, key: &str) -> Result<String, ConfigError> {
+        match v.as_str() {
+            Some(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            Some(_) => Err(self.bad(key, "must not be empty")),
+            None => Err(self.bad(key, "expected a string")),
+        }
+    }
+
+    fn file(&self, v: &Value, key: &str) -> Result<PathBuf, ConfigError> {
+        let s = self.string(v, key)?;
+        let p = PathBuf::from(&s);
+        Ok(if p.is_absolute() { p } else { self.dir.join(p) })
+    }
+
+    fn unknown(&self, t: &Table, prefix: &str, known: &[&str]) -> Result<(), ConfigError> {
+        match t.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(k) => Err(self.bad(
+                &format!("{prefix}{k}"),
+                format!("unknown key (known here: {})", known.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Checks a UID root: digits and dots, no empty or zero-padded component, and short enough to
+/// leave at least 20 digits for the keyed number within DICOM's 64 characters.
+pub fn check_uid_root(root: &str) -> Result<(), String> {
+    crate::deid::keyed::check_uid_root(root)
+}
+
+fn check_template(t: &str, allowed: &[&str]) -> Result<(), String> {
+    let mut rest = t;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i + 1..];
+        let Some(j) = after.find('}') else {
+            return Err("has a `{` without `}`".into());
+        };
+        let name = &after[..j];
+        if !allowed.contains(&name) {
+            return Err(format!(
+                "unknown placeholder {{{name}}} (allowed: {})",
+                allowed
+                    .iter()
+                    .map(|a| format!("{{{a}}}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+        }
+        rest = &after[j + 1..];
+    }
+    if !t.contains('{') {
+        return Err(
+            "must use at least one placeholder, or every subject would get the same label".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Parses `30`, `"30s"`, `"2m"` into seconds.
+fn seconds(v: &Value) -> Option<u64> {
+    if let Some(n) = v.as_integer() {
+        return u64::try_from(n).ok();
+    }
+    let s = v.as_str()?.trim();
+    let (num, mul) = if let Some(n) = s.strip_suffix('m') {
+        (n, 60)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1)
+    } else {
+        (s, 1)
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(mul)
+}
+
+/// Parses `1000000`, `"500KB/s"`, `"20MB/s"`, `"1GiB/s"` into bytes per second.
+fn rate(v: &Value) -> Option<u64> {
+    if let Some(n) = v.as_integer() {
+        return u64::try_from(n).ok().filter(|n| *n > 0);
+    }
+    let s = v.as_str()?.trim();
+    let s = s.strip_suffix("/s").unwrap_or(s).trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let mul: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    let r = (num * mul).round();
+    (1.0..1e15).contains(&r).then_some(r as u64)
+}
+
+fn check_aet(aet: &str) -> bool {
+    !aet.is_empty()
+        && aet.len() <= 16
+        && aet
+            .chars()
+            .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '\\')
+}
+
+/// Parses configuration text; `path` is named in errors and anchors relative paths.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let root: Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: e.to_string().trim().replace('\n', " "),
+    })?;
+    let cx = Ctx {
+        path,
+        dir: path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    cx.unknown(
+        &root,
+        "",
+        &[
+            "uid_root",
+            "studies",
+            "destinations",
+            "receiver",
+            "delivery",
+        ],
+    )?;
+    let mut cfg = Config {
+        path: Some(path.to_path_buf()),
+        ..Config::default()
+    };
+    if let Some(v) = root.get("uid_root") {
+        let r = cx.string(v, "uid_root")?;
+        check_uid_root(&r).map_err(|m| cx.bad("uid_root", m))?;
+        cfg.uid_root = Some(r);
+    }
+    if let Some(v) = root.get("destinations") {
+        for (name, d) in cx.table(v, "destinations")? {
+            let key = format!("destinations.{name}");
+            let t = cx.table(d, &key)?;
+            cx.unknown(t, &format!("{key}."), &["url"])?;
+            let url = t
+                .get("url")
+                .ok_or_else(|| cx.bad(&format!("{key}.url"), "missing"))
+                .and_then(|u| cx.string(u, &format!("{key}.url")))?;
+            if url.contains('@')
+                && url
+                    .split("://")
+                    .nth(1)
+                    .is_some_and(|r| r.split('@').next().is_some_and(|u| u.contains(':')))
+            {
+                return Err(cx.bad(
+                    &format!("{key}.url"),
+                    "holds a password: credentials never go in the configuration (use DEPOSIT_PASSWORD, ~/.netrc or `deposit login`)",
+                ));
+            }
+            cfg.destinations.insert(name.clone(), Destination { url });
+        }
+    }
+    if let Some(v) = root.get("studies") {
+        for (name, s) in cx.table(v, "studies")? {
+            let key = format!("studies.{name}");
+            let t = cx.table(s, &key)?;
+            cx.unknown(
+                t,
+                &format!("{key}."),
+                &[
+                    "destination",
+                    "profile",
+                    "profile_sha256",
+                    "approved_at",
+                    "lookup",
+                    "masks",
+                    "uid_root",
+                    "project",
+                    "subject_label",
+                    "session_label",
+                ],
+            )?;
+            let k = |f: &str| format!("{key}.{f}");
+            let mut st = Study::default();
+            for (f, v) in t {
+                match f.as_str() {
+                    "destination" => st.destination = Some(cx.string(v, &k(f))?),
+                    "profile" => {
+                        let p = cx.string(v, &k(f))?;
+                        let shipped = crate::deid::profile::SHIPPED.iter().any(|(n, _)| *n == p);
+                        st.profile = Some(if shipped {
+                            p
+                        } else {
+                            cx.file(v, &k(f))?.display().to_string()
+                        });
+                    }
+                    "profile_sha256" => {
+                        let h = cx.string(v, &k(f))?.to_ascii_lowercase();
+                        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            return Err(cx.bad(
+                                &k(f),
+                                "expected 64 hex digits (set it with `deposit profile approve`)",
+                            ));
+                        }
+                        st.profile_sha256 = Some(h);
+                    }
+                    "approved_at" => st.approved_at = Some(cx.string(v, &k(f))?),
+                    "lookup" => st.lookup = Some(cx.file(v, &k(f))?),
+                    "masks" => st.masks = Some(cx.file(v, &k(f))?),
+                    "uid_root" => {
+                        let r = cx.string(v, &k(f))?;
+                        check_uid_root(&r).map_err(|m| cx.bad(&k(f), m))?;
+                        st.uid_root = Some(r);
+                    }
+                    "project" => st.project = Some(cx.string(v, &k(f))?),
+                    "subject_label" => {
+                        let s = cx.string(v, &k(f))?;
+                        check_template(&s, &["pseudonym"]).map_err(|m| cx.bad(&k(f), m))?;
+                        st.subject_label = Some(s);
+                    }
+                    "session_label" => {
+                        let s = cx.string(v, &k(f))?;
+                        check_template(&s, &["subject", "study_uid_tail"])
+                            .map_err(|m| cx.bad(&k(f), m))?;
+                        st.session_label = Some(s);
+                    }
+                    _ => {}
+                }
+            }
+            if st.profile_sha256.is_some() && st.profile.is_none() {
+                return Err(cx.bad(
+                    &k("profile"),
+                    "missing: profile_sha256 pins a profile, name it",
+                ));
+            }
+            if let Some(d) = &st.destination {
+                if !d.contains(':') && !cfg.destinations.contains_key(d) {
+                    return Err(cx.bad(
+                        &k("destination"),
+                        format!("'{d}' is neither a URL nor a [destinations] name"),
+                    ));
+                }
+            }
+            cfg.studies.insert(name.clone(), st);
+        }
+    }
+    if let Some(v) = root.get("receiver") {
+        let t = cx.table(v, "receiver")?;
+        cx.unknown(t, "receiver.", &["aet", "port", "forward", "quiet_period"])?;
+        let r = &mut cfg.receiver;
+        if let Some(v) = t.get("aet") {
+            let a = cx.string(v, "receiver.aet")?;
+            if !check_aet(&a) {
+                return Err(cx.bad(
+                    "receiver.aet",
+                    "an AE title is 1-16 ASCII characters without backslash",
+                ));
+            }
+            r.aet = Some(a);
+        }
+        if let Some(v) = t.get("port") {
+            r.port = Some(
+                v.as_integer()
+                    .and_then(|n| u16::try_from(n).ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| cx.bad("receiver.port", "expected a port number 1-65535"))?,
+            );
+        }
+        if let Some(v) = t.get("forward") {
+            r.forward = Some(cx.string(v, "receiver.forward")?);
+        }
+        if let Some(v) = t.get("quiet_period") {
+            r.quiet_period_secs = Some(seconds(v).ok_or_else(|| {
+                cx.bad(
+                    "receiver.quiet_period",
+                    "expected seconds: 30, \"30s\" or \"2m\"",
+                )
+            })?);
+        }
+    }
+    if let Some(v) = root.get("delivery") {
+        let t = cx.table(v, "delivery")?;
+        cx.unknown(t, "delivery.", &["concurrency", "max_rate"])?;
+        if let Some(v) = t.get("concurrency") {
+            cfg.delivery.concurrency = Some(
+                v.as_integer()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| (1..=64).contains(n))
+                    .ok_or_else(|| cx.bad("delivery.concurrency", "expected 1-64"))?,
+            );
+        }
+        if let Some(v) = t.get("max_rate") {
+            cfg.delivery.max_rate_bytes_per_sec = Some(rate(v).ok_or_else(|| {
+                cx.bad(
+                    "delivery.max_rate",
+                    "expected bytes per second, or e.g. \"500KB/s\", \"20MB/s\", \"1GiB/s\"",
+                )
+            })?);
+        }
+    }
+    Ok(cfg)
+}
+
+impl Config {
+    fn where_(&self) -> PathBuf {
+        self.path.clone().unwrap_or_else(|| PathBuf::from("(none)"))
+    }
+
+    fn names(&self) -> String {
+        if self.studies.is_empty() {
+            "none".into()
+        } else {
+            self.studies.keys().cloned().collect::<Vec<_>>().join(", ")
+        }
+    }
+
+    /// The study `name`, or the only one when no name is given. `Ok(None)`: no studies and
+    /// none asked for.
+    pub fn study(&self, name: Option<&str>) -> Result<Option<(&str, &Study)>, ConfigError> {
+        match name {
+            Some(n) => self
+                .studies
+                .get_key_value(n)
+                .map(|(k, s)| Some((k.as_str(), s)))
+                .ok_or_else(|| ConfigError::UnknownStudy {
+                    path: self.where_(),
+                    name: n.to_string(),
+                    known: self.names(),
+                }),
+            None => match self.studies.len() {
+                0 => Ok(None),
+                1 => Ok(self.studies.iter().next().map(|(k, s)| (k.as_str(), s))),
+                _ => Err(ConfigError::ChooseStudy {
+                    path: self.where_(),
+                    known: self.names(),
+                }),
+            },
+        }
+    }
+
+    /// A destination as given (name or URL) → its URL.
+    pub fn destination_url(&self, dest: &str) -> String {
+        self.destinations
+            .get(dest)
+            .map(|d| d.url.clone())
+            .unwrap_or_else(|| dest.to_string())
+    }
+
+    /// The UID root for a study: the study's, else the top-level one.
+    pub fn uid_root_for(&self, study: Option<&Study>) -> Option<String> {
+        study
+            .and_then(|s| s.uid_root.clone())
+            .or_else(|| self.uid_root.clone())
+    }
+}
+
+/// A pinned approval, as written into `[studies.NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// Shipped profile name or absolute file path.
+    pub profile: String,
+    /// SHA-256 of its canonical form.
+    pub sha256: String,
+    /// When (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+    pub approved_at: String,
+}
+
+/// Writes `pin` into `[studies.STUDY]` of the file at `path` (created if missing), keeping
+/// every other key, comment and table of the file as it was.
+pub fn write_pin(path: &Path, study: &str, pin: &Pin) -> Result<(), ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut doc: toml_edit::DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| ConfigError::Syntax {
+                path: path.to_path_buf(),
+                message: e.to_string().trim().replace('\n', " "),
+            })?;
+    let bad = |key: &str| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        message: "expected a table".into(),
+    };
+    let studies = doc
+        .entry("studies")
+        .or_insert_with(|| {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            toml_edit::Item::Table(t)
+        })
+        .as_table_mut()
+        .ok_or_else(|| bad("studies"))?;
+    let st = studies
+        .entry(study)
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_like_mut()
+        .ok_or_else(|| bad(&format!("studies.{study}")))?;
+    st.insert("profile", toml_edit::value(pin.profile.as_str()));
+    st.insert("profile_sha256", toml_edit::value(pin.sha256.as_str()));
+    st.insert("approved_at", toml_edit::value(pin.approved_at.as_str()));
+    let out = doc.to_string();
+    // Check that what we write still reads back before replacing the file.
+    parse(&out, path)?;
+    let wr = |source| ConfigError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(wr)?;
+    }
+    let tmp = path.with_extension("toml.part");
+    std::fs::write(&tmp, out).map_err(wr)?;
+    std::fs::rename(&tmp, path).map_err(wr)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
+pub fn utc_stamp(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = crate::deid::dates::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> PathBuf {
+        PathBuf::from("/etc/deposit/deposit.toml")
+    }
+
+    const FULL: &str = r#"
+# site configuration
+uid_root = "1.2.826.0.1.3680043.10.999"
+
+[studies.trial1]
+destination = "central"
+profile = "research-longitudinal"
+lookup = "t1.csv"
+masks = "/opt/masks.txt"
+project = "TRIAL1"
+subject_label = "T1-{pseudonym}"
+session_label = "{subject}_{study_uid_tail}"
+
+[destinations.central]
+url = "xnat+https://alice@xnat.example.org?project=TRIAL1"
+
+[receiver]
+aet = "DEPOSIT"
+port = 11112
+forward = "central"
+quiet_period = "2m"
+
+[delivery]
+concurrency = 3
+max_rate = "20MB/s"
+"#;
+
+    #[test]
+    fn reads_every_section_with_paths_relative_to_the_file() {
+        let c = parse(FULL, &p()).expect("parses");
+        assert_eq!(c.uid_root.as_deref(), Some("1.2.826.0.1.3680043.10.999"));
+        let (name, s) = c.study(None).expect("ok").expect("the only study");
+        assert_eq!(name, "trial1");
+        assert_eq!(s.lookup.as_deref(), Some(Path::new("/etc/deposit/t1.csv")));
+        assert_eq!(s.masks.as_deref(), Some(Path::new("/opt/masks.txt")));
+        assert_eq!(s.profile.as_deref(), Some("research-longitudinal"));
+        assert_eq!(
+            c.destination_url(s.destination.as_deref().expect("dest")),
+            "xnat+https://alice@xnat.example.org?project=TRIAL1"
+        );
+        assert_eq!(c.destination_url("folder:/x"), "folder:/x");
+        assert_eq!(c.receiver.port, Some(11112));
+        assert_eq!(c.receiver.quiet_period_secs, Some(120));
+        assert_eq!(c.delivery.concurrency, Some(3));
+        assert_eq!(c.delivery.max_rate_bytes_per_sec, Some(20_000_000));
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_key() {
+        let cases = [
+            ("[studies.a]\nlokup = \"x\"\n", "studies.a.lokup"),
+            ("uid_root = \"2.25.abc\"\n", "uid_root"),
+            ("[studies.a]\nuid_root = \"1.02.3\"\n", "studies.a.uid_root"),
+            ("[receiver]\nport = 70000\n", "receiver.port"),
+            ("[delivery]\nmax_rate = \"fast\"\n", "delivery.max_rate"),
+            (
+                "[studies.a]\ndestination = \"nowhere\"\n",
+                "studies.a.destination",
+            ),
+            (
+                "[studies.a]\nprofile_sha256 = \"00\"\nprofile = \"x\"\n",
+                "studies.a.profile_sha256",
+            ),
+            (
+                "[destinations.d]\nurl = \"xnat+https://u:secret@h\"\n",
+                "destinations.d.url",
+            ),
+            (
+                "[studies.a]\nsession_label = \"{name}\"\n",
+                "studies.a.session_label",
+            ),
+        ];
+        for (text, key) in cases {
+            let e = parse(text, &p()).expect_err(text);
+            let msg = e.to_string();
+            assert!(msg.contains("/etc/deposit/deposit.toml"), "{msg}");
+            assert!(msg.contains(&format!("`{key}`")), "{key}: {msg}");
+            assert_eq!(e.code(), "config.invalid");
+            assert!(!msg.contains("secret"), "{msg}");
+        }
+        let e = parse("[studies\n", &p()).expect_err("syntax");
+        assert_eq!(e.code(), "config.syntax");
+        assert!(e.to_string().contains("deposit.toml"));
+    }
+
+    #[test]
+    fn study_choice() {
+        let c = parse("[studies.a]\n[studies.b]\n", &p()).expect("parses");
+        assert!(matches!(
+            c.study(None),
+            Err(ConfigError::ChooseStudy { .. })
+        ));
+        assert_eq!(c.study(Some("b")).expect("b").map(|s| s.0), Some("b"));
+        assert!(matches!(
+            c.study(Some("z")),
+            Err(ConfigError::UnknownStudy { .. })
+        ));
+        assert_eq!(Config::default().study(None).expect("none"), None);
+    }
+
+    #[test]
+    fn pin_is_written_back_keeping_the_rest_of_the_file() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let path = tmp.path().join("deposit.toml");
+        std::fs::write(&path, FULL).expect("write");
+        let pin = Pin {
+            profile: "ps3.15-basic".into(),
+            sha256: "ab".repeat(32),
+            approved_at: utc_stamp(0),
+        };
+        write_pin(&path, "trial1", &pin).expect("pin");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains("# site configuration"));
+        assert!(text.contains("max_rate = \"20MB/s\""));
+        let c = parse(&text, &path).expect("parses");
+        let s = &c.studies["trial1"];
+        assert_eq!(s.profile.as_deref(), Some("ps3.15-basic"));
+        assert_eq!(s.profile_sha256.as_deref(), Some("ab".repeat(32).as_str()));
+        assert_eq!(s.approved_at.as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(s.project.as_deref(), Some("TRIAL1"));
+        // A new file with a new study.
+        let other = tmp.path().join("sub/new.toml");
+        write_pin(&other, "default", &pin).expect("pin new");
+        let c = parse(&std::fs::read_to_string(&other).expect("r"), &other).expect("p");
+        assert!(c.studies.contains_key("default"));
+    }
+
+    #[test]
+    fn rates_and_periods() {
+        assert_eq!(rate(&Value::from("500KB/s")), Some(500_000));
+        assert_eq!(rate(&Value::from("1MiB/s")), Some(1_048_576));
+        assert_eq!(rate(&Value::from(1000)), Some(1000));
+        assert_eq!(rate(&Value::from("0")), None);
+        assert_eq!(seconds(&Value::from("30s")), Some(30));
+        assert_eq!(seconds(&Value::from(5)), Some(5));
+        assert_eq!(seconds(&Value::from("x")), None);
+        assert_eq!(utc_stamp(86_400 + 3661), "1970-01-02T01:01:01Z");
+    }
+}
