@@ -182,3 +182,100 @@ pub fn mark_approved(infos: &mut [super::deid::ProfileInfo], approvals: &[Approv
             .collect();
     }
 }
+
+/// The configured study as front ends show it: its approval and defaults.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StudyView {
+    /// The study in force (the only one configured, or none).
+    pub study: Option<String>,
+    /// Its approved profile (the default, and the only one allowed), if any.
+    pub approval: Option<Approval>,
+    /// Its destination (a URL, resolved from `[destinations]`).
+    pub destination: Option<String>,
+    /// Its lookup table.
+    pub lookup: Option<String>,
+    /// The configuration file (where approvals are written).
+    pub config: Option<String>,
+}
+
+/// The study front ends work for: the only configured study (none when there are several or
+/// none — then nothing is pinned), its approval and defaults.
+pub fn study_view() -> Result<StudyView, ApiError> {
+    let cfg = load_config(None)?;
+    let config = cfg.path.as_ref().map(|p| p.display().to_string());
+    let Ok(Some((name, s))) = cfg.study(None) else {
+        return Ok(StudyView {
+            config,
+            ..StudyView::default()
+        });
+    };
+    Ok(StudyView {
+        study: Some(name.to_string()),
+        approval: approval(&cfg, Some(name))?,
+        destination: s.destination.as_deref().map(|d| cfg.destination_url(d)),
+        lookup: s.lookup.as_ref().map(|p| p.display().to_string()),
+        config,
+    })
+}
+
+/// Opens the default data home held to the configured study (its approved profile and UID
+/// root), as the window and the web UI do for every operation.
+pub fn open_for_study() -> Result<Session, ApiError> {
+    let cfg = load_config(None)?;
+    let mut session = Session::open_default()?;
+    let study = cfg.study(None).ok().flatten();
+    let approval = match study {
+        Some((name, _)) => approval(&cfg, Some(name))?,
+        None => None,
+    };
+    session.use_study(StudySettings {
+        approval,
+        uid_root: cfg.uid_root_for(study.map(|(_, s)| s)),
+    })?;
+    Ok(session)
+}
+
+/// Approves `profile` for the configured study (front ends: the study in force, else
+/// "default"), at `now_unix`.
+pub fn approve_for_study(profile: &str, now_unix: i64) -> Result<Approval, ApiError> {
+    let study = study_view()?.study;
+    approve(None, study.as_deref(), profile, now_unix)
+}
+
+#[cfg(test)]
+mod front_end_tests {
+    use super::*;
+
+    #[test]
+    fn approving_pins_the_profile_and_the_session_then_refuses_another() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cfg = dir.path().join("deposit.toml");
+        let home = dir.path().join("home");
+        // env vars are process-wide: this test is the only one in the lib that sets them
+        std::env::set_var("DEPOSIT_CONFIG", &cfg);
+        std::env::set_var("DEPOSIT_HOME", &home);
+        let before = study_view().expect("view");
+        assert!(before.study.is_none() && before.approval.is_none());
+        let a = approve_for_study("ps3.15-basic", 1_764_000_000).expect("approve");
+        assert_eq!(a.study, "default");
+        let view = study_view().expect("view");
+        assert_eq!(view.study.as_deref(), Some("default"));
+        assert_eq!(
+            view.approval.as_ref().map(|a| a.sha256.clone()),
+            Some(a.sha256.clone())
+        );
+        let s = open_for_study().expect("session");
+        assert_eq!(
+            s.run_profile(None).expect("pinned default").sha256,
+            a.sha256,
+            "the approved profile is the default"
+        );
+        let e = s
+            .run_profile(Some("research-longitudinal"))
+            .expect_err("another profile needs re-approval");
+        assert_eq!(e.code, "profile.not_approved");
+        std::env::remove_var("DEPOSIT_CONFIG");
+        std::env::remove_var("DEPOSIT_HOME");
+    }
+}
