@@ -16,6 +16,8 @@ use crate::error::{ApiError, Classify, ErrorClass};
 use crate::intake::walk::{walk, Found};
 use crate::pixels::MaskLibrary;
 
+use super::pixelgate::PixelPolicy;
+
 /// Options of a de-identification run.
 #[derive(Debug, Clone, Default)]
 pub struct DeidOptions {
@@ -25,8 +27,11 @@ pub struct DeidOptions {
     pub lookup: Option<PathBuf>,
     /// Worker threads (0: rayon's default).
     pub threads: usize,
-    /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script).
+    /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script); the site
+    /// library applies after it.
     pub masks: Option<PathBuf>,
+    /// Run the text detector on every image (see [`super::pixelgate::PixelPolicy`]).
+    pub detect_text: bool,
 }
 
 /// A profile's identity as reported in JSON.
@@ -176,18 +181,13 @@ pub(crate) fn load_masks(path: Option<&Path>) -> Result<Option<MaskLibrary>, Api
     Ok(Some(lib))
 }
 
-/// Masks the object's pixels when a rule of `masks` matches (before de-identification, so the
-/// signature sees the original header). Pixels that cannot be decoded for masking quarantine.
+/// Masks the object's pixels when a rule matches and applies the run's pixel policy (before
+/// de-identification, so signatures see the original header); see [`PixelPolicy`].
 pub(crate) fn apply_masks(
     obj: &mut dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
-    masks: Option<&MaskLibrary>,
+    pixels: &PixelPolicy,
 ) -> Result<Option<crate::pixels::Masked>, Quarantine> {
-    let Some(lib) = masks else { return Ok(None) };
-    crate::pixels::mask_object(obj, lib).map_err(|e| Quarantine {
-        code: QuarantineCode::NeedsPixelReview,
-        reason: format!("needs pixel review: a mask rule applies but masking failed ({e})"),
-        missing_key: None,
-    })
+    super::pixelgate::gate(obj, pixels)
 }
 
 fn process(
@@ -196,7 +196,7 @@ fn process(
     profile: &Profile,
     keys: &Keys,
     lookup: Option<&LookupTable>,
-    masks: Option<&MaskLibrary>,
+    pixels: &PixelPolicy,
 ) -> Outcome {
     // One guarded read (intake::open_full): impossible element lengths are refused before the
     // reader allocates them (a damaged 1 KB file can otherwise cost gigabytes per worker).
@@ -221,7 +221,7 @@ fn process(
     }
     let mut ts = clean(&meta.transfer_syntax);
     let sop = Some(clean(&meta.media_storage_sop_instance_uid)).filter(|s| !s.is_empty());
-    let masked = match apply_masks(&mut obj, masks) {
+    let masked = match apply_masks(&mut obj, pixels) {
         Ok(m) => m,
         Err(q) => {
             return Outcome::Quarantined {
@@ -308,7 +308,7 @@ impl Session {
     ) -> Result<DeidSummary, ApiError> {
         let profile = self.run_profile(opts.profile.as_deref())?;
         let lookup = load_lookup(opts.lookup.as_deref())?;
-        let masks = load_masks(opts.masks.as_deref())?;
+        let pixels = PixelPolicy::load(&self.home, opts.masks.as_deref(), opts.detect_text)?;
         let keys = self.keys()?;
         let roots = crate::intake::check_roots(paths).map_err(usage)?;
         std::fs::create_dir_all(out_dir).map_err(|e| ApiError {
@@ -351,11 +351,11 @@ impl Session {
         let mut done = 0u64;
         std::thread::scope(|s| {
             let (profile, keys, lookup, files) = (&profile, &keys, lookup.as_ref(), &files);
-            let masks = masks.as_ref();
+            let pixels = &pixels;
             s.spawn(move || {
                 pool.install(|| {
                     files.par_iter().for_each_with(tx, |tx, f| {
-                        let _ = tx.send(process(f, out_dir, profile, keys, lookup, masks));
+                        let _ = tx.send(process(f, out_dir, profile, keys, lookup, pixels));
                     })
                 })
             });

@@ -6,6 +6,8 @@
 
 pub mod deid;
 pub mod dto;
+pub mod masks;
+pub mod pixelgate;
 pub mod pixels;
 pub mod preflight;
 pub mod quarantine;

@@ -243,8 +243,11 @@ pub struct SendOptions {
     pub project: Option<String>,
     /// Retry policy for transient destination errors.
     pub retry: runner::RetryPolicy,
-    /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script).
+    /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script); the site
+    /// library applies after it.
     pub masks: Option<PathBuf>,
+    /// Run the text detector on every image (see [`super::pixelgate::PixelPolicy`]).
+    pub detect_text: bool,
 }
 
 /// Scan label inside a session: the series number, else digits of the new Series UID.
@@ -280,7 +283,7 @@ pub fn prepare_file(
     profile: &crate::deid::Profile,
     keys: &crate::deid::Keys,
     lookup: Option<&crate::deid::LookupTable>,
-    masks: Option<&crate::pixels::MaskLibrary>,
+    pixels: &super::pixelgate::PixelPolicy,
 ) -> Result<Prepared, (Option<String>, crate::deid::Quarantine)> {
     let mut obj = crate::intake::open_full(path).map_err(|why| {
         let mut q = unreadable();
@@ -290,7 +293,7 @@ pub fn prepare_file(
     let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
     let mut ts = clean(obj.meta().transfer_syntax());
     let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));
-    let masked = super::deid::apply_masks(&mut obj, masks).map_err(|q| (sop.clone(), q))?;
+    let masked = super::deid::apply_masks(&mut obj, pixels).map_err(|q| (sop.clone(), q))?;
     if let Some(m) = &masked {
         ts = m.transfer_syntax.clone();
     }
@@ -342,7 +345,11 @@ impl super::Session {
             .map_err(|e| ApiError::from_err(&e, true))?;
         let profile = self.run_profile(opts.profile.as_deref())?;
         let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
-        let masks = super::deid::load_masks(opts.masks.as_deref())?;
+        let pixels = super::pixelgate::PixelPolicy::load(
+            &self.home,
+            opts.masks.as_deref(),
+            opts.detect_text,
+        )?;
         let keys = self.keys()?;
         let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
         let files = self
@@ -350,7 +357,7 @@ impl super::Session {
             .scan_instance_files(scan.scan_id)
             .map_err(|e| ApiError::from_err(&e, false))?;
         let prepare = |path: &Path| {
-            prepare_file(path, &profile, &keys, lookup.as_ref(), masks.as_ref())
+            prepare_file(path, &profile, &keys, lookup.as_ref(), &pixels)
                 .map_err(|(sop, quarantine)| NotPrepared::Quarantined { sop, quarantine })
         };
         let mut hold = |path: &Path, sop: Option<&str>, q: &crate::deid::Quarantine| {

@@ -51,6 +51,7 @@ pub fn run(
         lookup: common.lookup.clone(),
         threads: 0,
         masks: common.masks.clone(),
+        detect_text: common.detect_text,
     };
     let summary = session.deid(paths, out, &opts, |d, t| bar.set(d, t))?;
     bar.finish();

@@ -17,6 +17,7 @@ pub fn run(common: &Common, paths: &[PathBuf], to: &str) -> Result<u8, ApiError>
         lookup: common.lookup.clone(),
         project: common.study.clone(),
         masks: common.masks.clone(),
+        detect_text: common.detect_text,
         ..Default::default()
     };
     let s = session.send(paths, to, &opts, |done, total| bar.set(done, total))?;

@@ -66,6 +66,8 @@ pub enum QuarantineCode {
     CtpSkip,
     /// A CTP script failed or used an unsupported function.
     CtpError,
+    /// The text detector still finds text after masking (a mask misses or cuts through it).
+    ResidualPixelText,
 }
 
 impl QuarantineCode {
@@ -79,6 +81,7 @@ impl QuarantineCode {
             QuarantineCode::CtpQuarantine => "ctp_quarantine",
             QuarantineCode::CtpSkip => "ctp_skip",
             QuarantineCode::CtpError => "ctp_error",
+            QuarantineCode::ResidualPixelText => "residual_pixel_text",
         }
     }
 }
