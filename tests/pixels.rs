@@ -1075,3 +1075,122 @@ fn ocr_recheck_and_detect_text_quarantine() {
     assert_eq!(s["written"], 0, "{s}");
     assert_eq!(s["quarantine"][0]["code"], "needs_pixel_review", "{s}");
 }
+
+/// Every stock CTP DicomPixelAnonymizer script loads as a mask library, and a golden text pins
+/// which signature (and so which regions) every image of the sample corpus gets.
+/// Regenerate deliberately: `DEPOSIT_BLESS=1 cargo test --test pixels stock_pixel`.
+#[test]
+fn stock_pixel_scripts_pin_regions_for_every_sample() {
+    let dir = Path::new(STOCK).join("scripts");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    scripts.retain(|p| {
+        p.file_name().is_some_and(|n| {
+            n.to_string_lossy()
+                .to_lowercase()
+                .replace('-', "")
+                .contains("pixelanonymizer")
+        })
+    });
+    scripts.sort();
+    if scripts.is_empty() {
+        assert!(!require_peers(), "stock CTP scripts missing under {STOCK}");
+        return;
+    }
+    assert_eq!(scripts.len(), 2, "{scripts:?}");
+    let root = &support::samples();
+    if !root.exists() {
+        assert!(!require_peers(), "sample corpus missing");
+        return;
+    }
+    let mut images = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(obj) = pixels::open(&p) {
+                if pixels::has_pixels(&obj) {
+                    images.push((p, obj));
+                }
+            }
+        }
+    }
+    images.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(images.len() > 150, "{} images", images.len());
+    for script in &scripts {
+        let lib = MaskLibrary::load(script).expect("stock script loads");
+        assert_eq!(lib.format, "ctp");
+        assert!(
+            lib.rules.len() > 40,
+            "{}: {} rules",
+            script.display(),
+            lib.rules.len()
+        );
+        assert!(lib.rules.iter().all(|r| !r.regions.is_empty()));
+        let stem = script
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut got = format!(
+            "{stem}: {} signatures, {} regions, {} load warnings\n",
+            lib.rules.len(),
+            lib.rules.iter().map(|r| r.regions.len()).sum::<usize>(),
+            lib.warnings.len()
+        );
+        // the CTP engine's own loader (deid::ctp::pixel) must pick the same signatures
+        let engine = deposit::deid::ctp::pixel::PixelScript::parse(
+            &std::fs::read_to_string(script).expect("script"),
+        )
+        .expect("CTP engine loads the script");
+        let mut hits = 0;
+        for (p, obj) in &images {
+            let rel = p.strip_prefix(root).unwrap_or(p).display().to_string();
+            let ours = pixels::apply::find_rule(&lib, obj).and_then(|r| {
+                r.name
+                    .rsplit(':')
+                    .next()
+                    .and_then(|l| l.parse::<usize>().ok())
+            });
+            assert_eq!(
+                ours,
+                engine.first_match(obj).map(|s| s.line),
+                "{stem} on {rel}"
+            );
+            match pixels::apply::find_rule(&lib, obj) {
+                Some(r) => {
+                    hits += 1;
+                    let regions: Vec<String> = r
+                        .regions
+                        .iter()
+                        .map(|g| format!("({},{},{},{})", g.x, g.y, g.w, g.h))
+                        .collect();
+                    got.push_str(&format!("{rel}: {} {}\n", r.name, regions.join(" ")));
+                }
+                None => got.push_str(&format!("{rel}: no signature\n")),
+            }
+        }
+        assert!(hits > 0, "{stem}: no sample matches any signature");
+        let golden = Path::new(STOCK)
+            .join("golden")
+            .join(format!("pixels-{stem}.txt"));
+        if std::env::var_os("DEPOSIT_BLESS").is_some() {
+            std::fs::write(&golden, &got).expect("write golden");
+            continue;
+        }
+        let want = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
+            panic!(
+                "no golden {} — run DEPOSIT_BLESS=1 cargo test --test pixels stock_pixel",
+                golden.display()
+            )
+        });
+        assert_eq!(
+            got,
+            want,
+            "{stem}: regions per sample changed (golden {})",
+            golden.display()
+        );
+    }
+}
