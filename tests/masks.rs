@@ -215,6 +215,8 @@ fn site_rules_save_count_preview_export_apply_and_delete() {
     assert_eq!(code, 0, "{s} {err}");
     assert_eq!(s["written"], 1, "{s}");
     let written = dcm_files(&out);
+    let texts: Vec<&str> = e.burned_in.iter().map(|b| b.text.as_str()).collect();
+    support::canary::assert_no_leaks(&out, &texts);
     let img = pixels::decode(&pixels::open(&written[0]).expect("open"), None).expect("decode");
     for s in 0..3 {
         assert_eq!(img.sample(0, rect.y as u32, rect.x as u32, s), 0);
