@@ -901,7 +901,7 @@ fn ocr_finds_the_burned_in_text_and_none_once_masked() {
     let (incoming, e) = burned_us(tmp.path());
     let input = incoming.join("us.dcm");
     // 1. unmasked: every burned-in line is found, and nothing else (the sector has no text)
-    let found = deposit::api::pixels::suggest_regions(&input, 0, &[]).expect("suggest");
+    let found = deposit::api::pixels::suggest_regions(&input, 0).expect("suggest");
     eprintln!("regions: {found:?}");
     for b in boxes(&e) {
         assert!(
@@ -943,7 +943,7 @@ fn ocr_finds_the_burned_in_text_and_none_once_masked() {
     assert_eq!(s["written"], 1, "{s}");
     let written = dcm_files(&out);
     assert_masked(&input, &written[0], &e, 0);
-    let after = deposit::api::pixels::suggest_regions(&written[0], 0, &[]).expect("suggest");
+    let after = deposit::api::pixels::suggest_regions(&written[0], 0).expect("suggest");
     let masked = (bx as u32, by as u32, (bx + bw) as u32, (by + bh) as u32);
     assert!(
         !after.iter().any(|r| r.overlaps(masked)),

@@ -30,9 +30,14 @@ pub fn preview_png(file: &Path, opts: &PreviewOptions) -> Result<(Vec<u8>, Previ
 }
 
 /// Text regions the detector proposes on frame `frame` of `file`, for the reviewer to turn
-/// into a mask rule; with `masked` (the rectangles drawn so far), the text that would remain.
-/// Boxes and confidence only — never the text read.
-pub fn suggest_regions(
+/// into a mask rule. Boxes and confidence only — never the text read.
+pub fn suggest_regions(file: &Path, frame: u32) -> Result<Vec<pixels::ocr::Region>, ApiError> {
+    suggest_regions_masked(file, frame, &[])
+}
+
+/// The text regions that would remain on frame `frame` of `file` once `masked` (the rectangles
+/// drawn so far) are filled.
+pub fn suggest_regions_masked(
     file: &Path,
     frame: u32,
     masked: &[pixels::Rect],

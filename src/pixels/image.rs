@@ -87,9 +87,14 @@ pub fn decode(
     if let Some(img) = super::rle::decode(obj, ts, frame) {
         return img;
     }
-    // Native data is cropped here (the library's crop assumes unsubsampled frames).
+    // Native YBR_FULL_422 is decoded whole and cropped here (the library's frame crop assumes
+    // unsubsampled frames); 1-bit frames are not byte-aligned: also whole.
+    let bits_allocated = obj
+        .get(Tag(0x0028, 0x0100))
+        .and_then(|e| e.to_int::<u16>().ok());
+    let crop_here = !encapsulated && (original_pi == "YBR_FULL_422" || bits_allocated == Some(1));
     let decoded = catch_unwind(AssertUnwindSafe(|| match frame {
-        Some(f) if encapsulated => obj.decode_pixel_data_frame(f).map(|p| p.to_owned()),
+        Some(f) if !crop_here => obj.decode_pixel_data_frame(f).map(|p| p.to_owned()),
         _ => obj.decode_pixel_data().map(|p| p.to_owned()),
     }));
     let px = match decoded {
@@ -147,7 +152,7 @@ pub fn decode(
             s.swap(1, 3);
         }
     }
-    if let (Some(f), false) = (frame, encapsulated) {
+    if let (Some(f), true) = (frame, crop_here) {
         let len = img.frame_len();
         let start = (f as usize).saturating_mul(len);
         match img.data.get(start..start.saturating_add(len)) {
