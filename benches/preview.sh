@@ -66,14 +66,19 @@ for e in "${mask_files[@]}"; do
 done
 
 echo
-echo "== CLI: deposit preview FILE --out PNG, wall time incl. process start (ms, median of $n)"
+echo "== one-shot process, wall time incl. start-up (ms, median of $n): deposit preview FILE --out PNG"
+echo "   vs python benches/pixel_bench.py preview 1 FILE (interpreter + pydicom import + decode)"
+printf '%-42s %10s %10s\n' "file" "deposit" "pydicom"
+wall() { # median wall ms of n runs of "$@"
+  local ts=() t0
+  for _ in $(seq "$n"); do
+    t0="$(date +%s%N)"; "$@" >/dev/null; ts+=($(( ($(date +%s%N) - t0) / 1000000 )))
+  done
+  printf '%s\n' "${ts[@]}" | sort -n | sed -n "$(( (n + 1) / 2 ))p"
+}
 for e in "${preview_files[@]:0:2}"; do
   f="${e%%|*}"; what="${e#*|}"
-  ts=()
-  for _ in $(seq "$n"); do
-    t0="$(date +%s%N)"
-    DEPOSIT_HOME="$home" "$root/target/release/deposit" preview "$s/$f" --out "$home/p.png" --quiet
-    ts+=($(( ($(date +%s%N) - t0) / 1000000 )))
-  done
-  printf '%-42s %10s\n' "$what" "$(printf '%s\n' "${ts[@]}" | sort -n | sed -n "$(( (n + 1) / 2 ))p")"
+  d="$(wall env DEPOSIT_HOME="$home" "$root/target/release/deposit" preview "$s/$f" --out "$home/p.png" --quiet)"
+  p="$(wall "$py" benches/pixel_bench.py preview 1 "$s/$f")"
+  printf '%-42s %10s %10s\n' "$what" "$d" "$p"
 done

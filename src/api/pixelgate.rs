@@ -42,12 +42,7 @@ impl PixelPolicy {
         masks: Option<&Path>,
         detect_text: bool,
     ) -> Result<PixelPolicy, ApiError> {
-        let run = super::deid::load_masks(masks)?;
-        let site = super::masks::load_site(home)?;
-        let masks = match (run, site) {
-            (Some(a), Some(b)) => Some(a.chain(b)),
-            (a, b) => a.or(b),
-        };
+        let masks = run_and_site_masks(home, masks)?;
         let ocr = match ocr::available() {
             Ok(()) => true,
             Err(e) if detect_text => {
@@ -69,6 +64,19 @@ impl PixelPolicy {
             ocr,
         })
     }
+}
+
+/// The rules of a run: `--masks FILE` (if any) followed by the site library of `home`.
+pub fn run_and_site_masks(
+    home: &crate::home::Home,
+    masks: Option<&Path>,
+) -> Result<Option<MaskLibrary>, ApiError> {
+    let run = super::deid::load_masks(masks)?;
+    let site = super::masks::load_site(home)?;
+    Ok(match (run, site) {
+        (Some(a), Some(b)) => Some(a.chain(b)),
+        (a, b) => a.or(b),
+    })
 }
 
 fn review(reason: String) -> Quarantine {

@@ -62,9 +62,8 @@ impl super::Session {
         if opts.no_mask {
             return render_png(file, opts, None);
         }
-        let policy =
-            super::pixelgate::PixelPolicy::load(self.home(), opts.masks.as_deref(), false)?;
-        render_png(file, opts, policy.masks.as_ref())
+        let masks = super::pixelgate::run_and_site_masks(self.home(), opts.masks.as_deref())?;
+        render_png(file, opts, masks.as_ref())
     }
 }
 
