@@ -21,6 +21,9 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
 
 # Build + run: Rust toolchain is expected (rustup); these are the system libraries and tools.
 pkgs=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev libdbus-1-dev nodejs npm)
+# pixels: CharLS (JPEG-LS) builds with cmake; text detection links libtesseract through bindgen
+# (clang) and reads Tesseract's English data at run time
+pkgs+=(cmake clang libclang-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng)
 if [ "$want_test" = 1 ]; then
   pkgs+=(xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick
          dcmtk dicom3tools orthanc orthanc-dicomweb python3-pip python3-venv)

@@ -16,6 +16,8 @@ use crate::error::{ApiError, Classify, ErrorClass};
 use crate::intake::walk::{walk, Found};
 use crate::pixels::MaskLibrary;
 
+use super::pixelgate::PixelPolicy;
+
 /// Options of a de-identification run.
 #[derive(Debug, Clone, Default)]
 pub struct DeidOptions {
@@ -25,8 +27,11 @@ pub struct DeidOptions {
     pub lookup: Option<PathBuf>,
     /// Worker threads (0: rayon's default).
     pub threads: usize,
-    /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script).
+    /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script); the site
+    /// library applies after it.
     pub masks: Option<PathBuf>,
+    /// Run the text detector on every image (see [`super::pixelgate::PixelPolicy`]).
+    pub detect_text: bool,
 }
 
 /// A profile's identity as reported in JSON.
@@ -192,18 +197,13 @@ pub(crate) fn load_masks(path: Option<&Path>) -> Result<Option<MaskLibrary>, Api
     Ok(Some(lib))
 }
 
-/// Masks the object's pixels when a rule of `masks` matches (before de-identification, so the
-/// signature sees the original header). Pixels that cannot be decoded for masking quarantine.
+/// Masks the object's pixels when a rule matches and applies the run's pixel policy (before
+/// de-identification, so signatures see the original header); see [`PixelPolicy`].
 pub(crate) fn apply_masks(
     obj: &mut dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
-    masks: Option<&MaskLibrary>,
+    pixels: &PixelPolicy,
 ) -> Result<Option<crate::pixels::Masked>, Quarantine> {
-    let Some(lib) = masks else { return Ok(None) };
-    crate::pixels::mask_object(obj, lib).map_err(|e| Quarantine {
-        code: QuarantineCode::NeedsPixelReview,
-        reason: format!("needs pixel review: a mask rule applies but masking failed ({e})"),
-        missing_key: None,
-    })
+    super::pixelgate::gate(obj, pixels)
 }
 
 fn unreadable(path: &Path, sop: Option<String>, why: &crate::intake::SkipReason) -> Outcome {
@@ -230,15 +230,15 @@ fn process(
     profile: &Profile,
     keys: &Keys,
     lookup: Option<&LookupTable>,
-    masks: Option<&MaskLibrary>,
+    policy: &PixelPolicy,
     claims: &Claims,
 ) -> Outcome {
     // One read of the whole file; the guarded parse (impossible element lengths are refused
     // before the reader allocates them) works on memory. When nothing can change the pixels
-    // (no mask library, not a CTP script), Pixel Data is not decoded at all: its bytes are
-    // copied from the input into the output of the same transfer syntax.
+    // (no mask rule, no text detection, not a CTP script), Pixel Data is not decoded at all:
+    // its bytes are copied from the input into the output of the same transfer syntax.
     use crate::intake::Pixels;
-    let opened = if masks.is_none() && profile.ctp.is_none() {
+    let opened = if policy.masks.is_none() && !policy.detect_text && profile.ctp.is_none() {
         crate::intake::open_for_deid(path)
     } else {
         std::fs::read(path)
@@ -257,7 +257,7 @@ fn process(
     }
     let mut ts = clean(&meta.transfer_syntax);
     let sop = Some(clean(&meta.media_storage_sop_instance_uid)).filter(|s| !s.is_empty());
-    let masked = match apply_masks(&mut obj, masks) {
+    let masked = match apply_masks(&mut obj, policy) {
         Ok(m) => m,
         Err(q) => {
             return Outcome::Quarantined {
@@ -428,7 +428,7 @@ impl Session {
     ) -> Result<DeidSummary, ApiError> {
         let profile = self.run_profile(opts.profile.as_deref())?;
         let lookup = load_lookup(opts.lookup.as_deref())?;
-        let masks = load_masks(opts.masks.as_deref())?;
+        let policy = PixelPolicy::load(&self.home, opts.masks.as_deref(), opts.detect_text)?;
         let keys = self.keys()?;
         let roots = crate::intake::check_roots(paths).map_err(usage)?;
         std::fs::create_dir_all(out_dir).map_err(|e| ApiError {
@@ -474,7 +474,7 @@ impl Session {
         let mut done = 0u64;
         std::thread::scope(|s| {
             let (profile, keys, lookup, files) = (&profile, &keys, lookup.as_ref(), &files);
-            let masks = masks.as_ref();
+            let policy = &policy;
             let claims = &claims;
             s.spawn(move || {
                 pool.install(|| {
@@ -488,7 +488,7 @@ impl Session {
                                 profile,
                                 keys,
                                 lookup,
-                                masks,
+                                policy,
                                 claims,
                             ));
                         })
@@ -742,14 +742,20 @@ pub fn profile(name: &str) -> Result<ProfileInfo, ApiError> {
 /// bytes. Returns whether an output was produced. Must never panic, whatever `data` is.
 pub fn fuzz_one(data: &[u8]) -> bool {
     use std::sync::OnceLock;
-    static SETUP: OnceLock<Option<(Vec<Profile>, MaskLibrary)>> = OnceLock::new();
-    let Some((profiles, masks)) = SETUP.get_or_init(|| {
+    static SETUP: OnceLock<Option<(Vec<Profile>, PixelPolicy)>> = OnceLock::new();
+    let Some((profiles, policy)) = SETUP.get_or_init(|| {
         let profiles = deid::profile::SHIPPED
             .iter()
             .filter_map(|(n, _)| Profile::load(n).ok())
             .collect::<Vec<_>>();
         let masks = MaskLibrary::parse("{ true. }\n(0,0,4,4)\n", "fuzz").ok()?;
-        Some((profiles, masks))
+        // no text detector: fuzzing exercises the decoders and masking, not Tesseract
+        let policy = PixelPolicy {
+            masks: Some(masks),
+            detect_text: false,
+            ocr: false,
+        };
+        Some((profiles, policy))
     }) else {
         return false;
     };
@@ -767,7 +773,7 @@ pub fn fuzz_one(data: &[u8]) -> bool {
         .trim_end_matches(['\0', ' '])
         .to_string();
     let masked = if pick % 2 == 0 {
-        match apply_masks(&mut obj, Some(masks)) {
+        match apply_masks(&mut obj, policy) {
             Ok(m) => m,
             Err(_) => return false,
         }

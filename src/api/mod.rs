@@ -9,6 +9,8 @@ pub mod deid;
 pub mod dto;
 pub mod jobs;
 pub mod login;
+pub mod masks;
+pub mod pixelgate;
 pub mod pixels;
 pub mod preflight;
 pub mod quarantine;

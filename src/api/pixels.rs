@@ -18,21 +18,67 @@ pub struct PreviewOptions {
     pub window: Option<Window>,
 }
 
-/// Renders one frame as PNG bytes.
+/// Renders one frame as PNG bytes (masked by `opts.masks` only; [`super::Session::preview_png`]
+/// also applies the site library).
 pub fn preview_png(file: &Path, opts: &PreviewOptions) -> Result<(Vec<u8>, PreviewInfo), ApiError> {
     let masks = if opts.no_mask {
         None
     } else {
         super::deid::load_masks(opts.masks.as_deref())?
     };
-    let (rendered, info) =
-        pixels::preview(file, opts.frame, masks.as_ref(), opts.window).map_err(|e| {
-            let usage = matches!(
-                e,
-                pixels::PixelError::NoSuchFrame { .. } | pixels::PixelError::Unreadable { .. }
-            );
-            ApiError::from_err(&e, usage)
-        })?;
+    render_png(file, opts, masks.as_ref())
+}
+
+/// Text regions the detector proposes on frame `frame` of `file`, for the reviewer to turn
+/// into a mask rule. Boxes and confidence only — never the text read.
+pub fn suggest_regions(file: &Path, frame: u32) -> Result<Vec<pixels::ocr::Region>, ApiError> {
+    suggest_regions_masked(file, frame, &[])
+}
+
+/// The text regions that would remain on frame `frame` of `file` once `masked` (the rectangles
+/// drawn so far) are filled.
+pub fn suggest_regions_masked(
+    file: &Path,
+    frame: u32,
+    masked: &[pixels::Rect],
+) -> Result<Vec<pixels::ocr::Region>, ApiError> {
+    pixels::suggest_regions(file, frame, masked).map_err(|e| {
+        let usage = matches!(
+            e,
+            pixels::PixelError::NoSuchFrame { .. } | pixels::PixelError::Unreadable { .. }
+        );
+        ApiError::from_err(&e, usage)
+    })
+}
+
+impl super::Session {
+    /// Renders one frame as PNG bytes, masked by `opts.masks` then the site library (first
+    /// match wins) unless `opts.no_mask`.
+    pub fn preview_png(
+        &self,
+        file: &Path,
+        opts: &PreviewOptions,
+    ) -> Result<(Vec<u8>, PreviewInfo), ApiError> {
+        if opts.no_mask {
+            return render_png(file, opts, None);
+        }
+        let masks = super::pixelgate::run_and_site_masks(self.home(), opts.masks.as_deref())?;
+        render_png(file, opts, masks.as_ref())
+    }
+}
+
+fn render_png(
+    file: &Path,
+    opts: &PreviewOptions,
+    masks: Option<&pixels::MaskLibrary>,
+) -> Result<(Vec<u8>, PreviewInfo), ApiError> {
+    let (rendered, info) = pixels::preview(file, opts.frame, masks, opts.window).map_err(|e| {
+        let usage = matches!(
+            e,
+            pixels::PixelError::NoSuchFrame { .. } | pixels::PixelError::Unreadable { .. }
+        );
+        ApiError::from_err(&e, usage)
+    })?;
     let png = pixels::render::to_png(&rendered).map_err(|e| ApiError::from_err(&e, false))?;
     Ok((png, info))
 }
@@ -43,7 +89,7 @@ pub fn preview_to_file(
     out: &Path,
     opts: &PreviewOptions,
 ) -> Result<PreviewInfo, ApiError> {
-    let (png, info) = preview_png(file, opts)?;
+    let (png, info) = super::Session::open_default()?.preview_png(file, opts)?;
     std::fs::write(out, png).map_err(|e| ApiError {
         code: "pixels.png_write".into(),
         message: format!("cannot write {}: {e}", out.display()),

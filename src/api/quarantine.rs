@@ -88,10 +88,10 @@ impl super::Session {
         let file = PathBuf::from(row.stored_path.as_deref().unwrap_or(&row.source_path));
         let profile = self.run_profile(opts.profile.as_deref())?;
         let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
-        let masks = super::deid::load_masks(opts.masks.as_deref())?;
+        let pixels = super::pixelgate::PixelPolicy::load(&self.home, opts.masks.as_deref(), false)?;
         let keys = self.keys()?;
         let cat = |e: crate::catalog::CatalogError| ApiError::from_err(&e, false);
-        let prepared = match prepare_file(&file, &profile, &keys, lookup.as_ref(), masks.as_ref()) {
+        let prepared = match prepare_file(&file, &profile, &keys, lookup.as_ref(), &pixels) {
             Ok(p) => p,
             Err((_, q)) => {
                 self.catalog

@@ -538,7 +538,8 @@ pub struct SendOptions {
     pub project: Option<String>,
     /// Retry policy for transient destination errors.
     pub retry: runner::RetryPolicy,
-    /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script).
+    /// Pixel-mask library (Deposit format or CTP DicomPixelAnonymizer script); the site
+    /// library applies after it.
     pub masks: Option<PathBuf>,
     /// Pieces in flight at once (`None`: the default, 2).
     pub concurrency: Option<usize>,
@@ -551,6 +552,8 @@ pub struct SendOptions {
     pub resources: Vec<ResourceSpec>,
     /// Scan QC status to set (XNAT).
     pub scan_quality: Vec<QualitySpec>,
+    /// Run the text detector on every image (see [`super::pixelgate::PixelPolicy`]).
+    pub detect_text: bool,
 }
 
 impl SendOptions {
@@ -600,7 +603,7 @@ pub fn prepare_file(
     profile: &crate::deid::Profile,
     keys: &crate::deid::Keys,
     lookup: Option<&crate::deid::LookupTable>,
-    masks: Option<&crate::pixels::MaskLibrary>,
+    pixels: &super::pixelgate::PixelPolicy,
 ) -> Result<Prepared, (Option<String>, crate::deid::Quarantine)> {
     let mut obj = crate::intake::open_full(path).map_err(|why| {
         let mut q = unreadable();
@@ -610,7 +613,7 @@ pub fn prepare_file(
     let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
     let mut ts = clean(obj.meta().transfer_syntax());
     let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));
-    let masked = super::deid::apply_masks(&mut obj, masks).map_err(|q| (sop.clone(), q))?;
+    let masked = super::deid::apply_masks(&mut obj, pixels).map_err(|q| (sop.clone(), q))?;
     if let Some(m) = &masked {
         ts = m.transfer_syntax.clone();
     }
@@ -704,10 +707,14 @@ impl super::Session {
             .map_err(|e| ApiError::from_err(&e, true))?;
         let profile = self.run_profile(opts.profile.as_deref())?;
         let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
-        let masks = super::deid::load_masks(opts.masks.as_deref())?;
+        let pixels = super::pixelgate::PixelPolicy::load(
+            &self.home,
+            opts.masks.as_deref(),
+            opts.detect_text,
+        )?;
         let keys = self.keys()?;
         let prepare = |path: &Path| {
-            prepare_file(path, &profile, &keys, lookup.as_ref(), masks.as_ref())
+            prepare_file(path, &profile, &keys, lookup.as_ref(), &pixels)
                 .map_err(|(sop, quarantine)| NotPrepared::Quarantined { sop, quarantine })
         };
         let mut hold = |path: &Path, sop: Option<&str>, q: &crate::deid::Quarantine| {

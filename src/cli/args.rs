@@ -31,6 +31,10 @@ pub struct Common {
     /// Pixel-mask library (Deposit's format or a CTP DicomPixelAnonymizer script).
     #[arg(long, global = true, value_name = "FILE")]
     pub masks: Option<PathBuf>,
+    /// Run the burned-in text detector (Tesseract) on every image, not only those at risk by
+    /// their header: text found puts an image at risk (deid, send).
+    #[arg(long, global = true)]
+    pub detect_text: bool,
     /// Configuration file (default: DEPOSIT_CONFIG, else deposit.toml in the OS config folder).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,

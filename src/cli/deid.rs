@@ -59,6 +59,7 @@ pub fn run(
         lookup: common.lookup.clone(),
         threads: 0,
         masks: common.masks.clone(),
+        detect_text: common.detect_text,
     };
     let summary = session.deid(paths, out, &opts, |d, t| bar.set(d, t))?;
     bar.finish();

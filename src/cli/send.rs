@@ -89,6 +89,7 @@ pub fn run(
             .clone()
             .or_else(|| common.study.clone()),
         masks: common.masks.clone(),
+        detect_text: common.detect_text,
         ..Default::default()
     };
     apply_delivery(&mut opts, delivery)?;

@@ -67,6 +67,8 @@ pub enum QuarantineCode {
     CtpSkip,
     /// A CTP script failed or used an unsupported function.
     CtpError,
+    /// The text detector still finds text after masking (a mask misses or cuts through it).
+    ResidualPixelText,
 }
 
 impl QuarantineCode {
@@ -80,6 +82,7 @@ impl QuarantineCode {
             QuarantineCode::CtpQuarantine => "ctp_quarantine",
             QuarantineCode::CtpSkip => "ctp_skip",
             QuarantineCode::CtpError => "ctp_error",
+            QuarantineCode::ResidualPixelText => "residual_pixel_text",
         }
     }
 }

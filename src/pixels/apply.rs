@@ -21,6 +21,8 @@ pub struct Masked {
     pub transfer_syntax: String,
     /// Samples overwritten (all frames, all samples).
     pub samples_masked: u64,
+    /// The rule's regions.
+    pub regions: Vec<super::Rect>,
 }
 
 /// Reads a header value as text for signatures: top-level elements, file meta for group 0002,
@@ -125,10 +127,13 @@ pub fn mask_object(
     }
     let samples_masked = img.mask(&regions);
     write_back(obj, img);
+    // the pixel data is native now: the object must say so (re-checks decode it again)
+    obj.update_meta(|m| m.transfer_syntax = EXPLICIT_LE.to_string());
     put(obj, Tag(0x0028, 0x0301), VR::CS, PrimitiveValue::from("NO"));
     Ok(Some(Masked {
         rule: rule_name,
         transfer_syntax: EXPLICIT_LE.into(),
         samples_masked,
+        regions,
     }))
 }

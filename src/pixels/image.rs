@@ -12,6 +12,7 @@ use super::PixelError;
 
 const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
 
 /// Native pixel data: frames one after another, little-endian samples.
 #[derive(Debug, Clone)]
@@ -80,9 +81,20 @@ pub fn decode(
         }
     }
     let encapsulated = is_encapsulated(obj);
-    // Native data is cropped here (the library's crop assumes unsubsampled frames).
+    if let Some(img) = super::jpeg::decode(obj, frame) {
+        return img;
+    }
+    if let Some(img) = super::rle::decode(obj, ts, frame) {
+        return img;
+    }
+    // Native YBR_FULL_422 is decoded whole and cropped here (the library's frame crop assumes
+    // unsubsampled frames); 1-bit frames are not byte-aligned: also whole.
+    let bits_allocated = obj
+        .get(Tag(0x0028, 0x0100))
+        .and_then(|e| e.to_int::<u16>().ok());
+    let crop_here = !encapsulated && (original_pi == "YBR_FULL_422" || bits_allocated == Some(1));
     let decoded = catch_unwind(AssertUnwindSafe(|| match frame {
-        Some(f) if encapsulated => obj.decode_pixel_data_frame(f).map(|p| p.to_owned()),
+        Some(f) if !crop_here => obj.decode_pixel_data_frame(f).map(|p| p.to_owned()),
         _ => obj.decode_pixel_data().map(|p| p.to_owned()),
     }));
     let px = match decoded {
@@ -112,7 +124,8 @@ pub fn decode(
         frames: px.number_of_frames(),
         samples: px.samples_per_pixel(),
         bits_allocated: if one_bit { 8 } else { px.bits_allocated() },
-        bits_stored: if one_bit { 8 } else { px.bits_stored() },
+        // 1-bit data expands to 0/255 bytes: read as 1 stored bit (0/1, as stored)
+        bits_stored: if one_bit { 1 } else { px.bits_stored() },
         signed: !one_bit
             && matches!(
                 px.pixel_representation(),
@@ -132,7 +145,14 @@ pub fn decode(
         )));
     }
     let mut img = img;
-    if let (Some(f), false) = (frame, encapsulated) {
+    if ts == EXPLICIT_BE && img.bits_allocated == 32 && !encapsulated {
+        // the reader swapped the big-endian OW data word by word; put 32-bit halves in order
+        for s in img.data.chunks_exact_mut(4) {
+            s.swap(0, 2);
+            s.swap(1, 3);
+        }
+    }
+    if let (Some(f), true) = (frame, crop_here) {
         let len = img.frame_len();
         let start = (f as usize).saturating_mul(len);
         match img.data.get(start..start.saturating_add(len)) {

@@ -10,7 +10,8 @@ use super::expr::{self, Expr};
 use super::PixelError;
 
 /// A rectangle in image pixels. Negative `x`/`y` count from the right/bottom edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Rect {
     /// Left edge (negative: from the right edge).
     pub x: i64,
@@ -89,6 +90,12 @@ struct DepositRule {
     #[serde(default)]
     #[allow(dead_code)]
     created: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    created_by: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    created_at: Option<String>,
 }
 
 impl Rule {
@@ -247,7 +254,8 @@ impl MaskLibrary {
                     .map(|s| s.trim().parse::<i64>().ok())
                     .collect();
                 match nums.as_slice() {
-                    [Some(x), Some(y), Some(w), Some(h)] if *w > 0 && *h > 0 => {
+                    // h = 0 is one row in CTP (y..=y+h)
+                    [Some(x), Some(y), Some(w), Some(h)] if *w > 0 && *h >= 0 => {
                         // CTP covers rows y..=y+h (one extra row): kept for compatibility.
                         regions.push(Rect {
                             x: *x,
@@ -274,6 +282,13 @@ impl MaskLibrary {
             return Err("no { signature } found in the CTP script".into());
         }
         Ok(lib)
+    }
+
+    /// This library's rules followed by `next`'s (first match still wins).
+    pub fn chain(mut self, next: MaskLibrary) -> MaskLibrary {
+        self.rules.extend(next.rules);
+        self.warnings.extend(next.warnings);
+        self
     }
 
     /// The first rule whose signature holds, if any.

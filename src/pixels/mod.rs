@@ -5,8 +5,11 @@
 pub mod apply;
 pub mod expr;
 pub mod image;
+pub mod jpeg;
 pub mod library;
+pub mod ocr;
 pub mod render;
+pub mod rle;
 
 use std::path::Path;
 
@@ -59,6 +62,9 @@ pub enum PixelError {
     /// PNG encoding or writing failed.
     #[error("cannot write the PNG: {0}")]
     Png(String),
+    /// Text detection is unavailable or failed.
+    #[error("text detection: {0}")]
+    Ocr(String),
 }
 
 impl Classify for PixelError {
@@ -71,11 +77,29 @@ impl Classify for PixelError {
             PixelError::MaskFile { .. } => "pixels.mask_file",
             PixelError::Unreadable { .. } => "pixels.unreadable",
             PixelError::Png(_) => "pixels.png",
+            PixelError::Ocr(_) => "pixels.ocr",
         }
     }
     fn class(&self) -> ErrorClass {
         ErrorClass::Permanent
     }
+}
+
+/// Whether the object has (integer, float or double) pixel data.
+pub fn has_pixels(obj: &dicom_object::InMemDicomObject) -> bool {
+    [0x0010, 0x0008, 0x0009]
+        .iter()
+        .any(|&e| obj.get(dicom_core::Tag(0x7FE0, e)).is_some())
+}
+
+/// Rows and Columns from the header (0 when missing).
+pub fn size(obj: &dicom_object::InMemDicomObject) -> (u32, u32) {
+    let get = |e| {
+        obj.get(dicom_core::Tag(0x0028, e))
+            .and_then(|v| v.to_int::<u32>().ok())
+            .unwrap_or(0)
+    };
+    (get(0x0010), get(0x0011))
 }
 
 /// What `preview` rendered.
@@ -107,6 +131,29 @@ pub fn preview(
     masks: Option<&MaskLibrary>,
     window: Option<Window>,
 ) -> Result<(Rendered, PreviewInfo), PixelError> {
+    preview_with(path, frame, window, |obj| {
+        masks
+            .and_then(|lib| apply::find_rule(lib, obj))
+            .map(|r| (r.name.clone(), r.regions.clone()))
+    })
+}
+
+/// Renders frame `frame` of the file masked by `regions` (a candidate rule, whatever the
+/// header says).
+pub fn preview_regions(
+    path: &Path,
+    frame: u32,
+    regions: &[Rect],
+    window: Option<Window>,
+) -> Result<(Rendered, PreviewInfo), PixelError> {
+    preview_with(path, frame, window, |_| {
+        Some(("candidate".to_string(), regions.to_vec()))
+    })
+}
+
+/// Opens a file for pixel work: the Part-10 guard first (impossible lengths are refused before
+/// the reader allocates them), then a full read.
+pub fn open(path: &Path) -> Result<dicom_object::DefaultDicomObject, PixelError> {
     let unreadable = || PixelError::Unreadable {
         path: path.display().to_string(),
     };
@@ -116,18 +163,29 @@ pub fn preview(
         .and_then(|f| {
             crate::intake::guard::check_part10(f, size, true, false).map_err(|_| unreadable())
         })?;
-    let obj = dicom_object::OpenFileOptions::new()
+    dicom_object::OpenFileOptions::new()
         .open_file(path)
-        .map_err(|_| unreadable())?;
+        .map_err(|_| unreadable())
+}
+
+fn preview_with(
+    path: &Path,
+    frame: u32,
+    window: Option<Window>,
+    rule: impl FnOnce(
+        &dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
+    ) -> Option<(String, Vec<Rect>)>,
+) -> Result<(Rendered, PreviewInfo), PixelError> {
+    let obj = open(path)?;
     let frames = obj
         .get(dicom_core::Tag(0x0028, 0x0008))
         .and_then(|e| e.to_int::<i64>().ok())
         .filter(|n| *n > 0)
         .unwrap_or(1) as u32;
     let mut img = decode(&obj, Some(frame))?;
-    let rule = masks.and_then(|lib| apply::find_rule(lib, &obj));
-    if let Some(rule) = rule {
-        img.mask(&rule.regions);
+    let rule = rule(&obj);
+    if let Some((_, regions)) = &rule {
+        img.mask(regions);
     }
     let look = Look::from_dataset(&obj);
     let rendered = render::render(&img, 0, &look, window)?;
@@ -142,8 +200,23 @@ pub fn preview(
             .transfer_syntax()
             .trim_end_matches(['\0', ' '])
             .to_string(),
-        mask_rule: rule.map(|r| r.name.clone()),
+        mask_rule: rule.map(|r| r.0),
         window: rendered.window,
     };
     Ok((rendered, info))
+}
+
+/// Text regions the detector proposes for frame `frame` of the file, for review; with
+/// `masked`, on the frame as those rectangles would mask it (what text would remain).
+pub fn suggest_regions(
+    path: &Path,
+    frame: u32,
+    masked: &[Rect],
+) -> Result<Vec<ocr::Region>, PixelError> {
+    let obj = open(path)?;
+    let mut img = decode(&obj, Some(frame))?;
+    img.mask(masked);
+    let look = Look::from_dataset(&obj);
+    let rendered = render::render(&img, 0, &look, None)?;
+    ocr::detect(&rendered)
 }

@@ -63,6 +63,34 @@ fn ints(ds: &InMemDicomObject, tag: Tag) -> Option<Vec<i64>> {
     e.to_multi_int::<i64>().ok()
 }
 
+/// Expands segmented palette data (PS3.3 C.7.9.2): discrete (0) and linear (1) segments;
+/// indirect segments (2) are not supported (`None`).
+fn expand_segments(words: &[u16], entries: usize) -> Option<Vec<u16>> {
+    let mut out: Vec<u16> = Vec::with_capacity(entries);
+    let mut i = 0;
+    while i + 1 < words.len() && out.len() < entries {
+        let (op, n) = (words[i], usize::from(words[i + 1]));
+        i += 2;
+        match op {
+            0 => {
+                out.extend_from_slice(words.get(i..i + n)?);
+                i += n;
+            }
+            1 => {
+                let y0 = f64::from(*out.last()?);
+                let y1 = f64::from(*words.get(i)?);
+                i += 1;
+                for k in 1..=n {
+                    out.push((y0 + (y1 - y0) * k as f64 / n as f64).round() as u16);
+                }
+            }
+            _ => return None,
+        }
+    }
+    out.truncate(entries);
+    (out.len() == entries).then_some(out)
+}
+
 fn lut(ds: &InMemDicomObject, channel: u16) -> Option<Lut> {
     let desc = ints(ds, Tag(0x0028, 0x1101 + channel))?;
     let [entries, first, bits] = desc.as_slice() else {
@@ -75,16 +103,26 @@ fn lut(ds: &InMemDicomObject, channel: u16) -> Option<Lut> {
     };
     // First Mapped may be encoded as US or SS: treat values above 32767 as negative only
     // when the pixel data is signed is rare; keep it as written.
+    let to8 = |w: u16| if *bits > 8 { (w >> 8) as u8 } else { w as u8 };
+    if let Some(seg) = ds.get(Tag(0x0028, 0x1221 + channel)) {
+        let bytes = seg.to_bytes().ok()?;
+        let words: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        let values = expand_segments(&words, entries)?;
+        return Some(Lut {
+            first: *first,
+            values: values.into_iter().map(to8).collect(),
+        });
+    }
     let bytes = ds.get(Tag(0x0028, 0x1201 + channel))?.to_bytes().ok()?;
     let words: Vec<u16> = bytes
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
     let values: Vec<u8> = if words.len() >= entries {
-        words[..entries]
-            .iter()
-            .map(|&w| if *bits > 8 { (w >> 8) as u8 } else { w as u8 })
-            .collect()
+        words[..entries].iter().map(|&w| to8(w)).collect()
     } else if bytes.len() >= entries {
         // 8-bit entries packed two per word
         bytes[..entries].to_vec()
@@ -263,6 +301,8 @@ pub fn to_png(r: &Rendered) -> Result<Vec<u8>, PixelError> {
             png::ColorType::Grayscale
         });
         enc.set_depth(png::BitDepth::Eight);
+        // previews are shown, not archived: fdeflate's fast mode is several times quicker
+        enc.set_compression(png::Compression::Fast);
         let mut w = enc
             .write_header()
             .map_err(|e| PixelError::Png(e.to_string()))?;
@@ -350,6 +390,15 @@ mod tests {
         )
         .expect("renders");
         assert_eq!(r.pixels, vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn segmented_palettes_expand() {
+        // discrete 0, 10; linear to 40 over 3; discrete 40
+        let w = [0, 2, 0, 10, 1, 3, 40, 0, 1, 40];
+        assert_eq!(expand_segments(&w, 6), Some(vec![0, 10, 20, 30, 40, 40]));
+        assert_eq!(expand_segments(&w, 7), None);
+        assert_eq!(expand_segments(&[2, 1, 0, 0], 1), None);
     }
 
     #[test]

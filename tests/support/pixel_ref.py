@@ -1,7 +1,8 @@
 """Reference decode for tests/pixels.rs: frame 0 of each file with pydicom (+ pylibjpeg).
 
 Usage: pixel_ref.py OUT_DIR FILE...  Writes OUT_DIR/<index>.raw (int64 little-endian samples,
-row-major, samples last) and prints one JSON line per file: shape or the error.
+row-major, samples last) and prints one JSON line per file: its shape, or "no_pixels" when the
+object has no pixel data, or the error (exception type and message).
 """
 import json
 import sys
@@ -13,6 +14,9 @@ out_dir = sys.argv[1]
 for i, path in enumerate(sys.argv[2:]):
     try:
         ds = pydicom.dcmread(path)
+        if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+            print(json.dumps({"file": path, "no_pixels": True}))
+            continue
         frames = int(ds.get("NumberOfFrames", 1) or 1)
         # Deposit keeps YBR as stored for native and RLE data (decoders that convert colour,
         # JPEG and JPEG 2000, give RGB): ask pydicom for the same.
@@ -25,4 +29,4 @@ for i, path in enumerate(sys.argv[2:]):
         arr.tofile(f"{out_dir}/{i}.raw")
         print(json.dumps({"file": path, "shape": list(arr.shape)}))
     except Exception as e:  # the test decides what a failure means
-        print(json.dumps({"file": path, "error": type(e).__name__}))
+        print(json.dumps({"file": path, "error": type(e).__name__, "message": str(e)[:200]}))

@@ -1,0 +1,198 @@
+//! The pixel gate every output path (deid, send, quarantine release) runs before
+//! de-identification: mask by the first matching rule (run library, then the site library),
+//! decide burned-in risk, and run the text detector where it pays (see [`PixelPolicy`]).
+
+use std::path::Path;
+
+use dicom_object::{FileDicomObject, InMemDicomObject};
+
+use crate::deid::{risk, Quarantine, QuarantineCode};
+use crate::error::{ApiError, Classify as _, ErrorClass};
+use crate::pixels::{self, ocr, MaskLibrary, Masked};
+
+/// How pixels are handled in a run.
+///
+/// When the text detector (Tesseract) runs — it costs 0.1–2 s a frame, so not on every image:
+/// * an image **at burned-in risk** by its header with **no mask rule**: it is quarantined
+///   anyway; the detector counts the text regions it finds for the reviewer (the regions
+///   themselves come from `suggest_regions` in the GUI);
+/// * an image **masked by a rule** that is at risk (or any image with `detect_text`): the
+///   masked frame is re-checked, and text found overlapping a masked region (the mask cuts
+///   through text) or anywhere else on the image quarantines it as `residual_pixel_text`;
+/// * with `detect_text` (CLI `--detect-text`) also **every other image**: text found makes it
+///   at risk, so without a rule it is quarantined as `needs_pixel_review`.
+///
+/// Only frame 0 of a multi-frame image is read by the detector (annotations of cine loops are
+/// the same on every frame; masks always cover every frame).
+#[derive(Debug, Clone, Default)]
+pub struct PixelPolicy {
+    /// The rules, in order: the run's `--masks` library first, then the site library.
+    pub masks: Option<MaskLibrary>,
+    /// Run the detector on images not at risk by their header too.
+    pub detect_text: bool,
+    /// Whether the detector works here (checked once when the policy is built).
+    pub ocr: bool,
+}
+
+impl PixelPolicy {
+    /// The policy of a run: `--masks FILE` (if any) followed by the site library of `home`.
+    /// `detect_text` without a working detector is a usage error.
+    pub fn load(
+        home: &crate::home::Home,
+        masks: Option<&Path>,
+        detect_text: bool,
+    ) -> Result<PixelPolicy, ApiError> {
+        let masks = run_and_site_masks(home, masks)?;
+        let ocr = match ocr::available() {
+            Ok(()) => true,
+            Err(e) if detect_text => {
+                return Err(ApiError {
+                    code: "pixels.ocr_unavailable".into(),
+                    message: format!("--detect-text needs the text detector: {e}"),
+                    class: ErrorClass::Permanent,
+                    usage: true,
+                })
+            }
+            Err(e) => {
+                tracing::warn!("masked images are not re-checked for text: {e}");
+                false
+            }
+        };
+        Ok(PixelPolicy {
+            masks,
+            detect_text,
+            ocr,
+        })
+    }
+}
+
+/// The rules of a run: `--masks FILE` (if any) followed by the site library of `home`.
+pub fn run_and_site_masks(
+    home: &crate::home::Home,
+    masks: Option<&Path>,
+) -> Result<Option<MaskLibrary>, ApiError> {
+    let run = super::deid::load_masks(masks)?;
+    let site = super::masks::load_site(home)?;
+    Ok(match (run, site) {
+        (Some(a), Some(b)) => Some(a.chain(b)),
+        (a, b) => a.or(b),
+    })
+}
+
+fn review(reason: String) -> Quarantine {
+    Quarantine {
+        code: QuarantineCode::NeedsPixelReview,
+        reason,
+        missing_key: None,
+    }
+}
+
+/// Text regions on frame 0 as the detector sees it (after masking, when masked).
+fn detect(obj: &FileDicomObject<InMemDicomObject>) -> Result<Vec<ocr::Region>, pixels::PixelError> {
+    let img = pixels::decode(obj, Some(0))?;
+    let look = pixels::Look::from_dataset(obj);
+    let rendered = pixels::render::render(&img, 0, &look, None)?;
+    ocr::detect(&rendered)
+}
+
+fn regions_phrase(n: usize) -> String {
+    match n {
+        0 => "the text detector found no text".into(),
+        1 => "the text detector found 1 text region".into(),
+        n => format!("the text detector found {n} text regions"),
+    }
+}
+
+/// Masks `obj` when a rule matches and applies the policy. `Ok(Some)`: masked by that rule;
+/// `Ok(None)`: untouched (de-identification still quarantines an at-risk image without a
+/// rule); `Err`: set aside, with the reason.
+pub(crate) fn gate(
+    obj: &mut FileDicomObject<InMemDicomObject>,
+    policy: &PixelPolicy,
+) -> Result<Option<Masked>, Quarantine> {
+    let at_risk = risk::burned_in_risk(obj);
+    let masked = match &policy.masks {
+        Some(lib) => pixels::mask_object(obj, lib).map_err(|e| {
+            review(format!(
+                "needs pixel review: a mask rule applies but masking failed ({e})"
+            ))
+        })?,
+        None => None,
+    };
+    if !policy.ocr {
+        return Ok(masked);
+    }
+    match (&masked, at_risk) {
+        (None, Some(why)) => {
+            let found = match detect(obj) {
+                Ok(r) => regions_phrase(r.len()),
+                Err(e) => format!("the text detector could not read the pixels ({})", e.code()),
+            };
+            Err(review(format!(
+                "needs pixel review: {why}, and no mask rule applies; {found}"
+            )))
+        }
+        (None, None) if policy.detect_text => {
+            if !pixels::has_pixels(obj) {
+                return Ok(None);
+            }
+            match detect(obj) {
+                Ok(r) if r.is_empty() => Ok(None),
+                Ok(r) => Err(review(format!(
+                    "needs pixel review: {}, and no mask rule applies",
+                    regions_phrase(r.len())
+                ))),
+                Err(e) => Err(review(format!(
+                    "needs pixel review: text detection was asked for but the pixels cannot be read ({})",
+                    e.code()
+                ))),
+            }
+        }
+        (None, None) => Ok(None),
+        (Some(m), risk) if risk.is_some() || policy.detect_text => {
+            let found = detect(obj).map_err(|e| {
+                review(format!(
+                    "needs pixel review: masked by rule '{}' but the result cannot be re-checked for text ({})",
+                    m.rule,
+                    e.code()
+                ))
+            })?;
+            let (rows, cols) = pixels::size(obj);
+            let inside = found
+                .iter()
+                .filter(|r| {
+                    m.regions
+                        .iter()
+                        .filter_map(|g| g.resolve(cols, rows))
+                        .any(|b| r.overlaps(b))
+                })
+                .count();
+            if inside > 0 {
+                return Err(residual(format!(
+                    "text still detected at {inside} masked region edge(s) after masking by rule '{}': the mask does not cover it",
+                    m.rule
+                )));
+            }
+            if !found.is_empty() {
+                return Err(residual(format!(
+                    "{} outside the masks of rule '{}'",
+                    match found.len() {
+                        1 => "1 text region remains".to_string(),
+                        n => format!("{n} text regions remain"),
+                    },
+                    m.rule
+                )));
+            }
+            Ok(masked)
+        }
+        (Some(_), _) => Ok(masked),
+    }
+}
+
+fn residual(reason: String) -> Quarantine {
+    Quarantine {
+        code: QuarantineCode::ResidualPixelText,
+        reason,
+        missing_key: None,
+    }
+}
