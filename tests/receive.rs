@@ -631,6 +631,8 @@ import sys
 from pydicom import dcmread
 from pynetdicom import AE, StoragePresentationContexts
 ae = AE(ae_title="SLOW")
+ae.acse_timeout = ae.dimse_timeout = 300  # busy CI machines
+ae.network_timeout = 600
 ae.requested_contexts = StoragePresentationContexts
 a = ae.associate("127.0.0.1", int(sys.argv[1]), ae_title="DEPOSIT")
 assert a.is_established
@@ -653,7 +655,15 @@ a.release()
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     out.read_line(&mut line).expect("first");
-    assert_eq!(line.trim(), "FIRST 0x0", "{line}");
+    if line.trim() != "FIRST 0x0" {
+        let _ = child.kill();
+        let o = child.wait_with_output().expect("wait");
+        panic!(
+            "first store: {line:?}; python: {}; receiver: {}",
+            text(&o),
+            rx.log()
+        );
+    }
     let _ = Command::new("kill")
         .args(["-TERM", &rx.child.id().to_string()])
         .status();
