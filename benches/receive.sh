@@ -7,14 +7,17 @@
 # Each round, for each receiver (a fresh data home / output folder and port every time):
 #   1 sender:  one `storescu +sd +r -nh` association with every file;
 #   4 senders: four storescu processes at once, a quarter of the files each;
-# into storescp `--fork -pdu 131072` (concurrent associations, its largest PDU) and, for one
-# sender, storescp with its defaults too.
+# into storescp tuned — `TCP_NODELAY=1` (dcmtk's switch that turns Nagle's algorithm off; by
+# default each response waits for a delayed ACK, ~40 ms per instance), `--fork` (concurrent
+# associations), `-pdu 131072` (its largest PDU; deposit announces 128 KiB too) — and, for one
+# sender, storescp with its defaults. storescu runs with TCP_NODELAY=1 for every receiver.
 # The page cache is warmed with the corpus first; every file must arrive (counted on disk and,
 # for deposit, in its final status). Reported: the median over the rounds of files/s and MB/s,
 # and the ratio deposit/storescp. Note what is compared: deposit fsyncs each instance, renames
-# it into place, fsyncs the folder and commits it to the catalog (synchronous) before it
-# answers Success; storescp writes the file and answers (no fsync).
+# it into place, fsyncs the folder and commits it to the catalog before it answers Success;
+# storescp writes the file and answers (no fsync).
 set -euo pipefail
+export TCP_NODELAY=1
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 files="${1:-1000}"
@@ -69,12 +72,12 @@ send() {
   echo "$t1 - $t0" | bc -l
 }
 
-# run_storescp SENDERS [OPTIONS...] -> seconds
+# run_storescp SENDERS ENV-ARGS... STORESCP-COMMAND... -> seconds (run through env(1))
 run_storescp() {
   local senders="$1" out="$work/scp-out" port pid t got
   shift
   rm -rf "$out"; mkdir -p "$out"; port="$(free_port)"
-  storescp -aet DEPOSIT +xa "$@" -od "$out" "$port" > "$work/scp.log" 2>&1 &
+  env "$@" -od "$out" "$port" > "$work/scp.log" 2>&1 &
   pid=$!; pids+=("$pid"); wait_port "$port"
   t="$(send "$senders" "$port")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -103,16 +106,13 @@ run_deposit() {
 echo "== warm the page cache"
 cat "$(dirname "$corpus")/ct-$files.list" | xargs cat > /dev/null
 echo "== $rounds rounds, $files files ($(fmt "$(echo "$bytes / 1048576" | bc -l)") MB)"
-# storescp: --fork serves concurrent associations (one process each, as deposit's threads do),
-# -pdu 131072 is its largest receive PDU (deposit announces 128 KiB too); "storescp-default" is
-# storescp as installed (16 KiB PDUs, one association at a time), single sender only
 declare -A times
 for r in $(seq "$rounds"); do
   for senders in 1 4; do
     for kind in storescp deposit storescp-default; do
       case "$kind" in
-        storescp) t="$(run_storescp "$senders" --fork -pdu 131072)" ;;
-        storescp-default) [ "$senders" = 1 ] || continue; t="$(run_storescp 1)" ;;
+        storescp) t="$(run_storescp "$senders" TCP_NODELAY=1 storescp -aet DEPOSIT +xa --fork -pdu 131072)" ;;
+        storescp-default) [ "$senders" = 1 ] || continue; t="$(run_storescp 1 -u TCP_NODELAY storescp -aet DEPOSIT +xa)" ;;
         deposit) t="$(run_deposit "$senders")" ;;
       esac
       times["$kind-$senders"]+="$t "

@@ -631,6 +631,8 @@ import sys
 from pydicom import dcmread
 from pynetdicom import AE, StoragePresentationContexts
 ae = AE(ae_title="SLOW")
+ae.acse_timeout = ae.dimse_timeout = 300  # busy CI machines
+ae.network_timeout = 600
 ae.requested_contexts = StoragePresentationContexts
 a = ae.associate("127.0.0.1", int(sys.argv[1]), ae_title="DEPOSIT")
 assert a.is_established
@@ -653,7 +655,15 @@ a.release()
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     out.read_line(&mut line).expect("first");
-    assert_eq!(line.trim(), "FIRST 0x0", "{line}");
+    if line.trim() != "FIRST 0x0" {
+        let _ = child.kill();
+        let o = child.wait_with_output().expect("wait");
+        panic!(
+            "first store: {line:?}; python: {}; receiver: {}",
+            text(&o),
+            rx.log()
+        );
+    }
     let _ = Command::new("kill")
         .args(["-TERM", &rx.child.id().to_string()])
         .status();
@@ -685,6 +695,90 @@ a.release()
     let st = rx.wait();
     assert_eq!(st["instances_received"].as_u64(), Some(2), "{st}");
     assert_eq!(spool_files(&home).len(), 2);
+}
+
+#[test]
+fn an_association_aborted_mid_data_set_leaves_nothing_behind() {
+    use dicom_ul::pdu::{PDataValue, PDataValueType};
+    use dicom_ul::{ClientAssociationOptions, Pdu};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    let rx = Receiver::start(&home, &[]);
+    let ct = "1.2.840.10008.5.1.4.1.1.2";
+    let mut a = ClientAssociationOptions::new()
+        .calling_ae_title("HALFWAY")
+        .called_ae_title("DEPOSIT")
+        .with_presentation_context(ct, vec!["1.2.840.10008.1.2.1"])
+        .establish(("127.0.0.1", rx.port))
+        .expect("association");
+    let pc = a.presentation_contexts()[0].id;
+    // a C-STORE-RQ command (Implicit VR LE), then the first fragment of its data set
+    let cmd = dicom_object::InMemDicomObject::command_from_element_iter([
+        dicom_core::DataElement::new(
+            dicom_dictionary_std::tags::AFFECTED_SOP_CLASS_UID,
+            dicom_core::VR::UI,
+            dicom_core::PrimitiveValue::from(format!("{ct}\0")),
+        ),
+        dicom_core::DataElement::new(
+            dicom_dictionary_std::tags::COMMAND_FIELD,
+            dicom_core::VR::US,
+            dicom_core::PrimitiveValue::from(1u16),
+        ),
+        dicom_core::DataElement::new(
+            dicom_dictionary_std::tags::MESSAGE_ID,
+            dicom_core::VR::US,
+            dicom_core::PrimitiveValue::from(1u16),
+        ),
+        dicom_core::DataElement::new(
+            dicom_dictionary_std::tags::COMMAND_DATA_SET_TYPE,
+            dicom_core::VR::US,
+            dicom_core::PrimitiveValue::from(0u16),
+        ),
+        dicom_core::DataElement::new(
+            dicom_dictionary_std::tags::AFFECTED_SOP_INSTANCE_UID,
+            dicom_core::VR::UI,
+            dicom_core::PrimitiveValue::from("2.25.99"),
+        ),
+    ]);
+    let mut bytes = Vec::new();
+    cmd.write_dataset_with_ts(
+        &mut bytes,
+        &dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN.erased(),
+    )
+    .expect("encode");
+    let send = |a: &mut dicom_ul::ClientAssociation<std::net::TcpStream>, t, last, data| {
+        a.send(&Pdu::PData {
+            data: vec![PDataValue {
+                presentation_context_id: pc,
+                value_type: t,
+                is_last: last,
+                data,
+            }],
+        })
+        .expect("send");
+    };
+    send(&mut a, PDataValueType::Command, true, bytes);
+    send(
+        &mut a,
+        PDataValueType::Data,
+        false,
+        vec![0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0],
+    );
+    // the temp file exists while the data set arrives…
+    wait_for("the temp file", Duration::from_secs(30), || {
+        temp_files(&home) == 1
+    });
+    a.abort().expect("abort");
+    // …and is gone once the sender aborts
+    wait_for("the temp file to go", Duration::from_secs(30), || {
+        temp_files(&home) == 0
+    });
+    assert!(spool_files(&home).is_empty());
+    wait_for("the log line", Duration::from_secs(30), || {
+        rx.log().contains("AbortedByPeer")
+    });
+    let st = rx.stop();
+    assert_eq!(st["instances_received"].as_u64(), Some(0), "{st}");
 }
 
 /// A tmpfs mounted for the test, unmounted on drop.
