@@ -1,14 +1,19 @@
 //! The commands the window may call: each one forwards to the engine's `deposit::api`.
 
+use deposit::api::config::{Approval, StudySetup};
 use deposit::api::deid::{InspectReport, ProfileInfo};
 use deposit::api::dto::{ApiError, InstanceRow, StudyOverview};
+use deposit::api::masks::SiteRule;
 use deposit::api::pixels::Preview;
 use deposit::api::quarantine::{ReleaseOptions, ReleaseReport};
 use deposit::api::queue::{JobSelector, QueueChange};
 use deposit::api::receive::control::{ReceiverControl, ReceiverRequest};
 use deposit::api::receive::ReceiverStatus;
+use deposit::api::viewer::{DrawnMask, SavedMask};
 use deposit::api::Session;
 use deposit::catalog::quarantine::QuarantineRow;
+use deposit::pixels::ocr::Region;
+use deposit::pixels::Rect;
 use deposit::queue::store::JobView;
 use tauri::{AppHandle, State};
 
@@ -65,11 +70,75 @@ pub async fn preview(
     state.with(|s| s.preview_instance(instance, frame, center, width))
 }
 
-/// The shipped de-identification profiles.
+/// The shipped de-identification profiles, each marked with the studies that approved it.
 #[tauri::command]
 #[specta::specta]
 pub async fn profiles() -> Result<Vec<ProfileInfo>, ApiError> {
-    deposit::api::deid::profiles()
+    deposit::api::config::profiles_marked()
+}
+
+/// The configured study, its approved profile and defaults.
+#[tauri::command]
+#[specta::specta]
+pub async fn study_settings() -> Result<StudySetup, ApiError> {
+    deposit::api::config::study_view()
+}
+
+/// Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
+#[tauri::command]
+#[specta::specta]
+pub async fn approve_profile(
+    state: State<'_, AppState>,
+    profile: String,
+) -> Result<Approval, ApiError> {
+    let approval = deposit::api::config::approve_for_study(&profile, unix_now())?;
+    state.reopen();
+    Ok(approval)
+}
+
+/// Text regions the detector finds on a frame that the drawn rectangles do not cover yet.
+#[tauri::command]
+#[specta::specta]
+pub async fn suggest_regions(
+    state: State<'_, AppState>,
+    instance: i64,
+    frame: u32,
+    masked: Vec<Rect>,
+) -> Result<Vec<Region>, ApiError> {
+    state.with(|s| s.suggest_regions_for(instance, frame, &masked))
+}
+
+/// A frame with the drawn rectangles filled, as it would leave.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_masked(
+    state: State<'_, AppState>,
+    instance: i64,
+    frame: u32,
+    regions: Vec<Rect>,
+) -> Result<Preview, ApiError> {
+    state.with(|s| s.preview_masked(instance, frame, &regions))
+}
+
+/// Saves drawn rectangles as a site rule for the image's scanner/size signature.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_mask(state: State<'_, AppState>, mask: DrawnMask) -> Result<SavedMask, ApiError> {
+    let now = deposit::config::utc_stamp(unix_now());
+    state.with(|s| s.save_drawn_mask(&mask, &now))
+}
+
+/// The site's mask rules.
+#[tauri::command]
+#[specta::specta]
+pub async fn mask_rules(state: State<'_, AppState>) -> Result<Vec<SiteRule>, ApiError> {
+    state.with(Session::mask_rules)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
 }
 
 /// Every delivery job with its studies, states and audit records, newest first.

@@ -2,7 +2,6 @@
 
 use deposit::api::dto::ApiError;
 use deposit::api::jobs::{self, OneAtATime, ScanUpdate};
-use deposit::api::Session;
 use tauri::AppHandle;
 use tauri_specta::Event;
 
@@ -18,7 +17,9 @@ impl ScanJobs {
     /// Starts scanning `paths` in the data home on a new thread, sending events to `app`.
     pub fn start(&self, app: AppHandle, paths: Vec<String>) -> Result<(), ApiError> {
         self.slot.spawn("a scan", "scan", move || {
-            jobs::scan(Session::open_default, &paths, |u| emit(&app, u));
+            jobs::scan(deposit::api::config::open_for_study, &paths, |u| {
+                emit(&app, u)
+            });
         })
     }
 }

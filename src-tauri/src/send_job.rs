@@ -3,7 +3,6 @@
 
 use deposit::api::dto::ApiError;
 use deposit::api::jobs::{self, OneAtATime, SendRequest, SendUpdate};
-use deposit::api::Session;
 use tauri::AppHandle;
 use tauri_specta::Event;
 
@@ -28,7 +27,9 @@ impl SendJobs {
     /// Starts sending on a new thread; progress and the result arrive as events.
     pub fn start(&self, app: AppHandle, request: SendRequest) -> Result<(), ApiError> {
         self.slot.spawn("a send", "send", move || {
-            jobs::send(Session::open_default, &request, |u| emit(&app, u));
+            jobs::send(deposit::api::config::open_for_study, &request, |u| {
+                emit(&app, u)
+            });
         })
     }
 
@@ -38,7 +39,7 @@ impl SendJobs {
             return;
         }
         let _ = self.slot.spawn("a send", "resume", move || {
-            jobs::resume(Session::open_default, |u| emit(&app, u));
+            jobs::resume(deposit::api::config::open_for_study, |u| emit(&app, u));
         });
     }
 }

@@ -19,6 +19,14 @@ impl AppState {
         self.with_mut(|s| f(s))
     }
 
+    /// Drops the session so the next command opens a new one (after the configuration changed,
+    /// e.g. a profile was approved).
+    pub fn reopen(&self) {
+        if let Ok(mut slot) = self.session.lock() {
+            *slot = None;
+        }
+    }
+
     /// Like [`Self::with`], for operations that change the catalog.
     pub fn with_mut<T>(
         &self,
@@ -32,7 +40,7 @@ impl AppState {
         })?;
         let mut session = match slot.take() {
             Some(s) => s,
-            None => Session::open_default()?,
+            None => deposit::api::config::open_for_study()?,
         };
         let out = f(&mut session);
         *slot = Some(session);

@@ -186,7 +186,7 @@ pub fn mark_approved(infos: &mut [super::deid::ProfileInfo], approvals: &[Approv
 /// The configured study as front ends show it: its approval and defaults.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct StudyView {
+pub struct StudySetup {
     /// The study in force (the only one configured, or none).
     pub study: Option<String>,
     /// Its approved profile (the default, and the only one allowed), if any.
@@ -201,16 +201,16 @@ pub struct StudyView {
 
 /// The study front ends work for: the only configured study (none when there are several or
 /// none — then nothing is pinned), its approval and defaults.
-pub fn study_view() -> Result<StudyView, ApiError> {
+pub fn study_view() -> Result<StudySetup, ApiError> {
     let cfg = load_config(None)?;
     let config = cfg.path.as_ref().map(|p| p.display().to_string());
     let Ok(Some((name, s))) = cfg.study(None) else {
-        return Ok(StudyView {
+        return Ok(StudySetup {
             config,
-            ..StudyView::default()
+            ..StudySetup::default()
         });
     };
-    Ok(StudyView {
+    Ok(StudySetup {
         study: Some(name.to_string()),
         approval: approval(&cfg, Some(name))?,
         destination: s.destination.as_deref().map(|d| cfg.destination_url(d)),
@@ -222,8 +222,16 @@ pub fn study_view() -> Result<StudyView, ApiError> {
 /// Opens the default data home held to the configured study (its approved profile and UID
 /// root), as the window and the web UI do for every operation.
 pub fn open_for_study() -> Result<Session, ApiError> {
+    open_for_study_at(None)
+}
+
+/// [`open_for_study`] on the data home at `home` (`None`: the default one).
+pub fn open_for_study_at(home: Option<&Path>) -> Result<Session, ApiError> {
     let cfg = load_config(None)?;
-    let mut session = Session::open_default()?;
+    let mut session = match home {
+        Some(h) => Session::open(h)?,
+        None => Session::open_default()?,
+    };
     let study = cfg.study(None).ok().flatten();
     let approval = match study {
         Some((name, _)) => approval(&cfg, Some(name))?,
@@ -278,4 +286,12 @@ mod front_end_tests {
         std::env::remove_var("DEPOSIT_CONFIG");
         std::env::remove_var("DEPOSIT_HOME");
     }
+}
+
+/// The shipped profiles, each marked with the studies of the configuration that approved it.
+pub fn profiles_marked() -> Result<Vec<super::deid::ProfileInfo>, ApiError> {
+    let mut infos = super::deid::profiles()?;
+    let cfg = load_config(None)?;
+    mark_approved(&mut infos, &approvals(&cfg));
+    Ok(infos)
 }

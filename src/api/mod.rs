@@ -19,6 +19,7 @@ pub mod receive;
 pub mod review;
 pub mod send;
 pub mod studies;
+pub mod viewer;
 
 use std::path::PathBuf;
 

@@ -63,7 +63,7 @@ impl State {
         })?;
         let mut session = match slot.take() {
             Some(s) => s,
-            None => Session::open(self.home.clone())?,
+            None => crate::api::config::open_for_study_at(Some(&self.home))?,
         };
         let out = f(&mut session);
         *slot = Some(session);
@@ -267,6 +267,30 @@ struct IdArgs {
 }
 
 #[derive(Deserialize)]
+struct ProfileArgs {
+    profile: String,
+}
+
+#[derive(Deserialize)]
+struct RegionsArgs {
+    instance: i64,
+    frame: u32,
+    masked: Vec<crate::pixels::Rect>,
+}
+
+#[derive(Deserialize)]
+struct MaskedPreviewArgs {
+    instance: i64,
+    frame: u32,
+    regions: Vec<crate::pixels::Rect>,
+}
+
+#[derive(Deserialize)]
+struct SaveMaskArgs {
+    mask: crate::api::viewer::DrawnMask,
+}
+
+#[derive(Deserialize)]
 struct ReceiverArgs {
     request: ReceiverRequest,
 }
@@ -306,7 +330,37 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
             let a: PreviewArgs = args(a)?;
             to_json(state.with(|s| s.preview_instance(a.instance, a.frame, a.center, a.width)))
         }
-        "profiles" => to_json(crate::api::deid::profiles()),
+        "profiles" => to_json(crate::api::config::profiles_marked()),
+        "study_settings" => to_json(crate::api::config::study_view()),
+        "approve_profile" => {
+            let a: ProfileArgs = args(a)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+            let r = crate::api::config::approve_for_study(&a.profile, now);
+            // the next command opens a session held to the new approval
+            if let Ok(mut slot) = state.session.lock() {
+                *slot = None;
+            }
+            to_json(r)
+        }
+        "suggest_regions" => {
+            let a: RegionsArgs = args(a)?;
+            to_json(state.with(|s| s.suggest_regions_for(a.instance, a.frame, &a.masked)))
+        }
+        "preview_masked" => {
+            let a: MaskedPreviewArgs = args(a)?;
+            to_json(state.with(|s| s.preview_masked(a.instance, a.frame, &a.regions)))
+        }
+        "save_mask" => {
+            let a: SaveMaskArgs = args(a)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+            let stamp = crate::config::utc_stamp(now);
+            to_json(state.with(|s| s.save_drawn_mask(&a.mask, &stamp)))
+        }
+        "mask_rules" => to_json(state.with(|s| s.mask_rules())),
         "history" => to_json(state.with(|s| s.queue_list())),
         "quarantine" => to_json(state.with(|s| s.quarantine_list())),
         "quarantine_release" => {
@@ -391,7 +445,10 @@ fn kick_resume(state: &State) {
     }
     let (events, home) = (state.events.clone(), state.home.clone());
     let _ = state.sends.spawn("a send", "web-resume", move || {
-        jobs::resume(|| Session::open(home), |u| push_send(&events, u));
+        jobs::resume(
+            || crate::api::config::open_for_study_at(Some(&home)),
+            |u| push_send(&events, u),
+        );
     });
 }
 

@@ -180,6 +180,7 @@ const instance = {
 };
 const report: InspectReport = {
   profile: { name: "ps3.15-basic", sha256: "ab".repeat(32) },
+  approved: null,
   output_path: "DEP-1/2.25.1/2.25.2/2.25.3.dcm",
   quarantine: null,
   decisions: [
@@ -227,7 +228,7 @@ describe("Send", () => {
     const b = new MockBackend();
     b.rows = [ct, us];
     b.profileList = [
-      { name: "ps3.15-basic", sha256: "ab".repeat(32), description: "strict", edition: "2026d", options: [], actions: {} },
+      { name: "ps3.15-basic", sha256: "ab".repeat(32), description: "strict", edition: "2026d", options: [], actions: {}, approved_for: [] },
     ];
     render(<App backend={b} />);
     await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("2 studies, 2 patients"));
@@ -300,6 +301,61 @@ describe("Send", () => {
     const banner = await screen.findByTestId("error-banner");
     expect(banner.dataset.code).toBe("archive.bad_url");
     expect((byId("send-start") as HTMLButtonElement).disabled).toBe(false);
+  });
+});
+
+describe("Masks and approval", () => {
+  it("covers suggested text, previews the masked frame and saves a rule with its author", async () => {
+    const b = new MockBackend();
+    b.rows = [us];
+    b.instances = { "1.2.5": [{ ...instance, id: 12, modality: "US", rows: 64, columns: 96 }] };
+    b.reports = { 12: report };
+    b.regions = [{ x: 10, y: 4, w: 40, h: 8, confidence: 91, chars: 12 }];
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1 study, 1 patient"));
+    fireEvent.click(byId("nav-inspect"));
+    await screen.findByTestId("viewer-image");
+    fireEvent.click(byId("find-text"));
+    await screen.findByTestId("suggested-rect");
+    expect(b.regionAsks[0]).toEqual({ instance: 12, frame: 0, masked: [] });
+    fireEvent.click(byId("accept-suggestions"));
+    await waitFor(() => expect(byId("mask-count").textContent).toBe("1 rectangle drawn"));
+    fireEvent.click(byId("mask-preview"));
+    await waitFor(() => expect(byId("viewer-image").dataset.masked).toBe("yes"));
+    expect(b.maskedPreviews[0].regions).toEqual([{ x: 8, y: 2, w: 44, h: 12 }]);
+    expect((byId("mask-save") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.input(byId("mask-author"), { target: { value: "Dr Who" } });
+    fireEvent.click(byId("mask-save"));
+    const saved = await screen.findByTestId("mask-saved");
+    expect(saved.textContent).toContain("12 images in 2 studies");
+    expect(b.savedMasks[0]).toMatchObject({ instance: 12, created_by: "Dr Who", regions: [{ x: 8, y: 2, w: 44, h: 12 }] });
+  });
+
+  it("shows the approved profile and approves another on request", async () => {
+    const b = new MockBackend();
+    b.rows = [ct];
+    b.profileList = [
+      { name: "ps3.15-basic", sha256: "ab".repeat(32), description: "strict", edition: "2026d", options: [], actions: {}, approved_for: [] },
+      { name: "research-longitudinal", sha256: "cd".repeat(32), description: "dates kept", edition: "2026d", options: [], actions: {}, approved_for: [] },
+    ];
+    b.setup = {
+      study: "TRIAL",
+      approval: { study: "TRIAL", profile: "ps3.15-basic", sha256: "ab".repeat(32), approved_at: "2026-11-01T09:00:00Z", config: "/c/deposit.toml" },
+      destination: null,
+      lookup: "/site/lookup.csv",
+      config: "/c/deposit.toml",
+    };
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1 study, 1 patient"));
+    fireEvent.click(byId("nav-send"));
+    expect((await screen.findByTestId("approval-current")).textContent).toContain("TRIAL");
+    expect((byId("lookup-path") as HTMLInputElement).value).toBe("/site/lookup.csv");
+    fireEvent.change(byId("profile-select"), { target: { value: "research-longitudinal" } });
+    await screen.findByTestId("needs-approval");
+    fireEvent.click(byId("approve-profile"));
+    await waitFor(() => expect(b.approvals).toEqual(["research-longitudinal"]));
+    await waitFor(() => expect(byId("approval-current").textContent).toContain("research-longitudinal"));
+    expect(screen.queryByTestId("needs-approval")).toBeNull();
   });
 });
 

@@ -6,6 +6,7 @@ import type {
   Backend,
   ProfileInfo,
   ScanProgress,
+  StudySetup,
   ScanSummary,
   SendProgress,
   SendSummary,
@@ -63,6 +64,7 @@ export function App({ backend }: { backend: Backend }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [inspecting, setInspecting] = useState<string | null>(null);
   const [profiles, setProfiles] = useState<ProfileInfo[]>([]);
+  const [setup, setSetup] = useState<StudySetup | null>(null);
   const [settings, setSettings] = useState<SendSettings>({
     destination: FOLDER_ARCHIVE,
     profile: "",
@@ -84,6 +86,31 @@ export function App({ backend }: { backend: Backend }) {
       });
     } else setError(r.error);
   }, [backend]);
+
+  const loadProfiles = useCallback(async () => {
+    const [p, st] = await Promise.all([backend.profiles(), backend.studySettings()]);
+    if (p.status === "ok") setProfiles(p.data);
+    else setError(p.error);
+    if (st.status === "ok") {
+      setSetup(st.data);
+      const dest = st.data.destination;
+      const lookup = st.data.lookup;
+      if (dest || lookup) {
+        setSettings((old) => ({
+          ...old,
+          destination: old.destination === FOLDER_ARCHIVE && dest ? dest : old.destination,
+          lookup: old.lookup || lookup || "",
+        }));
+      }
+    } else setError(st.error);
+  }, [backend]);
+
+  const approve = async (profile: string) => {
+    const r = await backend.approveProfile(profile);
+    if (r.status === "error") setError(r.error);
+    else setSettings((s) => ({ ...s, profile: "" }));
+    await loadProfiles();
+  };
 
   const addFolders = useCallback((paths: string[]) => {
     const clean = paths.map((p) => p.trim()).filter(Boolean);
@@ -116,14 +143,11 @@ export function App({ backend }: { backend: Backend }) {
       if (r.status === "ok") setHome(r.data);
       else setError(r.error);
     });
-    void backend.profiles().then((r) => {
-      if (r.status === "ok") setProfiles(r.data);
-      else setError(r.error);
-    });
+    void loadProfiles();
     return () => {
       for (const s of stops) void s.then((stop) => stop());
     };
-  }, [backend, refresh, addFolders]);
+  }, [backend, refresh, addFolders, loadProfiles]);
 
   const startScan = async () => {
     setError(null);
@@ -280,6 +304,8 @@ export function App({ backend }: { backend: Backend }) {
           <Send
             chosen={chosen}
             profiles={profiles}
+            setup={setup}
+            onApprove={(name) => void approve(name)}
             settings={settings}
             onSettings={setSettings}
             send={send}

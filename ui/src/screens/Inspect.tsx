@@ -8,6 +8,8 @@ import type {
   InstanceRow,
   Preview,
   ProfileInfo,
+  Region,
+  SavedMask,
   StudyOverview,
 } from "../lib/backend/backend";
 import { formatDate, formatName, plural } from "../lib/format";
@@ -269,6 +271,13 @@ function Viewer({ backend, instance }: { backend: Backend; instance: InstanceRow
   const [error, setError] = useState<string | null>(null);
   const [rects, setRects] = useState<Rect[]>([]);
   const [drawing, setDrawing] = useState<Rect | null>(null);
+  const [suggested, setSuggested] = useState<Region[] | null>(null);
+  const [finding, setFinding] = useState(false);
+  const [maskedView, setMaskedView] = useState<Preview | null>(null);
+  const [author, setAuthor] = useState("");
+  const [note, setNote] = useState("");
+  const [saved, setSaved] = useState<SavedMask | null>(null);
+  const [maskError, setMaskError] = useState<string | null>(null);
   const start = useRef<{ x: number; y: number } | null>(null);
   const img = useRef<HTMLImageElement>(null);
 
@@ -277,7 +286,44 @@ function Viewer({ backend, instance }: { backend: Backend; instance: InstanceRow
     setCenter(null);
     setWidth(null);
     setRects([]);
+    setSuggested(null);
+    setMaskedView(null);
+    setSaved(null);
+    setMaskError(null);
   }, [instance.id]);
+
+  // the masked preview is of the rectangles as they were: drop it when they change
+  useEffect(() => setMaskedView(null), [rects, frame]);
+
+  const findText = async () => {
+    setFinding(true);
+    setMaskError(null);
+    const r = await backend.suggestRegions(instance.id, frame, rects);
+    setFinding(false);
+    if (r.status === "ok") setSuggested(r.data);
+    else setMaskError(r.error.message);
+  };
+  const acceptSuggestions = () => {
+    if (!suggested) return;
+    // a little margin around each line of text
+    const pad = 2;
+    setRects((old) => [
+      ...old,
+      ...suggested.map((g) => ({ x: Math.max(0, g.x - pad), y: Math.max(0, g.y - pad), w: g.w + 2 * pad, h: g.h + 2 * pad })),
+    ]);
+    setSuggested(null);
+  };
+  const previewMasked = async () => {
+    const r = await backend.previewMasked(instance.id, frame, rects);
+    if (r.status === "ok") setMaskedView(r.data);
+    else setMaskError(r.error.message);
+  };
+  const saveRule = async () => {
+    setMaskError(null);
+    const r = await backend.saveMask({ instance: instance.id, regions: rects, created_by: author, note: note || null });
+    if (r.status === "ok") setSaved(r.data);
+    else setMaskError(r.error.message);
+  };
 
   useEffect(() => {
     let live = true;
@@ -400,15 +446,35 @@ function Viewer({ backend, instance }: { backend: Backend; instance: InstanceRow
             onMouseLeave={up}
             data-testid="mask-canvas"
           >
-            {shown && <img ref={img} src={shown.png} alt="Selected image" data-testid="viewer-image" draggable={false} />}
-            {[...rects, ...(drawing ? [drawing] : [])].map((r, i) => (
-              <div
-                key={i}
-                class="mask-rect"
-                data-testid="mask-rect"
-                style={{ left: pct(r.x), top: pctY(r.y), width: pct(r.w), height: pctY(r.h) }}
+            {shown && (
+              <img
+                ref={img}
+                src={(maskedView ?? shown).png}
+                alt={maskedView ? "Selected image, masked" : "Selected image"}
+                data-testid="viewer-image"
+                data-masked={maskedView ? "yes" : "no"}
+                draggable={false}
               />
-            ))}
+            )}
+            {!maskedView &&
+              [...rects, ...(drawing ? [drawing] : [])].map((r, i) => (
+                <div
+                  key={i}
+                  class="mask-rect"
+                  data-testid="mask-rect"
+                  style={{ left: pct(r.x), top: pctY(r.y), width: pct(r.w), height: pctY(r.h) }}
+                />
+              ))}
+            {!maskedView &&
+              (suggested ?? []).map((g, i) => (
+                <div
+                  key={`s${i}`}
+                  class="suggested-rect"
+                  data-testid="suggested-rect"
+                  title={`text found (confidence ${Math.round(g.confidence)})`}
+                  style={{ left: pct(g.x), top: pctY(g.y), width: pct(g.w), height: pctY(g.h) }}
+                />
+              ))}
           </div>
         </div>
       )}
@@ -418,14 +484,70 @@ function Viewer({ backend, instance }: { backend: Backend; instance: InstanceRow
           {shown.info.mask_rule ? ` · masked by ${shown.info.mask_rule}` : ""}
         </p>
       )}
-      {rects.length > 0 && (
+      <div class="mask-tools" data-testid="mask-tools">
+        <p class="muted small">
+          Drag on the image to cover burned-in text. A saved rule applies to every frame of every
+          image from this scanner with this size.
+        </p>
         <div class="row">
-          <span data-testid="mask-count">{plural(rects.length, "rectangle")} drawn</span>
-          <button type="button" class="link" data-testid="mask-clear" onClick={() => setRects([])}>
-            Clear
+          <button type="button" class="secondary" data-testid="find-text" disabled={finding} onClick={() => void findText()}>
+            {finding ? "Looking for text…" : "Find text"}
           </button>
+          {suggested && suggested.length > 0 && (
+            <button type="button" class="secondary" data-testid="accept-suggestions" onClick={acceptSuggestions}>
+              Cover {plural(suggested.length, "suggestion")}
+            </button>
+          )}
+          {suggested && suggested.length === 0 && (
+            <span class="muted" data-testid="no-suggestions">
+              No text found{rects.length ? " outside your rectangles" : ""}.
+            </span>
+          )}
         </div>
-      )}
+        {rects.length > 0 && (
+          <>
+            <div class="row">
+              <span data-testid="mask-count">{plural(rects.length, "rectangle")} drawn</span>
+              <button type="button" class="link" data-testid="mask-clear" onClick={() => setRects([])}>
+                Clear
+              </button>
+              <button
+                type="button"
+                class="link"
+                data-testid="mask-preview"
+                onClick={() => (maskedView ? setMaskedView(null) : void previewMasked())}
+              >
+                {maskedView ? "Back to the original" : "Preview masked"}
+              </button>
+            </div>
+            <div class="row">
+              <label class="choice">
+                Your name
+                <input type="text" data-testid="mask-author" value={author} onInput={(e) => setAuthor((e.target as HTMLInputElement).value)} />
+              </label>
+              <label class="choice">
+                Note
+                <input type="text" data-testid="mask-note" value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+              </label>
+              <button type="button" class="primary" data-testid="mask-save" disabled={!author.trim()} onClick={() => void saveRule()}>
+                Save as rule
+              </button>
+            </div>
+          </>
+        )}
+        {saved && (
+          <p class="banner ok" data-testid="mask-saved" role="status">
+            Saved rule <code>{saved.rule.name}</code>: it applies to {plural(saved.matches.instances, "image")} in{" "}
+            {plural(saved.matches.studies, "study", "studies")} found so far
+            {saved.matches.approximate ? " (at least)" : ""}. Release their quarantined images to send them masked.
+          </p>
+        )}
+        {maskError && (
+          <p class="banner error" data-testid="mask-error">
+            {maskError}
+          </p>
+        )}
+      </div>
     </div>
   );
 }

@@ -1,12 +1,15 @@
 // Send: where to (the folder archive on this computer, or a URL), under which profile, and the
 // progress of the running send with rate and ETA; then what arrived, was verified or set aside.
 import { FOLDER_ARCHIVE, type SendSettings, type SendState } from "../App";
-import type { ProfileInfo, StudyOverview } from "../lib/backend/backend";
+import type { ProfileInfo, StudyOverview, StudySetup } from "../lib/backend/backend";
 import { etaSeconds, filesPerSecond, formatDuration, formatRate, plural, shortHash } from "../lib/format";
 
 interface Props {
   chosen: StudyOverview[];
   profiles: ProfileInfo[];
+  /** The configured study and its approved profile. */
+  setup: StudySetup | null;
+  onApprove: (profile: string) => void;
   settings: SendSettings;
   onSettings: (s: SendSettings) => void;
   send: SendState;
@@ -126,6 +129,30 @@ export function Send(p: Props) {
               {profile.description} · sha256 {shortHash(profile.sha256)}
             </small>
           )}
+          <div class="approval" data-testid="approval">
+            {p.setup?.approval ? (
+              <span data-testid="approval-current">
+                Approved for study <strong>{p.setup.approval.study}</strong>:{" "}
+                <code>{p.setup.approval.profile}</code> (sha256 {shortHash(p.setup.approval.sha256)}, {p.setup.approval.approved_at})
+              </span>
+            ) : (
+              <span class="muted" data-testid="approval-none">
+                No profile is approved yet: any profile can be used until one is.
+              </span>
+            )}
+            {profile && profile.sha256 !== p.setup?.approval?.sha256 && (
+              <>
+                {p.setup?.approval && (
+                  <span class="badge warn" data-testid="needs-approval">
+                    Not the approved profile: sending needs re-approval
+                  </span>
+                )}
+                <button type="button" class="secondary" data-testid="approve-profile" onClick={() => p.onApprove(profile.name)}>
+                  Approve {profile.name} for this study
+                </button>
+              </>
+            )}
+          </div>
         </div>
         <div class="field">
           <label for="lookup">Lookup table (optional)</label>

@@ -8,7 +8,14 @@ import type {
   Preview,
   ProfileInfo,
   QuarantineRow,
+  Approval,
+  DrawnMask,
   QueueChange,
+  Rect,
+  Region,
+  SavedMask,
+  SiteRule,
+  StudySetup,
   ReceiverRequest,
   ReceiverStatus,
   ReleaseReport,
@@ -31,7 +38,14 @@ export type {
   Preview,
   ProfileInfo,
   QuarantineRow,
+  Approval,
+  DrawnMask,
   QueueChange,
+  Rect,
+  Region,
+  SavedMask,
+  SiteRule,
+  StudySetup,
   ReceiverRequest,
   ReceiverStatus,
   ReleaseReport,
@@ -70,8 +84,20 @@ export interface Backend {
     center: number | null,
     width: number | null,
   ): Promise<Result<Preview, ApiError>>;
-  /** The shipped profiles. */
+  /** The shipped profiles, marked with the studies that approved them. */
   profiles(): Promise<Result<ProfileInfo[], ApiError>>;
+  /** The configured study, its approved profile and defaults. */
+  studySettings(): Promise<Result<StudySetup, ApiError>>;
+  /** Approves a profile for the study (pinned by its SHA-256). */
+  approveProfile(profile: string): Promise<Result<Approval, ApiError>>;
+  /** Text regions the detector finds that the drawn rectangles do not cover. */
+  suggestRegions(instance: number, frame: number, masked: Rect[]): Promise<Result<Region[], ApiError>>;
+  /** A frame with the rectangles filled, as it would leave. */
+  previewMasked(instance: number, frame: number, regions: Rect[]): Promise<Result<Preview, ApiError>>;
+  /** Saves drawn rectangles as a site rule for the image's scanner/size signature. */
+  saveMask(mask: DrawnMask): Promise<Result<SavedMask, ApiError>>;
+  /** The site's mask rules. */
+  maskRules(): Promise<Result<SiteRule[], ApiError>>;
   /** Delivery jobs, newest first, with audit records. */
   history(): Promise<Result<JobView[], ApiError>>;
   /** Quarantine records. */

@@ -64,11 +64,77 @@ async preview(instance: number, frame: number, center: number | null, width: num
 }
 },
 /**
- * The shipped de-identification profiles.
+ * The shipped de-identification profiles, each marked with the studies that approved it.
  */
 async profiles() : Promise<Result<ProfileInfo[], ApiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("profiles") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The configured study, its approved profile and defaults.
+ */
+async studySettings() : Promise<Result<StudySetup, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("study_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
+ */
+async approveProfile(profile: string) : Promise<Result<Approval, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("approve_profile", { profile }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Text regions the detector finds on a frame that the drawn rectangles do not cover yet.
+ */
+async suggestRegions(instance: number, frame: number, masked: Rect[]) : Promise<Result<Region[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("suggest_regions", { instance, frame, masked }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A frame with the drawn rectangles filled, as it would leave.
+ */
+async previewMasked(instance: number, frame: number, regions: Rect[]) : Promise<Result<Preview, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("preview_masked", { instance, frame, regions }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves drawn rectangles as a site rule for the image's scanner/size signature.
+ */
+async saveMask(mask: DrawnMask) : Promise<Result<SavedMask, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_mask", { mask }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The site's mask rules.
+ */
+async maskRules() : Promise<Result<SiteRule[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("mask_rules") };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -296,6 +362,30 @@ class: ErrorClass;
  */
 usage: boolean }
 /**
+ * A study's approved profile.
+ */
+export type Approval = { 
+/**
+ * The study.
+ */
+study: string; 
+/**
+ * Shipped profile name or absolute file path.
+ */
+profile: string; 
+/**
+ * SHA-256 of the approved canonical form.
+ */
+sha256: string; 
+/**
+ * When (UTC).
+ */
+approved_at: string; 
+/**
+ * The configuration file it is recorded in.
+ */
+config: string }
+/**
  * What a cancel did.
  */
 export type CancelReport = { 
@@ -339,6 +429,26 @@ before?: string | null;
  * Value after (only when asked for).
  */
 after?: string | null }
+/**
+ * Rectangles drawn on an instance, to save as a site rule.
+ */
+export type DrawnMask = { 
+/**
+ * The catalogued instance they were drawn on (its header gives the rule's signature).
+ */
+instance: number; 
+/**
+ * The rectangles, in image pixels.
+ */
+regions: Rect[]; 
+/**
+ * Who drew them.
+ */
+created_by: string; 
+/**
+ * A note (e.g. "name and date bar of the Sono 5").
+ */
+note: string | null }
 /**
  * Whether retrying the same step can succeed.
  */
@@ -407,6 +517,10 @@ export type InspectReport = {
  * The profile applied.
  */
 profile: ProfileId; 
+/**
+ * Whether it is the study's approved profile (`None`: the study has no approval).
+ */
+approved: boolean | null; 
 /**
  * Where the output would go (relative to the output folder).
  */
@@ -611,7 +725,11 @@ options: ([string, string, string])[];
 /**
  * How many listed attributes get each action.
  */
-actions: Partial<{ [key in string]: number }> }
+actions: Partial<{ [key in string]: number }>; 
+/**
+ * Studies for which exactly this profile (same SHA-256) is the approved one.
+ */
+approved_for: string[] }
 /**
  * Scan quality (QC) labels, XNAT's default set.
  */
@@ -805,6 +923,54 @@ quiet_period_secs: number;
  */
 studies: ReceivedStudy[] }
 /**
+ * A rectangle in image pixels. Negative `x`/`y` count from the right/bottom edge.
+ */
+export type Rect = { 
+/**
+ * Left edge (negative: from the right edge).
+ */
+x: number; 
+/**
+ * Top edge (negative: from the bottom edge).
+ */
+y: number; 
+/**
+ * Width.
+ */
+w: number; 
+/**
+ * Height.
+ */
+h: number }
+/**
+ * A proposed text region in image pixels.
+ */
+export type Region = { 
+/**
+ * Left edge.
+ */
+x: number; 
+/**
+ * Top edge.
+ */
+y: number; 
+/**
+ * Width.
+ */
+w: number; 
+/**
+ * Height.
+ */
+h: number; 
+/**
+ * Mean word confidence of the line, 0–100.
+ */
+confidence: number; 
+/**
+ * Characters recognised (not the characters themselves).
+ */
+chars: number }
+/**
  * What a release did.
  */
 export type ReleaseReport = { 
@@ -865,6 +1031,27 @@ size: number;
  */
 md5: string }
 /**
+ * How much of the catalog a rule matches (counts only).
+ */
+export type RuleMatches = { 
+/**
+ * Instances.
+ */
+instances: number; 
+/**
+ * Series.
+ */
+series: number; 
+/**
+ * Studies.
+ */
+studies: number; 
+/**
+ * True when the rule reads elements the catalog does not keep (read as ""): the counts
+ * may then be too low.
+ */
+approximate: boolean }
+/**
  * What a run is doing now.
  */
 export type RunStatus = 
@@ -884,6 +1071,18 @@ export type RunStatus =
  * The job was cancelled.
  */
 "cancelled"
+/**
+ * A saved rule and how much of the catalog it applies to.
+ */
+export type SavedMask = { 
+/**
+ * The rule as stored in the site library.
+ */
+rule: SiteRule; 
+/**
+ * Catalogued instances, series and studies it matches.
+ */
+matches: RuleMatches }
 /**
  * A scan could not run or stopped early.
  */
@@ -1114,6 +1313,34 @@ job: number;
  */
 problems: string[] }
 /**
+ * A rule of the site library as stored.
+ */
+export type SiteRule = { 
+/**
+ * Unique name (reported in decisions and previews).
+ */
+name: string; 
+/**
+ * Rectangles `[x, y, w, h]` (negative x/y from the right/bottom edge).
+ */
+regions: ([number, number, number, number])[]; 
+/**
+ * Exact header matches (keyword → value), all of which must hold.
+ */
+match: Partial<{ [key in string]: string }>; 
+/**
+ * Free note.
+ */
+note?: string | null; 
+/**
+ * Who drew it.
+ */
+created_by?: string | null; 
+/**
+ * When (as given by the caller, e.g. RFC 3339).
+ */
+created_at?: string | null }
+/**
  * A file that was not catalogued.
  */
 export type Skipped = { 
@@ -1241,6 +1468,30 @@ series: number;
  * Number of instances.
  */
 instances: number }
+/**
+ * The configured study as front ends show it: its approval and defaults.
+ */
+export type StudySetup = { 
+/**
+ * The study in force (the only one configured, or none).
+ */
+study: string | null; 
+/**
+ * Its approved profile (the default, and the only one allowed), if any.
+ */
+approval: Approval | null; 
+/**
+ * Its destination (a URL, resolved from `[destinations]`).
+ */
+destination: string | null; 
+/**
+ * Its lookup table.
+ */
+lookup: string | null; 
+/**
+ * The configuration file (where approvals are written).
+ */
+config: string | null }
 /**
  * One study of a job for listings.
  */

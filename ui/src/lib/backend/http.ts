@@ -9,7 +9,14 @@ import type {
   Preview,
   ProfileInfo,
   QuarantineRow,
+  Approval,
+  DrawnMask,
   QueueChange,
+  Rect,
+  Region,
+  SavedMask,
+  SiteRule,
+  StudySetup,
   ReceiverRequest,
   ReceiverStatus,
   ReleaseReport,
@@ -109,6 +116,24 @@ export class HttpBackend implements Backend {
   }
   profiles() {
     return post<ProfileInfo[]>("profiles", {});
+  }
+  studySettings() {
+    return post<StudySetup>("study_settings", {});
+  }
+  approveProfile(profile: string) {
+    return post<Approval>("approve_profile", { profile });
+  }
+  suggestRegions(instance: number, frame: number, masked: Rect[]) {
+    return post<Region[]>("suggest_regions", { instance, frame, masked });
+  }
+  previewMasked(instance: number, frame: number, regions: Rect[]) {
+    return post<Preview>("preview_masked", { instance, frame, regions });
+  }
+  saveMask(mask: DrawnMask) {
+    return post<SavedMask>("save_mask", { mask });
+  }
+  maskRules() {
+    return post<SiteRule[]>("mask_rules", {});
   }
   history() {
     return post<JobView[]>("history", {});

@@ -8,7 +8,14 @@ import type {
   Preview,
   ProfileInfo,
   QuarantineRow,
+  Approval,
+  DrawnMask,
   QueueChange,
+  Rect,
+  Region,
+  SavedMask,
+  SiteRule,
+  StudySetup,
   ReceiverRequest,
   ReceiverStatus,
   ReleaseReport,
@@ -104,6 +111,51 @@ export class MockBackend implements Backend {
   }
   profiles() {
     return ok([...this.profileList]);
+  }
+  setup: StudySetup = { study: null, approval: null, destination: null, lookup: null, config: "/home/test/.config/deposit/deposit.toml" };
+  approvals: string[] = [];
+  regions: Region[] = [];
+  regionAsks: { instance: number; frame: number; masked: Rect[] }[] = [];
+  maskedPreviews: { instance: number; frame: number; regions: Rect[] }[] = [];
+  savedMasks: DrawnMask[] = [];
+  rules: SiteRule[] = [];
+  studySettings() {
+    return ok(this.setup);
+  }
+  approveProfile(profile: string) {
+    this.approvals.push(profile);
+    const sha = this.profileList.find((p) => p.name === profile)?.sha256 ?? "00";
+    const a: Approval = { study: this.setup.study ?? "default", profile, sha256: sha, approved_at: "2026-11-25T10:00:00Z", config: this.setup.config ?? "" };
+    this.setup = { ...this.setup, study: a.study, approval: a };
+    this.profileList = this.profileList.map((p) => ({ ...p, approved_for: p.name === profile ? [a.study] : [] }));
+    return ok(a);
+  }
+  suggestRegions(instance: number, frame: number, masked: Rect[]) {
+    this.regionAsks.push({ instance, frame, masked });
+    return ok([...this.regions]);
+  }
+  previewMasked(instance: number, frame: number, regions: Rect[]) {
+    this.maskedPreviews.push({ instance, frame, regions });
+    return this.preview(instance, frame, null, null);
+  }
+  saveMask(mask: DrawnMask) {
+    if (!mask.created_by.trim()) {
+      return fail<SavedMask>({ code: "masks.who", message: "say who drew the mask", class: "permanent", usage: true });
+    }
+    this.savedMasks.push(mask);
+    const rule: SiteRule = {
+      name: "US-Sono-640x480",
+      regions: mask.regions.map((r) => [r.x, r.y, r.w, r.h]),
+      match: { Modality: "US" },
+      note: mask.note,
+      created_by: mask.created_by,
+      created_at: "2026-11-25T10:00:00Z",
+    };
+    this.rules.push(rule);
+    return ok({ rule, matches: { instances: 12, series: 3, studies: 2, approximate: false } });
+  }
+  maskRules() {
+    return ok([...this.rules]);
   }
   history() {
     return ok([...this.jobs]);
