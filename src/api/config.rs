@@ -251,6 +251,14 @@ pub fn approve_for_study(profile: &str, now_unix: i64) -> Result<Approval, ApiEr
     approve(None, study.as_deref(), profile, now_unix)
 }
 
+/// The shipped profiles, each marked with the studies of the configuration that approved it.
+pub fn profiles_marked() -> Result<Vec<super::deid::ProfileInfo>, ApiError> {
+    let mut infos = super::deid::profiles()?;
+    let cfg = load_config(None)?;
+    mark_approved(&mut infos, &approvals(&cfg));
+    Ok(infos)
+}
+
 #[cfg(test)]
 mod front_end_tests {
     use super::*;
@@ -286,12 +294,4 @@ mod front_end_tests {
         std::env::remove_var("DEPOSIT_CONFIG");
         std::env::remove_var("DEPOSIT_HOME");
     }
-}
-
-/// The shipped profiles, each marked with the studies of the configuration that approved it.
-pub fn profiles_marked() -> Result<Vec<super::deid::ProfileInfo>, ApiError> {
-    let mut infos = super::deid::profiles()?;
-    let cfg = load_config(None)?;
-    mark_approved(&mut infos, &approvals(&cfg));
-    Ok(infos)
 }
