@@ -28,6 +28,7 @@ fn start(home: &Path, ui: &Path) -> Serve {
         .args(["serve", "--port", "0", "--ui"])
         .arg(ui)
         .env("DEPOSIT_HOME", home)
+        .env("DEPOSIT_CONFIG", home.join("no-config.toml"))
         .env("DEPOSIT_WEB_PASSWORD", "correct horse")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

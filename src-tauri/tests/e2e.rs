@@ -269,6 +269,7 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
             ])
             .env("DISPLAY", &display)
             .env("DEPOSIT_HOME", home.path())
+            .env("DEPOSIT_CONFIG", home.path().join("no-config.toml"))
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn tauri-driver"),

@@ -12,6 +12,8 @@ pub fn deposit(home: &Path, args: &[&str]) -> (i32, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_deposit"))
         .args(args)
         .env("DEPOSIT_HOME", home)
+        // never the machine's own deposit.toml: tests bring their configuration with --config
+        .env("DEPOSIT_CONFIG", home.join("no-config.toml"))
         .output()
         .expect("run deposit");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
