@@ -245,7 +245,8 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
     };
 
     // The folder: three DICOM files from different patients (the MR is a secondary image, so
-    // at burned-in risk) and one text file.
+    // at burned-in risk), a synthetic ultrasound with the patient's name burned into its
+    // pixels, and one text file.
     let input = tempfile::tempdir().expect("tempdir");
     for f in ["CT_small.dcm", "MR_small.dcm", "J2K_pixelrep_mismatch.dcm"] {
         std::fs::copy(
@@ -254,6 +255,30 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         )
         .expect("copy sample");
     }
+    let synth = tempfile::tempdir().expect("tempdir");
+    let cfg = deposit_synth::Config {
+        patients: 1,
+        ct_slices: 1,
+        rows: 32,
+        cols: 32,
+        ..Default::default()
+    };
+    let manifest = deposit_synth::generate(synth.path(), &cfg).expect("synthetic corpus");
+    let us = manifest
+        .files
+        .iter()
+        .find(|f| !f.burned_in.is_empty())
+        .expect("a burned-in ultrasound");
+    std::fs::copy(synth.path().join(&us.path), input.path().join("us.dcm")).expect("copy us");
+    let canary = |tag: &str| {
+        manifest
+            .canaries
+            .iter()
+            .find(|c| c.tag == tag && c.patient == us.patient)
+            .map(|c| c.value.clone())
+            .expect("canary")
+    };
+    let (us_id, us_name) = (canary("(0010,0020)"), canary("(0010,0010)"));
     std::fs::write(input.path().join("readme.txt"), "burned to CD on Monday\n").expect("write");
     let home = tempfile::tempdir().expect("tempdir");
 
@@ -377,13 +402,17 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
     );
     assert_eq!(
         texts(&c, "[data-testid=risk-badge]").await,
-        vec!["1 image needs pixel review"],
-        "the secondary MR"
+        vec!["1 image needs pixel review"; 2],
+        "the secondary MR and the ultrasound"
     );
     let studies_shot = shot(&c, "03-studies").await;
 
-    // Inspect: the first study's image and its tag diff, with the rule behind each change.
-    click(&c, "inspect-study").await;
+    // Inspect: the CT's image and its tag diff, with the rule behind each change.
+    click_css(
+        &c,
+        "[data-testid=study-row][data-study-uid='1.3.6.1.4.1.5962.1.2.1.20040119072730.12322'] [data-testid=inspect-study]",
+    )
+    .await;
     wait_for(&c, "[data-testid=screen-inspect]").await;
     wait_for(&c, "[data-testid=diff-row][data-tag='(0010,0010)']").await;
     let name_row = c
@@ -402,40 +431,67 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
     assert!(info[0].starts_with("128×128"), "{info:?}");
     let inspect_shot = shot(&c, "04-inspect").await;
 
+    // Mask the ultrasound: the detector finds the burned-in text, the radiologist covers it,
+    // previews the masked frame and saves the rule (it applies to every frame that matches).
+    click(&c, "nav-studies").await;
+    click_css(
+        &c,
+        &format!(
+            "[data-testid=study-row][data-study-uid='{}'] [data-testid=inspect-study]",
+            us.study_instance_uid
+        ),
+    )
+    .await;
+    wait_for(&c, "[data-testid=viewer-image]").await;
+    click(&c, "find-text").await;
+    wait_for(&c, "[data-testid=accept-suggestions]").await;
+    assert!(count(&c, "[data-testid=suggested-rect]").await >= 1);
+    click(&c, "accept-suggestions").await;
+    wait_for(&c, "[data-testid=mask-count]").await;
+    click(&c, "mask-preview").await;
+    wait_for(&c, "[data-testid=viewer-image][data-masked=yes]").await;
+    type_into(&c, "mask-author", "E2E Radiologist").await;
+    click(&c, "mask-save").await;
+    wait_for(&c, "[data-testid=mask-saved]").await;
+    let saved = texts(&c, "[data-testid=mask-saved]").await;
+    assert!(saved[0].contains("1 image in 1 study"), "{saved:?}");
+    let mask_shot = shot(&c, "05-mask").await;
+
     // Send with a lookup table that lacks the third patient: it is set aside, and so is the
     // MR (pixels not reviewed); the first CT is delivered and verified.
     let lookup = tempfile::NamedTempFile::new().expect("lookup file");
     std::fs::write(
         lookup.path(),
-        "original,pseudonym\n1CT1,SUBJ01\n4MR1,SUBJ02\n",
+        format!("original,pseudonym\n1CT1,SUBJ01\n4MR1,SUBJ02\n{us_id},SUBJ04\n"),
     )
     .expect("write lookup");
     click(&c, "nav-send").await;
     wait_for(&c, "[data-testid=screen-send]").await;
-    assert!(texts(&c, "[data-testid=send-chosen]").await[0].starts_with("3 studies, 3 images"));
-    assert!(texts(&c, "[data-testid=send-risk-note]").await[0].starts_with("1 image may show"));
+    assert!(texts(&c, "[data-testid=send-chosen]").await[0].starts_with("4 studies, 4 images"));
+    assert!(texts(&c, "[data-testid=send-risk-note]").await[0].starts_with("2 images may show"));
     type_into(&c, "lookup-path", &lookup.path().display().to_string()).await;
-    let send_form_shot = shot(&c, "05-send").await;
+    let send_form_shot = shot(&c, "06-send").await;
     click(&c, "send-start").await;
     wait_for(&c, "[data-testid=send-result]").await;
     assert_eq!(
         texts(&c, "[data-testid=result-verified]").await,
-        vec!["1 file verified in the archive"]
+        vec!["2 files verified in the archive"],
+        "the CT, and the ultrasound masked by the rule"
     );
     assert_eq!(
         texts(&c, "[data-testid=result-quarantined]").await[0],
         "2 files set aside see why"
     );
-    let result_shot = shot(&c, "06-send-result").await;
+    let result_shot = shot(&c, "07-send-result").await;
 
-    // History: the CT study verified, under its pseudonym.
+    // History: the CT and the ultrasound verified, under their pseudonyms.
     click(&c, "open-history").await;
-    wait_count(&c, "[data-testid=history-study][data-state=verified]", 1).await;
-    let hist = texts(&c, "[data-testid=history-study]").await;
-    assert!(hist[0].contains("SUBJ01"), "{hist:?}");
+    wait_count(&c, "[data-testid=history-study][data-state=verified]", 2).await;
+    let hist = texts(&c, "[data-testid=history-study]").await.join(" | ");
+    assert!(hist.contains("SUBJ01") && hist.contains("SUBJ04"), "{hist}");
     click(&c, "show-audit").await;
     wait_for(&c, "[data-testid=audit-record]").await;
-    let history_shot = shot(&c, "07-history").await;
+    let history_shot = shot(&c, "08-history").await;
 
     // Quarantine: the MR for pixel review, the third CT for its missing lookup entry; add the
     // entry and release that one.
@@ -449,10 +505,12 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         .await,
         1
     );
-    let quarantine_shot = shot(&c, "08-quarantine").await;
+    let quarantine_shot = shot(&c, "09-quarantine").await;
     std::fs::write(
         lookup.path(),
-        "original,pseudonym\n1CT1,SUBJ01\n4MR1,SUBJ02\nJXD191021006,SUBJ03\n",
+        format!(
+            "original,pseudonym\n1CT1,SUBJ01\n4MR1,SUBJ02\nJXD191021006,SUBJ03\n{us_id},SUBJ04\n"
+        ),
     )
     .expect("fix lookup");
     click_css(
@@ -508,6 +566,7 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
             (&sources_shot, "sources"),
             (&studies_shot, "studies"),
             (&inspect_shot, "inspect"),
+            (&mask_shot, "mask"),
             (&send_form_shot, "send"),
             (&result_shot, "send-result"),
             (&history_shot, "history"),
