@@ -304,7 +304,7 @@ fn meta_agrees(bytes: &[u8], meta: &guard::MetaInfo) -> Result<(), SkipReason> {
 /// [`open_full`] on the bytes of a Part-10 file (128-byte preamble, `DICM`, file meta, data
 /// set). Any input gives an object or a reason, never a panic (fuzzed: fuzz/).
 pub fn open_bytes(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
-    let meta = guard::check_part10(bytes, bytes.len() as u64, true, false)?;
+    let meta = guard::check_part10_as_reader(bytes, bytes.len() as u64)?;
     meta_agrees(bytes, &meta)?;
     let body = match bytes.get(128..132) {
         Some(b"DICM") => &bytes[128..],
@@ -486,6 +486,11 @@ mod open_full_tests {
         let bytes = std::fs::read(seeds.join("meta-renamed-element-oom.dcm")).expect("seed");
         assert_eq!(open_bytes(&bytes).err(), Some(SkipReason::BadFileMeta));
         assert_eq!(open_split(&bytes).err(), Some(SkipReason::BadFileMeta));
+        // Found by cargo-fuzz: a damaged sequence where a raw-value walk ends early but the
+        // reader goes on to a 4 GB element; the guard now walks as the reader does.
+        let bytes = std::fs::read(seeds.join("sequence-walk-diverged-oom.dcm")).expect("seed");
+        assert_eq!(open_bytes(&bytes).err(), Some(SkipReason::Truncated));
+        assert_eq!(open_split(&bytes).err(), Some(SkipReason::Truncated));
     }
 
     #[test]
