@@ -3,8 +3,9 @@
 //! The DICOM reader allocates (and zero-fills) an element's claimed length before reading it, so
 //! a damaged 4 KB file claiming a 4 GB value costs seconds and gigabytes per reader thread. This
 //! pass walks the element headers with dicom-rs's own decoders (file meta: explicit VR little
-//! endian; data set: the token reader, raw values) and stops at the first impossible length, so
-//! the allocation never happens. Anything else odd is left for the real parse to report.
+//! endian; data set: the token reader, values kept as the reader keeps them, so both walk the
+//! same elements) and stops at the first impossible length, so the allocation never happens.
+//! Anything else odd is left for the real parse to report.
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -119,12 +120,13 @@ pub fn check_dataset<R: Read>(
     file_size: u64,
     header_only: bool,
 ) -> Result<(), SkipReason> {
+    // Walked as the reader walks (see check_part10_as_reader): the two must not part ways.
     check_dataset_with(
         source,
         ts_uid,
         file_size,
         header_only,
-        ValueReadStrategy::Raw,
+        ValueReadStrategy::Preserved,
     )
 }
 
