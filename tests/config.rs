@@ -318,3 +318,89 @@ fn bad_configuration_is_exit_2_naming_file_and_key() {
     let (code, out, _) = deid(&e, "o", &["--config", missing.to_str().expect("p")]);
     assert_eq!(code, 2, "{out}");
 }
+
+#[test]
+fn date_offsets_from_the_lookup_table_are_checked_before_and_applied() {
+    let e = env();
+    let pid = |p: usize| {
+        e.manifest
+            .canaries
+            .iter()
+            .find(|c| c.patient == p && c.placement == "PatientID")
+            .map(|c| c.value.clone())
+            .expect("patient id")
+    };
+    let table = e.root.join("subjects.csv");
+    // Patient 0 has a pseudonym and an offset; patient 1 only a pseudonym.
+    std::fs::write(
+        &table,
+        format!(
+            "original,pseudonym,dateinc\n{},SUBJ-1,-100\n{},SUBJ-2,\n",
+            pid(0),
+            pid(1)
+        ),
+    )
+    .expect("table");
+    let t = table.to_str().expect("p");
+    let (code, out, _) = run(
+        &e,
+        &[
+            "deid",
+            e.corpus.to_str().expect("p"),
+            "--check",
+            "--lookup",
+            t,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1, "a patient lacks something: {out}");
+    let v = json(&out);
+    let missing = v["missing"].as_array().expect("missing");
+    assert_eq!(missing.len(), 1, "{v}");
+    assert_eq!(missing[0]["patient_id"], pid(1).as_str());
+    assert_eq!(missing[0]["missing"][0], "dateinc");
+
+    let (code, out, _) = deid(
+        &e,
+        "o",
+        &["--lookup", t, "--profile", "research-longitudinal"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let v = json(&out);
+    let lookup_misses: Vec<&Value> = v["quarantine"]
+        .as_array()
+        .expect("q")
+        .iter()
+        .filter(|q| q["code"] == "lookup_missing")
+        .collect();
+    assert!(!lookup_misses.is_empty(), "patient 1 is held: {v}");
+    assert!(!out.contains(&pid(1)), "the key stays out of the output");
+    // Every patient-0 CT date moved back by exactly the table's 100 days.
+    let days = |s: &str| {
+        let (y, m, d) = (&s[0..4], &s[4..6], &s[6..8]);
+        deposit::deid::dates::days_from_civil(
+            y.parse().expect("y"),
+            m.parse().expect("m"),
+            d.parse().expect("d"),
+        )
+    };
+    let originals: std::collections::BTreeSet<i64> = e
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.patient == 0 && f.modality == "CT")
+        .map(|f| days(&text(&e.corpus.join(&f.path), "StudyDate")))
+        .collect();
+    let outputs: Vec<PathBuf> = support::cli::dcm_files(&e.root.join("o"))
+        .into_iter()
+        .filter(|f| text(f, "Modality") == "CT")
+        .collect();
+    assert!(!outputs.is_empty());
+    for f in outputs {
+        let shifted = days(&text(&f, "StudyDate"));
+        assert!(
+            originals.contains(&(shifted + 100)),
+            "{originals:?} vs {shifted}"
+        );
+    }
+}

@@ -691,3 +691,53 @@ fn a_full_stdout_is_an_error_not_a_panic() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("standard output"), "{stderr}");
 }
+
+#[test]
+fn a_damaged_rle_header_is_held_before_the_decoder_allocates() {
+    // Found by cargo-fuzz: the RLE decoder allocates the header's segment count (at most 15 in
+    // the standard) before checking it; 0xFFFFFFF0 would cost 16 GB.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/deid_bytes/us-rle.dcm");
+    let mut obj = OpenFileOptions::new().open_file(&seed).expect("seed");
+    let pixels = obj.get(Tag(0x7FE0, 0x0010)).expect("pixels").clone();
+    let Value::PixelSequence(seq) = pixels.value() else {
+        panic!("encapsulated")
+    };
+    let mut frags: Vec<Vec<u8>> = seq.fragments().iter().map(|f| f.to_vec()).collect();
+    frags[0][0..4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    let offsets = seq.offset_table().to_vec();
+    obj.put(dicom_core::DataElement::new(
+        Tag(0x7FE0, 0x0010),
+        dicom_core::VR::OB,
+        Value::PixelSequence(dicom_core::value::PixelFragmentSequence::new(
+            offsets, frags,
+        )),
+    ));
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).expect("mkdir");
+    obj.write_to_file(input.join("bad-rle.dcm")).expect("write");
+    let masks = tmp.path().join("masks.txt");
+    std::fs::write(&masks, "{ true. }\n(0,0,4,4)\n").expect("masks");
+    let (code, stdout, stderr) = run(
+        &tmp.path().join("home"),
+        &[
+            "deid",
+            input.to_str().expect("p"),
+            "--out",
+            tmp.path().join("o").to_str().expect("p"),
+            "--masks",
+            masks.to_str().expect("p"),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let v = json(&stdout);
+    assert_eq!(v["quarantine"][0]["code"], "needs_pixel_review", "{v}");
+    assert!(
+        v["quarantine"][0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("RLE"),
+        "{v}"
+    );
+}

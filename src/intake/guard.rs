@@ -3,8 +3,9 @@
 //! The DICOM reader allocates (and zero-fills) an element's claimed length before reading it, so
 //! a damaged 4 KB file claiming a 4 GB value costs seconds and gigabytes per reader thread. This
 //! pass walks the element headers with dicom-rs's own decoders (file meta: explicit VR little
-//! endian; data set: the token reader, raw values) and stops at the first impossible length, so
-//! the allocation never happens. Anything else odd is left for the real parse to report.
+//! endian; data set: the token reader, values kept as the reader keeps them, so both walk the
+//! same elements) and stops at the first impossible length, so the allocation never happens.
+//! Anything else odd is left for the real parse to report.
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -99,6 +100,19 @@ pub fn check_part10<R: Read>(
     Ok(meta)
 }
 
+/// [`check_part10`] (whole file, preamble) walking the data set the way dicom-object's reader
+/// does (values preserved, not raw), so that both see the same elements: the reader and a
+/// raw-value walk can part ways on damaged sequences (found by fuzzing: the raw walk ended
+/// early and the reader went on to a 4 GB element). Lengths are still checked on each header
+/// before its value is read.
+pub fn check_part10_as_reader(source: &[u8], file_size: u64) -> Result<MetaInfo, SkipReason> {
+    let (meta, r) = scan_meta(source, file_size, true)?;
+    if let Some(uid) = &meta.ts_uid {
+        check_dataset_with(r, uid, file_size, false, ValueReadStrategy::Preserved)?;
+    }
+    Ok(meta)
+}
+
 /// Checks a data set (no file meta) encoded with transfer syntax `ts_uid`.
 pub fn check_dataset<R: Read>(
     source: R,
@@ -106,13 +120,30 @@ pub fn check_dataset<R: Read>(
     file_size: u64,
     header_only: bool,
 ) -> Result<(), SkipReason> {
+    // Walked as the reader walks (see check_part10_as_reader): the two must not part ways.
+    check_dataset_with(
+        source,
+        ts_uid,
+        file_size,
+        header_only,
+        ValueReadStrategy::Preserved,
+    )
+}
+
+fn check_dataset_with<R: Read>(
+    source: R,
+    ts_uid: &str,
+    file_size: u64,
+    header_only: bool,
+    strategy: ValueReadStrategy,
+) -> Result<(), SkipReason> {
     let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
         return Ok(()); // unknown syntax: the real reader reports it
     };
     if ts_uid == DEFLATED || !ts.can_decode_dataset() {
         return Ok(()); // inflated lengths are bounded by decompression; nothing to pre-check
     }
-    let opts = DataSetReaderOptions::default().value_read(ValueReadStrategy::Raw);
+    let opts = DataSetReaderOptions::default().value_read(strategy);
     let Ok(tokens) = DataSetReader::new_with_ts_options(source, ts, opts) else {
         return Ok(());
     };
@@ -181,7 +212,7 @@ pub fn check_dataset_in_memory(
         rest: ds,
         pos: pos.clone(),
     };
-    let opts = DataSetReaderOptions::default().value_read(ValueReadStrategy::Raw);
+    let opts = DataSetReaderOptions::default().value_read(ValueReadStrategy::Preserved);
     let Ok(mut tokens) = DataSetReader::new_with_ts_options(src, ts, opts) else {
         return Ok(None);
     };
@@ -206,7 +237,13 @@ pub fn check_dataset_in_memory(
                         }
                         if end != size {
                             // Something follows the pixels: check it, but decode normally.
-                            check_dataset(&ds[end as usize..], ts_uid, size, false)?;
+                            check_dataset_with(
+                                &ds[end as usize..],
+                                ts_uid,
+                                size,
+                                false,
+                                ValueReadStrategy::Preserved,
+                            )?;
                             return Ok(None);
                         }
                         return Ok(Some(before..end as usize));
@@ -230,7 +267,13 @@ pub fn check_dataset_in_memory(
                     // End of the encapsulated pixel data.
                     let end = pos.get();
                     if end != ds.len() {
-                        check_dataset(&ds[end..], ts_uid, size, false)?;
+                        check_dataset_with(
+                            &ds[end..],
+                            ts_uid,
+                            size,
+                            false,
+                            ValueReadStrategy::Preserved,
+                        )?;
                         return Ok(None);
                     }
                     return Ok(pixel_start.map(|s| s..end));
@@ -268,7 +311,7 @@ pub fn locate_pixel_data_in_prefix(
         rest: prefix,
         pos: pos.clone(),
     };
-    let opts = DataSetReaderOptions::default().value_read(ValueReadStrategy::Raw);
+    let opts = DataSetReaderOptions::default().value_read(ValueReadStrategy::Preserved);
     let Ok(mut tokens) = DataSetReader::new_with_ts_options(src, ts, opts) else {
         return Ok(None);
     };

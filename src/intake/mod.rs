@@ -280,10 +280,32 @@ pub fn open_full(path: &std::path::Path) -> Result<dicom_object::DefaultDicomObj
     open_bytes(&bytes)
 }
 
+/// Fails closed when the length guard and the DICOM reader could disagree on where the data
+/// set starts: the guard found no transfer syntax, or the meta group's own length (which the
+/// reader follows) points elsewhere than the end of the group-0002 elements the guard walked.
+/// (Found by fuzzing: a meta element renamed out of group 0002 made the guard stop early and
+/// check nothing, while the reader went on to a 3 GB element.)
+fn meta_agrees(bytes: &[u8], meta: &guard::MetaInfo) -> Result<(), SkipReason> {
+    if meta.ts_uid.is_none() {
+        return Err(SkipReason::BadFileMeta);
+    }
+    // (0002,0000) UL, 4 bytes, right after the preamble and "DICM".
+    if let Some(h) = bytes.get(132..144) {
+        if h[..8] == [0x02, 0x00, 0x00, 0x00, b'U', b'L', 0x04, 0x00] {
+            let len = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
+            if 144 + u64::from(len) != meta.dataset_offset {
+                return Err(SkipReason::BadFileMeta);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// [`open_full`] on the bytes of a Part-10 file (128-byte preamble, `DICM`, file meta, data
 /// set). Any input gives an object or a reason, never a panic (fuzzed: fuzz/).
 pub fn open_bytes(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
-    guard::check_part10(bytes, bytes.len() as u64, true, false)?;
+    let meta = guard::check_part10_as_reader(bytes, bytes.len() as u64)?;
+    meta_agrees(bytes, &meta)?;
     let body = match bytes.get(128..132) {
         Some(b"DICM") => &bytes[128..],
         _ => return Err(SkipReason::Corrupt),
@@ -309,6 +331,7 @@ pub struct Split {
 /// every element, pixel fragments included).
 pub fn open_split(bytes: &[u8]) -> Result<Split, SkipReason> {
     let (meta, _) = guard::scan_meta(bytes, bytes.len() as u64, true)?;
+    meta_agrees(bytes, &meta)?;
     let start = usize::try_from(meta.dataset_offset).map_err(|_| SkipReason::Truncated)?;
     let located = match (&meta.ts_uid, bytes.get(start..)) {
         (Some(ts), Some(ds)) => guard::check_dataset_in_memory(ds, ts.trim_end_matches('\0'))?,
@@ -406,6 +429,7 @@ fn header_in_prefix(
     size: u64,
 ) -> Result<Option<(dicom_object::DefaultDicomObject, u64)>, SkipReason> {
     let (meta, _) = guard::scan_meta(prefix, size, true)?;
+    meta_agrees(prefix, &meta)?;
     let Some(ts) = meta.ts_uid.as_deref() else {
         return Ok(None);
     };
@@ -452,6 +476,21 @@ mod open_full_tests {
         // refusal happened before the reader could allocate 4 GB
         assert_eq!(open_full(&p).err(), Some(SkipReason::Truncated));
         assert_eq!(open_split(&v).err(), Some(SkipReason::Truncated));
+    }
+
+    #[test]
+    fn a_meta_group_the_guard_and_the_reader_would_read_differently_is_refused() {
+        // Found by cargo-fuzz: an element of the meta group renamed to (0020,0003) ends the
+        // guard's walk before the transfer syntax, while the reader follows the group length.
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/deid_bytes");
+        let bytes = std::fs::read(seeds.join("meta-renamed-element-oom.dcm")).expect("seed");
+        assert_eq!(open_bytes(&bytes).err(), Some(SkipReason::BadFileMeta));
+        assert_eq!(open_split(&bytes).err(), Some(SkipReason::BadFileMeta));
+        // Found by cargo-fuzz: a damaged sequence where a raw-value walk ends early but the
+        // reader goes on to a 4 GB element; the guard now walks as the reader does.
+        let bytes = std::fs::read(seeds.join("sequence-walk-diverged-oom.dcm")).expect("seed");
+        assert_eq!(open_bytes(&bytes).err(), Some(SkipReason::Truncated));
+        assert_eq!(open_split(&bytes).err(), Some(SkipReason::Truncated));
     }
 
     #[test]
