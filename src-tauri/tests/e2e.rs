@@ -159,14 +159,20 @@ async fn click(c: &Client, testid: &str) {
 }
 
 async fn click_css(c: &Client, css: &str) {
-    c.wait()
+    let el = c
+        .wait()
         .at_most(WAIT)
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .click()
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    // as a person would: bring it into view first (long screens scroll)
+    let arg = serde_json::to_value(&el).expect("element as JSON");
+    let _ = c
+        .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+        .await;
+    el.click()
         .await
-        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e:?}"));
 }
 
 async fn wait_for(c: &Client, css: &str) {
@@ -375,20 +381,20 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         .for_element(Locator::Css("[data-testid=screen-studies]"))
         .await
         .expect("studies screen");
-    wait_count(&c, "[data-testid=patient-group]", 3).await;
+    wait_count(&c, "[data-testid=patient-group]", 4).await;
     let names = texts(&c, "[data-testid=patient-name]").await;
-    assert_eq!(
-        names,
-        vec![
-            "CompressedSamples, CT1",
-            "CompressedSamples, MR1",
-            "JXD191021006"
-        ]
-    );
+    assert_eq!(names.len(), 4, "{names:?}");
+    for want in [
+        "CompressedSamples, CT1",
+        "CompressedSamples, MR1",
+        "JXD191021006",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
     let rows = texts(&c, "[data-testid=study-row]").await;
-    assert_eq!(rows.len(), 3, "{rows:?}");
-    assert!(rows[0].contains("CT"), "{rows:?}");
-    assert!(rows[1].contains("MR"), "{rows:?}");
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows.iter().any(|r| r.contains("MR")), "{rows:?}");
+    assert!(rows.iter().any(|r| r.contains("US")), "{rows:?}");
 
     wait_count(&c, "[data-testid=skipped-item]", 1).await;
     let skipped = texts(&c, "[data-testid=skipped-item]").await;
@@ -530,17 +536,25 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         "the MR stays"
     );
 
-    // The folder archive holds both, de-identified, under their pseudonyms only.
+    // The folder archive holds the three, de-identified, under their pseudonyms only.
     let archived = dcm_files(&home.path().join("archive"));
-    assert_eq!(archived.len(), 2, "{archived:?}");
+    assert_eq!(archived.len(), 3, "{archived:?}");
     for f in &archived {
         let shown = f.display().to_string();
         assert!(
-            shown.contains("SUBJ01") || shown.contains("SUBJ03"),
+            ["SUBJ01", "SUBJ03", "SUBJ04"]
+                .iter()
+                .any(|s| shown.contains(s)),
             "{shown}"
         );
         let bytes = std::fs::read(f).expect("read archived");
-        for canary in [&b"CompressedSamples"[..], b"1CT1", b"JXD191021006"] {
+        for canary in [
+            &b"CompressedSamples"[..],
+            b"1CT1",
+            b"JXD191021006",
+            us_id.as_bytes(),
+            us_name.as_bytes(),
+        ] {
             assert!(
                 !contains(&bytes, canary),
                 "{} leaks {:?}",
