@@ -148,6 +148,26 @@ describe("Studies", () => {
     await waitFor(() => expect((byId("continue-to-send") as HTMLButtonElement).disabled).toBe(true));
   });
 
+  it("renders a long catalog a page of patients at a time", async () => {
+    const b = new MockBackend();
+    b.rows = Array.from({ length: 250 }, (_, i) => ({
+      study: { ...ctRow, id: i + 1, study_uid: `1.2.${i}`, patient_id: `P${String(i).padStart(4, "0")}`, patient_name: `Patient^${String(i).padStart(4, "0")}` },
+      at_risk: 0,
+      risk: null,
+    }));
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("250 studies, 250 patients"));
+    fireEvent.click(byId("nav-studies"));
+    await waitFor(() => expect(screen.getAllByTestId("patient-group")).toHaveLength(100));
+    expect(byId("studies-more").textContent).toContain("150 patients not shown yet");
+    expect(byId("continue-to-send").textContent).toBe("Send 250 studies…");
+    fireEvent.click(byId("studies-more"));
+    await waitFor(() => expect(screen.getAllByTestId("patient-group")).toHaveLength(200));
+    fireEvent.click(byId("studies-more"));
+    await waitFor(() => expect(screen.getAllByTestId("patient-group")).toHaveLength(250));
+    expect(screen.queryByTestId("studies-more")).toBeNull();
+  });
+
   it("has nothing to send before a scan", async () => {
     setup();
     fireEvent.click(byId("nav-studies"));
@@ -356,6 +376,32 @@ describe("Masks and approval", () => {
     await waitFor(() => expect(b.approvals).toEqual(["research-longitudinal"]));
     await waitFor(() => expect(byId("approval-current").textContent).toContain("research-longitudinal"));
     expect(screen.queryByTestId("needs-approval")).toBeNull();
+  });
+});
+
+describe("Text suggestions", () => {
+  it("covers or rejects suggestions one by one", async () => {
+    const b = new MockBackend();
+    b.rows = [us];
+    b.instances = { "1.2.5": [{ ...instance, id: 12, modality: "US", rows: 64, columns: 96 }] };
+    b.reports = { 12: report };
+    b.regions = [
+      { x: 10, y: 4, w: 40, h: 8, confidence: 91, chars: 12 },
+      { x: 60, y: 50, w: 20, h: 6, confidence: 40, chars: 3 },
+    ];
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1 study, 1 patient"));
+    fireEvent.click(byId("nav-inspect"));
+    await screen.findByTestId("viewer-image");
+    fireEvent.click(byId("find-text"));
+    await waitFor(() => expect(screen.getAllByTestId("suggestion")).toHaveLength(2));
+    fireEvent.click(screen.getAllByTestId("suggestion-reject")[1]);
+    await waitFor(() => expect(screen.getAllByTestId("suggestion")).toHaveLength(1));
+    fireEvent.click(byId("suggestion-accept"));
+    await waitFor(() => expect(byId("mask-count").textContent).toBe("1 rectangle drawn"));
+    expect(screen.queryByTestId("suggestions")).toBeNull();
+    fireEvent.click(byId("mask-preview"));
+    await waitFor(() => expect(b.maskedPreviews[0]?.regions).toEqual([{ x: 8, y: 2, w: 44, h: 12 }]));
   });
 });
 

@@ -303,15 +303,23 @@ function Viewer({ backend, instance }: { backend: Backend; instance: InstanceRow
     if (r.status === "ok") setSuggested(r.data);
     else setMaskError(r.error.message);
   };
+  // a little margin around each line of text
+  const cover = (g: Region) => {
+    const pad = 2;
+    return { x: Math.max(0, g.x - pad), y: Math.max(0, g.y - pad), w: g.w + 2 * pad, h: g.h + 2 * pad };
+  };
   const acceptSuggestions = () => {
     if (!suggested) return;
-    // a little margin around each line of text
-    const pad = 2;
-    setRects((old) => [
-      ...old,
-      ...suggested.map((g) => ({ x: Math.max(0, g.x - pad), y: Math.max(0, g.y - pad), w: g.w + 2 * pad, h: g.h + 2 * pad })),
-    ]);
+    setRects((old) => [...old, ...suggested.map(cover)]);
     setSuggested(null);
+  };
+  /** Accepts (covers) or rejects one suggestion; the rest stay proposed. */
+  const decide = (i: number, accept: boolean) => {
+    if (!suggested) return;
+    const g = suggested[i];
+    if (accept && g) setRects((old) => [...old, cover(g)]);
+    const rest = suggested.filter((_, j) => j !== i);
+    setSuggested(rest.length ? rest : null);
   };
   const previewMasked = async () => {
     const r = await backend.previewMasked(instance.id, frame, rects);
@@ -497,6 +505,21 @@ function Viewer({ backend, instance }: { backend: Backend; instance: InstanceRow
             <button type="button" class="secondary" data-testid="accept-suggestions" onClick={acceptSuggestions}>
               Cover {plural(suggested.length, "suggestion")}
             </button>
+          )}
+          {suggested && suggested.length > 0 && (
+            <ul class="suggestions" data-testid="suggestions">
+              {suggested.map((g, i) => (
+                <li key={`${g.x},${g.y},${g.w},${g.h}`} data-testid="suggestion">
+                  Text at {g.x},{g.y} ({g.w}×{g.h}, {g.chars} characters, confidence {Math.round(g.confidence)})
+                  <button type="button" class="link" data-testid="suggestion-accept" onClick={() => decide(i, true)}>
+                    Cover
+                  </button>
+                  <button type="button" class="link" data-testid="suggestion-reject" onClick={() => decide(i, false)}>
+                    Not text
+                  </button>
+                </li>
+              ))}
+            </ul>
           )}
           {suggested && suggested.length === 0 && (
             <span class="muted" data-testid="no-suggestions">

@@ -1,5 +1,7 @@
 // Studies: what the catalog holds, grouped by patient, with risk badges and a choice of which
-// studies to send; and the files the last scan could not read.
+// studies to send; and the files the last scan could not read. Long catalogs are rendered a
+// page of patients at a time (more as the list scrolls), so the window stays responsive.
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { ScanState } from "../App";
 import type { StudyOverview } from "../lib/backend/backend";
 import { formatDate, formatModalities, formatName, groupByPatient, plural } from "../lib/format";
@@ -14,8 +16,23 @@ interface Props {
   onContinue: () => void;
 }
 
+/** Patients rendered at first, and added each time the end of the list comes into view. */
+export const PAGE = 100;
+
 export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspect, onContinue }: Props) {
   const groups = groupByPatient(rows);
+  const [limit, setLimit] = useState(PAGE);
+  const sentinel = useRef<HTMLDivElement>(null);
+  const more = groups.length > limit;
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || !more || typeof IntersectionObserver === "undefined") return;
+    const io = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) setLimit((l) => l + PAGE);
+    });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [more, limit]);
   const skipped = scan.kind === "done" ? scan.summary.skipped : [];
   const chosen = rows.filter((r) => selected.has(r.study.study_uid)).length;
   const toggle = (uid: string) => {
@@ -68,7 +85,7 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
         </div>
       ) : (
         <div data-testid="studies-list">
-          {groups.map((g) => (
+          {groups.slice(0, limit).map((g) => (
             <section class="card patient" key={g.key} data-testid="patient-group" aria-label={formatName(g.patientName)}>
               <div class="patient-head">
                 <h2 data-testid="patient-name">{formatName(g.patientName)}</h2>
@@ -155,6 +172,13 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
               </table>
             </section>
           ))}
+          {more && (
+            <div ref={sentinel} class="more" data-testid="studies-more-zone">
+              <button type="button" class="secondary" data-testid="studies-more" onClick={() => setLimit(limit + PAGE)}>
+                Show more ({plural(groups.length - limit, "patient")} not shown yet)
+              </button>
+            </div>
+          )}
         </div>
       )}
 
