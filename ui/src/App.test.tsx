@@ -79,6 +79,14 @@ describe("Sources", () => {
     expect((byId("start-scan") as HTMLButtonElement).disabled).toBe(true);
   });
 
+  it("offers only typed server paths in the web UI", async () => {
+    const b = new MockBackend();
+    b.localFolders = false;
+    render(<App backend={b} />);
+    expect(screen.queryByTestId("drop-zone")).toBeNull();
+    expect(screen.getByText("Type the path of a folder on the server")).toBeTruthy();
+  });
+
   it("shows the error code and message when the scan cannot start", async () => {
     const b = setup();
     b.startError = { code: "app.busy", message: "a scan is already running", class: "transient", usage: false };

@@ -273,6 +273,7 @@ export function App({ backend }: { backend: Backend }) {
             onPick={pick}
             onStart={startScan}
             onShowStudies={() => setScreen("studies")}
+            localFolders={backend.localFolders}
           />
         )}
         {screen === "studies" && (

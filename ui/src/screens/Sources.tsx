@@ -11,9 +11,20 @@ interface Props {
   onPick: () => void;
   onStart: () => void;
   onShowStudies: () => void;
+  /** Folders can be dropped or picked (desktop); else only typed (web UI of a server). */
+  localFolders?: boolean;
 }
 
-export function Sources({ folders, scan, onAdd, onRemove, onPick, onStart, onShowStudies }: Props) {
+export function Sources({
+  folders,
+  scan,
+  onAdd,
+  onRemove,
+  onPick,
+  onStart,
+  onShowStudies,
+  localFolders = true,
+}: Props) {
   const [typed, setTyped] = useState("");
   const running = scan.kind === "running";
   const submit = (e: Event) => {
@@ -33,16 +44,20 @@ export function Sources({ folders, scan, onAdd, onRemove, onPick, onStart, onSho
         </p>
       </header>
 
-      <div class="dropzone" data-testid="drop-zone">
-        <p class="drop-title">Drop folders anywhere on this window</p>
-        <p class="muted">or</p>
-        <button type="button" class="secondary" data-testid="choose-folders" onClick={onPick}>
-          Choose folders…
-        </button>
-      </div>
+      {localFolders && (
+        <div class="dropzone" data-testid="drop-zone">
+          <p class="drop-title">Drop folders anywhere on this window</p>
+          <p class="muted">or</p>
+          <button type="button" class="secondary" data-testid="choose-folders" onClick={onPick}>
+            Choose folders…
+          </button>
+        </div>
+      )}
 
       <form class="path-form" onSubmit={submit}>
-        <label for="folder-path">Or type the path of a folder</label>
+        <label for="folder-path">
+          {localFolders ? "Or type the path of a folder" : "Type the path of a folder on the server"}
+        </label>
         <div class="row">
           <input
             id="folder-path"

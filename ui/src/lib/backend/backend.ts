@@ -69,6 +69,8 @@ export type { Decision, ScanSummary, SendSummary, Skipped, StudyView } from "./b
 export type Unlisten = () => void;
 
 export interface Backend {
+  /** Whether folders can be picked or dropped (the desktop app); a browser types server paths. */
+  readonly localFolders: boolean;
   /** Where the app keeps its data (for display). */
   dataHome(): Promise<Result<string, ApiError>>;
   /** Every catalogued study with its burned-in-risk count. */

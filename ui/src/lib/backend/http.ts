@@ -59,6 +59,7 @@ export async function login(password: string): Promise<Result<null, ApiError>> {
 }
 
 export class HttpBackend implements Backend {
+  readonly localFolders = false;
   private handlers = new Map<string, Set<Handler>>();
   private polling = false;
   private after = 0;

@@ -47,6 +47,7 @@ function fail<T>(error: ApiError): Promise<Result<T, ApiError>> {
 }
 
 export class MockBackend implements Backend {
+  localFolders = true;
   rows: StudyOverview[] = [];
   instances: Record<string, InstanceRow[]> = {};
   reports: Record<number, InspectReport> = {};

@@ -6,6 +6,7 @@ import type { Backend } from "./backend";
 import { commands, events } from "./bindings";
 
 export const tauriBackend: Backend = {
+  localFolders: true,
   dataHome: () => commands.dataHome(),
   studies: () => commands.studies(),
   studyInstances: (uid) => commands.studyInstances(uid),
