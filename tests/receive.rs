@@ -62,19 +62,26 @@ struct Receiver {
 
 impl Receiver {
     fn start(home: &Path, extra: &[&str]) -> Receiver {
+        let mut args = vec![
+            "--aet",
+            "DEPOSIT",
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        Receiver::launch(home, &args, &home.join("no-config.toml"))
+    }
+
+    /// `deposit receive ARGS` with `DEPOSIT_CONFIG=config`.
+    fn launch(home: &Path, args: &[&str], config: &Path) -> Receiver {
         let mut child = Command::new(env!("CARGO_BIN_EXE_deposit"))
-            .args([
-                "receive",
-                "--aet",
-                "DEPOSIT",
-                "--port",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--json",
-            ])
-            .args(extra)
+            .arg("receive")
+            .args(args)
             .env("DEPOSIT_HOME", home)
+            .env("DEPOSIT_CONFIG", config)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -493,6 +500,34 @@ fn concurrent_storescu_processes_are_all_stored() {
         .map(|s| s["instances"].as_u64().unwrap_or(0))
         .sum();
     assert_eq!(n, want, "{st}");
+}
+
+#[test]
+fn ae_title_port_and_quiet_period_come_from_deposit_toml() {
+    let Some(echo) = peer("echoscu") else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    let port = free_port();
+    let config = tmp.path().join("deposit.toml");
+    std::fs::write(
+        &config,
+        format!("[receiver]\naet = \"FROM_CONFIG\"\nport = {port}\nquiet_period = 7\n"),
+    )
+    .expect("config");
+    let rx = Receiver::launch(&home, &["--bind", "127.0.0.1", "--json"], &config);
+    assert_eq!(rx.port, port, "the configured port");
+    let p = port.to_string();
+    let o = run(Command::new(&echo).args(["-aet", "ANY", "-aec", "FROM_CONFIG", "127.0.0.1", &p]));
+    assert!(
+        o.status.success(),
+        "echo to the configured AE: {}",
+        text(&o)
+    );
+    let o = run(Command::new(&echo).args(["-aet", "ANY", "-aec", "DEPOSIT", "127.0.0.1", &p]));
+    assert!(!o.status.success(), "the default AE title is not in force");
+    let st = rx.stop();
+    assert_eq!(st["aet"], "FROM_CONFIG", "{st}");
+    assert_eq!(st["quiet_period_secs"], 7, "{st}");
 }
 
 #[test]

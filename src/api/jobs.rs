@@ -314,7 +314,13 @@ pub fn send(
     mut report: impl FnMut(SendUpdate),
 ) {
     let mut throttle = Throttle::new(SendPhase::Deidentifying);
+    // `[delivery]` of deposit.toml: pieces in flight and the bandwidth cap
+    let delivery = super::config::load_config(None)
+        .map(|c| c.delivery)
+        .unwrap_or_default();
     let opts = SendOptions {
+        concurrency: delivery.concurrency.map(|n| n.max(1) as usize),
+        max_rate: delivery.max_rate_bytes_per_sec,
         profile: request.profile.clone().filter(|p| !p.is_empty()),
         lookup: request
             .lookup

@@ -153,8 +153,8 @@ pub enum Command {
         #[arg(long, value_name = "DEST")]
         forward: Option<String>,
         /// Seconds without a new instance before a study is forwarded.
-        #[arg(long, value_name = "SECS", default_value_t = 60)]
-        quiet_period: u64,
+        #[arg(long, value_name = "SECS")]
+        quiet_period: Option<u64>,
         /// Only accept associations from this calling AE title (repeat for more).
         #[arg(long = "allow-ae", value_name = "AE")]
         allow_ae: Vec<String>,

@@ -49,7 +49,7 @@ fn run_jobs(
     delivery: &Delivery,
 ) -> Result<RunReport, ApiError> {
     let mut opts = SendOptions::default();
-    apply_delivery(&mut opts, delivery)?;
+    apply_delivery(&mut opts, delivery, &common.resolved.config.delivery)?;
     let bar = Bar::new(!common.json && !common.quiet, "files");
     let r = session.queue_run_with(&opts.run_options(), sel, |p| {
         bar.set(p.done, p.total);

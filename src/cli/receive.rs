@@ -14,7 +14,7 @@ pub struct Flags {
     pub aet: Option<String>,
     pub port: Option<u16>,
     pub forward: Option<String>,
-    pub quiet_period: u64,
+    pub quiet_period: Option<u64>,
     pub allow_ae: Vec<String>,
     pub max_associations: usize,
     pub bind: String,
@@ -41,14 +41,24 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
             })?;
     }
     let defaults = ReceiverOptions::default();
+    // flags win, then `[receiver]` in deposit.toml, then the defaults
+    let cfg = &common.resolved.config;
+    let conf = &cfg.receiver;
+    let forward = f
+        .forward
+        .or_else(|| conf.forward.clone())
+        .map(|d| cfg.destination_url(&d));
     let opts = ReceiverOptions {
-        aet: f.aet.unwrap_or(defaults.aet),
+        aet: f.aet.or_else(|| conf.aet.clone()).unwrap_or(defaults.aet),
         bind: f.bind,
-        port: f.port.unwrap_or(defaults.port),
+        port: f.port.or(conf.port).unwrap_or(defaults.port),
         allow: f.allow_ae,
         max_associations: f.max_associations,
-        forward: f.forward,
-        quiet_period_secs: f.quiet_period,
+        forward,
+        quiet_period_secs: f
+            .quiet_period
+            .or(conf.quiet_period_secs)
+            .unwrap_or(defaults.quiet_period_secs),
         profile: common.profile.clone(),
         lookup: common.lookup.clone(),
         masks: common.masks.clone(),

@@ -44,8 +44,19 @@ pub(crate) fn parse_wait(text: &str) -> Result<Option<std::time::Duration>, ApiE
     Ok(Some(std::time::Duration::from_secs(secs)))
 }
 
-/// Applies the delivery flags to send options.
-pub(crate) fn apply_delivery(opts: &mut SendOptions, d: &Delivery) -> Result<(), ApiError> {
+/// Applies the delivery flags to send options (`conf`: `[delivery]` of deposit.toml, used where
+/// a flag is absent).
+pub(crate) fn apply_delivery(
+    opts: &mut SendOptions,
+    d: &Delivery,
+    conf: &crate::config::Delivery,
+) -> Result<(), ApiError> {
+    if d.max_rate.is_none() {
+        opts.max_rate = conf.max_rate_bytes_per_sec;
+    }
+    if d.concurrency.is_none() {
+        opts.concurrency = conf.concurrency.map(|n| n.max(1) as usize);
+    }
     if let Some(n) = d.concurrency {
         if n == 0 {
             return Err(usage("--concurrency must be at least 1".into()));
@@ -92,7 +103,7 @@ pub fn run(
         detect_text: common.detect_text,
         ..Default::default()
     };
-    apply_delivery(&mut opts, delivery)?;
+    apply_delivery(&mut opts, delivery, &common.resolved.config.delivery)?;
     for r in resources {
         opts.resources
             .push(ResourceSpec::parse(r).map_err(|e| usage(format!("--resource {e}")))?);
