@@ -630,6 +630,36 @@ pub struct Pin {
 /// Writes `pin` into `[studies.STUDY]` of the file at `path` (created if missing), keeping
 /// every other key, comment and table of the file as it was.
 pub fn write_pin(path: &Path, study: &str, pin: &Pin) -> Result<(), ConfigError> {
+    let table = ["studies", study];
+    set_value(
+        path,
+        &table,
+        "profile",
+        Some(toml_edit::Value::from(pin.profile.as_str())),
+    )?;
+    set_value(
+        path,
+        &table,
+        "profile_sha256",
+        Some(toml_edit::Value::from(pin.sha256.as_str())),
+    )?;
+    set_value(
+        path,
+        &table,
+        "approved_at",
+        Some(toml_edit::Value::from(pin.approved_at.as_str())),
+    )
+}
+
+/// Sets `key` in the table at `table` (e.g. `["destinations", "central"]`), or removes it when
+/// `value` is `None` (an emptied named table is removed too), creating the file and tables as
+/// needed and keeping every other line. What is written must still read back.
+pub fn set_value(
+    path: &Path,
+    table: &[&str],
+    key: &str,
+    value: Option<toml_edit::Value>,
+) -> Result<(), ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -651,25 +681,39 @@ pub fn write_pin(path: &Path, study: &str, pin: &Pin) -> Result<(), ConfigError>
         key: key.to_string(),
         message: "expected a table".into(),
     };
-    let studies = doc
-        .entry("studies")
-        .or_insert_with(|| {
-            let mut t = toml_edit::Table::new();
-            t.set_implicit(true);
-            toml_edit::Item::Table(t)
-        })
-        .as_table_mut()
-        .ok_or_else(|| bad("studies"))?;
-    let st = studies
-        .entry(study)
-        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
-        .as_table_like_mut()
-        .ok_or_else(|| bad(&format!("studies.{study}")))?;
-    st.insert("profile", toml_edit::value(pin.profile.as_str()));
-    st.insert("profile_sha256", toml_edit::value(pin.sha256.as_str()));
-    st.insert("approved_at", toml_edit::value(pin.approved_at.as_str()));
+    let mut t: &mut dyn toml_edit::TableLike = doc.as_table_mut();
+    for (n, name) in table.iter().enumerate() {
+        let item = t.entry(name).or_insert_with(|| {
+            let mut nt = toml_edit::Table::new();
+            // a parent of named tables prints as [a.b] headers only
+            nt.set_implicit(n + 1 < table.len());
+            toml_edit::Item::Table(nt)
+        });
+        t = item
+            .as_table_like_mut()
+            .ok_or_else(|| bad(&table[..=n].join(".")))?;
+    }
+    match value {
+        Some(v) => {
+            t.insert(key, toml_edit::Item::Value(v));
+        }
+        None => {
+            t.remove(key);
+        }
+    }
+    if table.len() > 1 && t.is_empty() {
+        // drop an emptied named table ([destinations.x] with nothing left)
+        let (last, parents) = table.split_last().unwrap_or((&"", &[]));
+        let mut p: &mut dyn toml_edit::TableLike = doc.as_table_mut();
+        for name in parents {
+            p = p
+                .get_mut(name)
+                .and_then(|i| i.as_table_like_mut())
+                .ok_or_else(|| bad(name))?;
+        }
+        p.remove(last);
+    }
     let out = doc.to_string();
-    // Check that what we write still reads back before replacing the file.
     parse(&out, path)?;
     let wr = |source| ConfigError::Write {
         path: path.to_path_buf(),

@@ -3,12 +3,14 @@
 use deposit::api::config::{Approval, StudySetup};
 use deposit::api::deid::{InspectReport, ProfileInfo};
 use deposit::api::dto::{ApiError, InstanceRow, StudyOverview};
+use deposit::api::login::LoginSummary;
 use deposit::api::masks::SiteRule;
 use deposit::api::pixels::Preview;
 use deposit::api::quarantine::{ReleaseOptions, ReleaseReport};
 use deposit::api::queue::{JobSelector, QueueChange};
 use deposit::api::receive::control::{ReceiverControl, ReceiverRequest};
 use deposit::api::receive::ReceiverStatus;
+use deposit::api::settings::{Settings, SettingsChange};
 use deposit::api::viewer::{DrawnMask, SavedMask};
 use deposit::api::Session;
 use deposit::catalog::quarantine::QuarantineRow;
@@ -274,4 +276,50 @@ pub async fn receiver_stop(
     receiver: State<'_, ReceiverControl>,
 ) -> Result<Option<ReceiverStatus>, ApiError> {
     receiver.stop()
+}
+
+/// The settings kept in deposit.toml.
+#[tauri::command]
+#[specta::specta]
+pub async fn settings() -> Result<Settings, ApiError> {
+    deposit::api::settings::settings(None)
+}
+
+/// Changes a setting (checked first); the new settings.
+#[tauri::command]
+#[specta::specta]
+pub async fn change_settings(
+    state: State<'_, AppState>,
+    change: SettingsChange,
+) -> Result<Settings, ApiError> {
+    let s = deposit::api::settings::change(None, &change)?;
+    state.reopen();
+    Ok(s)
+}
+
+/// Checks that a destination answers (and, for XNAT, that the user may write to the project).
+#[tauri::command]
+#[specta::specta]
+pub async fn test_destination(
+    state: State<'_, AppState>,
+    destination: String,
+) -> Result<String, ApiError> {
+    let home = state.with(|s| Ok(s.home().root().to_path_buf()))?;
+    tauri::async_runtime::spawn_blocking(move || {
+        deposit::api::settings::test_destination(None, &destination, &home)
+    })
+    .await
+    .map_err(|e| ApiError {
+        code: "app.thread".into(),
+        message: format!("the connection test stopped: {e}"),
+        class: deposit::error::ErrorClass::Transient,
+        usage: false,
+    })?
+}
+
+/// Checks a secret with the destination and stores it in the OS keyring.
+#[tauri::command]
+#[specta::specta]
+pub async fn login(destination: String, secret: String) -> Result<LoginSummary, ApiError> {
+    deposit::api::settings::login(None, &destination, &secret)
 }

@@ -10,6 +10,7 @@ use crate::archive::{credentials, Destination};
 use crate::error::{ApiError, Classify, ErrorClass};
 
 /// What `login` did.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct LoginSummary {
     /// The destination (no secret).

@@ -18,6 +18,7 @@ pub mod queue;
 pub mod receive;
 pub mod review;
 pub mod send;
+pub mod settings;
 pub mod studies;
 pub mod viewer;
 

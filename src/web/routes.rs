@@ -267,6 +267,22 @@ struct IdArgs {
 }
 
 #[derive(Deserialize)]
+struct ChangeArgs {
+    change: crate::api::settings::SettingsChange,
+}
+
+#[derive(Deserialize)]
+struct DestArgs {
+    destination: String,
+}
+
+#[derive(Deserialize)]
+struct LoginArgs {
+    destination: String,
+    secret: String,
+}
+
+#[derive(Deserialize)]
 struct ProfileArgs {
     profile: String,
 }
@@ -391,6 +407,27 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
         "queue_cancel" => {
             let a: IdArgs = args(a)?;
             to_json(state.with(|s| s.queue_cancel(JobSelector::Job(a.id))))
+        }
+        "settings" => to_json(crate::api::settings::settings(None)),
+        "change_settings" => {
+            let a: ChangeArgs = args(a)?;
+            let r = crate::api::settings::change(None, &a.change);
+            if let Ok(mut slot) = state.session.lock() {
+                *slot = None;
+            }
+            to_json(r)
+        }
+        "test_destination" => {
+            let a: DestArgs = args(a)?;
+            to_json(crate::api::settings::test_destination(
+                None,
+                &a.destination,
+                &state.home,
+            ))
+        }
+        "login" => {
+            let a: LoginArgs = args(a)?;
+            to_json(crate::api::settings::login(None, &a.destination, &a.secret))
         }
         "receiver_start" => {
             let a: ReceiverArgs = args(a)?;

@@ -413,6 +413,44 @@ describe("Text suggestions", () => {
   });
 });
 
+describe("Settings", () => {
+  it("adds, tests, logs in to and removes a destination; saves delivery limits", async () => {
+    const b = new MockBackend();
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-settings"));
+    await screen.findByTestId("settings-file");
+    fireEvent.input(byId("new-destination-name"), { target: { value: "central" } });
+    fireEvent.input(byId("new-destination-url"), { target: { value: "xnat+https://bob@xnat.example.org?project=P1" } });
+    fireEvent.click(byId("new-destination-save"));
+    await screen.findByTestId("destination");
+    expect(b.changes[0]).toEqual({ kind: "save_destination", name: "central", url: "xnat+https://bob@xnat.example.org?project=P1" });
+    fireEvent.click(byId("destination-test"));
+    expect((await screen.findByTestId("destination-check")).textContent).toContain("Reachable");
+    fireEvent.click(byId("destination-login"));
+    fireEvent.input(byId("destination-secret"), { target: { value: "s3cret" } });
+    fireEvent.click(byId("destination-secret-save"));
+    await waitFor(() => expect(b.logins).toEqual([{ destination: "central", secret: "s3cret" }]));
+    await waitFor(() => expect(byId("destination-check").textContent).toContain("stored in the keyring"));
+    expect(screen.queryByTestId("destination-secret")).toBeNull();
+    fireEvent.input(byId("delivery-concurrency"), { target: { value: "3" } });
+    fireEvent.input(byId("delivery-max-rate"), { target: { value: "5MB/s" } });
+    fireEvent.click(byId("delivery-save"));
+    await waitFor(() => expect(b.changes.at(-1)).toEqual({ kind: "delivery", concurrency: 3, max_rate: "5MB/s" }));
+    expect((await screen.findByTestId("settings-saved")).textContent).toContain("delivery limits");
+    fireEvent.click(byId("destination-remove"));
+    await waitFor(() => expect(screen.queryByTestId("destination")).toBeNull());
+  });
+
+  it("shows why a destination cannot be reached", async () => {
+    const b = new MockBackend();
+    b.conf = { ...b.conf, destinations: [{ name: "down", url: "dicom://PACS@down.example.org:104" }] };
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-settings"));
+    fireEvent.click(await screen.findByTestId("destination-test"));
+    expect((await screen.findByTestId("destination-check")).textContent).toContain("cannot connect");
+  });
+});
+
 describe("Receiver", () => {
   it("starts with the AE title and port, forwards to the send destination, shows counts and stops", async () => {
     const b = new MockBackend();
@@ -539,7 +577,7 @@ describe("accessibility basics", () => {
     render(<App backend={b} />);
     typeFolder("/data/cd1");
     await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("2 studies, 2 patients"));
-    for (const screenName of ["sources", "studies", "inspect", "send", "history", "quarantine", "receiver"]) {
+    for (const screenName of ["sources", "studies", "inspect", "send", "history", "quarantine", "receiver", "settings"]) {
       fireEvent.click(byId(`nav-${screenName}`));
       await waitFor(() => expect(byId(`screen-${screenName}`)).toBeTruthy());
       if (screenName === "inspect") await screen.findAllByTestId("diff-row");

@@ -17,11 +17,20 @@ import { History } from "./screens/History";
 import { Inspect } from "./screens/Inspect";
 import { Quarantine } from "./screens/Quarantine";
 import { Receiver } from "./screens/Receiver";
+import { Settings } from "./screens/Settings";
 import { Send } from "./screens/Send";
 import { Sources } from "./screens/Sources";
 import { Studies } from "./screens/Studies";
 
-export type Screen = "sources" | "studies" | "inspect" | "send" | "history" | "quarantine" | "receiver";
+export type Screen =
+  | "sources"
+  | "studies"
+  | "inspect"
+  | "send"
+  | "history"
+  | "quarantine"
+  | "receiver"
+  | "settings";
 
 export type ScanState =
   | { kind: "idle" }
@@ -212,6 +221,7 @@ export function App({ backend }: { backend: Backend }) {
     { screen: "history", label: "History", hint: "What was sent and verified" },
     { screen: "quarantine", label: "Quarantine", hint: "Set aside, with reasons" },
     { screen: "receiver", label: "Receiver", hint: "From a scanner or PACS" },
+    { screen: "settings", label: "Settings", hint: "Destinations, limits" },
   ];
 
   const inspectStudy = inspecting ?? chosen[0]?.study.study_uid ?? rows[0]?.study.study_uid ?? null;
@@ -320,6 +330,9 @@ export function App({ backend }: { backend: Backend }) {
           />
         )}
         {screen === "history" && <History backend={backend} tick={historyTick} onError={setError} onChanged={() => setHistoryTick((t) => t + 1)} />}
+        {screen === "settings" && (
+          <Settings backend={backend} onError={setError} onChanged={() => void loadProfiles()} />
+        )}
         {screen === "receiver" && (
           <Receiver backend={backend} settings={settings} onError={setError} onArrived={() => void refresh()} />
         )}

@@ -10,6 +10,9 @@ import type {
   QuarantineRow,
   Approval,
   DrawnMask,
+  LoginSummary,
+  Settings,
+  SettingsChange,
   QueueChange,
   Rect,
   Region,
@@ -40,6 +43,9 @@ export type {
   QuarantineRow,
   Approval,
   DrawnMask,
+  LoginSummary,
+  Settings,
+  SettingsChange,
   QueueChange,
   Rect,
   Region,
@@ -119,6 +125,14 @@ export interface Backend {
   queueRetry(job: number): Promise<Result<QueueChange, ApiError>>;
   /** Cancels a job; what was delivered keeps its audit record. */
   queueCancel(job: number): Promise<Result<QueueChange, ApiError>>;
+  /** The settings kept in deposit.toml. */
+  settings(): Promise<Result<Settings, ApiError>>;
+  /** Changes a setting; the new settings. */
+  changeSettings(change: SettingsChange): Promise<Result<Settings, ApiError>>;
+  /** Checks that a destination (name or URL) answers; its description. */
+  testDestination(destination: string): Promise<Result<string, ApiError>>;
+  /** Checks a secret with the destination and stores it in the OS keyring. */
+  login(destination: string, secret: string): Promise<Result<LoginSummary, ApiError>>;
   /** Starts the DICOM receiver. */
   receiverStart(request: ReceiverRequest): Promise<Result<ReceiverStatus, ApiError>>;
   /** The receiver's status; null when stopped. */

@@ -230,6 +230,50 @@ async queueCancel(job: number) : Promise<Result<QueueChange, ApiError>> {
 }
 },
 /**
+ * The settings kept in deposit.toml.
+ */
+async settings() : Promise<Result<Settings, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Changes a setting (checked first); the new settings.
+ */
+async changeSettings(change: SettingsChange) : Promise<Result<Settings, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("change_settings", { change }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Checks that a destination answers (and, for XNAT, that the user may write to the project).
+ */
+async testDestination(destination: string) : Promise<Result<string, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("test_destination", { destination }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Checks a secret with the destination and stores it in the OS keyring.
+ */
+async login(destination: string, secret: string) : Promise<Result<LoginSummary, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("login", { destination, secret }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Starts the DICOM receiver (C-STORE + C-ECHO) on this computer.
  */
 async receiverStart(request: ReceiverRequest) : Promise<Result<ReceiverStatus, ApiError>> {
@@ -638,6 +682,42 @@ export type Level =
  * One scan of the session.
  */
 "scan"
+/**
+ * What `login` did.
+ */
+export type LoginSummary = { 
+/**
+ * The destination (no secret).
+ */
+destination: string; 
+/**
+ * The user the secret belongs to.
+ */
+user: string; 
+/**
+ * The keyring entry (`user@host[:port]` under the service `deposit`).
+ */
+account: string; 
+/**
+ * The secret was stored.
+ */
+stored: boolean; 
+/**
+ * The destination accepted the credentials (false: it could not be reached to check).
+ */
+checked: boolean }
+/**
+ * A named destination.
+ */
+export type NamedDestination = { 
+/**
+ * Name (used as `--to NAME` and in `[studies]`).
+ */
+name: string; 
+/**
+ * URL (never a password).
+ */
+url: string }
 /**
  * A rendered frame for front ends: a PNG as a `data:` URL, and what was rendered.
  */
@@ -1312,6 +1392,78 @@ job: number;
  * Problems, in words (no PHI).
  */
 problems: string[] }
+/**
+ * Everything the settings screen shows.
+ */
+export type Settings = { 
+/**
+ * The configuration file.
+ */
+config: string | null; 
+/**
+ * The study settings apply to (the only one; "default" when there is none yet).
+ */
+study: string; 
+/**
+ * Its destination (a name or URL).
+ */
+study_destination: string | null; 
+/**
+ * Its lookup table.
+ */
+study_lookup: string | null; 
+/**
+ * Named destinations.
+ */
+destinations: NamedDestination[]; 
+/**
+ * Receiver AE title.
+ */
+receiver_aet: string | null; 
+/**
+ * Receiver port.
+ */
+receiver_port: number | null; 
+/**
+ * Receiver forwarding destination.
+ */
+receiver_forward: string | null; 
+/**
+ * Receiver quiet period, seconds.
+ */
+receiver_quiet_secs: number | null; 
+/**
+ * Pieces in flight.
+ */
+concurrency: number | null; 
+/**
+ * Bandwidth cap, bytes per second.
+ */
+max_rate_bytes_per_sec: number | null }
+/**
+ * A settings change.
+ */
+export type SettingsChange = 
+/**
+ * Adds or replaces a named destination.
+ */
+{ kind: "save_destination"; name: string; url: string } | 
+/**
+ * Removes a named destination.
+ */
+{ kind: "remove_destination"; name: string } | 
+/**
+ * The study's default destination and lookup table (empty: none).
+ */
+{ kind: "study"; destination: string; lookup: string } | 
+/**
+ * The receiver section (empty/0: the default).
+ */
+{ kind: "receiver"; aet: string; port: number; forward: string; quiet_secs: number } | 
+/**
+ * The delivery section (0 / empty: the default).
+ */
+{ kind: "delivery"; concurrency: number; max_rate: string }
 /**
  * A rule of the site library as stored.
  */

@@ -11,6 +11,9 @@ import type {
   QuarantineRow,
   Approval,
   DrawnMask,
+  LoginSummary,
+  Settings,
+  SettingsChange,
   QueueChange,
   Rect,
   Region,
@@ -159,6 +162,18 @@ export class HttpBackend implements Backend {
   }
   queueCancel(id: number) {
     return post<QueueChange>("queue_cancel", { id });
+  }
+  settings() {
+    return post<Settings>("settings", {});
+  }
+  changeSettings(change: SettingsChange) {
+    return post<Settings>("change_settings", { change });
+  }
+  testDestination(destination: string) {
+    return post<string>("test_destination", { destination });
+  }
+  login(destination: string, secret: string) {
+    return post<LoginSummary>("login", { destination, secret });
   }
   receiverStart(request: ReceiverRequest) {
     return post<ReceiverStatus>("receiver_start", { request });

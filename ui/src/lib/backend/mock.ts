@@ -10,6 +10,9 @@ import type {
   QuarantineRow,
   Approval,
   DrawnMask,
+  LoginSummary,
+  Settings,
+  SettingsChange,
   QueueChange,
   Rect,
   Region,
@@ -189,6 +192,48 @@ export class MockBackend implements Backend {
   }
   queueCancel(job: number) {
     return this.queueAction("cancel", job);
+  }
+  conf: Settings = {
+    config: "/home/test/.config/deposit/deposit.toml",
+    study: "default",
+    study_destination: null,
+    study_lookup: null,
+    destinations: [],
+    receiver_aet: null,
+    receiver_port: null,
+    receiver_forward: null,
+    receiver_quiet_secs: null,
+    concurrency: null,
+    max_rate_bytes_per_sec: null,
+  };
+  changes: SettingsChange[] = [];
+  tested: string[] = [];
+  logins: { destination: string; secret: string }[] = [];
+  settings() {
+    return ok(this.conf);
+  }
+  changeSettings(change: SettingsChange) {
+    this.changes.push(change);
+    if (change.kind === "save_destination") {
+      this.conf = { ...this.conf, destinations: [...this.conf.destinations.filter((d) => d.name !== change.name), { name: change.name, url: change.url }] };
+    } else if (change.kind === "remove_destination") {
+      this.conf = { ...this.conf, destinations: this.conf.destinations.filter((d) => d.name !== change.name) };
+    } else if (change.kind === "delivery") {
+      this.conf = { ...this.conf, concurrency: change.concurrency || null };
+    }
+    return ok(this.conf);
+  }
+  testDestination(destination: string) {
+    this.tested.push(destination);
+    if (destination.includes("down")) {
+      return fail<string>({ code: "archive.unreachable", message: "cannot connect to down.example.org", class: "transient", usage: false });
+    }
+    return ok(`XNAT ${destination}`);
+  }
+  login(destination: string, secret: string) {
+    this.logins.push({ destination, secret });
+    const r: LoginSummary = { destination, user: "bob", account: "bob@xnat.example.org", stored: true, checked: true };
+    return ok(r);
   }
   receiver: ReceiverStatus | null = null;
   receiverRequests: ReceiverRequest[] = [];

@@ -1,0 +1,443 @@
+//! Settings as front ends edit them: named destinations (with a connection test and a keyring
+//! login), the study's default destination and lookup table, the receiver and delivery sections
+//! — all kept in `deposit.toml`, written in place (every other line kept).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::config::{self, Config};
+use crate::error::{ApiError, ErrorClass};
+
+/// A named destination.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NamedDestination {
+    /// Name (used as `--to NAME` and in `[studies]`).
+    pub name: String,
+    /// URL (never a password).
+    pub url: String,
+}
+
+/// Everything the settings screen shows.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Settings {
+    /// The configuration file.
+    pub config: Option<String>,
+    /// The study settings apply to (the only one; "default" when there is none yet).
+    pub study: String,
+    /// Its destination (a name or URL).
+    pub study_destination: Option<String>,
+    /// Its lookup table.
+    pub study_lookup: Option<String>,
+    /// Named destinations.
+    pub destinations: Vec<NamedDestination>,
+    /// Receiver AE title.
+    pub receiver_aet: Option<String>,
+    /// Receiver port.
+    pub receiver_port: Option<u16>,
+    /// Receiver forwarding destination.
+    pub receiver_forward: Option<String>,
+    /// Receiver quiet period, seconds.
+    pub receiver_quiet_secs: Option<u64>,
+    /// Pieces in flight.
+    pub concurrency: Option<u32>,
+    /// Bandwidth cap, bytes per second.
+    pub max_rate_bytes_per_sec: Option<u64>,
+}
+
+/// A settings change.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SettingsChange {
+    /// Adds or replaces a named destination.
+    SaveDestination {
+        /// Name: letters, digits, `-`, `_`.
+        name: String,
+        /// URL as on the command line.
+        url: String,
+    },
+    /// Removes a named destination.
+    RemoveDestination {
+        /// Name.
+        name: String,
+    },
+    /// The study's default destination and lookup table (empty: none).
+    Study {
+        /// Destination name or URL.
+        destination: String,
+        /// Lookup table file.
+        lookup: String,
+    },
+    /// The receiver section (empty/0: the default).
+    Receiver {
+        /// AE title.
+        aet: String,
+        /// Port.
+        port: u16,
+        /// Forwarding destination (name or URL).
+        forward: String,
+        /// Quiet period, seconds.
+        quiet_secs: u64,
+    },
+    /// The delivery section (0 / empty: the default).
+    Delivery {
+        /// Pieces in flight (1–64).
+        concurrency: u32,
+        /// Bandwidth cap, e.g. `20MB/s`.
+        max_rate: String,
+    },
+}
+
+fn usage(code: &str, message: String) -> ApiError {
+    ApiError {
+        code: code.into(),
+        message,
+        class: ErrorClass::Permanent,
+        usage: true,
+    }
+}
+
+fn cfg_err(e: config::ConfigError) -> ApiError {
+    ApiError::from_err(&e, true)
+}
+
+fn study_name(cfg: &Config) -> String {
+    match cfg.study(None) {
+        Ok(Some((name, _))) => name.to_string(),
+        _ => "default".into(),
+    }
+}
+
+/// The settings of the configuration at `path` (`None`: `DEPOSIT_CONFIG` or the OS default).
+pub fn settings(path: Option<&Path>) -> Result<Settings, ApiError> {
+    let cfg = config::load(path, true).map_err(cfg_err)?;
+    let study = study_name(&cfg);
+    let s = cfg.studies.get(&study);
+    Ok(Settings {
+        config: cfg.path.as_ref().map(|p| p.display().to_string()),
+        study_destination: s.and_then(|s| s.destination.clone()),
+        study_lookup: s.and_then(|s| s.lookup.as_ref().map(|p| p.display().to_string())),
+        study,
+        destinations: cfg
+            .destinations
+            .iter()
+            .map(|(name, d)| NamedDestination {
+                name: name.clone(),
+                url: d.url.clone(),
+            })
+            .collect(),
+        receiver_aet: cfg.receiver.aet.clone(),
+        receiver_port: cfg.receiver.port,
+        receiver_forward: cfg.receiver.forward.clone(),
+        receiver_quiet_secs: cfg.receiver.quiet_period_secs,
+        concurrency: cfg.delivery.concurrency,
+        max_rate_bytes_per_sec: cfg.delivery.max_rate_bytes_per_sec,
+    })
+}
+
+fn text(v: &str) -> Option<toml_edit::Value> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| toml_edit::Value::from(v))
+}
+
+/// Applies a change to the configuration at `path` and returns the new settings. Values are
+/// checked before anything is written (a URL with a password, a bad AE title, rate or name is
+/// refused with the reason).
+pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiError> {
+    let cfg = config::load(path, true).map_err(cfg_err)?;
+    let file = cfg.path.clone().ok_or_else(|| {
+        usage(
+            "settings.no_file",
+            "there is no configuration file to write".into(),
+        )
+    })?;
+    let set = |table: &[&str], key: &str, v: Option<toml_edit::Value>| {
+        config::set_value(&file, table, key, v).map_err(cfg_err)
+    };
+    match ch {
+        SettingsChange::SaveDestination { name, url } => {
+            let ok_name = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok_name {
+                return Err(usage(
+                    "settings.bad_name",
+                    "a destination name uses letters, digits, '-' and '_' only".into(),
+                ));
+            }
+            // the form only (a secret comes later, from `login` or the environment); the
+            // configuration's own check refuses a password in the URL
+            let known = [
+                "folder:",
+                "xnat+http://",
+                "xnat+https://",
+                "dicom://",
+                "dicomweb+http://",
+                "dicomweb+https://",
+                "ctp+http://",
+                "ctp+https://",
+            ];
+            if !known.iter().any(|k| url.trim().starts_with(k)) {
+                return Err(usage(
+                    "settings.bad_url",
+                    "a destination is folder:PATH, xnat+https://…, dicom://AE@host:port, dicomweb+http(s)://… or ctp+http(s)://…".into(),
+                ));
+            }
+            set(&["destinations", name], "url", text(url))?;
+        }
+        SettingsChange::RemoveDestination { name } => {
+            set(&["destinations", name], "url", None)?;
+        }
+        SettingsChange::Study {
+            destination,
+            lookup,
+        } => {
+            let study = study_name(&cfg);
+            if let Some(l) = text(lookup) {
+                let p = Path::new(lookup.trim());
+                if !p.is_file() {
+                    return Err(usage(
+                        "settings.no_lookup",
+                        format!("the lookup table {} does not exist", p.display()),
+                    ));
+                }
+                set(&["studies", &study], "lookup", Some(l))?;
+            } else {
+                set(&["studies", &study], "lookup", None)?;
+            }
+            set(&["studies", &study], "destination", text(destination))?;
+        }
+        SettingsChange::Receiver {
+            aet,
+            port,
+            forward,
+            quiet_secs,
+        } => {
+            if !aet.trim().is_empty() && !crate::receive::valid_ae(aet.trim()) {
+                return Err(usage(
+                    "settings.bad_ae",
+                    "the AE title must be 1 to 16 printable characters without a backslash".into(),
+                ));
+            }
+            set(&["receiver"], "aet", text(aet))?;
+            set(
+                &["receiver"],
+                "port",
+                (*port > 0).then(|| toml_edit::Value::from(i64::from(*port))),
+            )?;
+            set(&["receiver"], "forward", text(forward))?;
+            set(
+                &["receiver"],
+                "quiet_period",
+                (*quiet_secs > 0)
+                    .then(|| i64::try_from(*quiet_secs).ok())
+                    .flatten()
+                    .map(toml_edit::Value::from),
+            )?;
+        }
+        SettingsChange::Delivery {
+            concurrency,
+            max_rate,
+        } => {
+            if *concurrency > 64 {
+                return Err(usage(
+                    "settings.concurrency",
+                    "pieces in flight: 1 to 64".into(),
+                ));
+            }
+            if !max_rate.trim().is_empty() {
+                crate::archive::throttle::parse_rate(max_rate)
+                    .map_err(|e| usage("settings.max_rate", format!("bandwidth cap: {e}")))?;
+            }
+            set(
+                &["delivery"],
+                "concurrency",
+                (*concurrency > 0).then(|| toml_edit::Value::from(i64::from(*concurrency))),
+            )?;
+            set(&["delivery"], "max_rate", text(max_rate))?;
+        }
+    }
+    settings(Some(&file))
+}
+
+/// Checks that a destination (name or URL) answers and, for XNAT, that the user may write to
+/// the project; returns its description (no credentials).
+pub fn test_destination(path: Option<&Path>, dest: &str, home: &Path) -> Result<String, ApiError> {
+    let cfg = config::load(path, true).map_err(cfg_err)?;
+    let url = cfg.destination_url(dest.trim());
+    let d = crate::archive::open(&url, &home.join("archive"))
+        .map_err(|e| ApiError::from_err(&e, true))?;
+    d.check().map_err(|e| ApiError::from_err(&e, false))?;
+    Ok(d.describe())
+}
+
+/// Stores the secret for a destination (name or URL) in the OS keyring after checking it.
+pub fn login(
+    path: Option<&Path>,
+    dest: &str,
+    secret: &str,
+) -> Result<super::login::LoginSummary, ApiError> {
+    let cfg = config::load(path, true).map_err(cfg_err)?;
+    super::login::login(&cfg.destination_url(dest.trim()), secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_written_kept_and_read_back() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("deposit.toml");
+        std::fs::write(&file, "# our site\nuid_root = \"1.2.3\"\n").expect("write");
+        let p = Some(file.as_path());
+        let s = change(
+            p,
+            &SettingsChange::SaveDestination {
+                name: "central".into(),
+                url: "xnat+https://bob@xnat.example.org?project=P1".into(),
+            },
+        )
+        .expect("save");
+        assert_eq!(s.destinations.len(), 1);
+        let s = change(
+            p,
+            &SettingsChange::Delivery {
+                concurrency: 3,
+                max_rate: "20MB/s".into(),
+            },
+        )
+        .expect("delivery");
+        assert_eq!(s.concurrency, Some(3));
+        assert_eq!(s.max_rate_bytes_per_sec, Some(20_000_000));
+        let s = change(
+            p,
+            &SettingsChange::Receiver {
+                aet: "SITE_A".into(),
+                port: 11113,
+                forward: "central".into(),
+                quiet_secs: 30,
+            },
+        )
+        .expect("receiver");
+        assert_eq!(s.receiver_aet.as_deref(), Some("SITE_A"));
+        assert_eq!(s.receiver_quiet_secs, Some(30));
+        let s = change(
+            p,
+            &SettingsChange::Study {
+                destination: "central".into(),
+                lookup: String::new(),
+            },
+        )
+        .expect("study");
+        assert_eq!(s.study, "default");
+        assert_eq!(s.study_destination.as_deref(), Some("central"));
+        let text = std::fs::read_to_string(&file).expect("read");
+        assert!(
+            text.starts_with("# our site\nuid_root = \"1.2.3\""),
+            "{text}"
+        );
+        // still used by the study and the receiver: refused, nothing changed
+        let e = change(
+            p,
+            &SettingsChange::RemoveDestination {
+                name: "central".into(),
+            },
+        )
+        .expect_err("in use");
+        assert_eq!(e.code, "config.invalid");
+        change(
+            p,
+            &SettingsChange::Study {
+                destination: "folder:/srv/archive".into(),
+                lookup: String::new(),
+            },
+        )
+        .expect("study to a URL");
+        change(
+            p,
+            &SettingsChange::Receiver {
+                aet: "SITE_A".into(),
+                port: 11113,
+                forward: String::new(),
+                quiet_secs: 30,
+            },
+        )
+        .expect("receiver without forwarding");
+        let s = change(
+            p,
+            &SettingsChange::RemoveDestination {
+                name: "central".into(),
+            },
+        )
+        .expect("remove");
+        assert!(s.destinations.is_empty());
+        assert!(!std::fs::read_to_string(&file)
+            .expect("read")
+            .contains("[destinations.central]"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_before_writing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("deposit.toml");
+        let p = Some(file.as_path());
+        let cases = [
+            (
+                SettingsChange::SaveDestination {
+                    name: "a b".into(),
+                    url: "folder:/x".into(),
+                },
+                "settings.bad_name",
+            ),
+            (
+                SettingsChange::Receiver {
+                    aet: "A\\\\B".into(),
+                    port: 0,
+                    forward: String::new(),
+                    quiet_secs: 0,
+                },
+                "settings.bad_ae",
+            ),
+            (
+                SettingsChange::Delivery {
+                    concurrency: 2,
+                    max_rate: "fast".into(),
+                },
+                "settings.max_rate",
+            ),
+            (
+                SettingsChange::Study {
+                    destination: String::new(),
+                    lookup: "/no/such/table.csv".into(),
+                },
+                "settings.no_lookup",
+            ),
+        ];
+        for (ch, code) in cases {
+            assert_eq!(change(p, &ch).expect_err(code).code, code);
+        }
+        let e = change(
+            p,
+            &SettingsChange::SaveDestination {
+                name: "x".into(),
+                url: "xnat+https://bob:hunter2x@xnat.example.org?project=P".into(),
+            },
+        )
+        .expect_err("a password in the URL");
+        assert!(!e.message.contains("hunter2x"), "{}", e.message);
+        assert!(!file.exists(), "nothing was written");
+    }
+
+    #[test]
+    fn the_folder_archive_tests_reachable() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("deposit.toml");
+        let d = test_destination(Some(file.as_path()), "folder:", dir.path()).expect("folder");
+        assert!(!d.is_empty());
+    }
+}
