@@ -250,6 +250,25 @@ fn login_guards_files_and_a_scan_send_round_trip() {
     assert_eq!(support::cli::dcm_files(&archive).len(), 2);
     support::canary::assert_no_leaks(&archive, &["CompressedSamples", "1CT1", "JXD191021006"]);
 
+    // settings go into deposit.toml (DEPOSIT_CONFIG here), checked first
+    let change =
+        json!({"change": {"kind": "save_destination", "name": "local", "url": "folder:/srv/x"}});
+    let (_, body, _) = post(&s.base, "change_settings", &change, c, true);
+    assert_eq!(body["data"]["destinations"][0]["name"], "local", "{body}");
+    let bad = json!({"change": {"kind": "delivery", "concurrency": 2, "max_rate": "fast"}});
+    let (_, body, _) = post(&s.base, "change_settings", &bad, c, true);
+    assert_eq!(body["error"]["code"], "settings.max_rate", "{body}");
+    let written = std::fs::read_to_string(home.path().join("no-config.toml")).expect("config");
+    assert!(written.contains("[destinations.local]"), "{written}");
+    let (_, body, _) = post(
+        &s.base,
+        "test_destination",
+        &json!({"destination": "folder:"}),
+        c,
+        true,
+    );
+    assert_eq!(body["status"], "ok", "{body}");
+
     // log out: the cookie is dead
     let (status, _, _) = post(&s.base, "logout", &json!({}), c, true);
     assert_eq!(status, 200);
