@@ -10,6 +10,7 @@ use deposit::api::quarantine::{ReleaseOptions, ReleaseReport};
 use deposit::api::queue::{JobSelector, QueueChange};
 use deposit::api::receive::control::{ReceiverControl, ReceiverRequest};
 use deposit::api::receive::ReceiverStatus;
+use deposit::api::review::{Sample, SampleOptions, Signoff};
 use deposit::api::settings::{Settings, SettingsChange};
 use deposit::api::viewer::{DrawnMask, SavedMask};
 use deposit::api::Session;
@@ -322,4 +323,41 @@ pub async fn test_destination(
 #[specta::specta]
 pub async fn login(destination: String, secret: String) -> Result<LoginSummary, ApiError> {
     deposit::api::settings::login(None, &destination, &secret)
+}
+
+/// Picks `per_series` instances of every series under `paths` (deterministic from `seed`) for
+/// a coordinator to look at.
+#[tauri::command]
+#[specta::specta]
+pub async fn review_sample(
+    state: State<'_, AppState>,
+    paths: Vec<String>,
+    per_series: u32,
+    seed: u32,
+) -> Result<Sample, ApiError> {
+    let roots: Vec<std::path::PathBuf> = paths.into_iter().map(Into::into).collect();
+    let opts = SampleOptions {
+        per_series,
+        seed: u64::from(seed),
+    };
+    state.with_mut(|s| s.sample(&roots, &opts))
+}
+
+/// Records that the reviewer looked at these instances and found them fit.
+#[tauri::command]
+#[specta::specta]
+pub async fn record_signoff(
+    state: State<'_, AppState>,
+    instances: Vec<i64>,
+    reviewer: String,
+    note: String,
+) -> Result<Signoff, ApiError> {
+    state.with_mut(|s| s.record_signoff(&instances, &reviewer, &note))
+}
+
+/// Every sign-off, newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn signoffs(state: State<'_, AppState>) -> Result<Vec<Signoff>, ApiError> {
+    state.with(Session::signoffs)
 }

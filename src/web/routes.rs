@@ -267,6 +267,20 @@ struct IdArgs {
 }
 
 #[derive(Deserialize)]
+struct SampleArgs {
+    paths: Vec<String>,
+    per_series: u32,
+    seed: u32,
+}
+
+#[derive(Deserialize)]
+struct SignoffArgs {
+    instances: Vec<i64>,
+    reviewer: String,
+    note: String,
+}
+
+#[derive(Deserialize)]
 struct ChangeArgs {
     change: crate::api::settings::SettingsChange,
 }
@@ -408,6 +422,20 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
             let a: IdArgs = args(a)?;
             to_json(state.with(|s| s.queue_cancel(JobSelector::Job(a.id))))
         }
+        "review_sample" => {
+            let a: SampleArgs = args(a)?;
+            let roots: Vec<std::path::PathBuf> = a.paths.into_iter().map(Into::into).collect();
+            let opts = crate::api::review::SampleOptions {
+                per_series: a.per_series,
+                seed: u64::from(a.seed),
+            };
+            to_json(state.with(|s| s.sample(&roots, &opts)))
+        }
+        "record_signoff" => {
+            let a: SignoffArgs = args(a)?;
+            to_json(state.with(|s| s.record_signoff(&a.instances, &a.reviewer, &a.note)))
+        }
+        "signoffs" => to_json(state.with(|s| s.signoffs())),
         "settings" => to_json(crate::api::settings::settings(None)),
         "change_settings" => {
             let a: ChangeArgs = args(a)?;

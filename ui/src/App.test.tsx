@@ -413,6 +413,28 @@ describe("Text suggestions", () => {
   });
 });
 
+describe("Review", () => {
+  it("picks a sample of the source folders and records the sign-off", async () => {
+    const b = new MockBackend();
+    render(<App backend={b} />);
+    typeFolder("/data/cd1");
+    fireEvent.click(byId("nav-review"));
+    fireEvent.input(byId("sample-size"), { target: { value: "3" } });
+    fireEvent.click(byId("sample-draw"));
+    await waitFor(() => expect(screen.getAllByTestId("sample-item")).toHaveLength(2));
+    expect(b.samples[0]).toMatchObject({ paths: ["/data/cd1"], perSeries: 3 });
+    await waitFor(() => expect(screen.getAllByTestId("sample-thumb")).toHaveLength(2));
+    expect((byId("signoff-save") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.input(byId("signoff-reviewer"), { target: { value: "Coordinator C" } });
+    fireEvent.click(byId("signoff-save"));
+    const done = await screen.findByTestId("signoff");
+    expect(done.textContent).toContain("Coordinator C");
+    expect(done.textContent).toContain("2 images");
+    expect(b.signed[0].instance_ids).toEqual([11, 12]);
+    expect(b.signed[0].note).toContain(`seed ${b.samples[0].seed}`);
+  });
+});
+
 describe("Settings", () => {
   it("adds, tests, logs in to and removes a destination; saves delivery limits", async () => {
     const b = new MockBackend();
@@ -577,7 +599,7 @@ describe("accessibility basics", () => {
     render(<App backend={b} />);
     typeFolder("/data/cd1");
     await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("2 studies, 2 patients"));
-    for (const screenName of ["sources", "studies", "inspect", "send", "history", "quarantine", "receiver", "settings"]) {
+    for (const screenName of ["sources", "studies", "inspect", "send", "history", "quarantine", "review", "receiver", "settings"]) {
       fireEvent.click(byId(`nav-${screenName}`));
       await waitFor(() => expect(byId(`screen-${screenName}`)).toBeTruthy());
       if (screenName === "inspect") await screen.findAllByTestId("diff-row");

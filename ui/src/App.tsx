@@ -17,6 +17,7 @@ import { History } from "./screens/History";
 import { Inspect } from "./screens/Inspect";
 import { Quarantine } from "./screens/Quarantine";
 import { Receiver } from "./screens/Receiver";
+import { Review } from "./screens/Review";
 import { Settings } from "./screens/Settings";
 import { Send } from "./screens/Send";
 import { Sources } from "./screens/Sources";
@@ -30,6 +31,7 @@ export type Screen =
   | "history"
   | "quarantine"
   | "receiver"
+  | "review"
   | "settings";
 
 export type ScanState =
@@ -220,6 +222,7 @@ export function App({ backend }: { backend: Backend }) {
     { screen: "send", step: 4, label: "Send", hint: sendHint },
     { screen: "history", label: "History", hint: "What was sent and verified" },
     { screen: "quarantine", label: "Quarantine", hint: "Set aside, with reasons" },
+    { screen: "review", label: "Review", hint: "Random sample, sign-off" },
     { screen: "receiver", label: "Receiver", hint: "From a scanner or PACS" },
     { screen: "settings", label: "Settings", hint: "Destinations, limits" },
   ];
@@ -330,6 +333,7 @@ export function App({ backend }: { backend: Backend }) {
           />
         )}
         {screen === "history" && <History backend={backend} tick={historyTick} onError={setError} onChanged={() => setHistoryTick((t) => t + 1)} />}
+        {screen === "review" && <Review backend={backend} folders={folders} onError={setError} />}
         {screen === "settings" && (
           <Settings backend={backend} onError={setError} onChanged={() => void loadProfiles()} />
         )}

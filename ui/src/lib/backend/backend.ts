@@ -11,6 +11,8 @@ import type {
   Approval,
   DrawnMask,
   LoginSummary,
+  Sample,
+  Signoff,
   Settings,
   SettingsChange,
   QueueChange,
@@ -44,6 +46,8 @@ export type {
   Approval,
   DrawnMask,
   LoginSummary,
+  Sample,
+  Signoff,
   Settings,
   SettingsChange,
   QueueChange,
@@ -125,6 +129,12 @@ export interface Backend {
   queueRetry(job: number): Promise<Result<QueueChange, ApiError>>;
   /** Cancels a job; what was delivered keeps its audit record. */
   queueCancel(job: number): Promise<Result<QueueChange, ApiError>>;
+  /** A random sample: `perSeries` instances of every series under the folders (from `seed`). */
+  reviewSample(paths: string[], perSeries: number, seed: number): Promise<Result<Sample, ApiError>>;
+  /** Records that the reviewer looked at these instances and found them fit. */
+  recordSignoff(instances: number[], reviewer: string, note: string): Promise<Result<Signoff, ApiError>>;
+  /** Every sign-off, newest first. */
+  signoffs(): Promise<Result<Signoff[], ApiError>>;
   /** The settings kept in deposit.toml. */
   settings(): Promise<Result<Settings, ApiError>>;
   /** Changes a setting; the new settings. */

@@ -230,6 +230,40 @@ async queueCancel(job: number) : Promise<Result<QueueChange, ApiError>> {
 }
 },
 /**
+ * Picks `per_series` instances of every series under `paths` (deterministic from `seed`) for
+ * a coordinator to look at.
+ */
+async reviewSample(paths: string[], perSeries: number, seed: number) : Promise<Result<Sample, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("review_sample", { paths, perSeries, seed }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Records that the reviewer looked at these instances and found them fit.
+ */
+async recordSignoff(instances: number[], reviewer: string, note: string) : Promise<Result<Signoff, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("record_signoff", { instances, reviewer, note }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Every sign-off, newest first.
+ */
+async signoffs() : Promise<Result<Signoff[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("signoffs") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * The settings kept in deposit.toml.
  */
 async settings() : Promise<Result<Settings, ApiError>> {
@@ -1152,6 +1186,58 @@ export type RunStatus =
  */
 "cancelled"
 /**
+ * A sample.
+ */
+export type Sample = { 
+/**
+ * The seed used.
+ */
+seed: number; 
+/**
+ * Instances per series asked for.
+ */
+per_series: number; 
+/**
+ * Series (per source) sampled from.
+ */
+series: number; 
+/**
+ * Instances found in all.
+ */
+population: number; 
+/**
+ * The picks, grouped by source and series.
+ */
+instances: SampledInstance[] }
+/**
+ * One picked instance (original identifiers: for local review only).
+ */
+export type SampledInstance = { 
+/**
+ * Catalog instance id (what a sign-off names).
+ */
+instance_id: number; 
+/**
+ * The source folder (the PATH given) it was found under.
+ */
+source: string; 
+/**
+ * Original Series Instance UID.
+ */
+series_uid: string; 
+/**
+ * Modality.
+ */
+modality: string; 
+/**
+ * Original SOP Instance UID.
+ */
+sop_uid: string; 
+/**
+ * The file.
+ */
+path: string }
+/**
  * A saved rule and how much of the catalog it applies to.
  */
 export type SavedMask = { 
@@ -1464,6 +1550,30 @@ export type SettingsChange =
  * The delivery section (0 / empty: the default).
  */
 { kind: "delivery"; concurrency: number; max_rate: string }
+/**
+ * A stored sign-off.
+ */
+export type Signoff = { 
+/**
+ * Sign-off id.
+ */
+id: number; 
+/**
+ * Who reviewed (as typed; local only).
+ */
+reviewer: string; 
+/**
+ * Their note (local only).
+ */
+note: string; 
+/**
+ * When (Unix seconds).
+ */
+created_at: number; 
+/**
+ * The catalog instance ids signed off.
+ */
+instance_ids: number[] }
 /**
  * A rule of the site library as stored.
  */

@@ -12,6 +12,8 @@ import type {
   Approval,
   DrawnMask,
   LoginSummary,
+  Sample,
+  Signoff,
   Settings,
   SettingsChange,
   QueueChange,
@@ -162,6 +164,15 @@ export class HttpBackend implements Backend {
   }
   queueCancel(id: number) {
     return post<QueueChange>("queue_cancel", { id });
+  }
+  reviewSample(paths: string[], per_series: number, seed: number) {
+    return post<Sample>("review_sample", { paths, per_series, seed });
+  }
+  recordSignoff(instances: number[], reviewer: string, note: string) {
+    return post<Signoff>("record_signoff", { instances, reviewer, note });
+  }
+  signoffs() {
+    return post<Signoff[]>("signoffs", {});
   }
   settings() {
     return post<Settings>("settings", {});

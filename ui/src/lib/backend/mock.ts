@@ -11,6 +11,8 @@ import type {
   Approval,
   DrawnMask,
   LoginSummary,
+  Sample,
+  Signoff,
   Settings,
   SettingsChange,
   QueueChange,
@@ -192,6 +194,33 @@ export class MockBackend implements Backend {
   }
   queueCancel(job: number) {
     return this.queueAction("cancel", job);
+  }
+  samples: { paths: string[]; perSeries: number; seed: number }[] = [];
+  signed: Signoff[] = [];
+  reviewSample(paths: string[], perSeries: number, seed: number) {
+    this.samples.push({ paths, perSeries, seed });
+    const s: Sample = {
+      seed,
+      per_series: perSeries,
+      series: 2,
+      population: 40,
+      instances: [
+        { instance_id: 11, source: paths[0] ?? "", series_uid: "1.2.3.1", modality: "CT", sop_uid: "1.2.3.1.1", path: `${paths[0]}/IM1` },
+        { instance_id: 12, source: paths[0] ?? "", series_uid: "1.2.3.2", modality: "US", sop_uid: "1.2.3.2.1", path: `${paths[0]}/US1` },
+      ],
+    };
+    return ok(s);
+  }
+  recordSignoff(instances: number[], reviewer: string, note: string) {
+    if (!reviewer.trim()) {
+      return fail<Signoff>({ code: "review.reviewer", message: "a sign-off needs the reviewer's name", class: "permanent", usage: true });
+    }
+    const s: Signoff = { id: this.signed.length + 1, reviewer, note, created_at: 1764000000, instance_ids: instances };
+    this.signed.unshift(s);
+    return ok(s);
+  }
+  signoffs() {
+    return ok([...this.signed]);
   }
   conf: Settings = {
     config: "/home/test/.config/deposit/deposit.toml",
