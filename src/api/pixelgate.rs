@@ -14,8 +14,9 @@ use crate::pixels::{self, ocr, MaskLibrary, Masked};
 ///
 /// When the text detector (Tesseract) runs — it costs 0.1–2 s a frame, so not on every image:
 /// * an image **at burned-in risk** by its header with **no mask rule**: it is quarantined
-///   anyway; the detector counts the text regions it finds for the reviewer (the regions
-///   themselves come from `suggest_regions` in the GUI);
+///   anyway, without running the detector (that would cost seconds per image for a verdict
+///   already taken); the reviewer gets the regions from `suggest_regions` ("Find text" in the
+///   window) when drawing the mask;
 /// * an image **masked by a rule** that is at risk (or any image with `detect_text`): the
 ///   masked frame is re-checked, and text found overlapping a masked region (the mask cuts
 ///   through text) or anywhere else on the image quarantines it as `residual_pixel_text`;
@@ -123,15 +124,9 @@ pub(crate) fn gate(
         return Ok(masked);
     }
     match (&masked, at_risk) {
-        (None, Some(why)) => {
-            let found = match detect(obj) {
-                Ok(r) => regions_phrase(r.len()),
-                Err(e) => format!("the text detector could not read the pixels ({})", e.code()),
-            };
-            Err(review(format!(
-                "needs pixel review: {why}, and no mask rule applies; {found}"
-            )))
-        }
+        (None, Some(why)) => Err(review(format!(
+            "needs pixel review: {why}, and no mask rule applies"
+        ))),
         (None, None) if policy.detect_text => {
             if !pixels::has_pixels(obj) {
                 return Ok(None);
