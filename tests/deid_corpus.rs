@@ -740,4 +740,16 @@ fn a_damaged_rle_header_is_held_before_the_decoder_allocates() {
             .contains("RLE"),
         "{v}"
     );
+    // the same check guards every decode: preview refuses it with a clear error too
+    let (code, stdout, stderr) = run(
+        &tmp.path().join("home"),
+        &[
+            "preview",
+            input.join("bad-rle.dcm").to_str().expect("p"),
+            "--out",
+            tmp.path().join("p.png").to_str().expect("p"),
+        ],
+    );
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("RLE"), "{stderr}");
 }

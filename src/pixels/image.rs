@@ -57,6 +57,33 @@ fn header_frames(obj: &InMemDicomObject) -> u32 {
         .unwrap_or(1)
 }
 
+/// Why RLE pixel data must not reach a decoder: a damaged segment header makes decoders
+/// allocate its claimed segment count (found by fuzzing: 5 GB from a 30 KB file). Checked for
+/// every decode — preview, masking and text detection alike.
+fn rle_header_problem(obj: &FileDicomObject<InMemDicomObject>) -> Option<&'static str> {
+    const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+    if obj.meta().transfer_syntax().trim_end_matches(['\0', ' ']) != RLE_LOSSLESS {
+        return None;
+    }
+    let e = obj.get(PIXEL_DATA)?;
+    let frags = match e.value() {
+        dicom_core::value::Value::PixelSequence(p) => p.fragments(),
+        _ => return Some("pixel data not encapsulated"),
+    };
+    for f in frags.iter() {
+        let Some(n) = f
+            .get(0..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        else {
+            return Some("a fragment is shorter than its header");
+        };
+        if n > 15 || f.len() < 64 {
+            return Some("a fragment's header is damaged");
+        }
+    }
+    None
+}
+
 /// Decodes every frame (`frame: None`) or one frame of the object's pixel data. Never panics
 /// on bad input: a decoder panic becomes [`PixelError::Decode`].
 pub fn decode(
@@ -79,6 +106,12 @@ pub fn decode(
                 frames: available,
             });
         }
+    }
+    if let Some(why) = rle_header_problem(obj) {
+        return Err(PixelError::Decode {
+            transfer_syntax: ts.to_string(),
+            why: format!("RLE {why}"),
+        });
     }
     let encapsulated = is_encapsulated(obj);
     if let Some(img) = super::jpeg::decode(obj, frame) {
