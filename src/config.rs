@@ -509,6 +509,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     if let Some(v) = root.get("receiver") {
         let t = cx.table(v, "receiver")?;
         cx.unknown(t, "receiver.", &["aet", "port", "forward", "quiet_period"])?;
+        let known: Vec<String> = cfg.destinations.keys().cloned().collect();
         let r = &mut cfg.receiver;
         if let Some(v) = t.get("aet") {
             let a = cx.string(v, "receiver.aet")?;
@@ -529,7 +530,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             );
         }
         if let Some(v) = t.get("forward") {
-            r.forward = Some(cx.string(v, "receiver.forward")?);
+            let d = cx.string(v, "receiver.forward")?;
+            // the same rule as a study's destination: a URL or a [destinations] name
+            if !d.contains(':') && !known.contains(&d) {
+                return Err(cx.bad(
+                    "receiver.forward",
+                    format!("'{d}' is neither a URL nor a [destinations] name"),
+                ));
+            }
+            r.forward = Some(d);
         }
         if let Some(v) = t.get("quiet_period") {
             r.quiet_period_secs = Some(seconds(v).ok_or_else(|| {
@@ -631,35 +640,25 @@ pub struct Pin {
 /// every other key, comment and table of the file as it was.
 pub fn write_pin(path: &Path, study: &str, pin: &Pin) -> Result<(), ConfigError> {
     let table = ["studies", study];
-    set_value(
+    let v = |s: &str| Some(toml_edit::Value::from(s));
+    set_values(
         path,
-        &table,
-        "profile",
-        Some(toml_edit::Value::from(pin.profile.as_str())),
-    )?;
-    set_value(
-        path,
-        &table,
-        "profile_sha256",
-        Some(toml_edit::Value::from(pin.sha256.as_str())),
-    )?;
-    set_value(
-        path,
-        &table,
-        "approved_at",
-        Some(toml_edit::Value::from(pin.approved_at.as_str())),
+        &[
+            (&table, "profile", v(&pin.profile)),
+            (&table, "profile_sha256", v(&pin.sha256)),
+            (&table, "approved_at", v(&pin.approved_at)),
+        ],
     )
 }
 
-/// Sets `key` in the table at `table` (e.g. `["destinations", "central"]`), or removes it when
-/// `value` is `None` (an emptied named table is removed too), creating the file and tables as
-/// needed and keeping every other line. What is written must still read back.
-pub fn set_value(
-    path: &Path,
-    table: &[&str],
-    key: &str,
-    value: Option<toml_edit::Value>,
-) -> Result<(), ConfigError> {
+/// One edit: in the table at the path (e.g. `["destinations", "central"]`), set `key` to the
+/// value, or remove it when `None`.
+pub type Edit<'a> = (&'a [&'a str], &'a str, Option<toml_edit::Value>);
+
+/// Applies `edits` in one write: tables are created as needed, an emptied named table is
+/// removed, every other line is kept, and what is written must still read back (else nothing
+/// changes). The file is replaced atomically.
+pub fn set_values(path: &Path, edits: &[Edit<'_>]) -> Result<(), ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -681,37 +680,41 @@ pub fn set_value(
         key: key.to_string(),
         message: "expected a table".into(),
     };
-    let mut t: &mut dyn toml_edit::TableLike = doc.as_table_mut();
-    for (n, name) in table.iter().enumerate() {
-        let item = t.entry(name).or_insert_with(|| {
-            let mut nt = toml_edit::Table::new();
-            // a parent of named tables prints as [a.b] headers only
-            nt.set_implicit(n + 1 < table.len());
-            toml_edit::Item::Table(nt)
-        });
-        t = item
-            .as_table_like_mut()
-            .ok_or_else(|| bad(&table[..=n].join(".")))?;
-    }
-    match value {
-        Some(v) => {
-            t.insert(key, toml_edit::Item::Value(v));
+    for (table, key, value) in edits {
+        let mut t: &mut dyn toml_edit::TableLike = doc.as_table_mut();
+        for (n, name) in table.iter().enumerate() {
+            let item = t.entry(name).or_insert_with(|| {
+                let mut nt = toml_edit::Table::new();
+                // a parent of named tables prints as [a.b] headers only
+                nt.set_implicit(n + 1 < table.len());
+                toml_edit::Item::Table(nt)
+            });
+            t = item
+                .as_table_like_mut()
+                .ok_or_else(|| bad(&table[..=n].join(".")))?;
         }
-        None => {
-            t.remove(key);
+        match value {
+            Some(v) => {
+                t.insert(key, toml_edit::Item::Value(v.clone()));
+            }
+            None => {
+                t.remove(key);
+            }
         }
-    }
-    if table.len() > 1 && t.is_empty() {
-        // drop an emptied named table ([destinations.x] with nothing left)
-        let (last, parents) = table.split_last().unwrap_or((&"", &[]));
-        let mut p: &mut dyn toml_edit::TableLike = doc.as_table_mut();
-        for name in parents {
-            p = p
-                .get_mut(name)
-                .and_then(|i| i.as_table_like_mut())
-                .ok_or_else(|| bad(name))?;
+        if let (true, Some((last, parents))) = (t.is_empty(), table.split_last()) {
+            if parents.is_empty() {
+                continue;
+            }
+            // drop an emptied named table ([destinations.x] with nothing left)
+            let mut p: &mut dyn toml_edit::TableLike = doc.as_table_mut();
+            for name in parents {
+                p = p
+                    .get_mut(name)
+                    .and_then(|i| i.as_table_like_mut())
+                    .ok_or_else(|| bad(name))?;
+            }
+            p.remove(last);
         }
-        p.remove(last);
     }
     let out = doc.to_string();
     parse(&out, path)?;

@@ -154,9 +154,9 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
             "there is no configuration file to write".into(),
         )
     })?;
-    let set = |table: &[&str], key: &str, v: Option<toml_edit::Value>| {
-        config::set_value(&file, table, key, v).map_err(cfg_err)
-    };
+    // every value of a change is written in one atomic edit of the file
+    let set = |edits: &[config::Edit<'_>]| config::set_values(&file, edits).map_err(cfg_err);
+    let study = study_name(&cfg);
     match ch {
         SettingsChange::SaveDestination { name, url } => {
             let ok_name = !name.is_empty()
@@ -187,29 +187,27 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
                     "a destination is folder:PATH, xnat+https://…, dicom://AE@host:port, dicomweb+http(s)://… or ctp+http(s)://…".into(),
                 ));
             }
-            set(&["destinations", name], "url", text(url))?;
+            set(&[(&["destinations", name], "url", text(url))])?;
         }
         SettingsChange::RemoveDestination { name } => {
-            set(&["destinations", name], "url", None)?;
+            set(&[(&["destinations", name], "url", None)])?;
         }
         SettingsChange::Study {
             destination,
             lookup,
         } => {
-            let study = study_name(&cfg);
-            if let Some(l) = text(lookup) {
-                let p = Path::new(lookup.trim());
-                if !p.is_file() {
-                    return Err(usage(
-                        "settings.no_lookup",
-                        format!("the lookup table {} does not exist", p.display()),
-                    ));
-                }
-                set(&["studies", &study], "lookup", Some(l))?;
-            } else {
-                set(&["studies", &study], "lookup", None)?;
+            let p = Path::new(lookup.trim());
+            if !lookup.trim().is_empty() && !p.is_file() {
+                return Err(usage(
+                    "settings.no_lookup",
+                    format!("the lookup table {} does not exist", p.display()),
+                ));
             }
-            set(&["studies", &study], "destination", text(destination))?;
+            let table = ["studies", study.as_str()];
+            set(&[
+                (&table, "lookup", text(lookup)),
+                (&table, "destination", text(destination)),
+            ])?;
         }
         SettingsChange::Receiver {
             aet,
@@ -223,21 +221,24 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
                     "the AE title must be 1 to 16 printable characters without a backslash".into(),
                 ));
             }
-            set(&["receiver"], "aet", text(aet))?;
-            set(
-                &["receiver"],
-                "port",
-                (*port > 0).then(|| toml_edit::Value::from(i64::from(*port))),
-            )?;
-            set(&["receiver"], "forward", text(forward))?;
-            set(
-                &["receiver"],
-                "quiet_period",
-                (*quiet_secs > 0)
-                    .then(|| i64::try_from(*quiet_secs).ok())
-                    .flatten()
-                    .map(toml_edit::Value::from),
-            )?;
+            let t: &[&str] = &["receiver"];
+            set(&[
+                (t, "aet", text(aet)),
+                (
+                    t,
+                    "port",
+                    (*port > 0).then(|| toml_edit::Value::from(i64::from(*port))),
+                ),
+                (t, "forward", text(forward)),
+                (
+                    t,
+                    "quiet_period",
+                    (*quiet_secs > 0)
+                        .then(|| i64::try_from(*quiet_secs).ok())
+                        .flatten()
+                        .map(toml_edit::Value::from),
+                ),
+            ])?;
         }
         SettingsChange::Delivery {
             concurrency,
@@ -253,12 +254,15 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
                 crate::archive::throttle::parse_rate(max_rate)
                     .map_err(|e| usage("settings.max_rate", format!("bandwidth cap: {e}")))?;
             }
-            set(
-                &["delivery"],
-                "concurrency",
-                (*concurrency > 0).then(|| toml_edit::Value::from(i64::from(*concurrency))),
-            )?;
-            set(&["delivery"], "max_rate", text(max_rate))?;
+            let t: &[&str] = &["delivery"];
+            set(&[
+                (
+                    t,
+                    "concurrency",
+                    (*concurrency > 0).then(|| toml_edit::Value::from(i64::from(*concurrency))),
+                ),
+                (t, "max_rate", text(max_rate)),
+            ])?;
         }
     }
     settings(Some(&file))
@@ -431,6 +435,29 @@ mod tests {
         .expect_err("a password in the URL");
         assert!(!e.message.contains("hunter2x"), "{}", e.message);
         assert!(!file.exists(), "nothing was written");
+    }
+
+    #[test]
+    fn a_change_that_does_not_read_back_changes_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("deposit.toml");
+        std::fs::write(&file, "[receiver]\naet = \"OLD\"\n").expect("write");
+        // the AE title is fine, the forward names no destination: the whole change is refused
+        let e = change(
+            Some(file.as_path()),
+            &SettingsChange::Receiver {
+                aet: "NEW".into(),
+                port: 104,
+                forward: "nosuch".into(),
+                quiet_secs: 10,
+            },
+        )
+        .expect_err("unknown destination");
+        assert_eq!(e.code, "config.invalid");
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("read"),
+            "[receiver]\naet = \"OLD\"\n"
+        );
     }
 
     #[test]
