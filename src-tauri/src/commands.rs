@@ -94,7 +94,7 @@ pub async fn approve_profile(
     state: State<'_, AppState>,
     profile: String,
 ) -> Result<Approval, ApiError> {
-    let approval = deposit::api::config::approve_for_study(&profile, unix_now())?;
+    let approval = deposit::api::config::approve_for_study(&profile, deposit::api::unix_now())?;
     state.reopen();
     Ok(approval)
 }
@@ -127,7 +127,7 @@ pub async fn preview_masked(
 #[tauri::command]
 #[specta::specta]
 pub async fn save_mask(state: State<'_, AppState>, mask: DrawnMask) -> Result<SavedMask, ApiError> {
-    let now = deposit::config::utc_stamp(unix_now());
+    let now = deposit::config::utc_stamp(deposit::api::unix_now());
     state.with(|s| s.save_drawn_mask(&mask, &now))
 }
 
@@ -136,12 +136,6 @@ pub async fn save_mask(state: State<'_, AppState>, mask: DrawnMask) -> Result<Sa
 #[specta::specta]
 pub async fn mask_rules(state: State<'_, AppState>) -> Result<Vec<SiteRule>, ApiError> {
     state.with(Session::mask_rules)
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
 }
 
 /// Every delivery job with its studies, states and audit records, newest first.

@@ -35,11 +35,8 @@ impl SendJobs {
 
     /// Resumes queued work unless a send is running.
     pub fn resume(&self, app: AppHandle) {
-        if self.slot.is_running() {
-            return;
-        }
-        let _ = self.slot.spawn("a send", "resume", move || {
-            jobs::resume(deposit::api::config::open_for_study, |u| emit(&app, u));
+        jobs::resume_in_background(&self.slot, deposit::api::config::open_for_study, move |u| {
+            emit(&app, u)
         });
     }
 }

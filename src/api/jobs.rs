@@ -404,6 +404,19 @@ fn finish(
     }
 }
 
+/// Resumes queued work on a new thread holding `slot` — unless a send holds it already (its
+/// destination is reachable then, and the next tick comes soon).
+pub fn resume_in_background(
+    slot: &OneAtATime,
+    open: impl FnOnce() -> Result<Session, ApiError> + Send + 'static,
+    report: impl FnMut(SendUpdate) + Send + 'static,
+) {
+    if slot.is_running() {
+        return;
+    }
+    let _ = slot.spawn("a send", "resume", move || resume(open, report));
+}
+
 /// How often front ends look for queued work to resume (the destination may be back):
 /// `DEPOSIT_RESUME_EVERY_SECS`, default 60 s.
 pub fn resume_every() -> Duration {

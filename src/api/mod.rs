@@ -36,7 +36,8 @@ pub struct Session {
     study: config::StudySettings,
 }
 
-fn unix_now() -> i64 {
+/// Now, in Unix seconds (read at the edges: front ends and records, never inside deid).
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

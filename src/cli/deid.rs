@@ -8,6 +8,7 @@ use super::args::Common;
 use super::progress::Bar;
 use super::{EXIT_FAILED, EXIT_OK};
 use crate::api::deid::{self as api_deid, DeidOptions};
+use crate::api::unix_now;
 use crate::error::{ApiError, ErrorClass};
 
 fn print_json<T: Serialize>(v: &T) -> Result<(), ApiError> {
@@ -283,13 +284,6 @@ pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Res
         }
     }
     Ok(EXIT_OK)
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// `deposit quarantine [list|show ID]`.

@@ -54,6 +54,13 @@ impl State {
         }
     }
 
+    /// Drops the session so the next request opens one held to the changed configuration.
+    fn reopen(&self) {
+        if let Ok(mut slot) = self.session.lock() {
+            *slot = None;
+        }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Session) -> Result<T, ApiError>) -> Result<T, ApiError> {
         let mut slot = self.session.lock().map_err(|_| {
             api_error(
@@ -364,14 +371,8 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
         "study_settings" => to_json(crate::api::config::study_view()),
         "approve_profile" => {
             let a: ProfileArgs = args(a)?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-            let r = crate::api::config::approve_for_study(&a.profile, now);
-            // the next command opens a session held to the new approval
-            if let Ok(mut slot) = state.session.lock() {
-                *slot = None;
-            }
+            let r = crate::api::config::approve_for_study(&a.profile, crate::api::unix_now());
+            state.reopen();
             to_json(r)
         }
         "suggest_regions" => {
@@ -384,10 +385,7 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
         }
         "save_mask" => {
             let a: SaveMaskArgs = args(a)?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-            let stamp = crate::config::utc_stamp(now);
+            let stamp = crate::config::utc_stamp(crate::api::unix_now());
             to_json(state.with(|s| s.save_drawn_mask(&a.mask, &stamp)))
         }
         "mask_rules" => to_json(state.with(|s| s.mask_rules())),
@@ -440,9 +438,7 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
         "change_settings" => {
             let a: ChangeArgs = args(a)?;
             let r = crate::api::settings::change(None, &a.change);
-            if let Ok(mut slot) = state.session.lock() {
-                *slot = None;
-            }
+            state.reopen();
             to_json(r)
         }
         "test_destination" => {
@@ -505,16 +501,12 @@ fn push_send(events: &EventLog, u: SendUpdate) {
 
 /// Resumes queued work now unless a send is running.
 fn kick_resume(state: &State) {
-    if state.sends.is_running() {
-        return;
-    }
     let (events, home) = (state.events.clone(), state.home.clone());
-    let _ = state.sends.spawn("a send", "web-resume", move || {
-        jobs::resume(
-            || crate::api::config::open_for_study_at(Some(&home)),
-            |u| push_send(&events, u),
-        );
-    });
+    jobs::resume_in_background(
+        &state.sends,
+        move || crate::api::config::open_for_study_at(Some(&home)),
+        move |u| push_send(&events, u),
+    );
 }
 
 /// Resumes queued deliveries now and then (as the desktop app does) until `stop`.
