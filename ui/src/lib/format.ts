@@ -95,7 +95,7 @@ export function formatWhen(unix: number): string {
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
 }
 
-/** A DICOM tag path as shown in the diff, e.g. "(0010,0010)" or "(0008,1140)[0].(0008,1155)". */
+/** The first 12 hex digits of a SHA-256, as profiles are told apart on screen. */
 export function shortHash(sha: string): string {
   return sha.slice(0, 12);
 }

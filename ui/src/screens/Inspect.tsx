@@ -8,6 +8,7 @@ import type {
   InstanceRow,
   Preview,
   ProfileInfo,
+  Rect,
   Region,
   SavedMask,
   StudyOverview,
@@ -32,14 +33,6 @@ const ACTION_WORDS: Record<string, string> = {
   C: "Cleaned",
   U: "New UID",
 };
-
-/** A rectangle in image pixels. */
-export interface Rect {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
 
 export function Inspect({ backend, rows, studyUid, onStudy, profiles, profile, onProfile }: Props) {
   const [instances, setInstances] = useState<InstanceRow[]>([]);

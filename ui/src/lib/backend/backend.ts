@@ -32,48 +32,14 @@ import type {
   SendProgress,
   SendRequest,
   StudyOverview,
-  StudyRow,
 } from "./bindings";
 
-export type {
-  ApiError,
-  InspectReport,
-  InstanceRow,
-  JobView,
-  Preview,
-  ProfileInfo,
-  QuarantineRow,
-  Approval,
-  DrawnMask,
-  LoginSummary,
-  Sample,
-  Signoff,
-  Settings,
-  SettingsChange,
-  QueueChange,
-  Rect,
-  Region,
-  SavedMask,
-  SiteRule,
-  StudySetup,
-  ReceiverRequest,
-  ReceiverStatus,
-  ReleaseReport,
-  Result,
-  JobFailed,
-  ScanFinished,
-  ScanProgress,
-  SendFinished,
-  SendProgress,
-  SendRequest,
-  StudyOverview,
-  StudyRow,
-};
+// Every generated type is available from here (the bindings are the one source of them).
+export type * from "./bindings";
 /** Why a scan stopped. */
 export type ScanFailed = JobFailed;
 /** Why a send stopped. */
 export type SendFailed = JobFailed;
-export type { Decision, ScanSummary, SendSummary, Skipped, StudyView } from "./bindings";
 
 /** Stops listening. */
 export type Unlisten = () => void;
