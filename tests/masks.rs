@@ -14,47 +14,16 @@ use deposit::pixels::{self, MaskLibrary, Rect};
 use support::cli::{dcm_files, deposit};
 
 fn synth_us(dir: &Path) -> (PathBuf, deposit_synth::FileEntry) {
-    let corpus = dir.join("corpus");
-    let cfg = deposit_synth::Config {
-        patients: 1,
-        ct_slices: 1,
-        rows: 32,
-        cols: 32,
-        ..Default::default()
-    };
-    let m = deposit_synth::generate(&corpus, &cfg).expect("generate corpus");
-    let e = m
-        .files
-        .iter()
-        .find(|f| !f.burned_in.is_empty())
-        .expect("a burned-in ultrasound")
-        .clone();
-    let incoming = dir.join("incoming");
-    std::fs::create_dir_all(&incoming).expect("mkdir");
-    std::fs::copy(corpus.join(&e.path), incoming.join("us.dcm")).expect("copy");
-    (incoming, e)
+    support::burned::burned_us(dir)
 }
 
 fn text_rect(e: &deposit_synth::FileEntry) -> Rect {
-    let x0 = e.burned_in.iter().map(|b| b.rect.x).min().unwrap_or(0) as i64;
-    let y0 = e.burned_in.iter().map(|b| b.rect.y).min().unwrap_or(0) as i64;
-    let x1 = e
-        .burned_in
-        .iter()
-        .map(|b| b.rect.x + b.rect.w)
-        .max()
-        .unwrap_or(0) as i64;
-    let y1 = e
-        .burned_in
-        .iter()
-        .map(|b| b.rect.y + b.rect.h)
-        .max()
-        .unwrap_or(0) as i64;
+    let (x, y, w, h) = support::burned::text_box(e);
     Rect {
-        x: x0,
-        y: y0,
-        w: x1 - x0,
-        h: y1 - y0,
+        x: x as i64,
+        y: y as i64,
+        w: w as i64,
+        h: h as i64,
     }
 }
 

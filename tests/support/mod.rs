@@ -1,5 +1,6 @@
 //! Helpers shared by integration tests.
 
+pub mod burned;
 pub mod canary;
 pub mod cli;
 
