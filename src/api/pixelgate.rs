@@ -44,19 +44,25 @@ impl PixelPolicy {
         detect_text: bool,
     ) -> Result<PixelPolicy, ApiError> {
         let masks = run_and_site_masks(home, masks)?;
-        let ocr = match ocr::available() {
-            Ok(()) => true,
-            Err(e) if detect_text => {
-                return Err(ApiError {
-                    code: "pixels.ocr_unavailable".into(),
-                    message: format!("--detect-text needs the text detector: {e}"),
-                    class: ErrorClass::Permanent,
-                    usage: true,
-                })
-            }
-            Err(e) => {
-                tracing::warn!("masked images are not re-checked for text: {e}");
-                false
+        // the detector only re-checks masked images or looks at every image (detect_text):
+        // without rules and without detect_text it never runs, so do not start it
+        let ocr = if masks.is_none() && !detect_text {
+            false
+        } else {
+            match ocr::available() {
+                Ok(()) => true,
+                Err(e) if detect_text => {
+                    return Err(ApiError {
+                        code: "pixels.ocr_unavailable".into(),
+                        message: format!("--detect-text needs the text detector: {e}"),
+                        class: ErrorClass::Permanent,
+                        usage: true,
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!("masked images are not re-checked for text: {e}");
+                    false
+                }
             }
         };
         Ok(PixelPolicy {
