@@ -19,31 +19,10 @@ use serde_json::Value;
 
 const SECRET: &str = "central-Secret-7";
 
-struct Run {
-    code: i32,
-    json: Option<Value>,
-    all: String,
-}
+use support::cli::Run;
 
 fn deposit(tmp: &Path, args: &[&str], password: Option<&str>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deposit"));
-    cmd.args(args)
-        .env("DEPOSIT_HOME", tmp.join("home"))
-        .env("HOME", tmp)
-        .env_remove("NETRC")
-        .env_remove("DEPOSIT_PASSWORD")
-        .env_remove("DBUS_SESSION_BUS_ADDRESS");
-    if let Some(p) = password {
-        cmd.env("DEPOSIT_PASSWORD", p);
-    }
-    let out = cmd.output().expect("run deposit");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        json: serde_json::from_str(stdout.trim()).ok(),
-        all: format!("{stdout}\n{stderr}"),
-    }
+    support::cli::deposit_isolated(tmp, args, password)
 }
 
 fn corpus(tmp: &Path, patients: usize) -> (PathBuf, deposit_synth::Manifest) {

@@ -42,3 +42,38 @@ pub fn dcm_files(root: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// What a run of `deposit` gave: exit status, its JSON (when stdout is one object), and
+/// stdout + stderr for failure messages.
+#[allow(dead_code)]
+pub struct Run {
+    pub code: i32,
+    pub json: Option<Value>,
+    pub all: String,
+}
+
+/// Runs `deposit ARGS` with everything a destination's secret could come from cleared — data
+/// home and `HOME` under `tmp`, no `NETRC`, no session D-Bus (so no keyring), no machine
+/// `deposit.toml` — and `DEPOSIT_PASSWORD` set only when `password` is given.
+#[allow(dead_code)]
+pub fn deposit_isolated(tmp: &Path, args: &[&str], password: Option<&str>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deposit"));
+    cmd.args(args)
+        .env("DEPOSIT_HOME", tmp.join("home"))
+        .env("DEPOSIT_CONFIG", tmp.join("no-config.toml"))
+        .env("HOME", tmp)
+        .env_remove("NETRC")
+        .env_remove("DEPOSIT_PASSWORD")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    if let Some(p) = password {
+        cmd.env("DEPOSIT_PASSWORD", p);
+    }
+    let out = cmd.output().expect("run deposit");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        json: serde_json::from_str(stdout.trim()).ok(),
+        all: format!("{stdout}\n{stderr}"),
+    }
+}
