@@ -156,24 +156,40 @@ describe("Studies", () => {
     await waitFor(() => expect((byId("continue-to-send") as HTMLButtonElement).disabled).toBe(true));
   });
 
-  it("renders a long catalog a page of patients at a time", async () => {
+  it("renders only the visible rows of a 100,000-study catalog, and follows the scroll", async () => {
     const b = new MockBackend();
-    b.rows = Array.from({ length: 250 }, (_, i) => ({
-      study: { ...ctRow, id: i + 1, study_uid: `1.2.${i}`, patient_id: `P${String(i).padStart(4, "0")}`, patient_name: `Patient^${String(i).padStart(4, "0")}` },
-      at_risk: 0,
+    const n = 100_000;
+    const pad = (i: number) => String(i).padStart(6, "0");
+    b.rows = Array.from({ length: n }, (_, i) => ({
+      study: { ...ctRow, id: i + 1, study_uid: `1.2.${i}`, patient_id: `P${pad(i >> 1)}`, patient_name: `Patient^${pad(i >> 1)}` },
+      at_risk: i % 7 === 0 ? 1 : 0,
       risk: null,
     }));
     render(<App backend={b} />);
-    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("250 studies, 250 patients"));
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("100,000 studies, 50,000 patients"));
     fireEvent.click(byId("nav-studies"));
-    await waitFor(() => expect(screen.getAllByTestId("patient-group")).toHaveLength(100));
-    expect(byId("studies-more").textContent).toContain("150 patients not shown yet");
-    expect(byId("continue-to-send").textContent).toBe("Send 250 studies…");
-    fireEvent.click(byId("studies-more"));
-    await waitFor(() => expect(screen.getAllByTestId("patient-group")).toHaveLength(200));
-    fireEvent.click(byId("studies-more"));
-    await waitFor(() => expect(screen.getAllByTestId("patient-group")).toHaveLength(250));
-    expect(screen.queryByTestId("studies-more")).toBeNull();
+    await waitFor(() => expect(screen.getAllByTestId("patient-group").length).toBeGreaterThan(0));
+    const list = byId("studies-list");
+    const rendered = () => screen.getAllByTestId("study-row").length + screen.getAllByTestId("patient-group").length;
+    // a screenful (the 800 px assumed without layout) plus the overscan, not 150,000 rows
+    expect(rendered()).toBeLessThan(60);
+    expect(screen.getAllByTestId("patient-name")[0].textContent).toBe("Patient, 000000");
+    expect(list.getAttribute("aria-label")).toBeTruthy();
+    expect(list.querySelector("table")?.getAttribute("aria-rowcount")).toBe(String(150_000 + 1));
+    // scroll to the middle: patient 25,000's heading is at 25,000 x (40 + 2 x 44) px
+    list.scrollTop = 25_000 * (40 + 2 * 44);
+    fireEvent.scroll(list);
+    await waitFor(() =>
+      expect(screen.getAllByTestId("patient-name").map((h) => h.textContent)).toContain("Patient, 025000"),
+    );
+    expect(rendered()).toBeLessThan(60);
+    // and to the end
+    list.scrollTop = 50_000 * (40 + 2 * 44);
+    fireEvent.scroll(list);
+    await waitFor(() =>
+      expect(screen.getAllByTestId("patient-name").map((h) => h.textContent)).toContain("Patient, 049999"),
+    );
+    expect(byId("continue-to-send").textContent).toBe("Send 100,000 studies…");
   });
 
   it("has nothing to send before a scan", async () => {

@@ -1,10 +1,12 @@
 // Studies: what the catalog holds, grouped by patient, with risk badges and a choice of which
-// studies to send; and the files the last scan could not read. Long catalogs are rendered a
-// page of patients at a time (more as the list scrolls), so the window stays responsive.
-import { useEffect, useRef, useState } from "preact/hooks";
+// studies to send; and the files the last scan could not read. The studies table is virtualised
+// (only the rows in view are rendered), so a catalog of 100,000 studies costs what a screenful does.
+import { useMemo } from "preact/hooks";
 import type { ScanState } from "../App";
 import type { StudyOverview } from "../lib/backend/backend";
+import type { PatientGroup } from "../lib/format";
 import { formatDate, formatModalities, formatName, groupByPatient, plural } from "../lib/format";
+import { useVirtualRows } from "../lib/virtual";
 
 interface Props {
   rows: StudyOverview[];
@@ -16,23 +18,29 @@ interface Props {
   onContinue: () => void;
 }
 
-/** Patients rendered at first, and added each time the end of the list comes into view. */
-export const PAGE = 100;
+/** Row heights in pixels; styles.css pins `.patient-row` and `.study-row` to these. */
+export const PATIENT_ROW = 40;
+export const STUDY_ROW = 44;
+/** Unread files listed by path; the rest are counted. */
+export const SKIPPED_SHOWN = 200;
+
+/** One line of the studies table: a patient's heading, or one of that patient's studies. */
+type Line = { kind: "patient"; group: PatientGroup } | { kind: "study"; row: StudyOverview };
+
+function linesOf(groups: PatientGroup[]): Line[] {
+  const out: Line[] = [];
+  for (const group of groups) {
+    out.push({ kind: "patient", group });
+    for (const row of group.studies) out.push({ kind: "study", row });
+  }
+  return out;
+}
 
 export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspect, onContinue }: Props) {
-  const groups = groupByPatient(rows);
-  const [limit, setLimit] = useState(PAGE);
-  const sentinel = useRef<HTMLDivElement>(null);
-  const more = groups.length > limit;
-  useEffect(() => {
-    const el = sentinel.current;
-    if (!el || !more || typeof IntersectionObserver === "undefined") return;
-    const io = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) setLimit((l) => l + PAGE);
-    });
-    io.observe(el);
-    return () => io.disconnect();
-  }, [more, limit]);
+  const groups = useMemo(() => groupByPatient(rows), [rows]);
+  const lines = useMemo(() => linesOf(groups), [groups]);
+  const heights = useMemo(() => lines.map((l) => (l.kind === "patient" ? PATIENT_ROW : STUDY_ROW)), [lines]);
+  const { box, slice } = useVirtualRows(heights);
   const skipped = scan.kind === "done" ? scan.summary.skipped : [];
   const chosen = rows.filter((r) => selected.has(r.study.study_uid)).length;
   const toggle = (uid: string) => {
@@ -84,101 +92,121 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
           </button>
         </div>
       ) : (
-        <div data-testid="studies-list">
-          {groups.slice(0, limit).map((g) => (
-            <section class="card patient" key={g.key} data-testid="patient-group" aria-label={formatName(g.patientName)}>
-              <div class="patient-head">
-                <h2 data-testid="patient-name">{formatName(g.patientName)}</h2>
-                <span class="muted">
-                  ID <code>{g.patientId || "—"}</code> · {plural(g.studies.length, "study", "studies")}
-                </span>
-              </div>
-              <table class="studies">
-                <colgroup>
-                  <col class="pick" />
-                  <col class="date" />
-                  <col />
-                  <col class="modality" />
-                  <col class="count" />
-                  <col class="count" />
-                  <col class="risk" />
-                  <col class="row-action" />
-                </colgroup>
-                <thead>
-                  <tr>
-                    <th scope="col">
-                      <span class="visually-hidden">Send</span>
-                    </th>
-                    <th scope="col">Date</th>
-                    <th scope="col">Description</th>
-                    <th scope="col">Modality</th>
-                    <th scope="col" class="num">Series</th>
-                    <th scope="col" class="num">Images</th>
-                    <th scope="col">Checks</th>
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {g.studies.map(({ study: s, at_risk, risk }) => (
-                    <tr key={s.id} data-testid="study-row" data-study-id={s.id} data-study-uid={s.study_uid}>
-                      <td>
-                        <input
-                          type="checkbox"
-                          data-testid="study-select"
-                          aria-label={`Send the study of ${formatDate(s.study_date)}`}
-                          checked={selected.has(s.study_uid)}
-                          onChange={() => toggle(s.study_uid)}
-                        />
-                      </td>
-                      <td>{formatDate(s.study_date)}</td>
-                      <td>{s.description || <span class="muted">No description</span>}</td>
-                      <td>
-                        {formatModalities(s.modalities)
-                          .split(", ")
-                          .map((m) => (
-                            <span class="chip" key={m}>
-                              {m}
-                            </span>
-                          ))}
-                      </td>
-                      <td class="num">{s.series}</td>
-                      <td class="num">{s.instances}</td>
-                      <td>
-                        {at_risk > 0 ? (
-                          <span class="badge warn" data-testid="risk-badge" title={risk ?? undefined}>
-                            {plural(at_risk, "image")} {at_risk === 1 ? "needs" : "need"} pixel review
-                          </span>
-                        ) : (
-                          <span class="badge ok" data-testid="risk-ok">
-                            Headers only
-                          </span>
-                        )}
-                      </td>
-                      <td>
-                        <button
-                          type="button"
-                          class="link"
-                          data-testid="inspect-study"
-                          onClick={() => onInspect(s.study_uid)}
-                        >
-                          Inspect
-                        </button>
-                      </td>
+        <div
+          class="vlist card"
+          ref={box}
+          data-testid="studies-list"
+          data-rendered={slice.end - slice.start}
+          tabIndex={0}
+          aria-label="Studies, grouped by patient"
+        >
+          <table class="studies" aria-rowcount={lines.length + 1}>
+            <colgroup>
+              <col class="pick" />
+              <col class="date" />
+              <col />
+              <col class="modality" />
+              <col class="count" />
+              <col class="count" />
+              <col class="risk" />
+              <col class="row-action" />
+            </colgroup>
+            <thead>
+              <tr aria-rowindex={1}>
+                <th scope="col">
+                  <span class="visually-hidden">Send</span>
+                </th>
+                <th scope="col">Date</th>
+                <th scope="col">Description</th>
+                <th scope="col">Modality</th>
+                <th scope="col" class="num">Series</th>
+                <th scope="col" class="num">Images</th>
+                <th scope="col">Checks</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {slice.top > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.top}px` }} />}
+              {lines.slice(slice.start, slice.end).map((line, k) => {
+                const rowIndex = slice.start + k + 2;
+                if (line.kind === "patient") {
+                  const g = line.group;
+                  return (
+                    <tr class="patient-row" key={`p${g.key}`} data-testid="patient-group" aria-rowindex={rowIndex}>
+                      <th scope="rowgroup" colSpan={8}>
+                        <span class="patient-name" data-testid="patient-name">
+                          {formatName(g.patientName)}
+                        </span>
+                        <span class="muted">
+                          ID <code>{g.patientId || "—"}</code> · {plural(g.studies.length, "study", "studies")}
+                        </span>
+                      </th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </section>
-          ))}
-          {more && (
-            <div ref={sentinel} class="more" data-testid="studies-more-zone">
-              <button type="button" class="secondary" data-testid="studies-more" onClick={() => setLimit(limit + PAGE)}>
-                Show more ({plural(groups.length - limit, "patient")} not shown yet)
-              </button>
-            </div>
-          )}
+                  );
+                }
+                const { study: s, at_risk, risk } = line.row;
+                return (
+                  <tr
+                    class="study-row"
+                    key={s.id}
+                    data-testid="study-row"
+                    data-study-id={s.id}
+                    data-study-uid={s.study_uid}
+                    aria-rowindex={rowIndex}
+                  >
+                    <td>
+                      <input
+                        type="checkbox"
+                        data-testid="study-select"
+                        aria-label={`Send the study of ${formatDate(s.study_date)}`}
+                        checked={selected.has(s.study_uid)}
+                        onChange={() => toggle(s.study_uid)}
+                      />
+                    </td>
+                    <td>{formatDate(s.study_date)}</td>
+                    <td title={s.description || undefined}>
+                      {s.description || <span class="muted">No description</span>}
+                    </td>
+                    <td>
+                      {formatModalities(s.modalities)
+                        .split(", ")
+                        .map((m) => (
+                          <span class="chip" key={m}>
+                            {m}
+                          </span>
+                        ))}
+                    </td>
+                    <td class="num">{s.series}</td>
+                    <td class="num">{s.instances}</td>
+                    <td>
+                      {at_risk > 0 ? (
+                        <span class="badge warn" data-testid="risk-badge" title={risk ?? undefined}>
+                          {plural(at_risk, "image")} {at_risk === 1 ? "needs" : "need"} pixel review
+                        </span>
+                      ) : (
+                        <span class="badge ok" data-testid="risk-ok">
+                          Headers only
+                        </span>
+                      )}
+                    </td>
+                    <td>
+                      <button
+                        type="button"
+                        class="link"
+                        data-testid="inspect-study"
+                        onClick={() => onInspect(s.study_uid)}
+                      >
+                        Inspect
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+              {slice.bottom > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.bottom}px` }} />}
+            </tbody>
+          </table>
         </div>
       )}
 
@@ -189,7 +217,7 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
           </h2>
           <p class="muted">These files are left as they are; nothing from them will be sent.</p>
           <ul>
-            {skipped.map((s) => (
+            {skipped.slice(0, SKIPPED_SHOWN).map((s) => (
               <li key={s.path} data-testid="skipped-item" data-code={s.code}>
                 <code class="path">{s.path}</code>
                 <span class="reason" data-testid="skipped-reason">
@@ -198,6 +226,11 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
               </li>
             ))}
           </ul>
+          {skipped.length > SKIPPED_SHOWN && (
+            <p class="muted" data-testid="skipped-more">
+              and {plural(skipped.length - SKIPPED_SHOWN, "more file", "more files")}.
+            </p>
+          )}
         </section>
       )}
     </section>
