@@ -4,14 +4,15 @@
 #   installers/setup-debian.sh          packages to build and run the app (desktop window + CLI)
 #   installers/setup-debian.sh --test   also the real peers the test suite talks to
 #                                       (dcmtk, dicom3tools, Orthanc + DICOMweb, Xvfb, WebDriver,
-#                                        gnome-keyring, pydicom, pynetdicom) and tauri-driver
+#                                        gnome-keyring, Chromium + chromedriver, pydicom,
+#                                        pynetdicom) and tauri-driver
 set -euo pipefail
 
 want_test=0
 for a in "$@"; do
   case "$a" in
     --test) want_test=1 ;;
-    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
     *) echo "setup-debian.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -26,7 +27,8 @@ pkgs=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libs
 pkgs+=(cmake clang libclang-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng)
 if [ "$want_test" = 1 ]; then
   pkgs+=(xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick
-         dcmtk dicom3tools orthanc orthanc-dicomweb python3-pip python3-venv)
+         dcmtk dicom3tools orthanc orthanc-dicomweb python3-pip python3-venv
+         chromium chromium-driver rpm desktop-file-utils)
 fi
 
 missing=()

@@ -317,7 +317,7 @@ fn lookup_miss_quarantines_and_names_the_key_only_in_the_store() {
     let show = deposit(&home, &["quarantine", "show", &id, "--json"]);
     assert_eq!(show.code, 0, "{}", show.stderr);
     let q = json(&show.stdout);
-    assert_eq!(q["missing_key"], "CNRYPID4711");
+    assert_eq!(q["missing_key"], "ptid/CNRYPID4711");
     let stored = PathBuf::from(q["stored_path"].as_str().expect("stored"));
     assert_eq!(
         std::fs::read(stored).expect("copy"),

@@ -25,6 +25,16 @@ use crate::send_job::SendJobs;
 use crate::state::AppState;
 use deposit::api::jobs::SendRequest;
 
+/// The window's first frame is on screen (the UI calls this once, after its first paint): logs
+/// how long start-up took and, when `DEPOSIT_READY_FILE` is set, writes the moment there as
+/// Unix milliseconds (benches/first-window.sh times launches with it). Returns the start-up time
+/// in milliseconds.
+#[tauri::command]
+#[specta::specta]
+pub fn window_shown(started: State<'_, crate::state::Started>) -> u64 {
+    started.shown()
+}
+
 /// Where the app keeps its data (`DEPOSIT_HOME` or the OS default), for display.
 #[tauri::command]
 #[specta::specta]
@@ -163,8 +173,16 @@ pub async fn quarantine_release(
     profile: Option<String>,
     lookup: Option<String>,
 ) -> Result<ReleaseReport, ApiError> {
-    let opts = ReleaseOptions::deliver(destination, profile, lookup);
+    let opts = ReleaseOptions::deliver(destination, profile, lookup)?;
     state.with_mut(|s| s.quarantine_release(id, &opts))
+}
+
+/// Adds a held item's missing lookup entry (`keytype/ORIGINAL`, as the quarantine record has it)
+/// with `value` to the lookup table `file` (created if missing), before releasing the item.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_lookup_entry(file: String, missing_key: String, value: String) -> Result<(), ApiError> {
+    deposit::api::lookup::add_entry(std::path::Path::new(&file), &missing_key, &value)
 }
 
 /// Deletes a quarantined object's copy for good (the record stays, marked discarded).

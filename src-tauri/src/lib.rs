@@ -23,6 +23,7 @@ pub const BINDINGS_PATH: &str = "../ui/src/lib/backend/bindings.ts";
 pub fn specta_builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
         .commands(collect_commands![
+            commands::window_shown,
             commands::data_home,
             commands::studies,
             commands::study_instances,
@@ -39,6 +40,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::quarantine,
             commands::quarantine_release,
             commands::quarantine_discard,
+            commands::add_lookup_entry,
             commands::queue_pause,
             commands::queue_resume,
             commands::queue_retry,
@@ -101,6 +103,7 @@ fn start_resumer(app: tauri::AppHandle) {
 
 /// Builds and runs the app (blocks until the window closes).
 pub fn run() {
+    let started = state::Started::now();
     let builder = specta_builder();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
@@ -108,6 +111,7 @@ pub fn run() {
         .manage(send_job::SendJobs::default())
         .manage(deposit::api::receive::control::ReceiverControl::default())
         .manage(state::AppState::default())
+        .manage(started)
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);

@@ -2,44 +2,30 @@
 //! there is no display): add a folder of sample files, find studies, see them listed by patient
 //! and the non-DICOM file listed with its reason; inspect the tag diff and the image; send to the
 //! folder archive with a lookup table that lacks one patient; see one study verified in history
-//! and the other in the quarantine; add the missing entry and release it. Screenshots of each
-//! screen go to artifacts/screenshots/.
+//! and the other in the quarantine; add the missing entry and release it. Then a named XNAT
+//! destination (the XNAT-compatible test server) with its password checked and kept in a real
+//! keyring, the same studies sent there and verified; the receiver taking an image from
+//! storescu; a review sample signed off. Screenshots of each screen go to artifacts/screenshots/
+//! (and to docs/screenshots/ with DEPOSIT_UPDATE_SCREENSHOTS=1).
 //!
-//! Peers: `tauri-driver` (PATH, ~/.cargo/bin or env TAURI_DRIVER), `WebKitWebDriver`, and `Xvfb`
-//! when DISPLAY is unset. Missing peers skip the test, or fail it when DEPOSIT_REQUIRE_PEERS=1.
+//! Peers: `tauri-driver` (PATH, ~/.cargo/bin or env TAURI_DRIVER), `WebKitWebDriver`,
+//! `dbus-run-session` + `gnome-keyring-daemon`, dcmtk's `storescu`, and `Xvfb` when DISPLAY is
+//! unset. Missing peers skip the test, or fail it when DEPOSIT_REQUIRE_PEERS=1.
 
-use std::net::{TcpListener, TcpStream};
+mod support;
+
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use deposit_xnat_server::{files_under, Config as XnatConfig, Server};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use support::*;
 
 const APP: &str = env!("CARGO_BIN_EXE_deposit-app");
-const WAIT: Duration = Duration::from_secs(30);
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("src-tauri has a parent")
-        .to_path_buf()
-}
-
-/// Skips (or fails, when peers are required) with a reason.
-fn missing(why: &str) {
-    if std::env::var("DEPOSIT_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("DEPOSIT_REQUIRE_PEERS=1 but {why}");
-    }
-    eprintln!("skipping the desktop E2E test: {why}");
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
 
 fn tauri_driver() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TAURI_DRIVER") {
@@ -49,179 +35,6 @@ fn tauri_driver() -> Option<PathBuf> {
         let p = PathBuf::from(std::env::var_os("HOME")?).join(".cargo/bin/tauri-driver");
         p.is_file().then_some(p)
     })
-}
-
-fn samples() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("DEPOSIT_SAMPLES").map(PathBuf::from),
-        Some(repo().join("tests/data/samples")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|d| d.join("pydicom/test_files/CT_small.dcm").is_file())
-}
-
-/// A child process that is stopped (SIGTERM, then SIGKILL) and reaped when dropped.
-struct Proc(Child, &'static str);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        eprintln!("{} did not stop on SIGTERM; killing it", self.1);
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts Xvfb on a free display number.
-fn start_xvfb() -> Result<(Proc, String), String> {
-    let xvfb = on_path("Xvfb").ok_or("Xvfb is not installed (apt-get install xvfb)")?;
-    let n = (90..400)
-        .find(|n| {
-            !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-        })
-        .ok_or("no free X display number")?;
-    let child = Command::new(xvfb)
-        .args([
-            &format!(":{n}"),
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start Xvfb: {e}"))?;
-    let proc = Proc(child, "Xvfb");
-    let socket = format!("/tmp/.X11-unix/X{n}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !Path::new(&socket).exists() {
-        if Instant::now() > deadline {
-            return Err("Xvfb did not come up in 10 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok((proc, format!(":{n}")))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-async fn count(c: &Client, css: &str) -> usize {
-    c.find_all(Locator::Css(css))
-        .await
-        .map(|v| v.len())
-        .unwrap_or(0)
-}
-
-async fn wait_count(c: &Client, css: &str, want: usize) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let n = count(c, css).await;
-        if n == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "waited {WAIT:?} for {want} × {css}, have {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn texts(c: &Client, css: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for el in c.find_all(Locator::Css(css)).await.expect("find") {
-        out.push(el.text().await.expect("text"));
-    }
-    out
-}
-
-async fn click(c: &Client, testid: &str) {
-    click_css(c, &format!("[data-testid={testid}]")).await;
-}
-
-async fn click_css(c: &Client, css: &str) {
-    let el = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"));
-    // as a person would: bring it into view first (long screens scroll)
-    let arg = serde_json::to_value(&el).expect("element as JSON");
-    let _ = c
-        .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
-        .await;
-    el.click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click {css}: {e:?}"));
-}
-
-async fn wait_for(c: &Client, css: &str) {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waited {WAIT:?} for {css}: {e}"));
-}
-
-async fn type_into(c: &Client, testid: &str, text: &str) {
-    c.find(Locator::Css(&format!("[data-testid={testid}]")))
-        .await
-        .unwrap_or_else(|e| panic!("no {testid}: {e}"))
-        .send_keys(text)
-        .await
-        .unwrap_or_else(|e| panic!("cannot type into {testid}: {e}"));
-}
-
-/// Every `.dcm` file under `dir`.
-fn dcm_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(dcm_files(&p));
-        } else if p.extension().is_some_and(|x| x == "dcm") {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-async fn shot(c: &Client, name: &str) -> PathBuf {
-    // WebKit's snapshot can lag the DOM by a frame or two: let the window paint first.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let dir = repo().join("artifacts/screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    let path = dir.join(format!("{name}.png"));
-    std::fs::write(&path, c.screenshot().await.expect("screenshot")).expect("write screenshot");
-    path
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,19 +101,40 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
     std::fs::write(input.path().join("readme.txt"), "burned to CD on Monday\n").expect("write");
     let home = tempfile::tempdir().expect("tempdir");
 
+    // The app runs in a private D-Bus session with gnome-keyring's Secret Service unlocked, as
+    // on a desktop, so "Store password" in Settings keeps the XNAT secret in a real keyring.
+    for peer in ["dbus-run-session", "gnome-keyring-daemon"] {
+        if on_path(peer).is_none() {
+            return missing(&format!(
+                "{peer} is not installed (apt-get install dbus gnome-keyring)"
+            ));
+        }
+    }
+    let desktop = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(desktop.path().join("run")).expect("runtime dir");
+    let ready_file = desktop.path().join("ready");
+    let config = home.path().join("deposit.toml");
+    let xnat = Server::start(&desktop.path().join("xnat"), XnatConfig::default()).expect("xnat");
+
     let port = free_port();
     let native = free_port();
+    let session = format!(
+        "eval \"$(printf %s e2e-keyring | gnome-keyring-daemon --unlock --components=secrets)\" >/dev/null; \
+         exec '{}' --port {port} --native-port {native}",
+        driver.display()
+    );
     let driver = Proc(
-        Command::new(&driver)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
+        Command::new("dbus-run-session")
+            .args(["--", "sh", "-c", &session])
+            .process_group(0)
             .env("DISPLAY", &display)
+            .env("HOME", desktop.path())
+            .env("XDG_RUNTIME_DIR", desktop.path().join("run"))
             .env("DEPOSIT_HOME", home.path())
-            .env("DEPOSIT_CONFIG", home.path().join("no-config.toml"))
+            .env("DEPOSIT_CONFIG", &config)
+            .env("DEPOSIT_READY_FILE", &ready_file)
+            .env_remove("DEPOSIT_PASSWORD")
+            .env_remove("NETRC")
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn tauri-driver"),
@@ -336,6 +170,18 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         }
     };
     let session_up = started.elapsed();
+
+    // The window reported its first frame (the figure start-up is measured by, see
+    // benches/first-window.sh).
+    let deadline = Instant::now() + WAIT;
+    let first_window_ms = loop {
+        let text = std::fs::read_to_string(&ready_file).unwrap_or_default();
+        if let Some(ms) = text.split_whitespace().nth(1) {
+            break ms.parse::<u64>().expect("start-up milliseconds");
+        }
+        assert!(Instant::now() < deadline, "the window never reported its first frame");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
 
     // Sources: empty, then with the folder typed in.
     c.wait()
@@ -573,6 +419,98 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         "the app used the given DEPOSIT_HOME"
     );
 
+    // Settings: a named XNAT destination, its password checked and kept in the keyring, the
+    // connection tested; then send the same studies there by its name.
+    click(&c, "nav-settings").await;
+    wait_for(&c, "[data-testid=new-destination-name]").await;
+    type_into(&c, "new-destination-name", "central").await;
+    let xnat_url = format!(
+        "xnat+http://alice@127.0.0.1:{}?project=TRIAL",
+        xnat.port()
+    );
+    type_into(&c, "new-destination-url", &xnat_url).await;
+    click(&c, "new-destination-save").await;
+    wait_for(&c, "[data-testid=destination][data-name=central]").await;
+    click(&c, "destination-login").await;
+    type_into(&c, "destination-secret", "wonderland").await;
+    click(&c, "destination-secret-save").await;
+    wait_text(&c, "[data-testid=destination-check]", "stored in the keyring").await;
+    click(&c, "destination-test").await;
+    wait_text(&c, "[data-testid=destination-check]", "Reachable").await;
+    let written = std::fs::read_to_string(&config).expect("deposit.toml written");
+    assert!(written.contains("[destinations.central]"), "{written}");
+    assert!(!written.contains("wonderland"), "no secret in deposit.toml");
+    let settings_shot = shot(&c, "10-settings").await;
+
+    click(&c, "nav-send").await;
+    click_css(&c, "[data-testid=dest-named][data-name=central]").await;
+    assert_eq!(count(&c, "[data-testid=dest-url]").await, 0);
+    let send_xnat_shot = shot(&c, "11-send-xnat").await;
+    click(&c, "send-start").await;
+    // the two CTs and the masked ultrasound; the MR stays set aside (the Send screen still
+    // shows the first send's result until this one ends)
+    wait_text(
+        &c,
+        "[data-testid=result-verified]",
+        "3 files verified in the archive",
+    )
+    .await;
+    let on_server: Vec<PathBuf> = xnat
+        .archive_files()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+        .collect();
+    assert_eq!(on_server.len(), 3, "{on_server:?}");
+    for f in files_under(&desktop.path().join("xnat")) {
+        let shown = f.display().to_string();
+        assert!(!shown.contains("CompressedSamples") && !shown.contains(&us_id), "{shown}");
+        let bytes = std::fs::read(&f).expect("read stored");
+        for canary in [&b"CompressedSamples"[..], b"1CT1", b"JXD191021006", us_id.as_bytes()] {
+            assert!(!contains(&bytes, canary), "{shown} leaks a canary");
+        }
+    }
+    click(&c, "open-history").await;
+    // the folder archive's two, the released CT and the XNAT three
+    wait_at_least(&c, "[data-testid=history-study][data-state=verified]", 5).await;
+
+    // Receiver: listen, take an image from dcmtk's storescu, see it counted, stop.
+    let Some(storescu) = on_path("storescu") else {
+        return missing("storescu is not installed (apt-get install dcmtk)");
+    };
+    click(&c, "nav-receiver").await;
+    let dicom_port = free_port();
+    let port_box = c
+        .find(Locator::Css("[data-testid=receiver-port-input]"))
+        .await
+        .expect("port input");
+    port_box.clear().await.expect("clear port");
+    port_box
+        .send_keys(&dicom_port.to_string())
+        .await
+        .expect("type port");
+    click(&c, "receiver-start").await;
+    wait_for(&c, "[data-testid=receiver-running]").await;
+    let stored = Command::new(storescu)
+        .args(["-aec", "DEPOSIT", "127.0.0.1", &dicom_port.to_string()])
+        .arg(samples.join("pydicom/test_files/CT_small.dcm"))
+        .output()
+        .expect("run storescu");
+    assert!(stored.status.success(), "{}", String::from_utf8_lossy(&stored.stderr));
+    wait_text(&c, "[data-testid=receiver-counts]", "1 image received").await;
+    let receiver_shot = shot(&c, "12-receiver").await;
+    click(&c, "receiver-stop").await;
+    wait_for(&c, "[data-testid=receiver-form]").await;
+
+    // Review: a random sample of the folder, signed off.
+    click(&c, "nav-review").await;
+    click(&c, "sample-draw").await;
+    wait_for(&c, "[data-testid=sample-item]").await;
+    wait_for(&c, "[data-testid=sample-thumb]").await;
+    type_into(&c, "signoff-reviewer", "E2E Coordinator").await;
+    let review_shot = shot(&c, "13-review").await;
+    click(&c, "signoff-save").await;
+    wait_text(&c, "[data-testid=signoff]", "E2E Coordinator").await;
+
     let docs = repo().join("docs/screenshots");
     if std::env::var_os("DEPOSIT_UPDATE_SCREENSHOTS").is_some() {
         std::fs::create_dir_all(&docs).expect("docs dir");
@@ -585,6 +523,10 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
             (&result_shot, "send-result"),
             (&history_shot, "history"),
             (&quarantine_shot, "quarantine"),
+            (&settings_shot, "settings"),
+            (&send_xnat_shot, "send-xnat"),
+            (&receiver_shot, "receiver"),
+            (&review_shot, "review"),
         ] {
             std::fs::copy(shot, docs.join(format!("{name}.png"))).expect("copy");
         }
@@ -594,7 +536,7 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
     drop(driver);
     drop(xvfb);
     eprintln!(
-        "desktop E2E: session up after {:.1} s, whole test {:.1} s",
+        "desktop E2E: first window {first_window_ms} ms after the app started, session up after {:.1} s, whole test {:.1} s",
         session_up.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );

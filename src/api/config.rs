@@ -36,6 +36,16 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, ApiError> {
     config::load(path, false).map_err(cfg_err)
 }
 
+/// A destination as a person gave it — a `[destinations]` name from `deposit.toml` or a URL — as
+/// the URL to open. Front ends offer the configured names; the CLI resolves its own flags.
+pub fn destination_url(dest: &str) -> Result<String, ApiError> {
+    let dest = dest.trim();
+    if dest.contains(':') {
+        return Ok(dest.to_string());
+    }
+    Ok(load_config(None)?.destination_url(dest))
+}
+
 /// The study an approval goes to: the one named, else the only one, else "default" when the
 /// file has none.
 fn approval_study(cfg: &Config, study: Option<&str>) -> Result<String, ApiError> {

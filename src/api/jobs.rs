@@ -314,10 +314,14 @@ pub fn send(
     mut report: impl FnMut(SendUpdate),
 ) {
     let mut throttle = Throttle::new(SendPhase::Deidentifying);
-    // `[delivery]` of deposit.toml: pieces in flight and the bandwidth cap
-    let delivery = super::config::load_config(None)
-        .map(|c| c.delivery)
-        .unwrap_or_default();
+    // `[delivery]` of deposit.toml: pieces in flight and the bandwidth cap; `[destinations]`:
+    // the window offers configured destinations by name
+    let cfg = super::config::load_config(None).ok();
+    let delivery = cfg.as_ref().map(|c| c.delivery.clone()).unwrap_or_default();
+    let destination = match &cfg {
+        Some(c) => c.destination_url(request.destination.trim()),
+        None => request.destination.trim().to_string(),
+    };
     let opts = SendOptions {
         concurrency: delivery.concurrency.map(|n| n.max(1) as usize),
         max_rate: delivery.max_rate_bytes_per_sec,
@@ -330,7 +334,7 @@ pub fn send(
         ..SendOptions::default()
     };
     let result = open().and_then(|mut session| {
-        session.send_studies(&request.study_uids, &request.destination, &opts, |s| {
+        session.send_studies(&request.study_uids, &destination, &opts, |s| {
             let (phase, done, total) = phase_of(s.done, s.total);
             if let Some(p) = throttle.update(phase, done, total, s.status, s.retry_in_secs) {
                 report(SendUpdate::Progress(p));

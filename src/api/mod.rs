@@ -9,6 +9,7 @@ pub mod deid;
 pub mod dto;
 pub mod jobs;
 pub mod login;
+pub mod lookup;
 pub mod masks;
 pub mod pixelgate;
 pub mod pixels;

@@ -26,14 +26,19 @@ pub struct ReleaseOptions {
 }
 
 impl ReleaseOptions {
-    /// Release to a destination, as the window and the web UI do (empty strings mean "none").
-    pub fn deliver(destination: String, profile: Option<String>, lookup: Option<String>) -> Self {
-        ReleaseOptions {
-            to: Some(destination),
+    /// Release to `destination` (a `[destinations]` name or a URL), as the window and the web UI
+    /// do (empty profile and lookup strings mean "none").
+    pub fn deliver(
+        destination: String,
+        profile: Option<String>,
+        lookup: Option<String>,
+    ) -> Result<Self, ApiError> {
+        Ok(ReleaseOptions {
+            to: Some(super::config::destination_url(&destination)?),
             profile: profile.filter(|p| !p.is_empty()),
             lookup: lookup.filter(|p| !p.is_empty()).map(Into::into),
             ..ReleaseOptions::default()
-        }
+        })
     }
 }
 

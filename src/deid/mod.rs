@@ -206,7 +206,7 @@ pub fn deidentify(
                 return Err(Quarantine {
                     code: QuarantineCode::LookupMissing,
                     reason: "the patient ID is missing from the lookup table".into(),
-                    missing_key: Some(original_id),
+                    missing_key: Some(format!("ptid/{}", original_id.trim())),
                 })
             }
         },

@@ -240,7 +240,7 @@ fn lookup_miss_quarantines_and_names_the_key_only_in_the_record() {
     )
     .expect_err("quarantined");
     assert_eq!(q.code, QuarantineCode::LookupMissing);
-    assert_eq!(q.missing_key.as_deref(), Some("SECRET-ID"));
+    assert_eq!(q.missing_key.as_deref(), Some("ptid/SECRET-ID"));
     assert!(!q.reason.contains("SECRET"));
     let table = LookupTable::parse("ptid/SECRET-ID = SUBJ-1\n").expect("table");
     let out = run(

@@ -269,6 +269,13 @@ struct ReleaseArgs {
 }
 
 #[derive(Deserialize)]
+struct LookupEntryArgs {
+    file: String,
+    missing_key: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
 struct IdArgs {
     id: i64,
 }
@@ -393,8 +400,16 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
         "quarantine" => to_json(state.with(|s| s.quarantine_list())),
         "quarantine_release" => {
             let a: ReleaseArgs = args(a)?;
-            let opts = ReleaseOptions::deliver(a.destination, a.profile, a.lookup);
+            let opts = ReleaseOptions::deliver(a.destination, a.profile, a.lookup)?;
             to_json(state.with(|s| s.quarantine_release(a.id, &opts)))
+        }
+        "add_lookup_entry" => {
+            let a: LookupEntryArgs = args(a)?;
+            to_json(crate::api::lookup::add_entry(
+                std::path::Path::new(&a.file),
+                &a.missing_key,
+                &a.value,
+            ))
         }
         "quarantine_discard" => {
             let a: IdArgs = args(a)?;

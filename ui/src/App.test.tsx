@@ -307,6 +307,25 @@ describe("Send", () => {
     expect(byId("audit-record").textContent).toContain('"verified": true');
   });
 
+  it("offers the destinations named in Settings and sends to one by its name", async () => {
+    const b = new MockBackend();
+    b.rows = [ct];
+    b.conf = { ...b.conf, destinations: [{ name: "central", url: "xnat+https://alice@xnat.example.org?project=P1" }] };
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1 study, 1 patient"));
+    fireEvent.click(byId("nav-send"));
+    const named = await screen.findByTestId("dest-named");
+    expect(named.dataset.name).toBe("central");
+    expect(named.parentElement?.textContent).toContain("xnat.example.org");
+    expect((named as HTMLInputElement).checked).toBe(false);
+    fireEvent.click(named);
+    expect((named as HTMLInputElement).checked).toBe(true);
+    expect(screen.queryByTestId("dest-url")).toBeNull();
+    fireEvent.click(byId("send-start"));
+    await waitFor(() => expect(b.sends).toHaveLength(1));
+    expect(b.sends[0].destination).toBe("central");
+  });
+
   it("says the destination is offline and that the work will resume by itself", async () => {
     const b = new MockBackend();
     b.rows = [ct];

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import type {
   ApiError,
   Backend,
+  NamedDestination,
   ProfileInfo,
   ScanProgress,
   StudySetup,
@@ -76,6 +77,7 @@ export function App({ backend }: { backend: Backend }) {
   const [inspecting, setInspecting] = useState<string | null>(null);
   const [profiles, setProfiles] = useState<ProfileInfo[]>([]);
   const [setup, setSetup] = useState<StudySetup | null>(null);
+  const [destinations, setDestinations] = useState<NamedDestination[]>([]);
   const [settings, setSettings] = useState<SendSettings>({
     destination: FOLDER_ARCHIVE,
     profile: "",
@@ -99,9 +101,11 @@ export function App({ backend }: { backend: Backend }) {
   }, [backend]);
 
   const loadProfiles = useCallback(async () => {
-    const [p, st] = await Promise.all([backend.profiles(), backend.studySettings()]);
+    const [p, st, conf] = await Promise.all([backend.profiles(), backend.studySettings(), backend.settings()]);
     if (p.status === "ok") setProfiles(p.data);
     else setError(p.error);
+    if (conf.status === "ok") setDestinations(conf.data.destinations);
+    else setError(conf.error);
     if (st.status === "ok") {
       setSetup(st.data);
       const dest = st.data.destination;
@@ -319,6 +323,7 @@ export function App({ backend }: { backend: Backend }) {
             chosen={chosen}
             profiles={profiles}
             setup={setup}
+            destinations={destinations}
             onApprove={(name) => void approve(name)}
             settings={settings}
             onSettings={setSettings}

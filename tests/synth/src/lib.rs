@@ -364,6 +364,20 @@ pub fn generate_bulk(
     rows: usize,
     cols: usize,
 ) -> Result<Manifest, SynthError> {
+    generate_bulk_studies(out, files, seed, rows, cols, BULK_SERIES_SIZE)
+}
+
+/// Like [`generate_bulk`], with up to `per_study` slices in each patient's one study (1 gives as
+/// many studies as files: the widest catalog for the window's lists).
+pub fn generate_bulk_studies(
+    out: &Path,
+    files: usize,
+    seed: u64,
+    rows: usize,
+    cols: usize,
+    per_study: usize,
+) -> Result<Manifest, SynthError> {
+    let per_study = per_study.max(1);
     check(&Config {
         seed,
         patients: 1,
@@ -378,7 +392,7 @@ pub fn generate_bulk(
     let mut left = files;
     let mut pi = 0;
     while left > 0 {
-        let n = left.min(BULK_SERIES_SIZE);
+        let n = left.min(per_study);
         let p = make_patient(&mut book, seed, pi);
         let st = study(&mut uids, &mut book, &mut rng, &p);
         w.study_no += 1;
@@ -558,6 +572,16 @@ mod tests {
         assert_eq!(m.counts.files, 3);
         let len = std::fs::metadata(dir.path().join(&m.files[0].path))?.len();
         assert!((520_000..560_000).contains(&len), "{len}");
+        Ok(())
+    }
+
+    #[test]
+    fn bulk_studies_of_one_file_each() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let m = generate_bulk_studies(dir.path(), 5, 1, 16, 16, 1)?;
+        assert_eq!((m.counts.files, m.counts.studies, m.counts.patients), (5, 5, 5));
+        let m = generate_bulk_studies(&dir.path().join("b"), 5, 1, 16, 16, 2)?;
+        assert_eq!((m.counts.files, m.counts.studies), (5, 3));
         Ok(())
     }
 }

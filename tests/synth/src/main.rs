@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: deposit-synth --out DIR [--seed N] [--patients N] [--ct-slices N] \
-[--rows N --cols N] [--bulk N]\n\
+[--rows N --cols N] [--bulk N [--per-study N]]\n\
   default: a mixed corpus (CT, burned-in US, US multi-frame, SR; UTF-8 and Latin-1 patients)\n\
-  --bulk N: N CT files only (512x512 unless --rows/--cols), for benchmarks\n\
+  --bulk N: N CT files only (512x512 unless --rows/--cols), for benchmarks, one study per\n\
+            patient of up to --per-study files (default 200)\n\
   writes DIR/manifest.json (canaries, placements, counts, burned-in rectangles)";
 
 fn main() -> ExitCode {
@@ -29,6 +30,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
     let mut cfg = deposit_synth::Config::default();
     let mut out: Option<PathBuf> = None;
     let mut bulk: Option<usize> = None;
+    let mut per_study = deposit_synth::BULK_SERIES_SIZE;
     let (mut rows, mut cols) = (None, None);
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -40,6 +42,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
             "--rows" => rows = Some(num(it.next(), "--rows")? as usize),
             "--cols" => cols = Some(num(it.next(), "--cols")? as usize),
             "--bulk" => bulk = Some(num(it.next(), "--bulk")? as usize),
+            "--per-study" => per_study = num(it.next(), "--per-study")? as usize,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -49,12 +52,13 @@ fn run(args: Vec<String>) -> Result<(), String> {
     }
     let out = out.ok_or_else(|| format!("--out DIR is required\n{USAGE}"))?;
     let m = match bulk {
-        Some(n) => deposit_synth::generate_bulk(
+        Some(n) => deposit_synth::generate_bulk_studies(
             &out,
             n,
             cfg.seed,
             rows.unwrap_or(512),
             cols.unwrap_or(512),
+            per_study,
         ),
         None => {
             cfg.rows = rows.unwrap_or(cfg.rows);

@@ -27,6 +27,10 @@ function fakeServer(password: string) {
       }
       return reply(401, { status: "error", error: { code: "web.bad_password", message: "that password is not right", class: "permanent", usage: true } });
     }
+    if (path === "logout") {
+      loggedIn = false;
+      return reply(200, { status: "ok", data: null });
+    }
     if (!loggedIn) {
       return reply(401, { status: "error", error: { code: "web.login_required", message: "log in", class: "permanent", usage: true } });
     }
@@ -57,6 +61,12 @@ describe("web login", () => {
     expect(calls.every((c) => c.headers["X-Deposit"] === "1")).toBe(true);
     const r = await backend.dataHome();
     expect(r).toEqual({ status: "ok", data: "/srv/deposit" });
+    // logging out ends the session on the server and asks for the password again
+    fireEvent.click(screen.getByTestId("logout"));
+    await screen.findByTestId("screen-login");
+    expect(screen.queryByTestId("the-app")).toBeNull();
+    expect(calls.some((c) => c.path === "logout")).toBe(true);
+    expect((await backend.dataHome()).status).toBe("error");
   });
 
   it("turns an unreachable service into an error the window can show", async () => {

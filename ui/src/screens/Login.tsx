@@ -1,7 +1,7 @@
 // Login for the headless web UI: one password, kept by the service (see `deposit serve`).
 import { useEffect, useState } from "preact/hooks";
 import type { Backend } from "../lib/backend/backend";
-import { LOGIN_REQUIRED, login } from "../lib/backend/http";
+import { LOGIN_REQUIRED, login, logout } from "../lib/backend/http";
 
 interface Props {
   backend: Backend;
@@ -19,7 +19,25 @@ export function LoginGate({ backend, children }: Props) {
     });
   }, [backend]);
 
-  if (state === "in") return <>{children}</>;
+  if (state === "in")
+    return (
+      <>
+        {children}
+        <button
+          type="button"
+          class="secondary logout"
+          data-testid="logout"
+          onClick={() =>
+            void logout().then(() => {
+              setPassword("");
+              setState("login");
+            })
+          }
+        >
+          Log out
+        </button>
+      </>
+    );
   if (state === "checking") return <p class="muted">Connecting…</p>;
   const submit = async (e: Event) => {
     e.preventDefault();

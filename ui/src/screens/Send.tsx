@@ -1,7 +1,7 @@
 // Send: where to (the folder archive on this computer, or a URL), under which profile, and the
 // progress of the running send with rate and ETA; then what arrived, was verified or set aside.
 import { FOLDER_ARCHIVE, type SendSettings, type SendState } from "../App";
-import type { ProfileInfo, StudyOverview, StudySetup } from "../lib/backend/backend";
+import type { NamedDestination, ProfileInfo, StudyOverview, StudySetup } from "../lib/backend/backend";
 import { etaSeconds, filesPerSecond, formatDuration, formatRate, plural, shortHash } from "../lib/format";
 
 interface Props {
@@ -9,6 +9,8 @@ interface Props {
   profiles: ProfileInfo[];
   /** The configured study and its approved profile. */
   setup: StudySetup | null;
+  /** Destinations named in Settings, offered by name. */
+  destinations: NamedDestination[];
   onApprove: (profile: string) => void;
   settings: SendSettings;
   onSettings: (s: SendSettings) => void;
@@ -28,6 +30,7 @@ export function Send(p: Props) {
   const images = chosen.reduce((n, s) => n + s.study.instances, 0);
   const atRisk = chosen.reduce((n, s) => n + s.at_risk, 0);
   const toFolder = settings.destination === FOLDER_ARCHIVE;
+  const named = p.destinations.find((d) => d.name === settings.destination || d.url === settings.destination);
   const set = (patch: Partial<SendSettings>) => p.onSettings({ ...settings, ...patch });
   const profile = profiles.find((x) => x.name === settings.profile);
   return (
@@ -80,17 +83,31 @@ export function Send(p: Props) {
           The folder archive on this computer
           <small class="muted">{p.home ? ` (${p.home}/archive)` : ""}</small>
         </label>
+        {p.destinations.map((d) => (
+          <label class="choice" key={d.name}>
+            <input
+              type="radio"
+              name="dest"
+              data-testid="dest-named"
+              data-name={d.name}
+              checked={named?.name === d.name}
+              onChange={() => set({ destination: d.name })}
+            />
+            {d.name}
+            <small class="muted"> ({d.url})</small>
+          </label>
+        ))}
         <label class="choice">
           <input
             type="radio"
             name="dest"
             data-testid="dest-other"
-            checked={!toFolder}
+            checked={!toFolder && !named}
             onChange={() => set({ destination: "" })}
           />
           Another destination
         </label>
-        {!toFolder && (
+        {!toFolder && !named && (
           <div class="field">
             <label for="dest-url">Destination address</label>
             <input

@@ -87,6 +87,8 @@ export interface Backend {
     lookup: string | null,
   ): Promise<Result<ReleaseReport, ApiError>>;
   quarantineDiscard(id: number): Promise<Result<null, ApiError>>;
+  /** Adds a held item's missing entry (`keytype/ORIGINAL`) with `value` to the lookup table `file`. */
+  addLookupEntry(file: string, missingKey: string, value: string): Promise<Result<null, ApiError>>;
   /** Pauses one job (or all when null): a running send starts no new piece. */
   queuePause(job: number | null): Promise<Result<QueueChange, ApiError>>;
   /** Unpauses one job (or all) and resumes the work at once. */

@@ -63,6 +63,11 @@ export async function login(password: string): Promise<Result<null, ApiError>> {
   return post<null>("login", { password });
 }
 
+/** Ends this browser's session (the server forgets it and clears the cookie). */
+export async function logout(): Promise<Result<null, ApiError>> {
+  return post<null>("logout", {});
+}
+
 export class HttpBackend implements Backend {
   readonly localFolders = false;
   private handlers = new Map<string, Set<Handler>>();
@@ -152,6 +157,9 @@ export class HttpBackend implements Backend {
   }
   quarantineDiscard(id: number) {
     return post<null>("quarantine_discard", { id });
+  }
+  addLookupEntry(file: string, missingKey: string, value: string) {
+    return post<null>("add_lookup_entry", { file, missing_key: missingKey, value });
   }
   queuePause(job: number | null) {
     return post<QueueChange>("queue_pause", { job });

@@ -73,6 +73,7 @@ export class MockBackend implements Backend {
   inspected: { instance: number; profile: string | null }[] = [];
   previews: { instance: number; frame: number; center: number | null; width: number | null }[] = [];
   releases: { id: number; destination: string; lookup: string | null }[] = [];
+  lookupEntries: { file: string; missingKey: string; value: string }[] = [];
   discards: number[] = [];
   /** Queue actions, e.g. ["pause", null], ["retry", 7]. */
   queueActions: [string, number | null][] = [];
@@ -176,6 +177,10 @@ export class MockBackend implements Backend {
   }
   quarantineDiscard(id: number) {
     this.discards.push(id);
+    return ok(null);
+  }
+  addLookupEntry(file: string, missingKey: string, value: string) {
+    this.lookupEntries.push({ file, missingKey, value });
     return ok(null);
   }
   private queueAction(action: string, job: number | null) {

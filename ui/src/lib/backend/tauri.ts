@@ -24,6 +24,7 @@ export const tauriBackend: Backend = {
   quarantineRelease: (id, destination, profile, lookup) =>
     commands.quarantineRelease(id, destination, profile, lookup),
   quarantineDiscard: (id) => commands.quarantineDiscard(id),
+  addLookupEntry: (file, missingKey, value) => commands.addLookupEntry(file, missingKey, value),
   queuePause: (job) => commands.queuePause(job),
   queueResume: (job) => commands.queueResume(job),
   queueRetry: (job) => commands.queueRetry(job),

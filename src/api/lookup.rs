@@ -1,0 +1,127 @@
+//! Adding a missing entry to a lookup table, as the quarantine's "add to the lookup table" fix
+//! does from the window: the file is rewritten whole (temporary file, fsync, rename), so a crash
+//! leaves the old table or the new one, never half of either.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::deid::lookup::with_entry;
+use crate::error::{ApiError, ErrorClass};
+
+fn io_err(code: &str, what: &str, path: &Path, e: &std::io::Error) -> ApiError {
+    ApiError {
+        code: code.into(),
+        message: format!("{what} {}: {e}", path.display()),
+        class: ErrorClass::Permanent,
+        usage: false,
+    }
+}
+
+/// Adds `missing_key` (as a quarantine record holds it: `keytype/ORIGINAL`, e.g.
+/// `ptid/12345` or `dateinc/12345`) with `value` to the existing lookup table at `file`. The file
+/// must read as a lookup table already (so nothing else is ever appended to), and the entry must
+/// be new. Errors name the file and the key type, never the values.
+pub fn add_entry(file: &Path, missing_key: &str, value: &str) -> Result<(), ApiError> {
+    let Some((kind, original)) = missing_key.split_once('/') else {
+        return Err(ApiError {
+            code: "deid.lookup_bad_entry".into(),
+            message: "the missing key is not of the form keytype/ORIGINAL".into(),
+            class: ErrorClass::Permanent,
+            usage: true,
+        });
+    };
+    let text = match std::fs::read(file) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| ApiError {
+            code: "deid.lookup_encoding".into(),
+            message: format!(
+                "the lookup table {} is not UTF-8 text; save it as UTF-8 first",
+                file.display()
+            ),
+            class: ErrorClass::Permanent,
+            usage: true,
+        })?,
+        Err(e) => return Err(io_err("deid.lookup_read", "cannot read the lookup table", file, &e)),
+    };
+    let new = with_entry(&text, kind, original, value).map_err(|e| {
+        let mut err = ApiError::from_err(&e, true);
+        err.message = format!("{} ({})", err.message, file.display());
+        err
+    })?;
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.deposit-tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        if let Ok(meta) = std::fs::metadata(file) {
+            f.set_permissions(meta.permissions())?;
+        }
+        f.write_all(new.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, file)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io_err("deid.lookup_write", "cannot write the lookup table", file, &e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deid::lookup::LookupTable;
+
+    #[test]
+    fn adds_to_the_file_and_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("lookup.csv");
+        std::fs::write(&f, "original,pseudonym\n1,S1\n").expect("write");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        add_entry(&f, "ptid/2", "S2").expect("add");
+        let text = std::fs::read_to_string(&f).expect("read");
+        assert_eq!(LookupTable::parse(&text).expect("parse").get("ptid", "2"), Some("S2"));
+        let mode = std::fs::metadata(&f).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        // no temporary file is left
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
+        // a second time: refused, file unchanged
+        let e = add_entry(&f, "ptid/2", "OTHER").expect_err("exists");
+        assert_eq!(e.code, "deid.lookup_exists");
+        assert!(!e.message.contains("OTHER"));
+        assert_eq!(std::fs::read_to_string(&f).expect("read"), text);
+    }
+
+    #[test]
+    fn refuses_missing_or_foreign_files_and_bad_keys() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("new.properties");
+        assert_eq!(
+            add_entry(&f, "dateinc/7", "-14").expect_err("missing").code,
+            "deid.lookup_read"
+        );
+        // a file that is not a lookup table is never appended to
+        let rc = dir.path().join("profile.sh");
+        std::fs::write(&rc, "export PATH=/bin\nls -l\n").expect("write");
+        assert_eq!(
+            add_entry(&rc, "ptid/1", "X").expect_err("foreign").code,
+            "deid.lookup_bad_line"
+        );
+        assert_eq!(std::fs::read_to_string(&rc).expect("read"), "export PATH=/bin\nls -l\n");
+        std::fs::write(&f, "").expect("empty table");
+        add_entry(&f, "dateinc/7", "-14").expect("add to an empty table");
+        assert_eq!(std::fs::read_to_string(&f).expect("read"), "dateinc/7 = -14\n");
+        assert_eq!(
+            add_entry(&f, "no-slash", "X").expect_err("bad").code,
+            "deid.lookup_bad_entry"
+        );
+        std::fs::write(&f, [0xff, 0xfe, 0x00]).expect("binary");
+        assert_eq!(
+            add_entry(&f, "ptid/1", "X").expect_err("binary").code,
+            "deid.lookup_encoding"
+        );
+    }
+}
