@@ -192,6 +192,58 @@ describe("Studies", () => {
     expect(byId("continue-to-send").textContent).toBe("Send 100,000 studies…");
   });
 
+  it("moves over the studies with the keyboard, chooses with Space and inspects with Enter", async () => {
+    const b = new MockBackend();
+    const n = 1_000;
+    const pad = (i: number) => String(i).padStart(5, "0");
+    b.rows = Array.from({ length: n }, (_, i) => ({
+      study: { ...ctRow, id: i + 1, study_uid: `1.2.${i}`, patient_id: `P${pad(i >> 1)}`, patient_name: `Patient^${pad(i >> 1)}` },
+      at_risk: 0,
+      risk: null,
+    }));
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1,000 studies, 500 patients"));
+    fireEvent.click(byId("nav-studies"));
+    const list = await screen.findByTestId("studies-list");
+    expect(list.tabIndex).toBe(0);
+    expect(list.getAttribute("aria-activedescendant")).toBeNull();
+    const activeUid = () => {
+      const id = list.getAttribute("aria-activedescendant");
+      const row = id ? document.getElementById(id) : null;
+      expect(row?.classList.contains("active")).toBe(true);
+      return row?.dataset.studyUid;
+    };
+    const key = (k: string) => fireEvent.keyDown(list, { key: k });
+    list.focus();
+    key("ArrowDown"); // the first study (the patient's heading above it is skipped)
+    await waitFor(() => expect(activeUid()).toBe("1.2.0"));
+    key("ArrowDown");
+    await waitFor(() => expect(activeUid()).toBe("1.2.1"));
+    key("ArrowDown"); // over the next patient's heading
+    await waitFor(() => expect(activeUid()).toBe("1.2.2"));
+    key("ArrowUp");
+    await waitFor(() => expect(activeUid()).toBe("1.2.1"));
+    key("End"); // the last study, scrolled into view and rendered
+    await waitFor(() => expect(activeUid()).toBe("1.2.999"));
+    expect(list.scrollTop).toBeGreaterThan(0);
+    key(" ");
+    await waitFor(() => expect(byId("continue-to-send").textContent).toBe("Send 999 studies…"));
+    const box = screen.getAllByTestId("study-row").find((r) => r.dataset.studyUid === "1.2.999")?.querySelector("input");
+    expect(box?.checked).toBe(false);
+    key(" ");
+    await waitFor(() => expect(byId("continue-to-send").textContent).toBe("Send 1,000 studies…"));
+    key("PageUp"); // ten lines up, patients' headings included
+    await waitFor(() => expect(activeUid()).toBe("1.2.992"));
+    key("Home");
+    await waitFor(() => expect(activeUid()).toBe("1.2.0"));
+    expect(list.scrollTop).toBe(0);
+    // keys pressed on a control inside a row are that control's
+    fireEvent.keyDown(screen.getAllByTestId("study-select")[0], { key: "End" });
+    expect(activeUid()).toBe("1.2.0");
+    key("Enter");
+    await screen.findByTestId("screen-inspect");
+  });
+
   it("has nothing to send before a scan", async () => {
     setup();
     fireEvent.click(byId("nav-studies"));
