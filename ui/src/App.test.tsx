@@ -593,6 +593,63 @@ describe("History", () => {
   });
 });
 
+describe("History at scale", () => {
+  it("shows the newest 50 of 2,000 sends, older ones on request, and a 5,000-study send a screenful at a time", async () => {
+    const b = new MockBackend();
+    const study = (i: number, state: "verified" | "failed") => ({
+      ...job.studies[0],
+      labels: { project: "DEPOSIT", subject: `DEP-S${i}`, session: `DEP-S${i}_1` },
+      state,
+      audit: state === "verified" ? { verified: true, files: 12, n: i } : null,
+    });
+    const big = Array.from({ length: 5_000 }, (_, i) => study(i, i % 500 === 7 ? "failed" : "verified"));
+    b.jobs = Array.from({ length: 2_000 }, (_, k) => ({
+      ...job,
+      id: 2_000 - k,
+      created_at: 1764000000 - k * 3600,
+      studies: k === 0 ? big : [study(100_000 + k, "verified")],
+    }));
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-history"));
+    await waitFor(() => expect(screen.getAllByTestId("history-job")).toHaveLength(50));
+    expect(byId("history-count").textContent).toBe("Showing the latest 50 of 2,000 sends.");
+    const jobs = screen.getAllByTestId("history-job");
+    expect(jobs[0].dataset.jobId).toBe("2000");
+    expect(jobs[0].querySelector("[data-testid=history-job-summary]")?.textContent).toBe("4,990 verified · 10 failed");
+    // the newest send is open; only a screenful of its 5,000 studies is rendered
+    const box = byId("history-studies");
+    expect(box.querySelector("table")?.getAttribute("aria-rowcount")).toBe(String(5_000 + 1));
+    const rendered = screen.getAllByTestId("history-study");
+    expect(rendered.length).toBeLessThan(40);
+    expect(rendered[0].textContent).toContain("DEP-S0");
+    box.scrollTop = 5_000 * 44;
+    fireEvent.scroll(box);
+    await waitFor(() => expect(screen.getAllByTestId("history-study").at(-1)?.textContent).toContain("DEP-S4999"));
+    expect(screen.getAllByTestId("history-study").length).toBeLessThan(40);
+    // its audit records open below the table, one at a time
+    const audits = screen.getAllByTestId("show-audit");
+    fireEvent.click(audits[audits.length - 1]);
+    expect((await screen.findByTestId("audit-record")).textContent).toContain('"n": 4999');
+    // the older sends are closed until asked
+    expect(jobs[1].querySelector("[data-testid=history-study]")).toBeNull();
+    const toggle = jobs[1].querySelector("[data-testid=history-toggle-studies]") as HTMLButtonElement;
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    expect(toggle.textContent).toBe("Show 1 study");
+    fireEvent.click(toggle);
+    await waitFor(() => expect(jobs[1].querySelectorAll("[data-testid=history-study]")).toHaveLength(1));
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
+    // and the newest can be closed
+    fireEvent.click(jobs[0].querySelector("[data-testid=history-toggle-studies]") as HTMLElement);
+    await waitFor(() => expect(jobs[0].querySelector("[data-testid=history-study]")).toBeNull());
+    expect(screen.queryByTestId("audit-record")).toBeNull();
+    fireEvent.click(byId("history-show-older"));
+    await waitFor(() => expect(screen.getAllByTestId("history-job")).toHaveLength(100));
+    expect(screen.getAllByTestId("history-job")[99].dataset.jobId).toBe("1901");
+    expect(byId("history-count").textContent).toBe("Showing the latest 100 of 2,000 sends.");
+    expect(byId("history-show-older").textContent).toBe("Show 50 older sends");
+  });
+});
+
 describe("Inspect", () => {
   it("shows the changed tags with before, after and rule, and the image with its frames", async () => {
     const b = new MockBackend();
