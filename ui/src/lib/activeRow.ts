@@ -3,7 +3,7 @@
 // row scrolls out and is no longer rendered. ArrowUp/ArrowDown move, PageUp/PageDown move ten
 // rows, Home/End jump to the ends, Enter and Space act on the active row. Keys pressed on a
 // control inside a row (a checkbox, a button) are left to that control.
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import type { Slice } from "./virtual";
 
 export interface ActiveRowOptions {
@@ -31,9 +31,15 @@ function nearest(from: number, step: 1 | -1, count: number, ok: (i: number) => b
 }
 
 export function useActiveRow({ count, canActivate = every, scrollTo, firstInView, onEnter, onSpace }: ActiveRowOptions) {
-  const [marked, setMarked] = useState<number | null>(null);
+  const [marked, setMarkedState] = useState<number | null>(null);
+  // Also kept in a ref: keys pressed faster than the screen redraws each start from the last.
+  const latest = useRef<number | null>(null);
+  const setMarked = (i: number | null) => {
+    latest.current = i;
+    setMarkedState(i);
+  };
   // The list may have shrunk (a reload, a filter) since the marker was set.
-  const active = marked !== null && marked < count && canActivate(marked) ? marked : null;
+  const valid = (i: number | null) => (i !== null && i < count && canActivate(i) ? i : null);
 
   const moveTo = (i: number | null) => {
     if (i === null) return;
@@ -43,6 +49,7 @@ export function useActiveRow({ count, canActivate = every, scrollTo, firstInView
 
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.target !== e.currentTarget || e.altKey || e.ctrlKey || e.metaKey || count === 0) return;
+    const active = valid(latest.current);
     const find = (from: number, step: 1 | -1) => nearest(Math.max(0, Math.min(count - 1, from)), step, count, canActivate);
     const start = active ?? firstInView();
     switch (e.key) {
@@ -85,7 +92,7 @@ export function useActiveRow({ count, canActivate = every, scrollTo, firstInView
     }
   };
 
-  return { active, setActive: setMarked, onKeyDown };
+  return { active: valid(marked), setActive: setMarked, onKeyDown };
 }
 
 /** The value for aria-activedescendant: the active row's id, while that row is rendered. */

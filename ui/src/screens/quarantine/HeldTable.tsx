@@ -59,7 +59,7 @@ export function HeldTable(props: Props) {
           <col class="reason" />
           <col />
           <col class="when" />
-          <col class="row-actions" />
+          <col class="actions-col" />
         </colgroup>
         <thead>
           <tr aria-rowindex={1}>
@@ -117,7 +117,6 @@ function RowActions({ row, name, busy, locked, confirm, onRelease, onDiscard, on
   if (confirm === row.id) {
     return (
       <span class="row-actions">
-        <span class="small">Delete for good?</span>
         <button
           type="button"
           class="danger compact"
@@ -125,7 +124,7 @@ function RowActions({ row, name, busy, locked, confirm, onRelease, onDiscard, on
           aria-label={`Delete ${name} for good`}
           onClick={() => onConfirmDiscard(row.id)}
         >
-          Delete
+          Delete for good
         </button>
         <button type="button" class="secondary compact" data-testid="quarantine-discard-keep" onClick={onKeep}>
           Keep
