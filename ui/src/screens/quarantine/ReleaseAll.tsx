@@ -46,6 +46,7 @@ export function ReleaseAll({ count, destination, bulk, disabled, onStart, onStop
         <div class="bulk" data-testid="quarantine-bulk" data-phase={bulk.phase} role="status">
           {running && <progress max={bulk.total} value={bulk.done} aria-label="Release progress" />}
           <p>
+            {!running && "Last release-all: "}
             <span data-testid="quarantine-bulk-count">
               {running ? "Releasing: " : ""}
               {bulk.done.toLocaleString("en-US")} of {plural(bulk.total, "file")} checked
