@@ -192,6 +192,58 @@ describe("Studies", () => {
     expect(byId("continue-to-send").textContent).toBe("Send 100,000 studies…");
   });
 
+  it("moves over the studies with the keyboard, chooses with Space and inspects with Enter", async () => {
+    const b = new MockBackend();
+    const n = 1_000;
+    const pad = (i: number) => String(i).padStart(5, "0");
+    b.rows = Array.from({ length: n }, (_, i) => ({
+      study: { ...ctRow, id: i + 1, study_uid: `1.2.${i}`, patient_id: `P${pad(i >> 1)}`, patient_name: `Patient^${pad(i >> 1)}` },
+      at_risk: 0,
+      risk: null,
+    }));
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1,000 studies, 500 patients"));
+    fireEvent.click(byId("nav-studies"));
+    const list = await screen.findByTestId("studies-list");
+    expect(list.tabIndex).toBe(0);
+    expect(list.getAttribute("aria-activedescendant")).toBeNull();
+    const activeUid = () => {
+      const id = list.getAttribute("aria-activedescendant");
+      const row = id ? document.getElementById(id) : null;
+      expect(row?.classList.contains("active")).toBe(true);
+      return row?.dataset.studyUid;
+    };
+    const key = (k: string) => fireEvent.keyDown(list, { key: k });
+    list.focus();
+    key("ArrowDown"); // the first study (the patient's heading above it is skipped)
+    await waitFor(() => expect(activeUid()).toBe("1.2.0"));
+    key("ArrowDown");
+    await waitFor(() => expect(activeUid()).toBe("1.2.1"));
+    key("ArrowDown"); // over the next patient's heading
+    await waitFor(() => expect(activeUid()).toBe("1.2.2"));
+    key("ArrowUp");
+    await waitFor(() => expect(activeUid()).toBe("1.2.1"));
+    key("End"); // the last study, scrolled into view and rendered
+    await waitFor(() => expect(activeUid()).toBe("1.2.999"));
+    expect(list.scrollTop).toBeGreaterThan(0);
+    key(" ");
+    await waitFor(() => expect(byId("continue-to-send").textContent).toBe("Send 999 studies…"));
+    const box = screen.getAllByTestId("study-row").find((r) => r.dataset.studyUid === "1.2.999")?.querySelector("input");
+    expect(box?.checked).toBe(false);
+    key(" ");
+    await waitFor(() => expect(byId("continue-to-send").textContent).toBe("Send 1,000 studies…"));
+    key("PageUp"); // ten lines up, patients' headings included
+    await waitFor(() => expect(activeUid()).toBe("1.2.992"));
+    key("Home");
+    await waitFor(() => expect(activeUid()).toBe("1.2.0"));
+    expect(list.scrollTop).toBe(0);
+    // keys pressed on a control inside a row are that control's
+    fireEvent.keyDown(screen.getAllByTestId("study-select")[0], { key: "End" });
+    expect(activeUid()).toBe("1.2.0");
+    key("Enter");
+    await screen.findByTestId("screen-inspect");
+  });
+
   it("has nothing to send before a scan", async () => {
     setup();
     fireEvent.click(byId("nav-studies"));
@@ -560,6 +612,63 @@ describe("History", () => {
   });
 });
 
+describe("History at scale", () => {
+  it("shows the newest 50 of 2,000 sends, older ones on request, and a 5,000-study send a screenful at a time", async () => {
+    const b = new MockBackend();
+    const study = (i: number, state: "verified" | "failed") => ({
+      ...job.studies[0],
+      labels: { project: "DEPOSIT", subject: `DEP-S${i}`, session: `DEP-S${i}_1` },
+      state,
+      audit: state === "verified" ? { verified: true, files: 12, n: i } : null,
+    });
+    const big = Array.from({ length: 5_000 }, (_, i) => study(i, i % 500 === 7 ? "failed" : "verified"));
+    b.jobs = Array.from({ length: 2_000 }, (_, k) => ({
+      ...job,
+      id: 2_000 - k,
+      created_at: 1764000000 - k * 3600,
+      studies: k === 0 ? big : [study(100_000 + k, "verified")],
+    }));
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-history"));
+    await waitFor(() => expect(screen.getAllByTestId("history-job")).toHaveLength(50));
+    expect(byId("history-count").textContent).toBe("Showing the latest 50 of 2,000 sends.");
+    const jobs = screen.getAllByTestId("history-job");
+    expect(jobs[0].dataset.jobId).toBe("2000");
+    expect(jobs[0].querySelector("[data-testid=history-job-summary]")?.textContent).toBe("4,990 verified · 10 failed");
+    // the newest send is open; only a screenful of its 5,000 studies is rendered
+    const box = byId("history-studies");
+    expect(box.querySelector("table")?.getAttribute("aria-rowcount")).toBe(String(5_000 + 1));
+    const rendered = screen.getAllByTestId("history-study");
+    expect(rendered.length).toBeLessThan(40);
+    expect(rendered[0].textContent).toContain("DEP-S0");
+    box.scrollTop = 5_000 * 44;
+    fireEvent.scroll(box);
+    await waitFor(() => expect(screen.getAllByTestId("history-study").at(-1)?.textContent).toContain("DEP-S4999"));
+    expect(screen.getAllByTestId("history-study").length).toBeLessThan(40);
+    // its audit records open below the table, one at a time
+    const audits = screen.getAllByTestId("show-audit");
+    fireEvent.click(audits[audits.length - 1]);
+    expect((await screen.findByTestId("audit-record")).textContent).toContain('"n": 4999');
+    // the older sends are closed until asked
+    expect(jobs[1].querySelector("[data-testid=history-study]")).toBeNull();
+    const toggle = jobs[1].querySelector("[data-testid=history-toggle-studies]") as HTMLButtonElement;
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    expect(toggle.textContent).toBe("Show 1 study");
+    fireEvent.click(toggle);
+    await waitFor(() => expect(jobs[1].querySelectorAll("[data-testid=history-study]")).toHaveLength(1));
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
+    // and the newest can be closed
+    fireEvent.click(jobs[0].querySelector("[data-testid=history-toggle-studies]") as HTMLElement);
+    await waitFor(() => expect(jobs[0].querySelector("[data-testid=history-study]")).toBeNull());
+    expect(screen.queryByTestId("audit-record")).toBeNull();
+    fireEvent.click(byId("history-show-older"));
+    await waitFor(() => expect(screen.getAllByTestId("history-job")).toHaveLength(100));
+    expect(screen.getAllByTestId("history-job")[99].dataset.jobId).toBe("1901");
+    expect(byId("history-count").textContent).toBe("Showing the latest 100 of 2,000 sends.");
+    expect(byId("history-show-older").textContent).toBe("Show 50 older sends");
+  });
+});
+
 describe("Inspect", () => {
   it("shows the changed tags with before, after and rule, and the image with its frames", async () => {
     const b = new MockBackend();
@@ -620,6 +729,186 @@ describe("Quarantine", () => {
     fireEvent.click(screen.getAllByTestId("quarantine-discard")[1]);
     fireEvent.click(byId("quarantine-discard-confirm"));
     await waitFor(() => expect(b.discards).toEqual([4]));
+  });
+});
+
+describe("Quarantine at scale", () => {
+  /** Held file i: every fourth needs a pixel check, the rest lack a lookup entry. */
+  const heldFile = (i: number): QuarantineRow => {
+    const pixel = i % 4 === 0;
+    return {
+      ...held,
+      id: i + 1,
+      source_path: `/data/us/IM${String(i).padStart(5, "0")}`,
+      code: pixel ? "needs_pixel_review" : "lookup_missing",
+      reason: pixel ? "needs pixel review" : "patient ID is not in the lookup table",
+      missing_key: pixel ? null : `K${i}`,
+      created_at: 1764000000 + i,
+    };
+  };
+  const openQuarantine = async (b: MockBackend) => {
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-quarantine"));
+    await screen.findAllByTestId("quarantine-item");
+  };
+  /** Holds the mock's releases until the test lets each one go. */
+  const gate = (b: MockBackend) => {
+    const waiting: (() => void)[] = [];
+    const real = b.quarantineRelease.bind(b);
+    b.quarantineRelease = (id, destination, profile, lookup) =>
+      new Promise((resolve) => waiting.push(() => resolve(real(id, destination, profile, lookup))));
+    return waiting;
+  };
+
+  it("renders a screenful of 20,000 held files, counts them by reason and filters by reason", async () => {
+    const b = new MockBackend();
+    b.held = Array.from({ length: 20_000 }, (_, i) => heldFile(i));
+    await openQuarantine(b);
+    expect(byId("quarantine-count").textContent).toBe("20,000 files waiting.");
+    // 800 px assumed without layout: 19 rows of 44 px, plus the overscan
+    expect(screen.getAllByTestId("quarantine-item").length).toBeLessThan(40);
+    const list = byId("quarantine-list");
+    expect(list.querySelector("table")?.getAttribute("aria-rowcount")).toBe(String(20_000 + 1));
+    const filters = screen.getAllByTestId("quarantine-reason-filter");
+    expect(filters.map((f) => f.dataset.code)).toEqual(["lookup_missing", "needs_pixel_review"]);
+    expect(screen.getAllByTestId("quarantine-reason-count").map((c) => c.textContent)).toEqual(["15,000 files", "5,000 files"]);
+    expect(screen.getAllByTestId("quarantine-reason-fix")[1].textContent).toContain("Draw a mask");
+    expect(byId("quarantine-release-all").textContent).toBe("Release all 20,000 files");
+    // the first held file's details, without a click
+    expect(byId("quarantine-details").dataset.id).toBe("1");
+    fireEvent.click(filters[1]);
+    await waitFor(() => expect(byId("quarantine-release-all").textContent).toBe("Release all 5,000 files"));
+    expect(filters[1].getAttribute("aria-pressed")).toBe("true");
+    expect(byId("quarantine-shown").textContent).toContain("5,000 files");
+    const codes = () => screen.getAllByTestId("quarantine-item").map((r) => r.dataset.code);
+    expect(new Set(codes())).toEqual(new Set(["needs_pixel_review"]));
+    expect(codes().length).toBeLessThan(40);
+    expect(byId("quarantine-details").dataset.id).toBe("1");
+    expect(screen.queryByTestId("quarantine-missing-key")).toBeNull();
+    // the end of the filtered list: file 19,996 is the last to need a pixel check
+    const filtered = byId("quarantine-list");
+    filtered.scrollTop = 5_000 * 44;
+    fireEvent.scroll(filtered);
+    await waitFor(() => expect(screen.getAllByTestId("quarantine-item").map((r) => r.dataset.id)).toContain("19997"));
+    expect(codes().length).toBeLessThan(40);
+    fireEvent.click(byId("quarantine-filter-clear"));
+    await waitFor(() => expect(byId("quarantine-release-all").textContent).toBe("Release all 20,000 files"));
+  });
+
+  it("shows the chosen file's details, chosen by click or by keyboard", async () => {
+    const b = new MockBackend();
+    b.held = [0, 1, 2, 3, 4].map(heldFile);
+    await openQuarantine(b);
+    const details = () => byId("quarantine-details");
+    expect(details().dataset.id).toBe("1");
+    expect(byId("quarantine-source-path").textContent).toBe("/data/us/IM00000");
+    expect(byId("quarantine-profile").textContent).toContain("ps3.15-basic");
+    expect(byId("quarantine-profile").textContent).toContain("abababababab");
+    expect(byId("quarantine-last-attempt").textContent).toBe("Not tried again yet.");
+    expect(screen.queryByTestId("quarantine-missing-key")).toBeNull();
+    fireEvent.click(screen.getAllByTestId("quarantine-reason")[2]);
+    await waitFor(() => expect(details().dataset.id).toBe("3"));
+    expect(byId("quarantine-source-path").textContent).toBe("/data/us/IM00002");
+    expect(byId("quarantine-missing-key").textContent).toContain("K2");
+    expect(screen.getAllByTestId("quarantine-item")[2].getAttribute("aria-current")).toBe("true");
+    // a release that still fails is told in the details of that file
+    b.releaseReport = { id: 3, released: false, code: "lookup_missing", reason: "still not in the table", delivery: null, written: null };
+    fireEvent.click(screen.getAllByTestId("quarantine-release")[2]);
+    expect((await screen.findByTestId("release-still-held")).textContent).toContain("still not in the table");
+    // keyboard: the marked row moves with the arrows; Enter shows its details
+    const list = byId("quarantine-list");
+    list.focus();
+    fireEvent.keyDown(list, { key: "ArrowDown" }); // from the row clicked last (the third)
+    await waitFor(() => expect(list.getAttribute("aria-activedescendant")).toBe("quarantine-line-3"));
+    expect(details().dataset.id).toBe("3");
+    fireEvent.keyDown(list, { key: "Enter" });
+    await waitFor(() => expect(details().dataset.id).toBe("4"));
+    expect(screen.queryByTestId("release-still-held")).toBeNull();
+    fireEvent.keyDown(list, { key: "Home" });
+    fireEvent.keyDown(list, { key: "Enter" });
+    await waitFor(() => expect(details().dataset.id).toBe("1"));
+    fireEvent.keyDown(list, { key: "End" });
+    fireEvent.keyDown(list, { key: "Enter" });
+    await waitFor(() => expect(details().dataset.id).toBe("5"));
+    // discard asks first; Keep leaves the file alone
+    fireEvent.click(screen.getAllByTestId("quarantine-discard")[1]);
+    await waitFor(() => expect(details().dataset.id).toBe("2"));
+    fireEvent.click(byId("quarantine-discard-keep"));
+    await waitFor(() => expect(screen.queryByTestId("quarantine-discard-confirm")).toBeNull());
+    expect(b.discards).toEqual([]);
+  });
+
+  it("releases every file of a reason one after another, with a count", async () => {
+    const b = new MockBackend();
+    b.held = Array.from({ length: 8 }, (_, i) => heldFile(i)); // 2 need a pixel check, 6 lack a lookup entry
+    await openQuarantine(b);
+    fireEvent.click(screen.getAllByTestId("quarantine-reason-filter")[0]);
+    await waitFor(() => expect(byId("quarantine-release-all").textContent).toBe("Release all 6 files"));
+    fireEvent.click(byId("quarantine-release-all"));
+    await waitFor(() => expect(byId("quarantine-bulk").dataset.phase).toBe("done"));
+    expect(b.releases.map((r) => r.id)).toEqual([2, 3, 4, 6, 7, 8]);
+    expect(b.releases[0].destination).toBe("folder:");
+    expect(byId("quarantine-bulk-count").textContent).toBe("6 of 6 files checked");
+    expect(byId("quarantine-bulk").textContent).toContain("6 released · 0 still held");
+    await waitFor(() => expect(byId("quarantine-count").textContent).toBe("2 files waiting."));
+    expect(screen.getAllByTestId("quarantine-item").map((r) => r.dataset.code)).toEqual(["needs_pixel_review", "needs_pixel_review"]);
+    expect(screen.getAllByTestId("quarantine-done-item").map((d) => d.dataset.state)).toEqual(Array(6).fill("released"));
+    // what was dealt with last is listed first
+    expect(screen.getAllByTestId("quarantine-done-item")[0].textContent).toContain("IM00007");
+  });
+
+  it("stops a release-all when asked, after the file in hand", async () => {
+    const b = new MockBackend();
+    b.held = Array.from({ length: 5 }, (_, i) => heldFile(i * 4 + 1));
+    const waiting = gate(b);
+    await openQuarantine(b);
+    fireEvent.click(byId("quarantine-release-all"));
+    await waitFor(() => expect(waiting).toHaveLength(1));
+    expect(byId("quarantine-bulk-count").textContent).toBe("Releasing: 0 of 5 files checked");
+    expect((screen.getAllByTestId("quarantine-release")[0] as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.queryByTestId("quarantine-release-all")).toBeNull();
+    waiting[0]();
+    await waitFor(() => expect(waiting).toHaveLength(2));
+    await waitFor(() => expect(byId("quarantine-bulk-count").textContent).toBe("Releasing: 1 of 5 files checked"));
+    fireEvent.click(byId("quarantine-bulk-stop"));
+    await waitFor(() => expect(byId("quarantine-bulk").dataset.phase).toBe("stopping"));
+    expect((byId("quarantine-bulk-stop") as HTMLButtonElement).disabled).toBe(true);
+    waiting[1]();
+    await waitFor(() => expect(byId("quarantine-bulk").dataset.phase).toBe("stopped"));
+    expect(b.releases).toHaveLength(2);
+    expect(waiting).toHaveLength(2);
+    expect(byId("quarantine-bulk-count").textContent).toBe("2 of 5 files checked");
+    await waitFor(() => expect(byId("quarantine-count").textContent).toBe("3 files waiting."));
+    expect(byId("quarantine-release-all").textContent).toBe("Release all 3 files");
+  });
+
+  it("stops a release-all at the first error and says why", async () => {
+    const b = new MockBackend();
+    b.held = Array.from({ length: 4 }, (_, i) => heldFile(i));
+    const real = b.quarantineRelease.bind(b);
+    b.quarantineRelease = (id, destination, profile, lookup) =>
+      id === 2
+        ? Promise.resolve({ status: "error", error: { code: "archive.unreachable", message: "cannot connect", class: "transient", usage: false } })
+        : real(id, destination, profile, lookup);
+    await openQuarantine(b);
+    fireEvent.click(byId("quarantine-release-all"));
+    expect((await screen.findByTestId("error-banner")).dataset.code).toBe("archive.unreachable");
+    await waitFor(() => expect(byId("quarantine-bulk").dataset.phase).toBe("failed"));
+    expect(b.releases.map((r) => r.id)).toEqual([1]);
+    expect(byId("quarantine-bulk-count").textContent).toBe("1 of 4 files checked");
+  });
+
+  it("lists the latest 200 files dealt with and counts the rest", async () => {
+    const b = new MockBackend();
+    b.held = [
+      heldFile(0),
+      ...Array.from({ length: 250 }, (_, i) => ({ ...heldFile(i + 1), state: i % 2 ? "discarded" : "released" })),
+    ];
+    await openQuarantine(b);
+    const items = screen.getAllByTestId("quarantine-done-item");
+    expect(items).toHaveLength(200);
+    expect(items[0].textContent).toContain("IM00250");
+    expect(byId("quarantine-done-more").textContent).toBe("and 50 earlier ones, not listed.");
   });
 });
 

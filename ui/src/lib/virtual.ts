@@ -77,8 +77,10 @@ export function useVirtualRows(heights: ArrayLike<number>, overscan = 8) {
     (i: number) => {
       const el = box.current;
       if (!el || i < 0 || i >= offsets.length - 1) return;
+      // A sticky table header sits above the first row and stays in view over the rows below.
+      const head = el.querySelector<HTMLElement>("thead")?.offsetHeight ?? 0;
       const y = offsets[i];
-      const bottom = offsets[i + 1];
+      const bottom = head + offsets[i + 1];
       const height = el.clientHeight > 0 ? el.clientHeight : FALLBACK_HEIGHT;
       if (y < el.scrollTop) el.scrollTop = y;
       else if (bottom > el.scrollTop + height) el.scrollTop = bottom - height;
@@ -86,5 +88,7 @@ export function useVirtualRows(heights: ArrayLike<number>, overscan = 8) {
     },
     [offsets, measure],
   );
-  return { box, slice, total: offsets[offsets.length - 1], scrollTo };
+  /** The first row (at least partly) in view: where keyboard movement starts from. */
+  const firstInView = useCallback(() => rowAt(offsets, box.current?.scrollTop ?? 0), [offsets]);
+  return { box, slice, total: offsets[offsets.length - 1], scrollTo, firstInView };
 }

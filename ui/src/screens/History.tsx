@@ -1,8 +1,18 @@
 // History: every delivery job, newest first, with each study's state and its audit record.
 // Labels shown here are the pseudonymous ones the archive got, never original identity.
-import { useEffect, useState } from "preact/hooks";
-import type { ApiError, Backend, JobView } from "../lib/backend/backend";
+//
+// Jobs pile up for years, so the screen stays bounded two ways:
+// - Jobs: the newest 50, and "Show older" adds 50 more. Not a virtualised list, because a job's
+//   height varies (its study table is open or closed, an audit record may be open below it),
+//   which fixed-height rows cannot express without measuring; and people look at the latest
+//   sends, so pages of 50 are what they need and cost nothing clever.
+// - A job's studies (one job can carry thousands): a virtualised table of fixed-height rows in a
+//   scrolling box, open by default for the newest job and jobs still under way; the audit record
+//   opens below the table, not inside it, so the rows keep their height.
+import { useEffect, useMemo, useState } from "preact/hooks";
+import type { ApiError, Backend, JobView, StudyView } from "../lib/backend/backend";
 import { formatWhen, plural } from "../lib/format";
+import { useVirtualRows } from "../lib/virtual";
 
 interface Props {
   backend: Backend;
@@ -32,9 +42,20 @@ const JOB_WORDS: Record<string, string> = {
   done: "Done",
 };
 
+/** Jobs shown at first, and added by each "Show older". */
+export const JOBS_PAGE = 50;
+/** Height of a study row in pixels; styles.css pins `tr.history-row` to it. */
+export const HISTORY_ROW = 44;
+
+/** Where an audit record is open: job id and session label. */
+type AuditKey = string;
+
 export function History({ backend, tick, onError, onChanged }: Props) {
   const [jobs, setJobs] = useState<JobView[] | null>(null);
-  const [open, setOpen] = useState<string | null>(null);
+  const [audit, setAudit] = useState<AuditKey | null>(null);
+  const [limit, setLimit] = useState(JOBS_PAGE);
+  /** Jobs opened or closed by hand; the rest follow `openByDefault`. */
+  const [toggled, setToggled] = useState<Record<number, boolean>>({});
 
   useEffect(() => {
     void backend.history().then((r) => {
@@ -43,6 +64,14 @@ export function History({ backend, tick, onError, onChanged }: Props) {
     });
   }, [backend, tick, onError]);
 
+  const act = async (r: ReturnType<Backend["queuePause"]>) => {
+    const out = await r;
+    if (out.status === "error") onError(out.error);
+    onChanged();
+  };
+
+  const shown = jobs?.slice(0, limit) ?? [];
+  const older = (jobs?.length ?? 0) - shown.length;
   return (
     <section class="screen" aria-labelledby="history-title" data-testid="screen-history">
       <header>
@@ -56,115 +85,230 @@ export function History({ backend, tick, onError, onChanged }: Props) {
           Nothing has been sent yet.
         </div>
       ) : (
-        jobs.map((j) => {
-          const profile = (j.profile ?? {}) as { name?: string; sha256?: string };
-          const act = async (r: ReturnType<Backend["queuePause"]>) => {
-            const out = await r;
-            if (out.status === "error") onError(out.error);
-            onChanged();
-          };
-          const failed = j.studies.some((st) => st.state === "failed");
-          return (
-            <section class="card job" key={j.id} data-testid="history-job" data-job-id={j.id}>
-              <div class="job-head">
-                <h2>
-                  Send {j.id} · <span data-testid="history-destination">{j.destination}</span>
-                </h2>
-                <span class="muted">
-                  {formatWhen(j.created_at)} · profile {profile.name ?? "?"} ·{" "}
-                  {plural(j.studies.length, "study", "studies")} ·{" "}
-                  <span class={`badge job-${j.state}`} data-testid="job-state" data-state={j.state}>
-                    {JOB_WORDS[j.state] ?? j.state}
-                  </span>
-                </span>
-                <span class="actions">
-                  {j.state === "active" && (
-                    <button type="button" class="link" data-testid="job-pause" onClick={() => void act(backend.queuePause(j.id))}>
-                      Pause
-                    </button>
-                  )}
-                  {j.state === "paused" && (
-                    <button type="button" class="link" data-testid="job-resume" onClick={() => void act(backend.queueResume(j.id))}>
-                      Resume
-                    </button>
-                  )}
-                  {failed && j.state !== "cancelled" && (
-                    <button type="button" class="link" data-testid="job-retry" onClick={() => void act(backend.queueRetry(j.id))}>
-                      Try again
-                    </button>
-                  )}
-                  {(j.state === "active" || j.state === "paused") && (
-                    <button type="button" class="link" data-testid="job-cancel" onClick={() => void act(backend.queueCancel(j.id))}>
-                      Cancel
-                    </button>
-                  )}
-                </span>
-              </div>
-              <table class="history">
-                <thead>
-                  <tr>
-                    <th scope="col">Subject</th>
-                    <th scope="col">Session</th>
-                    <th scope="col" class="num">Files</th>
-                    <th scope="col" class="num">Pieces</th>
-                    <th scope="col">State</th>
-                    <th scope="col">
-                      <span class="visually-hidden">Details</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {j.studies.map((s) => {
-                    const key = `${j.id}/${s.labels.session}`;
-                    return (
-                      <>
-                        <tr key={key} data-testid="history-study" data-state={s.state}>
-                          <td>
-                            <code>{s.labels.subject}</code>
-                          </td>
-                          <td>
-                            <code>{s.labels.session}</code>
-                          </td>
-                          <td class="num">{s.files}</td>
-                          <td class="num">
-                            {s.pieces_done}/{s.pieces}
-                          </td>
-                          <td>
-                            <span class={`badge state-${s.state}`} data-testid="history-state">
-                              {STATE_WORDS[s.state] ?? s.state}
-                            </span>
-                            {s.detail && <div class="muted small">{s.detail}</div>}
-                          </td>
-                          <td>
-                            {s.audit != null && (
-                              <button
-                                type="button"
-                                class="link"
-                                data-testid="show-audit"
-                                aria-expanded={open === key}
-                                onClick={() => setOpen(open === key ? null : key)}
-                              >
-                                {open === key ? "Hide record" : "Audit record"}
-                              </button>
-                            )}
-                          </td>
-                        </tr>
-                        {open === key && (
-                          <tr key={`${key}-audit`} class="audit-row">
-                            <td colSpan={6}>
-                              <pre data-testid="audit-record">{JSON.stringify(s.audit, null, 2)}</pre>
-                            </td>
-                          </tr>
-                        )}
-                      </>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </section>
-          );
-        })
+        <>
+          {shown.map((j, i) => (
+            <JobCard
+              key={j.id}
+              backend={backend}
+              job={j}
+              open={toggled[j.id] ?? openByDefault(j, i)}
+              onToggle={(open) => setToggled((t) => ({ ...t, [j.id]: open }))}
+              audit={audit}
+              onAudit={setAudit}
+              onAct={(r) => void act(r)}
+            />
+          ))}
+          <div class="row between">
+            <p class="muted" data-testid="history-count">
+              {older > 0
+                ? `Showing the latest ${shown.length.toLocaleString("en-US")} of ${plural(jobs.length, "send")}.`
+                : `${plural(jobs.length, "send")}, all shown.`}
+            </p>
+            {older > 0 && (
+              <button
+                type="button"
+                class="secondary"
+                data-testid="history-show-older"
+                onClick={() => setLimit((n) => n + JOBS_PAGE)}
+              >
+                Show {plural(Math.min(JOBS_PAGE, older), "older send")}
+              </button>
+            )}
+          </div>
+        </>
       )}
     </section>
+  );
+}
+
+/** The newest job, and any job still under way, show their studies without a click. */
+function openByDefault(job: JobView, index: number): boolean {
+  return index === 0 || job.state === "active" || job.state === "paused";
+}
+
+/** How many studies are in each state, in words: "4,990 verified · 10 failed". */
+function stateCounts(studies: StudyView[]): string {
+  const counts = new Map<string, number>();
+  for (const s of studies) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+  return [...counts]
+    .map(([state, n]) => `${n.toLocaleString("en-US")} ${(STATE_WORDS[state] ?? state).toLowerCase()}`)
+    .join(" · ");
+}
+
+interface JobProps {
+  backend: Backend;
+  job: JobView;
+  open: boolean;
+  onToggle: (open: boolean) => void;
+  audit: AuditKey | null;
+  onAudit: (key: AuditKey | null) => void;
+  onAct: (r: ReturnType<Backend["queuePause"]>) => void;
+}
+
+function JobCard({ backend, job: j, open, onToggle, audit, onAudit, onAct }: JobProps) {
+  const profile = (j.profile ?? {}) as { name?: string; sha256?: string };
+  const failed = useMemo(() => j.studies.some((st) => st.state === "failed"), [j.studies]);
+  const summary = useMemo(() => stateCounts(j.studies), [j.studies]);
+  const listId = `job-studies-${j.id}`;
+  return (
+    <section class="card job" data-testid="history-job" data-job-id={j.id}>
+      <div class="job-head">
+        <h2>
+          Send {j.id} · <span data-testid="history-destination">{j.destination}</span>
+        </h2>
+        <span class="muted">
+          {formatWhen(j.created_at)} · profile {profile.name ?? "?"} · {plural(j.studies.length, "study", "studies")} ·{" "}
+          <span class={`badge job-${j.state}`} data-testid="job-state" data-state={j.state}>
+            {JOB_WORDS[j.state] ?? j.state}
+          </span>
+        </span>
+        <span class="actions">
+          {j.state === "active" && (
+            <button type="button" class="link" data-testid="job-pause" onClick={() => onAct(backend.queuePause(j.id))}>
+              Pause
+            </button>
+          )}
+          {j.state === "paused" && (
+            <button type="button" class="link" data-testid="job-resume" onClick={() => onAct(backend.queueResume(j.id))}>
+              Resume
+            </button>
+          )}
+          {failed && j.state !== "cancelled" && (
+            <button type="button" class="link" data-testid="job-retry" onClick={() => onAct(backend.queueRetry(j.id))}>
+              Try again
+            </button>
+          )}
+          {(j.state === "active" || j.state === "paused") && (
+            <button type="button" class="link" data-testid="job-cancel" onClick={() => onAct(backend.queueCancel(j.id))}>
+              Cancel
+            </button>
+          )}
+        </span>
+      </div>
+      <div class="row between job-foot">
+        <span class="small" data-testid="history-job-summary">
+          {summary || "No studies."}
+        </span>
+        {j.studies.length > 0 && (
+          <button
+            type="button"
+            class="link"
+            data-testid="history-toggle-studies"
+            aria-expanded={open}
+            aria-controls={open ? listId : undefined}
+            onClick={() => onToggle(!open)}
+          >
+            {open ? "Hide the studies" : `Show ${plural(j.studies.length, "study", "studies")}`}
+          </button>
+        )}
+      </div>
+      {open && j.studies.length > 0 && (
+        <JobStudies id={listId} job={j} audit={audit} onAudit={onAudit} />
+      )}
+    </section>
+  );
+}
+
+interface StudiesProps {
+  id: string;
+  job: JobView;
+  audit: AuditKey | null;
+  onAudit: (key: AuditKey | null) => void;
+}
+
+/** A job's studies: a virtualised table; the open audit record below it. */
+function JobStudies({ id, job: j, audit, onAudit }: StudiesProps) {
+  const heights = useMemo(() => new Array<number>(j.studies.length).fill(HISTORY_ROW), [j.studies.length]);
+  const { box, slice } = useVirtualRows(heights);
+  const keyOf = (s: StudyView) => `${j.id}/${s.labels.session}`;
+  const opened = audit === null ? undefined : j.studies.find((s) => keyOf(s) === audit);
+  return (
+    <>
+      <div
+        class="vlist job-studies"
+        id={id}
+        ref={box}
+        data-testid="history-studies"
+        data-rendered={slice.end - slice.start}
+        tabIndex={0}
+        role="group"
+        aria-label={`Studies of send ${j.id}`}
+      >
+        <table class="history" aria-rowcount={j.studies.length + 1}>
+          <colgroup>
+            <col />
+            <col />
+            <col class="count" />
+            <col class="count" />
+            <col class="state" />
+            <col class="row-action" />
+          </colgroup>
+          <thead>
+            <tr aria-rowindex={1}>
+              <th scope="col">Subject</th>
+              <th scope="col">Session</th>
+              <th scope="col" class="num">
+                Files
+              </th>
+              <th scope="col" class="num">
+                Pieces
+              </th>
+              <th scope="col">State</th>
+              <th scope="col">
+                <span class="visually-hidden">Details</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {slice.top > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.top}px` }} />}
+            {j.studies.slice(slice.start, slice.end).map((s, k) => {
+              const key = keyOf(s);
+              return (
+                <tr key={key} class="history-row" data-testid="history-study" data-state={s.state} aria-rowindex={slice.start + k + 2}>
+                  <td title={s.labels.subject}>
+                    <code>{s.labels.subject}</code>
+                  </td>
+                  <td title={s.labels.session}>
+                    <code>{s.labels.session}</code>
+                  </td>
+                  <td class="num">{s.files}</td>
+                  <td class="num">
+                    {s.pieces_done}/{s.pieces}
+                  </td>
+                  <td title={s.detail ?? undefined}>
+                    <span class={`badge state-${s.state}`} data-testid="history-state">
+                      {STATE_WORDS[s.state] ?? s.state}
+                    </span>
+                    {s.detail && <span class="muted small detail"> {s.detail}</span>}
+                  </td>
+                  <td>
+                    {s.audit != null && (
+                      <button
+                        type="button"
+                        class="link"
+                        data-testid="show-audit"
+                        aria-expanded={audit === key}
+                        onClick={() => onAudit(audit === key ? null : key)}
+                      >
+                        {audit === key ? "Hide record" : "Audit record"}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+            {slice.bottom > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.bottom}px` }} />}
+          </tbody>
+        </table>
+      </div>
+      {opened && (
+        <div class="audit-row">
+          <h3 class="small">
+            Audit record of <code>{opened.labels.session}</code>
+          </h3>
+          <pre data-testid="audit-record">{JSON.stringify(opened.audit, null, 2)}</pre>
+        </div>
+      )}
+    </>
   );
 }

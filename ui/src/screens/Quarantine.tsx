@@ -1,11 +1,20 @@
 // Quarantine: what was set aside instead of sent, why in plain words, and the fixes the engine
 // supports — release (runs the pipeline again, e.g. after the lookup table got the missing
-// entry) or discard.
-import { useCallback, useEffect, useState } from "preact/hooks";
+// entry) or discard. A big send can hold thousands of files, so the held files are counted by
+// reason (choosing one filters), listed in a virtualised table, and one file at a time is shown
+// in full; "Release all" works through the table one file after another.
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import type { SendSettings } from "../App";
 import { FOLDER_ARCHIVE } from "../App";
 import type { ApiError, Backend, QuarantineRow, ReleaseReport } from "../lib/backend/backend";
-import { formatWhen, plural } from "../lib/format";
+import { plural } from "../lib/format";
+import { DoneList } from "./quarantine/DoneList";
+import { HeldDetails } from "./quarantine/HeldDetails";
+import { HeldTable } from "./quarantine/HeldTable";
+import { ReasonSummary } from "./quarantine/ReasonSummary";
+import type { Bulk } from "./quarantine/ReleaseAll";
+import { ReleaseAll } from "./quarantine/ReleaseAll";
+import { splitRows } from "./quarantine/words";
 
 interface Props {
   backend: Backend;
@@ -13,17 +22,31 @@ interface Props {
   onError: (e: ApiError) => void;
 }
 
-const FIXES: Record<string, string> = {
-  lookup_missing: "Add the patient to the lookup table (Send screen), then release.",
-  needs_pixel_review: "Draw a mask over the burned-in text in Inspect, then release.",
-  unreadable: "The file is damaged; get a new copy from the source and add it again.",
-};
+/** A row after a release attempt: gone from the waiting list, or held for the (new) reason. */
+function afterRelease(q: QuarantineRow, r: ReleaseReport): QuarantineRow {
+  if (r.released) return { ...q, state: "released" };
+  return { ...q, code: r.code ?? q.code, reason: r.reason ?? q.reason };
+}
 
 export function Quarantine({ backend, settings, onError }: Props) {
   const [rows, setRows] = useState<QuarantineRow[] | null>(null);
-  const [outcome, setOutcome] = useState<Record<number, ReleaseReport>>({});
+  const [filter, setFilter] = useState<string | null>(null);
+  const [selectedId, setSelectedId] = useState<number | null>(null);
   const [busy, setBusy] = useState<number | null>(null);
   const [confirm, setConfirm] = useState<number | null>(null);
+  const [bulk, setBulk] = useState<Bulk | null>(null);
+  const [recent, setRecent] = useState<number[]>([]);
+  // The last release attempt per file; a Map kept in place (thousands of entries in a release-all).
+  const outcomes = useRef(new Map<number, ReleaseReport>()).current;
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
+  const stop = useRef(false);
+  // Leaving the screen stops a release-all after the file in hand.
+  useEffect(
+    () => () => {
+      stop.current = true;
+    },
+    [],
+  );
 
   const load = useCallback(async () => {
     const r = await backend.quarantine();
@@ -35,17 +58,30 @@ export function Quarantine({ backend, settings, onError }: Props) {
     void load();
   }, [load]);
 
-  const release = async (id: number) => {
-    setBusy(id);
-    const r = await backend.quarantineRelease(
+  const { held, done, reasons } = useMemo(() => splitRows(rows ?? []), [rows]);
+  const code = filter !== null && reasons.some((r) => r.code === filter) ? filter : null;
+  const shown = useMemo(() => (code === null ? held : held.filter((q) => q.code === code)), [held, code]);
+  const selected = shown.find((q) => q.id === selectedId) ?? shown[0] ?? null;
+  const running = bulk?.phase === "running" || bulk?.phase === "stopping";
+
+  const releaseOne = (id: number) =>
+    backend.quarantineRelease(
       id,
       settings.destination.trim() || FOLDER_ARCHIVE,
       settings.profile || null,
       settings.lookup.trim() || null,
     );
+
+  const release = async (id: number) => {
+    setSelectedId(id);
+    setBusy(id);
+    const r = await releaseOne(id);
     setBusy(null);
-    if (r.status === "ok") setOutcome((o) => ({ ...o, [id]: r.data }));
-    else onError(r.error);
+    if (r.status === "ok") {
+      outcomes.set(id, r.data);
+      if (r.data.released) setRecent((old) => [...old, id]);
+      redraw(0);
+    } else onError(r.error);
     await load();
   };
 
@@ -55,14 +91,46 @@ export function Quarantine({ backend, settings, onError }: Props) {
     const r = await backend.quarantineDiscard(id);
     setBusy(null);
     if (r.status === "error") onError(r.error);
+    else setRecent((old) => [...old, id]);
     await load();
   };
 
-  const held = rows?.filter((r) => r.state === "held") ?? [];
-  const done = rows?.filter((r) => r.state !== "held") ?? [];
+  const releaseAll = async () => {
+    const ids = shown.map((q) => q.id);
+    stop.current = false;
+    setConfirm(null);
+    const n = { done: 0, released: 0, still: 0 };
+    setBulk({ phase: "running", total: ids.length, ...n });
+    let end: Bulk["phase"] = "done";
+    for (const id of ids) {
+      if (stop.current) {
+        end = "stopped";
+        break;
+      }
+      const r = await releaseOne(id);
+      if (r.status === "error") {
+        onError(r.error);
+        end = "failed";
+        break;
+      }
+      outcomes.set(id, r.data);
+      n.done++;
+      if (r.data.released) {
+        n.released++;
+        setRecent((old) => [...old, id]);
+      } else n.still++;
+      setRows((old) => old && old.map((q) => (q.id === id ? afterRelease(q, r.data) : q)));
+      setBulk((b) => b && { ...b, ...n });
+    }
+    setBulk((b) => b && { ...b, ...n, phase: end });
+    await load();
+  };
+
+  const destination =
+    (settings.destination.trim() || FOLDER_ARCHIVE) === FOLDER_ARCHIVE ? "the folder archive" : settings.destination.trim();
 
   return (
-    <section class="screen" aria-labelledby="quarantine-title" data-testid="screen-quarantine">
+    <section class="screen wide" aria-labelledby="quarantine-title" data-testid="screen-quarantine">
       <header>
         <h1 id="quarantine-title">Quarantine</h1>
         <p class="lead">
@@ -70,74 +138,70 @@ export function Quarantine({ backend, settings, onError }: Props) {
           {rows && <span data-testid="quarantine-count">{plural(held.length, "file")} waiting.</span>}
         </p>
       </header>
-      {rows !== null && rows.length === 0 && (
+      {rows !== null && held.length === 0 && (
         <div class="card empty" data-testid="quarantine-empty">
-          Nothing is in the quarantine.
+          Nothing is waiting in the quarantine.
         </div>
       )}
-      {held.map((q) => (
-        <article class="card quarantine-item" key={q.id} data-testid="quarantine-item" data-code={q.code} data-id={q.id}>
-          <h2 data-testid="quarantine-reason">{q.reason}</h2>
-          <p class="muted">
-            <code>{q.source_path}</code> · {formatWhen(q.created_at)} · profile {q.profile_name}
-          </p>
-          {q.missing_key && (
-            <p data-testid="quarantine-missing-key">
-              Missing from the lookup table: <code>{q.missing_key}</code>
-            </p>
-          )}
-          {FIXES[q.code] && <p class="fix">{FIXES[q.code]}</p>}
-          {outcome[q.id] && !outcome[q.id].released && (
-            <p class="banner warn" data-testid="release-still-held">
-              Still not safe: {outcome[q.id].reason}
-            </p>
-          )}
-          <div class="actions">
-            <button
-              type="button"
-              class="primary"
-              data-testid="quarantine-release"
-              disabled={busy !== null}
-              onClick={() => void release(q.id)}
-            >
-              {busy === q.id ? "Checking…" : "Release"}
-            </button>
-            {confirm === q.id ? (
-              <>
-                <span>Delete this copy for good?</span>
-                <button type="button" class="danger" data-testid="quarantine-discard-confirm" onClick={() => void discard(q.id)}>
-                  Delete
-                </button>
-                <button type="button" class="secondary" onClick={() => setConfirm(null)}>
-                  Keep
-                </button>
-              </>
-            ) : (
-              <button
-                type="button"
-                class="secondary"
-                data-testid="quarantine-discard"
-                disabled={busy !== null}
-                onClick={() => setConfirm(q.id)}
-              >
-                Discard
-              </button>
-            )}
-          </div>
-        </article>
-      ))}
-      {done.length > 0 && (
-        <section class="card" data-testid="quarantine-done">
-          <h2>Dealt with</h2>
-          <ul>
-            {done.map((q) => (
-              <li key={q.id} data-testid="quarantine-done-item" data-state={q.state}>
-                {q.state === "released" ? "Released" : "Discarded"}: {q.reason}
-              </li>
-            ))}
-          </ul>
-        </section>
+      {held.length > 0 && (
+        <ReasonSummary
+          reasons={reasons}
+          filter={code}
+          onFilter={(c) => {
+            setFilter(c);
+            setConfirm(null);
+          }}
+        />
       )}
+      {(held.length > 0 || bulk) && (
+        <div class="row between toolbar-row">
+          {held.length > 0 && (
+            <p class="muted" data-testid="quarantine-shown">
+              {code === null
+                ? `Showing all ${plural(shown.length, "file")}.`
+                : `Showing ${plural(shown.length, "file")}: ${reasons.find((r) => r.code === code)?.title ?? code}.`}
+            </p>
+          )}
+          <ReleaseAll
+            count={shown.length}
+            destination={destination}
+            bulk={bulk}
+            disabled={busy !== null || running}
+            onStart={() => void releaseAll()}
+            onStop={() => {
+              stop.current = true;
+              setBulk((b) => b && { ...b, phase: "stopping" });
+            }}
+          />
+        </div>
+      )}
+      {held.length > 0 && (
+        <>
+          <div class="quarantine-body">
+            <HeldTable
+              key={code ?? ""}
+              rows={shown}
+              selectedId={selected?.id ?? null}
+              busy={busy}
+              locked={running}
+              confirm={confirm}
+              onSelect={setSelectedId}
+              onRelease={(id) => void release(id)}
+              onDiscard={(id) => {
+                setSelectedId(id);
+                setConfirm(id);
+              }}
+              onConfirmDiscard={(id) => void discard(id)}
+              onKeep={() => setConfirm(null)}
+            />
+            {selected && <HeldDetails row={selected} outcome={outcomes.get(selected.id)} />}
+          </div>
+          <p class="muted small keys-hint" id="quarantine-keys">
+            In the table: <kbd>↑</kbd> <kbd>↓</kbd> move, <kbd>Enter</kbd> shows a file's details.
+          </p>
+        </>
+      )}
+      <DoneList done={done} recent={recent} />
     </section>
   );
 }

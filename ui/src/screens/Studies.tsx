@@ -1,11 +1,14 @@
 // Studies: what the catalog holds, grouped by patient, with risk badges and a choice of which
 // studies to send; and the files the last scan could not read. The studies table is virtualised
 // (only the rows in view are rendered), so a catalog of 100,000 studies costs what a screenful does.
+// From the keyboard: focus the table, ArrowUp/ArrowDown (Home/End, PageUp/PageDown) move over the
+// studies, Space chooses or leaves out the marked study, Enter opens it in Inspect.
 import { useMemo } from "preact/hooks";
 import type { ScanState } from "../App";
 import type { StudyOverview } from "../lib/backend/backend";
 import type { PatientGroup } from "../lib/format";
 import { formatDate, formatModalities, formatName, groupByPatient, plural } from "../lib/format";
+import { activeDescendant, useActiveRow } from "../lib/activeRow";
 import { useVirtualRows } from "../lib/virtual";
 
 interface Props {
@@ -27,6 +30,9 @@ export const SKIPPED_SHOWN = 200;
 /** One line of the studies table: a patient's heading, or one of that patient's studies. */
 type Line = { kind: "patient"; group: PatientGroup } | { kind: "study"; row: StudyOverview };
 
+/** The DOM id of a line of the table (by position only: nothing identifying). */
+const lineId = (i: number) => `studies-line-${i}`;
+
 function linesOf(groups: PatientGroup[]): Line[] {
   const out: Line[] = [];
   for (const group of groups) {
@@ -40,7 +46,7 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
   const groups = useMemo(() => groupByPatient(rows), [rows]);
   const lines = useMemo(() => linesOf(groups), [groups]);
   const heights = useMemo(() => lines.map((l) => (l.kind === "patient" ? PATIENT_ROW : STUDY_ROW)), [lines]);
-  const { box, slice } = useVirtualRows(heights);
+  const { box, slice, scrollTo, firstInView } = useVirtualRows(heights);
   const skipped = scan.kind === "done" ? scan.summary.skipped : [];
   const chosen = rows.filter((r) => selected.has(r.study.study_uid)).length;
   const toggle = (uid: string) => {
@@ -50,6 +56,28 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
     onSelect(next);
   };
   const allChosen = rows.length > 0 && chosen === rows.length;
+  const studyAt = (i: number) => {
+    const line = lines[i];
+    return line?.kind === "study" ? line.row.study : null;
+  };
+  const keys = useActiveRow({
+    count: lines.length,
+    canActivate: (i) => lines[i]?.kind === "study",
+    // the study, and its patient's heading when that is just above
+    scrollTo: (i) => {
+      scrollTo(i);
+      if (lines[i - 1]?.kind === "patient") scrollTo(i - 1);
+    },
+    firstInView,
+    onSpace: (i) => {
+      const s = studyAt(i);
+      if (s) toggle(s.study_uid);
+    },
+    onEnter: (i) => {
+      const s = studyAt(i);
+      if (s) onInspect(s.study_uid);
+    },
+  });
   return (
     <section class="screen" aria-labelledby="studies-title" data-testid="screen-studies">
       <header class="with-actions">
@@ -98,7 +126,11 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
           data-testid="studies-list"
           data-rendered={slice.end - slice.start}
           tabIndex={0}
+          role="group"
           aria-label="Studies, grouped by patient"
+          aria-describedby="studies-keys"
+          aria-activedescendant={activeDescendant(keys.active, slice, lineId)}
+          onKeyDown={keys.onKeyDown}
         >
           <table class="studies" aria-rowcount={lines.length + 1}>
             <colgroup>
@@ -130,7 +162,8 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
             <tbody>
               {slice.top > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.top}px` }} />}
               {lines.slice(slice.start, slice.end).map((line, k) => {
-                const rowIndex = slice.start + k + 2;
+                const index = slice.start + k;
+                const rowIndex = index + 2;
                 if (line.kind === "patient") {
                   const g = line.group;
                   return (
@@ -149,8 +182,10 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
                 const { study: s, at_risk, risk } = line.row;
                 return (
                   <tr
-                    class="study-row"
+                    class={index === keys.active ? "study-row active" : "study-row"}
                     key={s.id}
+                    id={lineId(index)}
+                    onClick={() => keys.setActive(index)}
                     data-testid="study-row"
                     data-study-id={s.id}
                     data-study-uid={s.study_uid}
@@ -208,6 +243,12 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
             </tbody>
           </table>
         </div>
+      )}
+      {rows.length > 0 && (
+        <p class="muted small keys-hint" id="studies-keys">
+          In the table: <kbd>↑</kbd> <kbd>↓</kbd> move, <kbd>Space</kbd> chooses or leaves out a study,{" "}
+          <kbd>Enter</kbd> opens it in Inspect.
+        </p>
       )}
 
       {skipped.length > 0 && (

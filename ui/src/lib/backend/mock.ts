@@ -173,15 +173,21 @@ export class MockBackend implements Backend {
   quarantineRelease(id: number, destination: string, _profile: string | null, lookup: string | null) {
     this.releases.push({ id, destination, lookup });
     const r = this.releaseReport ?? { id, released: true, code: null, reason: null, delivery: null, written: null };
+    if (r.released) this.dealtWith(id, "released");
     return ok(r);
   }
   quarantineDiscard(id: number) {
     this.discards.push(id);
+    this.dealtWith(id, "discarded");
     return ok(null);
   }
   addLookupEntry(file: string, missingKey: string, value: string) {
     this.lookupEntries.push({ file, missingKey, value });
     return ok(null);
+  }
+  /** As the app does: the record stays, in its new state. */
+  private dealtWith(id: number, state: "released" | "discarded") {
+    this.held = this.held.map((q) => (q.id === id ? { ...q, state } : q));
   }
   private queueAction(action: string, job: number | null) {
     this.queueActions.push([action, job]);

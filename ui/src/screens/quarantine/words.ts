@@ -1,0 +1,68 @@
+// Quarantine in plain words: a short title per reason code, the fix the engine supports, and the
+// split of the records into what is waiting (by reason) and what was dealt with.
+import type { QuarantineRow } from "../../lib/backend/backend";
+
+/** What to do about each reason, where there is something to do. */
+export const FIXES: Record<string, string> = {
+  lookup_missing: "Add the patient to the lookup table (Send screen), then release.",
+  needs_pixel_review: "Draw a mask over the burned-in text in Inspect, then release.",
+  unreadable: "The file is damaged; get a new copy from the source and add it again.",
+  residual_pixel_text: "Text still shows after masking: make the mask cover it in Inspect, then release.",
+};
+
+/** Reason codes (deid::QuarantineCode) as short titles. */
+const TITLES: Record<string, string> = {
+  lookup_missing: "Patient not in the lookup table",
+  needs_pixel_review: "Picture may show names or IDs",
+  unreadable: "File could not be read",
+  missing_uid: "File lacks the identifiers a copy needs",
+  residual_pixel_text: "Text still shows after masking",
+  ctp_quarantine: "Set aside by the site's CTP script",
+  ctp_skip: "Skipped by the site's CTP script",
+  ctp_error: "The site's CTP script failed",
+};
+
+/** The title of a reason code; an unknown code gets the engine's own sentence. */
+export function reasonTitle(code: string, sentence: string): string {
+  return TITLES[code] ?? sentence;
+}
+
+/** The last part of a path (either separator). */
+export function fileName(path: string): string {
+  const parts = path.split(/[\\/]/).filter(Boolean);
+  return parts[parts.length - 1] ?? path;
+}
+
+export interface ReasonCount {
+  code: string;
+  title: string;
+  count: number;
+  fix: string | null;
+}
+
+export interface Split {
+  /** Waiting, in the engine's order (oldest first). */
+  held: QuarantineRow[];
+  /** Released or discarded, in the engine's order. */
+  done: QuarantineRow[];
+  /** The reasons of the held files, the most common first. */
+  reasons: ReasonCount[];
+}
+
+export function splitRows(rows: QuarantineRow[]): Split {
+  const held: QuarantineRow[] = [];
+  const done: QuarantineRow[] = [];
+  const byCode = new Map<string, ReasonCount>();
+  for (const q of rows) {
+    if (q.state !== "held") {
+      done.push(q);
+      continue;
+    }
+    held.push(q);
+    const r = byCode.get(q.code);
+    if (r) r.count++;
+    else byCode.set(q.code, { code: q.code, title: reasonTitle(q.code, q.reason), count: 1, fix: FIXES[q.code] ?? null });
+  }
+  const reasons = [...byCode.values()].sort((a, b) => b.count - a.count || a.title.localeCompare(b.title));
+  return { held, done, reasons };
+}
