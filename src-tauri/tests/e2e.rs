@@ -2,7 +2,8 @@
 //! there is no display): add a folder of sample files, find studies, see them listed by patient
 //! and the non-DICOM file listed with its reason; inspect the tag diff and the image; send to the
 //! folder archive with a lookup table that lacks one patient; see one study verified in history
-//! and the other in the quarantine; add the missing entry and release it. Then a named XNAT
+//! and the other in the quarantine; give that patient a pseudonym in the window (written into the
+//! lookup table), which releases it. Then a named XNAT
 //! destination (the XNAT-compatible test server) with its password checked and kept in a real
 //! keyring, the same studies sent there and verified; the receiver taking an image from
 //! storescu; a review sample signed off. Screenshots of each screen go to artifacts/screenshots/
@@ -357,19 +358,17 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         .await,
         1
     );
-    let quarantine_shot = shot(&c, "09-quarantine").await;
-    std::fs::write(
-        lookup.path(),
-        format!(
-            "original,pseudonym\n1CT1,SUBJ01\n4MR1,SUBJ02\nJXD191021006,SUBJ03\n{us_id},SUBJ04\n"
-        ),
-    )
-    .expect("fix lookup");
+    // Choose the CT held for its missing lookup entry, give the patient a pseudonym in the
+    // window (it goes into the lookup table) and so release it.
     click_css(
         &c,
-        "[data-testid=quarantine-item][data-code=lookup_missing] [data-testid=quarantine-release]",
+        "[data-testid=quarantine-item][data-code=lookup_missing] [data-testid=quarantine-reason]",
     )
     .await;
+    wait_text(&c, "[data-testid=quarantine-missing-key]", "JXD191021006").await;
+    type_into(&c, "lookup-value", "SUBJ03").await;
+    let quarantine_shot = shot(&c, "09-quarantine").await;
+    click(&c, "lookup-add").await;
     wait_count(
         &c,
         "[data-testid=quarantine-done-item][data-state=released]",
@@ -381,6 +380,8 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         1,
         "the MR stays"
     );
+    let table = std::fs::read_to_string(lookup.path()).expect("lookup table");
+    assert!(table.ends_with("\nJXD191021006,SUBJ03\n"), "{table}");
 
     // The folder archive holds the three, de-identified, under their pseudonyms only.
     let archived = dcm_files(&home.path().join("archive"));

@@ -732,6 +732,55 @@ describe("Quarantine", () => {
   });
 });
 
+describe("Quarantine lookup fix", () => {
+  it("adds the missing patient to the lookup table and releases every file held for it", async () => {
+    const b = new MockBackend();
+    b.held = [
+      { ...held, id: 3, missing_key: "ptid/US1" },
+      { ...held, id: 5, missing_key: "ptid/US1" },
+      { ...held, id: 6, missing_key: "ptid/OTHER" },
+    ];
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-quarantine"));
+    await screen.findAllByTestId("quarantine-item");
+    // no table chosen yet: the window says where to choose it
+    expect(byId("lookup-add-needs-table").textContent).toContain("Send screen");
+    expect(byId("quarantine-missing-key").textContent).toBe("Missing from the lookup table: patient ID US1");
+    fireEvent.click(byId("nav-send"));
+    fireEvent.input(byId("lookup-path"), { target: { value: "/site/lookup.csv" } });
+    fireEvent.click(byId("nav-quarantine"));
+    await screen.findByTestId("lookup-add-form");
+    expect((byId("lookup-add") as HTMLButtonElement).disabled).toBe(true);
+    expect(byId("lookup-add").textContent).toBe("Add and release 2 files");
+    fireEvent.input(byId("lookup-value"), { target: { value: " SUBJ-07 " } });
+    await waitFor(() => expect((byId("lookup-add") as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(byId("lookup-add"));
+    await waitFor(() => expect(b.lookupEntries).toEqual([{ file: "/site/lookup.csv", missingKey: "ptid/US1", value: "SUBJ-07" }]));
+    await waitFor(() => expect(b.releases.map((r) => r.id)).toEqual([3, 5]));
+    expect(b.releases[0].lookup).toBe("/site/lookup.csv");
+  });
+
+  it("names date offsets in words and stops on a refused entry", async () => {
+    const b = new MockBackend();
+    b.held = [{ ...held, id: 9, missing_key: "dateinc/US1" }];
+    b.addLookupEntry = async () => ({
+      status: "error",
+      error: { code: "deid.lookup_bad_entry", message: "a date offset is a whole number of days", class: "permanent", usage: true },
+    });
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-send"));
+    fireEvent.input(byId("lookup-path"), { target: { value: "/site/lookup.properties" } });
+    fireEvent.click(byId("nav-quarantine"));
+    await screen.findByTestId("lookup-add-form");
+    expect(byId("quarantine-missing-key").textContent).toContain("date offset for patient ID US1");
+    expect(screen.getByLabelText(/Days to add/)).toBeTruthy();
+    fireEvent.input(byId("lookup-value"), { target: { value: "ten" } });
+    fireEvent.click(byId("lookup-add"));
+    expect((await screen.findByTestId("error-banner")).textContent).toContain("whole number of days");
+    expect(b.releases).toEqual([]);
+  });
+});
+
 describe("Quarantine at scale", () => {
   /** Held file i: every fourth needs a pixel check, the rest lack a lookup entry. */
   const heldFile = (i: number): QuarantineRow => {

@@ -95,8 +95,7 @@ export function Quarantine({ backend, settings, onError }: Props) {
     await load();
   };
 
-  const releaseAll = async () => {
-    const ids = shown.map((q) => q.id);
+  const releaseAll = async (ids: number[] = shown.map((q) => q.id)) => {
     stop.current = false;
     setConfirm(null);
     const n = { done: 0, released: 0, still: 0 };
@@ -124,6 +123,17 @@ export function Quarantine({ backend, settings, onError }: Props) {
     }
     setBulk((b) => b && { ...b, ...n, phase: end });
     await load();
+  };
+
+  /** The missing entry goes into the lookup table; then every file held for it is released. */
+  const addLookup = async (q: QuarantineRow, value: string) => {
+    if (!q.missing_key) return;
+    const r = await backend.addLookupEntry(settings.lookup.trim(), q.missing_key, value);
+    if (r.status === "error") {
+      onError(r.error);
+      return;
+    }
+    await releaseAll(held.filter((h) => h.missing_key === q.missing_key).map((h) => h.id));
   };
 
   const destination =
@@ -194,7 +204,17 @@ export function Quarantine({ backend, settings, onError }: Props) {
               onConfirmDiscard={(id) => void discard(id)}
               onKeep={() => setConfirm(null)}
             />
-            {selected && <HeldDetails row={selected} outcome={outcomes.get(selected.id)} />}
+            {selected && (
+              <HeldDetails
+                key={selected.id}
+                row={selected}
+                outcome={outcomes.get(selected.id)}
+                lookupFile={settings.lookup.trim()}
+                sameKey={held.filter((q) => q.missing_key === selected.missing_key).length}
+                locked={busy !== null || running}
+                onAddLookup={(value) => void addLookup(selected, value)}
+              />
+            )}
           </div>
           <p class="muted small keys-hint" id="quarantine-keys">
             In the table: <kbd>↑</kbd> <kbd>↓</kbd> move, <kbd>Enter</kbd> shows a file's details.

@@ -4,7 +4,7 @@ import type { QuarantineRow } from "../../lib/backend/backend";
 
 /** What to do about each reason, where there is something to do. */
 export const FIXES: Record<string, string> = {
-  lookup_missing: "Add the patient to the lookup table (Send screen), then release.",
+  lookup_missing: "Give the patient a pseudonym below: it is added to the lookup table and the patient's files are released.",
   needs_pixel_review: "Draw a mask over the burned-in text in Inspect, then release.",
   unreadable: "The file is damaged; get a new copy from the source and add it again.",
   residual_pixel_text: "Text still shows after masking: make the mask cover it in Inspect, then release.",
@@ -25,6 +25,17 @@ const TITLES: Record<string, string> = {
 /** The title of a reason code; an unknown code gets the engine's own sentence. */
 export function reasonTitle(code: string, sentence: string): string {
   return TITLES[code] ?? sentence;
+}
+
+/** A missing lookup key (`keytype/ORIGINAL`, as the engine records it) in words. */
+export function missingInWords(key: string): { what: string; value: string; label: string } {
+  const cut = key.indexOf("/");
+  const kind = cut > 0 ? key.slice(0, cut) : "ptid";
+  const value = cut > 0 ? key.slice(cut + 1) : key;
+  if (kind === "ptid") return { what: "patient ID", value, label: "Pseudonym for this patient" };
+  if (kind === "dateinc")
+    return { what: "date offset for patient ID", value, label: "Days to add to this patient's dates (e.g. -120)" };
+  return { what: `${kind} entry for`, value, label: `Replacement (${kind})` };
 }
 
 /** The last part of a path (either separator). */
