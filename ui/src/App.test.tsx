@@ -775,7 +775,7 @@ describe("Inspect at scale", () => {
     // two words from different fields find the study 98,765 deep in the catalog
     fireEvent.input(find(), { target: { value: "waterford chest" } });
     await waitFor(() => expect(shownUids()).toEqual(["1.2.98765"]));
-    expect(byId("inspect-study-count").textContent).toBe("The only match.");
+    expect(byId("inspect-study-count").textContent).toBe("1 study matches.");
     const option = byId("inspect-study-option");
     expect(option.textContent).toContain("Waterford, Ada");
     expect(option.textContent).toContain("ID P098765");

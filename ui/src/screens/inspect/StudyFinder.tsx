@@ -215,7 +215,7 @@ export function StudyFinder({ rows, studyUid, onStudy }: Props) {
               </p>
             ) : (
               <p class="finder-note" role="status" data-testid="inspect-study-count">
-                {found.total === 1 ? "The only match." : `All ${plural(found.total, "match", "matches")}.`}
+                {found.total === 1 ? "1 study matches." : `${plural(found.total, "study", "studies")} match.`}
               </p>
             )}
           </div>
