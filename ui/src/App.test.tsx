@@ -711,6 +711,234 @@ describe("Inspect", () => {
   });
 });
 
+describe("Inspect at scale", () => {
+  /** Single-image CR/DX studies, one patient each; the one at `deep` is Ada Waterford's. */
+  const catalog = (n: number, deep: number): StudyOverview[] =>
+    Array.from({ length: n }, (_, i) => ({
+      study: {
+        ...ctRow,
+        id: i + 1,
+        study_uid: `1.2.${i}`,
+        patient_id: `P${String(i).padStart(6, "0")}`,
+        patient_name: i === deep ? "Waterford^Ada" : `Patient^${String(i).padStart(6, "0")}`,
+        description: i === deep ? "Chest PA" : "Hand",
+        modalities: i % 2 ? "DX" : "CR",
+      },
+      at_risk: 0,
+      risk: null,
+    }));
+  /** Options of every kind on the page: a select's, a listbox's. */
+  const options = () => document.querySelectorAll("option, [role=option]").length;
+  const find = () => byId("inspect-study-find") as HTMLInputElement;
+  const shownUids = () => screen.getAllByTestId("inspect-study-option").map((o) => o.dataset.studyUid);
+
+  it("opens from a 100,000-study catalog by Enter on the Studies screen without listing them, finds one deep in the list and loads its images", async () => {
+    const b = new MockBackend();
+    b.rows = catalog(100_000, 98_765);
+    b.instances = {
+      "1.2.0": [instance],
+      "1.2.98765": [{ ...instance, id: 98_766, modality: "CR", series_description: "Chest", frames: 1 }],
+    };
+    b.reports = { 11: report, 98_766: { ...report, decisions: [{ ...report.decisions[0], before: "Waterford^Ada" }] } };
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("100,000 studies, 100,000 patients"));
+    // from the Studies screen, with the keyboard: Enter on the first study inspects it
+    fireEvent.click(byId("nav-studies"));
+    const studies = await screen.findByTestId("studies-list");
+    studies.focus();
+    fireEvent.keyDown(studies, { key: "ArrowDown" });
+    await waitFor(() => expect(studies.getAttribute("aria-activedescendant")).toBeTruthy());
+    fireEvent.keyDown(studies, { key: "Enter" });
+    await screen.findAllByTestId("diff-row");
+    expect(options()).toBeLessThanOrEqual(60);
+    expect(screen.queryByTestId("inspect-study-select")).toBeNull(); // the list opens when asked
+    expect(byId("inspect-study-current").textContent).toContain("Patient, 000000");
+    expect(byId("inspect-study-current").dataset.studyUid).toBe("1.2.0");
+
+    // opened without a word: the first 50 studies and a count of the rest
+    fireEvent.click(find());
+    const list = await screen.findByTestId("inspect-study-select");
+    expect(find().getAttribute("aria-expanded")).toBe("true");
+    expect(list.getAttribute("role")).toBe("listbox");
+    expect(shownUids()).toHaveLength(50);
+    expect(options()).toBeLessThanOrEqual(60);
+    expect(byId("inspect-study-more").textContent).toBe("and 99,950 more studies — type to narrow the list");
+    expect(screen.getAllByTestId("inspect-study-option")[0].getAttribute("aria-selected")).toBe("true");
+
+    // a word every study but one has: still 50 listed
+    fireEvent.input(find(), { target: { value: "PATIENT" } });
+    await waitFor(() => expect(byId("inspect-study-more").textContent).toBe("and 99,949 more studies — type to narrow the list"));
+    expect(options()).toBeLessThanOrEqual(60);
+    fireEvent.input(find(), { target: { value: "nobody" } });
+    expect((await screen.findByTestId("inspect-study-none")).textContent).toContain("No study matches “nobody”");
+
+    // two words from different fields find the study 98,765 deep in the catalog
+    fireEvent.input(find(), { target: { value: "waterford chest" } });
+    await waitFor(() => expect(shownUids()).toEqual(["1.2.98765"]));
+    expect(byId("inspect-study-count").textContent).toBe("1 study matches.");
+    const option = byId("inspect-study-option");
+    expect(option.textContent).toContain("Waterford, Ada");
+    expect(option.textContent).toContain("ID P098765");
+    fireEvent.click(option);
+    await waitFor(() => expect(byId("inspect-study-current").dataset.studyUid).toBe("1.2.98765"));
+    expect(screen.queryByTestId("inspect-study-select")).toBeNull();
+    expect(byId("inspect-study-patient").textContent).toBe("Waterford, Ada");
+    await waitFor(() => expect(b.inspected.at(-1)?.instance).toBe(98_766));
+    await waitFor(() => expect(byId("diff-row").textContent).toContain("Waterford^Ada"));
+    expect(byId("instance-count").textContent).toBe("of 1");
+    expect(byId("instance-info").textContent).toBe("Series 2 · Chest · image number 1 · CR");
+  });
+
+  it("is used from the keyboard: arrows mark a match, Enter picks it, Escape closes and then empties", async () => {
+    const b = new MockBackend();
+    b.rows = catalog(10_000, -1);
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("10,000 studies, 10,000 patients"));
+    fireEvent.click(byId("nav-inspect"));
+    const box = find();
+    box.focus();
+    const key = (k: string) => fireEvent.keyDown(box, { key: k });
+    const marked = () => {
+      const id = box.getAttribute("aria-activedescendant");
+      const el = id ? document.getElementById(id) : null;
+      if (el) expect(el.classList.contains("active")).toBe(true);
+      return el?.dataset.studyUid;
+    };
+    fireEvent.input(box, { target: { value: "p00987" } }); // P009870 … P009879
+    await waitFor(() => expect(shownUids()).toHaveLength(10));
+    expect(marked()).toBeUndefined();
+    key("ArrowDown");
+    await waitFor(() => expect(marked()).toBe("1.2.9870"));
+    key("ArrowDown");
+    key("ArrowDown"); // faster than a redraw: each from the last
+    await waitFor(() => expect(marked()).toBe("1.2.9872"));
+    key("PageDown"); // to the last of the ten
+    await waitFor(() => expect(marked()).toBe("1.2.9879"));
+    key("ArrowUp");
+    await waitFor(() => expect(marked()).toBe("1.2.9878"));
+    key("Enter");
+    await waitFor(() => expect(byId("inspect-study-current").dataset.studyUid).toBe("1.2.9878"));
+    expect(screen.queryByTestId("inspect-study-select")).toBeNull();
+    expect(box.getAttribute("aria-expanded")).toBe("false");
+    expect(box.value).toBe("p00987"); // the words stay, to pick a neighbour next
+    key("ArrowDown"); // opens again, the first match marked
+    await waitFor(() => expect(marked()).toBe("1.2.9870"));
+    expect(screen.getAllByTestId("inspect-study-option")[8].getAttribute("aria-selected")).toBe("true");
+    key("Escape");
+    await waitFor(() => expect(screen.queryByTestId("inspect-study-select")).toBeNull());
+    expect(box.value).toBe("p00987");
+    key("Escape");
+    await waitFor(() => expect(box.value).toBe(""));
+    // Enter without a marked match takes the first
+    fireEvent.input(box, { target: { value: "P000042" } });
+    await waitFor(() => expect(shownUids()).toEqual(["1.2.42"]));
+    key("Enter");
+    await waitFor(() => expect(byId("inspect-study-current").dataset.studyUid).toBe("1.2.42"));
+    // leaving the box closes the list
+    key("ArrowDown");
+    await screen.findByTestId("inspect-study-select");
+    fireEvent.blur(box);
+    await waitFor(() => expect(screen.queryByTestId("inspect-study-select")).toBeNull());
+  });
+
+  it("picks one of 3,000 images by number, with previous/next, keys and the slider", async () => {
+    const b = new MockBackend();
+    b.rows = [ct];
+    // three series of 1,000 images; image n (from 0) has id 1000 + n
+    const images = Array.from({ length: 3_000 }, (_, n) => ({
+      ...instance,
+      id: 1_000 + n,
+      series_number: 1 + Math.floor(n / 1_000),
+      series_description: ["Scout", "Axial", "Coronal"][Math.floor(n / 1_000)],
+      instance_number: (n % 1_000) + 1,
+      frames: 1,
+    }));
+    b.instances = { "1.2.3": images };
+    for (const i of images) b.reports[i.id] = report;
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("1 study, 1 patient"));
+    fireEvent.click(byId("nav-inspect"));
+    await waitFor(() => expect(byId("instance-count").textContent).toBe("of 3,000"));
+    const field = byId("inspect-image-field");
+    // two buttons, the number, "of 3,000", the slider and a line of text: not 3,000 options
+    expect(field.querySelectorAll("*").length).toBeLessThanOrEqual(10);
+    expect(field.querySelectorAll("option").length).toBe(0);
+    const input = byId("instance-select") as HTMLInputElement;
+    const slider = byId("instance-slider") as HTMLInputElement;
+    const prev = byId("instance-prev") as HTMLButtonElement;
+    const next = byId("instance-next") as HTMLButtonElement;
+    const info = () => byId("instance-info").textContent;
+    /** Image number `n` (from 1) is on screen, and asked for. */
+    const at = async (n: number) => {
+      await waitFor(() => expect(input.value).toBe(String(n)));
+      expect(slider.value).toBe(String(n));
+      await waitFor(() => expect(b.inspected.at(-1)?.instance).toBe(999 + n));
+    };
+    expect(input.type).toBe("number");
+    expect(document.querySelector(`label[for="${input.id}"]`)?.textContent).toBe("Image");
+    await at(1);
+    expect(info()).toBe("Series 1 · Scout · image number 1 · CT");
+    expect(prev.disabled).toBe(true);
+    fireEvent.click(next);
+    await at(2);
+    expect(prev.disabled).toBe(false);
+    fireEvent.click(prev);
+    await at(1);
+
+    // typing a number
+    fireEvent.input(input, { target: { value: "2500" } });
+    await at(2500);
+    expect(info()).toBe("Series 3 · Coronal · image number 500 · CT");
+    expect(slider.getAttribute("aria-valuetext")).toBe("Image 2,500 of 3,000");
+    await screen.findByTestId("viewer-image");
+    await waitFor(() => expect(b.previews.at(-1)?.instance).toBe(3_499));
+
+    // keys: up and down by one, PageUp/PageDown by ten, Home/End to the ends
+    const key = (k: string) => fireEvent.keyDown(input, { key: k });
+    key("PageUp");
+    await at(2510);
+    key("ArrowDown");
+    await at(2509);
+    key("PageDown");
+    key("PageDown"); // faster than a redraw: each from the last
+    await at(2489);
+    key("ArrowUp");
+    await at(2490);
+    key("End");
+    await at(3000);
+    expect(next.disabled).toBe(true);
+    key("ArrowUp"); // nothing after the last
+    await at(3000);
+    key("Home");
+    await at(1);
+    expect(prev.disabled).toBe(true);
+
+    // running through images asks for a few, not every one, and ends with the last
+    const asked = b.inspected.length;
+    for (let k = 0; k < 40; k++) {
+      key("ArrowUp");
+      await Promise.resolve();
+    }
+    await at(41);
+    expect(b.inspected.length - asked).toBeLessThan(40);
+
+    // a number past the end goes to the last image once settled; a cleared box to the image shown
+    fireEvent.input(input, { target: { value: "5000" } });
+    expect(input.value).toBe("5000");
+    key("Enter");
+    await at(3000);
+    fireEvent.input(input, { target: { value: "" } });
+    expect(input.value).toBe("");
+    fireEvent.blur(input);
+    await waitFor(() => expect(input.value).toBe("3000"));
+
+    // the slider
+    fireEvent.input(slider, { target: { value: "1234" } });
+    await at(1234);
+    expect(info()).toBe("Series 2 · Axial · image number 234 · CT");
+  });
+});
+
 describe("Quarantine", () => {
   it("lists reasons in words, releases with the send settings and discards after confirming", async () => {
     const b = new MockBackend();
@@ -965,7 +1193,7 @@ describe("accessibility basics", () => {
   it("gives every button, input and select on every screen a test id and an accessible name", async () => {
     const b = new MockBackend();
     b.rows = [ct, us];
-    b.instances = { "1.2.3": [instance] };
+    b.instances = { "1.2.3": [instance, { ...instance, id: 13, instance_number: 2 }] };
     b.reports = { 11: report };
     b.jobs = [job];
     b.held = [held];
@@ -975,7 +1203,12 @@ describe("accessibility basics", () => {
     for (const screenName of ["sources", "studies", "inspect", "send", "history", "quarantine", "review", "receiver", "settings"]) {
       fireEvent.click(byId(`nav-${screenName}`));
       await waitFor(() => expect(byId(`screen-${screenName}`)).toBeTruthy());
-      if (screenName === "inspect") await screen.findAllByTestId("diff-row");
+      if (screenName === "inspect") {
+        await screen.findAllByTestId("diff-row");
+        await screen.findByTestId("instance-slider");
+        fireEvent.click(byId("inspect-study-find"));
+        await screen.findByTestId("inspect-study-select");
+      }
       if (screenName === "history") await screen.findAllByTestId("history-job");
       if (screenName === "quarantine") await screen.findAllByTestId("quarantine-item");
       for (const el of document.querySelectorAll("button, input, select")) {

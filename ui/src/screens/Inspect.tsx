@@ -13,7 +13,13 @@ import type {
   SavedMask,
   StudyOverview,
 } from "../lib/backend/backend";
-import { formatDate, formatName, plural } from "../lib/format";
+import { plural } from "../lib/format";
+import { useThrottled } from "../lib/throttle";
+import { ImagePicker } from "./inspect/ImagePicker";
+import { StudyFinder } from "./inspect/StudyFinder";
+
+/** At most one image asked for in this time while running through a study's images. */
+const LOAD_EVERY_MS = 150;
 
 interface Props {
   backend: Backend;
@@ -36,6 +42,8 @@ const ACTION_WORDS: Record<string, string> = {
 
 export function Inspect({ backend, rows, studyUid, onStudy, profiles, profile, onProfile }: Props) {
   const [instances, setInstances] = useState<InstanceRow[]>([]);
+  const [loading, setLoading] = useState(false);
+  const [instancesError, setInstancesError] = useState<string | null>(null);
   const [index, setIndex] = useState(0);
   const [report, setReport] = useState<InspectReport | null>(null);
   const [reportError, setReportError] = useState<string | null>(null);
@@ -45,22 +53,37 @@ export function Inspect({ backend, rows, studyUid, onStudy, profiles, profile, o
   useEffect(() => {
     setInstances([]);
     setIndex(0);
+    setInstancesError(null);
+    setLoading(Boolean(studyUid));
     if (!studyUid) return;
+    let live = true;
     void backend.studyInstances(studyUid).then((r) => {
+      if (!live) return;
+      setLoading(false);
       if (r.status === "ok") setInstances(r.data);
+      else setInstancesError(r.error.message);
     });
+    return () => {
+      live = false;
+    };
   }, [backend, studyUid]);
 
-  const instance = instances[index] ?? null;
+  // Running through the images asks for a few of them a second, ending with the last one.
+  const instance = useThrottled(instances[index] ?? null, LOAD_EVERY_MS);
 
   useEffect(() => {
     setReport(null);
     setReportError(null);
     if (!instance) return;
+    let live = true;
     void backend.inspect(instance.id, profile || null).then((r) => {
+      if (!live) return;
       if (r.status === "ok") setReport(r.data);
       else setReportError(r.error.message);
     });
+    return () => {
+      live = false;
+    };
   }, [backend, instance?.id, profile]);
 
   const decisions = useMemo(() => {
@@ -99,58 +122,8 @@ export function Inspect({ backend, rows, studyUid, onStudy, profiles, profile, o
       </header>
 
       <div class="card toolbar">
-        <div class="field">
-          <label for="inspect-study">Study</label>
-          <select
-            id="inspect-study"
-            data-testid="inspect-study-select"
-            value={studyUid ?? ""}
-            onChange={(e) => onStudy((e.target as HTMLSelectElement).value)}
-          >
-            {rows.map(({ study: s }) => (
-              <option key={s.study_uid} value={s.study_uid}>
-                {formatName(s.patient_name)} · {formatDate(s.study_date)} · {s.description || s.modalities}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="inspect-instance">Image</label>
-          <div class="row">
-            <button
-              type="button"
-              class="secondary"
-              data-testid="instance-prev"
-              aria-label="Previous image"
-              disabled={index === 0}
-              onClick={() => setIndex(index - 1)}
-            >
-              ‹
-            </button>
-            <select
-              id="inspect-instance"
-              data-testid="instance-select"
-              value={String(index)}
-              onChange={(e) => setIndex(Number((e.target as HTMLSelectElement).value))}
-            >
-              {instances.map((i, n) => (
-                <option key={i.id} value={String(n)}>
-                  Series {i.series_number ?? "?"} {i.series_description} · image {i.instance_number ?? n + 1} · {i.modality}
-                </option>
-              ))}
-            </select>
-            <button
-              type="button"
-              class="secondary"
-              data-testid="instance-next"
-              aria-label="Next image"
-              disabled={index >= instances.length - 1}
-              onClick={() => setIndex(index + 1)}
-            >
-              ›
-            </button>
-          </div>
-        </div>
+        <StudyFinder rows={rows} studyUid={studyUid} onStudy={onStudy} />
+        <ImagePicker instances={instances} loading={loading} index={index} onIndex={setIndex} />
         <div class="field">
           <label for="inspect-profile">Profile</label>
           <select
@@ -169,6 +142,11 @@ export function Inspect({ backend, rows, studyUid, onStudy, profiles, profile, o
         </div>
       </div>
 
+      {instancesError && (
+        <p class="banner error" data-testid="instances-error">
+          The study's images could not be listed: {instancesError}
+        </p>
+      )}
       <div class="inspect-body">
         {instance && instance.rows != null && <Viewer backend={backend} instance={instance} />}
         <div class="card diff" data-testid="inspect-diff">
