@@ -223,8 +223,10 @@ fn lookup_preflight_lists_missing_patients_and_send_quarantines_them() {
     let held = q.as_array().expect("rows");
     let item = held
         .iter()
-        .find(|r| r["code"] == "lookup_missing"
-                && r["missing_key"] == format!("ptid/{}", ids[1].1).as_str())
+        .find(|r| {
+            r["code"] == "lookup_missing"
+                && r["missing_key"] == format!("ptid/{}", ids[1].1).as_str()
+        })
         .expect("a lookup_missing item for patient 1");
     let item_id = item["id"].as_i64().expect("id").to_string();
     let (code, r, _) = deposit(

@@ -76,7 +76,12 @@ async fn main() {
         let native = free_port();
         let _driver = Proc(
             Command::new(&driver)
-                .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native.to_string(),
+                ])
                 .env("DISPLAY", &display)
                 .env("DEPOSIT_HOME", &home)
                 .env("DEPOSIT_CONFIG", home.join("none.toml"))
@@ -92,7 +97,10 @@ async fn main() {
         }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
-        caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
         let t0 = Instant::now();
         let c = loop {
             match ClientBuilder::new(HttpConnector::new())
@@ -171,8 +179,17 @@ async fn main() {
         "studies counted in the step list after launch (median of {runs}): {:.2} s",
         median(listed)
     );
-    println!("Studies screen drawn after the click: {:.3} s", median(studies));
-    println!("jump to the end of the list, drawn: {:.3} s", median(to_end));
-    println!("Inspect of the first study, tag diff drawn: {:.3} s", median(inspect));
+    println!(
+        "Studies screen drawn after the click: {:.3} s",
+        median(studies)
+    );
+    println!(
+        "jump to the end of the list, drawn: {:.3} s",
+        median(to_end)
+    );
+    println!(
+        "Inspect of the first study, tag diff drawn: {:.3} s",
+        median(inspect)
+    );
     println!("DOM nodes on the page with the list at its end: {nodes}");
 }

@@ -178,10 +178,14 @@ pub async fn quarantine_release(
 }
 
 /// Adds a held item's missing lookup entry (`keytype/ORIGINAL`, as the quarantine record has it)
-/// with `value` to the lookup table `file` (created if missing), before releasing the item.
+/// with `value` to the existing lookup table `file`, before releasing the item.
 #[tauri::command]
 #[specta::specta]
-pub async fn add_lookup_entry(file: String, missing_key: String, value: String) -> Result<(), ApiError> {
+pub async fn add_lookup_entry(
+    file: String,
+    missing_key: String,
+    value: String,
+) -> Result<(), ApiError> {
     deposit::api::lookup::add_entry(std::path::Path::new(&file), &missing_key, &value)
 }
 

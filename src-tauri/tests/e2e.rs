@@ -17,12 +17,12 @@ mod support;
 
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use deposit_xnat_server::{files_under, Config as XnatConfig, Server};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use support::*;
 
@@ -180,7 +180,10 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         if let Some(ms) = text.split_whitespace().nth(1) {
             break ms.parse::<u64>().expect("start-up milliseconds");
         }
-        assert!(Instant::now() < deadline, "the window never reported its first frame");
+        assert!(
+            Instant::now() < deadline,
+            "the window never reported its first frame"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
 
@@ -425,17 +428,19 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
     click(&c, "nav-settings").await;
     wait_for(&c, "[data-testid=new-destination-name]").await;
     type_into(&c, "new-destination-name", "central").await;
-    let xnat_url = format!(
-        "xnat+http://alice@127.0.0.1:{}?project=TRIAL",
-        xnat.port()
-    );
+    let xnat_url = format!("xnat+http://alice@127.0.0.1:{}?project=TRIAL", xnat.port());
     type_into(&c, "new-destination-url", &xnat_url).await;
     click(&c, "new-destination-save").await;
     wait_for(&c, "[data-testid=destination][data-name=central]").await;
     click(&c, "destination-login").await;
     type_into(&c, "destination-secret", "wonderland").await;
     click(&c, "destination-secret-save").await;
-    wait_text(&c, "[data-testid=destination-check]", "stored in the keyring").await;
+    wait_text(
+        &c,
+        "[data-testid=destination-check]",
+        "stored in the keyring",
+    )
+    .await;
     click(&c, "destination-test").await;
     wait_text(&c, "[data-testid=destination-check]", "Reachable").await;
     let written = std::fs::read_to_string(&config).expect("deposit.toml written");
@@ -464,15 +469,27 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
     assert_eq!(on_server.len(), 3, "{on_server:?}");
     for f in files_under(&desktop.path().join("xnat")) {
         let shown = f.display().to_string();
-        assert!(!shown.contains("CompressedSamples") && !shown.contains(&us_id), "{shown}");
+        assert!(
+            !shown.contains("CompressedSamples") && !shown.contains(&us_id),
+            "{shown}"
+        );
         let bytes = std::fs::read(&f).expect("read stored");
-        for canary in [&b"CompressedSamples"[..], b"1CT1", b"JXD191021006", us_id.as_bytes()] {
+        for canary in [
+            &b"CompressedSamples"[..],
+            b"1CT1",
+            b"JXD191021006",
+            us_id.as_bytes(),
+        ] {
             assert!(!contains(&bytes, canary), "{shown} leaks a canary");
         }
     }
     click(&c, "open-history").await;
-    // the folder archive's two, the released CT and the XNAT three
-    wait_at_least(&c, "[data-testid=history-study][data-state=verified]", 5).await;
+    // the newest send is open: its three studies verified in XNAT
+    wait_count(&c, "[data-testid=history-study][data-state=verified]", 3).await;
+    assert!(
+        count(&c, "[data-testid=history-toggle-studies]").await >= 1,
+        "older sends listed"
+    );
 
     // Receiver: listen, take an image from dcmtk's storescu, see it counted, stop.
     let Some(storescu) = on_path("storescu") else {
@@ -496,7 +513,11 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         .arg(samples.join("pydicom/test_files/CT_small.dcm"))
         .output()
         .expect("run storescu");
-    assert!(stored.status.success(), "{}", String::from_utf8_lossy(&stored.stderr));
+    assert!(
+        stored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stored.stderr)
+    );
     wait_text(&c, "[data-testid=receiver-counts]", "1 image received").await;
     let receiver_shot = shot(&c, "12-receiver").await;
     click(&c, "receiver-stop").await;

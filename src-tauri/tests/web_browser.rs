@@ -46,7 +46,9 @@ fn deposit_cli() -> PathBuf {
 async fn web_ui_in_headless_chromium() {
     let (Some(chromium), Some(chromedriver)) = (on_path("chromium"), on_path("chromedriver"))
     else {
-        return missing("chromium or chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return missing(
+            "chromium or chromedriver is not installed (apt-get install chromium chromium-driver)",
+        );
     };
     let Some(samples) = samples() else {
         return missing("the sample corpus was not found (DEPOSIT_SAMPLES or tests/data/samples)");
@@ -184,7 +186,11 @@ async fn web_ui_in_headless_chromium() {
     wait_text(&c, "[data-testid=audit-record]", "verified").await;
     let history_shot = shot(&c, "web-05-history").await;
     click(&c, "nav-quarantine").await;
-    wait_for(&c, "[data-testid=quarantine-item][data-code=needs_pixel_review]").await;
+    wait_for(
+        &c,
+        "[data-testid=quarantine-item][data-code=needs_pixel_review]",
+    )
+    .await;
     let quarantine_shot = shot(&c, "web-06-quarantine").await;
 
     let archived = dcm_files(&home.path().join("archive"));

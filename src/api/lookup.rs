@@ -40,15 +40,28 @@ pub fn add_entry(file: &Path, missing_key: &str, value: &str) -> Result<(), ApiE
             class: ErrorClass::Permanent,
             usage: true,
         })?,
-        Err(e) => return Err(io_err("deid.lookup_read", "cannot read the lookup table", file, &e)),
+        Err(e) => {
+            return Err(io_err(
+                "deid.lookup_read",
+                "cannot read the lookup table",
+                file,
+                &e,
+            ))
+        }
     };
     let new = with_entry(&text, kind, original, value).map_err(|e| {
         let mut err = ApiError::from_err(&e, true);
         err.message = format!("{} ({})", err.message, file.display());
         err
     })?;
-    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.deposit-tmp"));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -65,7 +78,12 @@ pub fn add_entry(file: &Path, missing_key: &str, value: &str) -> Result<(), ApiE
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        io_err("deid.lookup_write", "cannot write the lookup table", file, &e)
+        io_err(
+            "deid.lookup_write",
+            "cannot write the lookup table",
+            file,
+            &e,
+        )
     })
 }
 
@@ -83,7 +101,10 @@ mod tests {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).expect("chmod");
         add_entry(&f, "ptid/2", "S2").expect("add");
         let text = std::fs::read_to_string(&f).expect("read");
-        assert_eq!(LookupTable::parse(&text).expect("parse").get("ptid", "2"), Some("S2"));
+        assert_eq!(
+            LookupTable::parse(&text).expect("parse").get("ptid", "2"),
+            Some("S2")
+        );
         let mode = std::fs::metadata(&f).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
         // no temporary file is left
@@ -110,10 +131,16 @@ mod tests {
             add_entry(&rc, "ptid/1", "X").expect_err("foreign").code,
             "deid.lookup_bad_line"
         );
-        assert_eq!(std::fs::read_to_string(&rc).expect("read"), "export PATH=/bin\nls -l\n");
+        assert_eq!(
+            std::fs::read_to_string(&rc).expect("read"),
+            "export PATH=/bin\nls -l\n"
+        );
         std::fs::write(&f, "").expect("empty table");
         add_entry(&f, "dateinc/7", "-14").expect("add to an empty table");
-        assert_eq!(std::fs::read_to_string(&f).expect("read"), "dateinc/7 = -14\n");
+        assert_eq!(
+            std::fs::read_to_string(&f).expect("read"),
+            "dateinc/7 = -14\n"
+        );
         assert_eq!(
             add_entry(&f, "no-slash", "X").expect_err("bad").code,
             "deid.lookup_bad_entry"

@@ -162,7 +162,11 @@ pub fn with_entry(
         out.push('\n');
     }
     if !is_csv(text) {
-        out.push_str(&format!("{}/{} = {value}\n", escape_key(kind), escape_key(original)));
+        out.push_str(&format!(
+            "{}/{} = {value}\n",
+            escape_key(kind),
+            escape_key(original)
+        ));
         return Ok(out);
     }
     if [original, value].iter().any(|v| v.contains([',', '"'])) {
@@ -173,7 +177,11 @@ pub fn with_entry(
             .lines()
             .map(str::trim)
             .find(|l| !l.is_empty())
-            .is_some_and(|h| h.to_ascii_lowercase().replace([' ', '"'], "").ends_with(",dateinc"));
+            .is_some_and(|h| {
+                h.to_ascii_lowercase()
+                    .replace([' ', '"'], "")
+                    .ends_with(",dateinc")
+            });
     match kind {
         "ptid" if with_dateinc => out.push_str(&format!("{original},{value},\n")),
         "ptid" => out.push_str(&format!("{original},{value}\n")),
@@ -202,11 +210,15 @@ pub fn with_entry(
                 })
                 .collect();
             if !found {
-                return bad("the patient has no row in this CSV lookup table: add the pseudonym first");
+                return bad(
+                    "the patient has no row in this CSV lookup table: add the pseudonym first",
+                );
             }
             out = lines.join("\n") + "\n";
         }
-        _ => return bad("a CSV lookup table holds patient IDs and date offsets only; use a properties table"),
+        _ => return bad(
+            "a CSV lookup table holds patient IDs and date offsets only; use a properties table",
+        ),
     }
     Ok(out)
 }
@@ -361,19 +373,32 @@ mod tests {
         // properties: a line, keys escaped, the rest kept
         let t = with_entry("# site table\nptid/1 = A", "ptid", "X=Y 2", "SUBJ-9").expect("add");
         assert_eq!(t, "# site table\nptid/1 = A\nptid/X\\=Y\\ 2 = SUBJ-9\n");
-        assert_eq!(LookupTable::parse(&t).expect("p").get("ptid", "X=Y 2"), Some("SUBJ-9"));
+        assert_eq!(
+            LookupTable::parse(&t).expect("p").get("ptid", "X=Y 2"),
+            Some("SUBJ-9")
+        );
         let t = with_entry(&t, DATEINC, "1", "-30").expect("dateinc");
-        assert_eq!(LookupTable::parse(&t).expect("p").get(DATEINC, "1"), Some("-30"));
+        assert_eq!(
+            LookupTable::parse(&t).expect("p").get(DATEINC, "1"),
+            Some("-30")
+        );
         // an empty or new file becomes a properties table
-        assert_eq!(with_entry("", "acc", "A1", "B1").expect("new"), "acc/A1 = B1\n");
+        assert_eq!(
+            with_entry("", "acc", "A1", "B1").expect("new"),
+            "acc/A1 = B1\n"
+        );
         // CSV: a row; with a dateinc column, a row with an empty offset, then the offset
         let t = with_entry("original,pseudonym\n1,S1\n", "ptid", "2", "S2").expect("csv");
         assert_eq!(t, "original,pseudonym\n1,S1\n2,S2\n");
-        let t = with_entry("original,pseudonym,dateinc\n1,S1,-3\n", "ptid", "2", "S2").expect("csv3");
+        let t =
+            with_entry("original,pseudonym,dateinc\n1,S1,-3\n", "ptid", "2", "S2").expect("csv3");
         assert_eq!(t, "original,pseudonym,dateinc\n1,S1,-3\n2,S2,\n");
         let t = with_entry(&t, DATEINC, "2", "+12").expect("offset");
         assert_eq!(t, "original,pseudonym,dateinc\n1,S1,-3\n2,S2,+12\n");
-        assert_eq!(LookupTable::parse(&t).expect("p").get(DATEINC, "2"), Some("+12"));
+        assert_eq!(
+            LookupTable::parse(&t).expect("p").get(DATEINC, "2"),
+            Some("+12")
+        );
     }
 
     #[test]
@@ -395,7 +420,10 @@ mod tests {
         assert!(with_entry("ptid/1 = A\n", DATEINC, "1", "9999999").is_err());
         assert!(with_entry("ptid/1 = A\n", DATEINC, "1", "ten").is_err());
         let three = "original,pseudonym,dateinc\n1,S1,\n";
-        assert!(with_entry(three, DATEINC, "7", "5").is_err(), "no row for the patient");
+        assert!(
+            with_entry(three, DATEINC, "7", "5").is_err(),
+            "no row for the patient"
+        );
         // a damaged table is not appended to
         assert!(matches!(
             with_entry("ptid/1 = A\nGARBAGE\n", "ptid", "2", "B"),

@@ -1,5 +1,5 @@
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { App } from "./App";
 import type { InspectReport, JobView, QuarantineRow, StudyOverview, StudyRow } from "./lib/backend/backend";
 import { MockBackend } from "./lib/backend/mock";
@@ -250,6 +250,17 @@ describe("Studies", () => {
     expect(byId("studies-empty")).toBeTruthy();
     fireEvent.click(byId("go-to-sources"));
     expect(byId("screen-sources")).toBeTruthy();
+  });
+
+  it("offers Log out only when the web UI gives a way out", async () => {
+    const out = vi.fn();
+    const { unmount } = render(<App backend={new MockBackend()} />);
+    await waitFor(() => expect(byId("data-home").textContent).toContain("deposit"));
+    expect(screen.queryByTestId("logout")).toBeNull();
+    unmount();
+    render(<App backend={new MockBackend()} onLogout={out} />);
+    fireEvent.click(await screen.findByRole("button", { name: "Log out" }));
+    expect(out).toHaveBeenCalledTimes(1);
   });
 
   it("shows studies already in the catalog when the window opens", async () => {

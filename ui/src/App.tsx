@@ -67,7 +67,8 @@ interface NavItem {
   hintTestId?: string;
 }
 
-export function App({ backend }: { backend: Backend }) {
+/** `onLogout`: the web UI's way out (the desktop window has none). */
+export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => void }) {
   const [screen, setScreen] = useState<Screen>("sources");
   const [folders, setFolders] = useState<string[]>([]);
   const [scan, setScan] = useState<ScanState>({ kind: "idle" });
@@ -264,6 +265,11 @@ export function App({ backend }: { backend: Backend }) {
             ))}
           </ol>
         </nav>
+        {onLogout && (
+          <button type="button" class="logout" data-testid="logout" onClick={onLogout}>
+            Log out
+          </button>
+        )}
         <p class="home" data-testid="data-home" title={home}>
           {home ? (
             <>

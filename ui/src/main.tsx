@@ -18,9 +18,7 @@ if (root) {
   } else {
     const backend = new HttpBackend();
     render(
-      <LoginGate backend={backend}>
-        <App backend={backend} />
-      </LoginGate>,
+      <LoginGate backend={backend}>{(logout) => <App backend={backend} onLogout={logout} />}</LoginGate>,
       root,
     );
   }

@@ -579,7 +579,10 @@ mod tests {
     fn bulk_studies_of_one_file_each() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let m = generate_bulk_studies(dir.path(), 5, 1, 16, 16, 1)?;
-        assert_eq!((m.counts.files, m.counts.studies, m.counts.patients), (5, 5, 5));
+        assert_eq!(
+            (m.counts.files, m.counts.studies, m.counts.patients),
+            (5, 5, 5)
+        );
         let m = generate_bulk_studies(&dir.path().join("b"), 5, 1, 16, 16, 2)?;
         assert_eq!((m.counts.files, m.counts.studies), (5, 3));
         Ok(())

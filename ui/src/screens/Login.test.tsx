@@ -46,7 +46,14 @@ describe("web login", () => {
     const backend = new HttpBackend();
     render(
       <LoginGate backend={backend}>
-        <p data-testid="the-app">app</p>
+        {(logout) => (
+          <p data-testid="the-app">
+            app{" "}
+            <button type="button" data-testid="logout" onClick={logout}>
+              Log out
+            </button>
+          </p>
+        )}
       </LoginGate>,
     );
     await screen.findByTestId("screen-login");

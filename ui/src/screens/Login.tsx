@@ -5,7 +5,8 @@ import { LOGIN_REQUIRED, login, logout } from "../lib/backend/http";
 
 interface Props {
   backend: Backend;
-  children: preact.ComponentChildren;
+  /** The app, given the way to log out. */
+  children: (logout: () => void) => preact.ComponentChildren;
 }
 
 export function LoginGate({ backend, children }: Props) {
@@ -22,20 +23,12 @@ export function LoginGate({ backend, children }: Props) {
   if (state === "in")
     return (
       <>
-        {children}
-        <button
-          type="button"
-          class="secondary logout"
-          data-testid="logout"
-          onClick={() =>
-            void logout().then(() => {
-              setPassword("");
-              setState("login");
-            })
-          }
-        >
-          Log out
-        </button>
+        {children(() =>
+          void logout().then(() => {
+            setPassword("");
+            setState("login");
+          }),
+        )}
       </>
     );
   if (state === "checking") return <p class="muted">Connecting…</p>;

@@ -9,6 +9,15 @@
 
 export const commands = {
 /**
+ * The window's first frame is on screen (the UI calls this once, after its first paint): logs
+ * how long start-up took and, when `DEPOSIT_READY_FILE` is set, writes the moment there as
+ * Unix milliseconds (benches/first-window.sh times launches with it). Returns the start-up time
+ * in milliseconds.
+ */
+async windowShown() : Promise<number> {
+    return await TAURI_INVOKE("window_shown");
+},
+/**
  * Where the app keeps its data (`DEPOSIT_HOME` or the OS default), for display.
  */
 async dataHome() : Promise<Result<string, ApiError>> {
@@ -180,6 +189,18 @@ async quarantineRelease(id: number, destination: string, profile: string | null,
 async quarantineDiscard(id: number) : Promise<Result<null, ApiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("quarantine_discard", { id }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Adds a held item's missing lookup entry (`keytype/ORIGINAL`, as the quarantine record has it)
+ * with `value` to the existing lookup table `file`, before releasing the item.
+ */
+async addLookupEntry(file: string, missingKey: string, value: string) : Promise<Result<null, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("add_lookup_entry", { file, missingKey, value }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
