@@ -49,27 +49,6 @@ impl AppState {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn opens_once_and_reuses_the_session() {
-        let home = tempfile::tempdir().expect("tempdir");
-        let state = AppState::default();
-        *state.session.lock().expect("lock") = Some(Session::open(home.path()).expect("open"));
-        let root = state
-            .with(|s| Ok(s.home().root().to_path_buf()))
-            .expect("with");
-        assert_eq!(root, home.path());
-        assert!(state.with(Session::studies).expect("studies").is_empty());
-        assert!(
-            state.session.lock().expect("lock").is_some(),
-            "kept for the next command"
-        );
-    }
-}
-
 /// When the app started, to report how long the first window took.
 pub struct Started(Instant);
 
@@ -93,5 +72,26 @@ impl Started {
             }
         }
         ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_once_and_reuses_the_session() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let state = AppState::default();
+        *state.session.lock().expect("lock") = Some(Session::open(home.path()).expect("open"));
+        let root = state
+            .with(|s| Ok(s.home().root().to_path_buf()))
+            .expect("with");
+        assert_eq!(root, home.path());
+        assert!(state.with(Session::studies).expect("studies").is_empty());
+        assert!(
+            state.session.lock().expect("lock").is_some(),
+            "kept for the next command"
+        );
     }
 }
