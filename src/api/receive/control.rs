@@ -56,7 +56,10 @@ impl ReceiverControl {
         let opts = ReceiverOptions {
             aet: req.aet.trim().to_string(),
             port: req.port,
-            forward: empty(req.forward),
+            // the window offers destinations by their `[destinations]` name
+            forward: empty(req.forward)
+                .map(|d| crate::api::config::destination_url(&d))
+                .transpose()?,
             profile: empty(req.profile),
             lookup: empty(req.lookup).map(Into::into),
             ..ReceiverOptions::default()
