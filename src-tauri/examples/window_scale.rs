@@ -10,13 +10,11 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::{Client, Locator};
 use serde_json::Value;
 use support::*;
 
@@ -92,29 +90,8 @@ async fn main() {
                 .expect("tauri-driver"),
             "tauri-driver",
         );
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), "wry".into());
-        caps.insert(
-            "tauri:options".into(),
-            serde_json::json!({ "application": app }),
-        );
         let t0 = Instant::now();
-        let c = loop {
-            match ClientBuilder::new(HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await
-            {
-                Ok(c) => break c,
-                Err(_) if t0.elapsed() < WAIT => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
-                Err(e) => panic!("no session: {e}"),
-            }
-        };
+        let c = app_session(port, &app).await;
         // the step list counts the catalog's studies once the first call returns
         loop {
             let t = texts(&c, "[data-testid=nav-studies-count]").await;

@@ -15,15 +15,13 @@
 
 mod support;
 
-use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use deposit_xnat_server::{files_under, Config as XnatConfig, Server};
-use fantoccini::{ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::Locator;
 use support::*;
 
 const APP: &str = env!("CARGO_BIN_EXE_deposit-app");
@@ -141,35 +139,7 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
             .expect("spawn tauri-driver"),
         "tauri-driver",
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "tauri-driver did not listen");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), "wry".into());
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({ "application": APP }),
-    );
-    // tauri-driver listens before WebKitWebDriver behind it does: on a busy machine the first
-    // attempts can be cut off, so retry for a while.
-    let deadline = Instant::now() + WAIT;
-    let c = loop {
-        match ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("WebDriver session not up yet ({e}); retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => panic!("no WebDriver session after {WAIT:?}: {e}"),
-        }
-    };
+    let c = app_session(port, Path::new(APP)).await;
     let session_up = started.elapsed();
 
     // The window reported its first frame (the figure start-up is measured by, see

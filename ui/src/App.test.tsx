@@ -370,6 +370,37 @@ describe("Send", () => {
     expect(byId("audit-record").textContent).toContain('"verified": true');
   });
 
+  it("shows each study's progress while a send runs, from the queue", async () => {
+    const b = new MockBackend();
+    b.rows = [ct, us];
+    const study = job.studies[0];
+    b.jobs = [
+      job,
+      {
+        ...job,
+        id: 8,
+        state: "active",
+        studies: [
+          { ...study, state: "verified", pieces_done: 1, pieces: 1 },
+          { ...study, labels: { ...study.labels, session: "DEP-ABC_2" }, state: "sending", pieces_done: 2, pieces: 5 },
+          ...Array.from({ length: 20 }, (_, i) => ({ ...study, labels: { ...study.labels, session: `DEP-X_${i}` }, state: "queued" as const, pieces_done: 0, pieces: 3 })),
+        ],
+      },
+    ];
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("2 studies, 2 patients"));
+    fireEvent.click(byId("nav-send"));
+    fireEvent.click(byId("send-start"));
+    b.emitSendProgress({ phase: "delivering", done: 3, total: 66, elapsed_ms: 4000, phase_ms: 1000, status: "sending", retry_in_secs: 0 });
+    const rows = await screen.findAllByTestId("study-progress-row");
+    expect(rows).toHaveLength(12);
+    expect(rows.map((r) => r.dataset.state).slice(0, 3)).toEqual(["verified", "sending", "queued"]);
+    expect(rows[1].textContent).toContain("Sending");
+    expect((rows[1].querySelector("progress") as HTMLProgressElement).value).toBe(2);
+    expect(byId("study-progress-count").textContent).toBe("1 of 22 studies finished");
+    expect(byId("study-progress-more").textContent).toContain("10 more studies");
+  });
+
   it("offers the destinations named in Settings and sends to one by its name", async () => {
     const b = new MockBackend();
     b.rows = [ct];

@@ -328,6 +328,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
         )}
         {screen === "send" && (
           <Send
+            backend={backend}
             chosen={chosen}
             profiles={profiles}
             setup={setup}

@@ -2,12 +2,13 @@
 //! Xvfb, loopback ports, and WebDriver steps a person would take (click, type, wait, look).
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, Locator};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 
 /// How long a step may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -254,4 +255,36 @@ pub async fn shot(c: &Client, name: &str) -> PathBuf {
     let path = dir.join(format!("{name}.png"));
     std::fs::write(&path, c.screenshot().await.expect("screenshot")).expect("write screenshot");
     path
+}
+
+/// Waits for tauri-driver on `port`, then opens a WebDriver session that starts `app`.
+/// tauri-driver listens before WebKitWebDriver behind it does: on a busy machine the first
+/// attempts can be cut off, so this retries for a while.
+pub async fn app_session(port: u16, app: &Path) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "tauri-driver did not listen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app }),
+    );
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return c,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("WebDriver session not up yet ({e}); retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("no WebDriver session after {WAIT:?}: {e}"),
+        }
+    }
 }

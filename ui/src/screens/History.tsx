@@ -13,6 +13,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import type { ApiError, Backend, JobView, StudyView } from "../lib/backend/backend";
 import { formatWhen, plural } from "../lib/format";
 import { useVirtualRows } from "../lib/virtual";
+import { Spacer } from "../lib/Spacer";
 
 interface Props {
   backend: Backend;
@@ -23,7 +24,7 @@ interface Props {
   onChanged: () => void;
 }
 
-const STATE_WORDS: Record<string, string> = {
+export const STATE_WORDS: Record<string, string> = {
   queued: "Queued",
   prepared: "Ready to send",
   sending: "Sending",
@@ -260,7 +261,7 @@ function JobStudies({ id, job: j, audit, onAudit }: StudiesProps) {
             </tr>
           </thead>
           <tbody>
-            {slice.top > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.top}px` }} />}
+            <Spacer height={slice.top} />
             {j.studies.slice(slice.start, slice.end).map((s, k) => {
               const key = keyOf(s);
               return (
@@ -297,7 +298,7 @@ function JobStudies({ id, job: j, audit, onAudit }: StudiesProps) {
                 </tr>
               );
             })}
-            {slice.bottom > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.bottom}px` }} />}
+            <Spacer height={slice.bottom} />
           </tbody>
         </table>
       </div>

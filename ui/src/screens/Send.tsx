@@ -1,10 +1,13 @@
 // Send: where to (the folder archive on this computer, or a URL), under which profile, and the
 // progress of the running send with rate and ETA; then what arrived, was verified or set aside.
 import { FOLDER_ARCHIVE, type SendSettings, type SendState } from "../App";
-import type { NamedDestination, ProfileInfo, StudyOverview, StudySetup } from "../lib/backend/backend";
+import type { Backend, NamedDestination, ProfileInfo, StudyOverview, StudySetup } from "../lib/backend/backend";
+import { StudyProgress } from "./send/StudyProgress";
 import { etaSeconds, filesPerSecond, formatDuration, formatRate, plural, shortHash } from "../lib/format";
 
 interface Props {
+  /** For the per-study progress of a send under way. */
+  backend: Backend;
   chosen: StudyOverview[];
   profiles: ProfileInfo[];
   /** The configured study and its approved profile. */
@@ -201,7 +204,7 @@ export function Send(p: Props) {
   );
 }
 
-function SendStatus({ send, onShowHistory, onShowQuarantine, onPause, onResume }: Props) {
+function SendStatus({ backend, send, onShowHistory, onShowQuarantine, onPause, onResume }: Props) {
   if (send.kind === "idle") return null;
   if (send.kind === "failed") {
     return (
@@ -256,6 +259,7 @@ function SendStatus({ send, onShowHistory, onShowQuarantine, onPause, onResume }
           · <span data-testid="send-rate">{formatRate(filesPerSecond(counted))}</span> ·{" "}
           <span data-testid="send-eta">{formatDuration(etaSeconds(counted))}</span>
         </p>
+        <StudyProgress backend={backend} />
       </div>
     );
   }

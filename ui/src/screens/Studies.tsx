@@ -10,6 +10,7 @@ import type { PatientGroup } from "../lib/format";
 import { formatDate, formatModalities, formatName, groupByPatient, plural } from "../lib/format";
 import { activeDescendant, useActiveRow } from "../lib/activeRow";
 import { useVirtualRows } from "../lib/virtual";
+import { Spacer } from "../lib/Spacer";
 
 interface Props {
   rows: StudyOverview[];
@@ -160,7 +161,7 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
               </tr>
             </thead>
             <tbody>
-              {slice.top > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.top}px` }} />}
+              <Spacer height={slice.top} />
               {lines.slice(slice.start, slice.end).map((line, k) => {
                 const index = slice.start + k;
                 const rowIndex = index + 2;
@@ -239,7 +240,7 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
                   </tr>
                 );
               })}
-              {slice.bottom > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.bottom}px` }} />}
+              <Spacer height={slice.bottom} />
             </tbody>
           </table>
         </div>

@@ -7,6 +7,7 @@ import type { QuarantineRow } from "../../lib/backend/backend";
 import { formatWhen } from "../../lib/format";
 import { useVirtualRows } from "../../lib/virtual";
 import { fileName } from "./words";
+import { Spacer } from "../../lib/Spacer";
 
 /** Row height in pixels; styles.css pins `tr.held-row` to it. */
 export const HELD_ROW = 44;
@@ -72,7 +73,7 @@ export function HeldTable(props: Props) {
           </tr>
         </thead>
         <tbody>
-          {slice.top > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.top}px` }} />}
+          <Spacer height={slice.top} />
           {rows.slice(slice.start, slice.end).map((q, k) => {
             const index = slice.start + k;
             const name = fileName(q.source_path);
@@ -105,7 +106,7 @@ export function HeldTable(props: Props) {
               </tr>
             );
           })}
-          {slice.bottom > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${slice.bottom}px` }} />}
+          <Spacer height={slice.bottom} />
         </tbody>
       </table>
     </div>
