@@ -14,8 +14,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-10}
 n=${2:-100000}
 cd "$root"
-cargo build --release --quiet -p deposit-app -p deposit --bin deposit-app --bin deposit
-cargo build --release --quiet -p deposit-synth
+# the app as packaged (installers/build-packages.sh builds it the same way)
+cargo build --release --quiet -p deposit --bin deposit -p deposit-synth
+ui/node_modules/.bin/tauri build --no-bundle >/dev/null 2>&1
 minibrowser=/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser
 [ -x "$minibrowser" ] || { echo "MiniBrowser not found ($minibrowser; libwebkit2gtk-4.1-0)"; exit 1; }
 command -v Xvfb >/dev/null || { echo "Xvfb not installed (apt-get install xvfb)"; exit 1; }

@@ -14,8 +14,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-100000}
 runs=${2:-3}
 cd "$root"
-cargo build --release --quiet -p deposit-app -p deposit --bin deposit-app --bin deposit
-cargo build --release --quiet -p deposit-synth
+# the app as packaged (installers/build-packages.sh builds it the same way)
+cargo build --release --quiet -p deposit --bin deposit -p deposit-synth
+ui/node_modules/.bin/tauri build --no-bundle >/dev/null 2>&1
 cargo build --release --quiet -p deposit-app --example window_scale
 work=$(mktemp -d)
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT

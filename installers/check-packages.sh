@@ -23,7 +23,7 @@ echo "== $(basename "$deb") ($(du -h "$deb" | cut -f1)), $(basename "$rpm") ($(d
 [ "$(dpkg-deb -f "$deb" Package)" = deposit ] || fail ".deb Package is not 'deposit'"
 dpkg-deb -f "$deb" Depends | grep -q libwebkit2gtk-4.1-0 || fail ".deb does not depend on libwebkit2gtk-4.1-0"
 dpkg-deb -f "$deb" Section | grep -q science || fail ".deb section is not science"
-files=$(dpkg-deb -c "$deb" | awk '{print $NF}')
+files=$(dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./||; s|^|./|')
 for want in ./usr/bin/deposit-app ./usr/bin/deposit ./usr/share/deposit/ui/index.html \
             ./lib/systemd/system/deposit-receive.service ./lib/systemd/system/deposit-web.service \
             ./usr/share/icons/hicolor/128x128/apps/deposit-app.png; do
@@ -57,7 +57,7 @@ for want in /usr/bin/deposit-app /usr/bin/deposit /usr/share/deposit/ui/index.ht
             /usr/lib/systemd/system/deposit-receive.service /usr/lib/systemd/system/deposit-web.service; do
   grep -qx "$want" <<<"$rfiles" || fail ".rpm lacks $want"
 done
-rpm -qp --requires "$rpm" 2>/dev/null | grep -qi webkit2gtk4.1 || fail ".rpm does not require webkit2gtk4.1"
+rpm -qp --requires "$rpm" 2>/dev/null | grep -q "libwebkit2gtk-4.1" || fail ".rpm does not require libwebkit2gtk-4.1"
 echo "   .rpm: $(grep -c . <<<"$rfiles") files; requires $(rpm -qp --requires "$rpm" 2>/dev/null | grep -i webkit | head -1)"
 
 # --- the programs, out of the unpacked .deb

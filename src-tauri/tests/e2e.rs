@@ -21,6 +21,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use deposit_xnat_server::{files_under, Config as XnatConfig, Server};
+use fantoccini::key::Key;
 use fantoccini::Locator;
 use support::*;
 
@@ -229,6 +230,26 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         "the secondary MR and the ultrasound"
     );
     let studies_shot = shot(&c, "03-studies").await;
+
+    // The keyboard works the list: ↓ marks the first study, Space leaves it out, Space again
+    // takes it back.
+    let chosen = "[data-testid=study-select]:checked";
+    assert_eq!(count(&c, chosen).await, 4);
+    let list = c
+        .find(Locator::Css("[data-testid=studies-list]"))
+        .await
+        .expect("studies list");
+    list.send_keys(&Key::Down.to_string())
+        .await
+        .expect("arrow down");
+    list.send_keys(&Key::Space.to_string())
+        .await
+        .expect("space");
+    wait_count(&c, chosen, 3).await;
+    list.send_keys(&Key::Space.to_string())
+        .await
+        .expect("space again");
+    wait_count(&c, chosen, 4).await;
 
     // Inspect: the CT's image and its tag diff, with the rule behind each change.
     click_css(
