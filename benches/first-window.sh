@@ -15,7 +15,8 @@ runs=${1:-10}
 n=${2:-100000}
 cd "$root"
 # the app as packaged (installers/build-packages.sh builds it the same way)
-cargo build --release --quiet -p deposit --bin deposit -p deposit-synth
+cargo build --release --quiet -p deposit --bin deposit
+cargo build --release --quiet -p deposit-synth
 ui/node_modules/.bin/tauri build --no-bundle >/dev/null 2>&1
 minibrowser=/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser
 [ -x "$minibrowser" ] || { echo "MiniBrowser not found ($minibrowser; libwebkit2gtk-4.1-0)"; exit 1; }

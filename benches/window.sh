@@ -15,7 +15,8 @@ n=${1:-100000}
 runs=${2:-3}
 cd "$root"
 # the app as packaged (installers/build-packages.sh builds it the same way)
-cargo build --release --quiet -p deposit --bin deposit -p deposit-synth
+cargo build --release --quiet -p deposit --bin deposit
+cargo build --release --quiet -p deposit-synth
 ui/node_modules/.bin/tauri build --no-bundle >/dev/null 2>&1
 cargo build --release --quiet -p deposit-app --example window_scale
 work=$(mktemp -d)
