@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The window at catalog scale, in the real app (release build) under Xvfb through tauri-driver:
-# 100,000 instances catalogued in two shapes — 500 studies of 200 images, and 100,000 studies of
-# one image (the widest list) — then what a person waits for: the studies counted in the step
+# 100,000 instances catalogued in two shapes — 500 studies of 200 images, and the widest list the
+# synthetic corpus allows (50,000 patients, so 2 images a study at 100,000) — then what a person
+# waits for: the studies counted in the step
 # list after launch, the Studies screen drawn, a jump to the end of the list drawn, Inspect of the
 # first study; and the page's DOM nodes (src-tauri/examples/window_scale.rs).
 # Baseline in the same run: the same catalog's `studies` call alone through `deposit serve`
@@ -22,9 +23,10 @@ cargo build --release --quiet -p deposit-app --example window_scale
 work=$(mktemp -d)
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-for shape in 200 1; do
+wide=$(( (n + 49999) / 50000 ))  # deposit-synth's canaries allow 50,000 patients
+for shape in 200 "$wide"; do
   corpus="$root/target/bench-corpus/tiny-$n"
-  [ "$shape" = 200 ] || corpus="$root/target/bench-corpus/wide-$n"
+  [ "$shape" = 200 ] || corpus="$root/target/bench-corpus/wide-$n-$shape"
   if [ ! -f "$corpus/manifest.json" ]; then
     rm -rf "$corpus"
     "$root/target/release/deposit-synth" --out "$corpus" --bulk "$n" --per-study "$shape" \

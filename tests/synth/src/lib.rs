@@ -218,7 +218,16 @@ fn write_ct_series(
     Ok(())
 }
 
+/// Most patients one corpus can have: canary tokens carry 16 bits per placement, and each must be
+/// unique, so past this the generator would search longer and longer for a free one.
+pub const MAX_PATIENTS: usize = 50_000;
+
 fn check(cfg: &Config) -> Result<(), SynthError> {
+    if cfg.patients > MAX_PATIENTS {
+        return Err(SynthError::Config(format!(
+            "at most {MAX_PATIENTS} patients (canary tokens are 16-bit per placement)"
+        )));
+    }
     if cfg.rows == 0 || cfg.cols == 0 || cfg.rows > 4096 || cfg.cols > 4096 {
         return Err(SynthError::Config("rows and cols must be 1..=4096".into()));
     }
@@ -378,6 +387,12 @@ pub fn generate_bulk_studies(
     per_study: usize,
 ) -> Result<Manifest, SynthError> {
     let per_study = per_study.max(1);
+    if files.div_ceil(per_study) > MAX_PATIENTS {
+        return Err(SynthError::Config(format!(
+            "{files} files at {per_study} per study would need more than {MAX_PATIENTS} patients \
+             (canary tokens are 16-bit per placement); use a larger --per-study"
+        )));
+    }
     check(&Config {
         seed,
         patients: 1,
@@ -585,6 +600,9 @@ mod tests {
         );
         let m = generate_bulk_studies(&dir.path().join("b"), 5, 1, 16, 16, 2)?;
         assert_eq!((m.counts.files, m.counts.studies), (5, 3));
+        // more patients than canary tokens allow: refused at once, not searched for
+        let e = generate_bulk_studies(&dir.path().join("c"), 100_000, 1, 16, 16, 1);
+        assert!(matches!(e, Err(SynthError::Config(_))));
         Ok(())
     }
 }
