@@ -189,6 +189,13 @@ pub async fn add_lookup_entry(
     deposit::api::lookup::add_entry(std::path::Path::new(&file), &missing_key, &value)
 }
 
+/// Which of `patient_ids` the lookup table `file` lacks (shown as a badge on their studies).
+#[tauri::command]
+#[specta::specta]
+pub async fn lookup_gaps(file: String, patient_ids: Vec<String>) -> Result<Vec<String>, ApiError> {
+    deposit::api::preflight::lookup_gaps(std::path::Path::new(&file), &patient_ids)
+}
+
 /// Deletes a quarantined object's copy for good (the record stays, marked discarded).
 #[tauri::command]
 #[specta::specta]

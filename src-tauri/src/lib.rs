@@ -41,6 +41,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::quarantine_release,
             commands::quarantine_discard,
             commands::add_lookup_entry,
+            commands::lookup_gaps,
             commands::queue_pause,
             commands::queue_resume,
             commands::queue_retry,

@@ -314,6 +314,21 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
     assert!(texts(&c, "[data-testid=send-chosen]").await[0].starts_with("4 studies, 4 images"));
     assert!(texts(&c, "[data-testid=send-risk-note]").await[0].starts_with("2 images may show"));
     type_into(&c, "lookup-path", &lookup.path().display().to_string()).await;
+    // the Studies screen now badges the patient the table lacks
+    click(&c, "nav-studies").await;
+    wait_count(&c, "[data-testid=lookup-badge]", 1).await;
+    let badged = c
+        .execute(
+            "return document.querySelector('[data-testid=lookup-badge]').closest('tr').textContent;",
+            vec![],
+        )
+        .await
+        .expect("badged row");
+    assert!(
+        badged.as_str().is_some_and(|t| t.contains("JXD191021006")),
+        "{badged}"
+    );
+    click(&c, "nav-send").await;
     let send_form_shot = shot(&c, "06-send").await;
     click(&c, "send-start").await;
     wait_for(&c, "[data-testid=send-result]").await;

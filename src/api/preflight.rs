@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::deid::lookup::{LookupTable, DATEINC};
 use crate::error::ApiError;
 
 /// The result of `deposit deid --check`.
@@ -29,6 +30,31 @@ pub struct MissingPatient {
     pub missing: Vec<String>,
 }
 
+/// What `table` lacks for patient `id`: `ptid`, and `dateinc` when the table keeps date offsets.
+fn lacks(table: Option<&LookupTable>, id: &str) -> Vec<String> {
+    let dates = table.is_some_and(|t| t.has_kind(DATEINC));
+    let no = |kind: &str| table.is_none_or(|t| t.get(kind, id).is_none());
+    let mut what = Vec::new();
+    if no("ptid") {
+        what.push("ptid".to_string());
+    }
+    if dates && no(DATEINC) {
+        what.push(DATEINC.to_string());
+    }
+    what
+}
+
+/// Which of `patient_ids` the lookup table at `lookup` lacks (a pseudonym, or a date offset when
+/// the table keeps them): the window badges their studies before anything is sent.
+pub fn lookup_gaps(lookup: &Path, patient_ids: &[String]) -> Result<Vec<String>, ApiError> {
+    let table = super::deid::load_lookup(Some(lookup))?;
+    Ok(patient_ids
+        .iter()
+        .filter(|id| !lacks(table.as_ref(), id).is_empty())
+        .cloned()
+        .collect())
+}
+
 impl super::Session {
     /// Catalogs `paths` and lists every patient whose ID `lookup` (key type `ptid`) lacks.
     pub fn preflight(&mut self, paths: &[PathBuf], lookup: &Path) -> Result<Preflight, ApiError> {
@@ -38,20 +64,10 @@ impl super::Session {
             .catalog
             .scan_patients(scan.scan_id)
             .map_err(|e| ApiError::from_err(&e, false))?;
-        let dates = table
-            .as_ref()
-            .is_some_and(|t| t.has_kind(crate::deid::lookup::DATEINC));
         let missing = patients
             .iter()
             .filter_map(|(id, studies, instances)| {
-                let lacks = |kind: &str| table.as_ref().is_none_or(|t| t.get(kind, id).is_none());
-                let mut what = Vec::new();
-                if lacks("ptid") {
-                    what.push("ptid".to_string());
-                }
-                if dates && lacks(crate::deid::lookup::DATEINC) {
-                    what.push(crate::deid::lookup::DATEINC.to_string());
-                }
+                let what = lacks(table.as_ref(), id);
                 (!what.is_empty()).then(|| MissingPatient {
                     patient_id: id.clone(),
                     studies: *studies,
@@ -64,5 +80,30 @@ impl super::Session {
             patients: patients.len() as u64,
             missing,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_the_patients_a_table_lacks() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let csv = dir.path().join("l.csv");
+        std::fs::write(&csv, "original,pseudonym\nA,S1\n").expect("write");
+        let ids = ["A".to_string(), "B".to_string()];
+        assert_eq!(
+            lookup_gaps(&csv, &ids).expect("gaps"),
+            vec!["B".to_string()]
+        );
+        // a table with date offsets also wants each patient's offset
+        let props = dir.path().join("l.properties");
+        std::fs::write(&props, "ptid/A = S1\nptid/B = S2\ndateinc/B = -3\n").expect("write");
+        assert_eq!(
+            lookup_gaps(&props, &ids).expect("gaps"),
+            vec!["A".to_string()]
+        );
+        assert!(lookup_gaps(&dir.path().join("none.csv"), &ids).is_err());
     }
 }

@@ -276,6 +276,12 @@ struct LookupEntryArgs {
 }
 
 #[derive(Deserialize)]
+struct LookupGapsArgs {
+    file: String,
+    patient_ids: Vec<String>,
+}
+
+#[derive(Deserialize)]
 struct IdArgs {
     id: i64,
 }
@@ -409,6 +415,13 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
                 std::path::Path::new(&a.file),
                 &a.missing_key,
                 &a.value,
+            ))
+        }
+        "lookup_gaps" => {
+            let a: LookupGapsArgs = args(a)?;
+            to_json(crate::api::preflight::lookup_gaps(
+                std::path::Path::new(&a.file),
+                &a.patient_ids,
             ))
         }
         "quarantine_discard" => {

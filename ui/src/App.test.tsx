@@ -252,6 +252,24 @@ describe("Studies", () => {
     expect(byId("screen-sources")).toBeTruthy();
   });
 
+  it("badges the patients the chosen lookup table lacks", async () => {
+    const b = new MockBackend();
+    b.rows = [ct, us];
+    b.lookupHas = new Set([ct.study.patient_id]);
+    render(<App backend={b} />);
+    await waitFor(() => expect(byId("nav-studies-count").textContent).toBe("2 studies, 2 patients"));
+    fireEvent.click(byId("nav-studies"));
+    await screen.findAllByTestId("patient-group");
+    expect(screen.queryByTestId("lookup-badge")).toBeNull(); // no table chosen yet
+    fireEvent.click(byId("nav-send"));
+    fireEvent.input(byId("lookup-path"), { target: { value: "/site/lookup.csv" } });
+    fireEvent.click(byId("nav-studies"));
+    const badge = await screen.findByTestId("lookup-badge");
+    expect(badge.textContent).toBe("Not in the lookup table");
+    expect(badge.closest("tr")?.textContent).toContain(us.study.patient_id);
+    expect(screen.getAllByTestId("lookup-badge")).toHaveLength(1);
+  });
+
   it("offers Log out only when the web UI gives a way out", async () => {
     const out = vi.fn();
     const { unmount } = render(<App backend={new MockBackend()} />);

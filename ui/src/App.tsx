@@ -87,6 +87,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
   const [home, setHome] = useState<string>("");
   const [error, setError] = useState<ApiError | null>(null);
   const [historyTick, setHistoryTick] = useState(0);
+  const [lookupGaps, setLookupGaps] = useState<Set<string>>(new Set());
 
   const refresh = useCallback(async () => {
     const r = await backend.studies();
@@ -164,6 +165,24 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
       for (const s of stops) void s.then((stop) => stop());
     };
   }, [backend, refresh, addFolders, loadProfiles]);
+
+  // Patients the chosen lookup table lacks, badged on the Studies screen (checked again each
+  // time it is shown: a quarantine fix may have added them).
+  useEffect(() => {
+    const file = settings.lookup.trim();
+    if (!file || rows.length === 0) {
+      setLookupGaps(new Set());
+      return;
+    }
+    let alive = true;
+    const ids = [...new Set(rows.map((r) => r.study.patient_id))];
+    void backend.lookupGaps(file, ids).then((r) => {
+      if (alive) setLookupGaps(r.status === "ok" ? new Set(r.data) : new Set());
+    });
+    return () => {
+      alive = false;
+    };
+  }, [backend, rows, settings.lookup, screen === "studies"]);
 
   const startScan = async () => {
     setError(null);
@@ -313,6 +332,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
               setScreen("inspect");
             }}
             onContinue={() => setScreen("send")}
+            lookupGaps={lookupGaps}
           />
         )}
         {screen === "inspect" && (

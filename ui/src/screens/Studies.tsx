@@ -20,6 +20,8 @@ interface Props {
   onGoToSources: () => void;
   onInspect: (studyUid: string) => void;
   onContinue: () => void;
+  /** Patient IDs the chosen lookup table lacks (their files would be set aside). */
+  lookupGaps: Set<string>;
 }
 
 /** Row heights in pixels; styles.css pins `.patient-row` and `.study-row` to these. */
@@ -43,7 +45,7 @@ function linesOf(groups: PatientGroup[]): Line[] {
   return out;
 }
 
-export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspect, onContinue }: Props) {
+export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspect, onContinue, lookupGaps }: Props) {
   const groups = useMemo(() => groupByPatient(rows), [rows]);
   const lines = useMemo(() => linesOf(groups), [groups]);
   const heights = useMemo(() => lines.map((l) => (l.kind === "patient" ? PATIENT_ROW : STUDY_ROW)), [lines]);
@@ -176,6 +178,11 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
                         <span class="muted">
                           ID <code>{g.patientId || "—"}</code> · {plural(g.studies.length, "study", "studies")}
                         </span>
+                        {lookupGaps.has(g.patientId) && (
+                          <span class="badge warn lookup-badge" data-testid="lookup-badge" title="Give the patient a pseudonym in the lookup table before sending, or its files are set aside">
+                            Not in the lookup table
+                          </span>
+                        )}
                       </th>
                     </tr>
                   );

@@ -89,6 +89,8 @@ export interface Backend {
   quarantineDiscard(id: number): Promise<Result<null, ApiError>>;
   /** Adds a held item's missing entry (`keytype/ORIGINAL`) with `value` to the lookup table `file`. */
   addLookupEntry(file: string, missingKey: string, value: string): Promise<Result<null, ApiError>>;
+  /** Which of `patientIds` the lookup table `file` lacks. */
+  lookupGaps(file: string, patientIds: string[]): Promise<Result<string[], ApiError>>;
   /** Pauses one job (or all when null): a running send starts no new piece. */
   queuePause(job: number | null): Promise<Result<QueueChange, ApiError>>;
   /** Unpauses one job (or all) and resumes the work at once. */

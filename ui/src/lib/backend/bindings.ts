@@ -207,6 +207,17 @@ async addLookupEntry(file: string, missingKey: string, value: string) : Promise<
 }
 },
 /**
+ * Which of `patient_ids` the lookup table `file` lacks (shown as a badge on their studies).
+ */
+async lookupGaps(file: string, patientIds: string[]) : Promise<Result<string[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("lookup_gaps", { file, patientIds }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Pauses one job, or every job: a running send starts no new piece.
  */
 async queuePause(job: number | null) : Promise<Result<QueueChange, ApiError>> {

@@ -161,6 +161,9 @@ export class HttpBackend implements Backend {
   addLookupEntry(file: string, missingKey: string, value: string) {
     return post<null>("add_lookup_entry", { file, missing_key: missingKey, value });
   }
+  lookupGaps(file: string, patientIds: string[]) {
+    return post<string[]>("lookup_gaps", { file, patient_ids: patientIds });
+  }
   queuePause(job: number | null) {
     return post<QueueChange>("queue_pause", { job });
   }

@@ -181,6 +181,11 @@ export class MockBackend implements Backend {
     this.dealtWith(id, "discarded");
     return ok(null);
   }
+  /** Patient IDs the mock lookup table has. */
+  lookupHas = new Set<string>();
+  lookupGaps(_file: string, patientIds: string[]) {
+    return ok(patientIds.filter((id) => !this.lookupHas.has(id)));
+  }
   addLookupEntry(file: string, missingKey: string, value: string) {
     this.lookupEntries.push({ file, missingKey, value });
     return ok(null);

@@ -25,6 +25,7 @@ export const tauriBackend: Backend = {
     commands.quarantineRelease(id, destination, profile, lookup),
   quarantineDiscard: (id) => commands.quarantineDiscard(id),
   addLookupEntry: (file, missingKey, value) => commands.addLookupEntry(file, missingKey, value),
+  lookupGaps: (file, patientIds) => commands.lookupGaps(file, patientIds),
   queuePause: (job) => commands.queuePause(job),
   queueResume: (job) => commands.queueResume(job),
   queueRetry: (job) => commands.queueRetry(job),
