@@ -725,9 +725,7 @@ pub fn set_values(path: &Path, edits: &[Edit<'_>]) -> Result<(), ConfigError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(wr)?;
     }
-    let tmp = path.with_extension("toml.part");
-    std::fs::write(&tmp, out).map_err(wr)?;
-    std::fs::rename(&tmp, path).map_err(wr)
+    crate::durable::replace(path, out.as_bytes()).map_err(wr)
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.

@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod deid;
+pub mod durable;
 pub mod error;
 pub mod home;
 pub mod intake;

@@ -1,12 +1,15 @@
 //! Adding a missing entry to a lookup table, as the quarantine's "add to the lookup table" fix
-//! does from the window: the file is rewritten whole (temporary file, fsync, rename), so a crash
+//! does from the window: the file is rewritten whole ([`crate::durable::replace`]), so a crash
 //! leaves the old table or the new one, never half of either.
 
-use std::io::Write;
 use std::path::Path;
+use std::sync::Mutex;
 
 use crate::deid::lookup::with_entry;
 use crate::error::{ApiError, ErrorClass};
+
+/// Held while a table is read, added to and replaced.
+static WRITING: Mutex<()> = Mutex::new(());
 
 fn io_err(code: &str, what: &str, path: &Path, e: &std::io::Error) -> ApiError {
     ApiError {
@@ -22,6 +25,11 @@ fn io_err(code: &str, what: &str, path: &Path, e: &std::io::Error) -> ApiError {
 /// must read as a lookup table already (so nothing else is ever appended to), and the entry must
 /// be new. Errors name the file and the key type, never the values.
 pub fn add_entry(file: &Path, missing_key: &str, value: &str) -> Result<(), ApiError> {
+    // read, add, replace: one at a time in this process, or two entries added at once (the
+    // window and the web UI share an engine) could each rewrite the table without the other's
+    let _one_at_a_time = WRITING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let Some((kind, original)) = missing_key.split_once('/') else {
         return Err(ApiError {
             code: "deid.lookup_bad_entry".into(),
@@ -54,30 +62,7 @@ pub fn add_entry(file: &Path, missing_key: &str, value: &str) -> Result<(), ApiE
         err.message = format!("{} ({})", err.message, file.display());
         err
     })?;
-    let dir = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.deposit-tmp"));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        if let Ok(meta) = std::fs::metadata(file) {
-            f.set_permissions(meta.permissions())?;
-        }
-        f.write_all(new.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, file)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
+    crate::durable::replace(file, new.as_bytes()).map_err(|e| {
         io_err(
             "deid.lookup_write",
             "cannot write the lookup table",

@@ -134,9 +134,7 @@ fn write_site(home: &Home, f: &SiteFile) -> Result<(), ApiError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io(&path, e))?;
     }
-    let tmp = path.with_extension("toml.part");
-    std::fs::write(&tmp, text).map_err(|e| io(&path, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+    crate::durable::replace(&path, text.as_bytes()).map_err(|e| io(&path, e))
 }
 
 /// The site library as a mask library, `None` when it has no rules.

@@ -169,6 +169,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
   // Patients the chosen lookup table lacks, badged on the Studies screen (checked again each
   // time it is shown: a quarantine fix may have added them).
   useEffect(() => {
+    if (screen !== "studies") return;
     const file = settings.lookup.trim();
     if (!file || rows.length === 0) {
       setLookupGaps(new Set());
@@ -182,7 +183,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
     return () => {
       alive = false;
     };
-  }, [backend, rows, settings.lookup, screen === "studies"]);
+  }, [backend, rows, settings.lookup, screen]);
 
   const startScan = async () => {
     setError(null);

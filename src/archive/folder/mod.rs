@@ -5,7 +5,6 @@
 //! nothing. Re-delivering identical bytes is a no-op; a commit writes `SESSION/COMMITTED`.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{md5_hex, ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification};
@@ -62,25 +61,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(werr)?;
-    let tmp = dir.join(format!(
-        ".{}.part",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    ));
-    {
-        let mut f = fs::File::create(&tmp).map_err(werr)?;
-        f.write_all(bytes).map_err(werr)?;
-        f.sync_all().map_err(werr)?;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(werr)?;
     }
-    fs::rename(&tmp, path).map_err(werr)?;
-    // make the rename itself durable
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::durable::replace(path, bytes).map_err(werr)
 }
 
 impl Destination for FolderArchive {
