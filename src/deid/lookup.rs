@@ -235,12 +235,7 @@ impl LookupTable {
     /// Parses a table, recognising the CSV form by a first line with a comma and no `=`.
     pub fn parse(text: &str) -> Result<Self, LookupError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let first = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-            .unwrap_or("");
-        let table = if first.contains(',') && !first.contains('=') {
+        let table = if is_csv(text) {
             Self::parse_csv(text)?
         } else {
             Self::parse_properties(text)?
