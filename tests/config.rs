@@ -3,7 +3,7 @@
 //! the pinned file edited, is refused with exit status 2; bad configuration is exit status 2
 //! with the file and key named.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! the CTP PS3.15 basic script leaves no canary of the synthetic corpus through `deposit deid`;
 //! a malformed script is a profile error (exit 2); `inspect` works with a script profile.
 
-mod support;
+use crate::support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

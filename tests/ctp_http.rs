@@ -6,7 +6,7 @@
 //! shown, the receiver going offline mid-send waited out by the same process, and the audit
 //! record complete.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

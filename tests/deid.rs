@@ -2,7 +2,7 @@
 //! the output (bytes or paths), clinical attributes and pixels unchanged, lookup misses
 //! quarantined, and outputs no less valid than inputs according to dciodvfy.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

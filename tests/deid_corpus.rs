@@ -6,7 +6,7 @@
 //! - every deliberately broken file of the sample corpus is quarantined or skipped with a
 //!   reason, and nothing panics.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! script that both CTP loaders re-read identically, applied automatically by deid (after any
 //! `--masks` library: first match wins), and deleted.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

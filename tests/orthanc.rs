@@ -5,7 +5,7 @@
 //!
 //! Peers missing: the tests fail when DEPOSIT_REQUIRE_PEERS=1, else they skip with a message.
 
-mod support;
+use crate::support;
 
 use support::cli::deposit;
 

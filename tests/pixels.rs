@@ -3,7 +3,7 @@
 //! pick pinned rules for real samples; every encoding in the sample corpus previews, and frame 0
 //! matches pydicom's decode.
 
-mod support;
+use crate::support;
 
 use support::burned::{burned_us, text_box};
 

@@ -2,7 +2,7 @@
 //! and per source folder, the same for the same seed; sign-offs stored in the catalog and
 //! listed; bad input refused without recording anything. The CLI's `inspect --sample` too.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! verified in the folder archive; nothing identifying in the archive's bytes or names;
 //! burned-in-risk images quarantined, not delivered; a second send delivers nothing twice.
 
-mod support;
+use crate::support;
 
 use support::cli::{dcm_files, deposit};
 

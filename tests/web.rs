@@ -2,7 +2,7 @@
 //! the UI's files (and nothing outside them), and a whole scan → send → history round over the
 //! api, with events by long-poll — the same path the browser takes.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! slower than the client's timeout and session expiry are survived; a project without write
 //! access and a wrong password are refused plainly, with nothing sent and no secret shown.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,24 @@
+//! Deposit's integration tests, gathered into one test binary (one link instead of one per
+//! file): flows across modules and against real peers, each file a module. Peers missing fail the
+//! run when `DEPOSIT_REQUIRE_PEERS=1` (CI) and skip with a message otherwise.
+
+mod support;
+
+mod config;
+mod ctp;
+mod ctp_http;
+mod deid;
+mod deid_corpus;
+mod fuzz_replay;
+mod keyring;
+mod kill;
+mod masks;
+mod orthanc;
+mod pixels;
+mod queue_control;
+mod receive;
+mod review;
+mod scan;
+mod send;
+mod web;
+mod xnat;
