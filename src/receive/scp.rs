@@ -23,9 +23,9 @@ use dicom_ul::pdu::{
 };
 use dicom_ul::Pdu;
 
-use super::dimse::{self, status, Request};
 use super::spool::Incoming;
 use super::{ScpEvent, Shared, Stored};
+use crate::dimse::{self, status, Request};
 use crate::intake::{FileStat, Read1};
 
 /// DICOM application context name.
