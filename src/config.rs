@@ -695,18 +695,8 @@ pub fn set_values(path: &Path, edits: &[Edit<'_>]) -> Result<(), ConfigError> {
     crate::durable::replace(path, out.as_bytes()).map_err(wr)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
-pub fn utc_stamp(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = crate::deid::dates::civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
+/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time (approval stamps).
+pub use crate::calendar::utc_stamp;
 
 #[cfg(test)]
 mod tests {

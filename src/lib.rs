@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod archive;
+pub mod calendar;
 pub mod catalog;
 pub mod cli;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod dimse;
 pub mod durable;
 pub mod error;
 pub mod home;
+pub mod implementation;
 pub mod intake;
 pub mod pixels;
 pub mod queue;
