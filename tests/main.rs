@@ -9,6 +9,7 @@ mod ctp;
 mod ctp_http;
 mod deid;
 mod deid_corpus;
+mod front_end;
 mod fuzz_replay;
 mod keyring;
 mod kill;

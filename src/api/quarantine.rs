@@ -15,7 +15,8 @@ pub struct ReleaseOptions {
     pub profile: Option<String>,
     /// Lookup table.
     pub lookup: Option<PathBuf>,
-    /// Deliver to this destination.
+    /// Deliver to this destination (a URL, or a `[destinations]` name of the session's
+    /// configuration).
     pub to: Option<String>,
     /// Or write into this folder.
     pub out: Option<PathBuf>,
@@ -34,7 +35,7 @@ impl ReleaseOptions {
         lookup: Option<String>,
     ) -> Result<Self, ApiError> {
         Ok(ReleaseOptions {
-            to: Some(super::config::destination_url(&destination)?),
+            to: Some(destination),
             profile: profile.filter(|p| !p.is_empty()),
             lookup: lookup.filter(|p| !p.is_empty()).map(Into::into),
             ..ReleaseOptions::default()
@@ -142,8 +143,8 @@ impl super::Session {
             std::fs::rename(&tmp, &target).map_err(werr)?;
             report.written = Some(prepared.relative_path.display().to_string());
         }
-        if let Some(dest) = &opts.to {
-            let destination = crate::archive::open(dest, &self.home.dir("archive"))
+        if let Some(dest) = opts.to.as_deref().map(|d| self.destination_url(d)) {
+            let destination = crate::archive::open(&dest, &self.home.dir("archive"))
                 .map_err(|e| ApiError::from_err(&e, true))?;
             let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
             let ready = prepared.clone();

@@ -111,7 +111,8 @@ fn study_name(cfg: &Config) -> String {
     }
 }
 
-/// The settings of the configuration at `path` (`None`: `DEPOSIT_CONFIG` or the OS default).
+/// The settings of the configuration at `path` (front doors pass
+/// [`super::resolve::Overrides::config_file`]; `None`: the OS default).
 pub fn settings(path: Option<&Path>) -> Result<Settings, ApiError> {
     let cfg = config::load(path, true).map_err(cfg_err)?;
     let study = study_name(&cfg);

@@ -49,7 +49,7 @@ pub(crate) fn parse_wait(text: &str) -> Result<Option<std::time::Duration>, ApiE
 pub(crate) fn apply_delivery(
     opts: &mut SendOptions,
     d: &Delivery,
-    conf: &crate::config::Delivery,
+    conf: &crate::api::dto::Delivery,
 ) -> Result<(), ApiError> {
     if d.max_rate.is_none() {
         opts.max_rate = conf.max_rate_bytes_per_sec;
@@ -64,10 +64,8 @@ pub(crate) fn apply_delivery(
         opts.concurrency = Some(n);
     }
     if let Some(r) = &d.max_rate {
-        opts.max_rate = Some(
-            crate::archive::throttle::parse_rate(r)
-                .map_err(|e| usage(format!("--max-rate {e}")))?,
-        );
+        opts.max_rate =
+            Some(crate::api::dto::parse_rate(r).map_err(|e| usage(format!("--max-rate {e}")))?);
     }
     if let Some(w) = &d.offline_wait {
         opts.offline_wait = parse_wait(w)?;
@@ -78,28 +76,25 @@ pub(crate) fn apply_delivery(
 pub fn run(
     common: &Common,
     paths: &[PathBuf],
-    to: Option<&str>,
     delivery: &Delivery,
     resources: &[String],
     scan_quality: &[String],
 ) -> Result<u8, ApiError> {
-    let dest = to
-        .map(str::to_string)
-        .or_else(|| common.resolved.destination.clone())
-        .ok_or_else(|| {
+    // --to, else the study's destination
+    let dest = common.resolved.destination.clone().ok_or_else(|| {
             usage("give --to DEST (a URL or a configured destination), or a destination for the study in deposit.toml".into())
         })?;
-    let to = common.resolved.config.destination_url(&dest);
+    let to = common.resolved.destination_url(&dest);
     let to = to.as_str();
     let mut opts = SendOptions {
-        profile: common.profile.clone(),
-        lookup: common.lookup.clone(),
+        profile: common.resolved.profile.clone(),
+        lookup: common.resolved.lookup.clone(),
         project: common
             .resolved
             .project
             .clone()
             .or_else(|| common.study.clone()),
-        masks: common.masks.clone(),
+        masks: common.resolved.masks.clone(),
         detect_text: common.detect_text,
         ..Default::default()
     };
@@ -112,7 +107,7 @@ pub fn run(
         opts.scan_quality
             .push(QualitySpec::parse(q).map_err(|e| usage(format!("--scan-quality {e}")))?);
     }
-    let mut session = super::settings::open_session(common)?;
+    let mut session = common.resolved.open_session()?;
     let bar = Bar::new(!common.json && !common.quiet, "steps");
     let s = session.send_with_events(paths, to, &opts, |p| {
         bar.set(p.done, p.total);

@@ -542,18 +542,20 @@ impl ReceiverHandle {
     }
 }
 
-/// Starts the receiver on the default data home (`DEPOSIT_HOME` or the OS data folder).
+/// Starts the receiver on the data home `home` (`None`: the OS data folder).
 pub fn start_default(
+    home: Option<&std::path::Path>,
     opts: ReceiverOptions,
     on_event: impl Fn(ReceiverEvent) + Send + Sync + 'static,
 ) -> Result<ReceiverHandle, ApiError> {
-    let root = Home::resolve().map_err(|e| ApiError::from_err(&e, true))?;
+    let root = Home::resolve(home).map_err(|e| ApiError::from_err(&e, true))?;
     start(root, opts, on_event)
 }
 
-/// The receiver's log file in the default data home (`logs/receive.log`, 10 MB × 5 files).
-pub fn default_log() -> Option<log::RotatingLog> {
-    let root = Home::resolve().ok()?;
+/// The receiver's log file in the data home `home` (`None`: the OS data folder;
+/// `logs/receive.log`, 10 MB × 5 files).
+pub fn default_log(home: Option<&std::path::Path>) -> Option<log::RotatingLog> {
+    let root = Home::resolve(home).ok()?;
     let home = Home::open(root).ok()?;
     log::RotatingLog::open(&home.dir("logs").join("receive.log"), 10 << 20, 5).ok()
 }
