@@ -12,6 +12,7 @@ mod deid_corpus;
 mod fuzz_replay;
 mod keyring;
 mod kill;
+mod layers;
 mod masks;
 mod orthanc;
 mod pixels;
