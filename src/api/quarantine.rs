@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::send::{prepare_file, send, NotPrepared, SendSummary};
+use super::send::{prepare, send, NotPrepared, SendSummary};
 use crate::error::{ApiError, ErrorClass};
 
 /// Where a released item goes.
@@ -92,13 +92,25 @@ impl super::Session {
         }
         let file = PathBuf::from(row.stored_path.as_deref().unwrap_or(&row.source_path));
         let profile = self.run_profile(opts.profile.as_deref())?;
-        let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
-        let pixels = super::pixelgate::PixelPolicy::load(&self.home, opts.masks.as_deref(), false)?;
-        let keys = self.keys()?;
+        let pipeline = self.pipeline(
+            profile,
+            opts.lookup.as_deref(),
+            opts.masks.as_deref(),
+            false,
+        )?;
+        let profile = pipeline.profile();
         let cat = |e: crate::catalog::CatalogError| ApiError::from_err(&e, false);
-        let prepared = match prepare_file(&file, &profile, &keys, lookup.as_ref(), &pixels) {
+        let prepared = match prepare(&pipeline, &file) {
             Ok(p) => p,
-            Err((_, q)) => {
+            Err(NotPrepared::Failed(why)) => {
+                return Err(ApiError {
+                    code: "quarantine.release".into(),
+                    message: why,
+                    class: ErrorClass::Permanent,
+                    usage: false,
+                })
+            }
+            Err(NotPrepared::Quarantined { quarantine: q, .. }) => {
                 self.catalog
                     .set_quarantine_state(
                         id,
@@ -127,19 +139,13 @@ impl super::Session {
             written: None,
         };
         if let Some(out) = &opts.out {
-            let target = out.join(&prepared.relative_path);
-            let werr = |e: std::io::Error| ApiError {
-                code: "quarantine.write".into(),
-                message: format!("cannot write {}: {e}", target.display()),
-                class: ErrorClass::Transient,
-                usage: false,
-            };
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(werr)?;
-            }
-            let tmp = target.with_extension("dcm.part");
-            std::fs::write(&tmp, &prepared.bytes).map_err(werr)?;
-            std::fs::rename(&tmp, &target).map_err(werr)?;
+            crate::pipeline::sink::write_one(out, &prepared.relative_path, &prepared.bytes)
+                .map_err(|e| ApiError {
+                    code: "quarantine.write".into(),
+                    message: e.to_string(),
+                    class: ErrorClass::Transient,
+                    usage: false,
+                })?;
             report.written = Some(prepared.relative_path.display().to_string());
         }
         if let Some(dest) = &opts.to {

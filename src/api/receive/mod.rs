@@ -298,7 +298,7 @@ pub fn start(
             let session = super::Session::open(home.root())?;
             session.run_profile(opts.profile.as_deref())?;
             super::deid::load_lookup(opts.lookup.as_deref())?;
-            super::deid::load_masks(opts.masks.as_deref())?;
+            super::masks::load_masks(opts.masks.as_deref())?;
             Some(d.describe())
         }
         None => {
