@@ -11,8 +11,6 @@
 //! queries: then the study is verified by the per-instance C-STORE statuses (every instance
 //! the queue holds as acknowledged got a success or warning status), and the URI says which.
 
-pub mod dimse;
-
 use std::collections::BTreeSet;
 use std::io::{Cursor, Write};
 use std::sync::Mutex;
@@ -25,8 +23,8 @@ use dicom_ul::pdu::{AssociationRJResult, PDataValue, PDataValueType};
 use dicom_ul::{ClientAssociation, ClientAssociationOptions, Pdu};
 
 use super::{ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification};
+use crate::dimse::{self, valid_ae, Outcome};
 use crate::error::{Classify, ErrorClass};
-use dimse::Outcome;
 
 type Assoc = ClientAssociation<std::net::TcpStream>;
 
@@ -64,14 +62,6 @@ struct Outgoing {
     bytes: Vec<u8>,
     /// Offset of the data set (after the file meta group).
     dataset_at: usize,
-}
-
-fn valid_ae(ae: &str) -> bool {
-    !ae.is_empty()
-        && ae.len() <= 16
-        && ae
-            .chars()
-            .all(|c| c.is_ascii_graphic() && c != '\\' || c == ' ')
 }
 
 impl CStore {
