@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::Session;
+use crate::archive::DestinationSpec;
 use crate::config::{self, Config, Pin};
 use crate::deid::Profile;
 use crate::error::{ApiError, ErrorClass};
@@ -36,14 +37,16 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, ApiError> {
     config::load(path, false).map_err(cfg_err)
 }
 
-/// A destination as a person gave it — a `[destinations]` name from `deposit.toml` or a URL — as
-/// the URL to open. Front ends offer the configured names; the CLI resolves its own flags.
-pub fn destination_url(dest: &str) -> Result<String, ApiError> {
+/// A destination as a person gave it — a `[destinations]` name from `deposit.toml` or a URL —
+/// parsed. Front ends offer the configured names; the CLI resolves its own flags.
+pub fn destination(dest: &str) -> Result<DestinationSpec, ApiError> {
     let dest = dest.trim();
-    if dest.contains(':') {
-        return Ok(dest.to_string());
-    }
-    Ok(load_config(None)?.destination_url(dest))
+    let spec = if dest.contains(':') {
+        DestinationSpec::parse(dest)
+    } else {
+        DestinationSpec::resolve(dest, &load_config(None)?)
+    };
+    spec.map_err(|e| ApiError::from_err(&e, true))
 }
 
 /// The study an approval goes to: the one named, else the only one, else "default" when the

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::send::{SendOptions, SendSummary};
 use super::Session;
+use crate::archive::DestinationSpec;
 use crate::catalog::ScanSummary;
 use crate::error::{ApiError, ErrorClass};
 use crate::intake::ScanOptions;
@@ -319,9 +320,10 @@ pub fn send(
     let cfg = super::config::load_config(None).ok();
     let delivery = cfg.as_ref().map(|c| c.delivery.clone()).unwrap_or_default();
     let destination = match &cfg {
-        Some(c) => c.destination_url(request.destination.trim()),
-        None => request.destination.trim().to_string(),
-    };
+        Some(c) => DestinationSpec::resolve(&request.destination, c),
+        None => DestinationSpec::parse(request.destination.trim()),
+    }
+    .map_err(|e| ApiError::from_err(&e, true));
     let opts = SendOptions {
         concurrency: delivery.concurrency.map(|n| n.max(1) as usize),
         max_rate: delivery.max_rate_bytes_per_sec,
@@ -333,7 +335,8 @@ pub fn send(
             .map(Into::into),
         ..SendOptions::default()
     };
-    let result = open().and_then(|mut session| {
+    let result = destination.and_then(|destination| {
+        let mut session = open()?;
         session.send_studies(&request.study_uids, &destination, &opts, |s| {
             let (phase, done, total) = phase_of(s.done, s.total);
             if let Some(p) = throttle.update(phase, done, total, s.status, s.retry_in_secs) {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::send::{prepare, send, NotPrepared, SendSummary};
+use crate::archive::DestinationSpec;
 use crate::error::{ApiError, ErrorClass};
 
 /// Where a released item goes.
@@ -16,7 +17,7 @@ pub struct ReleaseOptions {
     /// Lookup table.
     pub lookup: Option<PathBuf>,
     /// Deliver to this destination.
-    pub to: Option<String>,
+    pub to: Option<DestinationSpec>,
     /// Or write into this folder.
     pub out: Option<PathBuf>,
     /// Project label at the destination (default `DEPOSIT`).
@@ -34,7 +35,7 @@ impl ReleaseOptions {
         lookup: Option<String>,
     ) -> Result<Self, ApiError> {
         Ok(ReleaseOptions {
-            to: Some(super::config::destination_url(&destination)?),
+            to: Some(super::config::destination(&destination)?),
             profile: profile.filter(|p| !p.is_empty()),
             lookup: lookup.filter(|p| !p.is_empty()).map(Into::into),
             ..ReleaseOptions::default()
@@ -149,7 +150,8 @@ impl super::Session {
             report.written = Some(prepared.relative_path.display().to_string());
         }
         if let Some(dest) = &opts.to {
-            let destination = crate::archive::open(dest, &self.home.dir("archive"))
+            let destination = dest
+                .open(&self.home.dir("archive"))
                 .map_err(|e| ApiError::from_err(&e, true))?;
             let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
             let ready = prepared.clone();

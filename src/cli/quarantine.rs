@@ -36,7 +36,10 @@ pub fn run(
             let opts = ReleaseOptions {
                 profile: common.profile.clone(),
                 lookup: common.lookup.clone(),
-                to: to.map(|t| common.resolved.config.destination_url(&t)),
+                to: to
+                    .map(|t| crate::archive::DestinationSpec::resolve(&t, &common.resolved.config))
+                    .transpose()
+                    .map_err(|e| ApiError::from_err(&e, true))?,
                 out,
                 project: common
                     .resolved

@@ -47,7 +47,9 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
     let forward = f
         .forward
         .or_else(|| conf.forward.clone())
-        .map(|d| cfg.destination_url(&d));
+        .map(|d| crate::archive::DestinationSpec::resolve(&d, cfg))
+        .transpose()
+        .map_err(|e| ApiError::from_err(&e, true))?;
     let opts = ReceiverOptions {
         aet: f.aet.or_else(|| conf.aet.clone()).unwrap_or(defaults.aet),
         bind: f.bind,

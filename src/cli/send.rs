@@ -59,8 +59,9 @@ pub fn run(
         .ok_or_else(|| {
             usage("give --to DEST (a URL or a configured destination), or a destination for the study in deposit.toml".into())
         })?;
-    let to = common.resolved.config.destination_url(&dest);
-    let to = to.as_str();
+    let to = crate::archive::DestinationSpec::resolve(&dest, &common.resolved.config)
+        .map_err(|e| ApiError::from_err(&e, true))?;
+    let to = &to;
     let mut opts = SendOptions {
         profile: common.profile.clone(),
         lookup: common.lookup.clone(),

@@ -58,7 +58,7 @@ impl ReceiverControl {
             port: req.port,
             // the window offers destinations by their `[destinations]` name
             forward: empty(req.forward)
-                .map(|d| crate::api::config::destination_url(&d))
+                .map(|d| crate::api::config::destination(&d))
                 .transpose()?,
             profile: empty(req.profile),
             lookup: empty(req.lookup).map(Into::into),
