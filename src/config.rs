@@ -323,54 +323,21 @@ fn check_template(t: &str, allowed: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses `30`, `"30s"`, `"2m"` into seconds.
+/// Seconds: an integer, or text such as `"30s"`, `"2m"` ([`crate::units::parse_seconds`]).
 fn seconds(v: &Value) -> Option<u64> {
     if let Some(n) = v.as_integer() {
         return u64::try_from(n).ok();
     }
-    let s = v.as_str()?.trim();
-    let (num, mul) = if let Some(n) = s.strip_suffix('m') {
-        (n, 60)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1)
-    } else {
-        (s, 1)
-    };
-    num.trim().parse::<u64>().ok()?.checked_mul(mul)
+    crate::units::parse_seconds(v.as_str()?).ok()
 }
 
-/// Parses `1000000`, `"500KB/s"`, `"20MB/s"`, `"1GiB/s"` into bytes per second.
+/// Bytes per second: a positive integer, or text such as `"500KB/s"`, `"20MB/s"`, `"1GiB/s"`
+/// ([`crate::units::parse_rate`]).
 fn rate(v: &Value) -> Option<u64> {
     if let Some(n) = v.as_integer() {
         return u64::try_from(n).ok().filter(|n| *n > 0);
     }
-    let s = v.as_str()?.trim();
-    let s = s.strip_suffix("/s").unwrap_or(s).trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let num: f64 = num.parse().ok()?;
-    let mul: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    let r = (num * mul).round();
-    (1.0..1e15).contains(&r).then_some(r as u64)
-}
-
-fn check_aet(aet: &str) -> bool {
-    !aet.is_empty()
-        && aet.len() <= 16
-        && aet
-            .chars()
-            .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '\\')
+    crate::units::parse_rate(v.as_str()?).ok()
 }
 
 /// Parses configuration text; `path` is named in errors and anchors relative paths.
@@ -520,7 +487,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let r = &mut cfg.receiver;
         if let Some(v) = t.get("aet") {
             let a = cx.string(v, "receiver.aet")?;
-            if !check_aet(&a) {
+            if !crate::dimse::valid_ae(&a) {
                 return Err(cx.bad(
                     "receiver.aet",
                     "an AE title is 1-16 ASCII characters without backslash",
@@ -735,18 +702,8 @@ pub fn set_values(path: &Path, edits: &[Edit<'_>]) -> Result<(), ConfigError> {
     crate::durable::replace(path, out.as_bytes()).map_err(wr)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
-pub fn utc_stamp(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = crate::deid::dates::civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
+/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time (approval stamps).
+pub use crate::calendar::utc_stamp;
 
 #[cfg(test)]
 mod tests {
@@ -892,6 +849,11 @@ max_rate = "20MB/s"
         assert_eq!(seconds(&Value::from("30s")), Some(30));
         assert_eq!(seconds(&Value::from(5)), Some(5));
         assert_eq!(seconds(&Value::from("x")), None);
+        assert_eq!(seconds(&Value::from("2h")), Some(7200));
+        // what the settings screen accepts, the file reads back
+        assert_eq!(rate(&Value::from("1.5M")), Some(1_500_000));
+        assert_eq!(rate(&Value::from("10mbps")), Some(10_000_000));
+        assert_eq!(seconds(&Value::from("99999999999999999d")), None);
         assert_eq!(utc_stamp(86_400 + 3661), "1970-01-02T01:01:01Z");
     }
 }

@@ -13,6 +13,7 @@ mod front_end;
 mod fuzz_replay;
 mod keyring;
 mod kill;
+mod layers;
 mod masks;
 mod orthanc;
 mod pixels;

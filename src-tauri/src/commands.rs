@@ -174,8 +174,10 @@ pub async fn quarantine_release(
     profile: Option<String>,
     lookup: Option<String>,
 ) -> Result<ReleaseReport, ApiError> {
-    let opts = ReleaseOptions::deliver(destination, profile, lookup)?;
-    state.with_mut(|s| s.quarantine_release(id, &opts))
+    state.with_mut(|s| {
+        let opts = ReleaseOptions::deliver(s.destination(&destination)?, profile, lookup);
+        s.quarantine_release(id, &opts)
+    })
 }
 
 /// Adds a held item's missing lookup entry (`keytype/ORIGINAL`, as the quarantine record has it)

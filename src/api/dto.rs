@@ -7,6 +7,3 @@ pub use crate::deid::Action;
 pub use crate::error::ApiError;
 pub use crate::intake::{Progress, ScanOptions};
 pub use crate::queue::runner::RunReport;
-
-/// Parses a bandwidth cap as people write it (`20MB/s`, `500KiB/s`) into bytes per second.
-pub use crate::archive::throttle::parse_rate;

@@ -318,7 +318,7 @@ pub fn send(
         // `[delivery]` of the session's deposit.toml: pieces in flight and the bandwidth cap;
         // `[destinations]`: the window offers configured destinations by name
         let delivery = session.config().delivery.clone();
-        let destination = session.destination_url(&request.destination);
+        let destination = session.destination(&request.destination)?;
         let opts = SendOptions {
             concurrency: delivery.concurrency.map(|n| n.max(1) as usize),
             max_rate: delivery.max_rate_bytes_per_sec,

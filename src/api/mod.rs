@@ -11,7 +11,6 @@ pub mod jobs;
 pub mod login;
 pub mod lookup;
 pub mod masks;
-pub mod pixelgate;
 pub mod pixels;
 pub mod preflight;
 pub mod quarantine;

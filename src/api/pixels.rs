@@ -24,7 +24,7 @@ pub fn preview_png(file: &Path, opts: &PreviewOptions) -> Result<(Vec<u8>, Previ
     let masks = if opts.no_mask {
         None
     } else {
-        super::deid::load_masks(opts.masks.as_deref())?
+        super::masks::load_masks(opts.masks.as_deref())?
     };
     render_png(file, opts, masks.as_ref())
 }
@@ -62,7 +62,7 @@ impl super::Session {
         if opts.no_mask {
             return render_png(file, opts, None);
         }
-        let masks = super::pixelgate::run_and_site_masks(self.home(), opts.masks.as_deref())?;
+        let masks = super::masks::run_and_site_masks(self.home(), opts.masks.as_deref())?;
         render_png(file, opts, masks.as_ref())
     }
 }

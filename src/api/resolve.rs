@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::config::{approval, approvals, mark_approved, Approval, StudySettings, StudySetup};
 use super::deid::ProfileInfo;
 use super::Session;
+use crate::archive::DestinationSpec;
 use crate::config::{self, Config};
 use crate::error::ApiError;
 use crate::home::Home;
@@ -98,6 +99,10 @@ pub struct Resolved {
 
 fn cfg_err(e: config::ConfigError) -> ApiError {
     ApiError::from_err(&e, true)
+}
+
+fn destination(cfg: &Config, dest: &str) -> Result<DestinationSpec, ApiError> {
+    DestinationSpec::resolve(dest, cfg).map_err(|e| ApiError::from_err(&e, true))
 }
 
 /// Reads the configuration `o` points at (a named file must exist).
@@ -192,9 +197,9 @@ impl Resolved {
         Ok(s)
     }
 
-    /// A destination as a person gave it (a `[destinations]` name or a URL) → its URL.
-    pub fn destination_url(&self, dest: &str) -> String {
-        self.config.destination_url(dest)
+    /// A destination as a person gave it (a `[destinations]` name or a URL), parsed.
+    pub fn destination(&self, dest: &str) -> Result<DestinationSpec, ApiError> {
+        destination(&self.config, dest)
     }
 
     /// The configured study as front ends show it: its approval and defaults (destination as
@@ -272,9 +277,10 @@ impl Session {
         &self.settings
     }
 
-    /// A destination as a person gave it (a `[destinations]` name or a URL) → its URL.
-    pub fn destination_url(&self, dest: &str) -> String {
-        self.settings.destination_url(dest.trim())
+    /// A destination as a person gave it (a `[destinations]` name of the session's
+    /// configuration, or a URL), parsed.
+    pub fn destination(&self, dest: &str) -> Result<DestinationSpec, ApiError> {
+        destination(&self.settings, dest)
     }
 }
 
@@ -306,7 +312,9 @@ mod tests {
         assert_eq!(r.uid_root.as_deref(), Some("1.2.3"));
         assert_eq!(r.project.as_deref(), Some("P"));
         assert_eq!(
-            r.destination_url(r.destination.as_deref().expect("d")),
+            r.destination(r.destination.as_deref().expect("d"))
+                .expect("parsed")
+                .to_string(),
             "folder:/x"
         );
         let r = resolve(&Overrides {

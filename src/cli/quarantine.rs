@@ -36,7 +36,7 @@ pub fn run(
             let opts = ReleaseOptions {
                 profile: common.resolved.profile.clone(),
                 lookup: common.resolved.lookup.clone(),
-                to: to.map(|t| common.resolved.destination_url(&t)),
+                to: to.map(|t| common.resolved.destination(&t)).transpose()?,
                 out,
                 project: common
                     .resolved

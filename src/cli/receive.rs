@@ -52,7 +52,8 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
     let forward = f
         .forward
         .or_else(|| conf.forward.clone())
-        .map(|d| r.destination_url(&d));
+        .map(|d| r.destination(&d))
+        .transpose()?;
     let opts = ReceiverOptions {
         aet: f.aet.or_else(|| conf.aet.clone()).unwrap_or(defaults.aet),
         bind: f.bind,

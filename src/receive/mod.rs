@@ -7,7 +7,6 @@
 //! recorded does the sender get Success. [`Server::shutdown`] stops accepting and lets the
 //! associations in flight finish, for a bounded time.
 
-pub mod dimse;
 pub mod scp;
 pub mod spool;
 
@@ -20,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use thiserror::Error;
 
+pub use crate::dimse::valid_ae;
 use crate::error::{Classify, ErrorClass};
 use crate::intake::{FileStat, Header};
 
@@ -72,15 +72,6 @@ impl Classify for ReceiveError {
             _ => ErrorClass::Permanent,
         }
     }
-}
-
-/// True for a valid AE title: 1–16 characters, printable ASCII, no backslash.
-pub fn valid_ae(ae: &str) -> bool {
-    !ae.trim().is_empty()
-        && ae.len() <= 16
-        && ae
-            .chars()
-            .all(|c| (c.is_ascii_graphic() && c != '\\') || c == ' ')
 }
 
 /// How the SCP behaves.

@@ -412,8 +412,11 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
         "quarantine" => to_json(state.with(|s| s.quarantine_list())),
         "quarantine_release" => {
             let a: ReleaseArgs = args(a)?;
-            let opts = ReleaseOptions::deliver(a.destination, a.profile, a.lookup)?;
-            to_json(state.with(|s| s.quarantine_release(a.id, &opts)))
+            to_json(state.with(|s| {
+                let opts =
+                    ReleaseOptions::deliver(s.destination(&a.destination)?, a.profile, a.lookup);
+                s.quarantine_release(a.id, &opts)
+            }))
         }
         "add_lookup_entry" => {
             let a: LookupEntryArgs = args(a)?;

@@ -62,7 +62,9 @@ impl ReceiverControl {
             aet: req.aet.trim().to_string(),
             port: req.port,
             // the window offers destinations by their `[destinations]` name
-            forward: empty(req.forward).map(|d| settings.destination_url(d.trim())),
+            forward: empty(req.forward)
+                .map(|d| settings.destination(&d))
+                .transpose()?,
             profile: empty(req.profile),
             lookup: empty(req.lookup).map(Into::into),
             ..ReceiverOptions::default()

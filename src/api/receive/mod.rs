@@ -42,8 +42,9 @@ pub struct ReceiverOptions {
     pub allow: Vec<String>,
     /// Associations served at once (more are rejected as transient).
     pub max_associations: usize,
-    /// Forward de-identified studies to this destination (name or URL).
-    pub forward: Option<String>,
+    /// Forward de-identified studies to this destination.
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
+    pub forward: Option<crate::archive::DestinationSpec>,
     /// Seconds without a new instance before a study is forwarded.
     pub quiet_period_secs: u64,
     /// Profile name or file for forwarding (default: the strict basic profile).
@@ -293,12 +294,13 @@ pub fn start(
     let catalog_path = home.catalog_path();
     let forward_label = match &opts.forward {
         Some(dest) => {
-            let d = crate::archive::open(dest, &home.dir("archive"))
+            let d = dest
+                .open(&home.dir("archive"))
                 .map_err(|e| ApiError::from_err(&e, true))?;
             let session = super::Session::open(home.root())?;
             session.run_profile(opts.profile.as_deref())?;
             super::deid::load_lookup(opts.lookup.as_deref())?;
-            super::deid::load_masks(opts.masks.as_deref())?;
+            super::masks::load_masks(opts.masks.as_deref())?;
             Some(d.describe())
         }
         None => {
@@ -563,7 +565,7 @@ pub fn default_log(home: Option<&std::path::Path>) -> Option<log::RotatingLog> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::{Item, Piece, StudyLabels};
+    use crate::archive::{Destination, Item, Piece, StudyLabels};
     use dicom_core::{DataElement, PrimitiveValue, VR};
     use dicom_dictionary_std::tags;
     use dicom_object::meta::FileMetaTableBuilder;
@@ -612,9 +614,11 @@ mod tests {
             ..Default::default()
         };
         let h = start(&home, opts.clone(), |_| {}).expect("start");
-        let scu =
-            crate::archive::open(&format!("dicom://DEPOSIT@127.0.0.1:{}", h.port()), d.path())
-                .expect("dest");
+        let scu = crate::archive::cstore::CStore::parse(&format!(
+            "dicom://DEPOSIT@127.0.0.1:{}",
+            h.port()
+        ))
+        .expect("dest");
         let piece = Piece {
             labels: StudyLabels {
                 project: "P".into(),
@@ -661,9 +665,9 @@ mod tests {
         .expect("start");
         assert_ne!(h.port(), 0);
         let url = |ae: &str| format!("dicom://{ae}@127.0.0.1:{}", h.port());
-        let scu = crate::archive::open(&url("DEPOSIT"), d.path()).expect("dest");
+        let scu = crate::archive::cstore::CStore::parse(&url("DEPOSIT")).expect("dest");
         scu.check().expect("C-ECHO");
-        assert!(crate::archive::open(&url("NOT_US"), d.path())
+        assert!(crate::archive::cstore::CStore::parse(&url("NOT_US"))
             .expect("dest")
             .check()
             .is_err());
