@@ -8,67 +8,65 @@ use std::path::{Path, PathBuf};
 
 /// Which top-level modules each top-level module of src/ may name through `crate::`.
 /// Keep in step with the table in docs/architecture.md.
-fn rules() -> BTreeMap<&'static str, &'static [&'static str]> {
-    // the foundation: no DICOM flow, usable from anywhere
-    const FOUNDATION: &[&str] = &["error", "durable", "units", "home", "logging"];
-    let mut r: BTreeMap<&'static str, &'static [&'static str]> = BTreeMap::new();
-    r.insert("error", &[]);
-    r.insert("durable", &[]);
-    r.insert("units", &["error"]);
-    r.insert("home", &["error", "durable"]);
-    r.insert("logging", &["error", "durable", "home"]);
+fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
+    // pure helpers with no DICOM flow in them, usable from anywhere
+    const PURE: &[&str] = &["error", "units", "calendar", "implementation"];
+    // plus the file system and the data home
+    const FOUNDATION: &[&str] = &[
+        "error",
+        "units",
+        "calendar",
+        "implementation",
+        "durable",
+        "home",
+        "logging",
+    ];
+    let with = |base: &[&'static str], more: &[&'static str]| -> Vec<&'static str> {
+        base.iter().chain(more).copied().collect()
+    };
+    let mut r = BTreeMap::new();
+    r.insert("error", vec![]);
+    r.insert("units", vec!["error"]);
+    r.insert("calendar", vec![]);
+    r.insert("implementation", vec![]);
+    r.insert("durable", vec![]);
+    r.insert("home", vec!["error", "durable"]);
+    r.insert("logging", vec!["error", "durable", "home"]);
     // shared protocol and language plumbing
-    r.insert("dimse", &["error", "units"]);
-    r.insert("ctp_expr", &["error"]);
-    r.insert("net", &["error", "units"]);
+    r.insert("dimse", with(PURE, &[]));
+    r.insert("ctp_expr", with(PURE, &[]));
+    r.insert("net", with(PURE, &[]));
+    // settings: below everything that reads them
+    r.insert("config", with(FOUNDATION, &["dimse", "deid"]));
     // the engine, in the order data flows
-    r.insert("intake", FOUNDATION);
-    r.insert("deid", &["error", "units", "ctp_expr"]);
-    r.insert(
-        "pixels",
-        &["error", "durable", "units", "ctp_expr", "intake"],
-    );
-    r.insert(
-        "catalog",
-        &["error", "durable", "units", "home", "intake", "deid"],
-    );
+    r.insert("intake", with(FOUNDATION, &[]));
+    r.insert("deid", with(PURE, &["ctp_expr"]));
+    r.insert("pixels", with(FOUNDATION, &["ctp_expr", "intake"]));
+    r.insert("catalog", with(FOUNDATION, &["intake", "deid"]));
     r.insert(
         "pipeline",
-        &[
-            "error", "durable", "units", "home", "logging", "intake", "catalog", "deid", "pixels",
-        ],
+        with(FOUNDATION, &["intake", "catalog", "deid", "pixels"]),
     );
-    r.insert("archive", &["error", "durable", "units", "dimse", "net"]);
-    r.insert(
-        "queue",
-        &["error", "durable", "units", "archive", "catalog"],
-    );
-    r.insert(
-        "receive",
-        &[
-            "error", "durable", "units", "home", "logging", "dimse", "intake", "catalog",
-        ],
-    );
-    r.insert(
-        "config",
-        &[
-            "error", "durable", "units", "home", "dimse", "deid", "archive",
-        ],
-    );
+    r.insert("archive", with(FOUNDATION, &["dimse", "net", "config"]));
+    r.insert("queue", with(FOUNDATION, &["archive", "catalog"]));
+    r.insert("receive", with(FOUNDATION, &["dimse", "intake", "catalog"]));
     // the one surface every front door calls: may use the whole engine
     r.insert(
         "api",
-        &[
-            "error", "durable", "units", "home", "logging", "dimse", "ctp_expr", "net", "intake",
-            "deid", "pixels", "catalog", "pipeline", "archive", "queue", "receive", "config",
-        ],
+        with(
+            FOUNDATION,
+            &[
+                "dimse", "ctp_expr", "net", "config", "intake", "deid", "pixels", "catalog",
+                "pipeline", "archive", "queue", "receive",
+            ],
+        ),
     );
     // front doors: they only wire
-    r.insert("cli", &["error", "units", "logging", "api", "web"]);
-    r.insert("web", &["error", "units", "logging", "api"]);
+    r.insert("cli", with(PURE, &["logging", "api", "web"]));
+    r.insert("web", with(PURE, &["logging", "api"]));
     // the crate root and the binary's entry point wire the front doors
-    r.insert("lib", &[]);
-    r.insert("main", &["cli"]);
+    r.insert("lib", vec![]);
+    r.insert("main", vec!["cli"]);
     r
 }
 
