@@ -1,8 +1,8 @@
-//! The configuration file `deposit.toml` (DESIGN.md §3): studies, named destinations, receiver
+//! The configuration file `deposit.toml`: studies, named destinations, receiver
 //! and delivery settings. Plain typed values; flags given on the command line win over them.
 //!
 //! Where it is read from: `--config FILE`, else `DEPOSIT_CONFIG`, else `deposit.toml` in the OS
-//! config folder (missing there = no configuration). Relative paths inside it are relative to
+//! config folder (missing there = no configuration); front doors read the environment. Relative paths inside it are relative to
 //! the file's folder. Every error names the file and the key; the file holds no PHI.
 //!
 //! ```toml
@@ -202,16 +202,13 @@ pub struct Config {
     pub delivery: Delivery,
 }
 
-/// Where the configuration is: `explicit` (`--config`), else `DEPOSIT_CONFIG`, else the OS
-/// config folder. The flag is true for `--config`, whose file must exist; a missing file named
-/// by `DEPOSIT_CONFIG` or in the default place is an empty configuration (so scripts and tests
-/// can point `DEPOSIT_CONFIG` at a file that `profile approve` will create).
+/// Where the configuration is: `explicit` (a file named on the command line, or by the
+/// environment at the front door), else `deposit.toml` in the OS config folder. The flag is true
+/// for an explicit file. This module reads no environment variable: front doors do, into
+/// `api::resolve::Overrides`.
 pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, bool), ConfigError> {
     if let Some(p) = explicit {
         return Ok((p.to_path_buf(), true));
-    }
-    if let Some(p) = std::env::var_os(ENV).filter(|p| !p.is_empty()) {
-        return Ok((PathBuf::from(p), false));
     }
     directories::ProjectDirs::from("org", "deposit", "deposit")
         .map(|d| (d.config_dir().join(FILE_NAME), false))
@@ -219,11 +216,21 @@ pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, bool), ConfigError> {
 }
 
 /// Loads the configuration found by [`locate`]. A missing file is an empty configuration
-/// (with its path, so approval can create it), except a `--config` file, unless `create_ok`.
+/// (with its path, so approval can create it), except an explicit file, unless `create_ok`.
 pub fn load(explicit: Option<&Path>, create_ok: bool) -> Result<Config, ConfigError> {
     let (path, named) = locate(explicit)?;
+    read(path, named && !create_ok)
+}
+
+/// Loads the configuration at `path`, a missing file being an empty configuration (with its
+/// path, so approval can create it): the file `DEPOSIT_CONFIG` names.
+pub fn load_or_empty(path: &Path) -> Result<Config, ConfigError> {
+    read(path.to_path_buf(), false)
+}
+
+fn read(path: PathBuf, must_exist: bool) -> Result<Config, ConfigError> {
     if !path.exists() {
-        if named && !create_ok {
+        if must_exist {
             return Err(ConfigError::Missing { path });
         }
         return Ok(Config {

@@ -26,6 +26,7 @@ pub mod error;
 pub mod home;
 pub mod implementation;
 pub mod intake;
+pub mod pipeline;
 pub mod pixels;
 pub mod queue;
 pub mod receive;

@@ -10,6 +10,7 @@ use deposit::api::quarantine::{ReleaseOptions, ReleaseReport};
 use deposit::api::queue::{JobSelector, QueueChange};
 use deposit::api::receive::control::{ReceiverControl, ReceiverRequest};
 use deposit::api::receive::ReceiverStatus;
+use deposit::api::resolve;
 use deposit::api::review::{Sample, SampleOptions, Signoff};
 use deposit::api::settings::{Settings, SettingsChange};
 use deposit::api::viewer::{DrawnMask, SavedMask};
@@ -22,7 +23,7 @@ use tauri::{AppHandle, State};
 
 use crate::scan_job::ScanJobs;
 use crate::send_job::SendJobs;
-use crate::state::AppState;
+use crate::state::{settings_told, AppState};
 use deposit::api::jobs::SendRequest;
 
 /// The window's first frame is on screen (the UI calls this once, after its first paint): logs
@@ -87,14 +88,14 @@ pub async fn preview(
 #[tauri::command]
 #[specta::specta]
 pub async fn profiles() -> Result<Vec<ProfileInfo>, ApiError> {
-    deposit::api::config::profiles_marked()
+    resolve::profiles(&settings_told())
 }
 
 /// The configured study, its approved profile and defaults.
 #[tauri::command]
 #[specta::specta]
 pub async fn study_settings() -> Result<StudySetup, ApiError> {
-    deposit::api::config::study_view()
+    resolve::study_view(&settings_told())
 }
 
 /// Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
@@ -104,7 +105,7 @@ pub async fn approve_profile(
     state: State<'_, AppState>,
     profile: String,
 ) -> Result<Approval, ApiError> {
-    let approval = deposit::api::config::approve_for_study(&profile, deposit::api::unix_now())?;
+    let approval = resolve::approve(&settings_told(), &profile, deposit::api::unix_now())?;
     state.reopen();
     Ok(approval)
 }
@@ -173,8 +174,10 @@ pub async fn quarantine_release(
     profile: Option<String>,
     lookup: Option<String>,
 ) -> Result<ReleaseReport, ApiError> {
-    let opts = ReleaseOptions::deliver(destination, profile, lookup)?;
-    state.with_mut(|s| s.quarantine_release(id, &opts))
+    state.with_mut(|s| {
+        let opts = ReleaseOptions::deliver(s.destination(&destination)?, profile, lookup);
+        s.quarantine_release(id, &opts)
+    })
 }
 
 /// Adds a held item's missing lookup entry (`keytype/ORIGINAL`, as the quarantine record has it)
@@ -276,12 +279,10 @@ pub async fn queue_cancel(state: State<'_, AppState>, job: i64) -> Result<QueueC
 #[tauri::command]
 #[specta::specta]
 pub async fn receiver_start(
-    state: State<'_, AppState>,
     receiver: State<'_, ReceiverControl>,
     request: ReceiverRequest,
 ) -> Result<ReceiverStatus, ApiError> {
-    let home = state.with(|s| Ok(s.home().root().to_path_buf()))?;
-    receiver.start(home, request)
+    receiver.start(&resolve::resolve(&settings_told())?, request)
 }
 
 /// The receiver's status (none when stopped).
@@ -306,7 +307,7 @@ pub async fn receiver_stop(
 #[tauri::command]
 #[specta::specta]
 pub async fn settings() -> Result<Settings, ApiError> {
-    deposit::api::settings::settings(None)
+    deposit::api::settings::settings(settings_told().config_file())
 }
 
 /// Changes a setting (checked first); the new settings.
@@ -316,7 +317,7 @@ pub async fn change_settings(
     state: State<'_, AppState>,
     change: SettingsChange,
 ) -> Result<Settings, ApiError> {
-    let s = deposit::api::settings::change(None, &change)?;
+    let s = deposit::api::settings::change(settings_told().config_file(), &change)?;
     state.reopen();
     Ok(s)
 }
@@ -330,7 +331,7 @@ pub async fn test_destination(
 ) -> Result<String, ApiError> {
     let home = state.with(|s| Ok(s.home().root().to_path_buf()))?;
     tauri::async_runtime::spawn_blocking(move || {
-        deposit::api::settings::test_destination(None, &destination, &home)
+        deposit::api::settings::test_destination(settings_told().config_file(), &destination, &home)
     })
     .await
     .map_err(|e| ApiError {
@@ -345,7 +346,7 @@ pub async fn test_destination(
 #[tauri::command]
 #[specta::specta]
 pub async fn login(destination: String, secret: String) -> Result<LoginSummary, ApiError> {
-    deposit::api::settings::login(None, &destination, &secret)
+    deposit::api::settings::login(settings_told().config_file(), &destination, &secret)
 }
 
 /// Picks `per_series` instances of every series under `paths` (deterministic from `seed`) for

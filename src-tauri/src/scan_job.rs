@@ -17,9 +17,7 @@ impl ScanJobs {
     /// Starts scanning `paths` in the data home on a new thread, sending events to `app`.
     pub fn start(&self, app: AppHandle, paths: Vec<String>) -> Result<(), ApiError> {
         self.slot.spawn("a scan", "scan", move || {
-            jobs::scan(deposit::api::config::open_for_study, &paths, |u| {
-                emit(&app, u)
-            });
+            jobs::scan(crate::state::open_session, &paths, |u| emit(&app, u));
         })
     }
 }

@@ -27,15 +27,13 @@ impl SendJobs {
     /// Starts sending on a new thread; progress and the result arrive as events.
     pub fn start(&self, app: AppHandle, request: SendRequest) -> Result<(), ApiError> {
         self.slot.spawn("a send", "send", move || {
-            jobs::send(deposit::api::config::open_for_study, &request, |u| {
-                emit(&app, u)
-            });
+            jobs::send(crate::state::open_session, &request, |u| emit(&app, u));
         })
     }
 
     /// Resumes queued work unless a send is running.
     pub fn resume(&self, app: AppHandle) {
-        jobs::resume_in_background(&self.slot, deposit::api::config::open_for_study, move |u| {
+        jobs::resume_in_background(&self.slot, crate::state::open_session, move |u| {
             emit(&app, u)
         });
     }

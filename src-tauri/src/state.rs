@@ -4,6 +4,7 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use deposit::api::dto::ApiError;
+use deposit::api::resolve::Overrides;
 use deposit::api::Session;
 use deposit::error::ErrorClass;
 
@@ -41,12 +42,23 @@ impl AppState {
         })?;
         let mut session = match slot.take() {
             Some(s) => s,
-            None => deposit::api::config::open_for_study()?,
+            None => open_session()?,
         };
         let out = f(&mut session);
         *slot = Some(session);
         out
     }
+}
+
+/// What the window was told: the environment (`DEPOSIT_CONFIG`, `DEPOSIT_HOME`), read here at
+/// the edge.
+pub fn settings_told() -> Overrides {
+    Overrides::from_env()
+}
+
+/// Opens a session held to the configured study, as every operation of the window does.
+pub fn open_session() -> Result<Session, ApiError> {
+    deposit::api::resolve::open_session(&settings_told())
 }
 
 /// When the app started, to report how long the first window took.

@@ -149,6 +149,29 @@ pub fn load_site(home: &Home) -> Result<Option<MaskLibrary>, ApiError> {
         .map_err(|e| ApiError::from_err(&e, false))
 }
 
+/// Loads a pixel-mask library file (Deposit format or CTP DicomPixelAnonymizer script).
+pub(crate) fn load_masks(path: Option<&Path>) -> Result<Option<MaskLibrary>, ApiError> {
+    let Some(path) = path else { return Ok(None) };
+    let lib = MaskLibrary::load(path).map_err(|e| ApiError::from_err(&e, true))?;
+    for w in &lib.warnings {
+        tracing::warn!("mask library {}: {w}", path.display());
+    }
+    Ok(Some(lib))
+}
+
+/// The rules of a run: `--masks FILE` (if any) followed by the site library of `home`.
+pub fn run_and_site_masks(
+    home: &Home,
+    masks: Option<&Path>,
+) -> Result<Option<MaskLibrary>, ApiError> {
+    let run = load_masks(masks)?;
+    let site = load_site(home)?;
+    Ok(match (run, site) {
+        (Some(a), Some(b)) => Some(a.chain(b)),
+        (a, b) => a.or(b),
+    })
+}
+
 /// The signature values of an instance (device and geometry elements only).
 pub fn signature_of(file: &Path) -> Result<BTreeMap<String, String>, ApiError> {
     let obj = crate::intake::open_full(file).map_err(|why| {

@@ -24,7 +24,7 @@ pub fn preview_png(file: &Path, opts: &PreviewOptions) -> Result<(Vec<u8>, Previ
     let masks = if opts.no_mask {
         None
     } else {
-        super::deid::load_masks(opts.masks.as_deref())?
+        super::masks::load_masks(opts.masks.as_deref())?
     };
     render_png(file, opts, masks.as_ref())
 }
@@ -62,7 +62,7 @@ impl super::Session {
         if opts.no_mask {
             return render_png(file, opts, None);
         }
-        let masks = super::pixelgate::run_and_site_masks(self.home(), opts.masks.as_deref())?;
+        let masks = super::masks::run_and_site_masks(self.home(), opts.masks.as_deref())?;
         render_png(file, opts, masks.as_ref())
     }
 }
@@ -83,13 +83,14 @@ fn render_png(
     Ok((png, info))
 }
 
-/// Renders one frame into a PNG file.
+/// Renders one frame into a PNG file, masked as [`super::Session::preview_png`] does.
 pub fn preview_to_file(
+    session: &super::Session,
     file: &Path,
     out: &Path,
     opts: &PreviewOptions,
 ) -> Result<PreviewInfo, ApiError> {
-    let (png, info) = super::Session::open_default()?.preview_png(file, opts)?;
+    let (png, info) = session.preview_png(file, opts)?;
     std::fs::write(out, png).map_err(|e| ApiError {
         code: "pixels.png_write".into(),
         message: format!("cannot write {}: {e}", out.display()),

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::send::{prepare_file, send, NotPrepared, SendSummary};
+use super::send::{prepare, send, NotPrepared, SendSummary};
+use crate::archive::DestinationSpec;
 use crate::error::{ApiError, ErrorClass};
 
 /// Where a released item goes.
@@ -16,7 +17,7 @@ pub struct ReleaseOptions {
     /// Lookup table.
     pub lookup: Option<PathBuf>,
     /// Deliver to this destination.
-    pub to: Option<String>,
+    pub to: Option<DestinationSpec>,
     /// Or write into this folder.
     pub out: Option<PathBuf>,
     /// Project label at the destination (default `DEPOSIT`).
@@ -26,19 +27,19 @@ pub struct ReleaseOptions {
 }
 
 impl ReleaseOptions {
-    /// Release to `destination` (a `[destinations]` name or a URL), as the window and the web UI
-    /// do (empty profile and lookup strings mean "none").
+    /// Release to `destination` (see [`super::Session::destination`] for a name or URL), as the
+    /// window and the web UI do (empty profile and lookup strings mean "none").
     pub fn deliver(
-        destination: String,
+        destination: DestinationSpec,
         profile: Option<String>,
         lookup: Option<String>,
-    ) -> Result<Self, ApiError> {
-        Ok(ReleaseOptions {
-            to: Some(super::config::destination_url(&destination)?),
+    ) -> Self {
+        ReleaseOptions {
+            to: Some(destination),
             profile: profile.filter(|p| !p.is_empty()),
             lookup: lookup.filter(|p| !p.is_empty()).map(Into::into),
             ..ReleaseOptions::default()
-        })
+        }
     }
 }
 
@@ -92,13 +93,25 @@ impl super::Session {
         }
         let file = PathBuf::from(row.stored_path.as_deref().unwrap_or(&row.source_path));
         let profile = self.run_profile(opts.profile.as_deref())?;
-        let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
-        let pixels = super::pixelgate::PixelPolicy::load(&self.home, opts.masks.as_deref(), false)?;
-        let keys = self.keys()?;
+        let pipeline = self.pipeline(
+            profile,
+            opts.lookup.as_deref(),
+            opts.masks.as_deref(),
+            false,
+        )?;
+        let profile = pipeline.profile();
         let cat = |e: crate::catalog::CatalogError| ApiError::from_err(&e, false);
-        let prepared = match prepare_file(&file, &profile, &keys, lookup.as_ref(), &pixels) {
+        let prepared = match prepare(&pipeline, &file) {
             Ok(p) => p,
-            Err((_, q)) => {
+            Err(NotPrepared::Failed(why)) => {
+                return Err(ApiError {
+                    code: "quarantine.release".into(),
+                    message: why,
+                    class: ErrorClass::Permanent,
+                    usage: false,
+                })
+            }
+            Err(NotPrepared::Quarantined { quarantine: q, .. }) => {
                 self.catalog
                     .set_quarantine_state(
                         id,
@@ -127,23 +140,18 @@ impl super::Session {
             written: None,
         };
         if let Some(out) = &opts.out {
-            let target = out.join(&prepared.relative_path);
-            let werr = |e: std::io::Error| ApiError {
-                code: "quarantine.write".into(),
-                message: format!("cannot write {}: {e}", target.display()),
-                class: ErrorClass::Transient,
-                usage: false,
-            };
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(werr)?;
-            }
-            let tmp = target.with_extension("dcm.part");
-            std::fs::write(&tmp, &prepared.bytes).map_err(werr)?;
-            std::fs::rename(&tmp, &target).map_err(werr)?;
+            crate::pipeline::sink::write_one(out, &prepared.relative_path, &prepared.bytes)
+                .map_err(|e| ApiError {
+                    code: "quarantine.write".into(),
+                    message: e.to_string(),
+                    class: ErrorClass::Transient,
+                    usage: false,
+                })?;
             report.written = Some(prepared.relative_path.display().to_string());
         }
         if let Some(dest) = &opts.to {
-            let destination = crate::archive::open(dest, &self.home.dir("archive"))
+            let destination = dest
+                .open(&self.home.dir("archive"))
                 .map_err(|e| ApiError::from_err(&e, true))?;
             let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
             let ready = prepared.clone();

@@ -10,22 +10,8 @@ use crate::archive::{self, Item, Level, Quality, Resource, StudyLabels};
 use crate::error::{ApiError, ErrorClass};
 use crate::queue::{self, runner, store};
 
-/// One file after de-identification, as the queue needs it (new identifiers only).
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    /// The de-identified bytes.
-    pub bytes: Vec<u8>,
-    /// Pseudonymous subject (patient) label.
-    pub subject: String,
-    /// New Study Instance UID.
-    pub study_uid: String,
-    /// Scan label (from the series number or the new Series UID).
-    pub scan: String,
-    /// New SOP Instance UID.
-    pub sop_uid: String,
-    /// Where `deid --out` puts it (new identifiers only).
-    pub relative_path: PathBuf,
-}
+pub use crate::pipeline::Prepared;
+use crate::pipeline::{sink::to_outbox, Input, Pipeline};
 
 /// Why a file was not prepared.
 #[derive(Debug, Clone)]
@@ -80,22 +66,6 @@ pub fn session_label(subject: &str, new_study_uid: &str) -> String {
     let digits: String = new_study_uid.chars().filter(char::is_ascii_digit).collect();
     let tail = &digits[digits.len().saturating_sub(10)..];
     format!("{subject}_{tail}")
-}
-
-/// Writes bytes into the outbox under their SHA-256 (so identical output is stored once).
-pub fn to_outbox(outbox: &Path, bytes: &[u8]) -> std::io::Result<(PathBuf, String)> {
-    use sha2::Digest;
-    let sha = hex::encode(sha2::Sha256::digest(bytes));
-    let dir = outbox.join(&sha[..2]);
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{sha}.dcm"));
-    if !path.exists() {
-        let tmp = dir.join(format!(".{sha}.part"));
-        std::fs::write(&tmp, bytes)?;
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-    }
-    Ok((path, sha))
 }
 
 fn api_err(code: &str, message: String, usage: bool) -> ApiError {
@@ -555,7 +525,7 @@ pub struct SendOptions {
     pub resources: Vec<ResourceSpec>,
     /// Scan QC status to set (XNAT).
     pub scan_quality: Vec<QualitySpec>,
-    /// Run the text detector on every image (see [`super::pixelgate::PixelPolicy`]).
+    /// Run the text detector on every image (see [`crate::pipeline::PixelPolicy`]).
     pub detect_text: bool,
 }
 
@@ -573,85 +543,20 @@ impl SendOptions {
     }
 }
 
-/// Scan label inside a session: the series number, else digits of the new Series UID.
-fn scan_label(ds: &dicom_object::InMemDicomObject, new_series_uid: &str) -> String {
-    let number = ds
-        .get(dicom_dictionary_std::tags::SERIES_NUMBER)
-        .and_then(|e| e.to_int::<i64>().ok())
-        .filter(|n| *n >= 0);
-    match number {
-        Some(n) => n.to_string(),
-        None => {
-            let digits: String = new_series_uid
-                .chars()
-                .filter(char::is_ascii_digit)
-                .collect();
-            digits[digits.len().saturating_sub(8)..].to_string()
+impl From<crate::pipeline::Held> for NotPrepared {
+    fn from(h: crate::pipeline::Held) -> Self {
+        NotPrepared::Quarantined {
+            sop: h.sop,
+            quarantine: h.quarantine,
         }
     }
 }
 
-fn unreadable() -> crate::deid::Quarantine {
-    crate::deid::Quarantine {
-        code: crate::deid::QuarantineCode::Unreadable,
-        reason: "cannot be read as a DICOM Part-10 file (damaged, truncated or not DICOM)".into(),
-        missing_key: None,
-    }
-}
-
-/// Reads and de-identifies one file into memory. On refusal: the original SOP UID (if read)
-/// and the quarantine decision.
-pub fn prepare_file(
-    path: &Path,
-    profile: &crate::deid::Profile,
-    keys: &crate::deid::Keys,
-    lookup: Option<&crate::deid::LookupTable>,
-    pixels: &super::pixelgate::PixelPolicy,
-) -> Result<Prepared, (Option<String>, crate::deid::Quarantine)> {
-    let mut obj = crate::intake::open_full(path).map_err(|why| {
-        let mut q = unreadable();
-        q.reason = format!("cannot be read as DICOM: {}", why.sentence());
-        (None, q)
-    })?;
-    let clean = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
-    let mut ts = clean(obj.meta().transfer_syntax());
-    let sop = Some(clean(obj.meta().media_storage_sop_instance_uid()));
-    let masked = super::deid::apply_masks(&mut obj, pixels).map_err(|q| (sop.clone(), q))?;
-    if let Some(m) = &masked {
-        ts = m.transfer_syntax.clone();
-    }
-    let ctx = crate::deid::Context {
-        lookup,
-        mask_rule: masked.as_ref().map(|m| m.rule.as_str()),
-        record_values: false,
-    };
-    let d = crate::deid::deidentify(obj.into_inner(), &ts, profile, keys, ctx)
-        .map_err(|q| (sop.clone(), q))?;
-    let parts: Vec<String> = d
-        .relative_path
-        .iter()
-        .map(|c| c.to_string_lossy().into_owned())
-        .collect();
-    let [subject, study_uid, series_uid, file] = parts.as_slice() else {
-        return Err((sop, unreadable()));
-    };
-    let scan = scan_label(&d.dataset, series_uid);
-    let sop_uid = file.trim_end_matches(".dcm").to_string();
-    let (subject, study_uid) = (subject.clone(), study_uid.clone());
-    let relative_path = d.relative_path.clone();
-    let mut bytes = Vec::new();
-    d.dataset
-        .with_exact_meta(d.meta)
-        .write_all(&mut bytes)
-        .map_err(|_| (sop, unreadable()))?;
-    Ok(Prepared {
-        bytes,
-        subject,
-        study_uid,
-        scan,
-        sop_uid,
-        relative_path,
-    })
+/// Reads and de-identifies one file into memory through the run's pipeline.
+pub fn prepare(pipeline: &Pipeline, path: &Path) -> Result<Prepared, NotPrepared> {
+    pipeline
+        .prepare(Input::File(path))
+        .map_err(NotPrepared::from)
 }
 
 impl super::Session {
@@ -660,7 +565,7 @@ impl super::Session {
     pub fn send(
         &mut self,
         paths: &[PathBuf],
-        dest: &str,
+        dest: &archive::DestinationSpec,
         opts: &SendOptions,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<SendSummary, ApiError> {
@@ -672,19 +577,21 @@ impl super::Session {
     pub fn send_with_events(
         &mut self,
         paths: &[PathBuf],
-        dest: &str,
+        dest: &archive::DestinationSpec,
         opts: &SendOptions,
         mut progress: impl FnMut(SendProgress),
     ) -> Result<SendSummary, ApiError> {
-        // refuse bad options before reading anything
-        archive::open(dest, &self.home.dir("archive")).map_err(|e| ApiError::from_err(&e, true))?;
+        // refuse bad options (a destination without credentials) before reading anything
+        let destination = dest
+            .open(&self.home.dir("archive"))
+            .map_err(|e| ApiError::from_err(&e, true))?;
         self.run_profile(opts.profile.as_deref())?;
         let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
         let files = self
             .catalog
             .scan_instance_files(scan.scan_id)
             .map_err(|e| ApiError::from_err(&e, false))?;
-        let mut summary = self.send_files(&files, dest, opts, &mut progress)?;
+        let mut summary = self.send_files_to(&files, destination.as_ref(), opts, &mut progress)?;
         summary.failed += scan.failed;
         let ignorable = ["not_dicom", "empty", "not_patient_object"];
         for s in scan
@@ -702,26 +609,35 @@ impl super::Session {
     pub fn send_files(
         &mut self,
         files: &[PathBuf],
-        dest: &str,
+        dest: &archive::DestinationSpec,
+        opts: &SendOptions,
+        progress: impl FnMut(SendProgress),
+    ) -> Result<SendSummary, ApiError> {
+        let destination = dest
+            .open(&self.home.dir("archive"))
+            .map_err(|e| ApiError::from_err(&e, true))?;
+        self.send_files_to(files, destination.as_ref(), opts, progress)
+    }
+
+    /// [`Self::send_files`] to a destination already opened.
+    fn send_files_to(
+        &mut self,
+        files: &[PathBuf],
+        destination: &dyn archive::Destination,
         opts: &SendOptions,
         mut progress: impl FnMut(SendProgress),
     ) -> Result<SendSummary, ApiError> {
-        let destination = archive::open(dest, &self.home.dir("archive"))
-            .map_err(|e| ApiError::from_err(&e, true))?;
         let profile = self.run_profile(opts.profile.as_deref())?;
-        let lookup = super::deid::load_lookup(opts.lookup.as_deref())?;
-        let pixels = super::pixelgate::PixelPolicy::load(
-            &self.home,
+        let pipeline = self.pipeline(
+            profile,
+            opts.lookup.as_deref(),
             opts.masks.as_deref(),
             opts.detect_text,
         )?;
-        let keys = self.keys()?;
-        let prepare = |path: &Path| {
-            prepare_file(path, &profile, &keys, lookup.as_ref(), &pixels)
-                .map_err(|(sop, quarantine)| NotPrepared::Quarantined { sop, quarantine })
-        };
+        let profile = pipeline.profile();
+        let prepare = |path: &Path| prepare(&pipeline, path);
         let mut hold = |path: &Path, sop: Option<&str>, q: &crate::deid::Quarantine| {
-            self.hold(path, sop, q, &profile)
+            self.hold(path, sop, q, profile)
                 .map(|_| ())
                 .map_err(|e| e.message)
         };
@@ -737,7 +653,7 @@ impl super::Session {
             self.catalog.conn(),
             &self.home.dir("outbox"),
             files,
-            destination.as_ref(),
+            destination,
             &project,
             (&profile.name, &profile.sha256),
             &prepare,

@@ -43,7 +43,7 @@ pub struct Common {
     pub uid_root: Option<String>,
     /// What the configuration's study adds (filled in after parsing, not a flag).
     #[arg(skip)]
-    pub resolved: super::settings::Resolved,
+    pub resolved: crate::api::resolve::Resolved,
     /// Print exactly one JSON object on stdout when the command ends.
     #[arg(long, global = true)]
     pub json: bool,

@@ -22,7 +22,7 @@ pub(crate) fn usage(message: String) -> ApiError {
 pub(crate) fn apply_delivery(
     opts: &mut SendOptions,
     d: &Delivery,
-    conf: &crate::config::Delivery,
+    conf: &crate::api::dto::Delivery,
 ) -> Result<(), ApiError> {
     if d.max_rate.is_none() {
         opts.max_rate = conf.max_rate_bytes_per_sec;
@@ -48,28 +48,24 @@ pub(crate) fn apply_delivery(
 pub fn run(
     common: &Common,
     paths: &[PathBuf],
-    to: Option<&str>,
     delivery: &Delivery,
     resources: &[String],
     scan_quality: &[String],
 ) -> Result<u8, ApiError> {
-    let dest = to
-        .map(str::to_string)
-        .or_else(|| common.resolved.destination.clone())
-        .ok_or_else(|| {
+    // --to, else the study's destination
+    let dest = common.resolved.destination.clone().ok_or_else(|| {
             usage("give --to DEST (a URL or a configured destination), or a destination for the study in deposit.toml".into())
         })?;
-    let to = common.resolved.config.destination_url(&dest);
-    let to = to.as_str();
+    let to = &common.resolved.destination(&dest)?;
     let mut opts = SendOptions {
-        profile: common.profile.clone(),
-        lookup: common.lookup.clone(),
+        profile: common.resolved.profile.clone(),
+        lookup: common.resolved.lookup.clone(),
         project: common
             .resolved
             .project
             .clone()
             .or_else(|| common.study.clone()),
-        masks: common.masks.clone(),
+        masks: common.resolved.masks.clone(),
         detect_text: common.detect_text,
         ..Default::default()
     };
@@ -82,7 +78,7 @@ pub fn run(
         opts.scan_quality
             .push(QualitySpec::parse(q).map_err(|e| usage(format!("--scan-quality {e}")))?);
     }
-    let mut session = super::settings::open_session(common)?;
+    let mut session = common.resolved.open_session()?;
     let bar = Bar::new(!common.json && !common.quiet, "steps");
     let s = session.send_with_events(paths, to, &opts, |p| {
         bar.set(p.done, p.total);

@@ -72,6 +72,9 @@ pub struct WebOptions {
     pub password: String,
     /// The data home.
     pub home: PathBuf,
+    /// What the service was told (configuration file, study…): each session is opened from
+    /// it, on [`Self::home`].
+    pub settings: crate::api::resolve::Overrides,
 }
 
 /// Reads the password from `DEPOSIT_WEB_PASSWORD`, else from `web-password` in the data home,

@@ -18,6 +18,7 @@ use crate::api::jobs::{self, OneAtATime, ScanUpdate, SendRequest, SendUpdate};
 use crate::api::quarantine::ReleaseOptions;
 use crate::api::queue::JobSelector;
 use crate::api::receive::control::{ReceiverControl, ReceiverRequest};
+use crate::api::resolve::{self, Overrides};
 use crate::api::Session;
 use crate::error::{ApiError, ErrorClass};
 
@@ -32,6 +33,7 @@ pub struct State {
     events: Arc<EventLog>,
     session: Mutex<Option<Session>>,
     home: PathBuf,
+    settings: Overrides,
     ui: PathBuf,
     password: String,
     scans: OneAtATime,
@@ -46,6 +48,10 @@ impl State {
             events: Arc::new(EventLog::default()),
             session: Mutex::new(None),
             home: opts.home.clone(),
+            settings: Overrides {
+                home: Some(opts.home.clone()),
+                ..opts.settings.clone()
+            },
             ui: opts.ui.clone(),
             password: opts.password.clone(),
             scans: OneAtATime::default(),
@@ -70,7 +76,7 @@ impl State {
         })?;
         let mut session = match slot.take() {
             Some(s) => s,
-            None => crate::api::config::open_for_study_at(Some(&self.home))?,
+            None => resolve::open_session(&self.settings)?,
         };
         let out = f(&mut session);
         *slot = Some(session);
@@ -380,11 +386,11 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
             let a: PreviewArgs = args(a)?;
             to_json(state.with(|s| s.preview_instance(a.instance, a.frame, a.center, a.width)))
         }
-        "profiles" => to_json(crate::api::config::profiles_marked()),
-        "study_settings" => to_json(crate::api::config::study_view()),
+        "profiles" => to_json(resolve::profiles(&state.settings)),
+        "study_settings" => to_json(resolve::study_view(&state.settings)),
         "approve_profile" => {
             let a: ProfileArgs = args(a)?;
-            let r = crate::api::config::approve_for_study(&a.profile, crate::api::unix_now());
+            let r = resolve::approve(&state.settings, &a.profile, crate::api::unix_now());
             state.reopen();
             to_json(r)
         }
@@ -406,8 +412,11 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
         "quarantine" => to_json(state.with(|s| s.quarantine_list())),
         "quarantine_release" => {
             let a: ReleaseArgs = args(a)?;
-            let opts = ReleaseOptions::deliver(a.destination, a.profile, a.lookup)?;
-            to_json(state.with(|s| s.quarantine_release(a.id, &opts)))
+            to_json(state.with(|s| {
+                let opts =
+                    ReleaseOptions::deliver(s.destination(&a.destination)?, a.profile, a.lookup);
+                s.quarantine_release(a.id, &opts)
+            }))
         }
         "add_lookup_entry" => {
             let a: LookupEntryArgs = args(a)?;
@@ -462,28 +471,34 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
             to_json(state.with(|s| s.record_signoff(&a.instances, &a.reviewer, &a.note)))
         }
         "signoffs" => to_json(state.with(|s| s.signoffs())),
-        "settings" => to_json(crate::api::settings::settings(None)),
+        "settings" => to_json(crate::api::settings::settings(state.settings.config_file())),
         "change_settings" => {
             let a: ChangeArgs = args(a)?;
-            let r = crate::api::settings::change(None, &a.change);
+            let r = crate::api::settings::change(state.settings.config_file(), &a.change);
             state.reopen();
             to_json(r)
         }
         "test_destination" => {
             let a: DestArgs = args(a)?;
             to_json(crate::api::settings::test_destination(
-                None,
+                state.settings.config_file(),
                 &a.destination,
                 &state.home,
             ))
         }
         "login" => {
             let a: LoginArgs = args(a)?;
-            to_json(crate::api::settings::login(None, &a.destination, &a.secret))
+            to_json(crate::api::settings::login(
+                state.settings.config_file(),
+                &a.destination,
+                &a.secret,
+            ))
         }
         "receiver_start" => {
             let a: ReceiverArgs = args(a)?;
-            to_json(state.receiver.start(state.home.clone(), a.request))
+            to_json(
+                resolve::resolve(&state.settings).and_then(|r| state.receiver.start(&r, a.request)),
+            )
         }
         "receiver_status" => to_json(state.receiver.status()),
         "receiver_stop" => to_json(state.receiver.stop()),
@@ -505,10 +520,10 @@ fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
         }
         "start_send" => {
             let a: SendArgs = args(a)?;
-            let (events, home) = (state.events.clone(), state.home.clone());
+            let (events, settings) = (state.events.clone(), state.settings.clone());
             state.sends.spawn("a send", "web-send", move || {
                 jobs::send(
-                    || Session::open(home),
+                    || resolve::open_session(&settings),
                     &a.request,
                     |u| push_send(&events, u),
                 );
@@ -529,10 +544,10 @@ fn push_send(events: &EventLog, u: SendUpdate) {
 
 /// Resumes queued work now unless a send is running.
 fn kick_resume(state: &State) {
-    let (events, home) = (state.events.clone(), state.home.clone());
+    let (events, settings) = (state.events.clone(), state.settings.clone());
     jobs::resume_in_background(
         &state.sends,
-        move || crate::api::config::open_for_study_at(Some(&home)),
+        move || resolve::open_session(&settings),
         move |u| push_send(&events, u),
     );
 }

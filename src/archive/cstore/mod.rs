@@ -64,7 +64,20 @@ struct Outgoing {
     dataset_at: usize,
 }
 
-impl CStore {
+/// A parsed `dicom://CALLED_AE@host:port[?calling=AE]` destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CStoreUrl {
+    /// The peer's AE title.
+    pub called: String,
+    /// Our AE title (default `DEPOSIT`).
+    pub calling: String,
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl CStoreUrl {
     /// Parses `dicom://CALLED_AE@host:port[?calling=AE]`.
     pub fn parse(dest: &str) -> Result<Self, ArchiveError> {
         let bad = || ArchiveError::BadDestination(dest.chars().take(200).collect());
@@ -87,14 +100,44 @@ impl CStore {
         if !valid_ae(called) || !valid_ae(&calling) || host.is_empty() || port == 0 {
             return Err(bad());
         }
-        Ok(CStore {
+        Ok(CStoreUrl {
             called: called.to_string(),
             calling,
             host: host.to_string(),
             port,
+        })
+    }
+
+    /// The destination string again: `deposit queue run` reopens the destination from it.
+    pub fn describe(&self) -> String {
+        let calling = if self.calling == "DEPOSIT" {
+            String::new()
+        } else {
+            format!("?calling={}", self.calling)
+        };
+        format!(
+            "dicom://{}@{}:{}{calling}",
+            self.called, self.host, self.port
+        )
+    }
+}
+
+impl CStore {
+    /// Parses `dicom://CALLED_AE@host:port[?calling=AE]`.
+    pub fn parse(dest: &str) -> Result<Self, ArchiveError> {
+        CStoreUrl::parse(dest).map(Self::new)
+    }
+
+    /// A C-STORE SCU for a parsed destination.
+    pub fn new(url: CStoreUrl) -> Self {
+        CStore {
+            called: url.called,
+            calling: url.calling,
+            host: url.host,
+            port: url.port,
             timeout: Duration::from_secs(60),
             warnings: Mutex::new(Vec::new()),
-        })
+        }
     }
 
     /// Per-instance warnings received so far (status and new SOP Instance UID only).
@@ -357,15 +400,13 @@ impl CStore {
 impl Destination for CStore {
     fn describe(&self) -> String {
         // re-parseable: `deposit queue run` reopens the destination from this string
-        let calling = if self.calling == "DEPOSIT" {
-            String::new()
-        } else {
-            format!("?calling={}", self.calling)
-        };
-        format!(
-            "dicom://{}@{}:{}{calling}",
-            self.called, self.host, self.port
-        )
+        CStoreUrl {
+            called: self.called.clone(),
+            calling: self.calling.clone(),
+            host: self.host.clone(),
+            port: self.port,
+        }
+        .describe()
     }
 
     fn check(&self) -> Result<(), ArchiveError> {

@@ -1,13 +1,12 @@
-//! The pixel gate every output path (deid, send, quarantine release) runs before
-//! de-identification: mask by the first matching rule (run library, then the site library),
-//! decide burned-in risk, and run the text detector where it pays (see [`PixelPolicy`]).
-
-use std::path::Path;
+//! The pipeline's pixel and identity gate, run before de-identification: mask by the first
+//! matching rule (run library, then the site library), decide burned-in risk, and run the text
+//! detector where it pays (see [`PixelPolicy`]); what it cannot clear is held.
 
 use dicom_object::{FileDicomObject, InMemDicomObject};
+use thiserror::Error;
 
 use crate::deid::{risk, Quarantine, QuarantineCode};
-use crate::error::{ApiError, Classify as _, ErrorClass};
+use crate::error::{Classify, ErrorClass};
 use crate::pixels::{self, ocr, MaskLibrary, Masked};
 
 /// How pixels are handled in a run.
@@ -36,14 +35,9 @@ pub struct PixelPolicy {
 }
 
 impl PixelPolicy {
-    /// The policy of a run: `--masks FILE` (if any) followed by the site library of `home`.
-    /// `detect_text` without a working detector is a usage error.
-    pub fn load(
-        home: &crate::home::Home,
-        masks: Option<&Path>,
-        detect_text: bool,
-    ) -> Result<PixelPolicy, ApiError> {
-        let masks = run_and_site_masks(home, masks)?;
+    /// The policy of a run with these rules (the run's library followed by the site library,
+    /// as the caller chained them). `detect_text` without a working detector is an error.
+    pub fn new(masks: Option<MaskLibrary>, detect_text: bool) -> Result<PixelPolicy, GateError> {
         // the detector only re-checks masked images or looks at every image (detect_text):
         // without rules and without detect_text it never runs, so do not start it
         let ocr = if masks.is_none() && !detect_text {
@@ -51,14 +45,7 @@ impl PixelPolicy {
         } else {
             match ocr::available() {
                 Ok(()) => true,
-                Err(e) if detect_text => {
-                    return Err(ApiError {
-                        code: "pixels.ocr_unavailable".into(),
-                        message: format!("--detect-text needs the text detector: {e}"),
-                        class: ErrorClass::Permanent,
-                        usage: true,
-                    })
-                }
+                Err(e) if detect_text => return Err(GateError::OcrUnavailable(e.to_string())),
                 Err(e) => {
                     tracing::warn!("masked images are not re-checked for text: {e}");
                     false
@@ -71,19 +58,30 @@ impl PixelPolicy {
             ocr,
         })
     }
+
+    /// Whether nothing can change the pixels under this policy (no rule, no text detection).
+    pub fn leaves_pixels(&self) -> bool {
+        self.masks.is_none() && !self.detect_text
+    }
 }
 
-/// The rules of a run: `--masks FILE` (if any) followed by the site library of `home`.
-pub fn run_and_site_masks(
-    home: &crate::home::Home,
-    masks: Option<&Path>,
-) -> Result<Option<MaskLibrary>, ApiError> {
-    let run = super::deid::load_masks(masks)?;
-    let site = super::masks::load_site(home)?;
-    Ok(match (run, site) {
-        (Some(a), Some(b)) => Some(a.chain(b)),
-        (a, b) => a.or(b),
-    })
+/// Failures building a [`PixelPolicy`].
+#[derive(Debug, Error)]
+pub enum GateError {
+    /// Text detection was asked for and the detector does not work here.
+    #[error("--detect-text needs the text detector: {0}")]
+    OcrUnavailable(String),
+}
+
+impl Classify for GateError {
+    fn code(&self) -> &'static str {
+        match self {
+            GateError::OcrUnavailable(_) => "pixels.ocr_unavailable",
+        }
+    }
+    fn class(&self) -> ErrorClass {
+        ErrorClass::Permanent
+    }
 }
 
 fn review(reason: String) -> Quarantine {
@@ -113,7 +111,7 @@ fn regions_phrase(n: usize) -> String {
 /// Masks `obj` when a rule matches and applies the policy. `Ok(Some)`: masked by that rule;
 /// `Ok(None)`: untouched (de-identification still quarantines an at-risk image without a
 /// rule); `Err`: set aside, with the reason.
-pub(crate) fn gate(
+pub fn gate(
     obj: &mut FileDicomObject<InMemDicomObject>,
     policy: &PixelPolicy,
 ) -> Result<Option<Masked>, Quarantine> {
