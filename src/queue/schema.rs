@@ -175,4 +175,37 @@ mod tests {
         ensure(&c).expect("nothing to do");
         assert_eq!(schema(&c), before);
     }
+
+    #[test]
+    fn a_catalog_at_version_4_upgrades_with_its_queue() {
+        // a data home as a build before the move left it at catalog version 4: the catalog's
+        // steps 1, 3, 4 and the queue's first step (then the catalog's step 2), one job queued
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("catalog.sqlite");
+        {
+            let c = Connection::open(&path).expect("db");
+            let m = crate::catalog::schema::MIGRATIONS;
+            for sql in [m[0], STEPS[0].sql, m[2], m[3]] {
+                c.execute_batch(sql).expect("old step");
+            }
+            c.pragma_update(None, "user_version", 4).expect("version");
+            c.execute(
+                "INSERT INTO jobs(destination, profile_name, profile_sha256, created_at)
+                 VALUES ('folder:x','basic','abc',1)",
+                [],
+            )
+            .expect("a job");
+        }
+        let cat = crate::catalog::Catalog::open(&path).expect("open");
+        assert_eq!(
+            cat.version().expect("v"),
+            crate::catalog::Catalog::supported_version()
+        );
+        let q = super::super::store::QueueStore::open(cat.conn()).expect("queue");
+        let jobs = q.list_jobs().expect("list");
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].destination, "folder:x");
+        assert!(columns(cat.conn(), "job_studies").contains(&"committed_at".to_string()));
+        assert!(q.extras(1).expect("extras").is_empty());
+    }
 }
