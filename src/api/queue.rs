@@ -75,8 +75,8 @@ impl Session {
         QueueStore::open(self.catalog.conn()).map_err(qerr)
     }
 
-    fn selected(&self, sel: JobSelector) -> Result<Vec<i64>, ApiError> {
-        let jobs = self.queue()?.select_jobs(sel.id()).map_err(qerr)?;
+    fn selected(&self, q: &QueueStore<'_>, sel: JobSelector) -> Result<Vec<i64>, ApiError> {
+        let jobs = q.select_jobs(sel.id()).map_err(qerr)?;
         if let (JobSelector::Job(id), true) = (sel, jobs.is_empty()) {
             return Err(usage(format!(
                 "there is no job {id} (see 'deposit queue list')"
@@ -87,9 +87,10 @@ impl Session {
 
     /// Pauses jobs: a running run starts no new piece and leaves them `paused`.
     pub fn queue_pause(&self, sel: JobSelector) -> Result<QueueChange, ApiError> {
+        let q = self.queue()?;
         let mut ch = QueueChange::default();
-        for job in self.selected(sel)? {
-            if self.queue()?.set_paused(job, true).map_err(qerr)? {
+        for job in self.selected(&q, sel)? {
+            if q.set_paused(job, true).map_err(qerr)? {
                 ch.jobs.push(job);
             }
         }
@@ -98,9 +99,10 @@ impl Session {
 
     /// Unpauses jobs (the next run, or the one the CLI starts, continues them).
     pub fn queue_resume(&self, sel: JobSelector) -> Result<QueueChange, ApiError> {
+        let q = self.queue()?;
         let mut ch = QueueChange::default();
-        for job in self.selected(sel)? {
-            if self.queue()?.set_paused(job, false).map_err(qerr)? {
+        for job in self.selected(&q, sel)? {
+            if q.set_paused(job, false).map_err(qerr)? {
                 ch.jobs.push(job);
             }
         }
@@ -109,9 +111,10 @@ impl Session {
 
     /// Sets failed studies (and their failed pieces, resources, QC changes) to be tried again.
     pub fn queue_retry(&self, sel: JobSelector) -> Result<QueueChange, ApiError> {
+        let q = self.queue()?;
         let mut ch = QueueChange::default();
-        for job in self.selected(sel)? {
-            let n = self.queue()?.retry_job(job, unix_now()).map_err(qerr)?;
+        for job in self.selected(&q, sel)? {
+            let n = q.retry_job(job, unix_now()).map_err(qerr)?;
             if n > 0 {
                 ch.jobs.push(job);
                 ch.studies += n;
@@ -127,14 +130,12 @@ impl Session {
         let mut ch = QueueChange::default();
         let mut total = CancelReport::default();
         let outbox = self.home.dir("outbox");
-        for job in self.selected(sel)? {
-            if self.queue()?.job_flags(job).map_err(qerr)?.1 {
+        let q = self.queue()?;
+        for job in self.selected(&q, sel)? {
+            if q.job_flags(job).map_err(qerr)?.1 {
                 continue;
             }
-            let r = self
-                .queue()?
-                .cancel_job(job, &outbox, unix_now())
-                .map_err(qerr)?;
+            let r = q.cancel_job(job, &outbox, unix_now()).map_err(qerr)?;
             ch.jobs.push(job);
             ch.studies += r.studies;
             total.studies += r.studies;
@@ -156,7 +157,7 @@ impl Session {
     ) -> Result<RunReport, ApiError> {
         let c = &self.queue()?;
         c.recover(unix_now()).map_err(qerr)?;
-        let wanted = self.selected(sel)?;
+        let wanted = self.selected(c, sel)?;
         let mut total = RunReport::default();
         for job in &wanted {
             let (paused, cancelled) = c.job_flags(*job).map_err(qerr)?;
