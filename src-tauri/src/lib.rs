@@ -35,7 +35,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::SendFailedEvent,
         ])
 }
-/// Writes the TypeScript bindings to `path`.
+/// Writes the TypeScript bindings to `path`: tauri-specta's, with the commands made over any
+/// transport ([`over_any_transport`]).
 pub fn export_bindings(path: &Path) -> Result<(), String> {
     specta_builder()
         .export(
@@ -49,7 +50,37 @@ pub fn export_bindings(path: &Path) -> Result<(), String> {
                 ),
             path,
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    std::fs::write(path, over_any_transport(&text)?).map_err(|e| e.to_string())
+}
+
+/// tauri-specta's commands call Tauri's `invoke`; this makes them a factory,
+/// `makeCommands(invoke)`, so the window calls the same typed commands over Tauri's IPC, over
+/// HTTP (`deposit serve`) or on a test's mock. `commands` stays, over Tauri's IPC.
+fn over_any_transport(text: &str) -> Result<String, String> {
+    const START: &str = "export const commands = {";
+    const END: &str = "}\n\n/** user-defined events **/";
+    let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
+        return Err("tauri-specta's bindings changed shape: no commands object found".into());
+    };
+    if end < start {
+        return Err("tauri-specta's bindings changed shape: events before commands".into());
+    }
+    Ok(format!(
+        "{head}\
+         /** How a command reaches the engine: resolves with its data, rejects with its error. */\n\
+         export type Invoke = (cmd: string, args?: Record<string, unknown>) => Promise<any>;\n\n\
+         /** The commands, each calling `TAURI_INVOKE` (Tauri's IPC, HTTP, or a mock). */\n\
+         export function makeCommands(TAURI_INVOKE: Invoke) {{\n\
+         return {{{body}}};\n\
+         }}\n\n\
+         /** The commands over Tauri's IPC (the desktop app). */\n\
+         export const commands = makeCommands(TAURI_INVOKE);{tail}",
+        head = &text[..start],
+        body = &text[start + START.len()..end],
+        tail = &text[end + 1..],
+    ))
 }
 
 /// Passes a job update of the host on to the window as its typed event.
