@@ -337,8 +337,13 @@ macro_rules! define_commands {
         pub const NAMES: &[&str] = &[$(stringify!($name)),*];
 
         /// Runs the command `name` with its arguments as a JSON object (the web server's
-        /// dispatch).
+        /// dispatch; `null` counts as no arguments).
         pub fn call_json(host: &Host, name: &str, args: Value) -> Call {
+            let args = if args.is_null() {
+                Value::Object(Default::default())
+            } else {
+                args
+            };
             match name {
                 $(
                     stringify!($name) => match serde_json::from_value::<$name::Args>(args) {
@@ -371,7 +376,7 @@ mod tests {
             Call::Done(Ok(v)) => assert_eq!(v, json!(home.path().display().to_string())),
             other => panic!("data_home: {other:?}"),
         }
-        match call_json(&h, "studies", json!({})) {
+        match call_json(&h, "studies", Value::Null) {
             Call::Done(Ok(v)) => assert_eq!(v, json!([])),
             other => panic!("studies: {other:?}"),
         }
