@@ -89,5 +89,4 @@ export abstract class TransportBackend implements Transport {
   }
 }
 // The commands are assigned in the constructor (declaration merging gives them their types).
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface TransportBackend extends Commands {}

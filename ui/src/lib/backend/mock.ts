@@ -47,7 +47,6 @@ function on<T>(set: Listeners<T>, cb: (v: T) => void): Promise<Unlisten> {
 }
 
 /** A command's arguments as the generated bindings pass them (Tauri's camelCase names). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Args = Record<string, any>;
 
 function ok<T>(data: T): Result<T, ApiError> {
