@@ -475,11 +475,6 @@ mod tests {
         assert!(head.contains("user-agent: deposit"), "{head}");
         assert!(head.contains("x-test: 1"), "{head}");
     }
-}
-
-#[cfg(test)]
-mod tls {
-    use super::*;
 
     #[test]
     fn an_untrusted_certificate_is_a_permanent_refusal() {

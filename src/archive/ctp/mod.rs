@@ -6,8 +6,9 @@
 //! the bytes (hex without leading zeros, as CTP prints it; the receiver recomputes it and
 //! answers `404` on a mismatch so the sender retries), Basic credentials plus CTP's legacy
 //! `RSNA: user:pass` header when a user is set. Success is only a response body of exactly `OK`.
-//! Status mapping: `404` (CTP's "retry" answer), `408`, `409`, `429`, `5xx`, a `200` without `OK`
-//! and connection failures are transient; `401`/`403` and other `4xx` are permanent.
+//! Status mapping: `404` (CTP's "retry" answer), `409`, the shared transient statuses (`408`,
+//! `425`, `429`, `5xx`), a `200` without `OK` and connection failures are transient; `401`/`403`
+//! and other `4xx` are permanent.
 //!
 //! CTP has no commit and no listing: the receiver verifies every object's MD5 before it answers
 //! `OK`, so a study whose pieces were all acknowledged is verified by that per-object check (the
