@@ -4,9 +4,11 @@
 //! [`ApiError`] (`{code, message, class}`); long operations report through callbacks that the
 //! callers bridge to progress bars or UI events.
 
+pub mod commands;
 pub mod config;
 pub mod deid;
 pub mod dto;
+pub mod host;
 pub mod jobs;
 pub mod login;
 pub mod lookup;

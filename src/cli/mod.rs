@@ -76,7 +76,12 @@ fn init_logging(verbose: u8, quiet: bool, file: Option<crate::api::receive::log:
     let asks_trace = verbose >= 3
         || std::env::var("DEPOSIT_LOG").is_ok_and(|v| v.to_ascii_lowercase().contains("trace"));
     let caps: &[&str] = if asks_trace {
-        &["ureq=debug", "ureq_proto=debug"]
+        &[
+            "reqwest=debug",
+            "hyper=debug",
+            "hyper_util=debug",
+            "rustls=debug",
+        ]
     } else {
         &[]
     };

@@ -161,14 +161,9 @@ impl WebServer {
                 threads.push(t);
             }
         }
-        {
-            let (stop, state) = (stop.clone(), state.clone());
-            let spawned = std::thread::Builder::new()
-                .name("web-resumer".into())
-                .spawn(move || routes::resume_loop(&state, &stop));
-            if let Ok(t) = spawned {
-                threads.push(t);
-            }
+        // queued deliveries resume by themselves, as in the desktop app
+        if let Ok(t) = state.host().spawn_resumer(stop.clone()) {
+            threads.push(t);
         }
         Ok(WebServer {
             server,
