@@ -159,7 +159,7 @@ pub struct Study {
 /// A named destination.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Destination {
-    /// The destination URL (DESIGN.md §4 forms; no secrets).
+    /// The destination URL (the forms in docs/architecture.md, "Contracts"; no secrets).
     pub url: String,
 }
 

@@ -1,4 +1,4 @@
-//! The `deposit` command: parse, run, map the outcome to an exit status (DESIGN.md §4).
+//! The `deposit` command: parse, run, map the outcome to an exit status (docs/architecture.md, "Contracts").
 
 fn main() -> std::process::ExitCode {
     deposit::cli::main()

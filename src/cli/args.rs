@@ -1,4 +1,4 @@
-//! Raw command-line arguments as clap parses them (DESIGN.md §4 is the contract).
+//! Raw command-line arguments as clap parses them (the README's command line is the contract).
 
 use std::path::PathBuf;
 

@@ -704,7 +704,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
         }
     }
 
-    /// The audit record of a study (DESIGN.md §6, issue 4 item 6).
+    /// The audit record of a study (a contract: docs/architecture.md, "Contracts").
     fn audit(
         &self,
         study: &JobStudy,

@@ -1,6 +1,6 @@
 //! CTP HTTP destination (`ctp+http(s)://[user@]host:port[/path]`): what a site's client CTP
 //! (HttpExportService) sends to a central CTP's HttpImportService, so a site can replace its
-//! client CTP while the central CTP stays (xnat-protocol.md §4, ctp-compat.md B.8).
+//! client CTP while the central CTP stays (docs/protocols.md, "Central CTP").
 //!
 //! One POST per object, `Content-Type: application/x-mirc`, a `Digest` header with the MD5 of
 //! the bytes (hex without leading zeros, as CTP prints it; the receiver recomputes it and

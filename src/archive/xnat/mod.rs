@@ -1,5 +1,5 @@
 //! XNAT destination: login, CSRF, DICOM-zip import into the prearchive, commit and verification
-//! (xnat-protocol.md §1, §8; DESIGN.md §6).
+//! (docs/protocols.md, "XNAT").
 //!
 //! A piece is one in-memory DICOM-zip POSTed to `/data/services/import` with fixed
 //! project/subject/session labels and `prevent_auto_commit=true`; XNAT merges every piece of a
@@ -10,8 +10,8 @@
 //!
 //! Restart safety without extra queue state: the prearchive URI returned by an import is kept in
 //! memory for speed, and after a restart it is found again on the server
-//! (`GET /data/prearchive/projects/P`, matched on subject and session label), which is what
-//! xnat-protocol.md §8.3 recommends — the server is the authority on where the session is now
+//! (`GET /data/prearchive/projects/P`, matched on subject and session label), since
+//! the server is the authority on where the session is now
 //! (it may have been rebuilt, or already archived by an earlier run that died before recording
 //! it, in which case the archive URI is returned).
 //!
@@ -23,9 +23,9 @@
 //! not lose the session; an expired session is logged into again.
 //!
 //! Non-DICOM resources are PUT as files of a resource at project, subject, session or scan
-//! level (`…/resources/LABEL/files/NAME?overwrite=true&inbody=true`, §1.6) and checked in the
+//! level (`…/resources/LABEL/files/NAME?overwrite=true&inbody=true`) and checked in the
 //! resource's file listing (size, MD5); scan QC status is set with the field shortcut
-//! `…/scans/ID?xsiType=T&T/quality=Q` (§1.8) and checked in the scans listing.
+//! `…/scans/ID?xsiType=T&T/quality=Q` and checked in the scans listing.
 
 pub mod http;
 pub mod netrc;
@@ -455,7 +455,7 @@ impl Destination for XnatArchive {
             .call("POST", &query, Some(("application/zip", &zip)), "import")?;
         if r.status == 400 && !r.body.contains("In-body File posts") {
             // XNAT reports its own storage or anonymization failures as 400 "unable to read
-            // DICOM object" (xnat-protocol.md §1.3): retry once, then report
+            // DICOM object" (docs/protocols.md, "XNAT"): retry once, then report
             tracing::info!("import answered 400; retrying once");
             std::thread::sleep(std::time::Duration::from_millis(500));
             r = self

@@ -1,5 +1,5 @@
 //! The CTP rule language evaluator: literal text + `@function(args)` calls, with every function
-//! of ctp-compat.md §B.4. Result directives (`@keep()`, `@remove()`, `@empty()`, `@blank(n)`,
+//! CTP has (docs/protocols.md, "CTP scripts"). Result directives (`@keep()`, `@remove()`, `@empty()`, `@blank(n)`,
 //! `@process()`) come back as text, as in CTP; stops (`@quarantine()`, `@skip()`, lookup misses,
 //! errors) come back as [`Stop`].
 

@@ -1,4 +1,4 @@
-//! CTP DicomPixelAnonymizer scripts (§B.6): signatures `{ filter }` each followed by regions
+//! CTP DicomPixelAnonymizer scripts (docs/protocols.md, "Pixel anonymizer scripts"): signatures `{ filter }` each followed by regions
 //! `(x, y, w, h)`. Loading and matching only (first match wins); masking is the pixels module's.
 
 use dicom_object::InMemDicomObject;

@@ -1,4 +1,4 @@
-//! Applying a CTP script to one dataset, in CTP's order (ctp-compat.md §B.3): the insert pass,
+//! Applying a CTP script to one dataset, in CTP's order (docs/protocols.md, "Anonymizer scripts"): the insert pass,
 //! the walk over the original elements with protected elements and global removals, result
 //! directives, @process into sequence items, and the DeIdentificationMethodCodeSequence.
 //! Rules read the untouched original; edits are collected and applied afterwards.
@@ -497,7 +497,7 @@ impl Runner<'_> {
         Ok(edits)
     }
 
-    /// Result handling (§B.3 step 3) for an existing element.
+    /// Result handling (the second step of CTP's order) for an existing element.
     fn apply(
         &mut self,
         elem: &InMemElement,
