@@ -22,6 +22,7 @@ pub mod durable;
 pub mod error;
 pub mod home;
 pub mod intake;
+pub mod logging;
 pub mod pipeline;
 pub mod pixels;
 pub mod queue;

@@ -8,7 +8,6 @@
 
 pub mod control;
 mod forward;
-pub mod log;
 mod record;
 
 use std::net::TcpListener;
@@ -552,10 +551,10 @@ pub fn start_default(
 }
 
 /// The receiver's log file in the default data home (`logs/receive.log`, 10 MB × 5 files).
-pub fn default_log() -> Option<log::RotatingLog> {
+pub fn default_log() -> Option<crate::logging::RotatingLog> {
     let root = Home::resolve().ok()?;
     let home = Home::open(root).ok()?;
-    log::RotatingLog::open(&home.dir("logs").join("receive.log"), 10 << 20, 5).ok()
+    crate::logging::RotatingLog::open(&home.dir("logs").join("receive.log"), 10 << 20, 5).ok()
 }
 
 #[cfg(test)]
