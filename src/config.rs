@@ -1,8 +1,8 @@
-//! The configuration file `deposit.toml` (DESIGN.md §3): studies, named destinations, receiver
+//! The configuration file `deposit.toml`: studies, named destinations, receiver
 //! and delivery settings. Plain typed values; flags given on the command line win over them.
 //!
 //! Where it is read from: `--config FILE`, else `DEPOSIT_CONFIG`, else `deposit.toml` in the OS
-//! config folder (missing there = no configuration). Relative paths inside it are relative to
+//! config folder (missing there = no configuration); front doors read the environment. Relative paths inside it are relative to
 //! the file's folder. Every error names the file and the key; the file holds no PHI.
 //!
 //! ```toml
@@ -202,16 +202,13 @@ pub struct Config {
     pub delivery: Delivery,
 }
 
-/// Where the configuration is: `explicit` (`--config`), else `DEPOSIT_CONFIG`, else the OS
-/// config folder. The flag is true for `--config`, whose file must exist; a missing file named
-/// by `DEPOSIT_CONFIG` or in the default place is an empty configuration (so scripts and tests
-/// can point `DEPOSIT_CONFIG` at a file that `profile approve` will create).
+/// Where the configuration is: `explicit` (a file named on the command line, or by the
+/// environment at the front door), else `deposit.toml` in the OS config folder. The flag is true
+/// for an explicit file. This module reads no environment variable: front doors do, into
+/// `api::resolve::Overrides`.
 pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, bool), ConfigError> {
     if let Some(p) = explicit {
         return Ok((p.to_path_buf(), true));
-    }
-    if let Some(p) = std::env::var_os(ENV).filter(|p| !p.is_empty()) {
-        return Ok((PathBuf::from(p), false));
     }
     directories::ProjectDirs::from("org", "deposit", "deposit")
         .map(|d| (d.config_dir().join(FILE_NAME), false))
@@ -219,11 +216,21 @@ pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, bool), ConfigError> {
 }
 
 /// Loads the configuration found by [`locate`]. A missing file is an empty configuration
-/// (with its path, so approval can create it), except a `--config` file, unless `create_ok`.
+/// (with its path, so approval can create it), except an explicit file, unless `create_ok`.
 pub fn load(explicit: Option<&Path>, create_ok: bool) -> Result<Config, ConfigError> {
     let (path, named) = locate(explicit)?;
+    read(path, named && !create_ok)
+}
+
+/// Loads the configuration at `path`, a missing file being an empty configuration (with its
+/// path, so approval can create it): the file `DEPOSIT_CONFIG` names.
+pub fn load_or_empty(path: &Path) -> Result<Config, ConfigError> {
+    read(path.to_path_buf(), false)
+}
+
+fn read(path: PathBuf, must_exist: bool) -> Result<Config, ConfigError> {
     if !path.exists() {
-        if named && !create_ok {
+        if must_exist {
             return Err(ConfigError::Missing { path });
         }
         return Ok(Config {
@@ -316,54 +323,21 @@ fn check_template(t: &str, allowed: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses `30`, `"30s"`, `"2m"` into seconds.
+/// Seconds: an integer, or text such as `"30s"`, `"2m"` ([`crate::units::parse_seconds`]).
 fn seconds(v: &Value) -> Option<u64> {
     if let Some(n) = v.as_integer() {
         return u64::try_from(n).ok();
     }
-    let s = v.as_str()?.trim();
-    let (num, mul) = if let Some(n) = s.strip_suffix('m') {
-        (n, 60)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1)
-    } else {
-        (s, 1)
-    };
-    num.trim().parse::<u64>().ok()?.checked_mul(mul)
+    crate::units::parse_seconds(v.as_str()?).ok()
 }
 
-/// Parses `1000000`, `"500KB/s"`, `"20MB/s"`, `"1GiB/s"` into bytes per second.
+/// Bytes per second: a positive integer, or text such as `"500KB/s"`, `"20MB/s"`, `"1GiB/s"`
+/// ([`crate::units::parse_rate`]).
 fn rate(v: &Value) -> Option<u64> {
     if let Some(n) = v.as_integer() {
         return u64::try_from(n).ok().filter(|n| *n > 0);
     }
-    let s = v.as_str()?.trim();
-    let s = s.strip_suffix("/s").unwrap_or(s).trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let num: f64 = num.parse().ok()?;
-    let mul: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    let r = (num * mul).round();
-    (1.0..1e15).contains(&r).then_some(r as u64)
-}
-
-fn check_aet(aet: &str) -> bool {
-    !aet.is_empty()
-        && aet.len() <= 16
-        && aet
-            .chars()
-            .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '\\')
+    crate::units::parse_rate(v.as_str()?).ok()
 }
 
 /// Parses configuration text; `path` is named in errors and anchors relative paths.
@@ -513,7 +487,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let r = &mut cfg.receiver;
         if let Some(v) = t.get("aet") {
             let a = cx.string(v, "receiver.aet")?;
-            if !check_aet(&a) {
+            if !crate::dimse::valid_ae(&a) {
                 return Err(cx.bad(
                     "receiver.aet",
                     "an AE title is 1-16 ASCII characters without backslash",
@@ -728,18 +702,8 @@ pub fn set_values(path: &Path, edits: &[Edit<'_>]) -> Result<(), ConfigError> {
     crate::durable::replace(path, out.as_bytes()).map_err(wr)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time.
-pub fn utc_stamp(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = crate::deid::dates::civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
+/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time (approval stamps).
+pub use crate::calendar::utc_stamp;
 
 #[cfg(test)]
 mod tests {
@@ -885,6 +849,11 @@ max_rate = "20MB/s"
         assert_eq!(seconds(&Value::from("30s")), Some(30));
         assert_eq!(seconds(&Value::from(5)), Some(5));
         assert_eq!(seconds(&Value::from("x")), None);
+        assert_eq!(seconds(&Value::from("2h")), Some(7200));
+        // what the settings screen accepts, the file reads back
+        assert_eq!(rate(&Value::from("1.5M")), Some(1_500_000));
+        assert_eq!(rate(&Value::from("10mbps")), Some(10_000_000));
+        assert_eq!(seconds(&Value::from("99999999999999999d")), None);
         assert_eq!(utc_stamp(86_400 + 3661), "1970-01-02T01:01:01Z");
     }
 }

@@ -56,10 +56,11 @@ pub struct Home {
 pub const SUBDIRS: [&str; 5] = ["quarantine", "outbox", "archive", "logs", "tmp"];
 
 impl Home {
-    /// Resolves the data home: `DEPOSIT_HOME` if set, else the OS data directory.
-    pub fn resolve() -> Result<PathBuf, HomeError> {
-        if let Some(p) = std::env::var_os("DEPOSIT_HOME").filter(|p| !p.is_empty()) {
-            return Ok(PathBuf::from(p));
+    /// Resolves the data home: `explicit` (what the front door was told, e.g. `DEPOSIT_HOME`)
+    /// if given, else the OS data directory. This module reads no environment variable.
+    pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf, HomeError> {
+        if let Some(p) = explicit {
+            return Ok(p.to_path_buf());
         }
         directories::ProjectDirs::from("org", "deposit", "deposit")
             .map(|d| d.data_dir().to_path_buf())

@@ -14,17 +14,21 @@
 
 pub mod api;
 pub mod archive;
+pub mod calendar;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod deid;
+pub mod dimse;
 pub mod durable;
 pub mod error;
 pub mod home;
+pub mod implementation;
 pub mod intake;
 pub mod logging;
 pub mod pipeline;
 pub mod pixels;
 pub mod queue;
 pub mod receive;
+pub mod units;
 pub mod web;

@@ -133,7 +133,7 @@ fn golden_check(name: &str, got: &str) {
     }
     let want = std::fs::read_to_string(&path).unwrap_or_else(|_| {
         panic!(
-            "no golden {} — run DEPOSIT_BLESS=1 cargo test --test ctp and review it",
+            "no golden {} — run DEPOSIT_BLESS=1 cargo test --test integration ctp:: and review it",
             path.display()
         )
     });

@@ -1035,7 +1035,7 @@ fn ocr_recheck_and_detect_text_quarantine() {
 
 /// Every stock CTP DicomPixelAnonymizer script loads as a mask library, and a golden text pins
 /// which signature (and so which regions) every image of the sample corpus gets.
-/// Regenerate deliberately: `DEPOSIT_BLESS=1 cargo test --test pixels stock_pixel`.
+/// Regenerate deliberately: `DEPOSIT_BLESS=1 cargo test --test integration pixels::stock_pixel`.
 #[test]
 fn stock_pixel_scripts_pin_regions_for_every_sample() {
     let dir = Path::new(STOCK).join("scripts");

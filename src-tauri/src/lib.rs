@@ -1,20 +1,24 @@
 //! Deposit desktop app: a thin Tauri shell over the engine's `deposit::api`.
 //!
-//! [`commands`] are one-line forwards into the api; long work ([`scan_job`]) runs on its own
-//! thread and reports through typed [`events`]. [`specta_builder`] lists both, so the
+//! [`commands`] are the engine's command table (`deposit::api::commands`) expanded into Tauri
+//! commands on one [`Host`]; long work runs on the host's threads and reaches the window as
+//! typed [`events`]. [`specta_builder`] lists both, so the
 //! TypeScript bindings in `ui/src/lib/backend/bindings.ts` are generated from these types
 //! ([`export_bindings`]; the `bindings` test fails when the checked-in file is stale).
 
 pub mod commands;
 pub mod events;
-pub mod scan_job;
-pub mod send_job;
 pub mod state;
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
+use deposit::api::host::{Host, HostEvent};
+use deposit::api::jobs::{ScanUpdate, SendUpdate};
+use deposit::api::resolve::Overrides;
 use specta_typescript::{BigIntExportBehavior, Typescript};
-use tauri_specta::{collect_commands, collect_events, Builder};
+use tauri_specta::{collect_events, Builder, Event};
 
 /// Where the generated bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/backend/bindings.ts";
@@ -22,43 +26,7 @@ pub const BINDINGS_PATH: &str = "../ui/src/lib/backend/bindings.ts";
 /// Every command and event the window can use.
 pub fn specta_builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
-        .commands(collect_commands![
-            commands::window_shown,
-            commands::data_home,
-            commands::studies,
-            commands::study_instances,
-            commands::inspect,
-            commands::preview,
-            commands::profiles,
-            commands::study_settings,
-            commands::approve_profile,
-            commands::suggest_regions,
-            commands::preview_masked,
-            commands::save_mask,
-            commands::mask_rules,
-            commands::history,
-            commands::quarantine,
-            commands::quarantine_release,
-            commands::quarantine_discard,
-            commands::add_lookup_entry,
-            commands::lookup_gaps,
-            commands::queue_pause,
-            commands::queue_resume,
-            commands::queue_retry,
-            commands::queue_cancel,
-            commands::review_sample,
-            commands::record_signoff,
-            commands::signoffs,
-            commands::settings,
-            commands::change_settings,
-            commands::test_destination,
-            commands::login,
-            commands::receiver_start,
-            commands::receiver_status,
-            commands::receiver_stop,
-            commands::start_scan,
-            commands::start_send,
-        ])
+        .commands(commands::all())
         .events(collect_events![
             events::ScanProgressEvent,
             events::ScanFinishedEvent,
@@ -68,8 +36,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             events::SendFailedEvent,
         ])
 }
-
-/// Writes the TypeScript bindings to `path`.
+/// Writes the TypeScript bindings to `path`: tauri-specta's, with the commands made over any
+/// transport ([`over_any_transport`]).
 pub fn export_bindings(path: &Path) -> Result<(), String> {
     specta_builder()
         .export(
@@ -83,23 +51,50 @@ pub fn export_bindings(path: &Path) -> Result<(), String> {
                 ),
             path,
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    std::fs::write(path, over_any_transport(&text)?).map_err(|e| e.to_string())
 }
 
-/// Resumes queued deliveries at start-up (after a crash or restart) and then periodically, so
-/// work queued while offline goes out by itself once the destination is back.
-fn start_resumer(app: tauri::AppHandle) {
-    use tauri::Manager;
-    let every = deposit::api::jobs::resume_every();
-    let spawned = std::thread::Builder::new()
-        .name("resumer".into())
-        .spawn(move || loop {
-            app.state::<send_job::SendJobs>().resume(app.clone());
-            std::thread::sleep(every);
-        });
-    if let Err(e) = spawned {
-        eprintln!("deposit-app: cannot start the queue resumer: {e}");
+/// tauri-specta's commands call Tauri's `invoke`; this makes them a factory,
+/// `makeCommands(invoke)`, so the window calls the same typed commands over Tauri's IPC, over
+/// HTTP (`deposit serve`) or on a test's mock. `commands` stays, over Tauri's IPC.
+fn over_any_transport(text: &str) -> Result<String, String> {
+    const START: &str = "export const commands = {";
+    const END: &str = "}\n\n/** user-defined events **/";
+    let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
+        return Err("tauri-specta's bindings changed shape: no commands object found".into());
+    };
+    if end < start {
+        return Err("tauri-specta's bindings changed shape: events before commands".into());
     }
+    Ok(format!(
+        "{head}\
+         /** How a command reaches the engine: resolves with its data, rejects with its error. */\n\
+         export type Invoke = (cmd: string, args?: Record<string, unknown>) => Promise<any>;\n\n\
+         /** The commands, each calling `TAURI_INVOKE` (Tauri's IPC, HTTP, or a mock). */\n\
+         export function makeCommands(TAURI_INVOKE: Invoke) {{\n\
+         return {{{body}}};\n\
+         }}\n\n\
+         /** The commands over Tauri's IPC (the desktop app). */\n\
+         export const commands = makeCommands(TAURI_INVOKE);{tail}",
+        head = &text[..start],
+        body = &text[start + START.len()..end],
+        tail = &text[end + 1..],
+    ))
+}
+
+/// Passes a job update of the host on to the window as its typed event.
+fn emit(app: &tauri::AppHandle, event: HostEvent) {
+    // A closed window cannot be told anything; the catalog still records it all.
+    let _ = match event {
+        HostEvent::Scan(ScanUpdate::Progress(p)) => events::ScanProgressEvent(p).emit(app),
+        HostEvent::Scan(ScanUpdate::Finished(f)) => events::ScanFinishedEvent(f).emit(app),
+        HostEvent::Scan(ScanUpdate::Failed(f)) => events::ScanFailedEvent(f).emit(app),
+        HostEvent::Send(SendUpdate::Progress(p)) => events::SendProgressEvent(p).emit(app),
+        HostEvent::Send(SendUpdate::Finished(f)) => events::SendFinishedEvent(f).emit(app),
+        HostEvent::Send(SendUpdate::Failed(f)) => events::SendFailedEvent(f).emit(app),
+    };
 }
 
 /// Builds and runs the app (blocks until the window closes).
@@ -108,15 +103,21 @@ pub fn run() {
     let builder = specta_builder();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
-        .manage(scan_job::ScanJobs::default())
-        .manage(send_job::SendJobs::default())
-        .manage(deposit::api::receive::control::ReceiverControl::default())
-        .manage(state::AppState::default())
         .manage(started)
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
+            use tauri::Manager;
             builder.mount_events(app);
-            start_resumer(app.handle().clone());
+            let handle = app.handle().clone();
+            // what the window was told (DEPOSIT_CONFIG, DEPOSIT_HOME), read once here at the
+            // edge; the data home is opened on the first command
+            let host = Arc::new(Host::new(Overrides::from_env(), move |e| emit(&handle, e)));
+            // queued deliveries resume at start-up (after a crash or restart) and then now and
+            // then, so work queued while offline goes out by itself once the destination is back
+            if let Err(e) = host.spawn_resumer(Arc::new(AtomicBool::new(false))) {
+                eprintln!("deposit-app: cannot start the queue resumer: {e}");
+            }
+            app.manage(host);
             Ok(())
         })
         .run(tauri::generate_context!());

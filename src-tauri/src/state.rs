@@ -1,55 +1,9 @@
-//! What the app keeps between commands: one engine session for quick reads, opened on first use.
+//! What the app keeps besides its [`deposit::api::host::Host`]: when it started, to report how
+//! long the first window took.
 
-use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use deposit::api::dto::ApiError;
-use deposit::api::Session;
-use deposit::error::ErrorClass;
-
-/// The session used by quick commands (long work opens its own, see [`crate::scan_job`]).
-#[derive(Default)]
-pub struct AppState {
-    session: Mutex<Option<Session>>,
-}
-
-impl AppState {
-    /// Runs `f` on the session, opening the data home (`DEPOSIT_HOME` or the OS default) first
-    /// if needed. Calls are serialised, so the catalog is opened and migrated once.
-    pub fn with<T>(&self, f: impl FnOnce(&Session) -> Result<T, ApiError>) -> Result<T, ApiError> {
-        self.with_mut(|s| f(s))
-    }
-
-    /// Drops the session so the next command opens a new one (after the configuration changed,
-    /// e.g. a profile was approved).
-    pub fn reopen(&self) {
-        if let Ok(mut slot) = self.session.lock() {
-            *slot = None;
-        }
-    }
-
-    /// Like [`Self::with`], for operations that change the catalog.
-    pub fn with_mut<T>(
-        &self,
-        f: impl FnOnce(&mut Session) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        let mut slot = self.session.lock().map_err(|_| ApiError {
-            code: "app.state".into(),
-            message: "an earlier command failed badly; restart Deposit".into(),
-            class: ErrorClass::Permanent,
-            usage: false,
-        })?;
-        let mut session = match slot.take() {
-            Some(s) => s,
-            None => deposit::api::config::open_for_study()?,
-        };
-        let out = f(&mut session);
-        *slot = Some(session);
-        out
-    }
-}
-
-/// When the app started, to report how long the first window took.
+/// When the app started.
 pub struct Started(Instant);
 
 impl Started {
@@ -72,26 +26,5 @@ impl Started {
             }
         }
         ms
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn opens_once_and_reuses_the_session() {
-        let home = tempfile::tempdir().expect("tempdir");
-        let state = AppState::default();
-        *state.session.lock().expect("lock") = Some(Session::open(home.path()).expect("open"));
-        let root = state
-            .with(|s| Ok(s.home().root().to_path_buf()))
-            .expect("with");
-        assert_eq!(root, home.path());
-        assert!(state.with(Session::studies).expect("studies").is_empty());
-        assert!(
-            state.session.lock().expect("lock").is_some(),
-            "kept for the next command"
-        );
     }
 }

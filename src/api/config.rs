@@ -1,6 +1,6 @@
-//! Configuration and profile approval for the CLI and the GUI: load `deposit.toml`, pin an
-//! approved profile (name + SHA-256) to a study, read the current approval, and hold a session
-//! to its study's approval and UID root.
+//! Profile approval for every front door: pin an approved profile (name + SHA-256) to a study
+//! in `deposit.toml`, read the current approval, and hold a session to its study's approval and
+//! UID root. Which study and file: `super::resolve`.
 
 use std::path::Path;
 
@@ -29,21 +29,6 @@ pub struct Approval {
 
 fn cfg_err(e: config::ConfigError) -> ApiError {
     ApiError::from_err(&e, true)
-}
-
-/// Loads the configuration: `path` (`--config`), else `DEPOSIT_CONFIG`, else the OS default.
-pub fn load_config(path: Option<&Path>) -> Result<Config, ApiError> {
-    config::load(path, false).map_err(cfg_err)
-}
-
-/// A destination as a person gave it — a `[destinations]` name from `deposit.toml` or a URL — as
-/// the URL to open. Front ends offer the configured names; the CLI resolves its own flags.
-pub fn destination_url(dest: &str) -> Result<String, ApiError> {
-    let dest = dest.trim();
-    if dest.contains(':') {
-        return Ok(dest.to_string());
-    }
-    Ok(load_config(None)?.destination_url(dest))
 }
 
 /// The study an approval goes to: the one named, else the only one, else "default" when the
@@ -207,64 +192,4 @@ pub struct StudySetup {
     pub lookup: Option<String>,
     /// The configuration file (where approvals are written).
     pub config: Option<String>,
-}
-
-/// The study front ends work for: the only configured study (none when there are several or
-/// none — then nothing is pinned), its approval and defaults.
-pub fn study_view() -> Result<StudySetup, ApiError> {
-    let cfg = load_config(None)?;
-    let config = cfg.path.as_ref().map(|p| p.display().to_string());
-    let Ok(Some((name, s))) = cfg.study(None) else {
-        return Ok(StudySetup {
-            config,
-            ..StudySetup::default()
-        });
-    };
-    Ok(StudySetup {
-        study: Some(name.to_string()),
-        approval: approval(&cfg, Some(name))?,
-        destination: s.destination.as_deref().map(|d| cfg.destination_url(d)),
-        lookup: s.lookup.as_ref().map(|p| p.display().to_string()),
-        config,
-    })
-}
-
-/// Opens the default data home held to the configured study (its approved profile and UID
-/// root), as the window and the web UI do for every operation.
-pub fn open_for_study() -> Result<Session, ApiError> {
-    open_for_study_at(None)
-}
-
-/// [`open_for_study`] on the data home at `home` (`None`: the default one).
-pub fn open_for_study_at(home: Option<&Path>) -> Result<Session, ApiError> {
-    let cfg = load_config(None)?;
-    let mut session = match home {
-        Some(h) => Session::open(h)?,
-        None => Session::open_default()?,
-    };
-    let study = cfg.study(None).ok().flatten();
-    let approval = match study {
-        Some((name, _)) => approval(&cfg, Some(name))?,
-        None => None,
-    };
-    session.use_study(StudySettings {
-        approval,
-        uid_root: cfg.uid_root_for(study.map(|(_, s)| s)),
-    })?;
-    Ok(session)
-}
-
-/// Approves `profile` for the configured study (front ends: the study in force, else
-/// "default"), at `now_unix`.
-pub fn approve_for_study(profile: &str, now_unix: i64) -> Result<Approval, ApiError> {
-    let study = study_view()?.study;
-    approve(None, study.as_deref(), profile, now_unix)
-}
-
-/// The shipped profiles, each marked with the studies of the configuration that approved it.
-pub fn profiles_marked() -> Result<Vec<super::deid::ProfileInfo>, ApiError> {
-    let mut infos = super::deid::profiles()?;
-    let cfg = load_config(None)?;
-    mark_approved(&mut infos, &approvals(&cfg));
-    Ok(infos)
 }

@@ -314,26 +314,22 @@ pub fn send(
     mut report: impl FnMut(SendUpdate),
 ) {
     let mut throttle = Throttle::new(SendPhase::Deidentifying);
-    // `[delivery]` of deposit.toml: pieces in flight and the bandwidth cap; `[destinations]`:
-    // the window offers configured destinations by name
-    let cfg = super::config::load_config(None).ok();
-    let delivery = cfg.as_ref().map(|c| c.delivery.clone()).unwrap_or_default();
-    let destination = match &cfg {
-        Some(c) => c.destination_url(request.destination.trim()),
-        None => request.destination.trim().to_string(),
-    };
-    let opts = SendOptions {
-        concurrency: delivery.concurrency.map(|n| n.max(1) as usize),
-        max_rate: delivery.max_rate_bytes_per_sec,
-        profile: request.profile.clone().filter(|p| !p.is_empty()),
-        lookup: request
-            .lookup
-            .clone()
-            .filter(|p| !p.is_empty())
-            .map(Into::into),
-        ..SendOptions::default()
-    };
     let result = open().and_then(|mut session| {
+        // `[delivery]` of the session's deposit.toml: pieces in flight and the bandwidth cap;
+        // `[destinations]`: the window offers configured destinations by name
+        let delivery = session.config().delivery.clone();
+        let destination = session.destination(&request.destination)?;
+        let opts = SendOptions {
+            concurrency: delivery.concurrency.map(|n| n.max(1) as usize),
+            max_rate: delivery.max_rate_bytes_per_sec,
+            profile: request.profile.clone().filter(|p| !p.is_empty()),
+            lookup: request
+                .lookup
+                .clone()
+                .filter(|p| !p.is_empty())
+                .map(Into::into),
+            ..SendOptions::default()
+        };
         session.send_studies(&request.study_uids, &destination, &opts, |s| {
             let (phase, done, total) = phase_of(s.done, s.total);
             if let Some(p) = throttle.update(phase, done, total, s.status, s.retry_in_secs) {

@@ -4,10 +4,9 @@
 
 use serde::Serialize;
 
-use crate::archive::ctp::{CtpHttp, CtpUrl};
-use crate::archive::xnat::{url::XnatUrl, XnatArchive};
-use crate::archive::{credentials, Destination};
-use crate::error::{ApiError, Classify, ErrorClass};
+use crate::archive::DestinationSpec;
+use crate::config::Config;
+use crate::error::{ApiError, ErrorClass};
 
 /// What `login` did.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -25,90 +24,26 @@ pub struct LoginSummary {
     pub checked: bool,
 }
 
-/// Builds the destination for a user (with the secret being checked).
-type Checker<'a> = Box<dyn Fn(String) -> Box<dyn Destination> + 'a>;
-
-fn usage(message: String) -> ApiError {
-    ApiError {
-        code: "login.usage".into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: true,
-    }
-}
-
-/// Checks `secret` against `dest` (an `xnat+…` or `ctp+…` URL with a user) and stores it in the
-/// OS keyring.
-pub fn login(dest: &str, secret: &str) -> Result<LoginSummary, ApiError> {
+/// Checks `secret` against `dest` (a `[destinations]` name of `config`, or an `xnat+…` or
+/// `ctp+…` URL with a user) and stores it in the OS keyring.
+pub fn login(config: &Config, dest: &str, secret: &str) -> Result<LoginSummary, ApiError> {
     if secret.is_empty() {
-        return Err(usage("an empty secret was given".into()));
+        return Err(ApiError {
+            code: "login.usage".into(),
+            message: "an empty secret was given".into(),
+            class: ErrorClass::Permanent,
+            usage: true,
+        });
     }
-    let (describe, url_user, host, port, checker): (
-        String,
-        Option<String>,
-        String,
-        Option<u16>,
-        Checker<'_>,
-    ) = if let Some(u) = XnatUrl::parse(dest) {
-        let u = u.map_err(|e| ApiError::from_err(&e, true))?;
-        let url = u.clone();
-        (
-            u.describe(),
-            u.user.clone(),
-            u.host.clone(),
-            u.port,
-            Box::new(move |user| {
-                Box::new(XnatArchive::with_credentials(
-                    url.clone(),
-                    user,
-                    secret.to_string(),
-                )) as Box<dyn Destination>
-            }),
-        )
-    } else if let Some(u) = CtpUrl::parse(dest) {
-        let u = u.map_err(|e| ApiError::from_err(&e, true))?;
-        let url = u.clone();
-        (
-            u.describe(),
-            u.user.clone(),
-            u.host.clone(),
-            Some(u.port),
-            Box::new(move |user| {
-                Box::new(CtpHttp::with_credentials(
-                    url.clone(),
-                    Some((user, secret.to_string())),
-                )) as Box<dyn Destination>
-            }),
-        )
-    } else {
-        return Err(usage(format!(
-            "'{}': login is for destinations that take a user and secret (xnat+http(s)://USER@… \
-             or ctp+http(s)://USER@…)",
-            crate::archive::redact(dest)
-        )));
-    };
-    let user = credentials::user(url_user.as_deref(), &host).ok_or_else(|| {
-        usage(format!(
-            "{describe}: no user; write it before the host (USER@{host}) or in ~/.netrc"
-        ))
-    })?;
-    let checked = match checker(user.clone()).check() {
-        Ok(()) => true,
-        Err(e) if e.class() == ErrorClass::Transient => {
-            tracing::warn!(
-                code = e.code(),
-                "the destination could not be reached to check the secret; storing it anyway"
-            );
-            false
-        }
-        Err(e) => return Err(ApiError::from_err(&e, false)),
-    };
-    credentials::store(&user, &host, port, secret).map_err(|e| ApiError::from_err(&e, false))?;
+    let spec = DestinationSpec::resolve(dest, config).map_err(|e| ApiError::from_err(&e, true))?;
+    let done = spec
+        .login(secret)
+        .map_err(|e| ApiError::from_err(&e, e.is_usage()))?;
     Ok(LoginSummary {
-        destination: describe,
-        account: credentials::account(&user, &host, port),
-        user,
+        destination: done.destination,
+        user: done.user,
+        account: done.account,
         stored: true,
-        checked,
+        checked: done.checked,
     })
 }

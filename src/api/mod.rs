@@ -4,9 +4,11 @@
 //! [`ApiError`] (`{code, message, class}`); long operations report through callbacks that the
 //! callers bridge to progress bars or UI events.
 
+pub mod commands;
 pub mod config;
 pub mod deid;
 pub mod dto;
+pub mod host;
 pub mod jobs;
 pub mod login;
 pub mod lookup;
@@ -16,6 +18,7 @@ pub mod preflight;
 pub mod quarantine;
 pub mod queue;
 pub mod receive;
+pub mod resolve;
 pub mod review;
 pub mod send;
 pub mod settings;
@@ -34,6 +37,8 @@ pub struct Session {
     home: Home,
     catalog: Catalog,
     study: config::StudySettings,
+    /// The configuration it was opened with (named destinations, delivery settings).
+    settings: crate::config::Config,
 }
 
 /// Now, in Unix seconds (read at the edges: front ends and records, never inside deid).
@@ -45,12 +50,6 @@ pub fn unix_now() -> i64 {
 }
 
 impl Session {
-    /// Opens the data home (`DEPOSIT_HOME` or the OS default) and its catalog.
-    pub fn open_default() -> Result<Self, ApiError> {
-        let root = Home::resolve().map_err(|e| ApiError::from_err(&e, true))?;
-        Self::open(root)
-    }
-
     /// Opens the data home at `root` and its catalog.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, ApiError> {
         let home = Home::open(root).map_err(|e| ApiError::from_err(&e, true))?;
@@ -60,6 +59,7 @@ impl Session {
             home,
             catalog,
             study: config::StudySettings::default(),
+            settings: crate::config::Config::default(),
         })
     }
 

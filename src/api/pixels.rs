@@ -83,13 +83,14 @@ fn render_png(
     Ok((png, info))
 }
 
-/// Renders one frame into a PNG file.
+/// Renders one frame into a PNG file, masked as [`super::Session::preview_png`] does.
 pub fn preview_to_file(
+    session: &super::Session,
     file: &Path,
     out: &Path,
     opts: &PreviewOptions,
 ) -> Result<PreviewInfo, ApiError> {
-    let (png, info) = super::Session::open_default()?.preview_png(file, opts)?;
+    let (png, info) = session.preview_png(file, opts)?;
     std::fs::write(out, png).map_err(|e| ApiError {
         code: "pixels.png_write".into(),
         message: format!("cannot write {}: {e}", out.display()),

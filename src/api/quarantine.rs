@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::send::{prepare, send, NotPrepared, SendSummary};
 use super::unix_now;
+use crate::archive::DestinationSpec;
 use crate::catalog::quarantine::{NewQuarantine, QuarantineRow};
 use crate::deid::{Profile, Quarantine};
 use crate::error::{ApiError, ErrorClass};
@@ -20,7 +21,7 @@ pub struct ReleaseOptions {
     /// Lookup table.
     pub lookup: Option<PathBuf>,
     /// Deliver to this destination.
-    pub to: Option<String>,
+    pub to: Option<DestinationSpec>,
     /// Or write into this folder.
     pub out: Option<PathBuf>,
     /// Project label at the destination (default `DEPOSIT`).
@@ -30,19 +31,19 @@ pub struct ReleaseOptions {
 }
 
 impl ReleaseOptions {
-    /// Release to `destination` (a `[destinations]` name or a URL), as the window and the web UI
-    /// do (empty profile and lookup strings mean "none").
+    /// Release to `destination` (see [`super::Session::destination`] for a name or URL), as the
+    /// window and the web UI do (empty profile and lookup strings mean "none").
     pub fn deliver(
-        destination: String,
+        destination: DestinationSpec,
         profile: Option<String>,
         lookup: Option<String>,
-    ) -> Result<Self, ApiError> {
-        Ok(ReleaseOptions {
-            to: Some(super::config::destination_url(&destination)?),
+    ) -> Self {
+        ReleaseOptions {
+            to: Some(destination),
             profile: profile.filter(|p| !p.is_empty()),
             lookup: lookup.filter(|p| !p.is_empty()).map(Into::into),
             ..ReleaseOptions::default()
-        })
+        }
     }
 }
 
@@ -153,7 +154,8 @@ impl super::Session {
             report.written = Some(prepared.relative_path.display().to_string());
         }
         if let Some(dest) = &opts.to {
-            let destination = crate::archive::open(dest, &self.home.dir("archive"))
+            let destination = dest
+                .open(&self.home.dir("archive"))
                 .map_err(|e| ApiError::from_err(&e, true))?;
             let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
             let ready = prepared.clone();

@@ -166,7 +166,8 @@ impl Session {
             if !wanted.contains(&job) {
                 continue;
             }
-            let d = crate::archive::open(&dest, &self.home.dir("archive"))
+            let d = crate::archive::DestinationSpec::parse(&dest)
+                .and_then(|spec| spec.open(&self.home.dir("archive")))
                 .map_err(|e| ApiError::from_err(&e, true))?;
             let r = runner::run_job(c, job, d.as_ref(), opts, &unix_now, &mut progress)
                 .map_err(qerr)?;

@@ -562,7 +562,7 @@ impl super::Session {
     pub fn send(
         &mut self,
         paths: &[PathBuf],
-        dest: &str,
+        dest: &archive::DestinationSpec,
         opts: &SendOptions,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<SendSummary, ApiError> {
@@ -574,19 +574,21 @@ impl super::Session {
     pub fn send_with_events(
         &mut self,
         paths: &[PathBuf],
-        dest: &str,
+        dest: &archive::DestinationSpec,
         opts: &SendOptions,
         mut progress: impl FnMut(SendProgress),
     ) -> Result<SendSummary, ApiError> {
-        // refuse bad options before reading anything
-        archive::open(dest, &self.home.dir("archive")).map_err(|e| ApiError::from_err(&e, true))?;
+        // refuse bad options (a destination without credentials) before reading anything
+        let destination = dest
+            .open(&self.home.dir("archive"))
+            .map_err(|e| ApiError::from_err(&e, true))?;
         self.run_profile(opts.profile.as_deref())?;
         let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
         let files = self
             .catalog
             .scan_instance_files(scan.scan_id)
             .map_err(|e| ApiError::from_err(&e, false))?;
-        let mut summary = self.send_files(&files, dest, opts, &mut progress)?;
+        let mut summary = self.send_files_to(&files, destination.as_ref(), opts, &mut progress)?;
         summary.failed += scan.failed;
         let ignorable = ["not_dicom", "empty", "not_patient_object"];
         for s in scan
@@ -604,12 +606,24 @@ impl super::Session {
     pub fn send_files(
         &mut self,
         files: &[PathBuf],
-        dest: &str,
+        dest: &archive::DestinationSpec,
+        opts: &SendOptions,
+        progress: impl FnMut(SendProgress),
+    ) -> Result<SendSummary, ApiError> {
+        let destination = dest
+            .open(&self.home.dir("archive"))
+            .map_err(|e| ApiError::from_err(&e, true))?;
+        self.send_files_to(files, destination.as_ref(), opts, progress)
+    }
+
+    /// [`Self::send_files`] to a destination already opened.
+    fn send_files_to(
+        &mut self,
+        files: &[PathBuf],
+        destination: &dyn archive::Destination,
         opts: &SendOptions,
         mut progress: impl FnMut(SendProgress),
     ) -> Result<SendSummary, ApiError> {
-        let destination = archive::open(dest, &self.home.dir("archive"))
-            .map_err(|e| ApiError::from_err(&e, true))?;
         let profile = self.run_profile(opts.profile.as_deref())?;
         let pipeline = self.pipeline(
             profile,
@@ -636,7 +650,7 @@ impl super::Session {
             self.catalog.conn(),
             &self.home.dir("outbox"),
             files,
-            destination.as_ref(),
+            destination,
             &project,
             (&profile.name, &profile.sha256),
             &prepare,

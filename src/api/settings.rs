@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::archive::{ArchiveError, DestinationSpec};
 use crate::config::{self, Config};
 use crate::error::{ApiError, ErrorClass};
 
@@ -111,7 +112,8 @@ fn study_name(cfg: &Config) -> String {
     }
 }
 
-/// The settings of the configuration at `path` (`None`: `DEPOSIT_CONFIG` or the OS default).
+/// The settings of the configuration at `path` (front doors pass
+/// [`super::resolve::Overrides::config_file`]; `None`: the OS default).
 pub fn settings(path: Option<&Path>) -> Result<Settings, ApiError> {
     let cfg = config::load(path, true).map_err(cfg_err)?;
     let study = study_name(&cfg);
@@ -272,11 +274,9 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
 /// the project; returns its description (no credentials).
 pub fn test_destination(path: Option<&Path>, dest: &str, home: &Path) -> Result<String, ApiError> {
     let cfg = config::load(path, true).map_err(cfg_err)?;
-    let url = cfg.destination_url(dest.trim());
-    let d = crate::archive::open(&url, &home.join("archive"))
-        .map_err(|e| ApiError::from_err(&e, true))?;
-    d.check().map_err(|e| ApiError::from_err(&e, false))?;
-    Ok(d.describe())
+    DestinationSpec::resolve(dest, &cfg)
+        .and_then(|d| d.test_connection(&home.join("archive")))
+        .map_err(|e| ApiError::from_err(&e, matches!(e, ArchiveError::BadDestination(_))))
 }
 
 /// Stores the secret for a destination (name or URL) in the OS keyring after checking it.
@@ -286,7 +286,7 @@ pub fn login(
     secret: &str,
 ) -> Result<super::login::LoginSummary, ApiError> {
     let cfg = config::load(path, true).map_err(cfg_err)?;
-    super::login::login(&cfg.destination_url(dest.trim()), secret)
+    super::login::login(&cfg, dest, secret)
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ impl Session {
     pub fn send_studies(
         &mut self,
         study_uids: &[String],
-        dest: &str,
+        dest: &crate::archive::DestinationSpec,
         opts: &SendOptions,
         progress: impl FnMut(SendProgress),
     ) -> Result<SendSummary, ApiError> {
@@ -219,17 +219,13 @@ mod tests {
     fn sending_nothing_or_an_unknown_study_is_a_usage_error() {
         let home = tempfile::tempdir().expect("tempdir");
         let mut s = Session::open(home.path()).expect("open");
+        let folder = crate::archive::DestinationSpec::Folder(None);
         let e = s
-            .send_studies(&[], "folder:", &SendOptions::default(), |_| {})
+            .send_studies(&[], &folder, &SendOptions::default(), |_| {})
             .expect_err("empty");
         assert_eq!(e.code, "send.nothing_selected");
         let e = s
-            .send_studies(
-                &["1.2.3".into()],
-                "folder:",
-                &SendOptions::default(),
-                |_| {},
-            )
+            .send_studies(&["1.2.3".into()], &folder, &SendOptions::default(), |_| {})
             .expect_err("unknown");
         assert_eq!(e.code, "send.unknown_study");
     }

@@ -10,6 +10,7 @@ pub mod cstore;
 pub mod ctp;
 pub mod dicomweb;
 pub mod folder;
+pub mod spec;
 pub mod throttle;
 pub mod xnat;
 
@@ -21,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::{Classify, ErrorClass};
+
+pub use spec::DestinationSpec;
 
 /// Where a study lands: labels that never carry original identity (pseudonyms and new UIDs).
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -298,39 +301,6 @@ pub trait Destination: Send + Sync {
             detail: "this destination has no scan QC status; that needs XNAT".into(),
         })
     }
-}
-
-/// Parses a destination URL (DESIGN.md §4) into a destination.
-pub fn open(
-    dest: &str,
-    default_folder: &std::path::Path,
-) -> Result<Box<dyn Destination>, ArchiveError> {
-    if let Some(path) = dest.strip_prefix("folder:") {
-        let root = if path.is_empty() {
-            default_folder.to_path_buf()
-        } else {
-            PathBuf::from(path)
-        };
-        return Ok(Box::new(folder::FolderArchive::new(root)));
-    }
-    if let Some(url) = xnat::url::XnatUrl::parse(dest) {
-        return Ok(Box::new(xnat::XnatArchive::open(url?)?));
-    }
-    if dest == "archive" || dest == "folder" {
-        return Ok(Box::new(folder::FolderArchive::new(
-            default_folder.to_path_buf(),
-        )));
-    }
-    if dest.starts_with("dicom://") {
-        return Ok(Box::new(cstore::CStore::parse(dest)?));
-    }
-    if dest.starts_with("dicomweb+http://") || dest.starts_with("dicomweb+https://") {
-        return Ok(Box::new(dicomweb::DicomWeb::parse(dest)?));
-    }
-    if let Some(url) = ctp::CtpUrl::parse(dest) {
-        return Ok(Box::new(ctp::CtpHttp::open(url?)?));
-    }
-    Err(ArchiveError::BadDestination(redact(dest)))
 }
 
 /// A destination string without any `user:password@` part.

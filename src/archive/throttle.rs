@@ -5,6 +5,9 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Rates are read by the one rate parser (`--max-rate`, `[delivery] max_rate`, the settings).
+pub use crate::units::parse_rate;
+
 /// The bucket's arithmetic, kept apart from the clock so it can be tested.
 #[derive(Debug, Clone)]
 pub struct Bucket {
@@ -103,61 +106,9 @@ impl<R: Read> Read for Throttled<R> {
     }
 }
 
-/// Parses a rate such as `2MB/s`, `500KiB/s`, `1.5M`, `800000` (bytes per second; K/M/G are
-/// powers of 1000, Ki/Mi/Gi powers of 1024; a trailing `B`, `/s` or `ps` is optional).
-pub fn parse_rate(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let t = t
-        .strip_suffix("/s")
-        .or_else(|| t.strip_suffix("ps"))
-        .unwrap_or(t)
-        .trim();
-    let t = t.strip_suffix(['B', 'b']).unwrap_or(t);
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("'{text}' is not a rate (e.g. 2MB/s, 500KiB/s)"))?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" => 1.0,
-        "k" => 1e3,
-        "m" => 1e6,
-        "g" => 1e9,
-        "ki" => 1024.0,
-        "mi" => 1024.0 * 1024.0,
-        "gi" => 1024.0 * 1024.0 * 1024.0,
-        _ => {
-            return Err(format!(
-                "'{text}': unknown unit (use K, M, G, Ki, Mi or Gi)"
-            ))
-        }
-    };
-    let rate = (value * mult).round();
-    if !(1.0..=1e13).contains(&rate) {
-        return Err(format!(
-            "'{text}': the rate must be at least 1 byte per second"
-        ));
-    }
-    Ok(rate as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_rates() {
-        assert_eq!(parse_rate("2MB/s"), Ok(2_000_000));
-        assert_eq!(parse_rate("500KiB/s"), Ok(512_000));
-        assert_eq!(parse_rate("1.5M"), Ok(1_500_000));
-        assert_eq!(parse_rate("800000"), Ok(800_000));
-        assert_eq!(parse_rate("10mbps"), Ok(10_000_000));
-        assert!(parse_rate("fast").is_err());
-        assert!(parse_rate("0").is_err());
-        assert!(parse_rate("3 parsecs").is_err());
-    }
 
     #[test]
     fn bucket_holds_the_rate_over_time() {

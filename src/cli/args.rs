@@ -43,7 +43,7 @@ pub struct Common {
     pub uid_root: Option<String>,
     /// What the configuration's study adds (filled in after parsing, not a flag).
     #[arg(skip)]
-    pub resolved: super::settings::Resolved,
+    pub resolved: crate::api::resolve::Resolved,
     /// Print exactly one JSON object on stdout when the command ends.
     #[arg(long, global = true)]
     pub json: bool,
@@ -62,12 +62,12 @@ pub struct Delivery {
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Bandwidth cap for uploads, e.g. 2MB/s, 500KiB/s (K/M/G = 1000s, Ki/Mi/Gi = 1024s).
-    #[arg(long, value_name = "RATE")]
-    pub max_rate: Option<String>,
+    #[arg(long, value_name = "RATE", value_parser = crate::units::parse_rate)]
+    pub max_rate: Option<u64>,
     /// How long to wait for an offline destination before leaving the job queued: 0, 90s, 30m,
     /// 12h, 2d, or `forever` (the default: it resumes by itself when the destination returns).
-    #[arg(long, value_name = "DURATION")]
-    pub offline_wait: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_wait)]
+    pub offline_wait: Option<crate::units::Wait>,
 }
 
 /// The commands.
@@ -153,7 +153,7 @@ pub enum Command {
         #[arg(long, value_name = "DEST")]
         forward: Option<String>,
         /// Seconds without a new instance before a study is forwarded.
-        #[arg(long, value_name = "SECS")]
+        #[arg(long, value_name = "SECS", value_parser = crate::units::parse_seconds)]
         quiet_period: Option<u64>,
         /// Only accept associations from this calling AE title (repeat for more).
         #[arg(long = "allow-ae", value_name = "AE")]
@@ -165,7 +165,13 @@ pub enum Command {
         #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
         bind: String,
         /// Seconds between attempts to resume deliveries waiting for the destination.
-        #[arg(long, value_name = "SECS", default_value_t = 60, hide = true)]
+        #[arg(
+            long,
+            value_name = "SECS",
+            default_value_t = 60,
+            value_parser = crate::units::parse_seconds,
+            hide = true
+        )]
         resume_every: u64,
     },
     /// Serve the web UI for headless monitoring (status, queue, quarantine) behind a password.

@@ -53,13 +53,13 @@ pub fn run(
     let Some(out) = out else {
         return Err(bad_usage("give --out DIR (or --check)".into()));
     };
-    let mut session = super::settings::open_session(common)?;
+    let mut session = common.resolved.open_session()?;
     let bar = Bar::new(!common.json && !common.quiet, "files");
     let opts = DeidOptions {
-        profile: common.profile.clone(),
-        lookup: common.lookup.clone(),
+        profile: common.resolved.profile.clone(),
+        lookup: common.resolved.lookup.clone(),
         threads: 0,
-        masks: common.masks.clone(),
+        masks: common.resolved.masks.clone(),
         detect_text: common.detect_text,
     };
     let summary = session.deid(paths, out, &opts, |d, t| bar.set(d, t))?;
@@ -102,7 +102,7 @@ pub fn run(
 
 /// `deposit inspect PATH --sample N [--seed S]`: N instances per series, for review.
 pub fn sample(common: &Common, path: &Path, n: u32, seed: u64) -> Result<u8, ApiError> {
-    let mut session = super::settings::open_session(common)?;
+    let mut session = common.resolved.open_session()?;
     let opts = crate::api::review::SampleOptions {
         per_series: n,
         seed,
@@ -129,8 +129,12 @@ pub fn sample(common: &Common, path: &Path, n: u32, seed: u64) -> Result<u8, Api
 
 /// `deposit inspect FILE`.
 pub fn inspect(common: &Common, file: &Path) -> Result<u8, ApiError> {
-    let session = super::settings::open_session(common)?;
-    let r = session.inspect(file, common.profile.as_deref(), common.lookup.as_deref())?;
+    let session = common.resolved.open_session()?;
+    let r = session.inspect(
+        file,
+        common.resolved.profile.as_deref(),
+        common.resolved.lookup.as_deref(),
+    )?;
     if common.json {
         print_json(&r)?;
         return Ok(EXIT_OK);
@@ -167,7 +171,7 @@ pub fn inspect(common: &Common, file: &Path) -> Result<u8, ApiError> {
                 s
             }
         };
-        let after = if d.action == crate::deid::Action::X {
+        let after = if d.action == crate::api::dto::Action::X {
             Some("(removed)".into())
         } else {
             d.after.clone()
@@ -187,7 +191,6 @@ pub fn inspect(common: &Common, file: &Path) -> Result<u8, ApiError> {
 
 /// `deposit profile [list|show NAME|check FILE|approve NAME|FILE]`.
 pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Result<u8, ApiError> {
-    let approvals = crate::api::config::approvals(&common.resolved.config);
     let mark = |p: &api_deid::ProfileInfo| {
         if p.approved_for.is_empty() {
             String::new()
@@ -197,16 +200,8 @@ pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Res
     };
     match (action.unwrap_or("list"), name) {
         ("list", _) => {
-            let mut all = api_deid::profiles()?;
-            // An approved profile file (or CTP script) is listed beside the shipped ones.
-            for a in &approvals {
-                if !all.iter().any(|p| p.sha256 == a.sha256) {
-                    if let Ok(p) = api_deid::profile(&a.profile) {
-                        all.push(p);
-                    }
-                }
-            }
-            crate::api::config::mark_approved(&mut all, &approvals);
+            // (approved profile files and CTP scripts are listed beside the shipped ones)
+            let all = common.resolved.profiles()?;
             if common.json {
                 print_json(&all)?;
             } else {
@@ -231,9 +226,7 @@ pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Res
                     ))
                 }
             };
-            let mut one = [api_deid::profile(&n)?];
-            crate::api::config::mark_approved(&mut one, &approvals);
-            let [p] = one;
+            let p = common.resolved.profile_info(&n)?;
             if common.json {
                 print_json(&p)?;
             } else {
@@ -257,12 +250,7 @@ pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Res
             }
         }
         ("approve", Some(n)) => {
-            let a = crate::api::config::approve(
-                common.config.as_deref(),
-                common.study.as_deref(),
-                n,
-                unix_now(),
-            )?;
+            let a = crate::api::resolve::approve(&common.resolved.overrides, n, unix_now())?;
             if common.json {
                 print_json(&a)?;
             } else if !common.quiet {
@@ -288,7 +276,7 @@ pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Res
 
 /// `deposit quarantine [list|show ID]`.
 pub fn quarantine(common: &Common, action: Option<&str>, id: Option<&str>) -> Result<u8, ApiError> {
-    let session = super::settings::open_session(common)?;
+    let session = common.resolved.open_session()?;
     match (action.unwrap_or("list"), id) {
         ("list", _) => {
             let rows = session.quarantine_list()?;
@@ -344,12 +332,12 @@ pub fn quarantine(common: &Common, action: Option<&str>, id: Option<&str>) -> Re
 /// `deposit deid --check PATH...`: before anything is de-identified, every patient ID the
 /// lookup table lacks (shown here, on this machine, for the coordinator to fix the table).
 fn preflight(common: &Common, paths: &[PathBuf]) -> Result<u8, ApiError> {
-    let Some(lookup) = common.lookup.as_deref() else {
+    let Some(lookup) = common.resolved.lookup.as_deref() else {
         return Err(bad_usage(
             "'deposit deid --check' checks a lookup table: give --lookup FILE".into(),
         ));
     };
-    let mut session = super::settings::open_session(common)?;
+    let mut session = common.resolved.open_session()?;
     let report = session.preflight(paths, lookup)?;
     if common.json {
         print_json(&report)?;

@@ -20,7 +20,7 @@ pub fn run(common: &Common, dest: &str) -> Result<u8, ApiError> {
             .map_err(|e| usage(format!("cannot read the secret from stdin: {e}")))?;
         line.trim_end_matches(['\r', '\n']).to_string()
     };
-    let s = crate::api::login::login(dest, &secret)?;
+    let s = crate::api::login::login(&common.resolved.config, dest, &secret)?;
     if common.json {
         print_json(&s)?;
     } else if !common.quiet {

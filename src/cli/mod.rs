@@ -1,6 +1,6 @@
 //! The `deposit` command line: raw arguments → api calls → output and exit status.
 //!
-//! Exit status (DESIGN.md §4): 0 every input handled or set aside with a reason; 1 some item
+//! Exit status: 0 every input handled or set aside with a reason; 1 some item
 //! failed with an error; 2 bad usage, configuration or profile.
 
 pub mod args;
@@ -74,18 +74,11 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
         Command::Scan { paths, threads } => scan::run(&cli.common, &paths, threads),
         Command::Send {
             paths,
-            to,
+            to: _,
             delivery,
             resources,
             scan_quality,
-        } => send::run(
-            &cli.common,
-            &paths,
-            to.as_deref(),
-            &delivery,
-            &resources,
-            &scan_quality,
-        ),
+        } => send::run(&cli.common, &paths, &delivery, &resources, &scan_quality),
         Command::Queue {
             action,
             id,

@@ -16,11 +16,11 @@ pub fn run(
 ) -> Result<u8, ApiError> {
     let opts = PreviewOptions {
         frame,
-        masks: common.masks.clone(),
+        masks: common.resolved.masks.clone(),
         no_mask,
         window: None,
     };
-    let info = preview_to_file(file, out, &opts)?;
+    let info = preview_to_file(&common.resolved.open_home()?, file, out, &opts)?;
     if common.json {
         print_json(&info)?;
     } else if !common.quiet {

@@ -32,18 +32,18 @@ pub fn run(
     match action.unwrap_or("list") {
         "release" => {
             let id = parse_id("release", id)?;
-            let mut session = super::settings::open_session(common)?;
+            let mut session = common.resolved.open_session()?;
             let opts = ReleaseOptions {
-                profile: common.profile.clone(),
-                lookup: common.lookup.clone(),
-                to: to.map(|t| common.resolved.config.destination_url(&t)),
+                profile: common.resolved.profile.clone(),
+                lookup: common.resolved.lookup.clone(),
+                to: to.map(|t| common.resolved.destination(&t)).transpose()?,
                 out,
                 project: common
                     .resolved
                     .project
                     .clone()
                     .or_else(|| common.study.clone()),
-                masks: common.masks.clone(),
+                masks: common.resolved.masks.clone(),
             };
             let r = session.quarantine_release(id, &opts)?;
             if common.json {
@@ -62,7 +62,7 @@ pub fn run(
         }
         "discard" => {
             let id = parse_id("discard", id)?;
-            let mut session = super::settings::open_session(common)?;
+            let mut session = common.resolved.open_session()?;
             session.quarantine_discard(id)?;
             if common.json {
                 print_json(&serde_json::json!({"id": id, "discarded": true}))?;

@@ -5,11 +5,11 @@ use super::args::{Common, Delivery};
 use super::progress::Bar;
 use super::send::{apply_delivery, usage};
 use super::{print_json, EXIT_FAILED, EXIT_OK};
+use crate::api::dto::RunReport;
 use crate::api::queue::{JobSelector, QueueChange};
 use crate::api::send::SendOptions;
 use crate::api::Session;
 use crate::error::ApiError;
-use crate::queue::runner::RunReport;
 
 fn list(common: &Common, session: &Session) -> Result<u8, ApiError> {
     let jobs = session.queue_list()?;
@@ -112,7 +112,7 @@ pub fn run(
     id: Option<&str>,
     delivery: &Delivery,
 ) -> Result<u8, ApiError> {
-    let session = Session::open_default()?;
+    let session = common.resolved.open_home()?;
     let sel = match id {
         Some(t) => JobSelector::parse(t)?,
         None => JobSelector::All,

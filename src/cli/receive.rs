@@ -24,7 +24,12 @@ pub struct Flags {
 /// Log settings for `receive`: one level more than other commands (associations and forwards
 /// are info) and the log file in the data home beside stderr (the journal).
 pub fn logging(verbose: u8) -> (u8, Option<crate::logging::RotatingLog>) {
-    (verbose.saturating_add(1), receive::default_log())
+    // (set up before the settings are resolved: the data home is the environment's)
+    let home = crate::api::resolve::Overrides::from_env().home;
+    (
+        verbose.saturating_add(1),
+        receive::default_log(home.as_deref()),
+    )
 }
 
 pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
@@ -42,12 +47,13 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
     }
     let defaults = ReceiverOptions::default();
     // flags win, then `[receiver]` in deposit.toml, then the defaults
-    let cfg = &common.resolved.config;
-    let conf = &cfg.receiver;
+    let r = &common.resolved;
+    let conf = &r.config.receiver;
     let forward = f
         .forward
         .or_else(|| conf.forward.clone())
-        .map(|d| cfg.destination_url(&d));
+        .map(|d| r.destination(&d))
+        .transpose()?;
     let opts = ReceiverOptions {
         aet: f.aet.or_else(|| conf.aet.clone()).unwrap_or(defaults.aet),
         bind: f.bind,
@@ -59,14 +65,14 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
             .quiet_period
             .or(conf.quiet_period_secs)
             .unwrap_or(defaults.quiet_period_secs),
-        profile: common.profile.clone(),
-        lookup: common.lookup.clone(),
-        masks: common.masks.clone(),
+        profile: r.profile.clone(),
+        lookup: r.lookup.clone(),
+        masks: r.masks.clone(),
         project: common.study.clone(),
         resume_every_secs: f.resume_every,
         ..defaults
     };
-    let handle = receive::start_default(opts, |_| {})?;
+    let handle = receive::start_default(r.home.as_deref(), opts, |_| {})?;
     let st = handle.status();
     if !common.quiet {
         eprintln!(

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 use super::args::Common;
 use super::progress::Bar;
 use super::{EXIT_FAILED, EXIT_OK};
-use crate::api::Session;
+use crate::api::dto::ScanOptions;
 use crate::error::ApiError;
-use crate::intake::ScanOptions;
 
 pub fn run(common: &Common, paths: &[PathBuf], threads: usize) -> Result<u8, ApiError> {
-    let mut session = Session::open_default()?;
+    let mut session = common.resolved.open_home()?;
     let bar = Bar::new(!common.json && !common.quiet, "files");
     let summary = session.scan(paths, &ScanOptions { threads }, |p| {
         bar.set(p.done, p.total)

@@ -17,39 +17,12 @@ pub(crate) fn usage(message: String) -> ApiError {
     }
 }
 
-/// Parses a duration: `0`, `90`, `90s`, `30m`, `12h`, `2d`; `forever` → `None`.
-pub(crate) fn parse_wait(text: &str) -> Result<Option<std::time::Duration>, ApiError> {
-    let t = text.trim().to_ascii_lowercase();
-    if matches!(t.as_str(), "forever" | "inf" | "infinite" | "never") {
-        return Ok(None);
-    }
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| {
-        usage(format!(
-            "--offline-wait '{text}': use 0, 90s, 30m, 12h, 2d or forever"
-        ))
-    })?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        _ => {
-            return Err(usage(format!(
-                "--offline-wait '{text}': use 0, 90s, 30m, 12h, 2d or forever"
-            )))
-        }
-    };
-    Ok(Some(std::time::Duration::from_secs(secs)))
-}
-
 /// Applies the delivery flags to send options (`conf`: `[delivery]` of deposit.toml, used where
 /// a flag is absent).
 pub(crate) fn apply_delivery(
     opts: &mut SendOptions,
     d: &Delivery,
-    conf: &crate::config::Delivery,
+    conf: &crate::api::dto::Delivery,
 ) -> Result<(), ApiError> {
     if d.max_rate.is_none() {
         opts.max_rate = conf.max_rate_bytes_per_sec;
@@ -63,14 +36,11 @@ pub(crate) fn apply_delivery(
         }
         opts.concurrency = Some(n);
     }
-    if let Some(r) = &d.max_rate {
-        opts.max_rate = Some(
-            crate::archive::throttle::parse_rate(r)
-                .map_err(|e| usage(format!("--max-rate {e}")))?,
-        );
+    if let Some(r) = d.max_rate {
+        opts.max_rate = Some(r);
     }
-    if let Some(w) = &d.offline_wait {
-        opts.offline_wait = parse_wait(w)?;
+    if let Some(w) = d.offline_wait {
+        opts.offline_wait = w.0;
     }
     Ok(())
 }
@@ -78,28 +48,24 @@ pub(crate) fn apply_delivery(
 pub fn run(
     common: &Common,
     paths: &[PathBuf],
-    to: Option<&str>,
     delivery: &Delivery,
     resources: &[String],
     scan_quality: &[String],
 ) -> Result<u8, ApiError> {
-    let dest = to
-        .map(str::to_string)
-        .or_else(|| common.resolved.destination.clone())
-        .ok_or_else(|| {
+    // --to, else the study's destination
+    let dest = common.resolved.destination.clone().ok_or_else(|| {
             usage("give --to DEST (a URL or a configured destination), or a destination for the study in deposit.toml".into())
         })?;
-    let to = common.resolved.config.destination_url(&dest);
-    let to = to.as_str();
+    let to = &common.resolved.destination(&dest)?;
     let mut opts = SendOptions {
-        profile: common.profile.clone(),
-        lookup: common.lookup.clone(),
+        profile: common.resolved.profile.clone(),
+        lookup: common.resolved.lookup.clone(),
         project: common
             .resolved
             .project
             .clone()
             .or_else(|| common.study.clone()),
-        masks: common.masks.clone(),
+        masks: common.resolved.masks.clone(),
         detect_text: common.detect_text,
         ..Default::default()
     };
@@ -112,7 +78,7 @@ pub fn run(
         opts.scan_quality
             .push(QualitySpec::parse(q).map_err(|e| usage(format!("--scan-quality {e}")))?);
     }
-    let mut session = super::settings::open_session(common)?;
+    let mut session = common.resolved.open_session()?;
     let bar = Bar::new(!common.json && !common.quiet, "steps");
     let s = session.send_with_events(paths, to, &opts, |p| {
         bar.set(p.done, p.total);

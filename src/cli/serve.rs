@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::args::Common;
 use super::EXIT_OK;
 use crate::error::{ApiError, ErrorClass};
-use crate::home::Home;
 use crate::web::{self, WebOptions, WebServer};
 
 /// Where the built UI is: the flag, `DEPOSIT_UI_DIR`, the installed copy, or `./ui/dist`.
@@ -35,14 +34,14 @@ fn ui_dir(flag: Option<PathBuf>) -> PathBuf {
 }
 
 pub fn run(common: &Common, bind: &str, port: u16, ui: Option<PathBuf>) -> Result<u8, ApiError> {
-    let root = Home::resolve().map_err(|e| ApiError::from_err(&e, true))?;
-    let home = Home::open(root).map_err(|e| ApiError::from_err(&e, true))?;
-    let (password, file) = web::password(home.root()).map_err(|e| ApiError::from_err(&e, false))?;
+    let home = common.resolved.prepare_home()?;
+    let (password, file) = web::password(&home).map_err(|e| ApiError::from_err(&e, false))?;
     let server = WebServer::start(WebOptions {
         addr: format!("{bind}:{port}"),
         ui: ui_dir(ui),
         password,
-        home: home.root().to_path_buf(),
+        settings: common.resolved.overrides.clone(),
+        home,
     })
     .map_err(|e| ApiError::from_err(&e, true))?;
     let stop = Arc::new(AtomicBool::new(false));

@@ -11,10 +11,7 @@ use dicom_object::{FileMetaTable, InMemDicomObject};
 
 use super::profile::{DeidOption, Profile, BASIC_PROFILE_CODE};
 
-/// Our implementation class UID (a fixed UUID-derived 2.25 UID).
-pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.131859000735619966894291147236674324211";
-/// Our implementation version name.
-pub const IMPLEMENTATION_VERSION_NAME: &str = "DEPOSIT_0_1";
+pub use crate::implementation::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME};
 
 fn code_item(value: &str, meaning: &str) -> InMemDicomObject {
     InMemDicomObject::from_element_iter([

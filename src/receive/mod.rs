@@ -8,7 +8,6 @@
 //! associations in flight finish, for a bounded time. [`service::Service`] runs all of it on a
 //! data home.
 
-pub mod dimse;
 pub mod record;
 pub mod scp;
 pub mod service;
@@ -23,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use thiserror::Error;
 
+pub use crate::dimse::valid_ae;
 use crate::error::{Classify, ErrorClass};
 use crate::intake::{FileStat, Header};
 
@@ -79,15 +79,6 @@ impl Classify for ReceiveError {
             _ => ErrorClass::Permanent,
         }
     }
-}
-
-/// True for a valid AE title: 1–16 characters, printable ASCII, no backslash.
-pub fn valid_ae(ae: &str) -> bool {
-    !ae.trim().is_empty()
-        && ae.len() <= 16
-        && ae
-            .chars()
-            .all(|c| (c.is_ascii_graphic() && c != '\\') || c == ' ')
 }
 
 /// How the SCP behaves.

@@ -23,9 +23,9 @@ use dicom_ul::pdu::{
 };
 use dicom_ul::Pdu;
 
-use super::dimse::{self, status, Request};
 use super::spool::Incoming;
 use super::{ScpEvent, Shared, Stored};
+use crate::dimse::{self, status, Request};
 use crate::intake::{FileStat, Read1};
 
 /// DICOM application context name.
@@ -216,7 +216,7 @@ pub fn negotiate(
         user_variables: vec![
             UserVariableItem::MaxLength(max_pdu),
             UserVariableItem::ImplementationClassUID(
-                crate::deid::hygiene::IMPLEMENTATION_CLASS_UID.into(),
+                crate::implementation::IMPLEMENTATION_CLASS_UID.into(),
             ),
             UserVariableItem::ImplementationVersionName(super::IMPLEMENTATION_VERSION.into()),
         ],
@@ -572,7 +572,7 @@ impl Assoc<'_> {
                         .media_storage_sop_class_uid(st.req.sop_class.as_str())
                         .media_storage_sop_instance_uid(st.req.sop_instance.as_str())
                         .transfer_syntax(ctx.transfer_syntax.as_str())
-                        .implementation_class_uid(crate::deid::hygiene::IMPLEMENTATION_CLASS_UID)
+                        .implementation_class_uid(crate::implementation::IMPLEMENTATION_CLASS_UID)
                         .implementation_version_name(super::IMPLEMENTATION_VERSION)
                         .source_application_entity_title(self.calling.as_str())
                         .build();

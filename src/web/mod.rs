@@ -72,6 +72,9 @@ pub struct WebOptions {
     pub password: String,
     /// The data home.
     pub home: PathBuf,
+    /// What the service was told (configuration file, study…): each session is opened from
+    /// it, on [`Self::home`].
+    pub settings: crate::api::resolve::Overrides,
 }
 
 /// Reads the password from `DEPOSIT_WEB_PASSWORD`, else from `web-password` in the data home,
@@ -158,14 +161,9 @@ impl WebServer {
                 threads.push(t);
             }
         }
-        {
-            let (stop, state) = (stop.clone(), state.clone());
-            let spawned = std::thread::Builder::new()
-                .name("web-resumer".into())
-                .spawn(move || routes::resume_loop(&state, &stop));
-            if let Ok(t) = spawned {
-                threads.push(t);
-            }
+        // queued deliveries resume by themselves, as in the desktop app
+        if let Ok(t) = state.host().spawn_resumer(stop.clone()) {
+            threads.push(t);
         }
         Ok(WebServer {
             server,

@@ -2,23 +2,18 @@
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tiny_http::{Header, Method, Request, Response};
 
 use super::auth::{self, Sessions};
 use super::events::EventLog;
 use super::WebOptions;
-use crate::api::jobs::{self, OneAtATime, ScanUpdate, SendRequest, SendUpdate};
-use crate::api::quarantine::ReleaseOptions;
-use crate::api::queue::JobSelector;
-use crate::api::receive::control::{ReceiverControl, ReceiverRequest};
-use crate::api::Session;
+use crate::api::commands::{self, Call};
+use crate::api::host::{Host, HostEvent};
+use crate::api::resolve::Overrides;
 use crate::error::{ApiError, ErrorClass};
 
 /// Largest request body accepted by the api.
@@ -26,55 +21,38 @@ const MAX_BODY: u64 = 1 << 20;
 /// How long an events request waits for something to happen.
 const POLL: Duration = Duration::from_secs(20);
 
-/// What the request handlers share.
+/// What the request handlers share: the web's own login, events and files, and the [`Host`]
+/// that runs the commands (the same as the desktop app's).
 pub struct State {
     sessions: Sessions,
     events: Arc<EventLog>,
-    session: Mutex<Option<Session>>,
-    home: PathBuf,
+    host: Arc<Host>,
     ui: PathBuf,
     password: String,
-    scans: OneAtATime,
-    sends: OneAtATime,
-    receiver: ReceiverControl,
 }
 
 impl State {
     pub fn new(opts: &WebOptions) -> Self {
+        let events = Arc::new(EventLog::default());
+        let feed = events.clone();
         State {
             sessions: Sessions::default(),
-            events: Arc::new(EventLog::default()),
-            session: Mutex::new(None),
-            home: opts.home.clone(),
+            events,
+            host: Arc::new(Host::new(
+                Overrides {
+                    home: Some(opts.home.clone()),
+                    ..opts.settings.clone()
+                },
+                move |e: HostEvent| feed.push(e.name(), e),
+            )),
             ui: opts.ui.clone(),
             password: opts.password.clone(),
-            scans: OneAtATime::default(),
-            sends: OneAtATime::default(),
-            receiver: ReceiverControl::default(),
         }
     }
 
-    /// Drops the session so the next request opens one held to the changed configuration.
-    fn reopen(&self) {
-        if let Ok(mut slot) = self.session.lock() {
-            *slot = None;
-        }
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut Session) -> Result<T, ApiError>) -> Result<T, ApiError> {
-        let mut slot = self.session.lock().map_err(|_| {
-            api_error(
-                "web.state",
-                "an earlier request failed badly; restart the service",
-            )
-        })?;
-        let mut session = match slot.take() {
-            Some(s) => s,
-            None => crate::api::config::open_for_study_at(Some(&self.home))?,
-        };
-        let out = f(&mut session);
-        *slot = Some(session);
-        out
+    /// The host the commands run on (the background resumer holds it too).
+    pub fn host(&self) -> &Arc<Host> {
+        &self.host
     }
 }
 
@@ -230,323 +208,17 @@ fn login(state: &State, args: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
     }
 }
 
-fn args<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
-    serde_json::from_value(v)
-        .map_err(|e| api_error("web.args", &format!("bad arguments for this command: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(r: Result<T, ApiError>) -> Result<Value, ApiError> {
-    r.and_then(|v| {
-        serde_json::to_value(v).map_err(|e| api_error("web.json", &format!("cannot encode: {e}")))
-    })
-}
-
-#[derive(Deserialize)]
-struct StudyArgs {
-    study_uid: String,
-}
-
-#[derive(Deserialize)]
-struct InspectArgs {
-    instance: i64,
-    profile: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PreviewArgs {
-    instance: i64,
-    frame: u32,
-    center: Option<f64>,
-    width: Option<f64>,
-}
-
-#[derive(Deserialize)]
-struct ReleaseArgs {
-    id: i64,
-    destination: String,
-    profile: Option<String>,
-    lookup: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct LookupEntryArgs {
-    file: String,
-    missing_key: String,
-    value: String,
-}
-
-#[derive(Deserialize)]
-struct LookupGapsArgs {
-    file: String,
-    patient_ids: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct IdArgs {
-    id: i64,
-}
-
-#[derive(Deserialize)]
-struct SampleArgs {
-    paths: Vec<String>,
-    per_series: u32,
-    seed: u32,
-}
-
-#[derive(Deserialize)]
-struct SignoffArgs {
-    instances: Vec<i64>,
-    reviewer: String,
-    note: String,
-}
-
-#[derive(Deserialize)]
-struct ChangeArgs {
-    change: crate::api::settings::SettingsChange,
-}
-
-#[derive(Deserialize)]
-struct DestArgs {
-    destination: String,
-}
-
-#[derive(Deserialize)]
-struct LoginArgs {
-    destination: String,
-    secret: String,
-}
-
-#[derive(Deserialize)]
-struct ProfileArgs {
-    profile: String,
-}
-
-#[derive(Deserialize)]
-struct RegionsArgs {
-    instance: i64,
-    frame: u32,
-    masked: Vec<crate::pixels::Rect>,
-}
-
-#[derive(Deserialize)]
-struct MaskedPreviewArgs {
-    instance: i64,
-    frame: u32,
-    regions: Vec<crate::pixels::Rect>,
-}
-
-#[derive(Deserialize)]
-struct SaveMaskArgs {
-    mask: crate::api::viewer::DrawnMask,
-}
-
-#[derive(Deserialize)]
-struct ReceiverArgs {
-    request: ReceiverRequest,
-}
-
-#[derive(Deserialize)]
-struct JobArgs {
-    job: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct ScanArgs {
-    paths: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct SendArgs {
-    request: SendRequest,
-}
-
-/// The commands, with the same names and results as the desktop app's.
-fn dispatch(state: &State, command: &str, a: Value) -> Result<Value, ApiError> {
-    match command {
-        "data_home" => Ok(Value::String(state.home.display().to_string())),
-        "studies" => to_json(state.with(|s| s.study_overview())),
-        "study_instances" => {
-            let a: StudyArgs = args(a)?;
-            to_json(state.with(|s| s.study_instances(&a.study_uid)))
-        }
-        "inspect" => {
-            let a: InspectArgs = args(a)?;
-            to_json(
-                state
-                    .with(|s| s.inspect(&s.instance_file(a.instance)?, a.profile.as_deref(), None)),
-            )
-        }
-        "preview" => {
-            let a: PreviewArgs = args(a)?;
-            to_json(state.with(|s| s.preview_instance(a.instance, a.frame, a.center, a.width)))
-        }
-        "profiles" => to_json(crate::api::config::profiles_marked()),
-        "study_settings" => to_json(crate::api::config::study_view()),
-        "approve_profile" => {
-            let a: ProfileArgs = args(a)?;
-            let r = crate::api::config::approve_for_study(&a.profile, crate::api::unix_now());
-            state.reopen();
-            to_json(r)
-        }
-        "suggest_regions" => {
-            let a: RegionsArgs = args(a)?;
-            to_json(state.with(|s| s.suggest_regions_for(a.instance, a.frame, &a.masked)))
-        }
-        "preview_masked" => {
-            let a: MaskedPreviewArgs = args(a)?;
-            to_json(state.with(|s| s.preview_masked(a.instance, a.frame, &a.regions)))
-        }
-        "save_mask" => {
-            let a: SaveMaskArgs = args(a)?;
-            let stamp = crate::config::utc_stamp(crate::api::unix_now());
-            to_json(state.with(|s| s.save_drawn_mask(&a.mask, &stamp)))
-        }
-        "mask_rules" => to_json(state.with(|s| s.mask_rules())),
-        "history" => to_json(state.with(|s| s.queue_list())),
-        "quarantine" => to_json(state.with(|s| s.quarantine_list())),
-        "quarantine_release" => {
-            let a: ReleaseArgs = args(a)?;
-            let opts = ReleaseOptions::deliver(a.destination, a.profile, a.lookup)?;
-            to_json(state.with(|s| s.quarantine_release(a.id, &opts)))
-        }
-        "add_lookup_entry" => {
-            let a: LookupEntryArgs = args(a)?;
-            to_json(crate::api::lookup::add_entry(
-                std::path::Path::new(&a.file),
-                &a.missing_key,
-                &a.value,
-            ))
-        }
-        "lookup_gaps" => {
-            let a: LookupGapsArgs = args(a)?;
-            to_json(crate::api::preflight::lookup_gaps(
-                std::path::Path::new(&a.file),
-                &a.patient_ids,
-            ))
-        }
-        "quarantine_discard" => {
-            let a: IdArgs = args(a)?;
-            to_json(state.with(|s| s.quarantine_discard(a.id)))
-        }
-        "queue_pause" => {
-            let a: JobArgs = args(a)?;
-            to_json(state.with(|s| s.queue_pause(JobSelector::from_id(a.job))))
-        }
-        "queue_resume" => {
-            let a: JobArgs = args(a)?;
-            let change = state.with(|s| s.queue_resume(JobSelector::from_id(a.job)));
-            kick_resume(state);
-            to_json(change)
-        }
-        "queue_retry" => {
-            let a: IdArgs = args(a)?;
-            let change = state.with(|s| s.queue_retry(JobSelector::Job(a.id)));
-            kick_resume(state);
-            to_json(change)
-        }
-        "queue_cancel" => {
-            let a: IdArgs = args(a)?;
-            to_json(state.with(|s| s.queue_cancel(JobSelector::Job(a.id))))
-        }
-        "review_sample" => {
-            let a: SampleArgs = args(a)?;
-            let roots: Vec<std::path::PathBuf> = a.paths.into_iter().map(Into::into).collect();
-            let opts = crate::api::review::SampleOptions {
-                per_series: a.per_series,
-                seed: u64::from(a.seed),
-            };
-            to_json(state.with(|s| s.sample(&roots, &opts)))
-        }
-        "record_signoff" => {
-            let a: SignoffArgs = args(a)?;
-            to_json(state.with(|s| s.record_signoff(&a.instances, &a.reviewer, &a.note)))
-        }
-        "signoffs" => to_json(state.with(|s| s.signoffs())),
-        "settings" => to_json(crate::api::settings::settings(None)),
-        "change_settings" => {
-            let a: ChangeArgs = args(a)?;
-            let r = crate::api::settings::change(None, &a.change);
-            state.reopen();
-            to_json(r)
-        }
-        "test_destination" => {
-            let a: DestArgs = args(a)?;
-            to_json(crate::api::settings::test_destination(
-                None,
-                &a.destination,
-                &state.home,
-            ))
-        }
-        "login" => {
-            let a: LoginArgs = args(a)?;
-            to_json(crate::api::settings::login(None, &a.destination, &a.secret))
-        }
-        "receiver_start" => {
-            let a: ReceiverArgs = args(a)?;
-            to_json(state.receiver.start(state.home.clone(), a.request))
-        }
-        "receiver_status" => to_json(state.receiver.status()),
-        "receiver_stop" => to_json(state.receiver.stop()),
-        "start_scan" => {
-            let a: ScanArgs = args(a)?;
-            let (events, home) = (state.events.clone(), state.home.clone());
-            state.scans.spawn("a scan", "web-scan", move || {
-                jobs::scan(
-                    || Session::open(home),
-                    &a.paths,
-                    |u| match u {
-                        ScanUpdate::Progress(p) => events.push("scan-progress", p),
-                        ScanUpdate::Finished(f) => events.push("scan-finished", f),
-                        ScanUpdate::Failed(f) => events.push("scan-failed", f),
-                    },
-                );
-            })?;
-            Ok(Value::Null)
-        }
-        "start_send" => {
-            let a: SendArgs = args(a)?;
-            let (events, home) = (state.events.clone(), state.home.clone());
-            state.sends.spawn("a send", "web-send", move || {
-                jobs::send(
-                    || Session::open(home),
-                    &a.request,
-                    |u| push_send(&events, u),
-                );
-            })?;
-            Ok(Value::Null)
-        }
-        _ => Err(api_error("web.unknown_command", "no such command")),
-    }
-}
-
-fn push_send(events: &EventLog, u: SendUpdate) {
-    match u {
-        SendUpdate::Progress(p) => events.push("send-progress", p),
-        SendUpdate::Finished(f) => events.push("send-finished", f),
-        SendUpdate::Failed(f) => events.push("send-failed", f),
-    }
-}
-
-/// Resumes queued work now unless a send is running.
-fn kick_resume(state: &State) {
-    let (events, home) = (state.events.clone(), state.home.clone());
-    jobs::resume_in_background(
-        &state.sends,
-        move || crate::api::config::open_for_study_at(Some(&home)),
-        move |u| push_send(&events, u),
-    );
-}
-
-/// Resumes queued deliveries now and then (as the desktop app does) until `stop`.
-pub fn resume_loop(state: &State, stop: &AtomicBool) {
-    let every = jobs::resume_every();
-    while !stop.load(Ordering::SeqCst) {
-        kick_resume(state);
-        let mut waited = Duration::ZERO;
-        while waited < every && !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(200));
-            waited += Duration::from_millis(200);
-        }
+/// The commands, with the same names, arguments and results as the desktop app's (one table,
+/// `api::commands`).
+fn dispatch(state: &State, command: &str, args: Value) -> Result<Value, ApiError> {
+    match commands::call_json(&state.host, command, args) {
+        Call::Done(r) => r,
+        Call::Unknown => Err(api_error("web.unknown_command", "no such command")),
+        Call::BadArgs(e) => Err(api_error(
+            "web.args",
+            &format!("bad arguments for this command: {e}"),
+        )),
+        Call::Unencodable(e) => Err(api_error("web.json", &format!("cannot encode: {e}"))),
     }
 }
 

@@ -1,7 +1,6 @@
 //! The receiver as front ends run it: at most one per process, started and stopped on request,
 //! its status read at any time (the window's and the web UI's Receiver screen).
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use serde::Deserialize;
@@ -41,8 +40,14 @@ fn state_error() -> ApiError {
 }
 
 impl ReceiverControl {
-    /// Starts the receiver on the data home `home` (an error if one already runs).
-    pub fn start(&self, home: PathBuf, req: ReceiverRequest) -> Result<ReceiverStatus, ApiError> {
+    /// Starts the receiver on the data home of `settings` (an error if one already runs);
+    /// a forwarding destination may be one of its `[destinations]` names.
+    pub fn start(
+        &self,
+        settings: &crate::api::resolve::Resolved,
+        req: ReceiverRequest,
+    ) -> Result<ReceiverStatus, ApiError> {
+        let home = settings.home_root()?;
         let mut slot = self.running.lock().map_err(|_| state_error())?;
         if slot.is_some() {
             return Err(ApiError {
@@ -58,7 +63,7 @@ impl ReceiverControl {
             port: req.port,
             // the window offers destinations by their `[destinations]` name
             forward: empty(req.forward)
-                .map(|d| crate::api::config::destination_url(&d))
+                .map(|d| settings.destination(&d))
                 .transpose()?,
             profile: empty(req.profile),
             lookup: empty(req.lookup).map(Into::into),
@@ -97,12 +102,19 @@ mod tests {
         }
     }
 
+    fn settings(home: &std::path::Path) -> crate::api::resolve::Resolved {
+        crate::api::resolve::Resolved {
+            home: Some(home.to_path_buf()),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn starts_once_reports_and_stops() {
         let home = tempfile::tempdir().expect("home");
         let c = ReceiverControl::default();
         assert!(c.status().expect("status").is_none());
-        let st = c.start(home.path().into(), request(0)).expect("start");
+        let st = c.start(&settings(home.path()), request(0)).expect("start");
         assert!(st.running);
         assert_eq!(st.aet, "DEPOSIT");
         assert_ne!(st.port, 0, "a free port was chosen");
@@ -111,7 +123,7 @@ mod tests {
             "an empty destination means no forwarding"
         );
         let again = c
-            .start(home.path().into(), request(0))
+            .start(&settings(home.path()), request(0))
             .expect_err("one receiver at a time");
         assert_eq!(again.code, "receive.running");
         let last = c.stop().expect("stop").expect("was running");
@@ -127,7 +139,7 @@ mod tests {
         let mut r = request(0);
         r.aet = "A\\B".into();
         assert_eq!(
-            c.start(home.path().into(), r).expect_err("bad AE").code,
+            c.start(&settings(home.path()), r).expect_err("bad AE").code,
             "receive.bad_option"
         );
         assert!(c.status().expect("status").is_none());

@@ -23,8 +23,8 @@ const RETRY_AFTER: Duration = Duration::from_secs(60);
 pub struct Plan {
     /// The data home.
     pub home: PathBuf,
-    /// Destination (name or URL).
-    pub dest: String,
+    /// Destination.
+    pub dest: crate::archive::DestinationSpec,
     /// Profile, lookup, masks, project, retry policy.
     pub send: SendOptions,
     /// Quiet period.

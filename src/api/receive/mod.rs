@@ -39,8 +39,9 @@ pub struct ReceiverOptions {
     pub allow: Vec<String>,
     /// Associations served at once (more are rejected as transient).
     pub max_associations: usize,
-    /// Forward de-identified studies to this destination (name or URL).
-    pub forward: Option<String>,
+    /// Forward de-identified studies to this destination.
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
+    pub forward: Option<crate::archive::DestinationSpec>,
     /// Seconds without a new instance before a study is forwarded.
     pub quiet_period_secs: u64,
     /// Profile name or file for forwarding (default: the strict basic profile).
@@ -288,7 +289,8 @@ pub fn start(
     let catalog_path = home.catalog_path();
     let forward_label = match &opts.forward {
         Some(dest) => {
-            let d = crate::archive::open(dest, &home.dir("archive"))
+            let d = dest
+                .open(&home.dir("archive"))
                 .map_err(|e| ApiError::from_err(&e, true))?;
             let session = super::Session::open(home.root())?;
             session.run_profile(opts.profile.as_deref())?;
@@ -454,18 +456,20 @@ impl ReceiverHandle {
     }
 }
 
-/// Starts the receiver on the default data home (`DEPOSIT_HOME` or the OS data folder).
+/// Starts the receiver on the data home `home` (`None`: the OS data folder).
 pub fn start_default(
+    home: Option<&std::path::Path>,
     opts: ReceiverOptions,
     on_event: impl Fn(ReceiverEvent) + Send + Sync + 'static,
 ) -> Result<ReceiverHandle, ApiError> {
-    let root = Home::resolve().map_err(|e| ApiError::from_err(&e, true))?;
+    let root = Home::resolve(home).map_err(|e| ApiError::from_err(&e, true))?;
     start(root, opts, on_event)
 }
 
-/// The receiver's log file in the default data home (`logs/receive.log`, 10 MB × 5 files).
-pub fn default_log() -> Option<crate::logging::RotatingLog> {
-    let root = Home::resolve().ok()?;
+/// The receiver's log file in the data home `home` (`None`: the OS data folder;
+/// `logs/receive.log`, 10 MB × 5 files).
+pub fn default_log(home: Option<&std::path::Path>) -> Option<crate::logging::RotatingLog> {
+    let root = Home::resolve(home).ok()?;
     let home = Home::open(root).ok()?;
     crate::logging::RotatingLog::open(&home.dir("logs").join("receive.log"), 10 << 20, 5).ok()
 }
@@ -473,7 +477,7 @@ pub fn default_log() -> Option<crate::logging::RotatingLog> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::{Item, Piece, StudyLabels};
+    use crate::archive::{Destination, Item, Piece, StudyLabels};
     use dicom_core::{DataElement, PrimitiveValue, VR};
     use dicom_dictionary_std::tags;
     use dicom_object::meta::FileMetaTableBuilder;
@@ -522,9 +526,11 @@ mod tests {
             ..Default::default()
         };
         let h = start(&home, opts.clone(), |_| {}).expect("start");
-        let scu =
-            crate::archive::open(&format!("dicom://DEPOSIT@127.0.0.1:{}", h.port()), d.path())
-                .expect("dest");
+        let scu = crate::archive::cstore::CStore::parse(&format!(
+            "dicom://DEPOSIT@127.0.0.1:{}",
+            h.port()
+        ))
+        .expect("dest");
         let piece = Piece {
             labels: StudyLabels {
                 project: "P".into(),
@@ -571,9 +577,9 @@ mod tests {
         .expect("start");
         assert_ne!(h.port(), 0);
         let url = |ae: &str| format!("dicom://{ae}@127.0.0.1:{}", h.port());
-        let scu = crate::archive::open(&url("DEPOSIT"), d.path()).expect("dest");
+        let scu = crate::archive::cstore::CStore::parse(&url("DEPOSIT")).expect("dest");
         scu.check().expect("C-ECHO");
-        assert!(crate::archive::open(&url("NOT_US"), d.path())
+        assert!(crate::archive::cstore::CStore::parse(&url("NOT_US"))
             .expect("dest")
             .check()
             .is_err());

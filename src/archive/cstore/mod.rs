@@ -11,8 +11,6 @@
 //! queries: then the study is verified by the per-instance C-STORE statuses (every instance
 //! the queue holds as acknowledged got a success or warning status), and the URI says which.
 
-pub mod dimse;
-
 use std::collections::BTreeSet;
 use std::io::{Cursor, Write};
 use std::sync::Mutex;
@@ -25,8 +23,8 @@ use dicom_ul::pdu::{AssociationRJResult, PDataValue, PDataValueType};
 use dicom_ul::{ClientAssociation, ClientAssociationOptions, Pdu};
 
 use super::{ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification};
+use crate::dimse::{self, valid_ae, Outcome};
 use crate::error::{Classify, ErrorClass};
-use dimse::Outcome;
 
 type Assoc = ClientAssociation<std::net::TcpStream>;
 
@@ -66,15 +64,20 @@ struct Outgoing {
     dataset_at: usize,
 }
 
-fn valid_ae(ae: &str) -> bool {
-    !ae.is_empty()
-        && ae.len() <= 16
-        && ae
-            .chars()
-            .all(|c| c.is_ascii_graphic() && c != '\\' || c == ' ')
+/// A parsed `dicom://CALLED_AE@host:port[?calling=AE]` destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CStoreUrl {
+    /// The peer's AE title.
+    pub called: String,
+    /// Our AE title (default `DEPOSIT`).
+    pub calling: String,
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
 }
 
-impl CStore {
+impl CStoreUrl {
     /// Parses `dicom://CALLED_AE@host:port[?calling=AE]`.
     pub fn parse(dest: &str) -> Result<Self, ArchiveError> {
         let bad = || ArchiveError::BadDestination(dest.chars().take(200).collect());
@@ -97,14 +100,44 @@ impl CStore {
         if !valid_ae(called) || !valid_ae(&calling) || host.is_empty() || port == 0 {
             return Err(bad());
         }
-        Ok(CStore {
+        Ok(CStoreUrl {
             called: called.to_string(),
             calling,
             host: host.to_string(),
             port,
+        })
+    }
+
+    /// The destination string again: `deposit queue run` reopens the destination from it.
+    pub fn describe(&self) -> String {
+        let calling = if self.calling == "DEPOSIT" {
+            String::new()
+        } else {
+            format!("?calling={}", self.calling)
+        };
+        format!(
+            "dicom://{}@{}:{}{calling}",
+            self.called, self.host, self.port
+        )
+    }
+}
+
+impl CStore {
+    /// Parses `dicom://CALLED_AE@host:port[?calling=AE]`.
+    pub fn parse(dest: &str) -> Result<Self, ArchiveError> {
+        CStoreUrl::parse(dest).map(Self::new)
+    }
+
+    /// A C-STORE SCU for a parsed destination.
+    pub fn new(url: CStoreUrl) -> Self {
+        CStore {
+            called: url.called,
+            calling: url.calling,
+            host: url.host,
+            port: url.port,
             timeout: Duration::from_secs(60),
             warnings: Mutex::new(Vec::new()),
-        })
+        }
     }
 
     /// Per-instance warnings received so far (status and new SOP Instance UID only).
@@ -367,15 +400,13 @@ impl CStore {
 impl Destination for CStore {
     fn describe(&self) -> String {
         // re-parseable: `deposit queue run` reopens the destination from this string
-        let calling = if self.calling == "DEPOSIT" {
-            String::new()
-        } else {
-            format!("?calling={}", self.calling)
-        };
-        format!(
-            "dicom://{}@{}:{}{calling}",
-            self.called, self.host, self.port
-        )
+        CStoreUrl {
+            called: self.called.clone(),
+            calling: self.calling.clone(),
+            host: self.host.clone(),
+            port: self.port,
+        }
+        .describe()
     }
 
     fn check(&self) -> Result<(), ArchiveError> {

@@ -56,7 +56,14 @@ fn header_uids(item: &Item) -> Result<(String, String), ArchiveError> {
     Ok((get(tags::STUDY_INSTANCE_UID)?, get(tags::SOP_INSTANCE_UID)?))
 }
 
-impl DicomWeb {
+/// A parsed `dicomweb+http(s)://host[:port]/base` destination (no user part: refused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DicomWebUrl {
+    /// The service base URL (`http(s)://host[:port]/base`, no trailing slash).
+    pub base: String,
+}
+
+impl DicomWebUrl {
     /// Parses `dicomweb+http(s)://host[:port]/base`.
     pub fn parse(dest: &str) -> Result<Self, ArchiveError> {
         let bad = || ArchiveError::BadDestination(super::redact(dest));
@@ -69,6 +76,25 @@ impl DicomWeb {
         if host.is_empty() || host.contains('@') || rest.contains(['?', '#']) {
             return Err(bad());
         }
+        Ok(DicomWebUrl {
+            base: url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// The destination string again.
+    pub fn describe(&self) -> String {
+        format!("dicomweb+{}", self.base)
+    }
+}
+
+impl DicomWeb {
+    /// Parses `dicomweb+http(s)://host[:port]/base`.
+    pub fn parse(dest: &str) -> Result<Self, ArchiveError> {
+        Ok(Self::new(DicomWebUrl::parse(dest)?))
+    }
+
+    /// A STOW-RS client for a parsed destination.
+    pub fn new(url: DicomWebUrl) -> Self {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -77,10 +103,10 @@ impl DicomWeb {
             .user_agent("deposit")
             .build()
             .into();
-        Ok(DicomWeb {
-            base: url.trim_end_matches('/').to_string(),
+        DicomWeb {
+            base: url.base,
             agent,
-        })
+        }
     }
 
     fn unreachable(&self, detail: impl Into<String>) -> ArchiveError {

@@ -92,5 +92,12 @@ describe("web login", () => {
       path: "quarantine_release",
       body: { id: 3, destination: "folder:", profile: null, lookup: "/l.csv" },
     });
+    // the bindings' argument names (Tauri's camelCase) reach the server as its snake_case ones
+    await b.lookupGaps("/l.csv", ["P1"]);
+    await b.queueRetry(7);
+    expect(calls.slice(1)).toMatchObject([
+      { path: "lookup_gaps", body: { file: "/l.csv", patient_ids: ["P1"] } },
+      { path: "queue_retry", body: { job: 7 } },
+    ]);
   });
 });

@@ -1,38 +1,9 @@
-// The one way the window talks to the app: the Tauri implementation (tauri.ts) in the app,
-// a mock (mock.ts) in unit tests. Types come from the generated bindings.
-import type {
-  ApiError,
-  InspectReport,
-  InstanceRow,
-  JobView,
-  Preview,
-  ProfileInfo,
-  QuarantineRow,
-  Approval,
-  DrawnMask,
-  LoginSummary,
-  Sample,
-  Signoff,
-  Settings,
-  SettingsChange,
-  QueueChange,
-  Rect,
-  Region,
-  SavedMask,
-  SiteRule,
-  StudySetup,
-  ReceiverRequest,
-  ReceiverStatus,
-  ReleaseReport,
-  Result,
-  JobFailed,
-  ScanFinished,
-  ScanProgress,
-  SendFinished,
-  SendProgress,
-  SendRequest,
-  StudyOverview,
-} from "./bindings";
+// The one way the window talks to the engine: the generated commands (bindings.ts, from the
+// engine's command table `deposit::api::commands`) over a Transport — Tauri's IPC in the app
+// (tauri.ts), HTTP to `deposit serve` in a browser (http.ts), a mock in unit tests (mock.ts).
+// A new command needs no code here: it comes with the regenerated bindings.
+import { makeCommands } from "./bindings";
+import type { Invoke, JobFailed, ScanFinished, ScanProgress, SendFinished, SendProgress } from "./bindings";
 
 // Every generated type is available from here (the bindings are the one source of them).
 export type * from "./bindings";
@@ -44,86 +15,37 @@ export type SendFailed = JobFailed;
 /** Stops listening. */
 export type Unlisten = () => void;
 
-export interface Backend {
+/** The events of long work, by the names the web long-poll uses, with their payloads. */
+export interface JobEvents {
+  "scan-progress": ScanProgress;
+  "scan-finished": ScanFinished;
+  "scan-failed": ScanFailed;
+  "send-progress": SendProgress;
+  "send-finished": SendFinished;
+  "send-failed": SendFailed;
+}
+export type JobEventName = keyof JobEvents;
+
+/** How commands and events travel; all a new front door has to implement. */
+export interface Transport {
   /** Whether folders can be picked or dropped (the desktop app); a browser types server paths. */
   readonly localFolders: boolean;
-  /** Where the app keeps its data (for display). */
-  dataHome(): Promise<Result<string, ApiError>>;
-  /** Every catalogued study with its burned-in-risk count. */
-  studies(): Promise<Result<StudyOverview[], ApiError>>;
-  /** The instances of one study, in series order. */
-  studyInstances(studyUid: string): Promise<Result<InstanceRow[], ApiError>>;
-  /** Before/after tag table of one instance under a profile (null: the default profile). */
-  inspect(instance: number, profile: string | null): Promise<Result<InspectReport, ApiError>>;
-  /** One frame as a PNG data URL (window: the file's when null). */
-  preview(
-    instance: number,
-    frame: number,
-    center: number | null,
-    width: number | null,
-  ): Promise<Result<Preview, ApiError>>;
-  /** The shipped profiles, marked with the studies that approved them. */
-  profiles(): Promise<Result<ProfileInfo[], ApiError>>;
-  /** The configured study, its approved profile and defaults. */
-  studySettings(): Promise<Result<StudySetup, ApiError>>;
-  /** Approves a profile for the study (pinned by its SHA-256). */
-  approveProfile(profile: string): Promise<Result<Approval, ApiError>>;
-  /** Text regions the detector finds that the drawn rectangles do not cover. */
-  suggestRegions(instance: number, frame: number, masked: Rect[]): Promise<Result<Region[], ApiError>>;
-  /** A frame with the rectangles filled, as it would leave. */
-  previewMasked(instance: number, frame: number, regions: Rect[]): Promise<Result<Preview, ApiError>>;
-  /** Saves drawn rectangles as a site rule for the image's scanner/size signature. */
-  saveMask(mask: DrawnMask): Promise<Result<SavedMask, ApiError>>;
-  /** The site's mask rules. */
-  maskRules(): Promise<Result<SiteRule[], ApiError>>;
-  /** Delivery jobs, newest first, with audit records. */
-  history(): Promise<Result<JobView[], ApiError>>;
-  /** Quarantine records. */
-  quarantine(): Promise<Result<QuarantineRow[], ApiError>>;
-  quarantineRelease(
-    id: number,
-    destination: string,
-    profile: string | null,
-    lookup: string | null,
-  ): Promise<Result<ReleaseReport, ApiError>>;
-  quarantineDiscard(id: number): Promise<Result<null, ApiError>>;
-  /** Adds a held item's missing entry (`keytype/ORIGINAL`) with `value` to the lookup table `file`. */
-  addLookupEntry(file: string, missingKey: string, value: string): Promise<Result<null, ApiError>>;
-  /** Which of `patientIds` the lookup table `file` lacks. */
-  lookupGaps(file: string, patientIds: string[]): Promise<Result<string[], ApiError>>;
-  /** Pauses one job (or all when null): a running send starts no new piece. */
-  queuePause(job: number | null): Promise<Result<QueueChange, ApiError>>;
-  /** Unpauses one job (or all) and resumes the work at once. */
-  queueResume(job: number | null): Promise<Result<QueueChange, ApiError>>;
-  /** Tries a job's failed studies again. */
-  queueRetry(job: number): Promise<Result<QueueChange, ApiError>>;
-  /** Cancels a job; what was delivered keeps its audit record. */
-  queueCancel(job: number): Promise<Result<QueueChange, ApiError>>;
-  /** A random sample: `perSeries` instances of every series under the folders (from `seed`). */
-  reviewSample(paths: string[], perSeries: number, seed: number): Promise<Result<Sample, ApiError>>;
-  /** Records that the reviewer looked at these instances and found them fit. */
-  recordSignoff(instances: number[], reviewer: string, note: string): Promise<Result<Signoff, ApiError>>;
-  /** Every sign-off, newest first. */
-  signoffs(): Promise<Result<Signoff[], ApiError>>;
-  /** The settings kept in deposit.toml. */
-  settings(): Promise<Result<Settings, ApiError>>;
-  /** Changes a setting; the new settings. */
-  changeSettings(change: SettingsChange): Promise<Result<Settings, ApiError>>;
-  /** Checks that a destination (name or URL) answers; its description. */
-  testDestination(destination: string): Promise<Result<string, ApiError>>;
-  /** Checks a secret with the destination and stores it in the OS keyring. */
-  login(destination: string, secret: string): Promise<Result<LoginSummary, ApiError>>;
-  /** Starts the DICOM receiver. */
-  receiverStart(request: ReceiverRequest): Promise<Result<ReceiverStatus, ApiError>>;
-  /** The receiver's status; null when stopped. */
-  receiverStatus(): Promise<Result<ReceiverStatus | null, ApiError>>;
-  /** Stops the receiver; its last status. */
-  receiverStop(): Promise<Result<ReceiverStatus | null, ApiError>>;
-  /** Starts reading folders in the background; progress arrives through the listeners. */
-  startScan(paths: string[]): Promise<Result<null, ApiError>>;
-  /** Starts sending studies in the background; progress arrives through the listeners. */
-  startSend(request: SendRequest): Promise<Result<null, ApiError>>;
-  /** Asks the person to choose folders; empty when they cancel. */
+  /** Runs a command (Tauri's argument names): resolves with its data, rejects with its ApiError. */
+  invoke: Invoke;
+  /** Calls `cb` with every event `name` from now on. */
+  listen<K extends JobEventName>(name: K, cb: (payload: JobEvents[K]) => void): Promise<Unlisten>;
+  /** Asks the person to choose folders; empty when they cancel (or cannot). */
+  pickFolders(): Promise<string[]>;
+  /** Folders (or files) dropped onto the window. */
+  onPathsDropped(cb: (paths: string[]) => void): Promise<Unlisten>;
+}
+
+/** Every command of the engine, typed (`windowShown` is the desktop shell's own). */
+export type Commands = Omit<ReturnType<typeof makeCommands>, "windowShown">;
+
+/** What the screens use: the commands, and the transport's folders and events. */
+export interface Backend extends Commands {
+  readonly localFolders: boolean;
   pickFolders(): Promise<string[]>;
   onScanProgress(cb: (p: ScanProgress) => void): Promise<Unlisten>;
   onScanFinished(cb: (f: ScanFinished) => void): Promise<Unlisten>;
@@ -131,6 +53,40 @@ export interface Backend {
   onSendProgress(cb: (p: SendProgress) => void): Promise<Unlisten>;
   onSendFinished(cb: (f: SendFinished) => void): Promise<Unlisten>;
   onSendFailed(cb: (f: SendFailed) => void): Promise<Unlisten>;
-  /** Folders (or files) dropped onto the window. */
   onPathsDropped(cb: (paths: string[]) => void): Promise<Unlisten>;
 }
+
+/** A Backend that is its own Transport: subclasses say how to invoke and listen; the commands
+ * are the generated ones, bound to `invoke`. */
+export abstract class TransportBackend implements Transport {
+  abstract readonly localFolders: boolean;
+  abstract invoke(cmd: string, args?: Record<string, unknown>): Promise<unknown>;
+  abstract listen<K extends JobEventName>(name: K, cb: (payload: JobEvents[K]) => void): Promise<Unlisten>;
+  abstract pickFolders(): Promise<string[]>;
+  abstract onPathsDropped(cb: (paths: string[]) => void): Promise<Unlisten>;
+
+  constructor() {
+    Object.assign(this, makeCommands((cmd, args) => this.invoke(cmd, args)));
+  }
+
+  onScanProgress(cb: (p: ScanProgress) => void) {
+    return this.listen("scan-progress", cb);
+  }
+  onScanFinished(cb: (f: ScanFinished) => void) {
+    return this.listen("scan-finished", cb);
+  }
+  onScanFailed(cb: (f: ScanFailed) => void) {
+    return this.listen("scan-failed", cb);
+  }
+  onSendProgress(cb: (p: SendProgress) => void) {
+    return this.listen("send-progress", cb);
+  }
+  onSendFinished(cb: (f: SendFinished) => void) {
+    return this.listen("send-finished", cb);
+  }
+  onSendFailed(cb: (f: SendFailed) => void) {
+    return this.listen("send-failed", cb);
+  }
+}
+// The commands are assigned in the constructor (declaration merging gives them their types).
+export interface TransportBackend extends Commands {}

@@ -7,7 +7,12 @@
 /** user-defined commands **/
 
 
-export const commands = {
+/** How a command reaches the engine: resolves with its data, rejects with its error. */
+export type Invoke = (cmd: string, args?: Record<string, unknown>) => Promise<any>;
+
+/** The commands, each calling `TAURI_INVOKE` (Tauri's IPC, HTTP, or a mock). */
+export function makeCommands(TAURI_INVOKE: Invoke) {
+return {
 /**
  * The window's first frame is on screen (the UI calls this once, after its first paint): logs
  * how long start-up took and, when `DEPOSIT_READY_FILE` is set, writes the moment there as
@@ -396,7 +401,11 @@ async startSend(request: SendRequest) : Promise<Result<null, ApiError>> {
     else return { status: "error", error: e  as any };
 }
 }
+};
 }
+
+/** The commands over Tauri's IPC (the desktop app). */
+export const commands = makeCommands(TAURI_INVOKE);
 
 /** user-defined events **/
 

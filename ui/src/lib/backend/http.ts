@@ -1,41 +1,8 @@
-// The Backend of the headless web UI (`deposit serve`): the same commands over HTTP, events by
-// long-polling. Folders cannot be picked or dropped from a browser: paths are typed.
-import type {
-  ApiError,
-  Backend,
-  InspectReport,
-  InstanceRow,
-  JobView,
-  Preview,
-  ProfileInfo,
-  QuarantineRow,
-  Approval,
-  DrawnMask,
-  LoginSummary,
-  Sample,
-  Signoff,
-  Settings,
-  SettingsChange,
-  QueueChange,
-  Rect,
-  Region,
-  SavedMask,
-  SiteRule,
-  StudySetup,
-  ReceiverRequest,
-  ReceiverStatus,
-  ReleaseReport,
-  Result,
-  ScanFailed,
-  ScanFinished,
-  ScanProgress,
-  SendFailed,
-  SendFinished,
-  SendProgress,
-  SendRequest,
-  StudyOverview,
-  Unlisten,
-} from "./backend";
+// The Transport of the headless web UI (`deposit serve`): each command is `POST /api/<name>`
+// with its arguments as JSON (the server's snake_case names), events come by long-polling.
+// Folders cannot be picked or dropped from a browser: paths are typed.
+import type { ApiError, Result } from "./bindings";
+import { TransportBackend, type JobEventName, type JobEvents, type Unlisten } from "./backend";
 
 type Handler = (payload: unknown) => void;
 
@@ -59,6 +26,13 @@ async function post<T>(path: string, body: unknown): Promise<Result<T, ApiError>
   }
 }
 
+/** Tauri's argument names (`studyUid`) as the server's (`study_uid`); values are left alone. */
+function serverNames(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
+  return out;
+}
+
 export async function login(password: string): Promise<Result<null, ApiError>> {
   return post<null>("login", { password });
 }
@@ -68,13 +42,19 @@ export async function logout(): Promise<Result<null, ApiError>> {
   return post<null>("logout", {});
 }
 
-export class HttpBackend implements Backend {
+export class HttpBackend extends TransportBackend {
   readonly localFolders = false;
   private handlers = new Map<string, Set<Handler>>();
   private polling = false;
   private after = 0;
 
-  private on<T>(name: string, cb: (v: T) => void): Promise<Unlisten> {
+  async invoke(cmd: string, args?: Record<string, unknown>): Promise<unknown> {
+    const r = await post<unknown>(cmd, serverNames(args ?? {}));
+    if (r.status === "ok") return r.data;
+    throw r.error;
+  }
+
+  listen<K extends JobEventName>(name: K, cb: (payload: JobEvents[K]) => void): Promise<Unlisten> {
     let set = this.handlers.get(name);
     if (!set) {
       set = new Set();
@@ -110,129 +90,10 @@ export class HttpBackend implements Backend {
     void loop();
   }
 
-  dataHome() {
-    return post<string>("data_home", {});
-  }
-  studies() {
-    return post<StudyOverview[]>("studies", {});
-  }
-  studyInstances(study_uid: string) {
-    return post<InstanceRow[]>("study_instances", { study_uid });
-  }
-  inspect(instance: number, profile: string | null) {
-    return post<InspectReport>("inspect", { instance, profile });
-  }
-  preview(instance: number, frame: number, center: number | null, width: number | null) {
-    return post<Preview>("preview", { instance, frame, center, width });
-  }
-  profiles() {
-    return post<ProfileInfo[]>("profiles", {});
-  }
-  studySettings() {
-    return post<StudySetup>("study_settings", {});
-  }
-  approveProfile(profile: string) {
-    return post<Approval>("approve_profile", { profile });
-  }
-  suggestRegions(instance: number, frame: number, masked: Rect[]) {
-    return post<Region[]>("suggest_regions", { instance, frame, masked });
-  }
-  previewMasked(instance: number, frame: number, regions: Rect[]) {
-    return post<Preview>("preview_masked", { instance, frame, regions });
-  }
-  saveMask(mask: DrawnMask) {
-    return post<SavedMask>("save_mask", { mask });
-  }
-  maskRules() {
-    return post<SiteRule[]>("mask_rules", {});
-  }
-  history() {
-    return post<JobView[]>("history", {});
-  }
-  quarantine() {
-    return post<QuarantineRow[]>("quarantine", {});
-  }
-  quarantineRelease(id: number, destination: string, profile: string | null, lookup: string | null) {
-    return post<ReleaseReport>("quarantine_release", { id, destination, profile, lookup });
-  }
-  quarantineDiscard(id: number) {
-    return post<null>("quarantine_discard", { id });
-  }
-  addLookupEntry(file: string, missingKey: string, value: string) {
-    return post<null>("add_lookup_entry", { file, missing_key: missingKey, value });
-  }
-  lookupGaps(file: string, patientIds: string[]) {
-    return post<string[]>("lookup_gaps", { file, patient_ids: patientIds });
-  }
-  queuePause(job: number | null) {
-    return post<QueueChange>("queue_pause", { job });
-  }
-  queueResume(job: number | null) {
-    return post<QueueChange>("queue_resume", { job });
-  }
-  queueRetry(id: number) {
-    return post<QueueChange>("queue_retry", { id });
-  }
-  queueCancel(id: number) {
-    return post<QueueChange>("queue_cancel", { id });
-  }
-  reviewSample(paths: string[], per_series: number, seed: number) {
-    return post<Sample>("review_sample", { paths, per_series, seed });
-  }
-  recordSignoff(instances: number[], reviewer: string, note: string) {
-    return post<Signoff>("record_signoff", { instances, reviewer, note });
-  }
-  signoffs() {
-    return post<Signoff[]>("signoffs", {});
-  }
-  settings() {
-    return post<Settings>("settings", {});
-  }
-  changeSettings(change: SettingsChange) {
-    return post<Settings>("change_settings", { change });
-  }
-  testDestination(destination: string) {
-    return post<string>("test_destination", { destination });
-  }
-  login(destination: string, secret: string) {
-    return post<LoginSummary>("login", { destination, secret });
-  }
-  receiverStart(request: ReceiverRequest) {
-    return post<ReceiverStatus>("receiver_start", { request });
-  }
-  receiverStatus() {
-    return post<ReceiverStatus | null>("receiver_status", {});
-  }
-  receiverStop() {
-    return post<ReceiverStatus | null>("receiver_stop", {});
-  }
-  startScan(paths: string[]) {
-    return post<null>("start_scan", { paths });
-  }
-  startSend(request: SendRequest) {
-    return post<null>("start_send", { request });
-  }
   pickFolders(): Promise<string[]> {
     return Promise.resolve([]);
   }
-  onScanProgress(cb: (p: ScanProgress) => void) {
-    return this.on("scan-progress", cb);
-  }
-  onScanFinished(cb: (f: ScanFinished) => void) {
-    return this.on("scan-finished", cb);
-  }
-  onScanFailed(cb: (f: ScanFailed) => void) {
-    return this.on("scan-failed", cb);
-  }
-  onSendProgress(cb: (p: SendProgress) => void) {
-    return this.on("send-progress", cb);
-  }
-  onSendFinished(cb: (f: SendFinished) => void) {
-    return this.on("send-finished", cb);
-  }
-  onSendFailed(cb: (f: SendFailed) => void) {
-    return this.on("send-failed", cb);
-  }
+
   onPathsDropped(): Promise<Unlisten> {
     return Promise.resolve(() => {});
   }

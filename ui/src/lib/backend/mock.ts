@@ -1,7 +1,7 @@
-// An in-memory Backend for unit tests: records calls and lets a test play the app's events.
+// An in-memory Transport for unit tests: answers the generated commands' `invoke` from its
+// fields, records the calls, and lets a test play the app's events.
 import type {
   ApiError,
-  Backend,
   InspectReport,
   InstanceRow,
   JobView,
@@ -34,7 +34,10 @@ import type {
   SendRequest,
   StudyOverview,
   Unlisten,
+  JobEventName,
+  JobEvents,
 } from "./backend";
+import { TransportBackend } from "./backend";
 
 type Listeners<T> = Set<(v: T) => void>;
 
@@ -43,16 +46,20 @@ function on<T>(set: Listeners<T>, cb: (v: T) => void): Promise<Unlisten> {
   return Promise.resolve(() => set.delete(cb));
 }
 
-function ok<T>(data: T): Promise<Result<T, ApiError>> {
-  return Promise.resolve({ status: "ok", data });
+/** A command's arguments as the generated bindings pass them (Tauri's camelCase names). */
+type Args = Record<string, any>;
+
+function ok<T>(data: T): Result<T, ApiError> {
+  return { status: "ok", data };
 }
 
-function fail<T>(error: ApiError): Promise<Result<T, ApiError>> {
-  return Promise.resolve({ status: "error", error });
+function fail<T>(error: ApiError): Result<T, ApiError> {
+  return { status: "error", error };
 }
 
-export class MockBackend implements Backend {
+export class MockBackend extends TransportBackend {
   localFolders = true;
+
   rows: StudyOverview[] = [];
   instances: Record<string, InstanceRow[]> = {};
   reports: Record<number, InspectReport> = {};
@@ -77,29 +84,31 @@ export class MockBackend implements Backend {
   discards: number[] = [];
   /** Queue actions, e.g. ["pause", null], ["retry", 7]. */
   queueActions: [string, number | null][] = [];
-  private scanProgress: Listeners<ScanProgress> = new Set();
-  private scanFinished: Listeners<ScanFinished> = new Set();
-  private scanFailed: Listeners<ScanFailed> = new Set();
-  private sendProgress: Listeners<SendProgress> = new Set();
-  private sendFinished: Listeners<SendFinished> = new Set();
-  private sendFailed: Listeners<SendFailed> = new Set();
+  private listeners: { [K in JobEventName]: Listeners<JobEvents[K]> } = {
+    "scan-progress": new Set(),
+    "scan-finished": new Set(),
+    "scan-failed": new Set(),
+    "send-progress": new Set(),
+    "send-finished": new Set(),
+    "send-failed": new Set(),
+  };
   private dropped: Listeners<string[]> = new Set();
 
-  dataHome() {
+  private mockDataHome() {
     return ok(this.home);
   }
-  studies() {
+  private mockStudies() {
     return ok([...this.rows]);
   }
-  studyInstances(uid: string) {
+  private mockStudyInstances(uid: string) {
     return ok([...(this.instances[uid] ?? [])]);
   }
-  inspect(instance: number, profile: string | null) {
+  private mockInspect(instance: number, profile: string | null) {
     this.inspected.push({ instance, profile });
     const r = this.reports[instance];
     return r ? ok(r) : fail<InspectReport>({ code: "catalog.no_instance", message: "no such instance", class: "permanent", usage: true });
   }
-  preview(instance: number, frame: number, center: number | null, width: number | null) {
+  private mockPreview(instance: number, frame: number, center: number | null, width: number | null) {
     this.previews.push({ instance, frame, center, width });
     const p: Preview = {
       png: "data:image/png;base64,iVBORw0KGgo=",
@@ -116,7 +125,7 @@ export class MockBackend implements Backend {
     };
     return ok(p);
   }
-  profiles() {
+  private mockProfiles() {
     return ok([...this.profileList]);
   }
   setup: StudySetup = { study: null, approval: null, destination: null, lookup: null, config: "/home/test/.config/deposit/deposit.toml" };
@@ -126,10 +135,10 @@ export class MockBackend implements Backend {
   maskedPreviews: { instance: number; frame: number; regions: Rect[] }[] = [];
   savedMasks: DrawnMask[] = [];
   rules: SiteRule[] = [];
-  studySettings() {
+  private mockStudySettings() {
     return ok(this.setup);
   }
-  approveProfile(profile: string) {
+  private mockApproveProfile(profile: string) {
     this.approvals.push(profile);
     const sha = this.profileList.find((p) => p.name === profile)?.sha256 ?? "00";
     const a: Approval = { study: this.setup.study ?? "default", profile, sha256: sha, approved_at: "2026-11-25T10:00:00Z", config: this.setup.config ?? "" };
@@ -137,15 +146,15 @@ export class MockBackend implements Backend {
     this.profileList = this.profileList.map((p) => ({ ...p, approved_for: p.name === profile ? [a.study] : [] }));
     return ok(a);
   }
-  suggestRegions(instance: number, frame: number, masked: Rect[]) {
+  private mockSuggestRegions(instance: number, frame: number, masked: Rect[]) {
     this.regionAsks.push({ instance, frame, masked });
     return ok([...this.regions]);
   }
-  previewMasked(instance: number, frame: number, regions: Rect[]) {
+  private mockPreviewMasked(instance: number, frame: number, regions: Rect[]) {
     this.maskedPreviews.push({ instance, frame, regions });
-    return this.preview(instance, frame, null, null);
+    return this.mockPreview(instance, frame, null, null);
   }
-  saveMask(mask: DrawnMask) {
+  private mockSaveMask(mask: DrawnMask) {
     if (!mask.created_by.trim()) {
       return fail<SavedMask>({ code: "masks.who", message: "say who drew the mask", class: "permanent", usage: true });
     }
@@ -161,32 +170,32 @@ export class MockBackend implements Backend {
     this.rules.push(rule);
     return ok({ rule, matches: { instances: 12, series: 3, studies: 2, approximate: false } });
   }
-  maskRules() {
+  private mockMaskRules() {
     return ok([...this.rules]);
   }
-  history() {
+  private mockHistory() {
     return ok([...this.jobs]);
   }
-  quarantine() {
+  private mockQuarantine() {
     return ok([...this.held]);
   }
-  quarantineRelease(id: number, destination: string, _profile: string | null, lookup: string | null) {
+  private mockQuarantineRelease(id: number, destination: string, _profile: string | null, lookup: string | null) {
     this.releases.push({ id, destination, lookup });
     const r = this.releaseReport ?? { id, released: true, code: null, reason: null, delivery: null, written: null };
     if (r.released) this.dealtWith(id, "released");
     return ok(r);
   }
-  quarantineDiscard(id: number) {
+  private mockQuarantineDiscard(id: number) {
     this.discards.push(id);
     this.dealtWith(id, "discarded");
     return ok(null);
   }
   /** Patient IDs the mock lookup table has. */
   lookupHas = new Set<string>();
-  lookupGaps(_file: string, patientIds: string[]) {
+  private mockLookupGaps(_file: string, patientIds: string[]) {
     return ok(patientIds.filter((id) => !this.lookupHas.has(id)));
   }
-  addLookupEntry(file: string, missingKey: string, value: string) {
+  private mockAddLookupEntry(file: string, missingKey: string, value: string) {
     this.lookupEntries.push({ file, missingKey, value });
     return ok(null);
   }
@@ -199,21 +208,21 @@ export class MockBackend implements Backend {
     const change: QueueChange = { jobs: job === null ? [] : [job], studies: 0, cancel: null };
     return ok(change);
   }
-  queuePause(job: number | null) {
+  private mockQueuePause(job: number | null) {
     return this.queueAction("pause", job);
   }
-  queueResume(job: number | null) {
+  private mockQueueResume(job: number | null) {
     return this.queueAction("resume", job);
   }
-  queueRetry(job: number) {
+  private mockQueueRetry(job: number) {
     return this.queueAction("retry", job);
   }
-  queueCancel(job: number) {
+  private mockQueueCancel(job: number) {
     return this.queueAction("cancel", job);
   }
   samples: { paths: string[]; perSeries: number; seed: number }[] = [];
   signed: Signoff[] = [];
-  reviewSample(paths: string[], perSeries: number, seed: number) {
+  private mockReviewSample(paths: string[], perSeries: number, seed: number) {
     this.samples.push({ paths, perSeries, seed });
     const s: Sample = {
       seed,
@@ -227,7 +236,7 @@ export class MockBackend implements Backend {
     };
     return ok(s);
   }
-  recordSignoff(instances: number[], reviewer: string, note: string) {
+  private mockRecordSignoff(instances: number[], reviewer: string, note: string) {
     if (!reviewer.trim()) {
       return fail<Signoff>({ code: "review.reviewer", message: "a sign-off needs the reviewer's name", class: "permanent", usage: true });
     }
@@ -235,7 +244,7 @@ export class MockBackend implements Backend {
     this.signed.unshift(s);
     return ok(s);
   }
-  signoffs() {
+  private mockSignoffs() {
     return ok([...this.signed]);
   }
   conf: Settings = {
@@ -254,10 +263,10 @@ export class MockBackend implements Backend {
   changes: SettingsChange[] = [];
   tested: string[] = [];
   logins: { destination: string; secret: string }[] = [];
-  settings() {
+  private mockSettings() {
     return ok(this.conf);
   }
-  changeSettings(change: SettingsChange) {
+  private mockChangeSettings(change: SettingsChange) {
     this.changes.push(change);
     if (change.kind === "save_destination") {
       this.conf = { ...this.conf, destinations: [...this.conf.destinations.filter((d) => d.name !== change.name), { name: change.name, url: change.url }] };
@@ -268,21 +277,21 @@ export class MockBackend implements Backend {
     }
     return ok(this.conf);
   }
-  testDestination(destination: string) {
+  private mockTestDestination(destination: string) {
     this.tested.push(destination);
     if (destination.includes("down")) {
       return fail<string>({ code: "archive.unreachable", message: "cannot connect to down.example.org", class: "transient", usage: false });
     }
     return ok(`XNAT ${destination}`);
   }
-  login(destination: string, secret: string) {
+  private mockLogin(destination: string, secret: string) {
     this.logins.push({ destination, secret });
     const r: LoginSummary = { destination, user: "bob", account: "bob@xnat.example.org", stored: true, checked: true };
     return ok(r);
   }
   receiver: ReceiverStatus | null = null;
   receiverRequests: ReceiverRequest[] = [];
-  receiverStart(request: ReceiverRequest) {
+  private mockReceiverStart(request: ReceiverRequest) {
     this.receiverRequests.push(request);
     this.receiver = {
       aet: request.aet,
@@ -299,20 +308,20 @@ export class MockBackend implements Backend {
     };
     return ok(this.receiver);
   }
-  receiverStatus() {
+  private mockReceiverStatus() {
     return ok(this.receiver);
   }
-  receiverStop() {
+  private mockReceiverStop() {
     const last = this.receiver ? { ...this.receiver, running: false } : null;
     this.receiver = null;
     return ok(last);
   }
-  startScan(paths: string[]) {
+  private mockStartScan(paths: string[]) {
     if (this.startError) return fail<null>(this.startError);
     this.scans.push(paths);
     return ok(null);
   }
-  startSend(request: SendRequest) {
+  private mockStartSend(request: SendRequest) {
     if (this.sendError) return fail<null>(this.sendError);
     this.sends.push(request);
     return ok(null);
@@ -320,46 +329,112 @@ export class MockBackend implements Backend {
   pickFolders(): Promise<string[]> {
     return Promise.resolve(this.picked);
   }
-  onScanProgress(cb: (p: ScanProgress) => void) {
-    return on(this.scanProgress, cb);
-  }
-  onScanFinished(cb: (f: ScanFinished) => void) {
-    return on(this.scanFinished, cb);
-  }
-  onScanFailed(cb: (f: ScanFailed) => void) {
-    return on(this.scanFailed, cb);
-  }
-  onSendProgress(cb: (p: SendProgress) => void) {
-    return on(this.sendProgress, cb);
-  }
-  onSendFinished(cb: (f: SendFinished) => void) {
-    return on(this.sendFinished, cb);
-  }
-  onSendFailed(cb: (f: SendFailed) => void) {
-    return on(this.sendFailed, cb);
-  }
   onPathsDropped(cb: (paths: string[]) => void) {
     return on(this.dropped, cb);
+  }
+  listen<K extends JobEventName>(name: K, cb: (payload: JobEvents[K]) => void): Promise<Unlisten> {
+    return on(this.listeners[name] as Listeners<JobEvents[K]>, cb);
+  }
+
+  /** The transport's one entry: as Tauri's invoke, data or a rejected ApiError. */
+  invoke(cmd: string, args?: Args): Promise<unknown> {
+    const r = this.answer(cmd, args ?? {});
+    return r.status === "ok" ? Promise.resolve(r.data) : Promise.reject(r.error);
+  }
+
+  private answer(cmd: string, a: Args): Result<unknown, ApiError> {
+    switch (cmd) {
+      case "data_home":
+        return this.mockDataHome();
+      case "studies":
+        return this.mockStudies();
+      case "study_instances":
+        return this.mockStudyInstances(a.studyUid);
+      case "inspect":
+        return this.mockInspect(a.instance, a.profile);
+      case "preview":
+        return this.mockPreview(a.instance, a.frame, a.center, a.width);
+      case "profiles":
+        return this.mockProfiles();
+      case "study_settings":
+        return this.mockStudySettings();
+      case "approve_profile":
+        return this.mockApproveProfile(a.profile);
+      case "suggest_regions":
+        return this.mockSuggestRegions(a.instance, a.frame, a.masked);
+      case "preview_masked":
+        return this.mockPreviewMasked(a.instance, a.frame, a.regions);
+      case "save_mask":
+        return this.mockSaveMask(a.mask);
+      case "mask_rules":
+        return this.mockMaskRules();
+      case "history":
+        return this.mockHistory();
+      case "quarantine":
+        return this.mockQuarantine();
+      case "quarantine_release":
+        return this.mockQuarantineRelease(a.id, a.destination, a.profile, a.lookup);
+      case "quarantine_discard":
+        return this.mockQuarantineDiscard(a.id);
+      case "lookup_gaps":
+        return this.mockLookupGaps(a.file, a.patientIds);
+      case "add_lookup_entry":
+        return this.mockAddLookupEntry(a.file, a.missingKey, a.value);
+      case "queue_pause":
+        return this.mockQueuePause(a.job);
+      case "queue_resume":
+        return this.mockQueueResume(a.job);
+      case "queue_retry":
+        return this.mockQueueRetry(a.job);
+      case "queue_cancel":
+        return this.mockQueueCancel(a.job);
+      case "review_sample":
+        return this.mockReviewSample(a.paths, a.perSeries, a.seed);
+      case "record_signoff":
+        return this.mockRecordSignoff(a.instances, a.reviewer, a.note);
+      case "signoffs":
+        return this.mockSignoffs();
+      case "settings":
+        return this.mockSettings();
+      case "change_settings":
+        return this.mockChangeSettings(a.change);
+      case "test_destination":
+        return this.mockTestDestination(a.destination);
+      case "login":
+        return this.mockLogin(a.destination, a.secret);
+      case "receiver_start":
+        return this.mockReceiverStart(a.request);
+      case "receiver_status":
+        return this.mockReceiverStatus();
+      case "receiver_stop":
+        return this.mockReceiverStop();
+      case "start_scan":
+        return this.mockStartScan(a.paths);
+      case "start_send":
+        return this.mockStartSend(a.request);
+      default:
+        return fail({ code: "mock.unknown_command", message: `the mock has no ${cmd}`, class: "permanent", usage: true });
+    }
   }
 
   // What the app would send:
   emitProgress(p: ScanProgress) {
-    this.scanProgress.forEach((cb) => cb(p));
+    this.listeners["scan-progress"].forEach((cb) => cb(p));
   }
   emitFinished(f: ScanFinished) {
-    this.scanFinished.forEach((cb) => cb(f));
+    this.listeners["scan-finished"].forEach((cb) => cb(f));
   }
   emitFailed(f: ScanFailed) {
-    this.scanFailed.forEach((cb) => cb(f));
+    this.listeners["scan-failed"].forEach((cb) => cb(f));
   }
   emitSendProgress(p: SendProgress) {
-    this.sendProgress.forEach((cb) => cb(p));
+    this.listeners["send-progress"].forEach((cb) => cb(p));
   }
   emitSendFinished(f: SendFinished) {
-    this.sendFinished.forEach((cb) => cb(f));
+    this.listeners["send-finished"].forEach((cb) => cb(f));
   }
   emitSendFailed(f: SendFailed) {
-    this.sendFailed.forEach((cb) => cb(f));
+    this.listeners["send-failed"].forEach((cb) => cb(f));
   }
   drop(paths: string[]) {
     this.dropped.forEach((cb) => cb(paths));

@@ -1,0 +1,409 @@
+//! The commands of the window and the web UI, each defined once: its name, its arguments, its
+//! result and its body (calling the front door's [`Host`] and its [`super::Session`]).
+//!
+//! The table is [`deposit_commands!`](crate::deposit_commands), a macro that hands every entry
+//! to a macro of the caller's choosing. Expanded here it gives, per command, a module
+//! `commands::<name>` with `Args` (what the web UI posts), `Output`
+//! and `run(&Host, Args)`, plus [`call_json`], the web server's dispatch. The desktop shell
+//! expands the same table into its Tauri commands, from which the TypeScript bindings are
+//! generated.
+//!
+//! Adding a command: one entry in the table (its doc comment, name, arguments, result, body),
+//! then regenerate the bindings (`DEPOSIT_UPDATE_BINDINGS=1 cargo test -p deposit-app --test
+//! bindings`) and call `backend.<camelCaseName>(…)` from a screen; the desktop, the web server
+//! and every transport of the UI pick it up from there.
+
+use serde_json::Value;
+
+use super::host::Host;
+
+/// Every type the commands take or give, under one path (the table names them from here, so
+/// front doors reach them through `api` only).
+pub mod types {
+    pub use crate::api::config::{Approval, StudySetup};
+    pub use crate::api::deid::{InspectReport, ProfileInfo};
+    pub use crate::api::dto::{InstanceRow, StudyOverview};
+    pub use crate::api::jobs::SendRequest;
+    pub use crate::api::login::LoginSummary;
+    pub use crate::api::masks::SiteRule;
+    pub use crate::api::pixels::Preview;
+    pub use crate::api::quarantine::{ReleaseOptions, ReleaseReport};
+    pub use crate::api::queue::{JobSelector, QueueChange};
+    pub use crate::api::receive::control::ReceiverRequest;
+    pub use crate::api::receive::ReceiverStatus;
+    pub use crate::api::review::{Sample, SampleOptions, Signoff};
+    pub use crate::api::settings::{Settings, SettingsChange};
+    pub use crate::api::viewer::{DrawnMask, SavedMask};
+    pub use crate::catalog::quarantine::QuarantineRow;
+    pub use crate::pixels::ocr::Region;
+    pub use crate::pixels::Rect;
+    pub use crate::queue::store::JobView;
+}
+
+/// The command table: calls `$then!` with every command as
+/// `/// doc  fn name(host, arg: Type, …) -> Output { body }` (the body sees `host: &Host` and
+/// the arguments by value, and returns `Result<Output, ApiError>`). An argument may carry serde
+/// attributes (for names the web UI also accepts). Types are spelled with `$crate` paths so the
+/// expansion works in any crate.
+#[macro_export]
+macro_rules! deposit_commands {
+    ($then:ident) => {
+        $then! {
+            /// Where the app keeps its data (`DEPOSIT_HOME` or the OS default), for display.
+            fn data_home(host) -> String {
+                Ok(host.home()?.display().to_string())
+            }
+            /// Every catalogued study with its burned-in-risk count (names are shown locally only).
+            fn studies(host) -> Vec<$crate::api::commands::types::StudyOverview> {
+                host.with(|s| s.study_overview())
+            }
+            /// The instances of one study, in series order.
+            fn study_instances(host, study_uid: String) -> Vec<$crate::api::commands::types::InstanceRow> {
+                host.with(|s| s.study_instances(&study_uid))
+            }
+            /// Before/after tag table of one instance under a profile (nothing is written).
+            fn inspect(host, instance: i64, profile: Option<String>) -> $crate::api::commands::types::InspectReport {
+                host.with(|s| s.inspect(&s.instance_file(instance)?, profile.as_deref(), None))
+            }
+            /// Renders one frame of an instance (window centre/width: the file's when not given).
+            fn preview(
+                host,
+                instance: i64,
+                frame: u32,
+                center: Option<f64>,
+                width: Option<f64>,
+            ) -> $crate::api::commands::types::Preview {
+                host.with(|s| s.preview_instance(instance, frame, center, width))
+            }
+            /// The shipped de-identification profiles, each marked with the studies that approved it.
+            fn profiles(host) -> Vec<$crate::api::commands::types::ProfileInfo> {
+                $crate::api::resolve::profiles(host.settings())
+            }
+            /// The configured study, its approved profile and defaults.
+            fn study_settings(host) -> $crate::api::commands::types::StudySetup {
+                $crate::api::resolve::study_view(host.settings())
+            }
+            /// Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
+            fn approve_profile(host, profile: String) -> $crate::api::commands::types::Approval {
+                let approval =
+                    $crate::api::resolve::approve(host.settings(), &profile, $crate::api::unix_now());
+                host.reopen();
+                approval
+            }
+            /// Text regions the detector finds on a frame that the drawn rectangles do not cover yet.
+            fn suggest_regions(
+                host,
+                instance: i64,
+                frame: u32,
+                masked: Vec<$crate::api::commands::types::Rect>,
+            ) -> Vec<$crate::api::commands::types::Region> {
+                host.with(|s| s.suggest_regions_for(instance, frame, &masked))
+            }
+            /// A frame with the drawn rectangles filled, as it would leave.
+            fn preview_masked(
+                host,
+                instance: i64,
+                frame: u32,
+                regions: Vec<$crate::api::commands::types::Rect>,
+            ) -> $crate::api::commands::types::Preview {
+                host.with(|s| s.preview_masked(instance, frame, &regions))
+            }
+            /// Saves drawn rectangles as a site rule for the image's scanner/size signature.
+            fn save_mask(
+                host,
+                mask: $crate::api::commands::types::DrawnMask,
+            ) -> $crate::api::commands::types::SavedMask {
+                let now = $crate::config::utc_stamp($crate::api::unix_now());
+                host.with(|s| s.save_drawn_mask(&mask, &now))
+            }
+            /// The site's mask rules.
+            fn mask_rules(host) -> Vec<$crate::api::commands::types::SiteRule> {
+                host.with(|s| s.mask_rules())
+            }
+            /// Every delivery job with its studies, states and audit records, newest first.
+            fn history(host) -> Vec<$crate::api::commands::types::JobView> {
+                host.with(|s| s.queue_list())
+            }
+            /// Every quarantine record.
+            fn quarantine(host) -> Vec<$crate::api::commands::types::QuarantineRow> {
+                host.with(|s| s.quarantine_list())
+            }
+            /// Runs a quarantined object through the pipeline again (e.g. after the lookup table got the
+            /// missing entry) and delivers it to `destination` if it now passes.
+            fn quarantine_release(
+                host,
+                id: i64,
+                destination: String,
+                profile: Option<String>,
+                lookup: Option<String>,
+            ) -> $crate::api::commands::types::ReleaseReport {
+                host.with(|s| {
+                    let opts = $crate::api::commands::types::ReleaseOptions::deliver(
+                        s.destination(&destination)?,
+                        profile,
+                        lookup,
+                    );
+                    s.quarantine_release(id, &opts)
+                })
+            }
+            /// Deletes a quarantined object's copy for good (the record stays, marked discarded).
+            fn quarantine_discard(host, id: i64) -> () {
+                host.with(|s| s.quarantine_discard(id))
+            }
+            /// Adds a held item's missing lookup entry (`keytype/ORIGINAL`, as the quarantine record has it)
+            /// with `value` to the existing lookup table `file`, before releasing the item.
+            fn add_lookup_entry(host, file: String, missing_key: String, value: String) -> () {
+                let _ = host;
+                $crate::api::lookup::add_entry(::std::path::Path::new(&file), &missing_key, &value)
+            }
+            /// Which of `patient_ids` the lookup table `file` lacks (shown as a badge on their studies).
+            fn lookup_gaps(host, file: String, patient_ids: Vec<String>) -> Vec<String> {
+                let _ = host;
+                $crate::api::preflight::lookup_gaps(::std::path::Path::new(&file), &patient_ids)
+            }
+            /// Pauses one job, or every job: a running send starts no new piece.
+            fn queue_pause(host, job: Option<i64>) -> $crate::api::commands::types::QueueChange {
+                host.with(|s| {
+                    s.queue_pause($crate::api::commands::types::JobSelector::from_id(job))
+                })
+            }
+            /// Unpauses one job, or every job, and resumes the work at once.
+            fn queue_resume(host, job: Option<i64>) -> $crate::api::commands::types::QueueChange {
+                let change = host.with(|s| {
+                    s.queue_resume($crate::api::commands::types::JobSelector::from_id(job))
+                })?;
+                host.resume();
+                Ok(change)
+            }
+            /// Tries a job's failed studies again, at once.
+            fn queue_retry(
+                host,
+                #[serde(alias = "id")]
+                job: i64,
+            ) -> $crate::api::commands::types::QueueChange {
+                let change = host.with(|s| {
+                    s.queue_retry($crate::api::commands::types::JobSelector::Job(job))
+                })?;
+                host.resume();
+                Ok(change)
+            }
+            /// Cancels a job: nothing more is sent; what was delivered keeps its audit record.
+            fn queue_cancel(
+                host,
+                #[serde(alias = "id")]
+                job: i64,
+            ) -> $crate::api::commands::types::QueueChange {
+                host.with(|s| s.queue_cancel($crate::api::commands::types::JobSelector::Job(job)))
+            }
+            /// Picks `per_series` instances of every series under `paths` (deterministic from `seed`) for
+            /// a coordinator to look at.
+            fn review_sample(
+                host,
+                paths: Vec<String>,
+                per_series: u32,
+                seed: u32,
+            ) -> $crate::api::commands::types::Sample {
+                let roots: Vec<::std::path::PathBuf> = paths.into_iter().map(Into::into).collect();
+                let opts = $crate::api::commands::types::SampleOptions {
+                    per_series,
+                    seed: u64::from(seed),
+                };
+                host.with(|s| s.sample(&roots, &opts))
+            }
+            /// Records that the reviewer looked at these instances and found them fit.
+            fn record_signoff(
+                host,
+                instances: Vec<i64>,
+                reviewer: String,
+                note: String,
+            ) -> $crate::api::commands::types::Signoff {
+                host.with(|s| s.record_signoff(&instances, &reviewer, &note))
+            }
+            /// Every sign-off, newest first.
+            fn signoffs(host) -> Vec<$crate::api::commands::types::Signoff> {
+                host.with(|s| s.signoffs())
+            }
+            /// The settings kept in deposit.toml.
+            fn settings(host) -> $crate::api::commands::types::Settings {
+                let _ = host;
+                $crate::api::settings::settings(host.settings().config_file())
+            }
+            /// Changes a setting (checked first); the new settings.
+            fn change_settings(
+                host,
+                change: $crate::api::commands::types::SettingsChange,
+            ) -> $crate::api::commands::types::Settings {
+                let settings = $crate::api::settings::change(host.settings().config_file(), &change);
+                host.reopen();
+                settings
+            }
+            /// Checks that a destination answers (and, for XNAT, that the user may write to the project).
+            fn test_destination(host, destination: String) -> String {
+                $crate::api::settings::test_destination(host.settings().config_file(), &destination, &host.home()?)
+            }
+            /// Checks a secret with the destination and stores it in the OS keyring.
+            fn login(host, destination: String, secret: String) -> $crate::api::commands::types::LoginSummary {
+                let _ = host;
+                $crate::api::settings::login(host.settings().config_file(), &destination, &secret)
+            }
+            /// Starts the DICOM receiver (C-STORE + C-ECHO) on this computer.
+            fn receiver_start(
+                host,
+                request: $crate::api::commands::types::ReceiverRequest,
+            ) -> $crate::api::commands::types::ReceiverStatus {
+                host.receiver().start(&$crate::api::resolve::resolve(host.settings())?, request)
+            }
+            /// The receiver's status (none when stopped).
+            fn receiver_status(host) -> Option<$crate::api::commands::types::ReceiverStatus> {
+                host.receiver().status()
+            }
+            /// Stops the receiver after the associations in flight.
+            fn receiver_stop(host) -> Option<$crate::api::commands::types::ReceiverStatus> {
+                host.receiver().stop()
+            }
+            /// Starts reading `paths` in the background and returns at once; progress, the result or the
+            /// failure arrive as `ScanProgress`, `ScanFinished` and `ScanFailed` events.
+            fn start_scan(host, paths: Vec<String>) -> () {
+                host.start_scan(paths)
+            }
+            /// Starts de-identifying and delivering the chosen studies and returns at once; progress and
+            /// the result arrive as `SendProgress`, `SendFinished` and `SendFailed` events.
+            fn start_send(host, request: $crate::api::commands::types::SendRequest) -> () {
+                host.start_send(request)
+            }
+        }
+    };
+}
+
+/// How a command called by name (the web server's dispatch) went.
+#[derive(Debug)]
+pub enum Call {
+    /// It ran; its result as JSON, or its error.
+    Done(Result<Value, crate::error::ApiError>),
+    /// No command has that name.
+    Unknown,
+    /// The arguments do not fit the command (serde's reason).
+    BadArgs(String),
+    /// The result could not be encoded as JSON (serde's reason).
+    Unencodable(String),
+}
+
+fn encode<T: serde::Serialize>(r: Result<T, crate::error::ApiError>) -> Call {
+    match r {
+        Ok(v) => match serde_json::to_value(v) {
+            Ok(v) => Call::Done(Ok(v)),
+            Err(e) => Call::Unencodable(e.to_string()),
+        },
+        Err(e) => Call::Done(Err(e)),
+    }
+}
+
+/// Expands the table into one module per command and [`call_json`].
+macro_rules! define_commands {
+    ($(
+        $(#[$meta:meta])*
+        fn $name:ident($host:ident $(, $(#[$fattr:meta])* $arg:ident : $ty:ty)* $(,)?) -> $out:ty $body:block
+    )*) => {
+        $(
+            $(#[$meta])*
+            pub mod $name {
+                #[allow(unused_imports)]
+                use super::types::*;
+
+                /// The command's arguments, named as the web UI posts them (the desktop shell
+                /// takes them one by one, each a `specta::Type`, for its typed bindings).
+                #[derive(Debug, serde::Deserialize)]
+                pub struct Args {
+                    $(
+                        $(#[$fattr])*
+                        #[allow(missing_docs)]
+                        pub $arg: $ty,
+                    )*
+                }
+
+                /// What the command answers.
+                pub type Output = $out;
+
+                /// Runs the command for the front door holding `host`.
+                #[allow(clippy::unused_unit)]
+                pub fn run(
+                    $host: &$crate::api::host::Host,
+                    args: Args,
+                ) -> Result<Output, $crate::error::ApiError> {
+                    let Args { $($arg,)* } = args;
+                    $body
+                }
+            }
+        )*
+
+        /// Every command's name, in the table's order.
+        pub const NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        /// Runs the command `name` with its arguments as a JSON object (the web server's
+        /// dispatch; `null` counts as no arguments).
+        pub fn call_json(host: &Host, name: &str, args: Value) -> Call {
+            let args = if args.is_null() {
+                Value::Object(Default::default())
+            } else {
+                args
+            };
+            match name {
+                $(
+                    stringify!($name) => match serde_json::from_value::<$name::Args>(args) {
+                        Ok(a) => encode($name::run(host, a)),
+                        Err(e) => Call::BadArgs(e.to_string()),
+                    },
+                )*
+                _ => Call::Unknown,
+            }
+        }
+    };
+}
+
+deposit_commands!(define_commands);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn host(home: &std::path::Path) -> Host {
+        Host::with_session(super::super::Session::open(home).expect("open"), |_| {})
+    }
+
+    #[test]
+    fn calls_by_name_with_json_arguments() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let h = host(home.path());
+        match call_json(&h, "data_home", json!({})) {
+            Call::Done(Ok(v)) => assert_eq!(v, json!(home.path().display().to_string())),
+            other => panic!("data_home: {other:?}"),
+        }
+        match call_json(&h, "studies", Value::Null) {
+            Call::Done(Ok(v)) => assert_eq!(v, json!([])),
+            other => panic!("studies: {other:?}"),
+        }
+        assert!(matches!(call_json(&h, "nope", json!({})), Call::Unknown));
+        assert!(matches!(
+            call_json(&h, "inspect", json!({"instance": "x"})),
+            Call::BadArgs(_)
+        ));
+    }
+
+    #[test]
+    fn queue_commands_take_job_or_the_older_id() {
+        let a: queue_retry::Args = serde_json::from_value(json!({"id": 7})).expect("id");
+        assert_eq!(a.job, 7);
+        let a: queue_cancel::Args = serde_json::from_value(json!({"job": 8})).expect("job");
+        assert_eq!(a.job, 8);
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names = NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), NAMES.len());
+        assert!(NAMES.contains(&"start_send"));
+    }
+}

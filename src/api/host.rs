@@ -1,0 +1,254 @@
+//! What a long-running front door (the desktop window, `deposit serve`) holds between
+//! commands: the session cache, the one-scan and one-send job slots, the receiver, the
+//! background resumer and the feed of job events.
+//!
+//! Both front doors hold one [`Host`] and call it through the command table
+//! ([`super::commands`]); they only turn its [`HostEvent`]s into their own events (Tauri events,
+//! the web long-poll).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use super::jobs::{self, OneAtATime, ScanUpdate, SendRequest, SendUpdate};
+use super::receive::control::ReceiverControl;
+use super::resolve::{self, Overrides};
+use super::Session;
+use crate::error::{ApiError, ErrorClass};
+
+/// An update of a running scan or send, as the front door passes it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostEvent {
+    /// From a scan.
+    Scan(ScanUpdate),
+    /// From a send (started by a person or by the resumer).
+    Send(SendUpdate),
+}
+
+impl HostEvent {
+    /// The event's name as the web UI's long-poll names it (e.g. `send-progress`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            HostEvent::Scan(ScanUpdate::Progress(_)) => "scan-progress",
+            HostEvent::Scan(ScanUpdate::Finished(_)) => "scan-finished",
+            HostEvent::Scan(ScanUpdate::Failed(_)) => "scan-failed",
+            HostEvent::Send(SendUpdate::Progress(_)) => "send-progress",
+            HostEvent::Send(SendUpdate::Finished(_)) => "send-finished",
+            HostEvent::Send(SendUpdate::Failed(_)) => "send-failed",
+        }
+    }
+}
+
+/// Serialises as the payload alone (the engine's job type), as both front doors send it.
+impl Serialize for HostEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HostEvent::Scan(ScanUpdate::Progress(p)) => p.serialize(s),
+            HostEvent::Scan(ScanUpdate::Finished(f)) => f.serialize(s),
+            HostEvent::Scan(ScanUpdate::Failed(f)) => f.serialize(s),
+            HostEvent::Send(SendUpdate::Progress(p)) => p.serialize(s),
+            HostEvent::Send(SendUpdate::Finished(f)) => f.serialize(s),
+            HostEvent::Send(SendUpdate::Failed(f)) => f.serialize(s),
+        }
+    }
+}
+
+/// Where a [`Host`] sends its events.
+pub type EventFeed = Arc<dyn Fn(HostEvent) + Send + Sync>;
+
+/// The state a long-running front door keeps; see the module docs.
+pub struct Host {
+    settings: Overrides,
+    session: Mutex<Option<Session>>,
+    scans: OneAtATime,
+    sends: OneAtATime,
+    receiver: ReceiverControl,
+    events: EventFeed,
+}
+
+/// Opens a session under `settings` (the one settings resolution, [`resolve`]), held to the
+/// configured study. The one place a [`Host`] opens sessions: for quick commands and for every
+/// scan, send and resume it starts.
+pub fn open_session(settings: &Overrides) -> Result<Session, ApiError> {
+    resolve::open_session(settings)
+}
+
+impl Host {
+    /// A host working under `settings` (what the front door was told: configuration file,
+    /// data home, …; read from the environment at the edge) sending job events to `events`.
+    /// Nothing is opened yet.
+    pub fn new(settings: Overrides, events: impl Fn(HostEvent) + Send + Sync + 'static) -> Self {
+        Host {
+            settings,
+            session: Mutex::new(None),
+            scans: OneAtATime::default(),
+            sends: OneAtATime::default(),
+            receiver: ReceiverControl::default(),
+            events: Arc::new(events),
+        }
+    }
+
+    /// A host whose cached session is `session` (tests).
+    pub fn with_session(
+        session: Session,
+        events: impl Fn(HostEvent) + Send + Sync + 'static,
+    ) -> Self {
+        let settings = Overrides {
+            home: Some(session.home().root().to_path_buf()),
+            ..Overrides::default()
+        };
+        let host = Host::new(settings, events);
+        if let Ok(mut slot) = host.session.lock() {
+            *slot = Some(session);
+        }
+        host
+    }
+
+    /// Runs `f` on the cached session, opening it first if needed. Calls are serialised, so
+    /// the catalog is opened and migrated once.
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Session) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut slot = self.session.lock().map_err(|_| ApiError {
+            code: "app.state".into(),
+            message: "an earlier command failed badly; restart Deposit".into(),
+            class: ErrorClass::Permanent,
+            usage: false,
+        })?;
+        let mut session = match slot.take() {
+            Some(s) => s,
+            None => open_session(&self.settings)?,
+        };
+        let out = f(&mut session);
+        *slot = Some(session);
+        out
+    }
+
+    /// Drops the cached session so the next command opens one held to the changed
+    /// configuration (e.g. a profile was approved).
+    pub fn reopen(&self) {
+        if let Ok(mut slot) = self.session.lock() {
+            *slot = None;
+        }
+    }
+
+    /// What this front door was told (the settings every session is resolved from).
+    pub fn settings(&self) -> &Overrides {
+        &self.settings
+    }
+
+    /// The data home's folder: the one given, else the opened session's.
+    pub fn home(&self) -> Result<PathBuf, ApiError> {
+        match &self.settings.home {
+            Some(h) => Ok(h.clone()),
+            None => self.with(|s| Ok(s.home().root().to_path_buf())),
+        }
+    }
+
+    /// The receiver of this front door.
+    pub fn receiver(&self) -> &ReceiverControl {
+        &self.receiver
+    }
+
+    /// Starts scanning `paths` on a new thread and returns at once; its updates go to the
+    /// event feed. An error when a scan already runs.
+    pub fn start_scan(&self, paths: Vec<String>) -> Result<(), ApiError> {
+        let (settings, events) = (self.settings.clone(), self.events.clone());
+        self.scans.spawn("a scan", "scan", move || {
+            jobs::scan(
+                || open_session(&settings),
+                &paths,
+                |u| events(HostEvent::Scan(u)),
+            );
+        })
+    }
+
+    /// Starts de-identifying and delivering on a new thread and returns at once; its updates
+    /// go to the event feed. An error when a send already runs.
+    pub fn start_send(&self, request: SendRequest) -> Result<(), ApiError> {
+        let (settings, events) = (self.settings.clone(), self.events.clone());
+        self.sends.spawn("a send", "send", move || {
+            jobs::send(
+                || open_session(&settings),
+                &request,
+                |u| events(HostEvent::Send(u)),
+            );
+        })
+    }
+
+    /// Resumes queued work on a new thread now, unless a send is running.
+    pub fn resume(&self) {
+        let (settings, events) = (self.settings.clone(), self.events.clone());
+        jobs::resume_in_background(
+            &self.sends,
+            move || open_session(&settings),
+            move |u| events(HostEvent::Send(u)),
+        );
+    }
+
+    /// Starts the background resumer: resumes queued deliveries now and then every
+    /// [`jobs::resume_every`] (work queued while offline goes out by itself once the
+    /// destination is back), until `stop` is set.
+    pub fn spawn_resumer(
+        self: &Arc<Self>,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let host = self.clone();
+        std::thread::Builder::new()
+            .name("resumer".into())
+            .spawn(move || {
+                let every = jobs::resume_every();
+                let tick = Duration::from_millis(200);
+                while !stop.load(Ordering::SeqCst) {
+                    host.resume();
+                    let mut waited = Duration::ZERO;
+                    while waited < every && !stop.load(Ordering::SeqCst) {
+                        std::thread::sleep(tick);
+                        waited += tick;
+                    }
+                }
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_once_and_reuses_the_session() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let host = Host::with_session(Session::open(home.path()).expect("open"), |_| {});
+        assert_eq!(host.home().expect("home"), home.path());
+        let root = host
+            .with(|s| Ok(s.home().root().to_path_buf()))
+            .expect("with");
+        assert_eq!(root, home.path());
+        assert!(host.with(|s| s.studies()).expect("studies").is_empty());
+        assert!(
+            host.session.lock().expect("lock").is_some(),
+            "kept for the next command"
+        );
+        host.reopen();
+        assert!(host.session.lock().expect("lock").is_none());
+    }
+
+    #[test]
+    fn events_carry_the_web_names_and_bare_payloads() {
+        let e = HostEvent::Scan(ScanUpdate::Failed(jobs::JobFailed {
+            error: ApiError {
+                code: "x.y".into(),
+                message: "m".into(),
+                class: ErrorClass::Permanent,
+                usage: false,
+            },
+        }));
+        assert_eq!(e.name(), "scan-failed");
+        let v = serde_json::to_value(&e).expect("json");
+        assert_eq!(v["error"]["code"], "x.y");
+    }
+}
