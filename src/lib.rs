@@ -18,6 +18,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod ctp_expr;
 pub mod deid;
 pub mod dimse;
 pub mod durable;

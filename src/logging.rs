@@ -30,7 +30,12 @@ pub fn init(verbose: u8, quiet: bool, file: Option<RotatingLog>) {
     let asks_trace = verbose >= 3
         || std::env::var("DEPOSIT_LOG").is_ok_and(|v| v.to_ascii_lowercase().contains("trace"));
     let caps: &[&str] = if asks_trace {
-        &["ureq=debug", "ureq_proto=debug"]
+        &[
+            "reqwest=debug",
+            "hyper=debug",
+            "hyper_util=debug",
+            "rustls=debug",
+        ]
     } else {
         &[]
     };

@@ -70,8 +70,9 @@ fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
     r
 }
 
-/// What the desktop shell (src-tauri/src) may name through `deposit::`.
-const SHELL_MAY_USE: &[&str] = &["api", "error"];
+/// What the desktop shell (src-tauri/src) may name through `deposit::`: the api, its errors, and
+/// the api's command table (`deposit_commands!`, a macro, so exported at the crate root).
+const SHELL_MAY_USE: &[&str] = &["api", "error", "deposit_commands"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

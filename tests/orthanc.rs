@@ -36,28 +36,16 @@ fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
 fn get_bytes(url: &str) -> (u16, Vec<u8>) {
-    match agent().get(url).call() {
-        Ok(mut r) => {
-            let status = r.status().as_u16();
-            let body = r
-                .body_mut()
-                .with_config()
-                .limit(256 * 1024 * 1024)
-                .read_to_vec()
-                .unwrap_or_default();
-            (status, body)
-        }
-        Err(_) => (0, Vec::new()),
-    }
+    let client = deposit::archive::http::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    client
+        .request(deposit::archive::http::Method::Get, url)
+        .body_limit(256 * 1024 * 1024)
+        .send_bytes("GET")
+        .unwrap_or((0, Vec::new()))
 }
 
 fn get_json(url: &str) -> Value {

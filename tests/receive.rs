@@ -1062,28 +1062,16 @@ fn free_port() -> u16 {
 }
 
 fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
+    use deposit::archive::http::{Client, Method};
+    let client = Client::builder()
+        .timeout(Duration::from_secs(60))
         .build()
-        .into();
-    let r = match method {
-        "GET" => agent.get(url).call(),
-        _ => agent.post(url).send(body),
+        .expect("client");
+    let req = match method {
+        "GET" => client.request(Method::Get, url),
+        _ => client.request(Method::Post, url).body(body.to_vec()),
     };
-    match r {
-        Ok(mut r) => {
-            let st = r.status().as_u16();
-            let b = r
-                .body_mut()
-                .with_config()
-                .limit(64 << 20)
-                .read_to_vec()
-                .unwrap_or_default();
-            (st, b)
-        }
-        Err(_) => (0, Vec::new()),
-    }
+    req.send_bytes(method).unwrap_or((0, Vec::new()))
 }
 
 fn json(method: &str, url: &str, body: &[u8]) -> Value {

@@ -55,12 +55,13 @@ fn start(home: &Path, ui: &Path) -> Serve {
     Serve { child, base: url }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
+fn agent() -> reqwest::blocking::Client {
+    // reqwest takes the process's rustls provider (Deposit uses ring)
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
         .build()
-        .into()
+        .expect("client")
 }
 
 /// POSTs JSON with the page's header and the cookie; returns (status, body, Set-Cookie).
@@ -71,16 +72,17 @@ fn post(
     cookie: Option<&str>,
     page: bool,
 ) -> (u16, Value, Option<String>) {
-    let mut req = agent().post(&format!("{base}/api/{path}"));
+    let mut req = agent().post(format!("{base}/api/{path}"));
     if page {
         req = req.header("X-Deposit", "1");
     }
     if let Some(c) = cookie {
         req = req.header("Cookie", c);
     }
-    let mut r = req
+    let r = req
         .header("Content-Type", "application/json")
-        .send(body.to_string())
+        .body(body.to_string())
+        .send()
         .expect("request");
     let status = r.status().as_u16();
     let set_cookie = r
@@ -88,7 +90,7 @@ fn post(
         .get("set-cookie")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let text = r.body_mut().read_to_string().expect("body");
+    let text = r.text().expect("body");
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::Null),
@@ -97,15 +99,12 @@ fn post(
 }
 
 fn get(base: &str, path: &str, cookie: Option<&str>) -> (u16, String) {
-    let mut req = agent().get(&format!("{base}{path}"));
+    let mut req = agent().get(format!("{base}{path}"));
     if let Some(c) = cookie {
         req = req.header("Cookie", c);
     }
-    let mut r = req.call().expect("request");
-    (
-        r.status().as_u16(),
-        r.body_mut().read_to_string().unwrap_or_default(),
-    )
+    let r = req.send().expect("request");
+    (r.status().as_u16(), r.text().unwrap_or_default())
 }
 
 /// Long-polls events until one named `want` arrives; returns its payload.

@@ -404,7 +404,7 @@ fn data_rerouted_to_another_project_is_an_error_not_a_success() {
     let url = XnatUrl::parse(&dest(&server, ""))
         .expect("xnat")
         .expect("valid");
-    let x = XnatArchive::with_credentials(url, "alice".into(), SECRET.into());
+    let x = XnatArchive::with_credentials(url, "alice".into(), SECRET.into()).expect("client");
     x.check().expect("alice may write");
     // access taken away after the check: XNAT files the data elsewhere, silently; the client
     // must not call that done
@@ -524,32 +524,28 @@ fn test_server_follows_the_documented_protocol() {
     };
     let server = Server::start(&tmp.path().join("xnat"), cfg).expect("server");
     let base = server.url();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
+    use deposit::archive::http::{Client, Method};
+    let agent = Client::new().expect("client");
     let basic = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("alice:{SECRET}"))
     );
-    let mut r = agent
-        .post(format!("{base}/data/JSESSION"))
+    let r = agent
+        .request(Method::Post, &format!("{base}/data/JSESSION"))
         .header("Authorization", &basic)
-        .send(&[][..])
+        .body(Vec::new())
+        .send("login")
         .expect("login");
-    assert_eq!(r.status(), 200);
-    let id = r.body_mut().read_to_string().expect("id");
+    assert_eq!(r.status, 200);
+    let id = r.body;
     assert_eq!(id.len(), 32, "bare 32-hex id");
     let cookie = format!("JSESSIONID={id}");
     let page = agent
-        .get(format!("{base}/"))
+        .request(Method::Get, &format!("{base}/"))
         .header("Cookie", &cookie)
-        .call()
+        .send("page")
         .expect("page")
-        .body_mut()
-        .read_to_string()
-        .expect("text");
+        .body;
     let csrf = deposit::archive::xnat::http::csrf_token(&page).expect("token");
 
     // a zip of two instances of one study
@@ -584,16 +580,14 @@ fn test_server_follows_the_documented_protocol() {
         if let Some(t) = token {
             q.push_str(&format!("&XNAT_CSRF={t}"));
         }
-        let mut r = agent
-            .post(q)
+        let r = agent
+            .request(Method::Post, &q)
             .header("Cookie", &cookie)
             .header("Content-Type", "application/zip")
-            .send(&zip[..])
+            .body(zip.clone())
+            .send("import")
             .expect("import");
-        (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-        )
+        (r.status, r.body)
     };
     assert_eq!(
         import("E1", None, true).0,
@@ -613,9 +607,9 @@ fn test_server_follows_the_documented_protocol() {
     assert_ne!(other, uri);
     std::thread::sleep(Duration::from_millis(400));
     let _ = agent
-        .get(format!("{base}/data/auth"))
+        .request(Method::Get, &format!("{base}/data/auth"))
         .header("Cookie", &cookie)
-        .call();
+        .send("auth");
     assert_eq!(
         server.prearchive_sessions().len(),
         1,
@@ -627,18 +621,16 @@ fn test_server_follows_the_documented_protocol() {
         ..Default::default()
     });
     let commit = || {
-        let mut r = agent
-            .post(format!(
-                "{base}{}?action=commit&XNAT_CSRF={csrf}",
-                uri.trim()
-            ))
+        let r = agent
+            .request(
+                Method::Post,
+                &format!("{base}{}?action=commit&XNAT_CSRF={csrf}", uri.trim()),
+            )
             .header("Cookie", &cookie)
-            .send(&[][..])
+            .body(Vec::new())
+            .send("commit")
             .expect("commit");
-        (
-            r.status().as_u16(),
-            r.body_mut().read_to_string().unwrap_or_default(),
-        )
+        (r.status, r.body)
     };
     assert_eq!(commit().0, 409);
     assert_eq!(
@@ -650,15 +642,16 @@ fn test_server_follows_the_documented_protocol() {
     );
     let listing: Value = serde_json::from_str(
         &agent
-            .get(format!(
-                "{base}/data/archive/projects/TRIAL/subjects/S1/experiments/E1/scans/ALL/files?format=json"
-            ))
+            .request(
+                Method::Get,
+                &format!(
+                    "{base}/data/archive/projects/TRIAL/subjects/S1/experiments/E1/scans/ALL/files?format=json"
+                ),
+            )
             .header("Cookie", &cookie)
-            .call()
+            .send("list")
             .expect("list")
-            .body_mut()
-            .read_to_string()
-            .expect("text"),
+            .body,
     )
     .expect("json");
     let rows = listing["ResultSet"]["Result"].as_array().expect("rows");
@@ -669,17 +662,18 @@ fn test_server_follows_the_documented_protocol() {
     }
     // wrong secret → 401
     let r = agent
-        .post(format!("{base}/data/JSESSION"))
+        .request(Method::Post, &format!("{base}/data/JSESSION"))
         .header(
             "Authorization",
-            format!(
+            &format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode("alice:nope")
             ),
         )
-        .send(&[][..])
+        .body(Vec::new())
+        .send("login")
         .expect("login");
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status, 401);
 }
 
 /// `xnat+https` verifies certificates: a site with a self-signed certificate is refused as a

@@ -128,13 +128,15 @@ impl Session {
 
     /// Every delivery job with its studies, states and audit records, newest first.
     pub fn queue_list(&self) -> Result<Vec<crate::queue::store::JobView>, ApiError> {
-        crate::queue::store::list_jobs(self.catalog.conn())
+        crate::queue::store::QueueStore::open(self.catalog.conn())
+            .and_then(|q| q.list_jobs())
             .map_err(|e| ApiError::from_err(&e, false))
     }
 
     /// How many delivery jobs still have work left (waiting, interrupted or not yet run).
     pub fn queue_pending(&self) -> Result<u64, ApiError> {
-        crate::queue::store::open_jobs(self.catalog.conn())
+        crate::queue::store::QueueStore::open(self.catalog.conn())
+            .and_then(|q| q.open_jobs())
             .map(|j| j.len() as u64)
             .map_err(|e| ApiError::from_err(&e, false))
     }

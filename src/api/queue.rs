@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{unix_now, Session};
 use crate::error::{ApiError, ErrorClass};
 use crate::queue::runner::{self, RunOptions, RunProgress, RunReport};
-use crate::queue::store::{self, CancelReport};
+use crate::queue::store::{CancelReport, QueueStore};
 use crate::queue::QueueError;
 
 /// Which jobs a queue action applies to.
@@ -70,8 +70,13 @@ fn qerr(e: QueueError) -> ApiError {
 }
 
 impl Session {
+    /// The queue in this session's catalog.
+    fn queue(&self) -> Result<QueueStore<'_>, ApiError> {
+        QueueStore::open(self.catalog.conn()).map_err(qerr)
+    }
+
     fn selected(&self, sel: JobSelector) -> Result<Vec<i64>, ApiError> {
-        let jobs = store::select_jobs(self.catalog.conn(), sel.id()).map_err(qerr)?;
+        let jobs = self.queue()?.select_jobs(sel.id()).map_err(qerr)?;
         if let (JobSelector::Job(id), true) = (sel, jobs.is_empty()) {
             return Err(usage(format!(
                 "there is no job {id} (see 'deposit queue list')"
@@ -84,7 +89,7 @@ impl Session {
     pub fn queue_pause(&self, sel: JobSelector) -> Result<QueueChange, ApiError> {
         let mut ch = QueueChange::default();
         for job in self.selected(sel)? {
-            if store::set_paused(self.catalog.conn(), job, true).map_err(qerr)? {
+            if self.queue()?.set_paused(job, true).map_err(qerr)? {
                 ch.jobs.push(job);
             }
         }
@@ -95,7 +100,7 @@ impl Session {
     pub fn queue_resume(&self, sel: JobSelector) -> Result<QueueChange, ApiError> {
         let mut ch = QueueChange::default();
         for job in self.selected(sel)? {
-            if store::set_paused(self.catalog.conn(), job, false).map_err(qerr)? {
+            if self.queue()?.set_paused(job, false).map_err(qerr)? {
                 ch.jobs.push(job);
             }
         }
@@ -106,7 +111,7 @@ impl Session {
     pub fn queue_retry(&self, sel: JobSelector) -> Result<QueueChange, ApiError> {
         let mut ch = QueueChange::default();
         for job in self.selected(sel)? {
-            let n = store::retry_job(self.catalog.conn(), job, unix_now()).map_err(qerr)?;
+            let n = self.queue()?.retry_job(job, unix_now()).map_err(qerr)?;
             if n > 0 {
                 ch.jobs.push(job);
                 ch.studies += n;
@@ -123,11 +128,13 @@ impl Session {
         let mut total = CancelReport::default();
         let outbox = self.home.dir("outbox");
         for job in self.selected(sel)? {
-            if store::job_flags(self.catalog.conn(), job).map_err(qerr)?.1 {
+            if self.queue()?.job_flags(job).map_err(qerr)?.1 {
                 continue;
             }
-            let r =
-                store::cancel_job(self.catalog.conn(), job, &outbox, unix_now()).map_err(qerr)?;
+            let r = self
+                .queue()?
+                .cancel_job(job, &outbox, unix_now())
+                .map_err(qerr)?;
             ch.jobs.push(job);
             ch.studies += r.studies;
             total.studies += r.studies;
@@ -147,14 +154,15 @@ impl Session {
         sel: JobSelector,
         mut progress: impl FnMut(RunProgress),
     ) -> Result<RunReport, ApiError> {
-        let c = self.catalog.conn();
-        store::recover(c, unix_now()).map_err(qerr)?;
+        let c = &self.queue()?;
+        c.recover(unix_now()).map_err(qerr)?;
         let wanted = self.selected(sel)?;
         let mut total = RunReport::default();
         for job in &wanted {
-            let (paused, cancelled) = store::job_flags(c, *job).map_err(qerr)?;
+            let (paused, cancelled) = c.job_flags(*job).map_err(qerr)?;
             if paused && !cancelled {
-                let open = store::studies(c, *job)
+                let open = c
+                    .studies(*job)
                     .map_err(qerr)?
                     .iter()
                     .filter(|s| !s.state.is_final())
@@ -162,7 +170,7 @@ impl Session {
                 total.paused += open;
             }
         }
-        for (job, dest) in store::open_jobs(c).map_err(qerr)? {
+        for (job, dest) in c.open_jobs().map_err(qerr)? {
             if !wanted.contains(&job) {
                 continue;
             }

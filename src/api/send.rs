@@ -409,7 +409,10 @@ pub fn send_with(
             false,
         ));
     }
-    let job = store::create_job(conn, &summary.destination, profile, now()).map_err(qerr)?;
+    let q = store::QueueStore::open(conn).map_err(qerr)?;
+    let job = q
+        .create_job(&summary.destination, profile, now())
+        .map_err(qerr)?;
     summary.job = job;
     let mut first = true;
     for ((subject, study_uid), mut items) in by_study {
@@ -420,22 +423,22 @@ pub fn send_with(
             session: session_label(&subject, &study_uid),
             subject,
         };
-        let sid = store::add_study(conn, job, &study_uid, &labels, now()).map_err(qerr)?;
+        let sid = q.add_study(job, &study_uid, &labels, now()).map_err(qerr)?;
         for (seq, piece) in queue::split_pieces(items, |i| i.size)
             .into_iter()
             .enumerate()
         {
-            store::add_piece(conn, sid, seq as i64, &piece, now()).map_err(qerr)?;
+            q.add_piece(sid, seq as i64, &piece, now()).map_err(qerr)?;
         }
         if first {
             for spec in &specs {
-                store::add_extra(conn, sid, spec, now()).map_err(qerr)?;
+                q.add_extra(sid, spec, now()).map_err(qerr)?;
             }
             first = false;
         }
     }
     // 3. deliver, commit, verify
-    let r = runner::run_job(conn, job, dest, run, now, |p| {
+    let r = runner::run_job(&q, job, dest, run, now, |p| {
         on_progress(SendProgress {
             done: total + p.done.min(total),
             total: total * 2,

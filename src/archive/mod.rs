@@ -10,6 +10,7 @@ pub mod cstore;
 pub mod ctp;
 pub mod dicomweb;
 pub mod folder;
+pub mod http;
 pub mod spec;
 pub mod throttle;
 pub mod xnat;

@@ -83,7 +83,7 @@ impl DestinationSpec {
             )),
             DestinationSpec::Xnat(u) => Box::new(XnatArchive::open(u.clone())?),
             DestinationSpec::CStore(u) => Box::new(CStore::new(u.clone())),
-            DestinationSpec::DicomWeb(u) => Box::new(DicomWeb::new(u.clone())),
+            DestinationSpec::DicomWeb(u) => Box::new(DicomWeb::new(u.clone())?),
             DestinationSpec::Ctp(u) => Box::new(CtpHttp::open(u.clone())?),
         })
     }
@@ -114,15 +114,14 @@ impl DestinationSpec {
             host: host.to_string(),
         })?;
         let d: Box<dyn Destination> = match self {
-            DestinationSpec::Ctp(u) => Box::new(CtpHttp::with_credentials(
-                u.clone(),
-                Some((user.clone(), secret.to_string())),
-            )),
-            DestinationSpec::Xnat(u) => Box::new(XnatArchive::with_credentials(
-                u.clone(),
-                user.clone(),
-                secret.to_string(),
-            )),
+            DestinationSpec::Ctp(u) => Box::new(
+                CtpHttp::with_credentials(u.clone(), Some((user.clone(), secret.to_string())))
+                    .map_err(LoginError::Refused)?,
+            ),
+            DestinationSpec::Xnat(u) => Box::new(
+                XnatArchive::with_credentials(u.clone(), user.clone(), secret.to_string())
+                    .map_err(LoginError::Refused)?,
+            ),
             _ => return Err(LoginError::NoLogin(describe)),
         };
         let checked = match d.check() {

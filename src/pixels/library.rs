@@ -107,7 +107,7 @@ impl Rule {
         });
         exact_ok
             && match &self.signature {
-                Some(e) => e.eval(value),
+                Some(e) => expr::eval(e, value),
                 None => true,
             }
     }
@@ -162,7 +162,7 @@ impl MaskLibrary {
             for (key, v) in &r.matches {
                 let tag = match expr::parse(&format!("{key}.equals(\"\")")) {
                     Ok(Expr::Test {
-                        field: expr::Field::Tag(t),
+                        operand: expr::Field::Tag(t),
                         ..
                     }) => t,
                     _ => return Err(format!("rule '{}': unknown match key '{key}'", r.name)),

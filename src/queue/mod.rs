@@ -1,11 +1,14 @@
 //! Queue: persistent, crash-safe, offline-first delivery of de-identified studies in small
-//! idempotent pieces, with an explicit state machine per study and piece in the catalog.
+//! idempotent pieces, with an explicit state machine per study and piece, kept in tables of its
+//! own ([`schema`]) in the data home's database and read and written only through
+//! [`store::QueueStore`].
 //!
 //! Each piece's state is written before (`sending`) and after (`acknowledged`) its request, so a
-//! crash at any point leaves a state from which [`store::recover`] and [`runner::run_job`] finish
-//! the job without sending anything acknowledged again.
+//! crash at any point leaves a state from which [`store::QueueStore::recover`] and
+//! [`runner::run_job`] finish the job without sending anything acknowledged again.
 
 pub mod runner;
+pub mod schema;
 pub mod state;
 pub mod store;
 

@@ -15,11 +15,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
 use serde::Serialize;
 
 use super::state::State;
-use super::store::{self, ExtraSpec, JobStudy, StoredPiece};
+use super::store::{ExtraSpec, JobStudy, QueueStore, StoredPiece};
 use super::QueueError;
 use crate::archive::throttle::Throttle;
 use crate::archive::{ArchiveError, Destination, Piece, Receipt};
@@ -203,7 +202,7 @@ enum Outcome {
 }
 
 struct Run<'a, P: FnMut(RunProgress)> {
-    c: &'a Connection,
+    q: QueueStore<'a>,
     job: i64,
     dest: &'a dyn Destination,
     opts: &'a RunOptions,
@@ -219,7 +218,7 @@ struct Run<'a, P: FnMut(RunProgress)> {
 /// Runs one job to the end (or until it is paused or cancelled, or the destination stays
 /// offline longer than `opts.offline_wait`).
 pub fn run_job(
-    c: &Connection,
+    q: &QueueStore<'_>,
     job: i64,
     dest: &dyn Destination,
     opts: &RunOptions,
@@ -235,7 +234,7 @@ pub fn run_job(
         .map(|d| d.subsec_nanos() as u64)
         .unwrap_or(7);
     let mut run = Run {
-        c,
+        q: *q,
         job,
         dest,
         opts,
@@ -260,7 +259,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
 
     /// Paused or cancelled (read from the catalog, so other processes can stop a run).
     fn stop_flag(&self) -> Result<Option<RunStatus>, QueueError> {
-        Ok(match store::job_flags(self.c, self.job)? {
+        Ok(match self.q.job_flags(self.job)? {
             (_, true) => Some(RunStatus::Cancelled),
             (true, _) => Some(RunStatus::Paused),
             _ => None,
@@ -268,10 +267,10 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
     }
 
     fn run(&mut self) -> Result<(), QueueError> {
-        let studies = store::studies(self.c, self.job)?;
+        let studies = self.q.studies(self.job)?;
         let mut all = Vec::new();
         for s in studies {
-            let pieces = store::pieces(self.c, s.id)?;
+            let pieces = self.q.pieces(s.id)?;
             self.prog.total += pieces.iter().map(|p| p.items.len() as u64).sum::<u64>();
             all.push((s, pieces));
         }
@@ -404,7 +403,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
         detail: Option<&str>,
         audit: Option<&str>,
     ) -> Result<bool, QueueError> {
-        match store::set_study(self.c, id, to, uri, detail, audit, (self.now)()) {
+        match self.q.set_study(id, to, uri, detail, audit, (self.now)()) {
             Ok(()) => Ok(true),
             Err(QueueError::Transition {
                 from: State::Cancelled,
@@ -429,7 +428,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
     /// A piece another process's restart recovery put back to `prepared` while it was in flight
     /// here is recorded as sent again, then acknowledged (it did arrive).
     fn set_piece(&self, id: i64, to: State, detail: Option<&str>) -> Result<bool, QueueError> {
-        match store::set_piece(self.c, id, to, detail, (self.now)()) {
+        match self.q.set_piece(id, to, detail, (self.now)()) {
             Ok(()) => Ok(true),
             // cancelled meanwhile, or acknowledged by another process: leave it so
             Err(QueueError::Transition {
@@ -440,8 +439,8 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                 from: State::Prepared,
                 to: State::Acknowledged,
             }) => {
-                store::set_piece(self.c, id, State::Sending, None, (self.now)())?;
-                store::set_piece(self.c, id, to, detail, (self.now)())?;
+                self.q.set_piece(id, State::Sending, None, (self.now)())?;
+                self.q.set_piece(id, to, detail, (self.now)())?;
                 Ok(true)
             }
             Err(e) => Err(e),
@@ -518,7 +517,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                     t.take(p.items.iter().map(|i| i.size).sum());
                 }
                 if !self.set_piece(p.id, State::Sending, None)? {
-                    if store::job_flags(self.c, self.job)?.1 {
+                    if self.q.job_flags(self.job)?.1 {
                         outcome = Some(Outcome::Stopped(RunStatus::Cancelled));
                         break;
                     }
@@ -610,7 +609,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                     if !self.set_study(study.id, State::Committed, Some(&uri), None, None)? {
                         return Ok(Outcome::Stopped(RunStatus::Cancelled));
                     }
-                    store::set_committed_at(self.c, study.id, (self.now)())?;
+                    self.q.set_committed_at(study.id, (self.now)())?;
                 }
                 Step::Failed(e) => return self.fail_study(study, files, &format!("commit: {e}")),
                 Step::Waiting(e) => {
@@ -625,11 +624,12 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
             self.prog.done += files;
         }
         // resources and scan QC status, once the session exists
-        for x in store::extras(self.c, study.id)? {
+        for x in self.q.extras(study.id)? {
             if matches!(x.state, State::Acknowledged | State::Cancelled) {
                 continue;
             }
-            store::set_extra(self.c, x.id, State::Sending, None, None, (self.now)())?;
+            self.q
+                .set_extra(x.id, State::Sending, None, None, (self.now)())?;
             let spec = x.spec.clone();
             let r = self.step(x.id as u64, || match &spec {
                 ExtraSpec::Resource(res) => dest.put_resource(&labels, res).map(Some),
@@ -638,8 +638,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                 }
             })?;
             match r {
-                Step::Done(uri) => store::set_extra(
-                    self.c,
+                Step::Done(uri) => self.q.set_extra(
                     x.id,
                     State::Acknowledged,
                     uri.as_deref(),
@@ -647,8 +646,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                     (self.now)(),
                 )?,
                 Step::Failed(e) => {
-                    store::set_extra(
-                        self.c,
+                    self.q.set_extra(
                         x.id,
                         State::Failed,
                         None,
@@ -658,8 +656,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                     return self.fail_study(study, files, &e.to_string());
                 }
                 Step::Waiting(e) => {
-                    store::set_extra(
-                        self.c,
+                    self.q.set_extra(
                         x.id,
                         State::Prepared,
                         None,
@@ -669,7 +666,8 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                     return Ok(Outcome::Waiting);
                 }
                 Step::Stopped(s) => {
-                    store::set_extra(self.c, x.id, State::Prepared, None, None, (self.now)())?;
+                    self.q
+                        .set_extra(x.id, State::Prepared, None, None, (self.now)())?;
                     return Ok(Outcome::Stopped(s));
                 }
             }
@@ -713,8 +711,8 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
         pieces: &[StoredPiece],
         v: &crate::archive::Verification,
     ) -> Result<String, QueueError> {
-        let (pname, psha, queued_at) = store::job_info(self.c, self.job)?.unwrap_or_default();
-        let extras = store::extras(self.c, study.id)?;
+        let (pname, psha, queued_at) = self.q.job_info(self.job)?.unwrap_or_default();
+        let extras = self.q.extras(study.id)?;
         let resources: Vec<serde_json::Value> = extras
             .iter()
             .filter_map(|x| match &x.spec {
@@ -751,7 +749,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
             "scan_quality": quality,
             "queued_at": queued_at,
             "delivered_at": delivered_at.unwrap_or(now),
-            "committed_at": store::committed_at(self.c, study.id)?,
+            "committed_at": self.q.committed_at(study.id)?,
             "verified_at": now,
             "uri": v.uri,
             "verification": {
@@ -796,11 +794,11 @@ mod tests {
             subject: "DEP-1".into(),
             session: "S".into(),
         };
-        let c = cat.conn();
-        let job = store::create_job(c, "folder:x", ("basic", "abc"), 1).expect("job");
-        let study = store::add_study(c, job, "2.25.1", &labels, 1).expect("study");
+        let c = &QueueStore::open(cat.conn()).expect("queue");
+        let job = c.create_job("folder:x", ("basic", "abc"), 1).expect("job");
+        let study = c.add_study(job, "2.25.1", &labels, 1).expect("study");
         for (seq, chunk) in items.chunks(2).enumerate() {
-            store::add_piece(c, study, seq as i64, chunk, 1).expect("piece");
+            c.add_piece(study, seq as i64, chunk, 1).expect("piece");
         }
         (d, cat, job, study, items, labels)
     }
@@ -821,27 +819,28 @@ mod tests {
     #[test]
     fn interrupted_piece_is_resent_and_nothing_acknowledged_is_sent_again() {
         let (d, cat, job, study, items, labels) = setup(5);
-        let c = cat.conn();
+        let c = &QueueStore::open(cat.conn()).expect("queue");
         let dest = FolderArchive::new(d.path().join("archive"));
         // first piece acknowledged before the "crash"; second was in flight
-        let ps = store::pieces(c, study).expect("pieces");
-        store::set_piece(c, ps[0].id, State::Sending, None, 2).expect("s");
+        let ps = c.pieces(study).expect("pieces");
+        c.set_piece(ps[0].id, State::Sending, None, 2).expect("s");
         dest.put(&Piece {
             labels: labels.clone(),
             items: ps[0].items.clone(),
         })
         .expect("put");
-        store::set_piece(c, ps[0].id, State::Acknowledged, None, 3).expect("a");
-        store::set_piece(c, ps[1].id, State::Sending, None, 4).expect("s");
-        assert_eq!(store::recover(c, 5).expect("recover"), 1);
+        c.set_piece(ps[0].id, State::Acknowledged, None, 3)
+            .expect("a");
+        c.set_piece(ps[1].id, State::Sending, None, 4).expect("s");
+        assert_eq!(c.recover(5).expect("recover"), 1);
         let r = run_job(c, job, &dest, &fast(), &|| 6, |_| {}).expect("run");
         assert_eq!(r.sent, 3, "only the 3 files not acknowledged are sent");
         assert_eq!(r.verified, 5);
-        let s = &store::studies(c, job).expect("studies")[0];
+        let s = &c.studies(job).expect("studies")[0];
         assert_eq!(s.state, State::Verified);
         assert!(dest.verify(&labels, &items).expect("verify").ok());
         // the audit record is complete (the runner writes it for every destination type)
-        let view = &store::list_jobs(c).expect("list")[0].studies[0];
+        let view = &c.list_jobs().expect("list")[0].studies[0];
         let a = view.audit.as_ref().expect("audit");
         assert_eq!(
             a["profile"],
@@ -901,7 +900,7 @@ mod tests {
     #[test]
     fn offline_destination_waits_then_resumes() {
         let (d, cat, job, _study, _items, _labels) = setup(4);
-        let c = cat.conn();
+        let c = &QueueStore::open(cat.conn()).expect("queue");
         let dest = Flaky {
             inner: FolderArchive::new(d.path().join("archive")),
             failures_left: AtomicU32::new(3),
@@ -917,7 +916,7 @@ mod tests {
     #[test]
     fn offline_destination_is_probed_and_the_same_run_resumes() {
         let (d, cat, job, _study, _items, _labels) = setup(6);
-        let c = cat.conn();
+        let c = &QueueStore::open(cat.conn()).expect("queue");
         let dest = Flaky {
             inner: FolderArchive::new(d.path().join("archive")),
             failures_left: AtomicU32::new(7),
@@ -940,36 +939,36 @@ mod tests {
     #[test]
     fn a_paused_job_starts_no_piece_and_resumes_later() {
         let (d, cat, job, _study, _items, _labels) = setup(4);
-        let c = cat.conn();
+        let c = &QueueStore::open(cat.conn()).expect("queue");
         let dest = FolderArchive::new(d.path().join("archive"));
-        assert!(store::set_paused(c, job, true).expect("pause"));
+        assert!(c.set_paused(job, true).expect("pause"));
         let r = run_job(c, job, &dest, &fast(), &|| 2, |_| {}).expect("run");
         assert_eq!((r.sent, r.paused), (0, 1), "{r:?}");
-        assert_eq!(store::list_jobs(c).expect("list")[0].state, "paused");
-        assert!(store::set_paused(c, job, false).expect("resume"));
+        assert_eq!(c.list_jobs().expect("list")[0].state, "paused");
+        assert!(c.set_paused(job, false).expect("resume"));
         let r = run_job(c, job, &dest, &fast(), &|| 3, |_| {}).expect("run");
         assert_eq!((r.sent, r.verified, r.paused), (4, 4, 0), "{r:?}");
-        assert_eq!(store::list_jobs(c).expect("list")[0].state, "done");
+        assert_eq!(c.list_jobs().expect("list")[0].state, "done");
     }
 
     #[test]
     fn cancel_keeps_an_audit_record_and_cleans_the_outbox() {
         let (d, cat, job, study, items, _labels) = setup(4);
-        let c = cat.conn();
-        let r = store::cancel_job(c, job, d.path(), 5).expect("cancel");
+        let c = &QueueStore::open(cat.conn()).expect("queue");
+        let r = c.cancel_job(job, d.path(), 5).expect("cancel");
         assert_eq!(
             (r.studies, r.pieces, r.outbox_files_removed),
             (1, 2, 4),
             "{r:?}"
         );
         assert!(items.iter().all(|i| !i.path.exists()));
-        let s = &store::list_jobs(c).expect("list")[0];
+        let s = &c.list_jobs().expect("list")[0];
         assert_eq!(s.state, "cancelled");
         assert_eq!(s.studies[0].state, State::Cancelled);
         assert_eq!(s.studies[0].audit.as_ref().expect("audit")["files_sent"], 0);
         // nothing runs afterwards, and a retry does not revive it
-        assert!(store::open_jobs(c).expect("open").is_empty());
-        assert_eq!(store::retry_job(c, job, 6).expect("retry"), 0);
-        assert_eq!(store::studies(c, job).expect("s")[0].id, study);
+        assert!(c.open_jobs().expect("open").is_empty());
+        assert_eq!(c.retry_job(job, 6).expect("retry"), 0);
+        assert_eq!(c.studies(job).expect("s")[0].id, study);
     }
 }

@@ -1,4 +1,5 @@
-//! Queue persistence: jobs, their studies and pieces, and every state change, in the catalog.
+//! Queue persistence: jobs, their studies and pieces, and every state change, in the queue's
+//! tables ([`super::schema`]) of the data home's database, through [`QueueStore`].
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -44,235 +45,6 @@ pub struct StoredPiece {
     pub items: Vec<Item>,
 }
 
-/// Creates a job.
-pub fn create_job(
-    c: &Connection,
-    destination: &str,
-    profile: (&str, &str),
-    now: i64,
-) -> Result<i64, QueueError> {
-    c.execute(
-        "INSERT INTO jobs(destination, profile_name, profile_sha256, created_at) VALUES (?1,?2,?3,?4)",
-        params![destination, profile.0, profile.1, now],
-    )
-    .map_err(sql("create job"))?;
-    Ok(c.last_insert_rowid())
-}
-
-/// Adds (or finds) a study of a job. `key` identifies the study locally (the new Study UID).
-pub fn add_study(
-    c: &Connection,
-    job: i64,
-    key: &str,
-    labels: &StudyLabels,
-    now: i64,
-) -> Result<i64, QueueError> {
-    c.query_row(
-        "INSERT INTO job_studies(job_ref, study_key, project, subject, session, state, state_at)
-         VALUES (?1,?2,?3,?4,?5,'prepared',?6)
-         ON CONFLICT(job_ref, study_key) DO UPDATE SET state_at=state_at RETURNING id",
-        params![
-            job,
-            key,
-            labels.project,
-            labels.subject,
-            labels.session,
-            now
-        ],
-        |r| r.get(0),
-    )
-    .map_err(sql("add study"))
-}
-
-/// Adds a prepared piece to a study.
-pub fn add_piece(
-    c: &Connection,
-    study: i64,
-    seq: i64,
-    items: &[Item],
-    now: i64,
-) -> Result<i64, QueueError> {
-    let json = serde_json::to_string(items).map_err(|e| QueueError::Corrupt {
-        what: format!("piece manifest: {e}"),
-    })?;
-    c.execute(
-        "INSERT INTO pieces(study_ref, seq, state, state_at, items) VALUES (?1,?2,'prepared',?3,?4)",
-        params![study, seq, now, json],
-    )
-    .map_err(sql("add piece"))?;
-    Ok(c.last_insert_rowid())
-}
-
-/// Moves a piece to a new state (checked against the state machine).
-pub fn set_piece(
-    c: &Connection,
-    id: i64,
-    to: State,
-    detail: Option<&str>,
-    now: i64,
-) -> Result<(), QueueError> {
-    let from: String = c
-        .query_row("SELECT state FROM pieces WHERE id=?1", [id], |r| r.get(0))
-        .map_err(sql("read piece"))?;
-    let from = State::parse(&from).ok_or_else(|| QueueError::Corrupt {
-        what: format!("piece {id} state '{from}'"),
-    })?;
-    if !from.can_become(to) {
-        return Err(QueueError::Transition { from, to });
-    }
-    let bump = i64::from(to == State::Sending);
-    c.execute(
-        "UPDATE pieces SET state=?2, state_at=?3, detail=?4, attempts=attempts+?5 WHERE id=?1",
-        params![id, to.as_str(), now, detail, bump],
-    )
-    .map_err(sql("set piece state"))?;
-    Ok(())
-}
-
-/// Moves a study to a new state (checked), optionally recording the archive URI and audit.
-pub fn set_study(
-    c: &Connection,
-    id: i64,
-    to: State,
-    uri: Option<&str>,
-    detail: Option<&str>,
-    audit: Option<&str>,
-    now: i64,
-) -> Result<(), QueueError> {
-    let from: String = c
-        .query_row("SELECT state FROM job_studies WHERE id=?1", [id], |r| {
-            r.get(0)
-        })
-        .map_err(sql("read study"))?;
-    let from = State::parse(&from).ok_or_else(|| QueueError::Corrupt {
-        what: format!("study {id} state '{from}'"),
-    })?;
-    let ok = from.can_become(to) || (from == State::Prepared && to == State::Acknowledged);
-    if !ok {
-        return Err(QueueError::Transition { from, to });
-    }
-    c.execute(
-        "UPDATE job_studies SET state=?2, state_at=?3, uri=COALESCE(?4, uri), detail=?5,
-           audit=COALESCE(?6, audit) WHERE id=?1",
-        params![id, to.as_str(), now, uri, detail, audit],
-    )
-    .map_err(sql("set study state"))?;
-    Ok(())
-}
-
-/// The studies of a job.
-pub fn studies(c: &Connection, job: i64) -> Result<Vec<JobStudy>, QueueError> {
-    let mut st = c
-        .prepare(
-            "SELECT id, project, subject, session, state, uri, detail FROM job_studies
-             WHERE job_ref=?1 ORDER BY id",
-        )
-        .map_err(sql("list studies"))?;
-    let rows = st
-        .query_map([job], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                StudyLabels {
-                    project: r.get(1)?,
-                    subject: r.get(2)?,
-                    session: r.get(3)?,
-                },
-                r.get::<_, String>(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
-        .map_err(sql("list studies"))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, labels, state, uri, detail) = row.map_err(sql("list studies"))?;
-        let state = State::parse(&state).ok_or_else(|| QueueError::Corrupt {
-            what: format!("study {id} state '{state}'"),
-        })?;
-        out.push(JobStudy {
-            id,
-            labels,
-            state,
-            uri,
-            detail,
-        });
-    }
-    Ok(out)
-}
-
-/// The pieces of a study, in order.
-pub fn pieces(c: &Connection, study: i64) -> Result<Vec<StoredPiece>, QueueError> {
-    let mut st = c
-        .prepare(
-            "SELECT id, state, attempts, items, state_at FROM pieces WHERE study_ref=?1 ORDER BY seq",
-        )
-        .map_err(sql("list pieces"))?;
-    let rows = st
-        .query_map([study], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        })
-        .map_err(sql("list pieces"))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, state, attempts, items, state_at) = row.map_err(sql("list pieces"))?;
-        let state = State::parse(&state).ok_or_else(|| QueueError::Corrupt {
-            what: format!("piece {id} state '{state}'"),
-        })?;
-        let items: Vec<Item> = serde_json::from_str(&items).map_err(|e| QueueError::Corrupt {
-            what: format!("piece {id} manifest: {e}"),
-        })?;
-        out.push(StoredPiece {
-            id,
-            state,
-            state_at,
-            attempts,
-            items,
-        });
-    }
-    Ok(out)
-}
-
-/// After a restart: pieces left `sending` by a crash go back to `prepared` (they will be sent
-/// again; delivery is idempotent). Returns how many.
-pub fn recover(c: &Connection, now: i64) -> Result<usize, QueueError> {
-    c.execute(
-        "UPDATE pieces SET state='prepared', state_at=?1, detail='interrupted: will be sent again'
-         WHERE state='sending'",
-        [now],
-    )
-    .map_err(sql("recover"))
-}
-
-/// Jobs with work left that are not paused, oldest first.
-pub fn open_jobs(c: &Connection) -> Result<Vec<(i64, String)>, QueueError> {
-    let mut st = c
-        .prepare(
-            "SELECT DISTINCT j.id, j.destination FROM jobs j JOIN job_studies s ON s.job_ref=j.id
-             WHERE j.cancelled=0 AND j.paused=0
-               AND s.state NOT IN ('verified','failed','quarantined','cancelled') ORDER BY j.id",
-        )
-        .map_err(sql("list jobs"))?;
-    let rows = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(sql("list jobs"))?;
-    rows.collect::<Result<_, _>>().map_err(sql("list jobs"))
-}
-
-/// A job's destination, if the job exists.
-pub fn job_destination(c: &Connection, job: i64) -> Result<Option<String>, QueueError> {
-    c.query_row("SELECT destination FROM jobs WHERE id=?1", [job], |r| {
-        r.get(0)
-    })
-    .optional()
-    .map_err(sql("read job"))
-}
-
 /// One job for listings: its studies with states, audit records and problems.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
@@ -315,72 +87,6 @@ pub struct StudyView {
     pub extras: Vec<Extra>,
 }
 
-/// Every job, newest first.
-pub fn list_jobs(c: &Connection) -> Result<Vec<JobView>, QueueError> {
-    let mut st = c
-        .prepare(
-            "SELECT id, destination, profile_name, profile_sha256, created_at, paused, cancelled
-             FROM jobs ORDER BY id DESC",
-        )
-        .map_err(sql("list jobs"))?;
-    let jobs = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, i64>(5)? != 0,
-                r.get::<_, i64>(6)? != 0,
-            ))
-        })
-        .map_err(sql("list jobs"))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(sql("list jobs"))?;
-    let mut out = Vec::new();
-    for (id, destination, pname, psha, created_at, paused, cancelled) in jobs {
-        let mut views = Vec::new();
-        for s in studies(c, id)? {
-            let ps = pieces(c, s.id)?;
-            let audit: Option<String> = c
-                .query_row("SELECT audit FROM job_studies WHERE id=?1", [s.id], |r| {
-                    r.get(0)
-                })
-                .map_err(sql("read audit"))?;
-            views.push(StudyView {
-                files: ps.iter().map(|p| p.items.len() as u64).sum(),
-                pieces_done: ps.iter().filter(|p| p.state == State::Acknowledged).count() as u64,
-                pieces: ps.len() as u64,
-                labels: s.labels,
-                state: s.state,
-                uri: s.uri,
-                detail: s.detail,
-                audit: audit.and_then(|a| serde_json::from_str(&a).ok()),
-                extras: extras(c, s.id)?,
-            });
-        }
-        let state = if cancelled {
-            "cancelled"
-        } else if views.iter().all(|s| s.state.is_final()) {
-            "done"
-        } else if paused {
-            "paused"
-        } else {
-            "active"
-        };
-        out.push(JobView {
-            id,
-            state: state.into(),
-            destination,
-            profile: serde_json::json!({"name": pname, "sha256": psha}),
-            created_at,
-            studies: views,
-        });
-    }
-    Ok(out)
-}
-
 /// Something to do for a committed study besides its DICOM.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -413,183 +119,6 @@ pub struct Extra {
     pub detail: Option<String>,
 }
 
-/// Adds an extra to a study.
-pub fn add_extra(
-    c: &Connection,
-    study: i64,
-    spec: &ExtraSpec,
-    now: i64,
-) -> Result<i64, QueueError> {
-    let kind = match spec {
-        ExtraSpec::Resource(_) => "resource",
-        ExtraSpec::Quality { .. } => "quality",
-    };
-    let json = serde_json::to_string(spec).map_err(|e| QueueError::Corrupt {
-        what: format!("extra: {e}"),
-    })?;
-    c.execute(
-        "INSERT INTO study_extras(study_ref, kind, spec, state, state_at) VALUES (?1,?2,?3,'prepared',?4)",
-        params![study, kind, json, now],
-    )
-    .map_err(sql("add extra"))?;
-    Ok(c.last_insert_rowid())
-}
-
-/// The extras of a study, in order.
-pub fn extras(c: &Connection, study: i64) -> Result<Vec<Extra>, QueueError> {
-    let mut st = c
-        .prepare(
-            "SELECT id, spec, state, uri, detail FROM study_extras WHERE study_ref=?1 ORDER BY id",
-        )
-        .map_err(sql("list extras"))?;
-    let rows = st
-        .query_map([study], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<String>>(4)?,
-            ))
-        })
-        .map_err(sql("list extras"))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, spec, state, uri, detail) = row.map_err(sql("list extras"))?;
-        let spec = serde_json::from_str(&spec).map_err(|e| QueueError::Corrupt {
-            what: format!("extra {id}: {e}"),
-        })?;
-        let state = State::parse(&state).ok_or_else(|| QueueError::Corrupt {
-            what: format!("extra {id} state '{state}'"),
-        })?;
-        out.push(Extra {
-            id,
-            spec,
-            state,
-            uri,
-            detail,
-        });
-    }
-    Ok(out)
-}
-
-/// Records an extra's state (and URI once done).
-pub fn set_extra(
-    c: &Connection,
-    id: i64,
-    to: State,
-    uri: Option<&str>,
-    detail: Option<&str>,
-    now: i64,
-) -> Result<(), QueueError> {
-    c.execute(
-        "UPDATE study_extras SET state=?2, state_at=?3, uri=COALESCE(?4, uri), detail=?5 WHERE id=?1",
-        params![id, to.as_str(), now, uri, detail],
-    )
-    .map_err(sql("set extra state"))?;
-    Ok(())
-}
-
-/// Records when a study was committed.
-pub fn set_committed_at(c: &Connection, study: i64, now: i64) -> Result<(), QueueError> {
-    c.execute(
-        "UPDATE job_studies SET committed_at=?2 WHERE id=?1",
-        params![study, now],
-    )
-    .map_err(sql("set committed_at"))?;
-    Ok(())
-}
-
-/// When a study was committed, if recorded.
-pub fn committed_at(c: &Connection, study: i64) -> Result<Option<i64>, QueueError> {
-    c.query_row(
-        "SELECT committed_at FROM job_studies WHERE id=?1",
-        [study],
-        |r| r.get(0),
-    )
-    .map_err(sql("read committed_at"))
-}
-
-/// A job's profile (name, sha256) and creation time.
-pub fn job_info(c: &Connection, job: i64) -> Result<Option<(String, String, i64)>, QueueError> {
-    c.query_row(
-        "SELECT profile_name, profile_sha256, created_at FROM jobs WHERE id=?1",
-        [job],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-    .optional()
-    .map_err(sql("read job"))
-}
-
-/// A job's pause and cancel flags.
-pub fn job_flags(c: &Connection, job: i64) -> Result<(bool, bool), QueueError> {
-    c.query_row(
-        "SELECT paused, cancelled FROM jobs WHERE id=?1",
-        [job],
-        |r| Ok((r.get::<_, i64>(0)? != 0, r.get::<_, i64>(1)? != 0)),
-    )
-    .optional()
-    .map_err(sql("read job flags"))
-    .map(|f| f.unwrap_or((false, false)))
-}
-
-/// The job ids a selection names: one job (checked to exist) or every job (`None`).
-pub fn select_jobs(c: &Connection, job: Option<i64>) -> Result<Vec<i64>, QueueError> {
-    let mut st = c
-        .prepare("SELECT id FROM jobs WHERE ?1 IS NULL OR id=?1 ORDER BY id")
-        .map_err(sql("select jobs"))?;
-    let rows = st
-        .query_map([job], |r| r.get(0))
-        .map_err(sql("select jobs"))?;
-    rows.collect::<Result<_, _>>().map_err(sql("select jobs"))
-}
-
-/// Pauses or resumes a job (a cancelled one stays cancelled). Returns whether it changed.
-pub fn set_paused(c: &Connection, job: i64, paused: bool) -> Result<bool, QueueError> {
-    let n = c
-        .execute(
-            "UPDATE jobs SET paused=?2 WHERE id=?1 AND cancelled=0 AND paused<>?2",
-            params![job, i64::from(paused)],
-        )
-        .map_err(sql("pause job"))?;
-    Ok(n > 0)
-}
-
-/// Moves a job's failed studies (and their failed pieces and extras) back to `prepared`, so the
-/// next run tries them again. Returns the number of studies.
-pub fn retry_job(c: &Connection, job: i64, now: i64) -> Result<u64, QueueError> {
-    if job_flags(c, job)?.1 {
-        return Ok(0);
-    }
-    let mut n = 0;
-    for s in studies(c, job)? {
-        if s.state != State::Failed {
-            continue;
-        }
-        for p in pieces(c, s.id)? {
-            if p.state == State::Failed {
-                set_piece(c, p.id, State::Prepared, Some("retry asked"), now)?;
-            }
-        }
-        for x in extras(c, s.id)? {
-            if x.state == State::Failed {
-                set_extra(c, x.id, State::Prepared, None, Some("retry asked"), now)?;
-            }
-        }
-        set_study(
-            c,
-            s.id,
-            State::Prepared,
-            None,
-            Some("retry asked"),
-            None,
-            now,
-        )?;
-        n += 1;
-    }
-    Ok(n)
-}
-
 /// What a cancel did.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -602,110 +131,606 @@ pub struct CancelReport {
     pub outbox_files_removed: u64,
 }
 
-/// Cancels a job: unsent pieces and unfinished studies become `cancelled` (each study keeps an
-/// audit record of what had been delivered), and outbox files that no other job still needs
-/// are removed. Verified studies stay verified.
-pub fn cancel_job(
-    c: &Connection,
-    job: i64,
-    outbox: &Path,
-    now: i64,
-) -> Result<CancelReport, QueueError> {
-    let mut rep = CancelReport::default();
-    c.execute("UPDATE jobs SET cancelled=1, paused=0 WHERE id=?1", [job])
-        .map_err(sql("cancel job"))?;
-    let mut unsent: Vec<PathBuf> = Vec::new();
-    for s in studies(c, job)? {
-        if matches!(
-            s.state,
-            State::Verified | State::Quarantined | State::Cancelled
-        ) {
-            continue;
+/// The queue's state in the data home's database: the one way to read and write jobs, their
+/// studies, pieces and extras. It borrows the connection (the catalog's: the same file).
+#[derive(Clone, Copy)]
+pub struct QueueStore<'c> {
+    c: &'c Connection,
+}
+
+impl<'c> QueueStore<'c> {
+    /// The queue in the database `c`, its tables brought up to date first.
+    pub fn open(c: &'c Connection) -> Result<Self, QueueError> {
+        super::schema::ensure(c)?;
+        Ok(QueueStore { c })
+    }
+
+    /// Creates a job.
+    pub fn create_job(
+        &self,
+        destination: &str,
+        profile: (&str, &str),
+        now: i64,
+    ) -> Result<i64, QueueError> {
+        let c = self.c;
+        c.execute(
+            "INSERT INTO jobs(destination, profile_name, profile_sha256, created_at) VALUES (?1,?2,?3,?4)",
+            params![destination, profile.0, profile.1, now],
+        )
+        .map_err(sql("create job"))?;
+        Ok(c.last_insert_rowid())
+    }
+
+    /// Adds (or finds) a study of a job. `key` identifies the study locally (the new Study UID).
+    pub fn add_study(
+        &self,
+        job: i64,
+        key: &str,
+        labels: &StudyLabels,
+        now: i64,
+    ) -> Result<i64, QueueError> {
+        let c = self.c;
+        c.query_row(
+            "INSERT INTO job_studies(job_ref, study_key, project, subject, session, state, state_at)
+             VALUES (?1,?2,?3,?4,?5,'prepared',?6)
+             ON CONFLICT(job_ref, study_key) DO UPDATE SET state_at=state_at RETURNING id",
+            params![
+                job,
+                key,
+                labels.project,
+                labels.subject,
+                labels.session,
+                now
+            ],
+            |r| r.get(0),
+        )
+        .map_err(sql("add study"))
+    }
+
+    /// Adds a prepared piece to a study.
+    pub fn add_piece(
+        &self,
+        study: i64,
+        seq: i64,
+        items: &[Item],
+        now: i64,
+    ) -> Result<i64, QueueError> {
+        let c = self.c;
+        let json = serde_json::to_string(items).map_err(|e| QueueError::Corrupt {
+            what: format!("piece manifest: {e}"),
+        })?;
+        c.execute(
+            "INSERT INTO pieces(study_ref, seq, state, state_at, items) VALUES (?1,?2,'prepared',?3,?4)",
+            params![study, seq, now, json],
+        )
+        .map_err(sql("add piece"))?;
+        Ok(c.last_insert_rowid())
+    }
+
+    /// Moves a piece to a new state (checked against the state machine).
+    pub fn set_piece(
+        &self,
+        id: i64,
+        to: State,
+        detail: Option<&str>,
+        now: i64,
+    ) -> Result<(), QueueError> {
+        let c = self.c;
+        let from: String = c
+            .query_row("SELECT state FROM pieces WHERE id=?1", [id], |r| r.get(0))
+            .map_err(sql("read piece"))?;
+        let from = State::parse(&from).ok_or_else(|| QueueError::Corrupt {
+            what: format!("piece {id} state '{from}'"),
+        })?;
+        if !from.can_become(to) {
+            return Err(QueueError::Transition { from, to });
         }
-        let ps = pieces(c, s.id)?;
-        let mut sent_files = 0u64;
-        let mut sent_pieces = 0u64;
-        for p in &ps {
-            if matches!(p.state, State::Acknowledged) {
-                sent_files += p.items.len() as u64;
-                sent_pieces += 1;
-            } else if p.state.can_become(State::Cancelled) && p.state != State::Cancelled {
-                set_piece(c, p.id, State::Cancelled, Some("cancelled"), now)?;
-                unsent.extend(p.items.iter().map(|i| i.path.clone()));
-                rep.pieces += 1;
+        let bump = i64::from(to == State::Sending);
+        c.execute(
+            "UPDATE pieces SET state=?2, state_at=?3, detail=?4, attempts=attempts+?5 WHERE id=?1",
+            params![id, to.as_str(), now, detail, bump],
+        )
+        .map_err(sql("set piece state"))?;
+        Ok(())
+    }
+
+    /// Moves a study to a new state (checked), optionally recording the archive URI and audit.
+    pub fn set_study(
+        &self,
+        id: i64,
+        to: State,
+        uri: Option<&str>,
+        detail: Option<&str>,
+        audit: Option<&str>,
+        now: i64,
+    ) -> Result<(), QueueError> {
+        let c = self.c;
+        let from: String = c
+            .query_row("SELECT state FROM job_studies WHERE id=?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(sql("read study"))?;
+        let from = State::parse(&from).ok_or_else(|| QueueError::Corrupt {
+            what: format!("study {id} state '{from}'"),
+        })?;
+        let ok = from.can_become(to) || (from == State::Prepared && to == State::Acknowledged);
+        if !ok {
+            return Err(QueueError::Transition { from, to });
+        }
+        c.execute(
+            "UPDATE job_studies SET state=?2, state_at=?3, uri=COALESCE(?4, uri), detail=?5,
+               audit=COALESCE(?6, audit) WHERE id=?1",
+            params![id, to.as_str(), now, uri, detail, audit],
+        )
+        .map_err(sql("set study state"))?;
+        Ok(())
+    }
+
+    /// The studies of a job.
+    pub fn studies(&self, job: i64) -> Result<Vec<JobStudy>, QueueError> {
+        let c = self.c;
+        let mut st = c
+            .prepare(
+                "SELECT id, project, subject, session, state, uri, detail FROM job_studies
+                 WHERE job_ref=?1 ORDER BY id",
+            )
+            .map_err(sql("list studies"))?;
+        let rows = st
+            .query_map([job], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    StudyLabels {
+                        project: r.get(1)?,
+                        subject: r.get(2)?,
+                        session: r.get(3)?,
+                    },
+                    r.get::<_, String>(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
+            .map_err(sql("list studies"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, labels, state, uri, detail) = row.map_err(sql("list studies"))?;
+            let state = State::parse(&state).ok_or_else(|| QueueError::Corrupt {
+                what: format!("study {id} state '{state}'"),
+            })?;
+            out.push(JobStudy {
+                id,
+                labels,
+                state,
+                uri,
+                detail,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The pieces of a study, in order.
+    pub fn pieces(&self, study: i64) -> Result<Vec<StoredPiece>, QueueError> {
+        let c = self.c;
+        let mut st = c
+            .prepare(
+                "SELECT id, state, attempts, items, state_at FROM pieces WHERE study_ref=?1 ORDER BY seq",
+            )
+            .map_err(sql("list pieces"))?;
+        let rows = st
+            .query_map([study], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .map_err(sql("list pieces"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, state, attempts, items, state_at) = row.map_err(sql("list pieces"))?;
+            let state = State::parse(&state).ok_or_else(|| QueueError::Corrupt {
+                what: format!("piece {id} state '{state}'"),
+            })?;
+            let items: Vec<Item> =
+                serde_json::from_str(&items).map_err(|e| QueueError::Corrupt {
+                    what: format!("piece {id} manifest: {e}"),
+                })?;
+            out.push(StoredPiece {
+                id,
+                state,
+                state_at,
+                attempts,
+                items,
+            });
+        }
+        Ok(out)
+    }
+
+    /// After a restart: pieces left `sending` by a crash go back to `prepared` (they will be sent
+    /// again; delivery is idempotent). Returns how many.
+    pub fn recover(&self, now: i64) -> Result<usize, QueueError> {
+        let c = self.c;
+        c.execute(
+            "UPDATE pieces SET state='prepared', state_at=?1, detail='interrupted: will be sent again'
+             WHERE state='sending'",
+            [now],
+        )
+        .map_err(sql("recover"))
+    }
+
+    /// Jobs with work left that are not paused, oldest first.
+    pub fn open_jobs(&self) -> Result<Vec<(i64, String)>, QueueError> {
+        let c = self.c;
+        let mut st = c
+            .prepare(
+                "SELECT DISTINCT j.id, j.destination FROM jobs j JOIN job_studies s ON s.job_ref=j.id
+                 WHERE j.cancelled=0 AND j.paused=0
+                   AND s.state NOT IN ('verified','failed','quarantined','cancelled') ORDER BY j.id",
+            )
+            .map_err(sql("list jobs"))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql("list jobs"))?;
+        rows.collect::<Result<_, _>>().map_err(sql("list jobs"))
+    }
+
+    /// A job's destination, if the job exists.
+    pub fn job_destination(&self, job: i64) -> Result<Option<String>, QueueError> {
+        let c = self.c;
+        c.query_row("SELECT destination FROM jobs WHERE id=?1", [job], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(sql("read job"))
+    }
+
+    /// Every job, newest first.
+    pub fn list_jobs(&self) -> Result<Vec<JobView>, QueueError> {
+        let c = self.c;
+        let mut st = c
+            .prepare(
+                "SELECT id, destination, profile_name, profile_sha256, created_at, paused, cancelled
+                 FROM jobs ORDER BY id DESC",
+            )
+            .map_err(sql("list jobs"))?;
+        let jobs = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)? != 0,
+                    r.get::<_, i64>(6)? != 0,
+                ))
+            })
+            .map_err(sql("list jobs"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql("list jobs"))?;
+        let mut out = Vec::new();
+        for (id, destination, pname, psha, created_at, paused, cancelled) in jobs {
+            let mut views = Vec::new();
+            for s in self.studies(id)? {
+                let ps = self.pieces(s.id)?;
+                let audit: Option<String> = c
+                    .query_row("SELECT audit FROM job_studies WHERE id=?1", [s.id], |r| {
+                        r.get(0)
+                    })
+                    .map_err(sql("read audit"))?;
+                views.push(StudyView {
+                    files: ps.iter().map(|p| p.items.len() as u64).sum(),
+                    pieces_done: ps.iter().filter(|p| p.state == State::Acknowledged).count()
+                        as u64,
+                    pieces: ps.len() as u64,
+                    labels: s.labels,
+                    state: s.state,
+                    uri: s.uri,
+                    detail: s.detail,
+                    audit: audit.and_then(|a| serde_json::from_str(&a).ok()),
+                    extras: self.extras(s.id)?,
+                });
             }
+            let state = if cancelled {
+                "cancelled"
+            } else if views.iter().all(|s| s.state.is_final()) {
+                "done"
+            } else if paused {
+                "paused"
+            } else {
+                "active"
+            };
+            out.push(JobView {
+                id,
+                state: state.into(),
+                destination,
+                profile: serde_json::json!({"name": pname, "sha256": psha}),
+                created_at,
+                studies: views,
+            });
         }
-        for x in extras(c, s.id)? {
-            if x.state != State::Acknowledged {
-                set_extra(c, x.id, State::Cancelled, None, Some("cancelled"), now)?;
-                if let ExtraSpec::Resource(r) = &x.spec {
-                    unsent.push(r.path.clone());
+        Ok(out)
+    }
+
+    /// Adds an extra to a study.
+    pub fn add_extra(&self, study: i64, spec: &ExtraSpec, now: i64) -> Result<i64, QueueError> {
+        let c = self.c;
+        let kind = match spec {
+            ExtraSpec::Resource(_) => "resource",
+            ExtraSpec::Quality { .. } => "quality",
+        };
+        let json = serde_json::to_string(spec).map_err(|e| QueueError::Corrupt {
+            what: format!("extra: {e}"),
+        })?;
+        c.execute(
+            "INSERT INTO study_extras(study_ref, kind, spec, state, state_at) VALUES (?1,?2,?3,'prepared',?4)",
+            params![study, kind, json, now],
+        )
+        .map_err(sql("add extra"))?;
+        Ok(c.last_insert_rowid())
+    }
+
+    /// The extras of a study, in order.
+    pub fn extras(&self, study: i64) -> Result<Vec<Extra>, QueueError> {
+        let c = self.c;
+        let mut st = c
+            .prepare(
+                "SELECT id, spec, state, uri, detail FROM study_extras WHERE study_ref=?1 ORDER BY id",
+            )
+            .map_err(sql("list extras"))?;
+        let rows = st
+            .query_map([study], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(sql("list extras"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, spec, state, uri, detail) = row.map_err(sql("list extras"))?;
+            let spec = serde_json::from_str(&spec).map_err(|e| QueueError::Corrupt {
+                what: format!("extra {id}: {e}"),
+            })?;
+            let state = State::parse(&state).ok_or_else(|| QueueError::Corrupt {
+                what: format!("extra {id} state '{state}'"),
+            })?;
+            out.push(Extra {
+                id,
+                spec,
+                state,
+                uri,
+                detail,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records an extra's state (and URI once done).
+    pub fn set_extra(
+        &self,
+        id: i64,
+        to: State,
+        uri: Option<&str>,
+        detail: Option<&str>,
+        now: i64,
+    ) -> Result<(), QueueError> {
+        let c = self.c;
+        c.execute(
+            "UPDATE study_extras SET state=?2, state_at=?3, uri=COALESCE(?4, uri), detail=?5 WHERE id=?1",
+            params![id, to.as_str(), now, uri, detail],
+        )
+        .map_err(sql("set extra state"))?;
+        Ok(())
+    }
+
+    /// Records when a study was committed.
+    pub fn set_committed_at(&self, study: i64, now: i64) -> Result<(), QueueError> {
+        let c = self.c;
+        c.execute(
+            "UPDATE job_studies SET committed_at=?2 WHERE id=?1",
+            params![study, now],
+        )
+        .map_err(sql("set committed_at"))?;
+        Ok(())
+    }
+
+    /// When a study was committed, if recorded.
+    pub fn committed_at(&self, study: i64) -> Result<Option<i64>, QueueError> {
+        let c = self.c;
+        c.query_row(
+            "SELECT committed_at FROM job_studies WHERE id=?1",
+            [study],
+            |r| r.get(0),
+        )
+        .map_err(sql("read committed_at"))
+    }
+
+    /// A job's profile (name, sha256) and creation time.
+    pub fn job_info(&self, job: i64) -> Result<Option<(String, String, i64)>, QueueError> {
+        let c = self.c;
+        c.query_row(
+            "SELECT profile_name, profile_sha256, created_at FROM jobs WHERE id=?1",
+            [job],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(sql("read job"))
+    }
+
+    /// A job's pause and cancel flags.
+    pub fn job_flags(&self, job: i64) -> Result<(bool, bool), QueueError> {
+        let c = self.c;
+        c.query_row(
+            "SELECT paused, cancelled FROM jobs WHERE id=?1",
+            [job],
+            |r| Ok((r.get::<_, i64>(0)? != 0, r.get::<_, i64>(1)? != 0)),
+        )
+        .optional()
+        .map_err(sql("read job flags"))
+        .map(|f| f.unwrap_or((false, false)))
+    }
+
+    /// The job ids a selection names: one job (checked to exist) or every job (`None`).
+    pub fn select_jobs(&self, job: Option<i64>) -> Result<Vec<i64>, QueueError> {
+        let c = self.c;
+        let mut st = c
+            .prepare("SELECT id FROM jobs WHERE ?1 IS NULL OR id=?1 ORDER BY id")
+            .map_err(sql("select jobs"))?;
+        let rows = st
+            .query_map([job], |r| r.get(0))
+            .map_err(sql("select jobs"))?;
+        rows.collect::<Result<_, _>>().map_err(sql("select jobs"))
+    }
+
+    /// Pauses or resumes a job (a cancelled one stays cancelled). Returns whether it changed.
+    pub fn set_paused(&self, job: i64, paused: bool) -> Result<bool, QueueError> {
+        let c = self.c;
+        let n = c
+            .execute(
+                "UPDATE jobs SET paused=?2 WHERE id=?1 AND cancelled=0 AND paused<>?2",
+                params![job, i64::from(paused)],
+            )
+            .map_err(sql("pause job"))?;
+        Ok(n > 0)
+    }
+
+    /// Moves a job's failed studies (and their failed pieces and extras) back to `prepared`, so the
+    /// next run tries them again. Returns the number of studies.
+    pub fn retry_job(&self, job: i64, now: i64) -> Result<u64, QueueError> {
+        if self.job_flags(job)?.1 {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for s in self.studies(job)? {
+            if s.state != State::Failed {
+                continue;
+            }
+            for p in self.pieces(s.id)? {
+                if p.state == State::Failed {
+                    self.set_piece(p.id, State::Prepared, Some("retry asked"), now)?;
                 }
             }
+            for x in self.extras(s.id)? {
+                if x.state == State::Failed {
+                    self.set_extra(x.id, State::Prepared, None, Some("retry asked"), now)?;
+                }
+            }
+            self.set_study(s.id, State::Prepared, None, Some("retry asked"), None, now)?;
+            n += 1;
         }
-        let audit = serde_json::json!({
-            "cancelled_at": now,
-            "state_before": s.state,
-            "pieces": ps.len(),
-            "pieces_sent": sent_pieces,
-            "files": ps.iter().map(|p| p.items.len() as u64).sum::<u64>(),
-            "files_sent": sent_files,
-            "uri": s.uri,
-        })
-        .to_string();
-        set_study(
-            c,
-            s.id,
-            State::Cancelled,
-            None,
-            Some("cancelled by the user"),
-            Some(&audit),
-            now,
-        )?;
-        rep.studies += 1;
+        Ok(n)
     }
-    // outbox files still needed by a job that may send them
-    let mut needed: HashSet<PathBuf> = HashSet::new();
-    let mut st = c
-        .prepare(
-            "SELECT p.items FROM pieces p JOIN job_studies s ON p.study_ref=s.id
-             JOIN jobs j ON s.job_ref=j.id
-             WHERE j.cancelled=0 AND p.state IN ('queued','prepared','sending','failed')",
-        )
-        .map_err(sql("outbox references"))?;
-    let rows = st
-        .query_map([], |r| r.get::<_, String>(0))
-        .map_err(sql("outbox references"))?;
-    for row in rows {
-        let items: Vec<Item> = serde_json::from_str(&row.map_err(sql("outbox references"))?)
-            .map_err(|e| QueueError::Corrupt {
-                what: format!("piece manifest: {e}"),
-            })?;
-        needed.extend(items.into_iter().map(|i| i.path));
-    }
-    let mut st = c
-        .prepare(
-            "SELECT x.spec FROM study_extras x JOIN job_studies s ON x.study_ref=s.id
-             JOIN jobs j ON s.job_ref=j.id
-             WHERE j.cancelled=0 AND x.state IN ('prepared','sending','failed')",
-        )
-        .map_err(sql("outbox references"))?;
-    let rows = st
-        .query_map([], |r| r.get::<_, String>(0))
-        .map_err(sql("outbox references"))?;
-    for row in rows {
-        if let Ok(ExtraSpec::Resource(r)) =
-            serde_json::from_str::<ExtraSpec>(&row.map_err(sql("outbox references"))?)
-        {
-            needed.insert(r.path);
+
+    /// Cancels a job: unsent pieces and unfinished studies become `cancelled` (each study keeps an
+    /// audit record of what had been delivered), and outbox files that no other job still needs
+    /// are removed. Verified studies stay verified.
+    pub fn cancel_job(
+        &self,
+        job: i64,
+        outbox: &Path,
+        now: i64,
+    ) -> Result<CancelReport, QueueError> {
+        let c = self.c;
+        let mut rep = CancelReport::default();
+        c.execute("UPDATE jobs SET cancelled=1, paused=0 WHERE id=?1", [job])
+            .map_err(sql("cancel job"))?;
+        let mut unsent: Vec<PathBuf> = Vec::new();
+        for s in self.studies(job)? {
+            if matches!(
+                s.state,
+                State::Verified | State::Quarantined | State::Cancelled
+            ) {
+                continue;
+            }
+            let ps = self.pieces(s.id)?;
+            let mut sent_files = 0u64;
+            let mut sent_pieces = 0u64;
+            for p in &ps {
+                if matches!(p.state, State::Acknowledged) {
+                    sent_files += p.items.len() as u64;
+                    sent_pieces += 1;
+                } else if p.state.can_become(State::Cancelled) && p.state != State::Cancelled {
+                    self.set_piece(p.id, State::Cancelled, Some("cancelled"), now)?;
+                    unsent.extend(p.items.iter().map(|i| i.path.clone()));
+                    rep.pieces += 1;
+                }
+            }
+            for x in self.extras(s.id)? {
+                if x.state != State::Acknowledged {
+                    self.set_extra(x.id, State::Cancelled, None, Some("cancelled"), now)?;
+                    if let ExtraSpec::Resource(r) = &x.spec {
+                        unsent.push(r.path.clone());
+                    }
+                }
+            }
+            let audit = serde_json::json!({
+                "cancelled_at": now,
+                "state_before": s.state,
+                "pieces": ps.len(),
+                "pieces_sent": sent_pieces,
+                "files": ps.iter().map(|p| p.items.len() as u64).sum::<u64>(),
+                "files_sent": sent_files,
+                "uri": s.uri,
+            })
+            .to_string();
+            self.set_study(
+                s.id,
+                State::Cancelled,
+                None,
+                Some("cancelled by the user"),
+                Some(&audit),
+                now,
+            )?;
+            rep.studies += 1;
         }
-    }
-    unsent.sort();
-    unsent.dedup();
-    for p in unsent {
-        if p.starts_with(outbox) && !needed.contains(&p) && std::fs::remove_file(&p).is_ok() {
-            rep.outbox_files_removed += 1;
+        // outbox files still needed by a job that may send them
+        let mut needed: HashSet<PathBuf> = HashSet::new();
+        let mut st = c
+            .prepare(
+                "SELECT p.items FROM pieces p JOIN job_studies s ON p.study_ref=s.id
+                 JOIN jobs j ON s.job_ref=j.id
+                 WHERE j.cancelled=0 AND p.state IN ('queued','prepared','sending','failed')",
+            )
+            .map_err(sql("outbox references"))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql("outbox references"))?;
+        for row in rows {
+            let items: Vec<Item> = serde_json::from_str(&row.map_err(sql("outbox references"))?)
+                .map_err(|e| QueueError::Corrupt {
+                    what: format!("piece manifest: {e}"),
+                })?;
+            needed.extend(items.into_iter().map(|i| i.path));
         }
+        let mut st = c
+            .prepare(
+                "SELECT x.spec FROM study_extras x JOIN job_studies s ON x.study_ref=s.id
+                 JOIN jobs j ON s.job_ref=j.id
+                 WHERE j.cancelled=0 AND x.state IN ('prepared','sending','failed')",
+            )
+            .map_err(sql("outbox references"))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql("outbox references"))?;
+        for row in rows {
+            if let Ok(ExtraSpec::Resource(r)) =
+                serde_json::from_str::<ExtraSpec>(&row.map_err(sql("outbox references"))?)
+            {
+                needed.insert(r.path);
+            }
+        }
+        unsent.sort();
+        unsent.dedup();
+        for p in unsent {
+            if p.starts_with(outbox) && !needed.contains(&p) && std::fs::remove_file(&p).is_ok() {
+                rep.outbox_files_removed += 1;
+            }
+        }
+        Ok(rep)
     }
-    Ok(rep)
 }

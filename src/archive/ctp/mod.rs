@@ -6,8 +6,9 @@
 //! the bytes (hex without leading zeros, as CTP prints it; the receiver recomputes it and
 //! answers `404` on a mismatch so the sender retries), Basic credentials plus CTP's legacy
 //! `RSNA: user:pass` header when a user is set. Success is only a response body of exactly `OK`.
-//! Status mapping: `404` (CTP's "retry" answer), `408`, `409`, `429`, `5xx`, a `200` without `OK`
-//! and connection failures are transient; `401`/`403` and other `4xx` are permanent.
+//! Status mapping: `404` (CTP's "retry" answer), `409`, the shared transient statuses (`408`,
+//! `425`, `429`, `5xx`), a `200` without `OK` and connection failures are transient; `401`/`403`
+//! and other `4xx` are permanent.
 //!
 //! CTP has no commit and no listing: the receiver verifies every object's MD5 before it answers
 //! `OK`, so a study whose pieces were all acknowledged is verified by that per-object check (the
@@ -18,7 +19,8 @@ use std::time::Duration;
 
 use base64::Engine;
 
-use super::throttle::{Throttle, Throttled};
+use super::http::{self, Client, Method};
+use super::throttle::Throttle;
 use super::{
     credentials, redact, ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification,
 };
@@ -136,7 +138,7 @@ pub fn ctp_digest(md5_hex: &str) -> String {
 /// A central CTP's HttpImportService.
 pub struct CtpHttp {
     url: CtpUrl,
-    agent: ureq::Agent,
+    client: Client,
     /// `Authorization` and `RSNA` header values when a user is set.
     auth: Option<(String, String)>,
     throttle: Mutex<Option<Arc<Throttle>>>,
@@ -162,32 +164,28 @@ impl CtpHttp {
             )?),
             None => None,
         };
-        Ok(Self::with_credentials(
-            url,
-            creds.map(|c| (c.user, c.secret)),
-        ))
+        Self::with_credentials(url, creds.map(|c| (c.user, c.secret)))
     }
 
     /// A destination with explicit credentials (or none).
-    pub fn with_credentials(url: CtpUrl, creds: Option<(String, String)>) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(Duration::from_secs(15)))
-            .timeout_global(Some(url.timeout.unwrap_or(Duration::from_secs(120))))
-            .user_agent("deposit")
+    pub fn with_credentials(
+        url: CtpUrl,
+        creds: Option<(String, String)>,
+    ) -> Result<Self, ArchiveError> {
+        let client = Client::builder()
+            .timeout(url.timeout.unwrap_or(http::DEFAULT_TIMEOUT))
             .build()
-            .into();
+            .map_err(|e| e.into_archive(url.describe()))?;
         let auth = creds.map(|(u, s)| {
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{s}"));
             (format!("Basic {basic}"), format!("{u}:{s}"))
         });
-        CtpHttp {
+        Ok(CtpHttp {
             url,
-            agent,
+            client,
             auth,
             throttle: Mutex::new(None),
-        }
+        })
     }
 
     fn unreachable(&self, detail: String) -> ArchiveError {
@@ -201,16 +199,6 @@ impl CtpHttp {
         ArchiveError::Rejected {
             destination: self.describe(),
             detail,
-        }
-    }
-
-    fn transport(&self, e: ureq::Error, what: &str) -> ArchiveError {
-        match e {
-            ureq::Error::Tls(_) | ureq::Error::Rustls(_) => self.rejected(format!(
-                "{what}: the TLS connection was refused (certificate not trusted or invalid): {e}"
-            )),
-            ureq::Error::Timeout(_) => self.unreachable(format!("{what}: no answer in time")),
-            other => self.unreachable(format!("{what}: {other}")),
         }
     }
 
@@ -233,28 +221,22 @@ impl CtpHttp {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let mut body = Throttled::new(&bytes[..], throttle);
         let mut req = self
-            .agent
-            .post(self.url.endpoint())
+            .client
+            .request(Method::Post, &self.url.endpoint())
             .header("Content-Type", "application/x-mirc")
-            .header("Content-Length", bytes.len().to_string())
-            .header("Digest", ctp_digest(&md5));
+            .header("Digest", &ctp_digest(&md5));
         if let Some((basic, rsna)) = &self.auth {
             req = req.header("Authorization", basic).header("RSNA", rsna);
         }
         let what = "object upload";
-        let mut resp = req
-            .send(ureq::SendBody::from_reader(&mut body))
-            .map_err(|e| self.transport(e, what))?;
-        let status = resp.status().as_u16();
-        let text = resp
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024)
-            .read_to_string()
-            .unwrap_or_default();
-        let said = text.trim();
+        let reply = req
+            .metered_body(bytes, throttle)
+            .body_limit(64 * 1024)
+            .send(what)
+            .map_err(|e| e.into_archive(self.describe()))?;
+        let status = reply.status;
+        let said = reply.body.trim();
         match status {
             200 if said == "OK" => Ok(()),
             200 => Err(self.unreachable(format!(
@@ -267,7 +249,7 @@ impl CtpHttp {
             401 | 403 => Err(self.rejected(format!(
                 "{what}: credentials refused (HTTP {status}); check the user and secret (DEPOSIT_PASSWORD, ~/.netrc or 'deposit login') and the user's import role"
             ))),
-            s if crate::archive::xnat::http::is_transient(s) => {
+            s if s == 409 || http::transient_status(s) => {
                 Err(self.unreachable(format!("{what}: HTTP {s}")))
             }
             s => Err(self.rejected(format!("{what}: HTTP {s}"))),
@@ -283,15 +265,17 @@ impl Destination for CtpHttp {
     fn check(&self) -> Result<(), ArchiveError> {
         // HttpImportService answers only POSTs of objects; any HTTP answer proves it is there,
         // and 401 proves the credentials are wrong
-        let mut req = self.agent.get(self.url.endpoint());
+        let mut req = self.client.request(Method::Get, &self.url.endpoint());
         if let Some((basic, rsna)) = &self.auth {
             req = req.header("Authorization", basic).header("RSNA", rsna);
         }
-        let resp = req.call().map_err(|e| self.transport(e, "probe"))?;
-        match resp.status().as_u16() {
+        let reply = req
+            .send("probe")
+            .map_err(|e| e.into_archive(self.describe()))?;
+        match reply.status {
             401 | 403 => Err(self.rejected(format!(
                 "credentials refused (HTTP {}); check the user and secret",
-                resp.status().as_u16()
+                reply.status
             ))),
             _ => Ok(()),
         }

@@ -12,6 +12,7 @@ pub mod stow;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use super::http::{self, Client, Method, Reply};
 use dicom_dictionary_std::tags;
 
 use super::{ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification};
@@ -20,7 +21,7 @@ use stow::Failure;
 /// A DICOMweb origin server.
 pub struct DicomWeb {
     base: String,
-    agent: ureq::Agent,
+    client: Client,
 }
 
 impl std::fmt::Debug for DicomWeb {
@@ -29,11 +30,6 @@ impl std::fmt::Debug for DicomWeb {
             .field("base", &self.base)
             .finish_non_exhaustive()
     }
-}
-
-struct Reply {
-    status: u16,
-    body: String,
 }
 
 /// UIDs read from an outbox file's header.
@@ -90,23 +86,20 @@ impl DicomWebUrl {
 impl DicomWeb {
     /// Parses `dicomweb+http(s)://host[:port]/base`.
     pub fn parse(dest: &str) -> Result<Self, ArchiveError> {
-        Ok(Self::new(DicomWebUrl::parse(dest)?))
+        Self::new(DicomWebUrl::parse(dest)?)
     }
 
     /// A STOW-RS client for a parsed destination.
-    pub fn new(url: DicomWebUrl) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_global(Some(Duration::from_secs(300)))
-            .user_agent("deposit")
+    pub fn new(url: DicomWebUrl) -> Result<Self, ArchiveError> {
+        let client = Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
             .build()
-            .into();
-        DicomWeb {
+            .map_err(|e| e.into_archive(url.describe()))?;
+        Ok(DicomWeb {
             base: url.base,
-            agent,
-        }
+            client,
+        })
     }
 
     fn unreachable(&self, detail: impl Into<String>) -> ArchiveError {
@@ -123,35 +116,10 @@ impl DicomWeb {
         }
     }
 
-    fn transport(&self, e: ureq::Error, what: &str) -> ArchiveError {
-        match e {
-            ureq::Error::Tls(_) | ureq::Error::Rustls(_) => self.rejected(format!(
-                "{what}: the TLS connection was refused (certificate not trusted or invalid): {e}"
-            )),
-            ureq::Error::Timeout(_) => self.unreachable(format!("{what}: no answer in time")),
-            other => self.unreachable(format!("{what}: {other}")),
-        }
-    }
-
-    fn read(
-        &self,
-        mut resp: ureq::http::Response<ureq::Body>,
-        what: &str,
-    ) -> Result<Reply, ArchiveError> {
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_string()
-            .map_err(|e| self.transport(e, what))?;
-        Ok(Reply { status, body })
-    }
-
-    /// A non-success HTTP status as an error: 408/429/5xx wait, other 4xx are final.
+    /// A non-success HTTP status as an error: 408/425/429/5xx wait, other 4xx are final.
     fn status_error(&self, status: u16, what: &str) -> ArchiveError {
         let detail = format!("{what}: HTTP {status}");
-        if status == 408 || status == 429 || status >= 500 {
+        if http::transient_status(status) {
             self.unreachable(detail)
         } else {
             self.rejected(detail)
@@ -159,13 +127,11 @@ impl DicomWeb {
     }
 
     fn get_json(&self, path: &str, what: &str) -> Result<Reply, ArchiveError> {
-        let resp = self
-            .agent
-            .get(&format!("{}{path}", self.base))
+        self.client
+            .request(Method::Get, &format!("{}{path}", self.base))
             .header("Accept", "application/dicom+json")
-            .call()
-            .map_err(|e| self.transport(e, what))?;
-        self.read(resp, what)
+            .send(what)
+            .map_err(|e| e.into_archive(self.describe()))
     }
 }
 
@@ -205,17 +171,17 @@ impl Destination for DicomWeb {
         let boundary = format!("deposit-{}", hex::encode(seed));
         let body = stow::multipart(&boundary, &parts);
         let what = "STOW-RS";
-        let resp = self
-            .agent
-            .post(&format!("{}/studies", self.base))
+        let reply = self
+            .client
+            .request(Method::Post, &format!("{}/studies", self.base))
             .header(
                 "Content-Type",
                 &format!("multipart/related; type=\"application/dicom\"; boundary={boundary}"),
             )
             .header("Accept", "application/dicom+json")
-            .send(&body[..])
-            .map_err(|e| self.transport(e, what))?;
-        let reply = self.read(resp, what)?;
+            .body(body)
+            .send(what)
+            .map_err(|e| e.into_archive(self.describe()))?;
         if !matches!(reply.status, 200 | 202 | 409) {
             return Err(self.status_error(reply.status, what));
         }

@@ -1,26 +1,17 @@
 //! The XNAT HTTP conversation: JSESSION login with Basic credentials, the CSRF token when the
-//! site asks for one, one re-login on 401, and the transient/permanent classification of
-//! transport failures and status codes. Nothing secret reaches a log, an error or a URL we print.
+//! site asks for one, one re-login on 401, and XNAT's reading of status codes (over the shared
+//! transport, [`crate::archive::http`]). Nothing secret reaches a log, an error or a URL we print.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
 
-use crate::archive::throttle::{Throttle, Throttled};
+use crate::archive::http::{self, Client, Method};
+use crate::archive::throttle::Throttle;
 use crate::archive::ArchiveError;
 
-/// How long a request may take by default (a piece is ≤ 8 MB).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// A response: status and body text.
-#[derive(Debug)]
-pub struct Reply {
-    /// HTTP status.
-    pub status: u16,
-    /// Body as text (XNAT answers with text, URI lists or JSON).
-    pub body: String,
-}
+pub use crate::archive::http::{Reply, DEFAULT_TIMEOUT};
 
 #[derive(Default)]
 struct Auth {
@@ -30,7 +21,7 @@ struct Auth {
 
 /// A logged-in (lazily) conversation with one XNAT site.
 pub struct Conn {
-    agent: ureq::Agent,
+    client: Client,
     base: String,
     user: String,
     secret: String,
@@ -56,24 +47,20 @@ impl Conn {
         secret: String,
         name: String,
         timeout: Duration,
-    ) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(Duration::from_secs(15)))
-            .timeout_global(Some(timeout))
-            .user_agent("deposit")
+    ) -> Result<Self, ArchiveError> {
+        let client = Client::builder()
+            .timeout(timeout)
             .build()
-            .into();
-        Conn {
-            agent,
+            .map_err(|e| e.into_archive(name.clone()))?;
+        Ok(Conn {
+            client,
             base,
             user,
             secret,
             name,
             auth: Mutex::new(Auth::default()),
             throttle: Mutex::new(None),
-        }
+        })
     }
 
     /// Meters every request body through `t` from now on.
@@ -127,19 +114,6 @@ impl Conn {
         }
     }
 
-    fn transport(&self, e: ureq::Error, what: &str) -> ArchiveError {
-        match e {
-            ureq::Error::Tls(_) | ureq::Error::Rustls(_) => self.rejected(format!(
-                "{what}: the TLS connection was refused (certificate not trusted or invalid): {e}"
-            )),
-            ureq::Error::Timeout(_) => self.unreachable(format!("{what}: no answer in time")),
-            ureq::Error::Io(io) if tls_refusal(&io) => self.rejected(format!(
-                "{what}: the TLS connection was refused (certificate not trusted or invalid): {io}"
-            )),
-            other => self.unreachable(format!("{what}: {other}")),
-        }
-    }
-
     fn raw(
         &self,
         method: &str,
@@ -154,47 +128,21 @@ impl Conn {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let result = match (method, body) {
-            ("POST" | "PUT", Some((ct, bytes))) if throttle.is_some() && !bytes.is_empty() => {
-                let mut reader = Throttled::new(bytes, throttle);
-                let req = if method == "PUT" {
-                    self.agent.put(&url)
-                } else {
-                    self.agent.post(&url)
-                };
-                req.header(header.0, header.1)
-                    .header("Content-Type", ct)
-                    .header("Content-Length", bytes.len().to_string())
-                    .send(ureq::SendBody::from_reader(&mut reader))
-            }
-            ("GET", _) => self.agent.get(&url).header(header.0, header.1).call(),
-            ("DELETE", _) => self.agent.delete(&url).header(header.0, header.1).call(),
-            ("PUT", b) => {
-                let (ct, bytes) = b.unwrap_or(("text/plain", &[]));
-                self.agent
-                    .put(&url)
-                    .header(header.0, header.1)
-                    .header("Content-Type", ct)
-                    .send(bytes)
-            }
-            (_, b) => {
-                let (ct, bytes) = b.unwrap_or(("text/plain", &[]));
-                self.agent
-                    .post(&url)
-                    .header(header.0, header.1)
-                    .header("Content-Type", ct)
-                    .send(bytes)
-            }
+        let m = match method {
+            "GET" => Method::Get,
+            "DELETE" => Method::Delete,
+            "PUT" => Method::Put,
+            _ => Method::Post,
         };
-        let mut resp = result.map_err(|e| self.transport(e, what))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024 * 1024)
-            .read_to_string()
-            .map_err(|e| self.transport(e, what))?;
-        Ok(Reply { status, body })
+        let mut req = self.client.request(m, &url).header(header.0, header.1);
+        if matches!(m, Method::Put | Method::Post) {
+            let (ct, bytes) = body.unwrap_or(("text/plain", &[]));
+            req = req
+                .header("Content-Type", ct)
+                .metered_body(bytes.to_vec(), throttle);
+        }
+        req.send(what)
+            .map_err(|e| e.into_archive(self.name.clone()))
     }
 
     /// Logs in (`POST /data/JSESSION` with Basic credentials) and fetches the CSRF token.
@@ -240,7 +188,8 @@ impl Conn {
         Ok(())
     }
 
-    /// Maps a non-success status to an error: 408/409/429/5xx transient, other 4xx permanent.
+    /// Maps a non-success status to an error: 409 (XNAT busy with the session) and the shared
+    /// transient statuses (408, 425, 429, 5xx) wait, other 4xx are final.
     pub fn status_error(&self, status: u16, body: &str, what: &str) -> ArchiveError {
         let text = short_text(body);
         let detail = if text.is_empty() {
@@ -317,23 +266,9 @@ impl Conn {
     }
 }
 
-/// A certificate the TLS stack will not accept (wrapped in an I/O error): waiting won't help.
-fn tls_refusal(e: &std::io::Error) -> bool {
-    e.get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|t| {
-            matches!(
-                t,
-                rustls::Error::InvalidCertificate(_)
-                    | rustls::Error::NoCertificatesPresented
-                    | rustls::Error::PeerIncompatible(_)
-            )
-        })
-}
-
-/// Statuses worth retrying.
+/// Statuses worth retrying with XNAT: the shared ones, and 409 (the session is busy).
 pub fn is_transient(status: u16) -> bool {
-    matches!(status, 408 | 409 | 429) || status >= 500
+    status == 409 || http::transient_status(status)
 }
 
 /// XNAT's login form (what xnatpy looks for: a form posting to `…/login`).

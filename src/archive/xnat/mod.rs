@@ -95,11 +95,15 @@ impl XnatArchive {
     pub fn open(url: XnatUrl) -> Result<Self, ArchiveError> {
         let c =
             super::credentials::resolve(url.user.as_deref(), &url.host, url.port, &url.describe())?;
-        Ok(Self::with_credentials(url, c.user, c.secret))
+        Self::with_credentials(url, c.user, c.secret)
     }
 
-    /// A destination with explicit credentials (tests, and the future keyring).
-    pub fn with_credentials(url: XnatUrl, user: String, secret: String) -> Self {
+    /// A destination with explicit credentials (a login being checked, tests).
+    pub fn with_credentials(
+        url: XnatUrl,
+        user: String,
+        secret: String,
+    ) -> Result<Self, ArchiveError> {
         let name = url.describe();
         let conn = Arc::new(Conn::new(
             url.base(),
@@ -107,15 +111,15 @@ impl XnatArchive {
             secret,
             name,
             url.timeout.unwrap_or(DEFAULT_TIMEOUT),
-        ));
-        XnatArchive {
+        )?);
+        Ok(XnatArchive {
             url,
             conn,
             prearchive: Mutex::new(HashMap::new()),
             archived: Mutex::new(HashMap::new()),
             checked: AtomicBool::new(false),
             heartbeat: Mutex::new(None),
-        }
+        })
     }
 
     /// Starts the session heartbeat once (after the first login).

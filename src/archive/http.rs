@@ -1,0 +1,520 @@
+//! The one HTTP transport of the HTTP destinations (XNAT, CTP HTTP, DICOMweb): reqwest's blocking
+//! client over rustls (the `ring` provider) with the platform's certificate verifier.
+//!
+//! One client construction ([`ClientBuilder`]: timeouts, user agent, no redirects — a 3xx is
+//! answered to the caller as is), one classification of failures and statuses (transient:
+//! connection refused or reset, timeouts, 408, 425, 429, 5xx; permanent: other 4xx and a TLS
+//! connection refused over its certificate), one error type ([`HttpError`]). Error texts never
+//! carry the request URL (a query may hold a session token) nor a header value.
+//!
+//! The callers are synchronous. A call made on a thread that runs an async runtime (the desktop
+//! shell's commands) is moved to a scoped thread of its own, where reqwest's blocking client may
+//! wait.
+
+use std::error::Error as _;
+use std::io::Read;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use thiserror::Error;
+
+use super::throttle::{Throttle, Throttled};
+use super::ArchiveError;
+use crate::error::{Classify, ErrorClass};
+
+/// How long connecting may take by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a whole request may take by default (a piece is ≤ 8 MB).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The largest answer read by default (a listing of a large study is a few MB).
+pub const DEFAULT_BODY_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Transport failures, classified.
+#[derive(Debug, Error)]
+pub enum HttpError {
+    /// The client could not be built (TLS set-up).
+    #[error("cannot set up the HTTP client: {detail}")]
+    Client {
+        /// What failed.
+        detail: String,
+    },
+    /// The request could not be formed (a URL the client does not accept).
+    #[error("{what}: the request could not be formed: {detail}")]
+    Request {
+        /// The step (`login`, `import`, …).
+        what: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The server's certificate was not accepted: waiting will not help.
+    #[error(
+        "{what}: the TLS connection was refused (certificate not trusted or invalid): {detail}"
+    )]
+    TlsRefused {
+        /// The step.
+        what: String,
+        /// The TLS stack's reason.
+        detail: String,
+    },
+    /// No answer within the timeout.
+    #[error("{what}: no answer in time")]
+    Timeout {
+        /// The step.
+        what: String,
+    },
+    /// The connection failed (refused, reset, name not resolved) or the answer broke off.
+    #[error("{what}: {detail}")]
+    Connection {
+        /// The step.
+        what: String,
+        /// What failed.
+        detail: String,
+    },
+}
+
+impl Classify for HttpError {
+    fn code(&self) -> &'static str {
+        match self {
+            HttpError::Client { .. } => "http.client",
+            HttpError::Request { .. } => "http.request",
+            HttpError::TlsRefused { .. } => "http.tls_refused",
+            HttpError::Timeout { .. } => "http.timeout",
+            HttpError::Connection { .. } => "http.connection",
+        }
+    }
+    fn class(&self) -> ErrorClass {
+        match self {
+            HttpError::Timeout { .. } | HttpError::Connection { .. } => ErrorClass::Transient,
+            _ => ErrorClass::Permanent,
+        }
+    }
+}
+
+impl HttpError {
+    /// The failure as a destination error: unreachable (retry later) or rejected (for good).
+    pub fn into_archive(self, destination: String) -> ArchiveError {
+        let detail = self.to_string();
+        match self.class() {
+            ErrorClass::Transient => ArchiveError::Unreachable {
+                destination,
+                detail,
+            },
+            ErrorClass::Permanent => ArchiveError::Rejected {
+                destination,
+                detail,
+            },
+        }
+    }
+}
+
+/// Statuses worth retrying: 408, 425, 429 and 5xx. Other 4xx are final.
+pub fn transient_status(status: u16) -> bool {
+    matches!(status, 408 | 425 | 429) || status >= 500
+}
+
+/// An HTTP status that is not a success, classified (see [`transient_status`]).
+pub fn status_class(status: u16) -> ErrorClass {
+    if transient_status(status) {
+        ErrorClass::Transient
+    } else {
+        ErrorClass::Permanent
+    }
+}
+
+/// How a [`Client`] is built; later options (trust store, pins, proxies) go here.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    connect_timeout: Duration,
+    timeout: Duration,
+    user_agent: String,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent: "deposit".into(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// How long connecting may take.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// How long a whole request (sending, waiting, reading the answer) may take.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(&self) -> Result<Client, HttpError> {
+        install_crypto_provider();
+        let b = reqwest::blocking::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            .user_agent(self.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none());
+        off_runtime(move || b.build())
+            .map(|inner| Client { inner })
+            .map_err(|e| HttpError::Client { detail: causes(&e) })
+    }
+}
+
+/// Runs `f` here, or on a scoped thread when this thread runs an async runtime (where reqwest's
+/// blocking client refuses to wait).
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// rustls with the `ring` provider for the whole process (reqwest uses the process default).
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // an error means a provider is installed already: that one is used
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// An HTTP client (cheap to clone: the connection pool is shared).
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: reqwest::blocking::Client,
+}
+
+/// A request method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+}
+
+impl Client {
+    /// A client with the default options.
+    pub fn new() -> Result<Client, HttpError> {
+        ClientBuilder::default().build()
+    }
+
+    /// The default options, to change some.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Starts a request to `url`.
+    pub fn request(&self, method: Method, url: &str) -> Request {
+        let m = match method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        Request {
+            inner: self.inner.request(m, url),
+            limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// A request being put together.
+#[derive(Debug)]
+pub struct Request {
+    inner: reqwest::blocking::RequestBuilder,
+    limit: u64,
+}
+
+/// An answer: status and body text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body as text (invalid UTF-8 replaced).
+    pub body: String,
+}
+
+impl Request {
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.inner = self.inner.header(name, value);
+        self
+    }
+
+    /// The body.
+    pub fn body(mut self, bytes: Vec<u8>) -> Self {
+        self.inner = self.inner.body(bytes);
+        self
+    }
+
+    /// The body, drawn through a bandwidth cap when there is one.
+    pub fn metered_body(mut self, bytes: Vec<u8>, throttle: Option<Arc<Throttle>>) -> Self {
+        if throttle.is_none() {
+            return self.body(bytes);
+        }
+        let len = bytes.len() as u64;
+        let reader = Throttled::new(std::io::Cursor::new(bytes), throttle);
+        self.inner = self.inner.body(reqwest::blocking::Body::sized(reader, len));
+        self
+    }
+
+    /// The largest answer read (a larger one is an error).
+    pub fn body_limit(mut self, limit: u64) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Sends the request and reads the answer; `what` names the step in errors.
+    pub fn send(self, what: &str) -> Result<Reply, HttpError> {
+        let (status, bytes) = self.send_bytes(what)?;
+        Ok(Reply {
+            status,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+
+    /// [`Self::send`] for an answer that is not text: the status and the body's bytes.
+    pub fn send_bytes(self, what: &str) -> Result<(u16, Vec<u8>), HttpError> {
+        off_runtime(move || self.send_here(what))
+    }
+
+    fn send_here(self, what: &str) -> Result<(u16, Vec<u8>), HttpError> {
+        let resp = self.inner.send().map_err(|e| classify(&e, what))?;
+        let status = resp.status().as_u16();
+        let mut bytes = Vec::new();
+        resp.take(self.limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref()) {
+                Some(re) => classify(re, what),
+                None => HttpError::Connection {
+                    what: what.to_string(),
+                    detail: format!("the answer broke off: {e}"),
+                },
+            })?;
+        if bytes.len() as u64 > self.limit {
+            return Err(HttpError::Connection {
+                what: what.to_string(),
+                detail: format!("the answer is larger than {} bytes", self.limit),
+            });
+        }
+        Ok((status, bytes))
+    }
+}
+
+/// A reqwest failure, classified (the URL left out of the text).
+fn classify(e: &reqwest::Error, what: &str) -> HttpError {
+    let what = what.to_string();
+    if let Some(tls) = rustls_error(e) {
+        return HttpError::TlsRefused {
+            what,
+            detail: tls.to_string(),
+        };
+    }
+    if e.is_timeout() {
+        return HttpError::Timeout { what };
+    }
+    if e.is_builder() {
+        return HttpError::Request {
+            what,
+            detail: causes(e),
+        };
+    }
+    HttpError::Connection {
+        what,
+        detail: causes(e),
+    }
+}
+
+/// The TLS stack's error somewhere in the causes, if any.
+fn rustls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
+    e.source().and_then(rustls_in)
+}
+
+/// Looks through `e`, the errors an I/O error wraps (its `source` skips them) and the causes.
+fn rustls_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(t) = e.downcast_ref::<rustls::Error>() {
+        return Some(t);
+    }
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        if let Some(t) = rustls_in(inner) {
+            return Some(t);
+        }
+    }
+    e.source().and_then(rustls_in)
+}
+
+/// The causes of an error in words, outermost first, without repeats and without the URL.
+fn causes(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !s.is_empty() && !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = c.source();
+    }
+    if parts.is_empty() {
+        let kind = if e.is_connect() {
+            "cannot connect"
+        } else if e.is_body() || e.is_decode() {
+            "the answer broke off"
+        } else {
+            "the request failed"
+        };
+        kind.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+
+    #[test]
+    fn classifies_statuses() {
+        for s in [408, 425, 429, 500, 502, 503, 504] {
+            assert!(transient_status(s), "{s}");
+            assert_eq!(status_class(s), ErrorClass::Transient);
+        }
+        for s in [400, 401, 403, 404, 409, 413] {
+            assert!(!transient_status(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn refused_connection_is_transient_and_names_no_url() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        drop(l);
+        let c = Client::new().expect("client");
+        let e = c
+            .request(Method::Get, &format!("http://127.0.0.1:{port}/x?token=abc"))
+            .send("probe")
+            .expect_err("nobody listens");
+        assert_eq!(e.class(), ErrorClass::Transient, "{e}");
+        assert!(!e.to_string().contains("token=abc"), "{e}");
+    }
+
+    #[test]
+    fn works_on_an_async_runtime_thread() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        drop(l);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let e = rt.block_on(async {
+            Client::new()
+                .expect("client")
+                .request(Method::Get, &format!("http://127.0.0.1:{port}/"))
+                .send("probe")
+                .expect_err("nobody listens")
+        });
+        assert_eq!(e.class(), ErrorClass::Transient, "{e}");
+    }
+
+    /// Answers one request with a redirect; returns the request head.
+    fn one_redirect() -> (u16, std::thread::JoinHandle<String>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let h = std::thread::spawn(move || {
+            let (sock, _) = l.accept().expect("accept");
+            let mut r = BufReader::new(sock.try_clone().expect("clone"));
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                r.read_line(&mut line).expect("line");
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let mut w = sock;
+            write!(
+                w,
+                "HTTP/1.1 301 Moved\r\nLocation: /elsewhere\r\nContent-Length: 4\r\nConnection: close\r\n\r\n/uri"
+            )
+            .expect("reply");
+            head
+        });
+        (port, h)
+    }
+
+    #[test]
+    fn redirects_are_answered_not_followed() {
+        let (port, srv) = one_redirect();
+        let r = Client::new()
+            .expect("client")
+            .request(Method::Post, &format!("http://127.0.0.1:{port}/commit"))
+            .header("X-Test", "1")
+            .body(Vec::new())
+            .send("commit")
+            .expect("answer");
+        assert_eq!((r.status, r.body.as_str()), (301, "/uri"));
+        let head = srv.join().expect("server").to_ascii_lowercase();
+        assert!(head.contains("user-agent: deposit"), "{head}");
+        assert!(head.contains("x-test: 1"), "{head}");
+    }
+
+    #[test]
+    fn an_untrusted_certificate_is_a_permanent_refusal() {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = vec![CertificateDer::from_pem_slice(include_bytes!(
+            "../../tests/data/tls/selfsigned.cert.pem"
+        ))
+        .expect("cert")];
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!(
+            "../../tests/data/tls/selfsigned.key.pem"
+        ))
+        .expect("key");
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("server config");
+        let config = std::sync::Arc::new(config);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                    continue;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut buf = [0u8; 1024];
+                let _ = std::io::Read::read(&mut tls, &mut buf);
+            }
+        });
+        let e = Client::new()
+            .expect("client")
+            .request(Method::Get, &format!("https://127.0.0.1:{port}/"))
+            .send("probe")
+            .expect_err("self-signed");
+        assert!(matches!(e, HttpError::TlsRefused { .. }), "{e:?}");
+        assert_eq!(e.class(), ErrorClass::Permanent);
+        assert!(e.to_string().contains("certificate"), "{e}");
+    }
+}
