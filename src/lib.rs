@@ -2,8 +2,8 @@
 //!
 //! # Start here
 //!
-//! Data flows one way: [`intake`] → [`catalog`] → [`deid`] (+ [`pixels`]) → [`queue`] →
-//! [`archive`]; [`receive`] feeds intake. [`api`] is the one surface that the CLI ([`cli`]), the
+//! Data flows one way: [`intake`] → [`catalog`] → [`pipeline`] ([`deid`] + [`pixels`] +
+//! identity gates, one input at a time) → [`queue`] → [`archive`]; [`receive`] feeds intake. [`api`] is the one surface that the CLI ([`cli`]), the
 //! headless service and the desktop shell call; nothing else is meant to be called from outside.
 //!
 //! Errors: each module has its own error enum implementing [`error::Classify`] (a stable code and
@@ -26,6 +26,7 @@ pub mod error;
 pub mod home;
 pub mod implementation;
 pub mod intake;
+pub mod logging;
 pub mod pipeline;
 pub mod pixels;
 pub mod queue;

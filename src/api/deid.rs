@@ -8,7 +8,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{unix_now, Session};
-use crate::catalog::quarantine::{NewQuarantine, QuarantineRow};
 use crate::deid::{self, Decision, Keys, LookupTable, Profile, Quarantine};
 use crate::error::{ApiError, Classify, ErrorClass};
 use crate::intake::walk::{walk, Found};
@@ -408,43 +407,6 @@ impl Session {
         Ok(summary)
     }
 
-    /// Records a quarantined input and copies it into the data home's quarantine folder.
-    pub(crate) fn hold(
-        &self,
-        path: &Path,
-        sop: Option<&str>,
-        q: &Quarantine,
-        profile: &Profile,
-    ) -> Result<i64, ApiError> {
-        let id = self
-            .catalog
-            .add_quarantine(&NewQuarantine {
-                source_path: path,
-                stored_path: None,
-                sop_uid: sop,
-                code: q.code.as_str(),
-                reason: &q.reason,
-                missing_key: q.missing_key.as_deref(),
-                profile_name: &profile.name,
-                profile_sha: &profile.sha256,
-                created_at: unix_now(),
-            })
-            .map_err(|e| ApiError::from_err(&e, false))?;
-        let stored = self.home.dir("quarantine").join(format!("{id}.dcm"));
-        let bytes = std::fs::read(path).map_err(|e| {
-            internal(
-                "deid.quarantine_copy",
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        crate::home::write_private_file(&stored, &bytes)
-            .map_err(|e| ApiError::from_err(&e, false))?;
-        self.catalog
-            .set_quarantine_copy(id, &stored)
-            .map_err(|e| ApiError::from_err(&e, false))?;
-        Ok(id)
-    }
-
     /// Before/after of one file under a profile, without writing anything.
     pub fn inspect(
         &self,
@@ -488,26 +450,6 @@ impl Session {
             }),
             decisions: seen.decisions,
         })
-    }
-
-    /// Every quarantine record.
-    pub fn quarantine_list(&self) -> Result<Vec<QuarantineRow>, ApiError> {
-        self.catalog
-            .quarantine_list()
-            .map_err(|e| ApiError::from_err(&e, false))
-    }
-
-    /// One quarantine record.
-    pub fn quarantine_show(&self, id: i64) -> Result<QuarantineRow, ApiError> {
-        self.catalog
-            .quarantine_get(id)
-            .map_err(|e| ApiError::from_err(&e, false))?
-            .ok_or_else(|| ApiError {
-                code: "quarantine.not_found".into(),
-                message: format!("no quarantine item {id}"),
-                class: ErrorClass::Permanent,
-                usage: true,
-            })
     }
 }
 

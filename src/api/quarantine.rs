@@ -1,12 +1,16 @@
-//! Working the quarantine: release an item (the pipeline runs again, e.g. after the lookup
-//! table got its missing entry) or discard it.
+//! The quarantine store: hold an input the pipeline set aside (record and private copy), list
+//! and show items, release one (the pipeline runs again, e.g. after the lookup table got its
+//! missing entry) or discard it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::send::{prepare, send, NotPrepared, SendSummary};
+use super::unix_now;
 use crate::archive::DestinationSpec;
+use crate::catalog::quarantine::{NewQuarantine, QuarantineRow};
+use crate::deid::{Profile, Quarantine};
 use crate::error::{ApiError, ErrorClass};
 
 /// Where a released item goes.
@@ -178,6 +182,63 @@ impl super::Session {
                 .map_err(cat)?;
         }
         Ok(report)
+    }
+
+    /// Every quarantine record.
+    pub fn quarantine_list(&self) -> Result<Vec<QuarantineRow>, ApiError> {
+        self.catalog
+            .quarantine_list()
+            .map_err(|e| ApiError::from_err(&e, false))
+    }
+
+    /// One quarantine record.
+    pub fn quarantine_show(&self, id: i64) -> Result<QuarantineRow, ApiError> {
+        self.catalog
+            .quarantine_get(id)
+            .map_err(|e| ApiError::from_err(&e, false))?
+            .ok_or_else(|| ApiError {
+                code: "quarantine.not_found".into(),
+                message: format!("no quarantine item {id}"),
+                class: ErrorClass::Permanent,
+                usage: true,
+            })
+    }
+
+    /// Records a quarantined input and copies it into the data home's quarantine folder.
+    pub(crate) fn hold(
+        &self,
+        path: &Path,
+        sop: Option<&str>,
+        q: &Quarantine,
+        profile: &Profile,
+    ) -> Result<i64, ApiError> {
+        let id = self
+            .catalog
+            .add_quarantine(&NewQuarantine {
+                source_path: path,
+                stored_path: None,
+                sop_uid: sop,
+                code: q.code.as_str(),
+                reason: &q.reason,
+                missing_key: q.missing_key.as_deref(),
+                profile_name: &profile.name,
+                profile_sha: &profile.sha256,
+                created_at: unix_now(),
+            })
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        let stored = self.home.dir("quarantine").join(format!("{id}.dcm"));
+        let bytes = std::fs::read(path).map_err(|e| ApiError {
+            code: "deid.quarantine_copy".into(),
+            message: format!("cannot read {}: {e}", path.display()),
+            class: ErrorClass::Permanent,
+            usage: false,
+        })?;
+        crate::home::write_private_file(&stored, &bytes)
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        self.catalog
+            .set_quarantine_copy(id, &stored)
+            .map_err(|e| ApiError::from_err(&e, false))?;
+        Ok(id)
     }
 
     /// Discards a held item: the record stays (as `discarded`), the stored copy is deleted.

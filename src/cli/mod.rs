@@ -44,7 +44,7 @@ pub fn main() -> ExitCode {
         Command::Receive { .. } => receive::logging(cli.common.verbose),
         _ => (cli.common.verbose, None),
     };
-    init_logging(verbose, cli.common.quiet, log_file);
+    crate::logging::init(verbose, cli.common.quiet, log_file);
     let json = cli.common.json;
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -53,54 +53,6 @@ pub fn main() -> ExitCode {
             ExitCode::from(if e.usage { EXIT_USAGE } else { EXIT_FAILED })
         }
     }
-}
-
-fn init_logging(verbose: u8, quiet: bool, file: Option<crate::api::receive::log::RotatingLog>) {
-    let level = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, 2) => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DEPOSIT_LOG").unwrap_or_else(|_| {
-        // dicom-rs warns about every odd file it meets; the reasons reach the user anyway
-        let quiet_readers = if verbose >= 2 {
-            ""
-        } else {
-            ",dicom_object=error,dicom_parser=error,dicom_encoding=error"
-        };
-        tracing_subscriber::EnvFilter::new(format!("{level}{quiet_readers}"))
-    });
-    // the HTTP client's TRACE level dumps raw request bytes, credentials included: never that
-    let asks_trace = verbose >= 3
-        || std::env::var("DEPOSIT_LOG").is_ok_and(|v| v.to_ascii_lowercase().contains("trace"));
-    let caps: &[&str] = if asks_trace {
-        &[
-            "reqwest=debug",
-            "hyper=debug",
-            "hyper_util=debug",
-            "rustls=debug",
-        ]
-    } else {
-        &[]
-    };
-    let filter = caps
-        .iter()
-        .filter_map(|d| d.parse().ok())
-        .fold(filter, |f, d| f.add_directive(d));
-    let fmt = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = match file {
-        None => fmt.with_writer(std::io::stderr).try_init(),
-        Some(f) => {
-            use tracing_subscriber::fmt::writer::MakeWriterExt;
-            fmt.with_ansi(false)
-                .with_writer(std::io::stderr.and(f))
-                .try_init()
-        }
-    };
 }
 
 /// Prints an error: one JSON object on stdout with --json, else a line on stderr.

@@ -23,7 +23,7 @@ pub struct Flags {
 
 /// Log settings for `receive`: one level more than other commands (associations and forwards
 /// are info) and the log file in the data home beside stderr (the journal).
-pub fn logging(verbose: u8) -> (u8, Option<receive::log::RotatingLog>) {
+pub fn logging(verbose: u8) -> (u8, Option<crate::logging::RotatingLog>) {
     // (set up before the settings are resolved: the data home is the environment's)
     let home = crate::api::resolve::Overrides::from_env().home;
     (

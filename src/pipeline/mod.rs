@@ -345,3 +345,6 @@ fn scan_label(ds: &dicom_object::InMemDicomObject, new_series_uid: &str) -> Stri
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

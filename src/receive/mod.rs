@@ -3,11 +3,14 @@
 //! [`Server::start`] accepts associations on a listener, one thread per association up to a
 //! bound (more are rejected as transient "local limit exceeded"). Each received instance is
 //! streamed into the [`spool::Spool`], fsync'd, renamed into place and handed to a
-//! [`Recorder`] (the catalog, wired by `api::receive`); only when the recorder says it is
+//! [`Recorder`] (the catalog writer of [`record`]); only when the recorder says it is
 //! recorded does the sender get Success. [`Server::shutdown`] stops accepting and lets the
-//! associations in flight finish, for a bounded time.
+//! associations in flight finish, for a bounded time. [`service::Service`] runs all of it on a
+//! data home.
 
+pub mod record;
 pub mod scp;
+pub mod service;
 pub mod spool;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -51,6 +54,9 @@ pub enum ReceiveError {
     /// A thread could not be started.
     #[error("cannot start the receiver: {0}")]
     Thread(String),
+    /// The catalog could not be opened for recording.
+    #[error("{0}")]
+    Catalog(String),
 }
 
 impl Classify for ReceiveError {
@@ -60,6 +66,7 @@ impl Classify for ReceiveError {
             ReceiveError::Spool { .. } => "receive.spool",
             ReceiveError::BadOption(_) => "receive.bad_option",
             ReceiveError::Thread(_) => "receive.thread",
+            ReceiveError::Catalog(_) => "receive.catalog",
         }
     }
     fn class(&self) -> ErrorClass {

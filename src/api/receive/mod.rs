@@ -8,10 +8,7 @@
 
 pub mod control;
 mod forward;
-pub mod log;
-mod record;
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,12 +17,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::api::send::SendOptions;
-use crate::catalog::received::{self, ReceivedStudy};
+use crate::catalog::received::ReceivedStudy;
 use crate::catalog::Catalog;
 use crate::error::{ApiError, ErrorClass};
 use crate::home::Home;
-use crate::receive::spool::Spool;
-use crate::receive::{ScpConfig, ScpEvent, Server};
+use crate::receive::service::{Service, ServiceConfig};
+use crate::receive::{ReceiveError, ScpConfig, ScpEvent};
 
 /// How to run the receiver (every field has a default; the CLI flags map one to one).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -252,14 +249,12 @@ pub struct ReceiverStatus {
 
 /// A running receiver.
 pub struct ReceiverHandle {
-    server: Mutex<Option<Server>>,
+    service: Service,
     opts: ReceiverOptions,
     forward_label: Option<String>,
-    catalog_path: PathBuf,
     stop_forward: Arc<AtomicBool>,
     /// Signals when the forwarder thread has ended.
     forwarder: Mutex<Option<crossbeam_channel::Receiver<()>>>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     port: u16,
     address: String,
 }
@@ -308,56 +303,38 @@ pub fn start(
             None
         }
     };
-    let spool_dir = home.root().join("incoming");
-    let spool = Arc::new(Spool::open(&spool_dir).map_err(|source| {
-        ApiError::from_err(
-            &crate::receive::ReceiveError::Spool {
-                path: spool_dir.clone(),
-                source,
-            },
-            false,
-        )
-    })?);
-    let ev = on_event.clone();
-    let (recorder, writer) = record::start(
-        catalog_path.clone(),
-        opts.forward.is_some(),
+    let (stored, scp_event) = (on_event.clone(), on_event.clone());
+    let cfg = ServiceConfig {
+        scp: ScpConfig {
+            aet: opts.aet.trim().to_string(),
+            allow: opts.allow.iter().map(|a| a.trim().to_string()).collect(),
+            max_associations: opts.max_associations,
+            ..Default::default()
+        },
+        addr: format!("{}:{}", opts.bind, opts.port),
+        forward: opts.forward.is_some(),
+    };
+    let service = Service::start(
+        &home,
+        cfg,
         Box::new(move |association, duplicate| {
-            ev(ReceiverEvent::InstanceStored {
+            stored(ReceiverEvent::InstanceStored {
                 association,
                 duplicate,
             })
         }),
+        Arc::new(move |e: ScpEvent| scp_event(e.into())),
+        super::unix_now,
     )
-    .map_err(|m| err("receive.catalog", m, ErrorClass::Permanent, false))?;
-    recover_spool(&spool, &catalog_path, &recorder);
-
-    let addr = format!("{}:{}", opts.bind, opts.port);
-    let listener = TcpListener::bind(&addr).map_err(|source| {
-        ApiError::from_err(
-            &crate::receive::ReceiveError::Listen {
-                addr: addr.clone(),
-                source,
-            },
-            true,
-        )
+    .map_err(|e| {
+        // a port in use, a bad option: the caller's to change; the spool or catalog: not
+        let usage = matches!(
+            e,
+            ReceiveError::Listen { .. } | ReceiveError::BadOption(_) | ReceiveError::Thread(_)
+        );
+        ApiError::from_err(&e, usage)
     })?;
-    let cfg = ScpConfig {
-        aet: opts.aet.trim().to_string(),
-        allow: opts.allow.iter().map(|a| a.trim().to_string()).collect(),
-        max_associations: opts.max_associations,
-        ..Default::default()
-    };
-    let ev = on_event.clone();
-    let server = Server::start(
-        listener,
-        cfg,
-        spool,
-        Arc::new(recorder),
-        Arc::new(move |e: ScpEvent| ev(e.into())),
-    )
-    .map_err(|e| ApiError::from_err(&e, true))?;
-    let local = server.local_addr();
+    let local = service.local_addr();
     tracing::info!(aet = %opts.aet, address = %local, forward = ?forward_label, "receiver listening");
     on_event(ReceiverEvent::Listening {
         aet: opts.aet.clone(),
@@ -406,52 +383,12 @@ pub fn start(
     Ok(ReceiverHandle {
         port: local.port(),
         address: local.to_string(),
-        server: Mutex::new(Some(server)),
+        service,
         opts,
         forward_label,
-        catalog_path,
         stop_forward,
         forwarder: Mutex::new(forwarder),
-        writer: Mutex::new(Some(writer)),
     })
-}
-
-/// Records spool files that a crash left unrecorded (written, renamed, not yet committed).
-fn recover_spool(spool: &Spool, catalog_path: &std::path::Path, rec: &record::CatalogRecorder) {
-    use crate::receive::Recorder;
-    let known = match Catalog::open(catalog_path).and_then(|c| received::known_paths(c.conn())) {
-        Ok(k) => k,
-        Err(e) => {
-            tracing::warn!("cannot check the spool against the catalog: {e}");
-            return;
-        }
-    };
-    let mut n = 0u64;
-    for path in spool.files().into_iter().filter(|p| !known.contains(p)) {
-        let header = match crate::intake::read_header(&path) {
-            Ok(crate::intake::Read1::Instance(h)) => h,
-            _ => continue,
-        };
-        let Ok(stat) = crate::intake::FileStat::of(&path) else {
-            continue;
-        };
-        let stored = crate::receive::Stored {
-            stat,
-            header,
-            duplicate: false,
-            calling_ae: String::new(),
-            association: 0,
-        };
-        if rec.record(stored).is_ok() {
-            n += 1;
-        }
-    }
-    if n > 0 {
-        tracing::info!(
-            instances = n,
-            "recorded spool files left unrecorded by an earlier run"
-        );
-    }
 }
 
 impl ReceiverHandle {
@@ -462,34 +399,19 @@ impl ReceiverHandle {
 
     /// A snapshot: counters and received studies (counts only).
     pub fn status(&self) -> ReceiverStatus {
-        let (running, associations, total, stored, failed) = match self.server.lock() {
-            Ok(g) => match g.as_ref() {
-                Some(s) => (
-                    s.running(),
-                    s.active() as u64,
-                    s.associations(),
-                    s.stored(),
-                    s.failed(),
-                ),
-                None => (false, 0, 0, 0, 0),
-            },
-            Err(_) => (false, 0, 0, 0, 0),
-        };
-        let studies = Catalog::open(&self.catalog_path)
-            .and_then(|c| received::studies(c.conn(), 200))
-            .unwrap_or_default();
+        let c = self.service.counters();
         ReceiverStatus {
             aet: self.opts.aet.clone(),
             address: self.address.clone(),
             port: self.port,
-            running,
-            associations,
-            associations_total: total,
-            instances_received: stored,
-            instances_failed: failed,
+            running: c.running,
+            associations: c.active,
+            associations_total: c.associations,
+            instances_received: c.stored,
+            instances_failed: c.failed,
             forward: self.forward_label.clone(),
             quiet_period_secs: self.opts.quiet_period_secs,
-            studies,
+            studies: self.service.studies(200),
         }
     }
 
@@ -497,12 +419,9 @@ impl ReceiverHandle {
     /// forwarder stops after the study it is sending, the catalog writer closes. Returns the
     /// final status.
     pub fn stop(&self) -> ReceiverStatus {
-        let mut left = 0;
-        if let Ok(mut g) = self.server.lock() {
-            if let Some(s) = g.as_mut() {
-                left = s.shutdown(Duration::from_secs(self.opts.drain_secs));
-            }
-        }
+        let left = self
+            .service
+            .stop_accepting(Duration::from_secs(self.opts.drain_secs));
         if left > 0 {
             tracing::warn!(
                 associations = left,
@@ -523,15 +442,8 @@ impl ReceiverHandle {
                 );
             }
         }
-        // dropping the server drops the last handle on the recorder: the writer ends
-        if let Ok(mut g) = self.server.lock() {
-            g.take();
-        }
-        if left == 0 {
-            if let Some(h) = self.writer.lock().ok().and_then(|mut g| g.take()) {
-                let _ = h.join();
-            }
-        }
+        // the catalog writer ends; its last commit is awaited unless associations were cut
+        self.service.close(left == 0);
         tracing::info!(
             received = status.instances_received,
             failed = status.instances_failed,
@@ -556,10 +468,10 @@ pub fn start_default(
 
 /// The receiver's log file in the data home `home` (`None`: the OS data folder;
 /// `logs/receive.log`, 10 MB × 5 files).
-pub fn default_log(home: Option<&std::path::Path>) -> Option<log::RotatingLog> {
+pub fn default_log(home: Option<&std::path::Path>) -> Option<crate::logging::RotatingLog> {
     let root = Home::resolve(home).ok()?;
     let home = Home::open(root).ok()?;
-    log::RotatingLog::open(&home.dir("logs").join("receive.log"), 10 << 20, 5).ok()
+    crate::logging::RotatingLog::open(&home.dir("logs").join("receive.log"), 10 << 20, 5).ok()
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::{Recorder, Stored};
 use crate::catalog::{received, Catalog, CatalogError};
 use crate::intake::{Event, Outcome};
-use crate::receive::{Recorder, Stored};
 
 /// Instances recorded per transaction at most.
 const GROUP: usize = 256;
@@ -36,18 +36,20 @@ impl Recorder for CatalogRecorder {
 }
 
 /// Starts the writer thread on the catalog at `path`. `forward` says whether new instances
-/// wait to be forwarded; `on_stored(association, duplicate)` runs after each commit.
+/// wait to be forwarded; `on_stored(association, duplicate)` runs after each commit; `now`
+/// gives the time recorded (Unix seconds).
 pub fn start(
     path: PathBuf,
     forward: bool,
     on_stored: Box<dyn Fn(u64, bool) + Send>,
+    now: fn() -> i64,
 ) -> Result<(CatalogRecorder, std::thread::JoinHandle<()>), String> {
     let (tx, rx) = crossbeam_channel::unbounded::<Request>();
     // open here so that a catalog that cannot be opened is an error of start, not of a send
     let catalog = Catalog::open(&path).map_err(|e| e.to_string())?;
     let h = std::thread::Builder::new()
         .name("deposit-receive-catalog".into())
-        .spawn(move || run(catalog, rx, forward, on_stored))
+        .spawn(move || run(catalog, rx, forward, on_stored, now))
         .map_err(|e| e.to_string())?;
     Ok((CatalogRecorder { tx }, h))
 }
@@ -57,16 +59,17 @@ fn run(
     rx: Receiver<Request>,
     forward: bool,
     on_stored: Box<dyn Fn(u64, bool) + Send>,
+    now: fn() -> i64,
 ) {
     // The instance itself is durable before this point (file and folder fsync'd). The commit is
     // WAL synchronous=NORMAL: it survives a crash of Deposit; an OS crash or power loss may roll
-    // back the last commits, and then the start-up recovery (`recover_spool`) records every spool
+    // back the last commits, and then the start-up recovery (`service::recover_spool`) records every spool
     // file the catalog lacks. FULL would fsync the WAL on every commit (~35 % fewer instances/s
     // in benches/receive.sh) for a row that can be rebuilt from the file.
     if let Err(e) = catalog.conn().execute_batch("PRAGMA synchronous=NORMAL") {
         tracing::warn!("cannot set the catalog's commit mode: {e}");
     }
-    let mut w = match catalog.begin_scan(super::super::unix_now()) {
+    let mut w = match catalog.begin_scan(now()) {
         Ok(w) => w,
         Err(e) => {
             let why = e.to_string();
@@ -84,7 +87,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        let now = super::super::unix_now();
+        let at = now();
         let mut result: Result<(), CatalogError> = Ok(());
         let mut replies = Vec::with_capacity(batch.len());
         for Request { stored, reply } in batch {
@@ -108,7 +111,7 @@ fn run(
                 outcome: Outcome::Instance(header),
             };
             result = w.record(&ev).and_then(|_| {
-                received::record(w.conn(), &sop, &study, &path, &calling_ae, now, forward)
+                received::record(w.conn(), &sop, &study, &path, &calling_ae, at, forward)
             });
         }
         if result.is_ok() {
@@ -125,7 +128,7 @@ fn run(
             let _ = reply.send(answer.clone());
         }
     }
-    if let Err(e) = w.finish(&[], super::super::unix_now()) {
+    if let Err(e) = w.finish(&[], now()) {
         tracing::warn!("cannot close the receive scan in the catalog: {e}");
     }
 }

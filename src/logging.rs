@@ -1,10 +1,61 @@
-//! A size-bounded log file for the receiver service (`DEPOSIT_HOME/logs/receive.log`, rotated
-//! to `receive.log.1` … `.N`), usable as a tracing writer beside stderr (the journal).
+//! Logging set-up: the tracing subscriber of the command line ([`init`]) and a size-bounded
+//! log file ([`RotatingLog`], e.g. the receiver service's `DEPOSIT_HOME/logs/receive.log`,
+//! rotated to `receive.log.1` … `.N`), usable as a tracing writer beside stderr (the journal).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+/// Installs the process's tracing subscriber: the level from `verbose`/`quiet` (or the
+/// `DEPOSIT_LOG` filter), to stderr and, when given, also to `file`.
+pub fn init(verbose: u8, quiet: bool, file: Option<RotatingLog>) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DEPOSIT_LOG").unwrap_or_else(|_| {
+        // dicom-rs warns about every odd file it meets; the reasons reach the user anyway
+        let quiet_readers = if verbose >= 2 {
+            ""
+        } else {
+            ",dicom_object=error,dicom_parser=error,dicom_encoding=error"
+        };
+        tracing_subscriber::EnvFilter::new(format!("{level}{quiet_readers}"))
+    });
+    // the HTTP client's TRACE level dumps raw request bytes, credentials included: never that
+    let asks_trace = verbose >= 3
+        || std::env::var("DEPOSIT_LOG").is_ok_and(|v| v.to_ascii_lowercase().contains("trace"));
+    let caps: &[&str] = if asks_trace {
+        &[
+            "reqwest=debug",
+            "hyper=debug",
+            "hyper_util=debug",
+            "rustls=debug",
+        ]
+    } else {
+        &[]
+    };
+    let filter = caps
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, d| f.add_directive(d));
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = match file {
+        None => fmt.with_writer(io::stderr).try_init(),
+        Some(f) => {
+            use tracing_subscriber::fmt::writer::MakeWriterExt;
+            fmt.with_ansi(false)
+                .with_writer(io::stderr.and(f))
+                .try_init()
+        }
+    };
+}
 
 /// The log file and its bounds.
 #[derive(Debug)]
