@@ -47,7 +47,21 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// Any classified module error crosses the api boundary as an [`ApiError`] with `?`; it is a
+/// usage error (exit status 2) only where the caller says so with [`ApiError::usage_err`].
+impl<E: Classify + std::fmt::Display> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError::from_err(&e, false)
+    }
+}
+
 impl ApiError {
+    /// A classified module error caused by bad usage, configuration or profile (CLI exit
+    /// status 2).
+    pub fn usage_err<E: Classify + std::fmt::Display>(e: E) -> Self {
+        ApiError::from_err(&e, true)
+    }
+
     /// Builds an api error from any classified module error.
     pub fn from_err<E: Classify + std::fmt::Display>(e: &E, usage: bool) -> Self {
         ApiError {

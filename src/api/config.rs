@@ -63,7 +63,7 @@ pub fn approve(
 ) -> Result<Approval, ApiError> {
     let cfg = config::load(config_path, true).map_err(cfg_err)?;
     let study = approval_study(&cfg, study)?;
-    let p = Profile::load(profile).map_err(|e| ApiError::from_err(&e, true))?;
+    let p = Profile::load(profile).map_err(ApiError::usage_err)?;
     let path = cfg
         .path
         .clone()

@@ -235,8 +235,7 @@ impl Session {
         if p.ctp.is_none() {
             return Ok(p);
         }
-        let catalog = crate::catalog::Catalog::open(&self.home.catalog_path())
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        let catalog = crate::catalog::Catalog::open(&self.home.catalog_path())?;
         Ok(p.with_ctp_env(deid::ctp::Env {
             now: Some(deid::ctp::Now::from_unix(unix_now(), 0)),
             integers: Some(std::sync::Arc::new(
@@ -246,10 +245,7 @@ impl Session {
     }
 
     pub(crate) fn keys(&self) -> Result<Keys, ApiError> {
-        let key = self
-            .home
-            .site_key()
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        let key = self.home.site_key()?;
         match &self.study.uid_root {
             None => Ok(Keys::new(key)),
             Some(r) => Keys::with_root(key, r).map_err(|m| ApiError {

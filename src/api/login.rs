@@ -35,7 +35,7 @@ pub fn login(config: &Config, dest: &str, secret: &str) -> Result<LoginSummary, 
             usage: true,
         });
     }
-    let spec = DestinationSpec::resolve(dest, config).map_err(|e| ApiError::from_err(&e, true))?;
+    let spec = DestinationSpec::resolve(dest, config).map_err(ApiError::usage_err)?;
     let done = spec
         .login(secret)
         .map_err(|e| ApiError::from_err(&e, e.is_usage()))?;

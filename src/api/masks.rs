@@ -144,15 +144,13 @@ pub fn load_site(home: &Home) -> Result<Option<MaskLibrary>, ApiError> {
         return Ok(None);
     }
     let path = site_path(home);
-    MaskLibrary::load(&path)
-        .map(Some)
-        .map_err(|e| ApiError::from_err(&e, false))
+    MaskLibrary::load(&path).map(Some).map_err(ApiError::from)
 }
 
 /// Loads a pixel-mask library file (Deposit format or CTP DicomPixelAnonymizer script).
 pub(crate) fn load_masks(path: Option<&Path>) -> Result<Option<MaskLibrary>, ApiError> {
     let Some(path) = path else { return Ok(None) };
-    let lib = MaskLibrary::load(path).map_err(|e| ApiError::from_err(&e, true))?;
+    let lib = MaskLibrary::load(path).map_err(ApiError::usage_err)?;
     for w in &lib.warnings {
         tracing::warn!("mask library {}: {w}", path.display());
     }
@@ -494,9 +492,8 @@ pub fn preview_candidate(
     regions: &[Rect],
 ) -> Result<(Vec<u8>, PreviewInfo), ApiError> {
     check_regions(regions)?;
-    let (rendered, info) = pixels::preview_regions(file, frame, regions, None)
-        .map_err(|e| ApiError::from_err(&e, false))?;
-    let png = pixels::render::to_png(&rendered).map_err(|e| ApiError::from_err(&e, false))?;
+    let (rendered, info) = pixels::preview_regions(file, frame, regions, None)?;
+    let png = pixels::render::to_png(&rendered)?;
     Ok((png, info))
 }
 

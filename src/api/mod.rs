@@ -52,9 +52,8 @@ pub fn unix_now() -> i64 {
 impl Session {
     /// Opens the data home at `root` and its catalog.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, ApiError> {
-        let home = Home::open(root).map_err(|e| ApiError::from_err(&e, true))?;
-        let catalog =
-            Catalog::open(&home.catalog_path()).map_err(|e| ApiError::from_err(&e, false))?;
+        let home = Home::open(root).map_err(ApiError::usage_err)?;
+        let catalog = Catalog::open(&home.catalog_path())?;
         Ok(Session {
             home,
             catalog,
@@ -75,20 +74,14 @@ impl Session {
         opts: &ScanOptions,
         mut progress: impl FnMut(Progress),
     ) -> Result<ScanSummary, ApiError> {
-        let roots = intake::check_roots(paths).map_err(|e| ApiError::from_err(&e, true))?;
-        let known = self
-            .catalog
-            .known_files()
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        let roots = intake::check_roots(paths).map_err(ApiError::usage_err)?;
+        let known = self.catalog.known_files()?;
         let unchanged = |f: &intake::FileStat| {
             known
                 .get(&f.path)
                 .is_some_and(|&(size, mtime)| size == f.size && mtime == f.mtime_ns)
         };
-        let mut writer = self
-            .catalog
-            .begin_scan(unix_now())
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        let mut writer = self.catalog.begin_scan(unix_now())?;
         let mut write_err = None;
         intake::scan(
             &roots,
@@ -103,34 +96,27 @@ impl Session {
             },
             &mut progress,
         )
-        .map_err(|e| ApiError::from_err(&e, true))?;
+        .map_err(ApiError::usage_err)?;
         if let Some(e) = write_err {
-            return Err(ApiError::from_err(&e, false));
+            return Err(e.into());
         }
         let read = writer.read;
-        let scan = writer
-            .finish(&roots, unix_now())
-            .map_err(|e| ApiError::from_err(&e, false))?;
-        let mut summary = self
-            .catalog
-            .scan_summary(scan)
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        let scan = writer.finish(&roots, unix_now())?;
+        let mut summary = self.catalog.scan_summary(scan)?;
         summary.read = read;
         Ok(summary)
     }
 
     /// Every catalogued study.
     pub fn studies(&self) -> Result<Vec<StudyRow>, ApiError> {
-        self.catalog
-            .studies()
-            .map_err(|e| ApiError::from_err(&e, false))
+        self.catalog.studies().map_err(ApiError::from)
     }
 
     /// Every delivery job with its studies, states and audit records, newest first.
     pub fn queue_list(&self) -> Result<Vec<crate::queue::store::JobView>, ApiError> {
         crate::queue::store::QueueStore::open(self.catalog.conn())
             .and_then(|q| q.list_jobs())
-            .map_err(|e| ApiError::from_err(&e, false))
+            .map_err(ApiError::from)
     }
 
     /// How many delivery jobs still have work left (waiting, interrupted or not yet run).
@@ -138,7 +124,7 @@ impl Session {
         crate::queue::store::QueueStore::open(self.catalog.conn())
             .and_then(|q| q.open_jobs())
             .map(|j| j.len() as u64)
-            .map_err(|e| ApiError::from_err(&e, false))
+            .map_err(ApiError::from)
     }
 
     /// Resumes every job with work left (after a crash, or once a destination is back),

@@ -79,7 +79,7 @@ fn render_png(
         );
         ApiError::from_err(&e, usage)
     })?;
-    let png = pixels::render::to_png(&rendered).map_err(|e| ApiError::from_err(&e, false))?;
+    let png = pixels::render::to_png(&rendered)?;
     Ok((png, info))
 }
 

@@ -60,10 +60,7 @@ impl super::Session {
     pub fn preflight(&mut self, paths: &[PathBuf], lookup: &Path) -> Result<Preflight, ApiError> {
         let table = super::deid::load_lookup(Some(lookup))?;
         let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
-        let patients = self
-            .catalog
-            .scan_patients(scan.scan_id)
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        let patients = self.catalog.scan_patients(scan.scan_id)?;
         let missing = patients
             .iter()
             .filter_map(|(id, studies, instances)| {

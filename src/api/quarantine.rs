@@ -156,7 +156,7 @@ impl super::Session {
         if let Some(dest) = &opts.to {
             let destination = dest
                 .open(&self.home.dir("archive"))
-                .map_err(|e| ApiError::from_err(&e, true))?;
+                .map_err(ApiError::usage_err)?;
             let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
             let ready = prepared.clone();
             let once = move |_: &std::path::Path| -> Result<_, NotPrepared> { Ok(ready.clone()) };
@@ -186,22 +186,17 @@ impl super::Session {
 
     /// Every quarantine record.
     pub fn quarantine_list(&self) -> Result<Vec<QuarantineRow>, ApiError> {
-        self.catalog
-            .quarantine_list()
-            .map_err(|e| ApiError::from_err(&e, false))
+        self.catalog.quarantine_list().map_err(ApiError::from)
     }
 
     /// One quarantine record.
     pub fn quarantine_show(&self, id: i64) -> Result<QuarantineRow, ApiError> {
-        self.catalog
-            .quarantine_get(id)
-            .map_err(|e| ApiError::from_err(&e, false))?
-            .ok_or_else(|| ApiError {
-                code: "quarantine.not_found".into(),
-                message: format!("no quarantine item {id}"),
-                class: ErrorClass::Permanent,
-                usage: true,
-            })
+        self.catalog.quarantine_get(id)?.ok_or_else(|| ApiError {
+            code: "quarantine.not_found".into(),
+            message: format!("no quarantine item {id}"),
+            class: ErrorClass::Permanent,
+            usage: true,
+        })
     }
 
     /// Records a quarantined input and copies it into the data home's quarantine folder.
@@ -212,20 +207,17 @@ impl super::Session {
         q: &Quarantine,
         profile: &Profile,
     ) -> Result<i64, ApiError> {
-        let id = self
-            .catalog
-            .add_quarantine(&NewQuarantine {
-                source_path: path,
-                stored_path: None,
-                sop_uid: sop,
-                code: q.code.as_str(),
-                reason: &q.reason,
-                missing_key: q.missing_key.as_deref(),
-                profile_name: &profile.name,
-                profile_sha: &profile.sha256,
-                created_at: unix_now(),
-            })
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        let id = self.catalog.add_quarantine(&NewQuarantine {
+            source_path: path,
+            stored_path: None,
+            sop_uid: sop,
+            code: q.code.as_str(),
+            reason: &q.reason,
+            missing_key: q.missing_key.as_deref(),
+            profile_name: &profile.name,
+            profile_sha: &profile.sha256,
+            created_at: unix_now(),
+        })?;
         let stored = self.home.dir("quarantine").join(format!("{id}.dcm"));
         let bytes = std::fs::read(path).map_err(|e| ApiError {
             code: "deid.quarantine_copy".into(),
@@ -233,11 +225,8 @@ impl super::Session {
             class: ErrorClass::Permanent,
             usage: false,
         })?;
-        crate::home::write_private_file(&stored, &bytes)
-            .map_err(|e| ApiError::from_err(&e, false))?;
-        self.catalog
-            .set_quarantine_copy(id, &stored)
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        crate::home::write_private_file(&stored, &bytes)?;
+        self.catalog.set_quarantine_copy(id, &stored)?;
         Ok(id)
     }
 
@@ -251,8 +240,7 @@ impl super::Session {
             ));
         }
         self.catalog
-            .set_quarantine_state(id, "discarded", &row.code, &row.reason, None)
-            .map_err(|e| ApiError::from_err(&e, false))?;
+            .set_quarantine_state(id, "discarded", &row.code, &row.reason, None)?;
         if let Some(stored) = &row.stored_path {
             let _ = std::fs::remove_file(stored);
         }

@@ -177,7 +177,7 @@ impl Session {
             }
             let d = crate::archive::DestinationSpec::parse(&dest)
                 .and_then(|spec| spec.open(&self.home.dir("archive")))
-                .map_err(|e| ApiError::from_err(&e, true))?;
+                .map_err(ApiError::usage_err)?;
             let r = runner::run_job(c, job, d.as_ref(), opts, &unix_now, &mut progress)
                 .map_err(qerr)?;
             total.sent += r.sent;

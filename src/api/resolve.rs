@@ -102,7 +102,7 @@ fn cfg_err(e: config::ConfigError) -> ApiError {
 }
 
 fn destination(cfg: &Config, dest: &str) -> Result<DestinationSpec, ApiError> {
-    DestinationSpec::resolve(dest, cfg).map_err(|e| ApiError::from_err(&e, true))
+    DestinationSpec::resolve(dest, cfg).map_err(ApiError::usage_err)
 }
 
 /// Reads the configuration `o` points at (a named file must exist).
@@ -169,13 +169,13 @@ pub fn open_session(o: &Overrides) -> Result<Session, ApiError> {
 impl Resolved {
     /// The data home folder (what was asked for, else the OS data folder).
     pub fn home_root(&self) -> Result<PathBuf, ApiError> {
-        Home::resolve(self.home.as_deref()).map_err(|e| ApiError::from_err(&e, true))
+        Home::resolve(self.home.as_deref()).map_err(ApiError::usage_err)
     }
 
     /// Creates the data home if needed and returns its folder (for a front door that opens
     /// sessions later, e.g. `deposit serve`).
     pub fn prepare_home(&self) -> Result<PathBuf, ApiError> {
-        let home = Home::open(self.home_root()?).map_err(|e| ApiError::from_err(&e, true))?;
+        let home = Home::open(self.home_root()?).map_err(ApiError::usage_err)?;
         Ok(home.root().to_path_buf())
     }
 

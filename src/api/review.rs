@@ -129,12 +129,9 @@ impl Session {
                 "a sample needs at least 1 instance per series".into(),
             ));
         }
-        let roots = crate::intake::check_roots(paths).map_err(|e| ApiError::from_err(&e, true))?;
+        let roots = crate::intake::check_roots(paths).map_err(ApiError::usage_err)?;
         let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
-        let instances = self
-            .catalog
-            .scan_instances(scan.scan_id)
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        let instances = self.catalog.scan_instances(scan.scan_id)?;
         Ok(pick(&roots, instances, opts))
     }
 
@@ -161,11 +158,7 @@ impl Session {
         }
         let mut found = Vec::with_capacity(instance_ids.len());
         for &id in instance_ids {
-            match self
-                .catalog
-                .instance_sop(id)
-                .map_err(|e| ApiError::from_err(&e, false))?
-            {
+            match self.catalog.instance_sop(id)? {
                 Some(sop) => found.push((id, sop)),
                 None => {
                     return Err(usage(
@@ -176,10 +169,7 @@ impl Session {
             }
         }
         let now = unix_now();
-        let id = self
-            .catalog
-            .add_signoff(&found, reviewer, note, now)
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        let id = self.catalog.add_signoff(&found, reviewer, note, now)?;
         let mut ids: Vec<i64> = found.iter().map(|(i, _)| *i).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -194,9 +184,7 @@ impl Session {
 
     /// Every sign-off, newest first.
     pub fn signoffs(&self) -> Result<Vec<Signoff>, ApiError> {
-        self.catalog
-            .signoffs()
-            .map_err(|e| ApiError::from_err(&e, false))
+        self.catalog.signoffs().map_err(ApiError::from)
     }
 }
 

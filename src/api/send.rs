@@ -584,13 +584,10 @@ impl super::Session {
         // refuse bad options (a destination without credentials) before reading anything
         let destination = dest
             .open(&self.home.dir("archive"))
-            .map_err(|e| ApiError::from_err(&e, true))?;
+            .map_err(ApiError::usage_err)?;
         self.run_profile(opts.profile.as_deref())?;
         let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
-        let files = self
-            .catalog
-            .scan_instance_files(scan.scan_id)
-            .map_err(|e| ApiError::from_err(&e, false))?;
+        let files = self.catalog.scan_instance_files(scan.scan_id)?;
         let mut summary = self.send_files_to(&files, destination.as_ref(), opts, &mut progress)?;
         summary.failed += scan.failed;
         let ignorable = ["not_dicom", "empty", "not_patient_object"];
@@ -615,7 +612,7 @@ impl super::Session {
     ) -> Result<SendSummary, ApiError> {
         let destination = dest
             .open(&self.home.dir("archive"))
-            .map_err(|e| ApiError::from_err(&e, true))?;
+            .map_err(ApiError::usage_err)?;
         self.send_files_to(files, destination.as_ref(), opts, progress)
     }
 

@@ -35,7 +35,7 @@ fn ui_dir(flag: Option<PathBuf>) -> PathBuf {
 
 pub fn run(common: &Common, bind: &str, port: u16, ui: Option<PathBuf>) -> Result<u8, ApiError> {
     let home = common.resolved.prepare_home()?;
-    let (password, file) = web::password(&home).map_err(|e| ApiError::from_err(&e, false))?;
+    let (password, file) = web::password(&home)?;
     let server = WebServer::start(WebOptions {
         addr: format!("{bind}:{port}"),
         ui: ui_dir(ui),
@@ -43,7 +43,7 @@ pub fn run(common: &Common, bind: &str, port: u16, ui: Option<PathBuf>) -> Resul
         settings: common.resolved.overrides.clone(),
         home,
     })
-    .map_err(|e| ApiError::from_err(&e, true))?;
+    .map_err(ApiError::usage_err)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).map_err(|e| ApiError {

@@ -274,7 +274,7 @@ pub fn start(
     opts: ReceiverOptions,
     on_event: impl Fn(ReceiverEvent) + Send + Sync + 'static,
 ) -> Result<ReceiverHandle, ApiError> {
-    let home = Home::open(home).map_err(|e| ApiError::from_err(&e, true))?;
+    let home = Home::open(home).map_err(ApiError::usage_err)?;
     let on_event: Arc<dyn Fn(ReceiverEvent) + Send + Sync> = Arc::new(on_event);
     if !crate::receive::valid_ae(&opts.aet) {
         return Err(err(
@@ -291,7 +291,7 @@ pub fn start(
         Some(dest) => {
             let d = dest
                 .open(&home.dir("archive"))
-                .map_err(|e| ApiError::from_err(&e, true))?;
+                .map_err(ApiError::usage_err)?;
             let session = super::Session::open(home.root())?;
             session.run_profile(opts.profile.as_deref())?;
             super::deid::load_lookup(opts.lookup.as_deref())?;
@@ -299,7 +299,7 @@ pub fn start(
             Some(d.describe())
         }
         None => {
-            Catalog::open(&catalog_path).map_err(|e| ApiError::from_err(&e, false))?;
+            Catalog::open(&catalog_path)?;
             None
         }
     };
@@ -462,7 +462,7 @@ pub fn start_default(
     opts: ReceiverOptions,
     on_event: impl Fn(ReceiverEvent) + Send + Sync + 'static,
 ) -> Result<ReceiverHandle, ApiError> {
-    let root = Home::resolve(home).map_err(|e| ApiError::from_err(&e, true))?;
+    let root = Home::resolve(home).map_err(ApiError::usage_err)?;
     start(root, opts, on_event)
 }
 
