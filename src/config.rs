@@ -702,9 +702,6 @@ pub fn set_values(path: &Path, edits: &[Edit<'_>]) -> Result<(), ConfigError> {
     crate::durable::replace(path, out.as_bytes()).map_err(wr)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time (approval stamps).
-pub use crate::calendar::utc_stamp;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -821,7 +818,7 @@ max_rate = "20MB/s"
         let pin = Pin {
             profile: "ps3.15-basic".into(),
             sha256: "ab".repeat(32),
-            approved_at: utc_stamp(0),
+            approved_at: crate::calendar::utc_stamp(0),
         };
         write_pin(&path, "trial1", &pin).expect("pin");
         let text = std::fs::read_to_string(&path).expect("read");
@@ -854,6 +851,9 @@ max_rate = "20MB/s"
         assert_eq!(rate(&Value::from("1.5M")), Some(1_500_000));
         assert_eq!(rate(&Value::from("10mbps")), Some(10_000_000));
         assert_eq!(seconds(&Value::from("99999999999999999d")), None);
-        assert_eq!(utc_stamp(86_400 + 3661), "1970-01-02T01:01:01Z");
+        assert_eq!(
+            crate::calendar::utc_stamp(86_400 + 3661),
+            "1970-01-02T01:01:01Z"
+        );
     }
 }

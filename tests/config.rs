@@ -378,7 +378,7 @@ fn date_offsets_from_the_lookup_table_are_checked_before_and_applied() {
     // Every patient-0 CT date moved back by exactly the table's 100 days.
     let days = |s: &str| {
         let (y, m, d) = (&s[0..4], &s[4..6], &s[6..8]);
-        deposit::deid::dates::days_from_civil(
+        deposit::calendar::days_from_civil(
             y.parse().expect("y"),
             m.parse().expect("m"),
             d.parse().expect("d"),

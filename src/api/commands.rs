@@ -113,7 +113,7 @@ macro_rules! deposit_commands {
                 host,
                 mask: $crate::api::commands::types::DrawnMask,
             ) -> $crate::api::commands::types::SavedMask {
-                let now = $crate::config::utc_stamp($crate::api::unix_now());
+                let now = $crate::calendar::utc_stamp($crate::api::unix_now());
                 host.with(|s| s.save_drawn_mask(&mask, &now))
             }
             /// The site's mask rules.

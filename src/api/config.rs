@@ -71,7 +71,7 @@ pub fn approve(
     let pin = Pin {
         profile: pinned_name(profile),
         sha256: p.sha256.clone(),
-        approved_at: config::utc_stamp(now_unix),
+        approved_at: crate::calendar::utc_stamp(now_unix),
     };
     config::write_pin(&path, &study, &pin).map_err(cfg_err)?;
     Ok(Approval {

@@ -61,7 +61,7 @@ pub struct Quarantined {
     pub reason: String,
 }
 
-/// What `deid` did (DESIGN.md §4: written, quarantined, failed, profile).
+/// What `deid` did (a contract, docs/architecture.md: written, quarantined, failed, profile).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DeidSummary {
     /// Files written under the output folder.

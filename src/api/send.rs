@@ -31,7 +31,7 @@ pub enum NotPrepared {
 pub type HoldFn<'a> =
     dyn FnMut(&Path, Option<&str>, &crate::deid::Quarantine) -> Result<(), String> + 'a;
 
-/// The JSON summary of `deposit send` (DESIGN.md §4).
+/// The JSON summary of `deposit send` (a contract: docs/architecture.md).
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct SendSummary {

@@ -217,7 +217,7 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
             forward,
             quiet_secs,
         } => {
-            if !aet.trim().is_empty() && !crate::receive::valid_ae(aet.trim()) {
+            if !aet.trim().is_empty() && !crate::dimse::valid_ae(aet.trim()) {
                 return Err(usage(
                     "settings.bad_ae",
                     "the AE title must be 1 to 16 printable characters without a backslash".into(),
@@ -253,7 +253,7 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
                 ));
             }
             if !max_rate.trim().is_empty() {
-                crate::archive::throttle::parse_rate(max_rate)
+                crate::units::parse_rate(max_rate)
                     .map_err(|e| usage("settings.max_rate", format!("bandwidth cap: {e}")))?;
             }
             let t: &[&str] = &["delivery"];

@@ -5,9 +5,6 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Rates are read by the one rate parser (`--max-rate`, `[delivery] max_rate`, the settings).
-pub use crate::units::parse_rate;
-
 /// The bucket's arithmetic, kept apart from the clock so it can be tested.
 #[derive(Debug, Clone)]
 pub struct Bucket {

@@ -2,34 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use super::args::Common;
 use super::progress::Bar;
-use super::{EXIT_FAILED, EXIT_OK};
+use super::{print_json, EXIT_FAILED, EXIT_OK};
 use crate::api::deid::{self as api_deid, DeidOptions};
 use crate::api::unix_now;
 use crate::error::{ApiError, ErrorClass};
-
-fn print_json<T: Serialize>(v: &T) -> Result<(), ApiError> {
-    let s = serde_json::to_string(v).map_err(|e| ApiError {
-        code: "cli.json".into(),
-        message: format!("cannot encode the result: {e}"),
-        class: ErrorClass::Permanent,
-        usage: false,
-    })?;
-    // (not println!: a full disk or a closed pipe must be an error, not a panic)
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{s}")
-        .and_then(|()| out.flush())
-        .map_err(|e| ApiError {
-            code: "cli.stdout".into(),
-            message: format!("cannot write the result to standard output: {e}"),
-            class: crate::error::ErrorClass::Transient,
-            usage: false,
-        })
-}
 
 fn bad_usage(message: String) -> ApiError {
     ApiError {

@@ -4,7 +4,7 @@
 //! intervals between dates of one patient are preserved exactly. Times of day are unchanged.
 
 use crate::calendar::days_in_month;
-pub use crate::calendar::{civil_from_days, days_from_civil};
+use crate::calendar::{civil_from_days, days_from_civil};
 
 /// Shifts one date `YYYYMMDD` (or the old `YYYY.MM.DD`) back by `days`; `None` if it is not a date.
 fn shift_da(s: &str, days: i64) -> Option<String> {

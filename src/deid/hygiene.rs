@@ -11,7 +11,7 @@ use dicom_object::{FileMetaTable, InMemDicomObject};
 
 use super::profile::{DeidOption, Profile, BASIC_PROFILE_CODE};
 
-pub use crate::implementation::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME};
+use crate::implementation::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME};
 
 fn code_item(value: &str, meaning: &str) -> InMemDicomObject {
     InMemDicomObject::from_element_iter([

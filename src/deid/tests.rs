@@ -127,7 +127,7 @@ fn basic_profile_removes_identity_everywhere() {
     assert!(out.relative_path.starts_with(&id));
     assert_eq!(
         out.meta.implementation_class_uid.trim_end_matches('\0'),
-        hygiene::IMPLEMENTATION_CLASS_UID
+        crate::implementation::IMPLEMENTATION_CLASS_UID
     );
     assert!(out.meta.source_application_entity_title.is_none());
     assert_eq!(
@@ -184,7 +184,7 @@ fn modified_dates_keep_intervals_and_clean_descriptors_cut_identity() {
     let study = text(ds, Tag(0x0008, 0x0020)).expect("study date");
     let series = text(ds, Tag(0x0008, 0x0021)).expect("series date");
     let day = |s: &str| {
-        dates::days_from_civil(
+        crate::calendar::days_from_civil(
             s[0..4].parse().expect("y"),
             s[4..6].parse().expect("m"),
             s[6..8].parse().expect("d"),

@@ -22,12 +22,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use thiserror::Error;
 
-pub use crate::dimse::valid_ae;
+use crate::dimse::valid_ae;
 use crate::error::{Classify, ErrorClass};
 use crate::intake::{FileStat, Header};
-
-/// Implementation Version Name sent in A-ASSOCIATE-AC and written into spooled file meta.
-pub const IMPLEMENTATION_VERSION: &str = concat!("DEPOSIT_", env!("CARGO_PKG_VERSION"));
 
 /// Failures starting the receiver.
 #[derive(Debug, Error)]

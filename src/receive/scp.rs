@@ -218,7 +218,9 @@ pub fn negotiate(
             UserVariableItem::ImplementationClassUID(
                 crate::implementation::IMPLEMENTATION_CLASS_UID.into(),
             ),
-            UserVariableItem::ImplementationVersionName(super::IMPLEMENTATION_VERSION.into()),
+            UserVariableItem::ImplementationVersionName(
+                crate::implementation::IMPLEMENTATION_VERSION_NAME.into(),
+            ),
         ],
     };
     Ok((ac, accepted))
@@ -573,7 +575,9 @@ impl Assoc<'_> {
                         .media_storage_sop_instance_uid(st.req.sop_instance.as_str())
                         .transfer_syntax(ctx.transfer_syntax.as_str())
                         .implementation_class_uid(crate::implementation::IMPLEMENTATION_CLASS_UID)
-                        .implementation_version_name(super::IMPLEMENTATION_VERSION)
+                        .implementation_version_name(
+                            crate::implementation::IMPLEMENTATION_VERSION_NAME,
+                        )
                         .source_application_entity_title(self.calling.as_str())
                         .build();
                     match meta.map(|m| self.sh.spool.begin(&m)) {

@@ -276,7 +276,7 @@ pub fn start(
 ) -> Result<ReceiverHandle, ApiError> {
     let home = Home::open(home).map_err(ApiError::usage_err)?;
     let on_event: Arc<dyn Fn(ReceiverEvent) + Send + Sync> = Arc::new(on_event);
-    if !crate::receive::valid_ae(&opts.aet) {
+    if !crate::dimse::valid_ae(&opts.aet) {
         return Err(err(
             "receive.bad_option",
             "the AE title must be 1 to 16 printable characters without a backslash".into(),

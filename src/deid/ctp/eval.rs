@@ -8,7 +8,7 @@ use md5::{Digest, Md5};
 use super::names::{parse_ref, text_of, ElemRef, Reader};
 use super::parse::Node;
 use super::{Env, Script, Stop};
-use crate::deid::dates::{civil_from_days, days_from_civil};
+use crate::calendar::{civil_from_days, days_from_civil};
 use crate::deid::LookupTable;
 
 /// Every function name the evaluator knows (others are copied through as literal text).

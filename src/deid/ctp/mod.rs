@@ -186,7 +186,7 @@ impl Now {
         let t = secs + utc_offset_secs;
         let days = t.div_euclid(86_400);
         let rem = t.rem_euclid(86_400);
-        let (y, m, d) = super::dates::civil_from_days(days);
+        let (y, m, d) = crate::calendar::civil_from_days(days);
         Now {
             year: y as i32,
             month: m,

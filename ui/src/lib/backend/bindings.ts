@@ -1468,7 +1468,7 @@ profile: string | null;
  */
 lookup: string | null }
 /**
- * The JSON summary of `deposit send` (DESIGN.md §4).
+ * The JSON summary of `deposit send` (a contract: docs/architecture.md).
  */
 export type SendSummary = { 
 /**
