@@ -56,6 +56,39 @@ impl<E: Classify + std::fmt::Display> From<E> for ApiError {
 }
 
 impl ApiError {
+    /// An error made at the api boundary itself (no module error behind it). `code` is a
+    /// literal: the TypeScript union of codes (`ui/src/lib/backend/errorCodes.ts`) is generated
+    /// from the first arguments of this constructor and its shorthands, and from the bodies of
+    /// [`Classify::code`].
+    pub fn new(
+        code: &'static str,
+        message: impl Into<String>,
+        class: ErrorClass,
+        usage: bool,
+    ) -> Self {
+        Self {
+            code: code.to_string(),
+            message: message.into(),
+            class,
+            usage,
+        }
+    }
+
+    /// A permanent error that is not the caller's fault.
+    pub fn permanent(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, message, ErrorClass::Permanent, false)
+    }
+
+    /// A transient error (retrying may succeed).
+    pub fn transient(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, message, ErrorClass::Transient, false)
+    }
+
+    /// Bad usage, configuration or profile: permanent, CLI exit status 2.
+    pub fn usage(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, message, ErrorClass::Permanent, true)
+    }
+
     /// A classified module error caused by bad usage, configuration or profile (CLI exit
     /// status 2).
     pub fn usage_err<E: Classify + std::fmt::Display>(e: E) -> Self {
@@ -64,7 +97,7 @@ impl ApiError {
 
     /// Builds an api error from any classified module error.
     pub fn from_err<E: Classify + std::fmt::Display>(e: &E, usage: bool) -> Self {
-        ApiError {
+        Self {
             code: e.code().to_string(),
             message: e.to_string(),
             class: e.class(),

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::Session;
 use crate::config::{self, Config, Pin};
 use crate::deid::Profile;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// A study's approved profile.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -128,12 +128,7 @@ pub fn not_approved(p: &Profile, pin: &Approval, asked: Option<&str>) -> ApiErro
             p.name, short(&p.sha256), pin.study, pin.profile, short(&pin.sha256), pin.study
         )
     };
-    ApiError {
-        code: "profile.not_approved".into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: true,
-    }
+    ApiError::usage("profile.not_approved", message)
 }
 
 /// What a session takes from its study.
@@ -150,11 +145,11 @@ impl Session {
     /// one de-identification accepts; its UID root is used for new UIDs.
     pub fn use_study(&mut self, s: StudySettings) -> Result<(), ApiError> {
         if let Some(r) = &s.uid_root {
-            crate::deid::keyed::check_uid_root(r).map_err(|m| ApiError {
-                code: "config.uid_root".into(),
-                message: format!("the UID root '{r}' is not usable: {m}"),
-                class: ErrorClass::Permanent,
-                usage: true,
+            crate::deid::keyed::check_uid_root(r).map_err(|m| {
+                ApiError::usage(
+                    "config.uid_root",
+                    format!("the UID root '{r}' is not usable: {m}"),
+                )
             })?;
         }
         self.study = s;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{unix_now, Session};
 use crate::deid::{self, Decision, Keys, LookupTable, Profile, Quarantine};
-use crate::error::{ApiError, Classify, ErrorClass};
+use crate::error::{ApiError, Classify};
 use crate::intake::walk::{walk, Found};
 use crate::pipeline::{sink, Input, Pipeline, PixelPolicy};
 
@@ -149,15 +149,6 @@ fn usage<E: Classify + std::fmt::Display>(e: E) -> ApiError {
     ApiError::from_err(&e, true)
 }
 
-fn internal(code: &str, message: String) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: false,
-    }
-}
-
 /// Loads the profile named by the options (default: strict basic). A CTP script profile gets
 /// its clock here (for @date/@time: read once per run, UTC) but no @integer store: scripts
 /// using @integer quarantine unless the profile comes from [`Session::run_profile`].
@@ -171,11 +162,11 @@ pub fn resolve_profile(name: Option<&str>) -> Result<Profile, ApiError> {
 
 pub(crate) fn load_lookup(path: Option<&Path>) -> Result<Option<LookupTable>, ApiError> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path).map_err(|e| ApiError {
-        code: "deid.lookup_read".into(),
-        message: format!("cannot read the lookup table {}: {e}", path.display()),
-        class: ErrorClass::Permanent,
-        usage: true,
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ApiError::usage(
+            "deid.lookup_read",
+            format!("cannot read the lookup table {}: {e}", path.display()),
+        )
     })?;
     LookupTable::parse(&text).map(Some).map_err(usage)
 }
@@ -248,11 +239,11 @@ impl Session {
         let key = self.home.site_key()?;
         match &self.study.uid_root {
             None => Ok(Keys::new(key)),
-            Some(r) => Keys::with_root(key, r).map_err(|m| ApiError {
-                code: "config.uid_root".into(),
-                message: format!("the UID root '{r}' is not usable: {m}"),
-                class: ErrorClass::Permanent,
-                usage: true,
+            Some(r) => Keys::with_root(key, r).map_err(|m| {
+                ApiError::usage(
+                    "config.uid_root",
+                    format!("the UID root '{r}' is not usable: {m}"),
+                )
             }),
         }
     }
@@ -290,11 +281,11 @@ impl Session {
         )?;
         let profile = pipeline.profile();
         let roots = crate::intake::check_roots(paths).map_err(usage)?;
-        std::fs::create_dir_all(out_dir).map_err(|e| ApiError {
-            code: "deid.out_dir".into(),
-            message: format!("cannot create the output folder {}: {e}", out_dir.display()),
-            class: ErrorClass::Permanent,
-            usage: true,
+        std::fs::create_dir_all(out_dir).map_err(|e| {
+            ApiError::usage(
+                "deid.out_dir",
+                format!("cannot create the output folder {}: {e}", out_dir.display()),
+            )
         })?;
         let mut summary = DeidSummary {
             written: 0,
@@ -326,7 +317,9 @@ impl Session {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads)
             .build()
-            .map_err(|e| internal("deid.threads", format!("cannot start workers: {e}")))?;
+            .map_err(|e| {
+                ApiError::permanent("deid.threads", format!("cannot start workers: {e}"))
+            })?;
         let (tx, rx) = crossbeam_channel::bounded::<Outcome>(64);
         let folder = sink::Folder::new(out_dir);
         let mut written: Vec<(PathBuf, usize, PathBuf)> = Vec::new();
@@ -424,18 +417,16 @@ impl Session {
         };
         // no pixel policy: the verdict is the header's (an image at risk shows as held)
         let pipeline = Pipeline::new(profile, keys, lookup, PixelPolicy::default());
-        let seen = pipeline
-            .inspect(Input::File(file))
-            .map_err(|why| ApiError {
-                code: "deid.unreadable".into(),
-                message: format!(
+        let seen = pipeline.inspect(Input::File(file)).map_err(|why| {
+            ApiError::usage(
+                "deid.unreadable",
+                format!(
                     "{} cannot be read as DICOM: {}",
                     file.display(),
                     why.sentence()
                 ),
-                class: ErrorClass::Permanent,
-                usage: true,
-            })?;
+            )
+        })?;
         Ok(InspectReport {
             profile: id,
             approved,

@@ -17,7 +17,7 @@ use super::jobs::{self, OneAtATime, ScanUpdate, SendRequest, SendUpdate};
 use super::receive::control::ReceiverControl;
 use super::resolve::{self, Overrides};
 use super::Session;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// An update of a running scan or send, as the front door passes it on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,11 +113,11 @@ impl Host {
         &self,
         f: impl FnOnce(&mut Session) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut slot = self.session.lock().map_err(|_| ApiError {
-            code: "app.state".into(),
-            message: "an earlier command failed badly; restart Deposit".into(),
-            class: ErrorClass::Permanent,
-            usage: false,
+        let mut slot = self.session.lock().map_err(|_| {
+            ApiError::permanent(
+                "app.state",
+                "an earlier command failed badly; restart Deposit",
+            )
         })?;
         let mut session = match slot.take() {
             Some(s) => s,
@@ -240,12 +240,7 @@ mod tests {
     #[test]
     fn events_carry_the_web_names_and_bare_payloads() {
         let e = HostEvent::Scan(ScanUpdate::Failed(jobs::JobFailed {
-            error: ApiError {
-                code: "x.y".into(),
-                message: "m".into(),
-                class: ErrorClass::Permanent,
-                usage: false,
-            },
+            error: ApiError::permanent("x.y", "m"),
         }));
         assert_eq!(e.name(), "scan-failed");
         let v = serde_json::to_value(&e).expect("json");

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::send::{SendOptions, SendSummary};
 use super::Session;
 use crate::catalog::ScanSummary;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 use crate::intake::ScanOptions;
 pub use crate::queue::runner::RunStatus;
 
@@ -146,20 +146,11 @@ impl Drop for Claim {
     }
 }
 
-fn job_error(code: &str, message: String) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message,
-        class: ErrorClass::Transient,
-        usage: false,
-    }
-}
-
 impl OneAtATime {
     /// Marks the work as running, or says (naming `what`) that it already is.
     pub fn claim(&self, what: &str) -> Result<Claim, ApiError> {
         if self.running.swap(true, Ordering::SeqCst) {
-            return Err(job_error(
+            return Err(ApiError::transient(
                 "app.busy",
                 format!("{what} is already running; wait for it to finish"),
             ));
@@ -187,7 +178,7 @@ impl OneAtATime {
                 work();
             })
             .map(|_| ())
-            .map_err(|e| job_error("app.thread", format!("cannot start {what}: {e}")))
+            .map_err(|e| ApiError::transient("app.thread", format!("cannot start {what}: {e}")))
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::archive::DestinationSpec;
 use crate::config::Config;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// What `login` did.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -28,12 +28,7 @@ pub struct LoginSummary {
 /// `ctp+…` URL with a user) and stores it in the OS keyring.
 pub fn login(config: &Config, dest: &str, secret: &str) -> Result<LoginSummary, ApiError> {
     if secret.is_empty() {
-        return Err(ApiError {
-            code: "login.usage".into(),
-            message: "an empty secret was given".into(),
-            class: ErrorClass::Permanent,
-            usage: true,
-        });
+        return Err(ApiError::usage("login.usage", "an empty secret was given"));
     }
     let spec = DestinationSpec::resolve(dest, config).map_err(ApiError::usage_err)?;
     let done = spec

@@ -6,19 +6,10 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use crate::deid::lookup::with_entry;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// Held while a table is read, added to and replaced.
 static WRITING: Mutex<()> = Mutex::new(());
-
-fn io_err(code: &str, what: &str, path: &Path, e: &std::io::Error) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message: format!("{what} {}: {e}", path.display()),
-        class: ErrorClass::Permanent,
-        usage: false,
-    }
-}
 
 /// Adds `missing_key` (as a quarantine record holds it: `keytype/ORIGINAL`, e.g.
 /// `ptid/12345` or `dateinc/12345`) with `value` to the existing lookup table at `file`. The file
@@ -31,29 +22,25 @@ pub fn add_entry(file: &Path, missing_key: &str, value: &str) -> Result<(), ApiE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let Some((kind, original)) = missing_key.split_once('/') else {
-        return Err(ApiError {
-            code: "deid.lookup_bad_entry".into(),
-            message: "the missing key is not of the form keytype/ORIGINAL".into(),
-            class: ErrorClass::Permanent,
-            usage: true,
-        });
+        return Err(ApiError::usage(
+            "deid.lookup_bad_entry",
+            "the missing key is not of the form keytype/ORIGINAL",
+        ));
     };
     let text = match std::fs::read(file) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| ApiError {
-            code: "deid.lookup_encoding".into(),
-            message: format!(
-                "the lookup table {} is not UTF-8 text; save it as UTF-8 first",
-                file.display()
-            ),
-            class: ErrorClass::Permanent,
-            usage: true,
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+            ApiError::usage(
+                "deid.lookup_encoding",
+                format!(
+                    "the lookup table {} is not UTF-8 text; save it as UTF-8 first",
+                    file.display()
+                ),
+            )
         })?,
         Err(e) => {
-            return Err(io_err(
+            return Err(ApiError::permanent(
                 "deid.lookup_read",
-                "cannot read the lookup table",
-                file,
-                &e,
+                format!("cannot read the lookup table {}: {e}", file.display()),
             ))
         }
     };
@@ -63,11 +50,9 @@ pub fn add_entry(file: &Path, missing_key: &str, value: &str) -> Result<(), ApiE
         err
     })?;
     crate::durable::replace(file, new.as_bytes()).map_err(|e| {
-        io_err(
+        ApiError::permanent(
             "deid.lookup_write",
-            "cannot write the lookup table",
-            file,
-            &e,
+            format!("cannot write the lookup table {}: {e}", file.display()),
         )
     })
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use dicom_core::Tag;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 use crate::home::Home;
 use crate::pixels::{self, MaskLibrary, PreviewInfo, Rect};
 
@@ -88,22 +88,11 @@ pub struct RuleMatches {
     pub approximate: bool,
 }
 
-fn usage(code: &str, message: String) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: true,
-    }
-}
-
 fn io(path: &Path, e: impl std::fmt::Display) -> ApiError {
-    ApiError {
-        code: "masks.site_io".into(),
-        message: format!("site mask library {}: {e}", path.display()),
-        class: ErrorClass::Permanent,
-        usage: false,
-    }
+    ApiError::permanent(
+        "masks.site_io",
+        format!("site mask library {}: {e}", path.display()),
+    )
 }
 
 /// Where the site library lives.
@@ -173,7 +162,7 @@ pub fn run_and_site_masks(
 /// The signature values of an instance (device and geometry elements only).
 pub fn signature_of(file: &Path) -> Result<BTreeMap<String, String>, ApiError> {
     let obj = crate::intake::open_full(file).map_err(|why| {
-        usage(
+        ApiError::usage(
             "masks.unreadable",
             format!(
                 "{} cannot be read as DICOM: {}",
@@ -183,7 +172,7 @@ pub fn signature_of(file: &Path) -> Result<BTreeMap<String, String>, ApiError> {
         )
     })?;
     if !pixels::has_pixels(&obj) {
-        return Err(usage(
+        return Err(ApiError::usage(
             "masks.no_pixels",
             format!("{} has no pixel data to mask", file.display()),
         ));
@@ -232,9 +221,9 @@ fn default_name(sig: &BTreeMap<String, String>, taken: &[SiteRule]) -> String {
 
 fn check_regions(regions: &[Rect]) -> Result<(), ApiError> {
     if regions.is_empty() || regions.iter().any(|r| r.w <= 0 || r.h <= 0) {
-        return Err(usage(
+        return Err(ApiError::usage(
             "masks.bad_regions",
-            "a rule needs at least one rectangle with width and height above 0".into(),
+            "a rule needs at least one rectangle with width and height above 0",
         ));
     }
     Ok(())
@@ -251,7 +240,7 @@ pub fn ctp_block(rule: &SiteRule) -> Result<String, ApiError> {
     let mut tests = Vec::new();
     for (k, v) in &rule.matches {
         if v.contains(['{', '}', '\n']) {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "masks.export",
                 format!(
                     "rule '{}': the value of {k} cannot be written in a CTP script",
@@ -262,7 +251,7 @@ pub fn ctp_block(rule: &SiteRule) -> Result<String, ApiError> {
         tests.push(format!("{k}.equalsIgnoreCase(\"{}\")", ctp_literal(v)));
     }
     if tests.is_empty() {
-        return Err(usage(
+        return Err(ApiError::usage(
             "masks.export",
             format!("rule '{}' has no signature", rule.name),
         ));
@@ -335,7 +324,7 @@ impl super::Session {
         let sig = signature_of(&req.file)?;
         let mut f = read_site(&self.home)?;
         if let Some(same) = f.rule.iter().find(|r| r.matches == sig) {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "masks.duplicate_signature",
                 format!(
                     "rule '{}' already covers images like this one; delete it first to replace it",
@@ -345,13 +334,13 @@ impl super::Session {
         }
         let name = match &req.name {
             Some(n) if n.trim().is_empty() => {
-                return Err(usage("masks.bad_name", "the rule name is empty".into()))
+                return Err(ApiError::usage("masks.bad_name", "the rule name is empty"))
             }
             Some(n) => n.trim().to_string(),
             None => default_name(&sig, &f.rule),
         };
         if f.rule.iter().any(|r| r.name == name) {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "masks.duplicate_name",
                 format!("a rule named '{name}' exists already"),
             ));
@@ -386,7 +375,7 @@ impl super::Session {
     pub fn mask_rule_matches(&self, name: &str) -> Result<RuleMatches, ApiError> {
         let f = read_site(&self.home)?;
         let Some(rule) = f.rule.iter().find(|r| r.name == name) else {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "masks.no_such_rule",
                 format!("no rule named '{name}'"),
             ));
@@ -398,11 +387,8 @@ impl super::Session {
         .map_err(|e| io(&site_path(&self.home), e))?;
         let lib =
             MaskLibrary::parse(&text, "site.toml").map_err(|e| io(&site_path(&self.home), e))?;
-        let cat = |e: rusqlite::Error| ApiError {
-            code: "catalog.query".into(),
-            message: format!("cannot read the catalog: {e}"),
-            class: ErrorClass::Transient,
-            usage: false,
+        let cat = |e: rusqlite::Error| {
+            ApiError::transient("catalog.query", format!("cannot read the catalog: {e}"))
         };
         let mut stmt = self
             .catalog
@@ -467,7 +453,10 @@ impl super::Session {
         let f = read_site(&self.home)?;
         for n in names {
             if !f.rule.iter().any(|r| &r.name == n) {
-                return Err(usage("masks.no_such_rule", format!("no rule named '{n}'")));
+                return Err(ApiError::usage(
+                    "masks.no_such_rule",
+                    format!("no rule named '{n}'"),
+                ));
             }
         }
         let mut out = String::from(

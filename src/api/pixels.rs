@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 use crate::pixels::{self, PreviewInfo, Window};
 
 /// What to render.
@@ -91,11 +91,11 @@ pub fn preview_to_file(
     opts: &PreviewOptions,
 ) -> Result<PreviewInfo, ApiError> {
     let (png, info) = session.preview_png(file, opts)?;
-    std::fs::write(out, png).map_err(|e| ApiError {
-        code: "pixels.png_write".into(),
-        message: format!("cannot write {}: {e}", out.display()),
-        class: ErrorClass::Permanent,
-        usage: false,
+    std::fs::write(out, png).map_err(|e| {
+        ApiError::permanent(
+            "pixels.png_write",
+            format!("cannot write {}: {e}", out.display()),
+        )
     })?;
     Ok(info)
 }

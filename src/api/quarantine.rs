@@ -11,7 +11,7 @@ use super::unix_now;
 use crate::archive::DestinationSpec;
 use crate::catalog::quarantine::{NewQuarantine, QuarantineRow};
 use crate::deid::{Profile, Quarantine};
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// Where a released item goes.
 #[derive(Debug, Clone, Default)]
@@ -65,15 +65,6 @@ pub struct ReleaseReport {
     pub written: Option<String>,
 }
 
-fn usage(code: &str, message: String) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: true,
-    }
-}
-
 impl super::Session {
     /// Runs a held item through the pipeline again; delivers or writes it when it now passes,
     /// else records the new reason and keeps holding it.
@@ -83,14 +74,14 @@ impl super::Session {
         opts: &ReleaseOptions,
     ) -> Result<ReleaseReport, ApiError> {
         if opts.to.is_none() && opts.out.is_none() {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "quarantine.release_target",
-                "say where the released item goes: --to DEST or --out DIR".into(),
+                "say where the released item goes: --to DEST or --out DIR",
             ));
         }
         let row = self.quarantine_show(id)?;
         if row.state != "held" {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "quarantine.not_held",
                 format!("quarantine item {id} is already {}", row.state),
             ));
@@ -108,12 +99,7 @@ impl super::Session {
         let prepared = match prepare(&pipeline, &file) {
             Ok(p) => p,
             Err(NotPrepared::Failed(why)) => {
-                return Err(ApiError {
-                    code: "quarantine.release".into(),
-                    message: why,
-                    class: ErrorClass::Permanent,
-                    usage: false,
-                })
+                return Err(ApiError::permanent("quarantine.release", why))
             }
             Err(NotPrepared::Quarantined { quarantine: q, .. }) => {
                 self.catalog
@@ -145,12 +131,7 @@ impl super::Session {
         };
         if let Some(out) = &opts.out {
             crate::pipeline::sink::write_one(out, &prepared.relative_path, &prepared.bytes)
-                .map_err(|e| ApiError {
-                    code: "quarantine.write".into(),
-                    message: e.to_string(),
-                    class: ErrorClass::Transient,
-                    usage: false,
-                })?;
+                .map_err(|e| ApiError::transient("quarantine.write", e.to_string()))?;
             report.written = Some(prepared.relative_path.display().to_string());
         }
         if let Some(dest) = &opts.to {
@@ -191,11 +172,8 @@ impl super::Session {
 
     /// One quarantine record.
     pub fn quarantine_show(&self, id: i64) -> Result<QuarantineRow, ApiError> {
-        self.catalog.quarantine_get(id)?.ok_or_else(|| ApiError {
-            code: "quarantine.not_found".into(),
-            message: format!("no quarantine item {id}"),
-            class: ErrorClass::Permanent,
-            usage: true,
+        self.catalog.quarantine_get(id)?.ok_or_else(|| {
+            ApiError::usage("quarantine.not_found", format!("no quarantine item {id}"))
         })
     }
 
@@ -219,11 +197,11 @@ impl super::Session {
             created_at: unix_now(),
         })?;
         let stored = self.home.dir("quarantine").join(format!("{id}.dcm"));
-        let bytes = std::fs::read(path).map_err(|e| ApiError {
-            code: "deid.quarantine_copy".into(),
-            message: format!("cannot read {}: {e}", path.display()),
-            class: ErrorClass::Permanent,
-            usage: false,
+        let bytes = std::fs::read(path).map_err(|e| {
+            ApiError::permanent(
+                "deid.quarantine_copy",
+                format!("cannot read {}: {e}", path.display()),
+            )
         })?;
         crate::home::write_private_file(&stored, &bytes)?;
         self.catalog.set_quarantine_copy(id, &stored)?;
@@ -234,7 +212,7 @@ impl super::Session {
     pub fn quarantine_discard(&mut self, id: i64) -> Result<(), ApiError> {
         let row = self.quarantine_show(id)?;
         if row.state != "held" {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "quarantine.not_held",
                 format!("quarantine item {id} is already {}", row.state),
             ));

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{unix_now, Session};
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 use crate::queue::runner::{self, RunOptions, RunProgress, RunReport};
 use crate::queue::store::{CancelReport, QueueStore};
 use crate::queue::QueueError;
@@ -57,12 +57,7 @@ pub struct QueueChange {
 }
 
 fn usage(message: String) -> ApiError {
-    ApiError {
-        code: "queue.usage".into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: true,
-    }
+    ApiError::usage("queue.usage", message)
 }
 
 fn qerr(e: QueueError) -> ApiError {

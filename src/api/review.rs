@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::{unix_now, Session};
 use crate::catalog::review::ScannedInstance;
 pub use crate::catalog::review::Signoff;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// What to sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,23 +110,14 @@ pub fn pick(roots: &[PathBuf], instances: Vec<ScannedInstance>, opts: &SampleOpt
     }
 }
 
-fn usage(code: &str, message: String) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: true,
-    }
-}
-
 impl Session {
     /// Catalogs `paths` and picks `opts.per_series` instances of every series under each of
     /// them, deterministically from `opts.seed`.
     pub fn sample(&mut self, paths: &[PathBuf], opts: &SampleOptions) -> Result<Sample, ApiError> {
         if opts.per_series == 0 {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "review.sample_size",
-                "a sample needs at least 1 instance per series".into(),
+                "a sample needs at least 1 instance per series",
             ));
         }
         let roots = crate::intake::check_roots(paths).map_err(ApiError::usage_err)?;
@@ -145,15 +136,15 @@ impl Session {
     ) -> Result<Signoff, ApiError> {
         let reviewer = reviewer.trim();
         if reviewer.is_empty() {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "review.reviewer",
-                "a sign-off needs the reviewer's name".into(),
+                "a sign-off needs the reviewer's name",
             ));
         }
         if instance_ids.is_empty() {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "review.empty",
-                "a sign-off needs at least one instance".into(),
+                "a sign-off needs at least one instance",
             ));
         }
         let mut found = Vec::with_capacity(instance_ids.len());
@@ -161,7 +152,7 @@ impl Session {
             match self.catalog.instance_sop(id)? {
                 Some(sop) => found.push((id, sop)),
                 None => {
-                    return Err(usage(
+                    return Err(ApiError::usage(
                         "review.unknown_instance",
                         format!("no instance {id} in the catalog"),
                     ))

@@ -68,15 +68,6 @@ pub fn session_label(subject: &str, new_study_uid: &str) -> String {
     format!("{subject}_{tail}")
 }
 
-fn api_err(code: &str, message: String, usage: bool) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage,
-    }
-}
-
 /// Prepares every file, queues the job and runs it to the end (no waiting for an offline
 /// destination: the job is left queued, as `queue run` resumes it).
 #[allow(clippy::too_many_arguments)]
@@ -281,7 +272,7 @@ pub fn send_with(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .build()
-        .map_err(|e| api_err("send.threads", format!("cannot start workers: {e}"), false))?;
+        .map_err(|e| ApiError::permanent("send.threads", format!("cannot start workers: {e}")))?;
     let (tx, rx) = crossbeam_channel::bounded::<(PathBuf, Result<Ready, NotPrepared>)>(64);
     let mut done = 0u64;
     std::thread::scope(|sc| {
@@ -335,25 +326,23 @@ pub fn send_with(
             .filter(|r| matches!(r.level, Level::Session | Level::Scan))
             .count();
     if per_study > 0 && by_study.len() != 1 {
-        return Err(api_err(
+        return Err(ApiError::usage(
             "send.extras_ambiguous",
             format!(
                 "session- and scan-level resources and scan QC status need a send of exactly one \
                  study ({} studies here); send the studies one at a time",
                 by_study.len()
             ),
-            true,
         ));
     }
     let subjects: std::collections::BTreeSet<&String> = by_study.keys().map(|(s, _)| s).collect();
     if extras.resources.iter().any(|r| r.level == Level::Subject) && subjects.len() != 1 {
-        return Err(api_err(
+        return Err(ApiError::usage(
             "send.extras_ambiguous",
             format!(
                 "subject-level resources need a send of exactly one subject ({} here)",
                 subjects.len()
             ),
-            true,
         ));
     }
     let mut specs = Vec::new();
@@ -364,29 +353,23 @@ pub fn send_with(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if !safe_label(&name) {
-            return Err(api_err(
+            return Err(ApiError::usage(
                 "send.resource_name",
                 format!(
                     "resource file '{}': its name becomes the archive file name and may hold only \
                      letters, digits, '_', '-' and '.'; rename it",
                     r.path.display()
                 ),
-                true,
             ));
         }
         let bytes = std::fs::read(&r.path).map_err(|e| {
-            api_err(
+            ApiError::usage(
                 "send.resource_read",
                 format!("cannot read the resource file {}: {e}", r.path.display()),
-                true,
             )
         })?;
         let (path, _) = to_outbox(outbox, &bytes).map_err(|e| {
-            api_err(
-                "send.outbox",
-                format!("cannot write the outbox: {e}"),
-                false,
-            )
+            ApiError::permanent("send.outbox", format!("cannot write the outbox: {e}"))
         })?;
         specs.push(store::ExtraSpec::Resource(Resource {
             level: r.level,
@@ -403,10 +386,9 @@ pub fn send_with(
         quality: q.quality,
     }));
     if !specs.is_empty() && by_study.is_empty() {
-        return Err(api_err(
+        return Err(ApiError::permanent(
             "send.extras_without_study",
-            "resources and QC status go with a study, and no study was prepared".into(),
-            false,
+            "resources and QC status go with a study, and no study was prepared",
         ));
     }
     let q = store::QueueStore::open(conn).map_err(qerr)?;

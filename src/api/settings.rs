@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::archive::{ArchiveError, DestinationSpec};
 use crate::config::{self, Config};
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// A named destination.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -92,15 +92,6 @@ pub enum SettingsChange {
     },
 }
 
-fn usage(code: &str, message: String) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: true,
-    }
-}
-
 fn cfg_err(e: config::ConfigError) -> ApiError {
     ApiError::from_err(&e, true)
 }
@@ -151,9 +142,9 @@ fn text(v: &str) -> Option<toml_edit::Value> {
 pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiError> {
     let cfg = config::load(path, true).map_err(cfg_err)?;
     let file = cfg.path.clone().ok_or_else(|| {
-        usage(
+        ApiError::usage(
             "settings.no_file",
-            "there is no configuration file to write".into(),
+            "there is no configuration file to write",
         )
     })?;
     // every value of a change is written in one atomic edit of the file
@@ -166,9 +157,9 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !ok_name {
-                return Err(usage(
+                return Err(ApiError::usage(
                     "settings.bad_name",
-                    "a destination name uses letters, digits, '-' and '_' only".into(),
+                    "a destination name uses letters, digits, '-' and '_' only",
                 ));
             }
             // the form only (a secret comes later, from `login` or the environment); the
@@ -184,9 +175,9 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
                 "ctp+https://",
             ];
             if !known.iter().any(|k| url.trim().starts_with(k)) {
-                return Err(usage(
+                return Err(ApiError::usage(
                     "settings.bad_url",
-                    "a destination is folder:PATH, xnat+https://…, dicom://AE@host:port, dicomweb+http(s)://… or ctp+http(s)://…".into(),
+                    "a destination is folder:PATH, xnat+https://…, dicom://AE@host:port, dicomweb+http(s)://… or ctp+http(s)://…",
                 ));
             }
             set(&[(&["destinations", name], "url", text(url))])?;
@@ -200,7 +191,7 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
         } => {
             let p = Path::new(lookup.trim());
             if !lookup.trim().is_empty() && !p.is_file() {
-                return Err(usage(
+                return Err(ApiError::usage(
                     "settings.no_lookup",
                     format!("the lookup table {} does not exist", p.display()),
                 ));
@@ -218,9 +209,9 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
             quiet_secs,
         } => {
             if !aet.trim().is_empty() && !crate::dimse::valid_ae(aet.trim()) {
-                return Err(usage(
+                return Err(ApiError::usage(
                     "settings.bad_ae",
-                    "the AE title must be 1 to 16 printable characters without a backslash".into(),
+                    "the AE title must be 1 to 16 printable characters without a backslash",
                 ));
             }
             let t: &[&str] = &["receiver"];
@@ -247,14 +238,15 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
             max_rate,
         } => {
             if *concurrency > 64 {
-                return Err(usage(
+                return Err(ApiError::usage(
                     "settings.concurrency",
-                    "pieces in flight: 1 to 64".into(),
+                    "pieces in flight: 1 to 64",
                 ));
             }
             if !max_rate.trim().is_empty() {
-                crate::units::parse_rate(max_rate)
-                    .map_err(|e| usage("settings.max_rate", format!("bandwidth cap: {e}")))?;
+                crate::units::parse_rate(max_rate).map_err(|e| {
+                    ApiError::usage("settings.max_rate", format!("bandwidth cap: {e}"))
+                })?;
             }
             let t: &[&str] = &["delivery"];
             set(&[

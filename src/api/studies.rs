@@ -10,7 +10,7 @@ use super::send::{SendOptions, SendProgress, SendSummary};
 use super::Session;
 use crate::catalog::{InstanceRow, StudyRow};
 use crate::deid::risk::{risk_from_values, HeaderValues};
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// A catalogued study with what may stop it from leaving as it is.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -74,13 +74,11 @@ impl Session {
         self.catalog
             .instance_file(instance)
             .map_err(|e| catalog_err(&e))?
-            .ok_or_else(|| ApiError {
-                code: "catalog.no_instance".into(),
-                message: format!(
-                    "instance {instance} is not in the catalog (scan its folder again)"
-                ),
-                class: ErrorClass::Permanent,
-                usage: true,
+            .ok_or_else(|| {
+                ApiError::usage(
+                    "catalog.no_instance",
+                    format!("instance {instance} is not in the catalog (scan its folder again)"),
+                )
             })
     }
 
@@ -93,24 +91,19 @@ impl Session {
         progress: impl FnMut(SendProgress),
     ) -> Result<SendSummary, ApiError> {
         if study_uids.is_empty() {
-            return Err(ApiError {
-                code: "send.nothing_selected".into(),
-                message: "choose at least one study to send".into(),
-                class: ErrorClass::Permanent,
-                usage: true,
-            });
+            return Err(ApiError::usage(
+                "send.nothing_selected",
+                "choose at least one study to send",
+            ));
         }
         let mut files = Vec::new();
         for uid in study_uids {
             let found = self.catalog.study_files(uid).map_err(|e| catalog_err(&e))?;
             if found.is_empty() {
-                return Err(ApiError {
-                    code: "send.unknown_study".into(),
-                    message: "a selected study is no longer in the catalog; scan its folder again"
-                        .into(),
-                    class: ErrorClass::Permanent,
-                    usage: true,
-                });
+                return Err(ApiError::usage(
+                    "send.unknown_study",
+                    "a selected study is no longer in the catalog; scan its folder again",
+                ));
             }
             files.extend(found);
         }

@@ -65,12 +65,10 @@ impl Session {
     /// with who drew it and `created_at` (passed in), and says what else it will match.
     pub fn save_drawn_mask(&self, m: &DrawnMask, created_at: &str) -> Result<SavedMask, ApiError> {
         if m.created_by.trim().is_empty() {
-            return Err(ApiError {
-                code: "masks.who".into(),
-                message: "say who drew the mask: a rule is recorded with its author".into(),
-                class: crate::error::ErrorClass::Permanent,
-                usage: true,
-            });
+            return Err(ApiError::usage(
+                "masks.who",
+                "say who drew the mask: a rule is recorded with its author",
+            ));
         }
         let file = self.instance_file(m.instance)?;
         let rule = self.save_mask_rule(&NewMaskRule {

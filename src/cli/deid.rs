@@ -7,15 +7,10 @@ use super::progress::Bar;
 use super::{print_json, EXIT_FAILED, EXIT_OK};
 use crate::api::deid::{self as api_deid, DeidOptions};
 use crate::api::unix_now;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 fn bad_usage(message: String) -> ApiError {
-    ApiError {
-        code: "cli.usage".into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: true,
-    }
+    ApiError::usage("cli.usage", message)
 }
 
 /// `deposit deid PATH... --out DIR`.

@@ -135,21 +135,17 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
 
 /// Prints one JSON object on stdout.
 pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ApiError> {
-    let s = serde_json::to_string(v).map_err(|e| ApiError {
-        code: "cli.json".into(),
-        message: format!("cannot encode the output: {e}"),
-        class: crate::error::ErrorClass::Permanent,
-        usage: false,
-    })?;
+    let s = serde_json::to_string(v)
+        .map_err(|e| ApiError::permanent("cli.json", format!("cannot encode the output: {e}")))?;
     // (not println!: a full disk or a closed pipe must be an error, not a panic)
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{s}")
         .and_then(|()| out.flush())
-        .map_err(|e| ApiError {
-            code: "cli.stdout".into(),
-            message: format!("cannot write the result to standard output: {e}"),
-            class: crate::error::ErrorClass::Transient,
-            usage: false,
+        .map_err(|e| {
+            ApiError::transient(
+                "cli.stdout",
+                format!("cannot write the result to standard output: {e}"),
+            )
         })
 }

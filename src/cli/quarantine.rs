@@ -5,15 +5,10 @@ use std::path::PathBuf;
 use super::args::Common;
 use super::{print_json, EXIT_FAILED, EXIT_OK};
 use crate::api::quarantine::ReleaseOptions;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 fn usage(message: String) -> ApiError {
-    ApiError {
-        code: "cli.usage".into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: true,
-    }
+    ApiError::usage("cli.usage", message)
 }
 
 fn parse_id(action: &str, id: Option<&str>) -> Result<i64, ApiError> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::args::Common;
 use super::{print_json, EXIT_OK};
 use crate::api::receive::{self, ReceiverOptions};
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// The receiver's flags.
 pub struct Flags {
@@ -38,11 +38,11 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
         // a second signal while stopping ends the process at once
         signal_hook::flag::register_conditional_shutdown(sig, 1, stop.clone())
             .and_then(|_| signal_hook::flag::register(sig, stop.clone()))
-            .map_err(|e| ApiError {
-                code: "receive.signals".into(),
-                message: format!("cannot install signal handlers: {e}"),
-                class: ErrorClass::Permanent,
-                usage: false,
+            .map_err(|e| {
+                ApiError::permanent(
+                    "receive.signals",
+                    format!("cannot install signal handlers: {e}"),
+                )
             })?;
     }
     let defaults = ReceiverOptions::default();

@@ -16,11 +16,8 @@ pub fn run(common: &Common, paths: &[PathBuf], threads: usize) -> Result<u8, Api
     })?;
     bar.finish();
     if common.json {
-        let v = serde_json::to_string(&summary).map_err(|e| ApiError {
-            code: "cli.json".into(),
-            message: format!("cannot encode the summary: {e}"),
-            class: crate::error::ErrorClass::Permanent,
-            usage: false,
+        let v = serde_json::to_string(&summary).map_err(|e| {
+            ApiError::permanent("cli.json", format!("cannot encode the summary: {e}"))
         })?;
         println!("{v}");
     } else if !common.quiet {

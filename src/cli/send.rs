@@ -6,15 +6,10 @@ use super::args::{Common, Delivery};
 use super::progress::Bar;
 use super::{print_json, EXIT_FAILED, EXIT_OK};
 use crate::api::send::{QualitySpec, ResourceSpec, SendOptions};
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 pub(crate) fn usage(message: String) -> ApiError {
-    ApiError {
-        code: "cli.usage".into(),
-        message,
-        class: ErrorClass::Permanent,
-        usage: true,
-    }
+    ApiError::usage("cli.usage", message)
 }
 
 /// Applies the delivery flags to send options (`conf`: `[delivery]` of deposit.toml, used where

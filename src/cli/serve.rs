@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::args::Common;
 use super::EXIT_OK;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 use crate::web::{self, WebOptions, WebServer};
 
 /// Where the built UI is: the flag, `DEPOSIT_UI_DIR`, the installed copy, or `./ui/dist`.
@@ -46,11 +46,8 @@ pub fn run(common: &Common, bind: &str, port: u16, ui: Option<PathBuf>) -> Resul
     .map_err(ApiError::usage_err)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).map_err(|e| ApiError {
-            code: "web.signal".into(),
-            message: format!("cannot watch for stop signals: {e}"),
-            class: ErrorClass::Permanent,
-            usage: false,
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| {
+            ApiError::permanent("web.signal", format!("cannot watch for stop signals: {e}"))
         })?;
     }
     if !common.quiet {

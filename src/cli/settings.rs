@@ -5,7 +5,7 @@
 
 use super::args::{Command, Common};
 use crate::api::resolve::{self, Overrides};
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// True for commands that act for one study (and so must know which).
 fn needs_study(cmd: &Command) -> bool {
@@ -41,12 +41,8 @@ pub fn overrides(common: &Common, cmd: &Command) -> Overrides {
 pub fn resolve(common: &mut Common, cmd: &Command) -> Result<(), ApiError> {
     let r = resolve::resolve(&overrides(common, cmd))?;
     if let Some(root) = &common.uid_root {
-        resolve::check_uid_root(root).map_err(|m| ApiError {
-            code: "cli.uid_root".into(),
-            message: format!("--uid-root {root}: {m}"),
-            class: ErrorClass::Permanent,
-            usage: true,
-        })?;
+        resolve::check_uid_root(root)
+            .map_err(|m| ApiError::usage("cli.uid_root", format!("--uid-root {root}: {m}")))?;
     }
     common.resolved = r;
     Ok(())

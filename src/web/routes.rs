@@ -14,7 +14,7 @@ use super::WebOptions;
 use crate::api::commands::{self, Call};
 use crate::api::host::{Host, HostEvent};
 use crate::api::resolve::Overrides;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// Largest request body accepted by the api.
 const MAX_BODY: u64 = 1 << 20;
@@ -53,15 +53,6 @@ impl State {
     /// The host the commands run on (the background resumer holds it too).
     pub fn host(&self) -> &Arc<Host> {
         &self.host
-    }
-}
-
-fn api_error(code: &str, message: &str) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message: message.into(),
-        class: ErrorClass::Permanent,
-        usage: true,
     }
 }
 
@@ -113,7 +104,7 @@ pub fn handle(state: &State, mut req: Request) {
     let is_post = *req.method() == Method::Post;
     // JSON only, from our own page: a custom header cannot be sent cross-site without CORS
     if is_post && !has_header(&req, "X-Deposit", "1") {
-        let e = api_error("web.forbidden", "requests must come from the Deposit page");
+        let e = ApiError::usage("web.forbidden", "requests must come from the Deposit page");
         let _ = req.respond(json_response(403, &result_body(Err(e))));
         return;
     }
@@ -121,7 +112,7 @@ pub fn handle(state: &State, mut req: Request) {
     if is_post {
         let read = req.as_reader().take(MAX_BODY + 1).read_to_end(&mut body);
         if read.is_err() || body.len() as u64 > MAX_BODY {
-            let e = api_error("web.body", "the request body is too large or unreadable");
+            let e = ApiError::usage("web.body", "the request body is too large or unreadable");
             let _ = req.respond(json_response(413, &result_body(Err(e))));
             return;
         }
@@ -132,7 +123,7 @@ pub fn handle(state: &State, mut req: Request) {
         match serde_json::from_slice(&body) {
             Ok(v) => v,
             Err(_) => {
-                let e = api_error("web.json", "the request body is not JSON");
+                let e = ApiError::usage("web.json", "the request body is not JSON");
                 let _ = req.respond(json_response(400, &result_body(Err(e))));
                 return;
             }
@@ -145,7 +136,7 @@ pub fn handle(state: &State, mut req: Request) {
     let token = cookie_token(&req);
     let logged_in = token.as_deref().is_some_and(|t| state.sessions.check(t));
     if !logged_in {
-        let e = api_error("web.login_required", "log in to see this Deposit");
+        let e = ApiError::usage("web.login_required", "log in to see this Deposit");
         let _ = req.respond(json_response(401, &result_body(Err(e))));
         return;
     }
@@ -178,7 +169,7 @@ pub fn handle(state: &State, mut req: Request) {
         }
         _ => json_response(
             405,
-            &result_body(Err(api_error("web.method", "use POST for commands"))),
+            &result_body(Err(ApiError::usage("web.method", "use POST for commands"))),
         ),
     };
     let _ = req.respond(response);
@@ -190,7 +181,7 @@ fn login(state: &State, args: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
         // slow down guessing
         std::thread::sleep(Duration::from_millis(800));
         tracing::warn!("web UI: a login failed");
-        let e = api_error("web.bad_password", "that password is not right");
+        let e = ApiError::usage("web.bad_password", "that password is not right");
         return json_response(401, &result_body(Err(e)));
     }
     match state.sessions.open() {
@@ -203,7 +194,7 @@ fn login(state: &State, args: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
         )),
         Err(_) => json_response(
             500,
-            &result_body(Err(api_error("web.random", "cannot start a session"))),
+            &result_body(Err(ApiError::usage("web.random", "cannot start a session"))),
         ),
     }
 }
@@ -213,12 +204,12 @@ fn login(state: &State, args: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
 fn dispatch(state: &State, command: &str, args: Value) -> Result<Value, ApiError> {
     match commands::call_json(&state.host, command, args) {
         Call::Done(r) => r,
-        Call::Unknown => Err(api_error("web.unknown_command", "no such command")),
-        Call::BadArgs(e) => Err(api_error(
+        Call::Unknown => Err(ApiError::usage("web.unknown_command", "no such command")),
+        Call::BadArgs(e) => Err(ApiError::usage(
             "web.args",
-            &format!("bad arguments for this command: {e}"),
+            format!("bad arguments for this command: {e}"),
         )),
-        Call::Unencodable(e) => Err(api_error("web.json", &format!("cannot encode: {e}"))),
+        Call::Unencodable(e) => Err(ApiError::usage("web.json", format!("cannot encode: {e}"))),
     }
 }
 

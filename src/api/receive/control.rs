@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use serde::Deserialize;
 
 use super::{ReceiverHandle, ReceiverOptions, ReceiverStatus};
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 
 /// What a person chooses when starting the receiver.
 #[derive(Debug, Clone, Deserialize)]
@@ -31,12 +31,10 @@ pub struct ReceiverControl {
 }
 
 fn state_error() -> ApiError {
-    ApiError {
-        code: "receive.state".into(),
-        message: "the receiver's state is damaged; restart Deposit".into(),
-        class: ErrorClass::Permanent,
-        usage: false,
-    }
+    ApiError::permanent(
+        "receive.state",
+        "the receiver's state is damaged; restart Deposit",
+    )
 }
 
 impl ReceiverControl {
@@ -50,12 +48,10 @@ impl ReceiverControl {
         let home = settings.home_root()?;
         let mut slot = self.running.lock().map_err(|_| state_error())?;
         if slot.is_some() {
-            return Err(ApiError {
-                code: "receive.running".into(),
-                message: "the receiver is already running; stop it first".into(),
-                class: ErrorClass::Permanent,
-                usage: true,
-            });
+            return Err(ApiError::usage(
+                "receive.running",
+                "the receiver is already running; stop it first",
+            ));
         }
         let empty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
         let opts = ReceiverOptions {

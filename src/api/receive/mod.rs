@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::send::SendOptions;
 use crate::catalog::received::ReceivedStudy;
 use crate::catalog::Catalog;
-use crate::error::{ApiError, ErrorClass};
+use crate::error::ApiError;
 use crate::home::Home;
 use crate::receive::service::{Service, ServiceConfig};
 use crate::receive::{ReceiveError, ScpConfig, ScpEvent};
@@ -259,15 +259,6 @@ pub struct ReceiverHandle {
     address: String,
 }
 
-fn err(code: &str, message: String, class: ErrorClass, usage: bool) -> ApiError {
-    ApiError {
-        code: code.into(),
-        message,
-        class,
-        usage,
-    }
-}
-
 /// Starts the receiver on the data home at `home`.
 pub fn start(
     home: impl Into<PathBuf>,
@@ -277,11 +268,9 @@ pub fn start(
     let home = Home::open(home).map_err(ApiError::usage_err)?;
     let on_event: Arc<dyn Fn(ReceiverEvent) + Send + Sync> = Arc::new(on_event);
     if !crate::dimse::valid_ae(&opts.aet) {
-        return Err(err(
+        return Err(ApiError::usage(
             "receive.bad_option",
-            "the AE title must be 1 to 16 printable characters without a backslash".into(),
-            ErrorClass::Permanent,
-            true,
+            "the AE title must be 1 to 16 printable characters without a backslash",
         ));
     }
     // the catalog (migrated) and, with forwarding, the destination and profile: checked now so
@@ -368,14 +357,7 @@ pub fn start(
                     forward::run(plan, stop, ev);
                     let _ = done_tx.send(());
                 })
-                .map_err(|e| {
-                    err(
-                        "receive.thread",
-                        e.to_string(),
-                        ErrorClass::Permanent,
-                        false,
-                    )
-                })?;
+                .map_err(|e| ApiError::permanent("receive.thread", e.to_string()))?;
             Some(done_rx)
         }
         None => None,

@@ -2,12 +2,19 @@
 // with its arguments as JSON (the server's snake_case names), events come by long-polling.
 // Folders cannot be picked or dropped from a browser: paths are typed.
 import type { ApiError, Result } from "./bindings";
+import type { ErrorCode } from "./errorCodes";
 import { TransportBackend, type JobEventName, type JobEvents, type Unlisten } from "./backend";
 
 type Handler = (payload: unknown) => void;
 
 /** Thrown to the login gate when the server wants a login. */
-export const LOGIN_REQUIRED = "web.login_required";
+export const LOGIN_REQUIRED: ErrorCode = "web.login_required";
+
+/** Codes the browser makes itself: the engine never sends them, so they are not ErrorCodes. */
+export type BrowserErrorCode = "web.offline";
+
+/** The service cannot be reached (made here, when `fetch` itself fails). */
+export const OFFLINE: BrowserErrorCode = "web.offline";
 
 async function post<T>(path: string, body: unknown): Promise<Result<T, ApiError>> {
   try {
@@ -21,7 +28,7 @@ async function post<T>(path: string, body: unknown): Promise<Result<T, ApiError>
   } catch (e) {
     return {
       status: "error",
-      error: { code: "web.offline", message: `cannot reach the Deposit service: ${String(e)}`, class: "transient", usage: false },
+      error: { code: OFFLINE, message: `cannot reach the Deposit service: ${String(e)}`, class: "transient", usage: false },
     };
   }
 }

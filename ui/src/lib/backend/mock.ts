@@ -38,6 +38,7 @@ import type {
   JobEvents,
 } from "./backend";
 import { TransportBackend } from "./backend";
+import type { ErrorCode } from "./errorCodes";
 
 type Listeners<T> = Set<(v: T) => void>;
 
@@ -106,7 +107,7 @@ export class MockBackend extends TransportBackend {
   private mockInspect(instance: number, profile: string | null) {
     this.inspected.push({ instance, profile });
     const r = this.reports[instance];
-    return r ? ok(r) : fail<InspectReport>({ code: "catalog.no_instance", message: "no such instance", class: "permanent", usage: true });
+    return r ? ok(r) : fail<InspectReport>({ code: "catalog.no_instance" satisfies ErrorCode, message: "no such instance", class: "permanent", usage: true });
   }
   private mockPreview(instance: number, frame: number, center: number | null, width: number | null) {
     this.previews.push({ instance, frame, center, width });
@@ -156,7 +157,7 @@ export class MockBackend extends TransportBackend {
   }
   private mockSaveMask(mask: DrawnMask) {
     if (!mask.created_by.trim()) {
-      return fail<SavedMask>({ code: "masks.who", message: "say who drew the mask", class: "permanent", usage: true });
+      return fail<SavedMask>({ code: "masks.who" satisfies ErrorCode, message: "say who drew the mask", class: "permanent", usage: true });
     }
     this.savedMasks.push(mask);
     const rule: SiteRule = {
@@ -238,7 +239,7 @@ export class MockBackend extends TransportBackend {
   }
   private mockRecordSignoff(instances: number[], reviewer: string, note: string) {
     if (!reviewer.trim()) {
-      return fail<Signoff>({ code: "review.reviewer", message: "a sign-off needs the reviewer's name", class: "permanent", usage: true });
+      return fail<Signoff>({ code: "review.reviewer" satisfies ErrorCode, message: "a sign-off needs the reviewer's name", class: "permanent", usage: true });
     }
     const s: Signoff = { id: this.signed.length + 1, reviewer, note, created_at: 1764000000, instance_ids: instances };
     this.signed.unshift(s);
@@ -280,7 +281,7 @@ export class MockBackend extends TransportBackend {
   private mockTestDestination(destination: string) {
     this.tested.push(destination);
     if (destination.includes("down")) {
-      return fail<string>({ code: "archive.unreachable", message: "cannot connect to down.example.org", class: "transient", usage: false });
+      return fail<string>({ code: "archive.unreachable" satisfies ErrorCode, message: "cannot connect to down.example.org", class: "transient", usage: false });
     }
     return ok(`XNAT ${destination}`);
   }
@@ -413,6 +414,7 @@ export class MockBackend extends TransportBackend {
       case "start_send":
         return this.mockStartSend(a.request);
       default:
+        // the mock's own code (not an ErrorCode: the engine never sends it)
         return fail({ code: "mock.unknown_command", message: `the mock has no ${cmd}`, class: "permanent", usage: true });
     }
   }

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import type { QuarantineRow, ReleaseReport } from "../../lib/backend/backend";
 import { formatWhen, plural, shortHash } from "../../lib/format";
-import { FIXES, missingInWords, reasonTitle } from "./words";
+import { fixFor, LOOKUP_MISSING, missingInWords, reasonTitle } from "./words";
 
 interface Props {
   row: QuarantineRow;
@@ -20,7 +20,7 @@ interface Props {
 }
 
 export function HeldDetails({ row: q, outcome, lookupFile, sameKey, locked, onAddLookup }: Props) {
-  const fix = FIXES[q.code];
+  const fix = fixFor(q.code);
   // the parent keys this panel by file, so another file starts with an empty box
   const [value, setValue] = useState("");
   const missing = q.missing_key ? missingInWords(q.missing_key) : null;
@@ -38,7 +38,7 @@ export function HeldDetails({ row: q, outcome, lookupFile, sameKey, locked, onAd
           Missing from the lookup table: {missing.what} <code>{missing.value}</code>
         </p>
       )}
-      {missing && q.code === "lookup_missing" && q.state === "held" && (
+      {missing && q.code === LOOKUP_MISSING && q.state === "held" && (
         lookupFile ? (
           <form
             class="lookup-add"

@@ -1,17 +1,21 @@
 // Quarantine in plain words: a short title per reason code, the fix the engine supports, and the
 // split of the records into what is waiting (by reason) and what was dealt with.
 import type { QuarantineRow } from "../../lib/backend/backend";
+import { HOLD_CODES, type HoldCode } from "../../lib/backend/errorCodes";
+
+/** The reason whose fix is an entry added to the lookup table. */
+export const LOOKUP_MISSING: HoldCode = "lookup_missing";
 
 /** What to do about each reason, where there is something to do. */
-export const FIXES: Record<string, string> = {
+const FIXES: Partial<Record<HoldCode, string>> = {
   lookup_missing: "Give the patient a pseudonym below: it is added to the lookup table and the patient's files are released.",
   needs_pixel_review: "Draw a mask over the burned-in text in Inspect, then release.",
   unreadable: "The file is damaged; get a new copy from the source and add it again.",
   residual_pixel_text: "Text still shows after masking: make the mask cover it in Inspect, then release.",
 };
 
-/** Reason codes (deid::QuarantineCode) as short titles. */
-const TITLES: Record<string, string> = {
+/** Reason codes (deid::QuarantineCode) as short titles: one for every code, or tsc fails. */
+const TITLES: Record<HoldCode, string> = {
   lookup_missing: "Patient not in the lookup table",
   needs_pixel_review: "Picture may show names or IDs",
   unreadable: "File could not be read",
@@ -22,9 +26,19 @@ const TITLES: Record<string, string> = {
   ctp_error: "The site's CTP script failed",
 };
 
+/** Whether `code` is one of the engine's hold reasons. */
+export function isHoldCode(code: string): code is HoldCode {
+  return (HOLD_CODES as readonly string[]).includes(code);
+}
+
 /** The title of a reason code; an unknown code gets the engine's own sentence. */
 export function reasonTitle(code: string, sentence: string): string {
-  return TITLES[code] ?? sentence;
+  return isHoldCode(code) ? TITLES[code] : sentence;
+}
+
+/** What to do about a reason code, if there is something to do. */
+export function fixFor(code: string): string | null {
+  return (isHoldCode(code) && FIXES[code]) || null;
 }
 
 /** A missing lookup key (`keytype/ORIGINAL`, as the engine records it) in words. */
@@ -72,7 +86,7 @@ export function splitRows(rows: QuarantineRow[]): Split {
     held.push(q);
     const r = byCode.get(q.code);
     if (r) r.count++;
-    else byCode.set(q.code, { code: q.code, title: reasonTitle(q.code, q.reason), count: 1, fix: FIXES[q.code] ?? null });
+    else byCode.set(q.code, { code: q.code, title: reasonTitle(q.code, q.reason), count: 1, fix: fixFor(q.code) });
   }
   const reasons = [...byCode.values()].sort((a, b) => b.count - a.count || a.title.localeCompare(b.title));
   return { held, done, reasons };
