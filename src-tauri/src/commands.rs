@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use deposit::api::dto::ApiError;
 use deposit::api::host::Host;
-use deposit::error::ErrorClass;
 use tauri::State;
 
 /// The window's first frame is on screen (the UI calls this once, after its first paint): logs
@@ -21,12 +20,7 @@ pub fn window_shown(started: State<'_, crate::state::Started>) -> u64 {
 
 /// A command's thread ended without an answer.
 fn stopped(e: impl std::fmt::Display) -> ApiError {
-    ApiError {
-        code: "app.thread".into(),
-        message: format!("the command stopped: {e}"),
-        class: ErrorClass::Transient,
-        usage: false,
-    }
+    ApiError::transient("app.thread", format!("the command stopped: {e}"))
 }
 
 /// Expands the command table (see `deposit::deposit_commands!`) into `#[tauri::command]`
