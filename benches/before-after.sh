@@ -55,14 +55,15 @@ if [ "$(find "$corpus" -name '*.dcm' 2>/dev/null | wc -l)" != "$files" ]; then
   "$target/release/deposit-synth" --out "$corpus" --bulk "$files"
 fi
 [ -f "$corpus/manifest.json" ] && mv "$corpus/manifest.json" "$corpus.manifest.json"
-one="$(find "$corpus" -name '*.dcm' | sort | head -1)"
+one="$(find "$corpus" -name '*.dcm' | sort | sed -n 1p)"
 touch "$work/none.toml"
 echo "== warm page cache"
 find "$corpus" -name '*.dcm' -print0 | xargs -0 cat > /dev/null
 
 # step NAME BIN: one timed run from an empty data home; appends "name|build|wall|rss"
 step() {
-  local name="$1" which="$2" bin="$3" home="$work/home-$which"
+  local name="$1" which="$2" bin="$3"
+  local home="$work/home-$which"
   rm -rf "$home" "$work/out"; mkdir -p "$work/out"
   local cmd
   case "$name" in
