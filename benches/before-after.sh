@@ -10,12 +10,14 @@
 # (pipeline + queue + archive + verification), send to the project's XNAT test server and to its
 # central-CTP stand-in on loopback (the HTTP transport; a fresh server for each run), and inspect
 # of one file (the in-memory pipeline), each from an empty data home. BEFORE_BIN=path skips
-# building REV (a binary built earlier). Needs: git, /usr/bin/time, bc, python3.
+# building REV (a binary built earlier); BENCH_STEPS="xnat ctp" runs only those steps,
+# BENCH_ROUNDS=N sets the rounds (3). Needs: git, /usr/bin/time, bc, python3.
 set -euo pipefail
 
 rev="${1:?usage: benches/before-after.sh REV [FILES]}"
 files="${2:-1000}"
 rounds="${BENCH_ROUNDS:-3}"
+steps="${BENCH_STEPS:-scan deid send xnat ctp inspect}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 target="${CARGO_TARGET_DIR:-$root/target}"
@@ -90,7 +92,7 @@ step() {
 
 for i in $(seq "$rounds"); do
   echo "== round $i"
-  for s in scan deid send xnat ctp inspect; do
+  for s in $steps; do
     # alternate which build goes first
     if [ $((i % 2)) = 1 ]; then step "$s" before "$before"; step "$s" after "$after"
     else step "$s" after "$after"; step "$s" before "$before"; fi
@@ -99,7 +101,7 @@ done
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '\n%-8s %12s %12s %10s %14s %14s\n' step "before s" "after s" "after/bef" "before RSS MB" "after RSS MB"
-for s in scan deid send xnat ctp inspect; do
+for s in $steps; do
   b="$(grep "^$s|before|" "$work/results" | cut -d'|' -f3 | median)"
   a="$(grep "^$s|after|" "$work/results" | cut -d'|' -f3 | median)"
   br="$(grep "^$s|before|" "$work/results" | cut -d'|' -f4 | median)"
