@@ -35,7 +35,6 @@ fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
     // shared protocol and language plumbing
     r.insert("dimse", with(PURE, &[]));
     r.insert("ctp_expr", with(PURE, &[]));
-    r.insert("net", with(PURE, &[]));
     // settings: below everything that reads them
     r.insert("config", with(FOUNDATION, &["dimse", "deid"]));
     // the engine, in the order data flows
@@ -47,7 +46,7 @@ fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
         "pipeline",
         with(FOUNDATION, &["intake", "catalog", "deid", "pixels"]),
     );
-    r.insert("archive", with(FOUNDATION, &["dimse", "net", "config"]));
+    r.insert("archive", with(FOUNDATION, &["dimse", "config"]));
     r.insert("queue", with(FOUNDATION, &["archive", "catalog"]));
     r.insert("receive", with(FOUNDATION, &["dimse", "intake", "catalog"]));
     // the one surface every front door calls: may use the whole engine
@@ -56,8 +55,8 @@ fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
         with(
             FOUNDATION,
             &[
-                "dimse", "ctp_expr", "net", "config", "intake", "deid", "pixels", "catalog",
-                "pipeline", "archive", "queue", "receive",
+                "dimse", "ctp_expr", "config", "intake", "deid", "pixels", "catalog", "pipeline",
+                "archive", "queue", "receive",
             ],
         ),
     );
