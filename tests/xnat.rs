@@ -512,7 +512,7 @@ fn killed_send_resumes_with_queue_run_exactly_once() {
     }
 }
 
-/// The test double itself follows the documented protocol (xnat-protocol.md §1, §6).
+/// The test double itself follows the documented protocol (docs/protocols.md, "XNAT").
 #[test]
 fn test_server_follows_the_documented_protocol() {
     use base64::Engine;

@@ -1,5 +1,5 @@
-//! A CTP HttpImportService-compatible receiver for Deposit's tests (xnat-protocol.md §4,
-//! ctp-compat.md B.8): accepts only `POST` with a Content-Type containing
+//! A CTP HttpImportService-compatible receiver for Deposit's tests (docs/protocols.md,
+//! "Central CTP"): accepts only `POST` with a Content-Type containing
 //! `application/x-mirc`; with users configured, asks for Basic credentials (`401` +
 //! `WWW-Authenticate: Basic realm="HttpImportService"`); reads `Content-Length` or chunked
 //! bodies; recomputes the MD5 when a `Digest` header is present (CTP's form: hex without leading

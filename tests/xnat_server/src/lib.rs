@@ -1,5 +1,5 @@
 //! An XNAT-compatible test server for Deposit's tests: a real HTTP server on 127.0.0.1 that
-//! reproduces the behaviour documented in xnat-protocol.md (§1, §6) — JSESSION login, optional
+//! reproduces the behaviour described in docs/protocols.md ("XNAT") — JSESSION login, optional
 //! CSRF, the DICOM-zip import handler with the merge rule and re-send overwrite, the silent
 //! project fallback, the quiet timer (off with `prevent_auto_commit=true`), commit codes and
 //! file listings with MD5 digests — and stores what it receives on disk. Faults are switchable
