@@ -248,15 +248,17 @@ impl Session {
         }
     }
 
-    /// The pipeline of a run under `profile`: the lookup table, the pixel policy (`masks`, then
+    /// The pipeline of a run under the profile `profile` names (the study's approved one by
+    /// default, [`Self::run_profile`]): the lookup table, the pixel policy (`masks`, then
     /// the site library) and the keys of this data home and study.
     pub(crate) fn pipeline(
         &self,
-        profile: Profile,
+        profile: Option<&str>,
         lookup: Option<&Path>,
         masks: Option<&Path>,
         detect_text: bool,
     ) -> Result<Pipeline, ApiError> {
+        let profile = self.run_profile(profile)?;
         let lookup = load_lookup(lookup)?;
         let pixels = pixel_policy(&self.home, masks, detect_text)?;
         let keys = self.keys()?;
@@ -272,9 +274,8 @@ impl Session {
         opts: &DeidOptions,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<DeidSummary, ApiError> {
-        let profile = self.run_profile(opts.profile.as_deref())?;
         let pipeline = self.pipeline(
-            profile,
+            opts.profile.as_deref(),
             opts.lookup.as_deref(),
             opts.masks.as_deref(),
             opts.detect_text,

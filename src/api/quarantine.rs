@@ -87,9 +87,8 @@ impl super::Session {
             ));
         }
         let file = PathBuf::from(row.stored_path.as_deref().unwrap_or(&row.source_path));
-        let profile = self.run_profile(opts.profile.as_deref())?;
         let pipeline = self.pipeline(
-            profile,
+            opts.profile.as_deref(),
             opts.lookup.as_deref(),
             opts.masks.as_deref(),
             false,

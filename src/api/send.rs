@@ -606,9 +606,8 @@ impl super::Session {
         opts: &SendOptions,
         mut progress: impl FnMut(SendProgress),
     ) -> Result<SendSummary, ApiError> {
-        let profile = self.run_profile(opts.profile.as_deref())?;
         let pipeline = self.pipeline(
-            profile,
+            opts.profile.as_deref(),
             opts.lookup.as_deref(),
             opts.masks.as_deref(),
             opts.detect_text,
