@@ -154,6 +154,26 @@ fn named_modules(text: &str, prefix: &str) -> Vec<(usize, String)> {
     found
 }
 
+/// A source file's text and the name it is shown by; what is wrong with the file itself (it
+/// cannot be read, or does not open with a `//!` line) is added to `out`.
+fn read_source(file: &Path, out: &mut Vec<String>) -> Option<(String, String)> {
+    let shown = file
+        .strip_prefix(root())
+        .unwrap_or(file)
+        .display()
+        .to_string();
+    let Ok(text) = std::fs::read_to_string(file) else {
+        out.push(format!("{shown}: cannot be read"));
+        return None;
+    };
+    if !text.trim_start().starts_with("//!") {
+        out.push(format!(
+            "{shown}: does not open with a `//!` line saying what it is for"
+        ));
+    }
+    Some((shown, text))
+}
+
 /// The violations of the rules in the tree at `src` (and the shell at `shell`), one per line.
 fn violations(src: &Path, shell: &Path) -> Vec<String> {
     let rules = rules();
@@ -164,20 +184,9 @@ fn violations(src: &Path, shell: &Path) -> Vec<String> {
     let known: BTreeSet<&str> = rules.keys().copied().collect();
     for file in &files {
         let module = module_of(src, file);
-        let shown = file
-            .strip_prefix(root())
-            .unwrap_or(file)
-            .display()
-            .to_string();
-        let Ok(text) = std::fs::read_to_string(file) else {
-            out.push(format!("{shown}: cannot be read"));
+        let Some((shown, text)) = read_source(file, &mut out) else {
             continue;
         };
-        if !text.trim_start().starts_with("//!") {
-            out.push(format!(
-                "{shown}: does not open with a `//!` line saying what it is for"
-            ));
-        }
         let Some(allowed) = rules.get(module.as_str()) else {
             out.push(format!(
                 "{shown}: module `{module}` has no place in the layer rules (tests/layers.rs, docs/architecture.md)"
@@ -203,19 +212,9 @@ fn violations(src: &Path, shell: &Path) -> Vec<String> {
     rust_files(shell, &mut shell_files);
     shell_files.sort();
     for file in &shell_files {
-        let shown = file
-            .strip_prefix(root())
-            .unwrap_or(file)
-            .display()
-            .to_string();
-        let Ok(text) = std::fs::read_to_string(file) else {
+        let Some((shown, text)) = read_source(file, &mut out) else {
             continue;
         };
-        if !text.trim_start().starts_with("//!") {
-            out.push(format!(
-                "{shown}: does not open with a `//!` line saying what it is for"
-            ));
-        }
         for (line, used) in named_modules(&text, "deposit") {
             if !SHELL_MAY_USE.contains(&used.as_str()) {
                 out.push(format!(
