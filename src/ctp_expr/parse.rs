@@ -181,6 +181,15 @@ pub fn parse(text: &str) -> Result<Expr<String>, ExprError> {
     if p.peek().is_none() {
         return Err(p.err("empty expression"));
     }
+    // Parsing, evaluating and dropping an expression recurse once per operator level, so a
+    // script with absurd nesting (or an endless `a + b + …` chain) is refused before it can
+    // exhaust the stack.
+    if operators(&p.c) > MAX_OPERATORS {
+        return Err(ExprError {
+            line: 1,
+            message: format!("the expression has more than {MAX_OPERATORS} operators"),
+        });
+    }
     let e = p.or()?;
     if p.peek().is_some() {
         return Err(p.err("unexpected text after the expression"));
@@ -188,10 +197,44 @@ pub fn parse(text: &str) -> Result<Expr<String>, ExprError> {
     Ok(e)
 }
 
+/// Most operators (`!`, `*`, `+` and parentheses) one expression may have: far more than any
+/// real CTP filter or signature, few enough that recursion stays shallow.
+const MAX_OPERATORS: usize = 1_000;
+
+/// The operators of an expression outside its quoted literals.
+fn operators(c: &[char]) -> usize {
+    let (mut n, mut quoted, mut escaped) = (0, false, false);
+    for &ch in c {
+        match ch {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '!' | '*' | '+' | '(' if !quoted => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Regression: nesting or chaining without bound overflowed the stack (a crash, not an
+    /// error); a long regular expression inside a literal is not counted.
+    #[test]
+    fn absurd_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}true.{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep).is_err());
+        assert!(parse(&"!".repeat(100_000)).is_err());
+        let chain = vec![r#"Modality.equals("CT")"#; 50_000].join(" + ");
+        assert!(parse(&chain).is_err());
+        let regex = format!(r#"SeriesDescription.matches("{}")"#, "(a+)*!".repeat(500));
+        assert!(parse(&regex).is_ok());
+        let nested = format!("{}true.{}", "(".repeat(300), ")".repeat(300));
+        assert!(parse(&nested).is_ok());
+    }
 
     fn test(operand: &str, method: Method, literal: &str) -> Expr<String> {
         Expr::Test {
