@@ -85,28 +85,21 @@ mod tests {
         }
     }
 
+    /// The language itself is tested in `ctp_expr`; here, what pixels adds: keywords and
+    /// `[gggg,eeee]` resolved to tags, a missing element read as "", an unknown keyword
+    /// matching nothing.
     #[test]
-    fn evaluates_ctp_operators_and_methods() {
+    fn names_resolve_to_the_elements_of_the_object() {
         let t = |s: &str| eval(&parse(s).expect("parses"), &ds);
         assert!(t(
             r#"Manufacturer.containsIgnoreCase("ge medical") * Rows.equals("512")"#
         ));
-        assert!(!t(r#"Manufacturer.equals("ge medical systems")"#));
-        assert!(t(r#"Manufacturer.equalsIgnoreCase("ge medical systems")"#));
         assert!(t(r#"[0008,0060].equals("CT") * !Modality.equals("MR")"#));
-        assert!(t(r#"Modality.equals("MR") + Rows.isGreaterThan("500")"#));
-        assert!(!t(r#"Modality.equals("MR") + Rows.isLessThan("500")"#));
-        assert!(t(
-            r#"( Modality.equals("MR") + Modality.equals("CT") ) * true."#
-        ));
-        assert!(t(r#"Manufacturer.matches("GE.*S") // a comment"#));
-        assert!(!t(r#"Manufacturer.matches("GE")"#));
         assert!(
             t(r#"SeriesDescription.equals("")"#),
             "missing reads as empty"
         );
         assert!(!t(r#"NoSuchKeyword.equals("x")"#));
-        assert!(!t(r#"Rows.isLessThan("abc")"#));
     }
 
     #[test]
