@@ -105,12 +105,17 @@ impl RotatingLog {
             .as_ref()
             .is_none_or(|(_, size)| size + buf.len() as u64 > self.max_bytes);
         if needs_rotation {
+            // the file is closed before it is renamed (Windows refuses to rename an open file);
             // a log that cannot rotate keeps appending rather than losing lines
-            if let Ok(fresh) = self.rotate() {
-                *st = Some(fresh);
-            } else if st.is_none() {
-                *st = Some((open_append(&self.path)?, 0));
-            }
+            *st = None;
+            *st = Some(match self.rotate() {
+                Ok(fresh) => fresh,
+                Err(_) => {
+                    let f = open_append(&self.path)?;
+                    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                    (f, size)
+                }
+            });
         }
         if let Some((f, size)) = st.as_mut() {
             f.write_all(buf)?;
