@@ -176,6 +176,7 @@ fn huge_length_file(path: &Path, template: &Path) -> R {
     Ok(())
 }
 
+#[cfg(unix)] // symbolic links, FIFOs and permission bits
 #[test]
 fn bad_inputs_are_listed_with_reasons_and_never_crash_the_scan() -> R {
     let corpus = tempfile::tempdir()?;

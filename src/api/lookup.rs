@@ -60,10 +60,11 @@ pub fn add_entry(file: &Path, missing_key: &str, value: &str) -> Result<(), ApiE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deid::lookup::LookupTable;
 
+    #[cfg(unix)]
     #[test]
     fn adds_to_the_file_and_keeps_its_permissions() {
+        use crate::deid::lookup::LookupTable;
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tmp");
         let f = dir.path().join("lookup.csv");
