@@ -2,14 +2,46 @@
 //! folder. A crash leaves the old contents or the new ones, never half of either; an existing
 //! file keeps its permissions.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, PoisonError};
 
-/// Numbers the temporary files of this process, so that two writers of the same file (two
-/// workers storing identical output in the outbox) never write into one temporary file.
-static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+/// The files being replaced by this process right now. Writers of the same file (two workers
+/// storing identical output in the outbox) take turns, so that they never share the temporary
+/// file; its name stays fixed, so the one a crash leaves behind is simply overwritten by the
+/// next write of that file.
+static WRITING: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+static WRITTEN: Condvar = Condvar::new();
+
+/// This process's turn at replacing one file, released when dropped.
+struct Turn(PathBuf);
+
+impl Turn {
+    fn take(path: &Path) -> Turn {
+        let mut writing = WRITING.lock().unwrap_or_else(PoisonError::into_inner);
+        while writing.as_ref().is_some_and(|w| w.contains(path)) {
+            writing = WRITTEN
+                .wait(writing)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        writing
+            .get_or_insert_with(HashSet::new)
+            .insert(path.to_path_buf());
+        Turn(path.to_path_buf())
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut writing = WRITING.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(w) = writing.as_mut() {
+            w.remove(&self.0);
+        }
+        WRITTEN.notify_all();
+    }
+}
 
 /// Replaces (or creates) `path` with `bytes`. The parent folder must exist.
 pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -21,13 +53,10 @@ pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let n = NEXT_TEMP.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.{}-{n}.part", std::process::id()));
+    let tmp = dir.join(format!(".{name}.part"));
+    let _turn = Turn::take(path);
     let written = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let mut f = fs::File::create(&tmp)?;
         if let Ok(meta) = fs::metadata(path) {
             f.set_permissions(meta.permissions())?;
         }
@@ -68,8 +97,8 @@ mod tests {
         assert!(replace(&dir.path().join("no/such/t.csv"), b"x").is_err());
     }
 
-    /// Regression: two writers of the same file shared one temporary name, so one could
-    /// truncate the temporary file the other had just renamed into place.
+    /// Regression: two writers of the same file shared one temporary file, so one could
+    /// truncate it after the other had renamed it into place.
     #[test]
     fn concurrent_writers_of_one_file_never_share_a_temporary_file() {
         let dir = tempfile::tempdir().expect("tmp");
@@ -86,6 +115,17 @@ mod tests {
             }
         });
         assert_eq!(fs::read(&f).expect("read"), bytes);
+        assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 1);
+    }
+
+    /// The temporary file a crash left behind is overwritten by the next write, not kept.
+    #[test]
+    fn a_leftover_temporary_file_is_reused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("a.dcm");
+        fs::write(dir.path().join(".a.dcm.part"), b"half").expect("leftover");
+        replace(&f, b"whole").expect("replace");
+        assert_eq!(fs::read(&f).expect("read"), b"whole");
         assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 1);
     }
 }
