@@ -20,7 +20,7 @@ if [ ! -f "$corpus/manifest.json" ]; then
 fi
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-export DEPOSIT_HOME="$work/home" DEPOSIT_CONFIG="$work/none.toml" DEPOSIT_WEB_PASSWORD=bench
+export DEPOSIT_HOME="$work/home" DEPOSIT_CONFIG="$work/none.toml" DEPOSIT_WEB_PASSWORD=bench-password
 start=$(date +%s.%N)
 "$root/target/release/deposit" scan "$corpus" --quiet --json >/dev/null
 echo "scan of $n files into a fresh catalog: $(echo "$(date +%s.%N) - $start" | bc) s"
@@ -30,7 +30,7 @@ server=$!
 for _ in $(seq 100); do grep -q 'http://' "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
 url=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -1)
 curl -s -c "$work/cookies" -H 'X-Deposit: 1' -H 'Content-Type: application/json' \
-  -d '{"password":"bench"}' "$url/api/login" >/dev/null
+  -d '{"password":"bench-password"}' "$url/auth/login" >/dev/null
 call() { # call NAME JSON → seconds
   curl -s -o "$work/out.json" -w '%{time_total}' -b "$work/cookies" -H 'X-Deposit: 1' \
     -H 'Content-Type: application/json' -d "$2" "$url/api/$1"

@@ -7,9 +7,11 @@
 #
 # dimse (C-STORE and STOW-RS, below); http: XNAT test server (DICOM-zip import, commit,
 # verification) versus curl posting the same zips, and the CTP test receiver (one POST per
-# object with MD5 Digest) versus one curl process posting the same objects; kill: `deposit send`
-# to the XNAT test server killed with SIGKILL at 50 % of its imports, resumed with `queue run`,
-# counting the bytes and pieces sent twice.
+# object with MD5 Digest; it answers one request per connection and keeps duplicates, as the real
+# CTP does) versus curl posting the same objects with the same headers, sequentially and two
+# curl processes in parallel, against deposit at concurrency 1 and 2, counting duplicates stored;
+# kill: `deposit send` to the XNAT test server and to the CTP receiver killed with SIGKILL at
+# 50 % of its uploads, resumed with `queue run`, counting what was sent twice.
 #
 # For each peer (dcmtk storescp, then Orthanc) it:
 #   1. sends the corpus to the peer's port while the peer is down, so `deposit send` does the
@@ -31,13 +33,14 @@ cd "$root"
 echo "== build (release)"
 cargo build --release --quiet --bin deposit -p deposit
 cargo build --release --quiet -p deposit-synth -p deposit-xnat-server
-deposit="$root/target/release/deposit"
-xsrv="$root/target/release/deposit-xnat-server"
+tdir="${CARGO_TARGET_DIR:-$root/target}"
+deposit="$tdir/release/deposit"
+xsrv="$tdir/release/deposit-xnat-server"
 py="$root/target/pyenv/bin/python"; [ -x "$py" ] || py=python3
 if [ ! -f "$corpus/manifest.json" ] || [ "$(find "$corpus" -name '*.dcm' | wc -l)" != "$files" ]; then
   echo "== generate $files files into $corpus"
   rm -rf "$corpus"
-  "$root/target/release/deposit-synth" --out "$corpus" --bulk "$files"
+  "$tdir/release/deposit-synth" --out "$corpus" --bulk "$files"
 fi
 
 work="$(mktemp -d)"
@@ -165,6 +168,11 @@ start_srv() {
   rm -rf "${work:?}/$1"; "$xsrv" "$work/$1" "$2" ${3:-} --stats "$work/$1.stats" > /dev/null 2>&1 &
   pids+=("$!"); wait_port "$2"
 }
+# copies stored twice or more by the CTP receiver NAME (once its import queue is empty)
+ctp_dups() {
+  for _ in $(seq 300); do [ -z "$(ls -A "$work/$1-queue" 2>/dev/null)" ] && break; sleep 0.1; done
+  find "$work/$1" -name '*\[*' | wc -l
+}
 stat() { local v; v="$(grep -o "\"$2\":[0-9]*" "$work/$1.stats" 2>/dev/null | cut -d: -f2)"; echo "${v:-0}"; }
 row() { # NAME N BYTES T_DEP T_CURL NOTE
   local r_dep r_curl mb
@@ -244,30 +252,54 @@ for si, (study, items) in enumerate(sorted(by.items())):
   row "xnat c=2" "$n" "$bytes" "$t_xnat_2" "$t_curl" ""
   rm -rf "${work:?}"/xnat-c1 "$work"/xnat-c2 "$work"/xnat-curl "$work"/zips "$work"/home-xnat-c1 "$work"/home-xnat
 
-  # CTP: deposit versus one curl process posting every object (x-mirc, Digest) in one go
+  # CTP: deposit at concurrency 1 and 2 (same prepared queue, copied) versus curl posting every
+  # object with the same headers, one curl process (sequential) and two in parallel
   port="$(free_port)"; cdest="ctp+http://127.0.0.1:$port"
   prepare ctp "$cdest" "$work/home-ctp"
   cp -a "$work/home-ctp" "$work/home-ctp-cap"
-  start_srv ctp-dep "$port" --ctp
-  export DEPOSIT_HOME="$work/home-ctp"
-  t_dep="$(timed sh -c "'$deposit' queue run --json --quiet > '$work/run-ctp.json'")"
-  grep -q "\"verified\":$n" "$work/run-ctp.json" || { echo "deposit did not deliver all: $(head -c 300 "$work/run-ctp.json")" >&2; exit 1; }
-  cport="$(free_port)"; start_srv ctp-curl "$cport" --ctp
-  find "$work/home-ctp/outbox" -name '*.dcm' | sort | python3 -c '
+  cp -a "$work/home-ctp" "$work/home-ctp-c1"
+  for c in 1 2; do
+    home="$work/home-ctp"; [ "$c" = 1 ] && home="$work/home-ctp-c1"
+    start_srv "ctp-c$c" "$port" --ctp
+    export DEPOSIT_HOME="$home"
+    t_dep="$(timed sh -c "'$deposit' queue run --json --quiet --concurrency $c > '$work/run-ctp-$c.json'")"
+    grep -q "\"verified\":$n" "$work/run-ctp-$c.json" || { echo "deposit did not deliver all: $(head -c 300 "$work/run-ctp-$c.json")" >&2; exit 1; }
+    eval "t_ctp_$c=$t_dep"
+    eval "dup_ctp_$c=$(ctp_dups "ctp-c$c")"
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  done
+  # curl configs: every object, and the same split in two halves (untimed). curl sends
+  # `Connection: close` as deposit does, but still reuses a connection the receiver closed without
+  # saying so (CTP's behaviour), and a few posts then fail with "Send failure: Broken pipe"; so
+  # each object gets a host name of its own (o1.ctp.invalid …, all connected to 127.0.0.1 with
+  # --connect-to), which keeps curl from reusing connections
+  find "$work/home-ctp/outbox" -name '*.dcm' | sort > "$work/ctp-files"
+  split -n l/2 -d "$work/ctp-files" "$work/ctp-half-"
+  for list in ctp-files ctp-half-00 ctp-half-01; do
+    python3 -c '
 import sys, hashlib
 first = True
-for f in (l.strip() for l in sys.stdin if l.strip()):
+for i, f in enumerate(l.strip() for l in open(sys.argv[2]) if l.strip()):
     d = hashlib.md5(open(f, "rb").read()).hexdigest().lstrip("0") or "0"
     if not first: print("next")
     first = False
-    print(f"url = \"http://127.0.0.1:{sys.argv[1]}/\"\ndata-binary = \"@{f}\"\nheader = \"Content-Type: application/x-mirc\"\nheader = \"Expect:\"\nheader = \"Digest: {d}\"\noutput = \"/dev/null\"\nwrite-out = \"%{{http_code}}\\n\"")
-' "$cport" > "$work/curl-ctp.cfg"
-  t_curl="$(timed sh -c "curl -s -K '$work/curl-ctp.cfg' > '$work/curl-ctp.codes'")"
-  [ "$(grep -c '^200$' "$work/curl-ctp.codes")" = "$n" ] || { echo "curl CTP: not all 200" >&2; exit 1; }
-  row "ctp" "$n" "$bytes" "$t_dep" "$t_curl" "(one POST per object; deposit c=2)"
+    print(f"url = \"http://o{i}.ctp.invalid:{sys.argv[1]}/\"\nconnect-to = \"::127.0.0.1:{sys.argv[1]}\"\ndata-binary = \"@{f}\"\nheader = \"Content-Type: application/x-mirc\"\nheader = \"Expect:\"\nheader = \"Connection: close\"\nheader = \"Digest: {d}\"\noutput = \"/dev/null\"\nwrite-out = \"%{{http_code}}\\n\"")
+' "$port" "$work/$list" > "$work/$list.cfg"
+  done
+  start_srv ctp-curl1 "$port" --ctp
+  t_curl1="$(timed sh -c "curl -s -K '$work/ctp-files.cfg' > '$work/curl-ctp.codes'")"
+  [ "$(grep -c '^200$' "$work/curl-ctp.codes")" = "$n" ] || { echo "curl CTP: not all 200: $(sort "$work/curl-ctp.codes" | uniq -c | tr '\n' ' ')" >&2; exit 1; }
+  dup_curl1="$(ctp_dups ctp-curl1)"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  start_srv ctp-curl2 "$port" --ctp
+  t_curl2="$(timed sh -c "curl -s -K '$work/ctp-half-00.cfg' > '$work/curl-ctp-a.codes' & curl -s -K '$work/ctp-half-01.cfg' > '$work/curl-ctp-b.codes'; wait")"
+  [ "$(cat "$work"/curl-ctp-[ab].codes | grep -c '^200$')" = "$n" ] || { echo "curl CTP x2: not all 200: $(cat "$work"/curl-ctp-[ab].codes | sort | uniq -c | tr '\n' ' ')" >&2; exit 1; }
+  dup_curl2="$(ctp_dups ctp-curl2)"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  row "ctp c=1" "$n" "$bytes" "$t_ctp_1" "$t_curl1" "(one POST per object; deposit c=1 vs one curl; duplicates stored: deposit $dup_ctp_1, curl $dup_curl1)"
+  row "ctp c=2" "$n" "$bytes" "$t_ctp_2" "$t_curl2" "(deposit c=2 vs two curls in parallel; duplicates stored: deposit $dup_ctp_2, curl $dup_curl2)"
   # the bandwidth cap: the same delivery with --max-rate (bytes/s of request bodies)
   cap=20000000
-  kill "${pids[-2]}" 2>/dev/null || true; rm -rf "${work:?}/ctp-dep"
   start_srv ctp-cap "$port" --ctp
   export DEPOSIT_HOME="$work/home-ctp-cap"
   t_cap="$(timed sh -c "'$deposit' queue run --json --quiet --max-rate $cap > '$work/run-ctp-cap.json'")"
@@ -275,7 +307,7 @@ for f in (l.strip() for l in sys.stdin if l.strip()):
   printf '%-12s %6s   --max-rate %s MB/s: %.1f MB/s achieved over %.1f s (bodies %s bytes)\n' "ctp capped" "$n" \
     "$(echo "$cap / 1000000" | bc)" "$(echo "$bytes / 1000000 / $t_cap" | bc -l)" "$t_cap" "$bytes"
   rm -rf "${work:?}/ctp-cap" "$work/home-ctp-cap"
-  rm -rf "${work:?}"/ctp-dep "$work"/ctp-curl "$work"/home-ctp
+  rm -rf "${work:?}"/ctp-c1 "$work"/ctp-c2 "$work"/ctp-curl1 "$work"/ctp-curl2 "$work"/home-ctp "$work"/home-ctp-c1
 fi
 
 # --- kill at 50 %: bytes sent twice -----------------------------------------------------------
@@ -307,5 +339,25 @@ if want kill; then
       "$c" "$at_kill" "$ref_up" "$extra" "$extra" "$(echo "$extra_b / 1048576" | bc -l)" "$dropped" "$c"
     kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
     rm -rf "${work:?}/kref-$c" "$work/kill-$c" "$work/home-kref-$c" "$work/home-kill-$c"
+  done
+  # the same against the CTP receiver: one POST per object, so what is sent twice is objects
+  for c in 1 2; do
+    port="$(free_port)"; cdest="ctp+http://127.0.0.1:$port"
+    start_srv "ckill-$c" "$port" --ctp; export DEPOSIT_HOME="$work/home-ckill-$c"
+    "$deposit" send "$corpus" --to "$cdest" --json --quiet --concurrency "$c" > /dev/null 2>&1 &
+    dpid=$!
+    n_obj="$(find "$corpus" -name '*.dcm' | wc -l)"
+    until [ "$(stat "ckill-$c" uploads)" -ge $((n_obj / 2)) ]; do sleep 0.005; done
+    kill -9 "$dpid"; wait "$dpid" 2>/dev/null || true
+    at_kill="$(stat "ckill-$c" uploads)"
+    "$deposit" queue run --json --quiet > "$work/ckill-run-$c.json"
+    grep -q '"failed":0' "$work/ckill-run-$c.json" || { echo "resume failed: $(head -c 300 "$work/ckill-run-$c.json")" >&2; exit 1; }
+    sleep 0.3
+    up="$(stat "ckill-$c" uploads)"; ub="$(stat "ckill-$c" upload_bytes)"
+    dups="$(ctp_dups "ckill-$c")"
+    printf 'CTP kill at 50%% (concurrency %s): %s of %s objects acknowledged at the kill; %s object(s) (%.2f MB) sent again after resume; %s duplicate(s) stored; target <= %s (objects in flight)\n' \
+      "$c" "$at_kill" "$n_obj" "$((up - n_obj))" "$(echo "$ub * ($up - $n_obj) / $up / 1048576" | bc -l)" "$dups" "$c"
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+    rm -rf "${work:?}/ckill-$c" "$work/ckill-$c-queue" "$work/home-ckill-$c"
   done
 fi

@@ -38,13 +38,13 @@ for shape in 200 "$wide"; do
   echo "== $n instances, up to $shape per study"
   # the engine's share: the same call through deposit serve
   mkdir -p "$work/ui" && echo '<!doctype html><title>bench</title>' >"$work/ui/index.html"
-  DEPOSIT_HOME="$home" DEPOSIT_CONFIG="$work/none.toml" DEPOSIT_WEB_PASSWORD=bench \
+  DEPOSIT_HOME="$home" DEPOSIT_CONFIG="$work/none.toml" DEPOSIT_WEB_PASSWORD=bench-password \
     "$root/target/release/deposit" serve --port 0 --ui "$work/ui" 2>"$work/serve.log" &
   server=$!
   for _ in $(seq 100); do grep -q 'http://' "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
   url=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -1)
   curl -s -c "$work/cookies" -H 'X-Deposit: 1' -H 'Content-Type: application/json' \
-    -d '{"password":"bench"}' "$url/api/login" >/dev/null
+    -d '{"password":"bench-password"}' "$url/auth/login" >/dev/null
   times=$(for _ in 1 2 3; do
     curl -s -o /dev/null -w '%{time_total}\n' -b "$work/cookies" -H 'X-Deposit: 1' \
       -H 'Content-Type: application/json' -d '{}' "$url/api/studies"; done | sort -n)

@@ -20,16 +20,25 @@
 //!
 //! [destinations.central]
 //! url = "xnat+https://xnat.example.org?project=TRIAL1"
+//! ca = "hospital-ca.pem"                        # optional: extra trusted roots (PEM)
+//! pin_sha256 = "AB:CD:…"                        # optional: trust exactly this server certificate
+//! allow_plain_http = false                      # plain http:// beyond this computer needs true
 //!
 //! [receiver]
 //! aet = "DEPOSIT"
 //! port = 11112
 //! forward = "central"
 //! quiet_period = "30s"
+//! allow_ae = ["CT_SCANNER"]                     # also bind, max_associations, max_per_ae,
+//! max_associations = 16                         # max_pending, setup_timeout, data_set_timeout
 //!
 //! [delivery]
 //! concurrency = 2
 //! max_rate = "20MB/s"
+//!
+//! [network]
+//! proxy = "http://alice@proxy.example.org:3128"  # or "none" (direct); password: `deposit proxy login`
+//! no_proxy = "localhost,.hospital.local,10.0.0.0/8"
 //! ```
 
 use std::collections::BTreeMap;
@@ -161,6 +170,12 @@ pub struct Study {
 pub struct Destination {
     /// The destination URL (the forms in docs/architecture.md, "Contracts"; no secrets).
     pub url: String,
+    /// `ca`: a PEM file of extra trusted roots for this destination (absolute).
+    pub ca: Option<PathBuf>,
+    /// `pin_sha256`: trust exactly the server certificate whose DER has this SHA-256.
+    pub pin_sha256: Option<[u8; 32]>,
+    /// `allow_plain_http`: plain HTTP to a host other than this computer is allowed.
+    pub allow_plain_http: bool,
 }
 
 /// `[receiver]`: the DICOM C-STORE SCP.
@@ -174,6 +189,29 @@ pub struct Receiver {
     pub forward: Option<String>,
     /// Seconds without new instances after which a study counts as complete.
     pub quiet_period_secs: Option<u64>,
+    /// Address to listen on.
+    pub bind: Option<String>,
+    /// Calling AE titles allowed to send (empty: anyone).
+    pub allow_ae: Vec<String>,
+    /// Associations served at once.
+    pub max_associations: Option<usize>,
+    /// Associations one calling AE title may hold at once.
+    pub max_per_ae: Option<usize>,
+    /// Connections not yet negotiated at once.
+    pub max_pending: Option<usize>,
+    /// Seconds from connection to a complete association request.
+    pub setup_timeout_secs: Option<u64>,
+    /// Seconds for each C-STORE and its data set (plus a second per 16 KiB received).
+    pub data_set_timeout_secs: Option<u64>,
+}
+
+/// `[intake]`: the inflation budget of Deflated data sets (bounds against deflate bombs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Intake {
+    /// Inflated bytes allowed per deflated byte of a Deflated data set.
+    pub inflation_ratio: Option<u64>,
+    /// Largest inflated data set, in MiB.
+    pub inflation_cap_mb: Option<u64>,
 }
 
 /// `[delivery]`: how sends use the network.
@@ -183,6 +221,29 @@ pub struct Delivery {
     pub concurrency: Option<u32>,
     /// Upper bound on the upload rate, bytes per second.
     pub max_rate_bytes_per_sec: Option<u64>,
+}
+
+/// `[network]`: how HTTP destinations are reached (proxies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Network {
+    /// `http(s)://[USER@]host:port` (never a password), or `"none"` for direct connections;
+    /// unset: the environment's or the OS's proxy.
+    pub proxy: Option<String>,
+    /// Hosts, domains (`.example.org`) and networks (`10.0.0.0/8`) reached directly,
+    /// comma-separated; unset: the environment's `NO_PROXY`.
+    pub no_proxy: Option<String>,
+}
+
+/// `[web]`: what `deposit serve` answers and what its users may reach.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Web {
+    /// Host names (no port) the server is reached by besides its own address, e.g. the name of
+    /// a reverse proxy in front of it (`public_name = "deposit.example.org"` or a list).
+    pub public_names: Vec<String>,
+    /// Mark the session cookie `Secure` (the server is reached over HTTPS through a proxy).
+    pub secure_cookie: bool,
+    /// Folders the web UI may scan and write `folder:` outputs into; empty: see `web::reach`.
+    pub roots: Vec<PathBuf>,
 }
 
 /// A parsed configuration.
@@ -200,6 +261,12 @@ pub struct Config {
     pub receiver: Receiver,
     /// Delivery settings.
     pub delivery: Delivery,
+    /// `[intake]`: the bounds of reading hostile input.
+    pub intake: Intake,
+    /// Network settings (proxies).
+    pub network: Network,
+    /// The web server's settings.
+    pub web: Web,
 }
 
 /// Where the configuration is: `explicit` (a file named on the command line, or by the
@@ -340,6 +407,72 @@ fn rate(v: &Value) -> Option<u64> {
     crate::units::parse_rate(v.as_str()?).ok()
 }
 
+/// One `[destinations.NAME]` table: its URL and its TLS trust options.
+fn parse_destination(cx: &Ctx<'_>, name: &str, d: &Value) -> Result<Destination, ConfigError> {
+    let key = format!("destinations.{name}");
+    let t = cx.table(d, &key)?;
+    cx.unknown(
+        t,
+        &format!("{key}."),
+        &["url", "ca", "pin_sha256", "allow_plain_http"],
+    )?;
+    let url = t
+        .get("url")
+        .ok_or_else(|| cx.bad(&format!("{key}.url"), "missing"))
+        .and_then(|u| cx.string(u, &format!("{key}.url")))?;
+    if url.contains('@')
+        && url
+            .split("://")
+            .nth(1)
+            .is_some_and(|r| r.split('@').next().is_some_and(|u| u.contains(':')))
+    {
+        return Err(cx.bad(
+            &format!("{key}.url"),
+            "holds a password: credentials never go in the configuration (use DEPOSIT_PASSWORD, ~/.netrc or `deposit login`)",
+        ));
+    }
+    let mut dest = Destination {
+        url,
+        ..Destination::default()
+    };
+    if let Some(v) = t.get("ca") {
+        dest.ca = Some(cx.file(v, &format!("{key}.ca"))?);
+    }
+    if let Some(v) = t.get("pin_sha256") {
+        let k = format!("{key}.pin_sha256");
+        let s = cx.string(v, &k)?;
+        dest.pin_sha256 = Some(parse_sha256(&s).ok_or_else(|| {
+            cx.bad(
+                &k,
+                "expected a SHA-256 fingerprint: 64 hex digits, with or without colons \
+                 (see it with `deposit destination pin NAME`)",
+            )
+        })?);
+    }
+    if let Some(v) = t.get("allow_plain_http") {
+        dest.allow_plain_http = v
+            .as_bool()
+            .ok_or_else(|| cx.bad(&format!("{key}.allow_plain_http"), "expected true or false"))?;
+    }
+    Ok(dest)
+}
+
+/// A SHA-256 fingerprint as people write it: 64 hex digits, in pairs separated by colons (or
+/// spaces) or not, either case.
+pub fn parse_sha256(s: &str) -> Option<[u8; 32]> {
+    let hex: String = s
+        .trim()
+        .chars()
+        .filter(|c| *c != ':' && !c.is_whitespace())
+        .collect();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(&hex, &mut out).ok()?;
+    Some(out)
+}
+
 /// Parses configuration text; `path` is named in errors and anchors relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let root: Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
@@ -362,6 +495,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             "destinations",
             "receiver",
             "delivery",
+            "network",
+            "web",
+            "intake",
         ],
     )?;
     let mut cfg = Config {
@@ -375,25 +511,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     if let Some(v) = root.get("destinations") {
         for (name, d) in cx.table(v, "destinations")? {
-            let key = format!("destinations.{name}");
-            let t = cx.table(d, &key)?;
-            cx.unknown(t, &format!("{key}."), &["url"])?;
-            let url = t
-                .get("url")
-                .ok_or_else(|| cx.bad(&format!("{key}.url"), "missing"))
-                .and_then(|u| cx.string(u, &format!("{key}.url")))?;
-            if url.contains('@')
-                && url
-                    .split("://")
-                    .nth(1)
-                    .is_some_and(|r| r.split('@').next().is_some_and(|u| u.contains(':')))
-            {
-                return Err(cx.bad(
-                    &format!("{key}.url"),
-                    "holds a password: credentials never go in the configuration (use DEPOSIT_PASSWORD, ~/.netrc or `deposit login`)",
-                ));
-            }
-            cfg.destinations.insert(name.clone(), Destination { url });
+            let dest = parse_destination(&cx, name, d)?;
+            cfg.destinations.insert(name.clone(), dest);
         }
     }
     if let Some(v) = root.get("studies") {
@@ -482,7 +601,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     if let Some(v) = root.get("receiver") {
         let t = cx.table(v, "receiver")?;
-        cx.unknown(t, "receiver.", &["aet", "port", "forward", "quiet_period"])?;
+        cx.unknown(
+            t,
+            "receiver.",
+            &[
+                "aet",
+                "port",
+                "forward",
+                "quiet_period",
+                "bind",
+                "allow_ae",
+                "max_associations",
+                "max_per_ae",
+                "max_pending",
+                "setup_timeout",
+                "data_set_timeout",
+            ],
+        )?;
         let known: Vec<String> = cfg.destinations.keys().cloned().collect();
         let r = &mut cfg.receiver;
         if let Some(v) = t.get("aet") {
@@ -522,6 +657,55 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 )
             })?);
         }
+        if let Some(v) = t.get("bind") {
+            r.bind = Some(cx.string(v, "receiver.bind")?);
+        }
+        if let Some(v) = t.get("allow_ae") {
+            let list = v
+                .as_array()
+                .ok_or_else(|| cx.bad("receiver.allow_ae", "expected a list of AE titles"))?;
+            for a in list {
+                let a = a
+                    .as_str()
+                    .filter(|a| crate::dimse::valid_ae(a))
+                    .ok_or_else(|| {
+                        cx.bad(
+                            "receiver.allow_ae",
+                            "an AE title is 1-16 ASCII characters without backslash",
+                        )
+                    })?;
+                r.allow_ae.push(a.trim().to_string());
+            }
+        }
+        let count = |key: &str| -> Result<Option<usize>, ConfigError> {
+            t.get(key)
+                .map(|v| {
+                    v.as_integer()
+                        .and_then(|n| usize::try_from(n).ok())
+                        .filter(|n| (1..=1024).contains(n))
+                        .ok_or_else(|| cx.bad(&format!("receiver.{key}"), "expected 1-1024"))
+                })
+                .transpose()
+        };
+        r.max_associations = count("max_associations")?;
+        r.max_per_ae = count("max_per_ae")?;
+        r.max_pending = count("max_pending")?;
+        let secs = |key: &str| -> Result<Option<u64>, ConfigError> {
+            t.get(key)
+                .map(|v| {
+                    seconds(v)
+                        .filter(|n| (1..=86_400).contains(n))
+                        .ok_or_else(|| {
+                            cx.bad(
+                                &format!("receiver.{key}"),
+                                "expected seconds (1 to a day): 30, \"30s\" or \"2m\"",
+                            )
+                        })
+                })
+                .transpose()
+        };
+        r.setup_timeout_secs = secs("setup_timeout")?;
+        r.data_set_timeout_secs = secs("data_set_timeout")?;
     }
     if let Some(v) = root.get("delivery") {
         let t = cx.table(v, "delivery")?;
@@ -543,7 +727,112 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             })?);
         }
     }
+    if let Some(v) = root.get("intake") {
+        let t = cx.table(v, "intake")?;
+        cx.unknown(t, "intake.", &["inflation_ratio", "inflation_cap_mb"])?;
+        let int = |k: &str, lo: u64, hi: u64| -> Result<Option<u64>, ConfigError> {
+            t.get(k)
+                .map(|v| {
+                    v.as_integer()
+                        .and_then(|n| u64::try_from(n).ok())
+                        .filter(|n| (lo..=hi).contains(n))
+                        .ok_or_else(|| {
+                            cx.bad(&format!("intake.{k}"), format!("expected {lo}-{hi}"))
+                        })
+                })
+                .transpose()
+        };
+        cfg.intake.inflation_ratio = int("inflation_ratio", 10, 100_000)?;
+        cfg.intake.inflation_cap_mb = int("inflation_cap_mb", 64, 65_536)?;
+    }
+    if let Some(v) = root.get("network") {
+        cfg.network = network(&cx, v)?;
+    }
+    if let Some(v) = root.get("web") {
+        cfg.web = web(&cx, v)?;
+    }
     Ok(cfg)
+}
+
+/// `[web]`: `public_name` (a string or a list of host names), `secure_cookie` (a boolean),
+/// `roots` (a list of folders, relative to the file's folder).
+fn web(cx: &Ctx<'_>, v: &Value) -> Result<Web, ConfigError> {
+    let t = cx.table(v, "web")?;
+    cx.unknown(t, "web.", &["public_name", "secure_cookie", "roots"])?;
+    let mut w = Web::default();
+    if let Some(v) = t.get("public_name") {
+        let names = match v {
+            Value::Array(a) => a
+                .iter()
+                .map(|n| cx.string(n, "web.public_name"))
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => vec![cx.string(v, "web.public_name")?],
+        };
+        for n in names {
+            let n = n.trim().to_ascii_lowercase();
+            if n.is_empty() || n.contains(['/', ':', ' ']) {
+                return Err(cx.bad(
+                    "web.public_name",
+                    "expected host names without scheme or port, e.g. \"deposit.example.org\"",
+                ));
+            }
+            w.public_names.push(n);
+        }
+    }
+    if let Some(v) = t.get("secure_cookie") {
+        w.secure_cookie = v
+            .as_bool()
+            .ok_or_else(|| cx.bad("web.secure_cookie", "expected true or false"))?;
+    }
+    if let Some(v) = t.get("roots") {
+        let a = v
+            .as_array()
+            .ok_or_else(|| cx.bad("web.roots", "expected a list of folders"))?;
+        for r in a {
+            w.roots.push(cx.file(r, "web.roots")?);
+        }
+    }
+    Ok(w)
+}
+
+/// `[network]`: the proxy is `"none"` or an http(s) URL without a password (checked in full
+/// when a destination is opened).
+fn network(cx: &Ctx<'_>, v: &Value) -> Result<Network, ConfigError> {
+    let t = cx.table(v, "network")?;
+    cx.unknown(t, "network.", &["proxy", "no_proxy"])?;
+    let mut n = Network::default();
+    if let Some(v) = t.get("proxy") {
+        let p = cx.string(v, "network.proxy")?;
+        let (scheme, rest) = p.split_once("://").unwrap_or(("http", p.as_str()));
+        if !p.eq_ignore_ascii_case("none") {
+            if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+                return Err(cx.bad(
+                    "network.proxy",
+                    "expected \"none\" or http(s)://[USER@]host:port",
+                ));
+            }
+            if rest
+                .rsplit_once('@')
+                .is_some_and(|(user, _)| user.contains(':'))
+            {
+                return Err(cx.bad(
+                    "network.proxy",
+                    "holds a password: credentials never go in the configuration (use \
+                     DEPOSIT_PROXY_PASSWORD or `deposit proxy login`)",
+                ));
+            }
+        }
+        n.proxy = Some(p);
+    }
+    if let Some(v) = t.get("no_proxy") {
+        n.no_proxy = Some(
+            v.as_str()
+                .ok_or_else(|| cx.bad("network.no_proxy", "expected a string"))?
+                .trim()
+                .to_string(),
+        );
+    }
+    Ok(n)
 }
 
 impl Config {
@@ -589,6 +878,21 @@ impl Config {
             .get(dest)
             .map(|d| d.url.clone())
             .unwrap_or_else(|| dest.to_string())
+    }
+
+    /// The named destination whose URL is `url` (the same text, or the same text once both
+    /// are normalised by `same`), with its name.
+    pub fn destination_by_url(
+        &self,
+        url: &str,
+        same: impl Fn(&str, &str) -> bool,
+    ) -> Option<(&str, &Destination)> {
+        let url = url.trim();
+        self.destinations
+            .iter()
+            .find(|(_, d)| d.url == url)
+            .or_else(|| self.destinations.iter().find(|(_, d)| same(&d.url, url)))
+            .map(|(n, d)| (n.as_str(), d))
     }
 
     /// The UID root for a study: the study's, else the top-level one.
@@ -731,11 +1035,52 @@ aet = "DEPOSIT"
 port = 11112
 forward = "central"
 quiet_period = "2m"
+bind = "127.0.0.1"
+allow_ae = ["CT_1", "PACS"]
+max_associations = 8
+max_per_ae = 2
+setup_timeout = "5s"
 
 [delivery]
 concurrency = 3
 max_rate = "20MB/s"
 "#;
+
+    #[test]
+    fn reads_the_trust_options_of_a_destination() {
+        let c = parse(
+            "[destinations.c]\nurl = \"ctp+https://h:1443\"\nca = \"ca/site.pem\"\n\
+             pin_sha256 = \"ab:CD:ef:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:01:02:03:04:05:06:07:08:09:0a:0b:0c\"\n\
+             allow_plain_http = true\n",
+            &p(),
+        )
+        .expect("parses");
+        let d = &c.destinations["c"];
+        assert_eq!(d.ca.as_deref(), Some(Path::new("/etc/deposit/ca/site.pem")));
+        let pin = d.pin_sha256.expect("pin");
+        assert_eq!((pin[0], pin[1], pin[31]), (0xab, 0xcd, 0x0c));
+        assert!(d.allow_plain_http);
+        let hex = "AB".repeat(32);
+        assert_eq!(parse_sha256(&hex), Some([0xab; 32]));
+        for bad in ["ab:cd", "zz".repeat(32).as_str(), ""] {
+            assert_eq!(parse_sha256(bad), None, "{bad}");
+        }
+        for (text, key) in [
+            ("pin_sha256 = \"ab:cd\"", "destinations.c.pin_sha256"),
+            (
+                "allow_plain_http = \"yes\"",
+                "destinations.c.allow_plain_http",
+            ),
+            ("cafile = \"x.pem\"", "destinations.c.cafile"),
+        ] {
+            let e = parse(
+                &format!("[destinations.c]\nurl = \"folder:\"\n{text}\n"),
+                &p(),
+            )
+            .expect_err(text);
+            assert!(e.to_string().contains(key), "{e}");
+        }
+    }
 
     #[test]
     fn reads_every_section_with_paths_relative_to_the_file() {
@@ -753,6 +1098,14 @@ max_rate = "20MB/s"
         assert_eq!(c.destination_url("folder:/x"), "folder:/x");
         assert_eq!(c.receiver.port, Some(11112));
         assert_eq!(c.receiver.quiet_period_secs, Some(120));
+        assert_eq!(c.receiver.allow_ae, ["CT_1", "PACS"]);
+        assert_eq!(c.receiver.bind.as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            (c.receiver.max_associations, c.receiver.max_per_ae),
+            (Some(8), Some(2))
+        );
+        assert_eq!(c.receiver.max_pending, None);
+        assert_eq!(c.receiver.setup_timeout_secs, Some(5));
         assert_eq!(c.delivery.concurrency, Some(3));
         assert_eq!(c.delivery.max_rate_bytes_per_sec, Some(20_000_000));
     }
@@ -764,6 +1117,8 @@ max_rate = "20MB/s"
             ("uid_root = \"2.25.abc\"\n", "uid_root"),
             ("[studies.a]\nuid_root = \"1.02.3\"\n", "studies.a.uid_root"),
             ("[receiver]\nport = 70000\n", "receiver.port"),
+            ("[receiver]\nallow_ae = [\"A\\\\B\"]\n", "receiver.allow_ae"),
+            ("[receiver]\nmax_per_ae = 0\n", "receiver.max_per_ae"),
             ("[delivery]\nmax_rate = \"fast\"\n", "delivery.max_rate"),
             (
                 "[studies.a]\ndestination = \"nowhere\"\n",
@@ -855,5 +1210,23 @@ max_rate = "20MB/s"
             crate::calendar::utc_stamp(86_400 + 3661),
             "1970-01-02T01:01:01Z"
         );
+    }
+
+    #[test]
+    fn network_takes_a_proxy_without_a_password() {
+        let p = Path::new("/x/deposit.toml");
+        let c = parse(
+            "[network]\nproxy = \"http://alice@proxy:3128\"\nno_proxy = \"\"\n",
+            p,
+        )
+        .expect("network");
+        assert_eq!(c.network.proxy.as_deref(), Some("http://alice@proxy:3128"));
+        assert_eq!(c.network.no_proxy.as_deref(), Some(""));
+        let c = parse("[network]\nproxy = \"none\"\n", p).expect("none");
+        assert_eq!(c.network.proxy.as_deref(), Some("none"));
+        let e = parse("[network]\nproxy = \"http://a:hunter2@p:1\"\n", p).expect_err("pw");
+        assert!(!e.to_string().contains("hunter2") && e.to_string().contains("network.proxy"));
+        assert!(parse("[network]\nproxy = \"socks5://p:1\"\n", p).is_err());
+        assert!(parse("[network]\nport = 1\n", p).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Replacing a file's contents durably: a temporary file beside it, fsync, rename, fsync of the
 //! folder. A crash leaves the old contents or the new ones, never half of either; an existing
-//! file keeps its permissions.
+//! file keeps its permissions, and [`replace_private`] makes it owner-only (the data home's
+//! files), as [`create_private_dirs`] does for folders.
 
 use std::collections::HashSet;
 use std::fs;
@@ -45,6 +46,43 @@ impl Drop for Turn {
 
 /// Replaces (or creates) `path` with `bytes`. The parent folder must exist.
 pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_with(path, bytes, false)
+}
+
+/// [`replace`] for a file only its owner may read or write (mode 0600 on Unix; on Windows the
+/// data home's folder ACL applies).
+pub fn replace_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_with(path, bytes, true)
+}
+
+/// Creates `path` and its missing parents, owner-only (mode 0700 on Unix) where this creates
+/// them; folders that exist are left as they are.
+pub fn create_private_dirs(path: &Path) -> std::io::Result<()> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(path)
+}
+
+/// Creates (truncating) the temporary file, owner-only when `private`.
+fn create_temp(tmp: &Path, private: bool) -> std::io::Result<fs::File> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    o.open(tmp)
+}
+
+fn replace_with(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -56,8 +94,15 @@ pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.part"));
     let _turn = Turn::take(path);
     let written = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        if let Ok(meta) = fs::metadata(path) {
+        let mut f = create_temp(&tmp, private)?;
+        if private {
+            // a temporary file a crash left behind keeps its old mode when reopened
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(fs::Permissions::from_mode(0o600))?;
+            }
+        } else if let Ok(meta) = fs::metadata(path) {
             f.set_permissions(meta.permissions())?;
         }
         f.write_all(bytes)?;
@@ -77,6 +122,28 @@ pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_and_folders_are_owner_only_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().expect("tmp");
+        let dir = d.path().join("a/b");
+        create_private_dirs(&dir).expect("dirs");
+        let f = dir.join("x.dcm");
+        // a world-readable file, and a leftover temporary file, become owner-only
+        fs::write(&f, b"old").expect("old");
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).expect("chmod");
+        fs::write(dir.join(".x.dcm.part"), b"left").expect("leftover");
+        fs::set_permissions(dir.join(".x.dcm.part"), fs::Permissions::from_mode(0o666))
+            .expect("chmod");
+        replace_private(&f, b"new").expect("replace");
+        assert_eq!(fs::read(&f).expect("read"), b"new");
+        let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&f), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&d.path().join("a")), 0o700);
+    }
 
     #[cfg(unix)]
     #[test]

@@ -4,7 +4,6 @@
 //! identities and the site key derives every pseudonym.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -122,35 +121,13 @@ fn create_private_dir(path: &Path) -> Result<(), HomeError> {
     set_mode(path, 0o700).map_err(prep)
 }
 
-/// Writes `bytes` to `path` atomically (temp file + rename) with owner-only permissions.
+/// Writes `bytes` to `path` atomically (temp file + rename, fsync of the file and its folder)
+/// with owner-only permissions.
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
-    let prep = |source| HomeError::Prepare {
+    crate::durable::replace_private(path, bytes).map_err(|source| HomeError::Prepare {
         path: path.to_path_buf(),
         source,
-    };
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = open_private(&tmp).map_err(prep)?;
-        f.write_all(bytes).map_err(prep)?;
-        f.sync_all().map_err(prep)?;
-    }
-    fs::rename(&tmp, path).map_err(prep)
-}
-
-#[cfg(unix)]
-fn open_private(path: &Path) -> std::io::Result<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_private(path: &Path) -> std::io::Result<fs::File> {
-    fs::File::create(path)
+    })
 }
 
 /// Sets Unix permission bits (no-op elsewhere).

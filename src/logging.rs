@@ -57,6 +57,43 @@ pub fn init(verbose: u8, quiet: bool, file: Option<RotatingLog>) {
     };
 }
 
+/// `s` with every control character shown as an escape (`\n`, `\r`, `\t`, `\x1b`, `\u{85}`)
+/// and backslashes doubled: for anything that came from outside (AE titles, file names, peer
+/// strings) before it reaches a log line or a terminal, so that it cannot forge lines or
+/// drive the terminal.
+pub fn escape(s: &str) -> String {
+    escape_with(s, true)
+}
+
+/// [`escape`] without doubling backslashes: for text that may already be escaped (the log file's
+/// last line of defence).
+fn escape_controls(s: &str) -> String {
+    escape_with(s, false)
+}
+
+fn escape_with(s: &str, backslashes: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' if backslashes => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            // C1 controls, line/paragraph separators, bidi overrides and isolates
+            c if c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The log file and its bounds.
 #[derive(Debug)]
 pub struct RotatingLog {
@@ -97,13 +134,20 @@ impl RotatingLog {
     }
 
     fn write_line(&self, buf: &[u8]) -> io::Result<()> {
+        // one event per line: control characters inside it (a file name, a peer's string that
+        // was not escaped at its source) cannot forge lines or drive a terminal reading the log.
+        // Backslashes are left alone, so a string escaped at its source is not escaped twice.
+        let text = String::from_utf8_lossy(buf);
+        let body = text.strip_suffix('\n').unwrap_or(&text);
+        let mut line = escape_controls(body);
+        line.push('\n');
         let mut st = self
             .state
             .lock()
             .map_err(|_| io::Error::other("log lock poisoned"))?;
         let needs_rotation = st
             .as_ref()
-            .is_none_or(|(_, size)| size + buf.len() as u64 > self.max_bytes);
+            .is_none_or(|(_, size)| size + line.len() as u64 > self.max_bytes);
         if needs_rotation {
             // the file is closed before it is renamed (Windows refuses to rename an open file);
             // a log that cannot rotate keeps appending rather than losing lines
@@ -118,8 +162,8 @@ impl RotatingLog {
             });
         }
         if let Some((f, size)) = st.as_mut() {
-            f.write_all(buf)?;
-            *size += buf.len() as u64;
+            f.write_all(line.as_bytes())?;
+            *size += line.len() as u64;
         }
         Ok(())
     }
@@ -154,6 +198,34 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RotatingLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_file_gets_one_line_per_event_whatever_it_carries() {
+        let d = tempfile::tempdir().expect("tmp");
+        let path = d.path().join("x.log");
+        let log = RotatingLog::open(&path, 1 << 20, 2).expect("open");
+        log.write_line(b"file a\x1b[2J\nFORGED line\n")
+            .expect("write");
+        log.write_line(b"next\n").expect("write");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text, "file a\\x1b[2J\\nFORGED line\nnext\n");
+        // a string escaped at its source keeps its escapes as they are
+        log.write_line(format!("ae {}\n", escape("A\\B\x07")).as_bytes())
+            .expect("write");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.ends_with("ae A\\\\B\\x07\n"), "{text}");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape("CT_1"), "CT_1");
+        assert_eq!(
+            escape("A\x1b[31mB\nC\rD\tE\\F\0"),
+            "A\\x1b[31mB\\nC\\rD\\tE\\\\F\\x00"
+        );
+        assert_eq!(escape("x\u{85}y\u{202e}z\x7f"), "x\\u{85}y\\u{202e}z\\x7f");
+        assert_eq!(escape("Müller"), "Müller");
+    }
 
     #[test]
     fn rotates_and_keeps_a_bounded_number_of_files() {

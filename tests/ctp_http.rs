@@ -7,14 +7,13 @@
 //! record complete.
 
 use crate::support;
+use crate::support::cli::{md5_counts, n, outbox};
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use deposit::archive::md5_hex;
-use deposit_xnat_server::{files_under, CtpConfig, CtpFaults, CtpReceiver};
+use deposit_xnat_server::{CtpConfig, CtpFaults, CtpReceiver};
 use serde_json::Value;
 
 const SECRET: &str = "central-Secret-7";
@@ -38,31 +37,12 @@ fn corpus(tmp: &Path, patients: usize) -> (PathBuf, deposit_synth::Manifest) {
     (dir, m)
 }
 
-fn md5_counts(files: &[PathBuf]) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for f in files {
-        let b = std::fs::read(f).expect("read");
-        *m.entry(md5_hex(&b)).or_default() += 1;
-    }
-    m
-}
-
-fn outbox(tmp: &Path) -> Vec<PathBuf> {
-    files_under(&tmp.join("home/outbox"))
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
-        .collect()
-}
-
-fn n(v: &Value, k: &str) -> u64 {
-    v[k].as_u64().unwrap_or(u64::MAX)
-}
-
 fn receiver(tmp: &Path) -> CtpReceiver {
     CtpReceiver::start(
         &tmp.join("central"),
         CtpConfig {
             users: vec![("site1".into(), SECRET.into())],
+            ..Default::default()
         },
     )
     .expect("receiver")

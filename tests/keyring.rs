@@ -13,7 +13,7 @@ use serde_json::Value;
 
 const SECRET: &str = "wonderland";
 
-fn peer(name: &str) -> bool {
+pub(crate) fn peer(name: &str) -> bool {
     let found = std::env::var_os("PATH").is_some_and(|paths| {
         std::env::split_paths(&paths)
             .chain([PathBuf::from("/usr/bin")])
@@ -28,8 +28,9 @@ fn peer(name: &str) -> bool {
     found
 }
 
-/// Runs `script` (sh) inside a fresh D-Bus session with an unlocked gnome-keyring.
-fn in_keyring_session(tmp: &Path, script: &str) -> (i32, String) {
+/// Runs `script` (sh) inside a fresh D-Bus session with an unlocked gnome-keyring (the proxy
+/// tests use it too).
+pub(crate) fn in_keyring_session(tmp: &Path, script: &str) -> (i32, String) {
     let full = format!(
         "set -u\nexport HOME='{home}' XDG_RUNTIME_DIR='{home}/run'\nmkdir -p \"$XDG_RUNTIME_DIR\"\n\
          eval \"$(printf '%s' 'keyring-test-pw' | gnome-keyring-daemon --unlock --components=secrets)\" >/dev/null\n\
@@ -81,6 +82,7 @@ fn login_stores_the_secret_in_the_keyring_and_send_uses_it() {
         &t.join("central"),
         CtpConfig {
             users: vec![("site1".into(), "ctp-Secret-3".into())],
+            ..Default::default()
         },
     )
     .expect("ctp");
@@ -129,7 +131,7 @@ echo "send2=$?" >> '{t}/codes'
         e["error"]["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("deposit login DEST"),
+            .contains("store it with `deposit login "),
         "{e}"
     );
     assert!(codes.contains("login=0"), "{codes}\n{errs}");

@@ -4,12 +4,13 @@
 //! re-delivers a failed study; `queue cancel` stops a running send, keeps an audit record per
 //! study and removes the unsent pieces from the outbox; bad selections are usage errors.
 
+use crate::support::cli::outbox;
+use deposit::archive::md5_hex;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use deposit::archive::md5_hex;
-use deposit_xnat_server::{files_under, Config, Faults, Server};
+use deposit_xnat_server::{Config, Faults, Server};
 use serde_json::Value;
 
 const SECRET: &str = "wonderland";
@@ -55,13 +56,6 @@ fn imports(server: &Server) -> usize {
         .iter()
         .filter(|s| s.path.ends_with("/services/import"))
         .count()
-}
-
-fn outbox(tmp: &Path) -> Vec<PathBuf> {
-    files_under(&tmp.join("home/outbox"))
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
-        .collect()
 }
 
 fn md5s(files: &[PathBuf]) -> Vec<String> {

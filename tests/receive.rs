@@ -22,7 +22,7 @@ fn require_peers() -> bool {
     std::env::var("DEPOSIT_REQUIRE_PEERS").as_deref() == Ok("1")
 }
 
-fn peer(name: &str) -> Option<PathBuf> {
+pub(crate) fn peer(name: &str) -> Option<PathBuf> {
     let found = ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
         .iter()
         .map(|d| Path::new(d).join(name))
@@ -54,14 +54,14 @@ fn pyenv() -> Option<PathBuf> {
 }
 
 /// `deposit receive` running on a free loopback port; stopped by SIGTERM.
-struct Receiver {
+pub(crate) struct Receiver {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     stderr: Arc<Mutex<String>>,
 }
 
 impl Receiver {
-    fn start(home: &Path, extra: &[&str]) -> Receiver {
+    pub(crate) fn start(home: &Path, extra: &[&str]) -> Receiver {
         let mut args = vec![
             "--aet",
             "DEPOSIT",
@@ -76,7 +76,7 @@ impl Receiver {
     }
 
     /// `deposit receive ARGS` with `DEPOSIT_CONFIG=config`.
-    fn launch(home: &Path, args: &[&str], config: &Path) -> Receiver {
+    pub(crate) fn launch(home: &Path, args: &[&str], config: &Path) -> Receiver {
         let mut child = Command::new(env!("CARGO_BIN_EXE_deposit"))
             .arg("receive")
             .args(args)
@@ -121,12 +121,12 @@ impl Receiver {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// SIGTERM, wait, and the final status JSON.
-    fn stop(self) -> Value {
+    pub(crate) fn stop(self) -> Value {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -167,11 +167,11 @@ impl Drop for Receiver {
     }
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run peer program")
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -179,7 +179,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn storescu(bin: &Path, port: u16, calling: &str, args: &[&str]) -> Output {
+pub(crate) fn storescu(bin: &Path, port: u16, calling: &str, args: &[&str]) -> Output {
     run(Command::new(bin)
         .args([
             "-aet",
@@ -202,7 +202,7 @@ fn sha256_hex(s: &str) -> String {
 }
 
 /// Where the receiver keeps an instance: incoming/ab/<sha256(SOP Instance UID)>.dcm.
-fn spooled(home: &Path, sop_uid: &str) -> PathBuf {
+pub(crate) fn spooled(home: &Path, sop_uid: &str) -> PathBuf {
     let h = sha256_hex(sop_uid);
     home.join("incoming").join(&h[..2]).join(format!("{h}.dcm"))
 }
@@ -222,11 +222,11 @@ fn meta_of(path: &Path) -> (String, String) {
     (sop, clean(obj.meta().transfer_syntax()))
 }
 
-fn spool_files(home: &Path) -> Vec<PathBuf> {
+pub(crate) fn spool_files(home: &Path) -> Vec<PathBuf> {
     dcm_files(&home.join("incoming"))
 }
 
-fn temp_files(home: &Path) -> usize {
+pub(crate) fn temp_files(home: &Path) -> usize {
     std::fs::read_dir(home.join("incoming/tmp"))
         .map(|d| d.count())
         .unwrap_or(0)
@@ -890,7 +890,7 @@ fn full_disk_is_a_failure_status_and_leaves_no_partial_file() {
     );
 }
 
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

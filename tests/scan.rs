@@ -436,3 +436,31 @@ fn real_samples_every_file_pydicom_reads_is_catalogued() -> R {
         Ok(())
     })
 }
+
+/// A file name carrying terminal escapes and a line break is shown escaped on the terminal: it
+/// cannot forge output lines or drive the terminal.
+#[cfg(unix)]
+#[test]
+fn file_names_with_control_characters_are_shown_escaped() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("in");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("evil\x1b[2J\nFORGED: 0 files.txt"), b"not dicom").expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deposit"))
+        .args(["scan", &dir.display().to_string()])
+        .env("DEPOSIT_HOME", tmp.path().join("home"))
+        .env("DEPOSIT_CONFIG", tmp.path().join("none.toml"))
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("evil\\x1b[2J\\nFORGED"), "{stdout}");
+    assert!(
+        !stdout.contains('\x1b') && !stderr.contains('\x1b'),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("FORGED")),
+        "a forged line: {stdout}"
+    );
+}

@@ -274,3 +274,47 @@ fn lookup_preflight_lists_missing_patients_and_send_quarantines_them() {
     let (code, again, _) = deposit(&home, &["quarantine", "discard", &us_id, "--json"]);
     assert_eq!(code, 2, "discarding twice is a usage error: {again}");
 }
+
+/// Everything Deposit writes under the data home is owner-only (files 0600, folders 0700): the
+/// outbox, the folder archive, the quarantine, the catalog, the site key.
+#[cfg(unix)]
+#[test]
+fn the_data_home_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let corpus = tmp.path().join("incoming");
+    let home = tmp.path().join("home");
+    let cfg = deposit_synth::Config {
+        patients: 2,
+        ct_slices: 2,
+        rows: 32,
+        cols: 32,
+        ..Default::default()
+    };
+    deposit_synth::generate(&corpus, &cfg).expect("generate corpus");
+    let corpus_arg = corpus.display().to_string();
+    // the data home's own folder archive
+    let (code, s, stderr) = deposit(&home, &["send", &corpus_arg, "--to", "archive", "--json"]);
+    assert_eq!(code, 0, "{s} {stderr}");
+    assert!(s["verified"].as_u64().unwrap_or(0) > 0, "{s}");
+    let mut seen = 0;
+    let mut stack = vec![home.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).expect("meta");
+            let mode = meta.permissions().mode() & 0o777;
+            if meta.is_dir() {
+                assert_eq!(mode, 0o700, "{}", p.display());
+                stack.push(p);
+            } else {
+                assert_eq!(mode, 0o600, "{}", p.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 10, "files checked: {seen}");
+    for sub in ["outbox", "archive", "quarantine"] {
+        assert!(home.join(sub).exists(), "{sub}");
+    }
+}

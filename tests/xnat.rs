@@ -404,7 +404,13 @@ fn data_rerouted_to_another_project_is_an_error_not_a_success() {
     let url = XnatUrl::parse(&dest(&server, ""))
         .expect("xnat")
         .expect("valid");
-    let x = XnatArchive::with_credentials(url, "alice".into(), SECRET.into()).expect("client");
+    let x = XnatArchive::with_credentials(
+        url,
+        "alice".into(),
+        SECRET.into(),
+        &deposit::archive::proxy::ProxyRoute::direct(),
+    )
+    .expect("client");
     x.check().expect("alice may write");
     // access taken away after the check: XNAT files the data elsewhere, silently; the client
     // must not call that done
@@ -676,8 +682,8 @@ fn test_server_follows_the_documented_protocol() {
     assert_eq!(r.status, 401);
 }
 
-/// `xnat+https` verifies certificates: a site with a self-signed certificate is refused as a
-/// permanent error with a plain message, and nothing is sent.
+/// `xnat+https` verifies certificates: a site with a self-signed certificate is refused at once,
+/// for good, with a message that says what to do, and nothing is sent.
 #[test]
 fn untrusted_certificate_is_refused() {
     use rustls::pki_types::pem::PemObject;
@@ -716,24 +722,33 @@ fn untrusted_certificate_is_refused() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (dir, _) = corpus(tmp.path(), 1);
     let to = format!("xnat+https://alice@127.0.0.1:{port}?project=TRIAL");
+    let started = std::time::Instant::now();
     let r = deposit(
         tmp.path(),
         &["send", &dir.display().to_string(), "--to", &to, "--json"],
         Some(SECRET),
     );
+    // the job is queued and its studies fail at once with what to do (not left waiting as
+    // "offline"): `queue retry` delivers them once the destination's trust is set
     assert_eq!(r.code, 1, "{}", r.all);
-    let e = r.json.clone().unwrap_or_else(|| panic!("{}", r.all));
-    assert_eq!(e["error"]["class"], "permanent", "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let s = r.json.clone().unwrap_or_else(|| panic!("{}", r.all));
+    assert_eq!(s["sent"], 0, "{s}");
+    assert_eq!(s["waiting"], 0, "{s}");
+    let studies = s["problems"].as_array().map_or(0, Vec::len);
+    assert!(studies >= 1 && s["failed"].as_u64() > Some(0), "{s}");
     assert!(
-        r.all.contains("certificate") && r.all.contains("TLS"),
-        "plain message: {}",
+        r.all.contains("a CA certificate used as the server's own")
+            && r.all.contains("deposit destination pin"),
+        "a message that says what to do: {}",
         r.all
     );
     assert!(!r.all.contains(SECRET));
-    assert_eq!(
-        handshakes.load(std::sync::atomic::Ordering::SeqCst),
-        1,
-        "refused at once, not retried"
+    // the probe, then one refused handshake per study: nothing retried
+    let n = handshakes.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        n <= 1 + studies,
+        "refused at once, not retried: {n} handshakes"
     );
 }
 
@@ -755,7 +770,11 @@ fn missing_secret_is_a_configuration_error() {
     );
     assert_eq!(r.code, 2, "{}", r.all);
     assert!(
-        r.all.contains("no secret for user 'alice'") && r.all.contains("DEPOSIT_PASSWORD"),
+        r.all
+            .contains("no password or token is stored for user 'alice'")
+            && r.all.contains("deposit login")
+            && r.all.contains("DEPOSIT_PASSWORD")
+            && !r.all.contains("unknown destination"),
         "{}",
         r.all
     );

@@ -69,6 +69,12 @@ async fn web_ui_in_headless_chromium() {
         .expect("copy sample");
     }
     let home = tempfile::tempdir().expect("tempdir");
+    // the web UI may scan only inside [web] roots
+    std::fs::write(
+        home.path().join("no-config.toml"),
+        format!("[web]\nroots = [{:?}]\n", input.path()),
+    )
+    .expect("config");
 
     let mut serve = Command::new(deposit_cli())
         .args(["serve", "--port", "0", "--ui"])

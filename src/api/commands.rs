@@ -20,12 +20,14 @@ use super::host::Host;
 /// Every type the commands take or give, under one path (the table names them from here, so
 /// front doors reach them through `api` only).
 pub mod types {
+    pub use crate::api::certificate::PinnedCertificate;
     pub use crate::api::config::{Approval, StudySetup};
     pub use crate::api::deid::{InspectReport, ProfileInfo};
     pub use crate::api::dto::{InstanceRow, StudyOverview};
     pub use crate::api::jobs::SendRequest;
     pub use crate::api::login::LoginSummary;
     pub use crate::api::masks::SiteRule;
+    pub use crate::api::network::NetworkSettings;
     pub use crate::api::pixels::Preview;
     pub use crate::api::quarantine::{ReleaseOptions, ReleaseReport};
     pub use crate::api::queue::{JobSelector, QueueChange};
@@ -34,7 +36,10 @@ pub mod types {
     pub use crate::api::review::{Sample, SampleOptions, Signoff};
     pub use crate::api::settings::{Settings, SettingsChange};
     pub use crate::api::viewer::{DrawnMask, SavedMask};
+    pub use crate::archive::spec::ConnectionReport;
+    pub use crate::archive::tls::Presented;
     pub use crate::catalog::quarantine::QuarantineRow;
+    pub use crate::catalog::SkippedPage;
     pub use crate::pixels::ocr::Region;
     pub use crate::pixels::Rect;
     pub use crate::queue::store::JobView;
@@ -63,6 +68,7 @@ macro_rules! deposit_commands {
             }
             /// Before/after tag table of one instance under a profile (nothing is written).
             fn inspect(host, instance: i64, profile: Option<String>) -> $crate::api::commands::types::InspectReport {
+                host.reach_profile(profile.as_deref())?;
                 host.with(|s| s.inspect(&s.instance_file(instance)?, profile.as_deref(), None))
             }
             /// Renders one frame of an instance (window centre/width: the file's when not given).
@@ -85,6 +91,7 @@ macro_rules! deposit_commands {
             }
             /// Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
             fn approve_profile(host, profile: String) -> $crate::api::commands::types::Approval {
+                host.reach_profile(Some(&profile))?;
                 let approval =
                     $crate::api::resolve::approve(host.settings(), &profile, $crate::api::unix_now());
                 host.reopen();
@@ -137,6 +144,11 @@ macro_rules! deposit_commands {
                 profile: Option<String>,
                 lookup: Option<String>,
             ) -> $crate::api::commands::types::ReleaseReport {
+                host.reach_destination(&destination)?;
+                host.reach_profile(profile.as_deref())?;
+                if let Some(l) = lookup.as_deref().filter(|l| !l.trim().is_empty()) {
+                    host.reach_path(l, "that lookup table")?;
+                }
                 host.with(|s| {
                     let opts = $crate::api::commands::types::ReleaseOptions::deliver(
                         s.destination(&destination)?,
@@ -153,12 +165,12 @@ macro_rules! deposit_commands {
             /// Adds a held item's missing lookup entry (`keytype/ORIGINAL`, as the quarantine record has it)
             /// with `value` to the existing lookup table `file`, before releasing the item.
             fn add_lookup_entry(host, file: String, missing_key: String, value: String) -> () {
-                let _ = host;
+                host.reach_path(&file, "that lookup table")?;
                 $crate::api::lookup::add_entry(::std::path::Path::new(&file), &missing_key, &value)
             }
             /// Which of `patient_ids` the lookup table `file` lacks (shown as a badge on their studies).
             fn lookup_gaps(host, file: String, patient_ids: Vec<String>) -> Vec<String> {
-                let _ = host;
+                host.reach_path(&file, "that lookup table")?;
                 $crate::api::preflight::lookup_gaps(::std::path::Path::new(&file), &patient_ids)
             }
             /// Pauses one job, or every job: a running send starts no new piece.
@@ -238,19 +250,50 @@ macro_rules! deposit_commands {
                 settings
             }
             /// Checks that a destination answers (and, for XNAT, that the user may write to the project).
-            fn test_destination(host, destination: String) -> String {
-                $crate::api::settings::test_destination(host.settings().config_file(), &destination, &host.home()?)
+            fn test_destination(host, destination: String) -> $crate::api::commands::types::ConnectionReport {
+                host.reach_destination(&destination)?;
+                $crate::api::settings::test_destination(host.settings(), &destination, &host.home()?)
+            }
+            /// The certificate a destination's server presents (SHA-256, trusted or not), for a
+            /// person to confirm with the archive's administrator before pinning it.
+            fn destination_certificate(host, destination: String) -> $crate::api::commands::types::Presented {
+                host.reach_destination(&destination)?;
+                $crate::api::certificate::presented(host.settings(), &destination)
+            }
+            /// Trusts exactly the certificate with this SHA-256 for a named destination
+            /// (`pin_sha256` in deposit.toml).
+            fn destination_pin(host, name: String, sha256: String) -> $crate::api::commands::types::PinnedCertificate {
+                let pinned = $crate::api::certificate::pin(host.settings().config_file(), &name, &sha256);
+                host.reopen();
+                pinned
             }
             /// Checks a secret with the destination and stores it in the OS keyring.
             fn login(host, destination: String, secret: String) -> $crate::api::commands::types::LoginSummary {
-                let _ = host;
-                $crate::api::settings::login(host.settings().config_file(), &destination, &secret)
+                host.reach_destination(&destination)?;
+                $crate::api::settings::login(host.settings(), &destination, &secret)
+            }
+            /// The proxy HTTP destinations go through and where that choice came from (Settings → Network).
+            fn network_settings(host) -> $crate::api::commands::types::NetworkSettings {
+                $crate::api::network::network_settings(host.settings())
+            }
+            /// Sets or clears `[network] proxy` and `no_proxy` (empty clears) and stores the proxy password
+            /// in the OS keyring when one is given; the new network settings.
+            fn set_network_proxy(
+                host,
+                proxy: Option<String>,
+                no_proxy: Option<String>,
+                password: Option<String>,
+            ) -> $crate::api::commands::types::NetworkSettings {
+                let settings = $crate::api::network::set_network_proxy(host.settings(), proxy, no_proxy, password);
+                host.reopen();
+                settings
             }
             /// Starts the DICOM receiver (C-STORE + C-ECHO) on this computer.
             fn receiver_start(
                 host,
                 request: $crate::api::commands::types::ReceiverRequest,
             ) -> $crate::api::commands::types::ReceiverStatus {
+                host.reach_receiver(&request)?;
                 host.receiver().start(&$crate::api::resolve::resolve(host.settings())?, request)
             }
             /// The receiver's status (none when stopped).
@@ -260,6 +303,11 @@ macro_rules! deposit_commands {
             /// Stops the receiver after the associations in flight.
             fn receiver_stop(host) -> Option<$crate::api::commands::types::ReceiverStatus> {
                 host.receiver().stop()
+            }
+            /// The files the latest scan did not read, `limit` (at most 1,000) from `offset`, by path,
+            /// with how many there are (the scan-finished event lists only the first few).
+            fn scan_skipped(host, offset: u32, limit: u32) -> $crate::api::commands::types::SkippedPage {
+                host.with(|s| s.scan_skipped(offset.into(), limit.into()))
             }
             /// Starts reading `paths` in the background and returns at once; progress, the result or the
             /// failure arrive as `ScanProgress`, `ScanFinished` and `ScanFailed` events.

@@ -538,3 +538,42 @@ pub fn fuzz_one(data: &[u8]) -> bool {
     };
     set[pick % 6].prepare(Input::Bytes(data)).is_ok()
 }
+
+/// The `received_bytes` fuzz target (fuzz/) and its stable replay: `data[0]` picks the shape
+/// of the rest — 0: a whole file as received; 1: the data set of a Deflated Explicit VR Little
+/// Endian file (deflated here, so mutations reach what is inflated); 2: a raw data set without
+/// file meta — which is written to `scratch` and read as the receiver reads what it stored
+/// ([`crate::intake::read_header`], also the path of `scan`), then, unless raw, run through
+/// [`fuzz_one`]. Must never panic, abort or allocate without bound, whatever `data` is.
+pub fn fuzz_received(data: &[u8], scratch: &std::path::Path) {
+    use std::io::Write as _;
+    let Some((&shape, rest)) = data.split_first() else {
+        return;
+    };
+    let bytes = match shape % 3 {
+        1 => {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+            if e.write_all(rest).is_err() {
+                return;
+            }
+            let Ok(deflated) = e.finish() else { return };
+            let ts = b"1.2.840.10008.1.2.1.99\0";
+            let mut v = vec![0u8; 128];
+            v.extend_from_slice(b"DICM");
+            v.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
+            v.extend_from_slice(&(8 + ts.len() as u32).to_le_bytes());
+            v.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+            v.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+            v.extend_from_slice(ts);
+            v.extend_from_slice(&deflated);
+            v
+        }
+        _ => rest.to_vec(),
+    };
+    if std::fs::write(scratch, &bytes).is_ok() {
+        let _ = crate::intake::read_header(scratch);
+    }
+    if shape % 3 != 2 {
+        fuzz_one(&bytes);
+    }
+}

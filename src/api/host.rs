@@ -14,7 +14,8 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 
 use super::jobs::{self, OneAtATime, ScanUpdate, SendRequest, SendUpdate};
-use super::receive::control::ReceiverControl;
+use super::reach::Reach;
+use super::receive::control::{ReceiverControl, ReceiverRequest};
 use super::resolve::{self, Overrides};
 use super::Session;
 use crate::error::ApiError;
@@ -67,6 +68,7 @@ pub struct Host {
     sends: OneAtATime,
     receiver: ReceiverControl,
     events: EventFeed,
+    reach: Option<Reach>,
 }
 
 /// Opens a session under `settings` (the one settings resolution, [`resolve`]), held to the
@@ -88,7 +90,80 @@ impl Host {
             sends: OneAtATime::default(),
             receiver: ReceiverControl::default(),
             events: Arc::new(events),
+            reach: None,
         }
+    }
+
+    /// The same host, its users confined to `reach` (`deposit serve`).
+    pub fn confine(mut self, reach: Reach) -> Self {
+        self.reach = Some(reach);
+        self
+    }
+
+    /// `Ok` when this host's users may use `path` (always, unless confined).
+    pub fn reach_path(&self, path: &str, what: &str) -> Result<(), ApiError> {
+        match &self.reach {
+            Some(r) => r.path(path, what).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// `Ok` when this host's users may use destination `dest` (always, unless confined).
+    pub fn reach_destination(&self, dest: &str) -> Result<(), ApiError> {
+        match &self.reach {
+            Some(r) => r.destination(dest, &resolve::resolve(&self.settings)?),
+            None => Ok(()),
+        }
+    }
+
+    /// `Ok` when this host's users may use profile `profile`: a shipped profile's name always; a
+    /// profile file (a path, or a name ending `.toml`/`.script`/`.xml`) only inside the roots.
+    pub fn reach_profile(&self, profile: Option<&str>) -> Result<(), ApiError> {
+        let Some(p) = profile.map(str::trim).filter(|p| !p.is_empty()) else {
+            return Ok(());
+        };
+        let file_like = p.contains(['/', '\\'])
+            || [".toml", ".script", ".xml"]
+                .iter()
+                .any(|ext| p.to_ascii_lowercase().ends_with(ext));
+        if file_like {
+            self.reach_path(p, "that profile file")
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `Ok` when this host's users may start the receiver so: always, unless confined; confined,
+    /// only with an allow-list of calling AE titles (given, or `[receiver] allow_ae`) unless
+    /// `[receiver] bind` is loopback, and a forwarding destination, profile and lookup table
+    /// they may reach.
+    pub fn reach_receiver(&self, request: &ReceiverRequest) -> Result<(), ApiError> {
+        if self.reach.is_none() {
+            return Ok(());
+        }
+        let conf = resolve::resolve(&self.settings)?.config.receiver;
+        let loopback = conf.bind.as_deref().is_some_and(|b| {
+            b.eq_ignore_ascii_case("localhost")
+                || b.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        let listed =
+            request.allow.iter().any(|a| !a.trim().is_empty()) || !conf.allow_ae.is_empty();
+        if !loopback && !listed {
+            return Err(ApiError::usage(
+                "reach.receiver_allow",
+                "from here the receiver starts only with the calling AE titles allowed to send \
+                 (or [receiver] allow_ae in deposit.toml)",
+            ));
+        }
+        if let Some(f) = request.forward.as_deref().filter(|f| !f.trim().is_empty()) {
+            self.reach_destination(f)?;
+        }
+        self.reach_profile(request.profile.as_deref())?;
+        if let Some(l) = request.lookup.as_deref().filter(|l| !l.trim().is_empty()) {
+            self.reach_path(l, "that lookup table")?;
+        }
+        Ok(())
     }
 
     /// A host whose cached session is `session` (tests).
@@ -157,6 +232,9 @@ impl Host {
     /// Starts scanning `paths` on a new thread and returns at once; its updates go to the
     /// event feed. An error when a scan already runs.
     pub fn start_scan(&self, paths: Vec<String>) -> Result<(), ApiError> {
+        for p in &paths {
+            self.reach_path(p, "that folder")?;
+        }
         let (settings, events) = (self.settings.clone(), self.events.clone());
         self.scans.spawn("a scan", "scan", move || {
             jobs::scan(
@@ -170,6 +248,11 @@ impl Host {
     /// Starts de-identifying and delivering on a new thread and returns at once; its updates
     /// go to the event feed. An error when a send already runs.
     pub fn start_send(&self, request: SendRequest) -> Result<(), ApiError> {
+        self.reach_destination(&request.destination)?;
+        self.reach_profile(request.profile.as_deref())?;
+        if let Some(l) = request.lookup.as_deref().filter(|l| !l.trim().is_empty()) {
+            self.reach_path(l, "that lookup table")?;
+        }
         let (settings, events) = (self.settings.clone(), self.events.clone());
         self.sends.spawn("a send", "send", move || {
             jobs::send(

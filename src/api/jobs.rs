@@ -33,11 +33,14 @@ pub struct ScanProgress {
     pub elapsed_ms: u64,
 }
 
+/// How many skipped files a scan-finished event lists (`skipped_total` counts them all).
+pub const SKIPPED_EXAMPLES: usize = 50;
+
 /// A scan ended; the catalog now holds what it found.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ScanFinished {
-    /// Counts and the files that were not catalogued, with reasons.
+    /// Counts and the first [`SKIPPED_EXAMPLES`] files that were not catalogued, with reasons.
     pub summary: ScanSummary,
     /// Milliseconds the scan took.
     pub elapsed_ms: u64,
@@ -217,7 +220,10 @@ pub fn scan(
         })
     });
     match result {
-        Ok(summary) => {
+        Ok(mut summary) => {
+            // an event stays small however many files were skipped: the first few are examples,
+            // the rest are paged (`scan_skipped`)
+            summary.skipped.truncate(SKIPPED_EXAMPLES);
             report(ScanUpdate::Progress(ScanProgress {
                 elapsed_ms: ms(started),
                 ..last

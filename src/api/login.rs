@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::archive::proxy::Network;
 use crate::archive::DestinationSpec;
 use crate::config::Config;
 use crate::error::ApiError;
@@ -25,14 +26,20 @@ pub struct LoginSummary {
 }
 
 /// Checks `secret` against `dest` (a `[destinations]` name of `config`, or an `xnat+…` or
-/// `ctp+…` URL with a user) and stores it in the OS keyring.
-pub fn login(config: &Config, dest: &str, secret: &str) -> Result<LoginSummary, ApiError> {
+/// `ctp+…` URL with a user) and stores it in the OS keyring; the destination is reached as
+/// `network` says.
+pub fn login(
+    config: &Config,
+    network: &Network,
+    dest: &str,
+    secret: &str,
+) -> Result<LoginSummary, ApiError> {
     if secret.is_empty() {
         return Err(ApiError::usage("login.usage", "an empty secret was given"));
     }
     let spec = DestinationSpec::resolve(dest, config).map_err(ApiError::usage_err)?;
     let done = spec
-        .login(secret)
+        .login(secret, network)
         .map_err(|e| ApiError::from_err(&e, e.is_usage()))?;
     Ok(LoginSummary {
         destination: done.destination,

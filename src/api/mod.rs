@@ -4,6 +4,7 @@
 //! [`ApiError`] (`{code, message, class}`); long operations report through callbacks that the
 //! callers bridge to progress bars or UI events.
 
+pub mod certificate;
 pub mod commands;
 pub mod config;
 pub mod deid;
@@ -13,10 +14,12 @@ pub mod jobs;
 pub mod login;
 pub mod lookup;
 pub mod masks;
+pub mod network;
 pub mod pixels;
 pub mod preflight;
 pub mod quarantine;
 pub mod queue;
+pub mod reach;
 pub mod receive;
 pub mod resolve;
 pub mod review;
@@ -39,6 +42,8 @@ pub struct Session {
     study: config::StudySettings,
     /// The configuration it was opened with (named destinations, delivery settings).
     settings: crate::config::Config,
+    /// How HTTP destinations are reached (proxies), from the configuration and the environment.
+    network: crate::archive::proxy::Network,
 }
 
 /// Now, in Unix seconds (read at the edges: front ends and records, never inside deid).
@@ -59,6 +64,7 @@ impl Session {
             catalog,
             study: config::StudySettings::default(),
             settings: crate::config::Config::default(),
+            network: crate::archive::proxy::Network::default(),
         })
     }
 
@@ -110,6 +116,17 @@ impl Session {
     /// Every catalogued study.
     pub fn studies(&self) -> Result<Vec<StudyRow>, ApiError> {
         self.catalog.studies().map_err(ApiError::from)
+    }
+
+    /// The files the latest scan did not catalogue, at most 1,000 from `offset`.
+    pub fn scan_skipped(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<crate::catalog::SkippedPage, ApiError> {
+        self.catalog
+            .skipped_page(offset, limit.min(1000))
+            .map_err(ApiError::from)
     }
 
     /// Every delivery job with its studies, states and audit records, newest first.

@@ -135,7 +135,7 @@ impl super::Session {
         }
         if let Some(dest) = &opts.to {
             let destination = dest
-                .open(&self.home.dir("archive"))
+                .open(&self.home.dir("archive"), &self.network)
                 .map_err(ApiError::usage_err)?;
             let project = opts.project.clone().unwrap_or_else(|| "DEPOSIT".into());
             let ready = prepared.clone();
@@ -196,10 +196,11 @@ impl super::Session {
             created_at: unix_now(),
         })?;
         let stored = self.home.dir("quarantine").join(format!("{id}.dcm"));
-        let bytes = std::fs::read(path).map_err(|e| {
+        // regular files only, as everywhere input is read (a FIFO would block the copy)
+        let bytes = crate::intake::bounded::read_regular(path).map_err(|why| {
             ApiError::permanent(
                 "deid.quarantine_copy",
-                format!("cannot read {}: {e}", path.display()),
+                format!("cannot read {}: {}", path.display(), why.sentence()),
             )
         })?;
         crate::home::write_private_file(&stored, &bytes)?;

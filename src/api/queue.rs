@@ -170,8 +170,9 @@ impl Session {
             if !wanted.contains(&job) {
                 continue;
             }
-            let d = crate::archive::DestinationSpec::parse(&dest)
-                .and_then(|spec| spec.open(&self.home.dir("archive")))
+            // resolved, not only parsed: a configured destination's trust options apply
+            let d = crate::archive::DestinationSpec::resolve(&dest, &self.settings)
+                .and_then(|spec| spec.open(&self.home.dir("archive"), &self.network))
                 .map_err(ApiError::usage_err)?;
             let r = runner::run_job(c, job, d.as_ref(), opts, &unix_now, &mut progress)
                 .map_err(qerr)?;

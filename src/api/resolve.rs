@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::config::{approval, approvals, mark_approved, Approval, StudySettings, StudySetup};
 use super::deid::ProfileInfo;
 use super::Session;
+use crate::archive::proxy::{Network, ProxyEnv};
 use crate::archive::DestinationSpec;
 use crate::config::{self, Config};
 use crate::error::ApiError;
@@ -46,11 +47,14 @@ pub struct Overrides {
     pub uid_root: Option<String>,
     /// Destination (a `[destinations]` name or a URL).
     pub destination: Option<String>,
+    /// The proxy variables of the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`,
+    /// `DEPOSIT_PROXY_PASSWORD`).
+    pub proxy_env: ProxyEnv,
 }
 
 impl Overrides {
-    /// The environment's part: `DEPOSIT_CONFIG` and `DEPOSIT_HOME` (empty = unset). The only
-    /// place they are read; front doors call it once, at their start.
+    /// The environment's part: `DEPOSIT_CONFIG`, `DEPOSIT_HOME` (empty = unset) and the proxy
+    /// variables. The only place they are read; front doors call it once, at their start.
     pub fn from_env() -> Self {
         let var = |name: &str| {
             std::env::var_os(name)
@@ -60,8 +64,19 @@ impl Overrides {
         Overrides {
             default_config: var(CONFIG_ENV),
             home: var(HOME_ENV),
+            proxy_env: ProxyEnv::from_lookup(|name| std::env::var(name).ok()),
             ..Overrides::default()
         }
+    }
+
+    /// The proxy settings in force with the configuration `config`: its `[network]` table, then
+    /// the environment's proxy variables, then the OS's settings.
+    pub fn network(&self, config: &Config) -> Network {
+        Network::new(
+            config.network.proxy.clone(),
+            config.network.no_proxy.clone(),
+            self.proxy_env.clone(),
+        )
     }
 
     /// The configuration file to read and write (`None`: the OS default).
@@ -105,6 +120,23 @@ fn destination(cfg: &Config, dest: &str) -> Result<DestinationSpec, ApiError> {
     DestinationSpec::resolve(dest, cfg).map_err(ApiError::usage_err)
 }
 
+/// The inflation budget `[intake]` asks for (the defaults where it says nothing).
+fn intake_limits(i: &config::Intake) -> crate::intake::bounded::Limits {
+    let d = crate::intake::bounded::Limits::default();
+    crate::intake::bounded::Limits {
+        ratio: i.inflation_ratio.unwrap_or(d.ratio),
+        floor: d.floor,
+        cap: i
+            .inflation_cap_mb
+            .map_or(d.cap, |mb| mb.saturating_mul(1024 * 1024)),
+    }
+}
+
+/// Sets the process's inflation budget from `[intake]`.
+fn configure_intake(i: &config::Intake) {
+    crate::intake::bounded::configure(intake_limits(i));
+}
+
 /// Reads the configuration `o` points at (a named file must exist).
 pub fn load_config(o: &Overrides) -> Result<Config, ApiError> {
     match (&o.config, &o.default_config) {
@@ -121,6 +153,7 @@ pub fn load_config(o: &Overrides) -> Result<Config, ApiError> {
 /// to it.
 pub fn resolve(o: &Overrides) -> Result<Resolved, ApiError> {
     let cfg = load_config(o)?;
+    configure_intake(&cfg.intake);
     let study = if o.study_required {
         cfg.study(o.study.as_deref()).map_err(cfg_err)?
     } else {
@@ -183,7 +216,13 @@ impl Resolved {
     pub fn open_home(&self) -> Result<Session, ApiError> {
         let mut s = Session::open(self.home_root()?)?;
         s.settings = self.config.clone();
+        s.network = self.network();
         Ok(s)
+    }
+
+    /// The proxy settings in force (see [`Overrides::network`]).
+    pub fn network(&self) -> Network {
+        self.overrides.network(&self.config)
     }
 
     /// Opens the data home held to the study: its approved profile becomes the default and
@@ -282,10 +321,45 @@ impl Session {
     pub fn destination(&self, dest: &str) -> Result<DestinationSpec, ApiError> {
         destination(&self.settings, dest)
     }
+
+    /// Makes `dest`'s trust options (from its named destination) those of its URL in this
+    /// session, so that jobs the queue reopens by URL get them (a session opened without the
+    /// configuration, e.g. the receiver's forwarder).
+    pub(crate) fn keep_trust_of(&mut self, dest: &DestinationSpec) {
+        if let Some((name, d)) = dest.trust().and_then(|t| t.to_config(&dest.to_string())) {
+            self.settings.destinations.entry(name).or_insert(d);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_inflation_budget_comes_from_the_intake_table() {
+        let cfg = config::parse(
+            "[intake]\ninflation_ratio = 50\ninflation_cap_mb = 256\n",
+            std::path::Path::new("/x/deposit.toml"),
+        )
+        .expect("config");
+        let l = intake_limits(&cfg.intake);
+        assert_eq!((l.ratio, l.cap), (50, 256 * 1024 * 1024));
+        assert_eq!(
+            intake_limits(&config::Intake::default()),
+            crate::intake::bounded::Limits::default()
+        );
+        for bad in [
+            "[intake]\ninflation_ratio = 1\n",
+            "[intake]\ninflation_cap_mb = 1\n",
+            "[intake]\nbomb = true\n",
+        ] {
+            assert!(
+                config::parse(bad, std::path::Path::new("/x/deposit.toml")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
     use super::*;
 
     fn overrides(dir: &Path) -> Overrides {
@@ -294,6 +368,29 @@ mod tests {
             home: Some(dir.join("home")),
             ..Overrides::default()
         }
+    }
+
+    #[test]
+    fn a_session_without_the_configuration_keeps_a_destination_s_trust_for_its_url() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cfg = config::parse(
+            "[destinations.central]\nurl = \"ctp+https://central.example.org:1443\"\n\
+             ca = \"ca.pem\"\n",
+            &dir.path().join("deposit.toml"),
+        )
+        .expect("config");
+        let spec = DestinationSpec::resolve("central", &cfg).expect("named");
+        let mut s = Session::open(dir.path().join("home")).expect("session");
+        let url = spec.to_string();
+        let before = s.destination(&url).expect("url");
+        assert_eq!(before.trust().and_then(|t| t.ca.clone()), None);
+        s.keep_trust_of(&spec);
+        let after = s.destination(&url).expect("url");
+        assert_eq!(
+            after.trust(),
+            spec.trust(),
+            "the queue reopens it with its ca"
+        );
     }
 
     #[test]

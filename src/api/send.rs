@@ -256,6 +256,11 @@ pub fn send_with(
                 "destination not reachable now; queueing"
             );
         }
+        // an untrusted certificate: the job is queued and its studies fail with what to do, so
+        // that `queue retry` delivers them once the destination's trust is set
+        Err(e @ archive::ArchiveError::TlsRefused { .. }) => {
+            tracing::warn!(code = crate::error::Classify::code(&e), "{e}");
+        }
         Err(e) => return Err(ApiError::from_err(&e, false)),
         Ok(()) => {}
     }
@@ -565,7 +570,7 @@ impl super::Session {
     ) -> Result<SendSummary, ApiError> {
         // refuse bad options (a destination without credentials) before reading anything
         let destination = dest
-            .open(&self.home.dir("archive"))
+            .open(&self.home.dir("archive"), &self.network)
             .map_err(ApiError::usage_err)?;
         self.run_profile(opts.profile.as_deref())?;
         let scan = self.scan(paths, &crate::intake::ScanOptions::default(), |_| {})?;
@@ -593,7 +598,7 @@ impl super::Session {
         progress: impl FnMut(SendProgress),
     ) -> Result<SendSummary, ApiError> {
         let destination = dest
-            .open(&self.home.dir("archive"))
+            .open(&self.home.dir("archive"), &self.network)
             .map_err(ApiError::usage_err)?;
         self.send_files_to(files, destination.as_ref(), opts, progress)
     }

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::resolve::Overrides;
+use crate::archive::spec::ConnectionReport;
 use crate::archive::{ArchiveError, DestinationSpec};
 use crate::config::{self, Config};
 use crate::error::ApiError;
@@ -183,7 +185,14 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
             set(&[(&["destinations", name], "url", text(url))])?;
         }
         SettingsChange::RemoveDestination { name } => {
-            set(&[(&["destinations", name], "url", None)])?;
+            // with its TLS trust options: a table left without its url would not read back
+            let t = ["destinations", name.as_str()];
+            set(&[
+                (&t, "url", None),
+                (&t, "ca", None),
+                (&t, "pin_sha256", None),
+                (&t, "allow_plain_http", None),
+            ])?;
         }
         SettingsChange::Study {
             destination,
@@ -263,22 +272,39 @@ pub fn change(path: Option<&Path>, ch: &SettingsChange) -> Result<Settings, ApiE
 }
 
 /// Checks that a destination (name or URL) answers and, for XNAT, that the user may write to
-/// the project; returns its description (no credentials).
-pub fn test_destination(path: Option<&Path>, dest: &str, home: &Path) -> Result<String, ApiError> {
-    let cfg = config::load(path, true).map_err(cfg_err)?;
+/// the project; says what it reached (no credentials), through which proxy and with which TLS
+/// trust path. `o` names the configuration and carries the environment's proxy settings.
+pub fn test_destination(
+    o: &Overrides,
+    dest: &str,
+    home: &Path,
+) -> Result<ConnectionReport, ApiError> {
+    let cfg = config::load(o.config_file(), true).map_err(cfg_err)?;
+    let network = o.network(&cfg);
     DestinationSpec::resolve(dest, &cfg)
-        .and_then(|d| d.test_connection(&home.join("archive")))
-        .map_err(|e| ApiError::from_err(&e, matches!(e, ArchiveError::BadDestination(_))))
+        .and_then(|d| d.test_connection(&home.join("archive"), &network))
+        .map_err(|e| {
+            let usage = matches!(
+                e,
+                ArchiveError::BadDestination(_)
+                    | ArchiveError::BadProxy { .. }
+                    | ArchiveError::NoUser { .. }
+                    | ArchiveError::NoSecret { .. }
+                    | ArchiveError::PlainHttp { .. }
+            );
+            ApiError::from_err(&e, usage)
+        })
 }
 
-/// Stores the secret for a destination (name or URL) in the OS keyring after checking it.
+/// Stores the secret for a destination (name or URL) in the OS keyring after checking it
+/// (reaching the destination through the proxy in force).
 pub fn login(
-    path: Option<&Path>,
+    o: &Overrides,
     dest: &str,
     secret: &str,
 ) -> Result<super::login::LoginSummary, ApiError> {
-    let cfg = config::load(path, true).map_err(cfg_err)?;
-    super::login::login(&cfg, dest, secret)
+    let cfg = config::load(o.config_file(), true).map_err(cfg_err)?;
+    super::login::login(&cfg, &o.network(&cfg), dest, secret)
 }
 
 #[cfg(test)]
@@ -453,10 +479,42 @@ mod tests {
     }
 
     #[test]
+    fn a_destination_is_removed_with_its_trust_options() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("deposit.toml");
+        std::fs::write(
+            &file,
+            "[destinations.central]\nurl = \"ctp+https://h:1443\"\nca = \"ca.pem\"\n\
+             pin_sha256 = \"{}\"\nallow_plain_http = true\n[destinations.other]\nurl = \"folder:\"\n"
+                .replace("{}", &"ab".repeat(32)),
+        )
+        .expect("write");
+        let s = change(
+            Some(&file),
+            &SettingsChange::RemoveDestination {
+                name: "central".into(),
+            },
+        )
+        .expect("removed");
+        assert_eq!(s.destinations.len(), 1);
+        let text = std::fs::read_to_string(&file).expect("read");
+        assert!(
+            !text.contains("central") && !text.contains("pin_sha256"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_folder_archive_tests_reachable() {
         let dir = tempfile::tempdir().expect("dir");
         let file = dir.path().join("deposit.toml");
-        let d = test_destination(Some(file.as_path()), "folder:", dir.path()).expect("folder");
-        assert!(!d.is_empty());
+        let o = Overrides {
+            config: Some(file.clone()),
+            ..Overrides::default()
+        };
+        let d = test_destination(&o, "folder:", dir.path()).expect("folder");
+        assert!(d.description.starts_with("folder:"), "{d}");
+        assert_eq!(d.proxy, "direct");
+        assert_eq!(d.trust, None);
     }
 }

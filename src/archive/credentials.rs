@@ -154,11 +154,9 @@ pub fn resolve(
     let user = url_user
         .map(str::to_string)
         .or_else(|| entry.as_ref().and_then(|e| e.login.clone()))
-        .ok_or_else(|| {
-            ArchiveError::BadDestination(format!(
-                "{describe} (no user: write the user name before the host, USER@{host}, or add a \
-                 ~/.netrc entry for {host})"
-            ))
+        .ok_or_else(|| ArchiveError::NoUser {
+            destination: describe.to_string(),
+            host: host.to_string(),
         })?;
     if let Some(s) = std::env::var("DEPOSIT_PASSWORD")
         .ok()
@@ -187,10 +185,11 @@ pub fn resolve(
             source: Source::Keyring,
         });
     }
-    Err(ArchiveError::BadDestination(format!(
-        "{describe} (no secret for user '{user}': set DEPOSIT_PASSWORD, add a ~/.netrc entry for \
-         {host}, or store it in the OS keyring with 'deposit login DEST')"
-    )))
+    Err(ArchiveError::NoSecret {
+        destination: describe.to_string(),
+        user,
+        host: host.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,16 @@
 //! The one HTTP transport of the HTTP destinations (XNAT, CTP HTTP, DICOMweb): reqwest's blocking
 //! client over rustls (the `ring` provider) with the platform's certificate verifier.
 //!
-//! One client construction ([`ClientBuilder`]: timeouts, user agent, no redirects — a 3xx is
-//! answered to the caller as is), one classification of failures and statuses (transient:
+//! One client construction ([`ClientBuilder`]: timeouts, user agent, the destination's TLS
+//! trust ([`super::tls`]), no redirects — a 3xx is answered to the caller as is), one classification of failures and statuses (transient:
 //! connection refused or reset, timeouts, 408, 425, 429, 5xx; permanent: other 4xx and a TLS
 //! connection refused over its certificate), one error type ([`HttpError`]). Error texts never
 //! carry the request URL (a query may hold a session token) nor a header value.
+//!
+//! Proxies: the client is built for one [`ProxyRoute`] (direct or through one proxy, see
+//! `archive::proxy`, which also tells a proxy's own refusals apart): a proxy that refuses its
+//! credentials (to a CONNECT or to a plain-http request) is a permanent
+//! [`HttpError::ProxyRefused`]; a proxy that cannot be reached is a transient connection failure.
 //!
 //! The callers are synchronous. A call made on a thread that runs an async runtime (the desktop
 //! shell's commands) is moved to a scoped thread of its own, where reqwest's blocking client may
@@ -18,7 +23,9 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use super::proxy::ProxyRoute;
 use super::throttle::{Throttle, Throttled};
+use super::tls::Trust;
 use super::ArchiveError;
 use crate::error::{Classify, ErrorClass};
 
@@ -47,13 +54,11 @@ pub enum HttpError {
         detail: String,
     },
     /// The server's certificate was not accepted: waiting will not help.
-    #[error(
-        "{what}: the TLS connection was refused (certificate not trusted or invalid): {detail}"
-    )]
+    #[error("{what}: {detail}")]
     TlsRefused {
         /// The step.
         what: String,
-        /// The TLS stack's reason.
+        /// The TLS stack's reason and what to do ([`super::tls::explain`]).
         detail: String,
     },
     /// No answer within the timeout.
@@ -70,6 +75,14 @@ pub enum HttpError {
         /// What failed.
         detail: String,
     },
+    /// The proxy refused the credentials or asked for some (HTTP 407): waiting will not help.
+    #[error("{what}: {detail}")]
+    ProxyRefused {
+        /// The step.
+        what: String,
+        /// Which proxy and what to do (never the secret).
+        detail: String,
+    },
 }
 
 impl Classify for HttpError {
@@ -80,6 +93,7 @@ impl Classify for HttpError {
             HttpError::TlsRefused { .. } => "http.tls_refused",
             HttpError::Timeout { .. } => "http.timeout",
             HttpError::Connection { .. } => "http.connection",
+            HttpError::ProxyRefused { .. } => "http.proxy_refused",
         }
     }
     fn class(&self) -> ErrorClass {
@@ -91,9 +105,16 @@ impl Classify for HttpError {
 }
 
 impl HttpError {
-    /// The failure as a destination error: unreachable (retry later) or rejected (for good).
+    /// The failure as a destination error: unreachable (retry later), a TLS refusal or rejected
+    /// (for good).
     pub fn into_archive(self, destination: String) -> ArchiveError {
         let detail = self.to_string();
+        if let HttpError::TlsRefused { .. } = self {
+            return ArchiveError::TlsRefused {
+                destination,
+                detail,
+            };
+        }
         match self.class() {
             ErrorClass::Transient => ArchiveError::Unreachable {
                 destination,
@@ -121,12 +142,17 @@ pub fn status_class(status: u16) -> ErrorClass {
     }
 }
 
-/// How a [`Client`] is built; later options (trust store, pins, proxies) go here.
+/// How a [`Client`] is built: timeouts, whose certificates are trusted ([`Trust`]) and which
+/// proxy it goes through ([`ProxyRoute`]).
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     user_agent: String,
+    reuse: bool,
+    trust: Trust,
+    tls: Option<rustls::ClientConfig>,
+    proxy: ProxyRoute,
 }
 
 impl Default for ClientBuilder {
@@ -135,6 +161,10 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             user_agent: "deposit".into(),
+            reuse: true,
+            trust: Trust::default(),
+            tls: None,
+            proxy: ProxyRoute::direct(),
         }
     }
 }
@@ -152,16 +182,68 @@ impl ClientBuilder {
         self
     }
 
+    /// Opens a new connection for every request and sends `Connection: close`, for servers
+    /// that close each connection after one answer without saying so.
+    pub fn one_request_per_connection(mut self) -> Self {
+        self.reuse = false;
+        self
+    }
+
+    /// Whose certificates are trusted (the destination's `ca`, `pin_sha256`; named in advice).
+    pub fn trust(mut self, trust: &Trust) -> Self {
+        self.trust = trust.clone();
+        self
+    }
+
+    /// Uses this TLS configuration instead of the one [`Self::trust`] makes (the certificate
+    /// check of [`super::tls::presented`]).
+    pub(crate) fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Goes directly or through a proxy as `route` says (the default: directly; the
+    /// environment and the OS's settings are never read by the client itself).
+    pub fn proxy(mut self, route: &ProxyRoute) -> Self {
+        self.proxy = route.clone();
+        self
+    }
+
     /// Builds the client.
     pub fn build(&self) -> Result<Client, HttpError> {
         install_crypto_provider();
+        let tls = match &self.tls {
+            Some(c) => c.clone(),
+            None => self.trust.client_config().map_err(|e| HttpError::Client {
+                detail: e.to_string(),
+            })?,
+        };
         let b = reqwest::blocking::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
             .user_agent(self.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none());
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_backend_preconfigured(tls);
+        let b = if self.reuse {
+            b
+        } else {
+            let mut close = reqwest::header::HeaderMap::new();
+            close.insert(
+                reqwest::header::CONNECTION,
+                reqwest::header::HeaderValue::from_static("close"),
+            );
+            b.pool_max_idle_per_host(0).default_headers(close)
+        };
+        let b =
+            super::proxy::apply(b, &self.proxy).map_err(|detail| HttpError::Client { detail })?;
+        let trust = Arc::new(self.trust.clone());
+        let proxy = Arc::new(self.proxy.clone());
         off_runtime(move || b.build())
-            .map(|inner| Client { inner })
+            .map(|inner| Client {
+                inner,
+                trust,
+                proxy,
+            })
             .map_err(|e| HttpError::Client { detail: causes(&e) })
     }
 }
@@ -191,6 +273,8 @@ fn install_crypto_provider() {
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: reqwest::blocking::Client,
+    trust: Arc<Trust>,
+    proxy: Arc<ProxyRoute>,
 }
 
 /// A request method.
@@ -225,10 +309,22 @@ impl Client {
             Method::Put => reqwest::Method::PUT,
             Method::Delete => reqwest::Method::DELETE,
         };
+        let target = reqwest::Url::parse(url).ok().and_then(|u| {
+            let host = u.host_str()?.trim_matches(['[', ']']).to_string();
+            Some((host, u.port_or_known_default()?))
+        });
         Request {
             inner: self.inner.request(m, url),
             limit: DEFAULT_BODY_LIMIT,
+            trust: self.trust.clone(),
+            proxy: self.proxy.clone(),
+            target,
         }
+    }
+
+    /// How this client reaches its server: "via proxy host:port (from: …)" or "direct".
+    pub fn route(&self) -> &ProxyRoute {
+        &self.proxy
     }
 }
 
@@ -237,6 +333,10 @@ impl Client {
 pub struct Request {
     inner: reqwest::blocking::RequestBuilder,
     limit: u64,
+    trust: Arc<Trust>,
+    proxy: Arc<ProxyRoute>,
+    /// The server's host and port (for asking the proxy who refused).
+    target: Option<(String, u16)>,
 }
 
 /// An answer: status and body text.
@@ -293,13 +393,19 @@ impl Request {
     }
 
     fn send_here(self, what: &str) -> Result<(u16, Vec<u8>), HttpError> {
-        let resp = self.inner.send().map_err(|e| classify(&e, what))?;
+        let (trust, proxy, target) = (self.trust.clone(), self.proxy, self.target);
+        let resp = self.inner.send().map_err(|e| {
+            super::proxy::failure(classify(&e, what, &trust), &proxy, target.as_ref())
+        })?;
         let status = resp.status().as_u16();
+        if let Some(refused) = super::proxy::refusal(status, what, &proxy) {
+            return Err(refused);
+        }
         let mut bytes = Vec::new();
         resp.take(self.limit.saturating_add(1))
             .read_to_end(&mut bytes)
             .map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref()) {
-                Some(re) => classify(re, what),
+                Some(re) => classify(re, what, &trust),
                 None => HttpError::Connection {
                     what: what.to_string(),
                     detail: format!("the answer broke off: {e}"),
@@ -315,13 +421,21 @@ impl Request {
     }
 }
 
-/// A reqwest failure, classified (the URL left out of the text).
-fn classify(e: &reqwest::Error, what: &str) -> HttpError {
+/// A reqwest failure, classified (the URL left out of the text; a certificate refusal with
+/// what to do about it).
+fn classify(e: &reqwest::Error, what: &str, trust: &Trust) -> HttpError {
     let what = what.to_string();
-    if let Some(tls) = rustls_error(e) {
+    // certificate refusals are for good; other TLS failures (alerts, a middlebox breaking the
+    // handshake) are the network's and are retried
+    if let Some(
+        tls @ (rustls::Error::InvalidCertificate(_)
+        | rustls::Error::NoCertificatesPresented
+        | rustls::Error::PeerIncompatible(_)),
+    ) = rustls_error(e)
+    {
         return HttpError::TlsRefused {
             what,
-            detail: tls.to_string(),
+            detail: super::tls::explain(tls, trust),
         };
     }
     if e.is_timeout() {

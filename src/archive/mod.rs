@@ -11,8 +11,10 @@ pub mod ctp;
 pub mod dicomweb;
 pub mod folder;
 pub mod http;
+pub mod proxy;
 pub mod spec;
 pub mod throttle;
+pub mod tls;
 pub mod xnat;
 
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use thiserror::Error;
 
 use crate::error::{Classify, ErrorClass};
 
-pub use spec::DestinationSpec;
+pub use spec::{ConnectionReport, DestinationSpec};
 
 /// Where a study lands: labels that never carry original identity (pseudonyms and new UIDs).
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -51,6 +53,41 @@ pub struct Item {
     pub size: u64,
     /// MD5 of the bytes, lower-case hex.
     pub md5: String,
+}
+
+impl Item {
+    /// The SOP Instance UID the file is named after (its name without `.dcm`).
+    pub fn sop_uid(&self) -> &str {
+        self.name.strip_suffix(".dcm").unwrap_or(&self.name)
+    }
+}
+
+/// How the destination answered for one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    /// Newly stored.
+    Stored,
+    /// The destination already held it.
+    AlreadyPresent,
+}
+
+/// Where a destination reports each object's acknowledgement as it arrives (a CTP `OK`, a
+/// C-STORE status, a STOW-RS per-instance result), so that a retry re-sends only what was not
+/// acknowledged. [`Acks::ack`] returns once the acknowledgement is recorded durably; an error
+/// there stops the piece.
+pub trait Acks: Sync {
+    /// Records that the destination acknowledged `item`.
+    fn ack(&self, item: &Item, ack: Ack) -> Result<(), ArchiveError>;
+}
+
+/// Acknowledgements nobody records (a piece sent outside the queue).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAcks;
+
+impl Acks for NoAcks {
+    fn ack(&self, _item: &Item, _ack: Ack) -> Result<(), ArchiveError> {
+        Ok(())
+    }
 }
 
 /// A group of whole files delivered in one request.
@@ -224,9 +261,64 @@ pub enum ArchiveError {
         /// The (pseudonymous) label.
         label: String,
     },
+    /// An acknowledgement could not be recorded (the data home's database failed).
+    #[error("cannot record the delivery of {item}: {detail}")]
+    Record {
+        /// The object (its new SOP Instance UID).
+        item: String,
+        /// What failed.
+        detail: String,
+    },
+    /// A destination that logs in names no user.
+    #[error("no user name for {destination}: write it before the host (USER@{host}) or add a ~/.netrc entry for {host}")]
+    NoUser {
+        /// Destination, without credentials.
+        destination: String,
+        /// Its host.
+        host: String,
+    },
+    /// No secret is stored for the destination's user.
+    #[error("no password or token is stored for user '{user}' at {host} ({destination}): store it with `deposit login {destination}` (kept in the OS keyring) or from the window's destination settings; or set DEPOSIT_PASSWORD, or add a ~/.netrc entry for {host}")]
+    NoSecret {
+        /// Destination, without credentials.
+        destination: String,
+        /// The user name.
+        user: String,
+        /// Its host.
+        host: String,
+    },
     /// The destination URL is not understood.
     #[error("unknown destination '{0}': use folder:PATH, xnat+https://…, dicom://AE@host:port, dicomweb+http(s)://… or ctp+http(s)://…")]
     BadDestination(String),
+    /// The TLS connection was refused, mostly over the server's certificate: waiting will not
+    /// help, the destination's trust must change (the text says how).
+    #[error("{destination}: {detail}")]
+    TlsRefused {
+        /// Destination, without credentials.
+        destination: String,
+        /// What was refused and what to do ([`tls::explain`]).
+        detail: String,
+    },
+    /// Plain HTTP to a host other than this computer, not allowed for the destination.
+    #[error(
+        "{destination}: plain HTTP to another computer would send the studies and credentials \
+         unencrypted; use https, or, if the network is trusted, set `allow_plain_http = true` \
+         for this destination ([destinations.{name}]) in deposit.toml"
+    )]
+    PlainHttp {
+        /// Destination, without credentials.
+        destination: String,
+        /// Its `[destinations]` name (`NAME` when it has none).
+        name: String,
+    },
+    /// The proxy setting for an HTTP destination cannot be used (no secret in the text).
+    #[error("{destination}: {source}")]
+    BadProxy {
+        /// The destination (no secret).
+        destination: String,
+        /// What is wrong with the proxy setting.
+        source: proxy::ProxyError,
+    },
 }
 
 impl Classify for ArchiveError {
@@ -238,6 +330,12 @@ impl Classify for ArchiveError {
             ArchiveError::Write { .. } => "archive.write",
             ArchiveError::BadLabel { .. } => "archive.bad_label",
             ArchiveError::BadDestination(_) => "archive.bad_destination",
+            ArchiveError::PlainHttp { .. } => "archive.plain_http",
+            ArchiveError::TlsRefused { .. } => "archive.tls_refused",
+            ArchiveError::Record { .. } => "archive.record",
+            ArchiveError::NoUser { .. } => "archive.no_user",
+            ArchiveError::NoSecret { .. } => "archive.no_secret",
+            ArchiveError::BadProxy { source, .. } => source.code(),
         }
     }
     fn class(&self) -> ErrorClass {
@@ -258,8 +356,31 @@ pub trait Destination: Send + Sync {
     }
     /// Cheap check that the destination is reachable and writable.
     fn check(&self) -> Result<(), ArchiveError>;
-    /// Delivers one piece; must be idempotent (re-sending identical bytes is harmless).
-    fn put(&self, piece: &Piece) -> Result<Receipt, ArchiveError>;
+    /// Delivers one piece, reporting each object to `acks` as the destination acknowledges it
+    /// (destinations that answer for a whole piece at once report nothing there: the queue
+    /// records the piece's objects when this returns). Re-sending identical bytes must be
+    /// harmless where the destination can tell (listing, digest); where it cannot (CTP, C-STORE)
+    /// the queue's delivery ledger keeps acknowledged objects from going out again.
+    fn deliver(&self, piece: &Piece, acks: &dyn Acks) -> Result<Receipt, ArchiveError>;
+
+    /// Delivers one piece without recording acknowledgements (tests, one-off sends).
+    fn put(&self, piece: &Piece) -> Result<Receipt, ArchiveError> {
+        self.deliver(piece, &NoAcks)
+    }
+
+    /// What identifies the archive behind this destination in the delivery ledger: the same
+    /// storage reached with another user, timeout or calling AE is the same archive.
+    fn identity(&self) -> String {
+        self.describe()
+    }
+
+    /// Whether the destination itself tells, before storing anything again, that it already
+    /// holds an object (the folder archive compares digests, XNAT lists the session first). When
+    /// it cannot (CTP, C-STORE, STOW-RS), an object the ledger shows acknowledged by this archive
+    /// in any earlier job is not sent again but counted as already present.
+    fn listable(&self) -> bool {
+        true
+    }
     /// Makes a study's delivered pieces final; returns the archive URI.
     fn commit(&self, labels: &StudyLabels) -> Result<String, ArchiveError>;
     /// Compares the archive's holdings for a study with what was sent.

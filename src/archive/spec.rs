@@ -12,6 +12,11 @@
 //!
 //! A URL never holds a secret (the parsers refuse one), so the displayed form is also the form
 //! the queue stores and reopens.
+//!
+//! The TLS trust options of a configured destination ([`Trust`]: `ca`, `pin_sha256`,
+//! `allow_plain_http`) travel with the spec but not in its URL: [`DestinationSpec::resolve`]
+//! attaches those of the `[destinations]` entry with the same URL, whether it was given by name
+//! or by URL (also when the queue reopens a stored job by its URL).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -22,6 +27,8 @@ use super::cstore::{CStore, CStoreUrl};
 use super::ctp::{CtpHttp, CtpUrl};
 use super::dicomweb::{DicomWeb, DicomWebUrl};
 use super::folder::FolderArchive;
+use super::proxy::{Network, ProxyRoute};
+use super::tls::{Presented, Trust};
 use super::xnat::{url::XnatUrl, XnatArchive};
 use super::{credentials, redact, ArchiveError, Destination};
 use crate::config::Config;
@@ -69,40 +76,178 @@ impl DestinationSpec {
         Err(ArchiveError::BadDestination(redact(dest)))
     }
 
-    /// A destination as a person gives it: a `[destinations]` name of `config`, else a URL.
+    /// A destination as a person gives it: a `[destinations]` name of `config`, else a URL; with
+    /// the trust options of the configured destination it is (by name, else by the same URL).
     pub fn resolve(dest: &str, config: &Config) -> Result<Self, ArchiveError> {
-        Self::parse(&config.destination_url(dest.trim()))
+        let dest = dest.trim();
+        let spec = Self::parse(&config.destination_url(dest))?;
+        if let Some(d) = config.destinations.get(dest) {
+            return Ok(spec.with_trust(Trust::from_config(dest, d)));
+        }
+        let url = spec.to_string();
+        let same = |a: &str, b: &str| Self::parse(a).is_ok_and(|s| s.to_string() == b);
+        Ok(match config.destination_by_url(&url, same) {
+            Some((name, d)) => spec.with_trust(Trust::from_config(name, d)),
+            None => spec,
+        })
+    }
+
+    /// The spec with these TLS trust options (HTTP destinations; others have none).
+    pub fn with_trust(mut self, trust: Trust) -> Self {
+        match &mut self {
+            DestinationSpec::Xnat(u) => u.trust = trust,
+            DestinationSpec::Ctp(u) => u.trust = trust,
+            DestinationSpec::DicomWeb(u) => u.trust = trust,
+            DestinationSpec::Folder(_) | DestinationSpec::CStore(_) => {}
+        }
+        self
+    }
+
+    /// The TLS trust options of an HTTP destination.
+    pub fn trust(&self) -> Option<&Trust> {
+        match self {
+            DestinationSpec::Xnat(u) => Some(&u.trust),
+            DestinationSpec::Ctp(u) => Some(&u.trust),
+            DestinationSpec::DicomWeb(u) => Some(&u.trust),
+            DestinationSpec::Folder(_) | DestinationSpec::CStore(_) => None,
+        }
+    }
+
+    /// An HTTP destination's scheme, host and the URL a connection check may GET.
+    fn http_origin(&self) -> Option<(&str, &str, String)> {
+        match self {
+            DestinationSpec::Xnat(u) => Some((u.scheme.as_str(), u.host.as_str(), u.base())),
+            DestinationSpec::Ctp(u) => Some((u.scheme.as_str(), u.host.as_str(), u.endpoint())),
+            DestinationSpec::DicomWeb(u) => {
+                let (scheme, host) = u.scheme_host();
+                Some((scheme, host, u.base.clone()))
+            }
+            DestinationSpec::Folder(_) | DestinationSpec::CStore(_) => None,
+        }
+    }
+
+    /// Refuses plain HTTP beyond this computer unless the destination allows it.
+    fn check_transport(&self) -> Result<(), ArchiveError> {
+        match (self.http_origin(), self.trust()) {
+            (Some((scheme, host, _)), Some(trust)) => {
+                trust.check_plain_http(scheme, host, &self.to_string())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The certificate an HTTPS destination's server presents (whatever its trust), and whether
+    /// the destination's trust accepts it: what a person confirms before pinning it.
+    pub fn certificate(&self, network: &Network) -> Result<Presented, ArchiveError> {
+        let describe = self.to_string();
+        let (Some((scheme, _, url)), Some(trust)) = (self.http_origin(), self.trust()) else {
+            return Err(ArchiveError::Rejected {
+                destination: describe,
+                detail: "only an HTTPS destination has a certificate".into(),
+            });
+        };
+        if scheme != "https" {
+            return Err(ArchiveError::Rejected {
+                destination: describe,
+                detail: "plain HTTP: there is no certificate".into(),
+            });
+        }
+        let route = self.route(network)?;
+        super::tls::presented(&url, trust, &route).map_err(|e| e.into_archive(describe))
     }
 
     /// Opens the destination (reading the credentials of those that log in, once);
-    /// `default_folder` is the data home's archive folder.
-    pub fn open(&self, default_folder: &Path) -> Result<Box<dyn Destination>, ArchiveError> {
+    /// `default_folder` is the data home's archive folder; HTTP destinations are reached
+    /// directly or through the proxy `network` chooses for them.
+    pub fn open(
+        &self,
+        default_folder: &Path,
+        network: &Network,
+    ) -> Result<Box<dyn Destination>, ArchiveError> {
+        self.check_transport()?;
+        let route = self.route(network)?;
         Ok(match self {
             DestinationSpec::Folder(root) => Box::new(FolderArchive::new(
                 root.clone().unwrap_or_else(|| default_folder.to_path_buf()),
             )),
-            DestinationSpec::Xnat(u) => Box::new(XnatArchive::open(u.clone())?),
+            DestinationSpec::Xnat(u) => Box::new(XnatArchive::open(u.clone(), &route)?),
             DestinationSpec::CStore(u) => Box::new(CStore::new(u.clone())),
-            DestinationSpec::DicomWeb(u) => Box::new(DicomWeb::new(u.clone())?),
-            DestinationSpec::Ctp(u) => Box::new(CtpHttp::open(u.clone())?),
+            DestinationSpec::DicomWeb(u) => Box::new(DicomWeb::new(u.clone(), &route)?),
+            DestinationSpec::Ctp(u) => Box::new(CtpHttp::open(u.clone(), &route)?),
         })
     }
 
+    /// How the destination is reached: for HTTP destinations, the proxy `network` chooses for
+    /// its scheme and host (or direct); every other destination directly. A proxy setting that
+    /// cannot be used is [`ArchiveError::BadProxy`].
+    pub fn route(&self, network: &Network) -> Result<ProxyRoute, ArchiveError> {
+        let (https, host, port) = match self {
+            DestinationSpec::Xnat(u) => {
+                let https = u.scheme == "https";
+                (
+                    https,
+                    u.host.clone(),
+                    u.port.unwrap_or(if https { 443 } else { 80 }),
+                )
+            }
+            DestinationSpec::Ctp(u) => (u.scheme == "https", u.host.clone(), u.port),
+            DestinationSpec::DicomWeb(u) => {
+                // not understood here: never silently around a proxy the network requires
+                let Ok(uri) = u.base.parse::<http::Uri>() else {
+                    return Err(ArchiveError::BadDestination(self.to_string()));
+                };
+                let https = uri.scheme_str() == Some("https");
+                let host = uri
+                    .host()
+                    .unwrap_or_default()
+                    .trim_matches(['[', ']'])
+                    .to_string();
+                (
+                    https,
+                    host,
+                    uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
+                )
+            }
+            DestinationSpec::Folder(_) | DestinationSpec::CStore(_) => {
+                return Ok(ProxyRoute::direct())
+            }
+        };
+        network
+            .route(https, &host, port)
+            .map_err(|source| ArchiveError::BadProxy {
+                destination: self.to_string(),
+                source,
+            })
+    }
+
     /// The connection test: opens the destination and checks it answers (and, for XNAT, that
-    /// the user may write to the project); returns its description. Failing to open it (a
-    /// missing user or secret) is [`ArchiveError::BadDestination`].
-    pub fn test_connection(&self, default_folder: &Path) -> Result<String, ArchiveError> {
-        let d = self.open(default_folder)?;
+    /// the user may write to the project); says what answered, how (which proxy) and which
+    /// trust path was used. Failing to open it (a missing user or secret) is
+    /// [`ArchiveError::NoUser`] or [`ArchiveError::NoSecret`].
+    pub fn test_connection(
+        &self,
+        default_folder: &Path,
+        network: &Network,
+    ) -> Result<ConnectionReport, ArchiveError> {
+        let route = self.route(network)?;
+        let d = self.open(default_folder, network)?;
         d.check()?;
-        Ok(d.describe())
+        let tls = matches!(self.http_origin(), Some(("https", _, _)));
+        Ok(ConnectionReport {
+            description: d.describe(),
+            proxy: route.describe(),
+            trust: self.trust().filter(|_| tls).map(Trust::describe),
+        })
     }
 
     /// Logs in: checks `secret` with the destination (a destination that cannot be reached now
-    /// is not a refusal) and stores it in the OS keyring, where [`Self::open`] finds it.
-    pub fn login(&self, secret: &str) -> Result<Login, LoginError> {
+    /// is not a refusal; it is reached as `network` says) and stores it in the OS keyring,
+    /// where [`Self::open`] finds it.
+    pub fn login(&self, secret: &str, network: &Network) -> Result<Login, LoginError> {
         if secret.is_empty() {
             return Err(LoginError::EmptySecret);
         }
+        self.check_transport().map_err(LoginError::Refused)?;
         let describe = self.to_string();
         let (url_user, host, port) = match self {
             DestinationSpec::Xnat(u) => (u.user.as_deref(), u.host.as_str(), u.port),
@@ -113,13 +258,18 @@ impl DestinationSpec {
             destination: describe.clone(),
             host: host.to_string(),
         })?;
+        let route = self.route(network).map_err(LoginError::Refused)?;
         let d: Box<dyn Destination> = match self {
             DestinationSpec::Ctp(u) => Box::new(
-                CtpHttp::with_credentials(u.clone(), Some((user.clone(), secret.to_string())))
-                    .map_err(LoginError::Refused)?,
+                CtpHttp::with_credentials(
+                    u.clone(),
+                    Some((user.clone(), secret.to_string())),
+                    &route,
+                )
+                .map_err(LoginError::Refused)?,
             ),
             DestinationSpec::Xnat(u) => Box::new(
-                XnatArchive::with_credentials(u.clone(), user.clone(), secret.to_string())
+                XnatArchive::with_credentials(u.clone(), user.clone(), secret.to_string(), &route)
                     .map_err(LoginError::Refused)?,
             ),
             _ => return Err(LoginError::NoLogin(describe)),
@@ -176,6 +326,29 @@ impl std::str::FromStr for DestinationSpec {
     type Err = ArchiveError;
     fn from_str(s: &str) -> Result<Self, ArchiveError> {
         DestinationSpec::parse(s)
+    }
+}
+
+/// What a connection test found.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConnectionReport {
+    /// The destination reached (no secret).
+    pub description: String,
+    /// How: "via proxy host:port (from: config|environment|system)" or "direct".
+    pub proxy: String,
+    /// The TLS trust path used ([`Trust::describe`]); `None` without TLS.
+    pub trust: Option<String>,
+}
+
+impl fmt::Display for ConnectionReport {
+    /// The destination, the route, and the trust path when there is TLS.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}", self.description, self.proxy)?;
+        if let Some(t) = &self.trust {
+            write!(f, "; TLS: {t}")?;
+        }
+        f.write_str(")")
     }
 }
 
@@ -308,12 +481,73 @@ mod tests {
     }
 
     #[test]
+    fn trust_options_follow_the_configured_destination_by_name_and_by_url() {
+        let cfg = crate::config::parse(
+            "[destinations.central]\nurl = \"ctp+https://central.example.org:1443\"\n\
+             ca = \"ca.pem\"\n[destinations.lab]\nurl = \"ctp+http://10.0.0.5:1080/\"\n\
+             allow_plain_http = true\n",
+            Path::new("/x/deposit.toml"),
+        )
+        .expect("config");
+        for given in ["central", "ctp+https://central.example.org:1443"] {
+            let d = DestinationSpec::resolve(given, &cfg).expect(given);
+            let t = d.trust().expect("http");
+            assert_eq!(t.name.as_deref(), Some("central"), "{given}");
+            assert_eq!(t.ca.as_deref(), Some(Path::new("/x/ca.pem")), "{given}");
+            assert_eq!(d.to_string(), "ctp+https://central.example.org:1443");
+        }
+        // the same URL written differently (a trailing slash) is the same destination
+        let lab = DestinationSpec::resolve("ctp+http://10.0.0.5:1080", &cfg).expect("lab");
+        assert!(lab.trust().expect("http").allow_plain_http);
+        let other = DestinationSpec::resolve("ctp+https://elsewhere:1443", &cfg).expect("url");
+        assert_eq!(other.trust(), Some(&Trust::default()));
+    }
+
+    #[test]
+    fn plain_http_to_another_computer_is_refused_unless_allowed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cfg = crate::config::parse(
+            "[destinations.lab]\nurl = \"dicomweb+http://10.0.0.5:8042/dw\"\n\
+             allow_plain_http = true\n",
+            Path::new("/x/deposit.toml"),
+        )
+        .expect("config");
+        for url in [
+            "ctp+http://10.0.0.5:1080",
+            "xnat+http://xnat.example.org?project=P",
+            "dicomweb+http://[fe80::1]:8042/dw",
+        ] {
+            let d = DestinationSpec::resolve(url, &cfg).expect(url);
+            let e = d.open(dir.path(), &Network::default()).err().expect(url);
+            assert_eq!(e.code(), "archive.plain_http", "{url}");
+            assert!(e.to_string().contains("allow_plain_http = true"), "{e}");
+            let e = d
+                .test_connection(dir.path(), &Network::default())
+                .expect_err(url);
+            assert_eq!(e.code(), "archive.plain_http", "{url}");
+        }
+        // loopback, and a destination that allows it, open (nothing is contacted yet)
+        for url in [
+            "ctp+http://127.0.0.1:1080",
+            "ctp+http://localhost:1080",
+            "dicomweb+http://[::1]:8042/dw",
+            "lab",
+        ] {
+            let d = DestinationSpec::resolve(url, &cfg).expect(url);
+            assert!(d.open(dir.path(), &Network::default()).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
     fn login_is_for_destinations_with_a_user() {
+        let net = Network::default();
         let e = DestinationSpec::Folder(None)
-            .login("s")
+            .login("s", &net)
             .expect_err("no login");
         assert!(e.is_usage() && e.code() == "login.usage", "{e}");
-        let e = DestinationSpec::Folder(None).login("").expect_err("empty");
+        let e = DestinationSpec::Folder(None)
+            .login("", &net)
+            .expect_err("empty");
         assert!(matches!(e, LoginError::EmptySecret));
     }
 
@@ -330,8 +564,34 @@ mod tests {
     fn the_folder_archive_tests_its_connection() {
         let dir = tempfile::tempdir().expect("dir");
         let d = DestinationSpec::Folder(None)
-            .test_connection(dir.path())
+            .test_connection(dir.path(), &Network::default())
             .expect("folder");
-        assert!(d.starts_with("folder:"), "{d}");
+        assert!(d.description.starts_with("folder:"), "{d}");
+        assert_eq!(d.proxy, "direct");
+        assert_eq!(d.trust, None);
+    }
+
+    #[test]
+    fn http_destinations_are_routed_by_scheme_and_host() {
+        let net = Network {
+            no_system: true,
+            ..Network::new(
+                Some("http://proxy.example.org:3128".into()),
+                Some(".internal".into()),
+                Default::default(),
+            )
+        };
+        for (url, via) in [
+            ("xnat+https://x.example.org?project=P", true),
+            ("ctp+http://central.internal:1080", false),
+            ("dicomweb+http://[::1]:8042/dicom-web", true),
+            ("dicom://PACS@pacs.example.org:104", false),
+        ] {
+            let r = DestinationSpec::parse(url)
+                .expect(url)
+                .route(&net)
+                .expect(url);
+            assert_eq!(r.proxy.is_some(), via, "{url}: {r:?}");
+        }
     }
 }

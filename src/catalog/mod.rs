@@ -125,8 +125,11 @@ pub struct ScanSummary {
     pub dicomdirs: u64,
     /// Files read again because they were new or changed.
     pub read: u64,
-    /// Files that were not catalogued, with why.
+    /// Files that were not catalogued, with why (in events, only the first few: the whole
+    /// list is paged through [`Catalog::skipped_page`]).
     pub skipped: Vec<Skipped>,
+    /// How many files were not catalogued (all of them, however many `skipped` lists).
+    pub skipped_total: u64,
     /// How many of the skipped files are errors (unreadable, damaged) rather than not-DICOM.
     pub failed: u64,
     /// The scan's id in the catalog (not part of the JSON summary).
@@ -144,6 +147,18 @@ pub struct Skipped {
     pub reason: String,
     /// Stable reason code.
     pub code: String,
+}
+
+/// A page of the files a scan did not catalogue.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SkippedPage {
+    /// How many there are in all.
+    pub total: u64,
+    /// Where this page starts.
+    pub offset: u64,
+    /// The page, by path.
+    pub items: Vec<Skipped>,
 }
 
 /// One study as listed for people (counts, modality, date).
@@ -303,6 +318,7 @@ impl Catalog {
             failed: one("SELECT COUNT(*) FROM files WHERE last_scan=?1 AND kind='skipped' AND failure=1")?,
             read: 0,
             skipped: Vec::new(),
+            skipped_total: one("SELECT COUNT(*) FROM files WHERE last_scan=?1 AND kind='skipped'")?,
             scan_id: scan,
         };
         let mut stmt = c
@@ -322,6 +338,46 @@ impl Catalog {
             .collect::<Result<_, _>>()
             .map_err(sql("list skipped"))?;
         Ok(s)
+    }
+
+    /// The files the latest scan did not catalogue, `limit` of them from `offset` (by path), with
+    /// how many there are in all.
+    pub fn skipped_page(&self, offset: u64, limit: u64) -> Result<SkippedPage, CatalogError> {
+        let c = &self.conn;
+        let scan: Option<i64> = c
+            .query_row("SELECT MAX(id) FROM scans", [], |r| r.get(0))
+            .map_err(sql("latest scan"))?;
+        let Some(scan) = scan else {
+            return Ok(SkippedPage::default());
+        };
+        let total: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM files WHERE last_scan=?1 AND kind='skipped'",
+                [scan],
+                |r| r.get(0),
+            )
+            .map_err(sql("count skipped"))?;
+        let mut stmt = c
+            .prepare("SELECT path, skip_reason, skip_code FROM files WHERE last_scan=?1 AND kind='skipped' ORDER BY path LIMIT ?2 OFFSET ?3")
+            .map_err(sql("list skipped"))?;
+        let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let items = stmt
+            .query_map(rusqlite::params![scan, clamp(limit), clamp(offset)], |r| {
+                let p: Vec<u8> = r.get(0)?;
+                Ok(Skipped {
+                    path: path_from_bytes(p).display().to_string(),
+                    reason: r.get(1)?,
+                    code: r.get(2)?,
+                })
+            })
+            .map_err(sql("list skipped"))?
+            .collect::<Result<_, _>>()
+            .map_err(sql("list skipped"))?;
+        Ok(SkippedPage {
+            total: total.max(0) as u64,
+            offset,
+            items,
+        })
     }
 
     /// One file per distinct instance seen by a scan (the first path when copies exist).

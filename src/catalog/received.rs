@@ -44,10 +44,58 @@ pub fn record(
     Ok(())
 }
 
-/// Paths of every received instance already recorded.
+/// Quarantine reason code of a SOP Instance UID received with two different data sets.
+pub const UID_CONFLICT: &str = "uid_conflict";
+
+/// Records that another data set arrived at `path` under `sop_uid`, whose first copy is at
+/// `earlier`: both copies are quarantined as `uid_conflict` (the first one once), and the
+/// first copy, if still waiting to be forwarded, is no longer forwarded (`failed`, detail
+/// `uid_conflict`). Nothing is replaced: the received row keeps pointing at the first copy.
+pub fn record_conflict(
+    conn: &Connection,
+    sop_uid: &str,
+    earlier: &Path,
+    path: &Path,
+    now: i64,
+) -> Result<(), CatalogError> {
+    let reason = format!(
+        "two different data sets arrived under SOP Instance UID {}; both copies are kept",
+        crate::logging::escape(sop_uid)
+    );
+    let mut add = conn
+        .prepare_cached(
+            "INSERT INTO quarantine (source_path, stored_path, sop_uid, code, reason,
+                 profile_name, profile_sha, created_at)
+             SELECT ?1, NULL, ?2, ?3, ?4, '', '', ?5
+             WHERE NOT EXISTS (SELECT 1 FROM quarantine WHERE source_path = ?1 AND code = ?3)",
+        )
+        .map_err(sql("quarantine a UID conflict"))?;
+    for p in [earlier, path] {
+        add.execute(params![
+            path_to_bytes(p),
+            sop_uid,
+            UID_CONFLICT,
+            reason,
+            now
+        ])
+        .map_err(sql("quarantine a UID conflict"))?;
+    }
+    conn.prepare_cached(
+        "UPDATE received SET forward='failed', detail=?2 WHERE sop_uid=?1 AND forward='pending'",
+    )
+    .and_then(|mut s| s.execute(params![sop_uid, UID_CONFLICT]))
+    .map_err(sql("hold a UID conflict"))?;
+    Ok(())
+}
+
+/// Paths of every received instance already recorded (including the copies quarantined as
+/// UID conflicts).
 pub fn known_paths(conn: &Connection) -> Result<HashSet<PathBuf>, CatalogError> {
     let mut stmt = conn
-        .prepare("SELECT path FROM received")
+        .prepare(
+            "SELECT path FROM received
+             UNION SELECT source_path FROM quarantine WHERE code = 'uid_conflict'",
+        )
         .map_err(sql("list received"))?;
     let rows = stmt
         .query_map([], |r| Ok(path_from_bytes(r.get(0)?)))
@@ -232,5 +280,39 @@ mod tests {
         assert_eq!(st[0].job, Some(7));
         assert_eq!(st[1].kept, 1);
         assert_eq!(known_paths(c).expect("paths").len(), 4);
+    }
+
+    #[test]
+    fn a_uid_conflict_quarantines_both_copies_once_and_replaces_nothing() {
+        let d = tempfile::tempdir().expect("tmp");
+        let cat = Catalog::open(&d.path().join("c.sqlite")).expect("open");
+        let c = cat.conn();
+        record(c, "1.1", "9.9", Path::new("/s/a.dcm"), "CT", 100, true).expect("rec");
+        record_conflict(
+            c,
+            "1.1",
+            Path::new("/s/a.dcm"),
+            Path::new("/s/a.2.dcm"),
+            101,
+        )
+        .expect("conflict");
+        record_conflict(
+            c,
+            "1.1",
+            Path::new("/s/a.dcm"),
+            Path::new("/s/a.3.dcm"),
+            102,
+        )
+        .expect("conflict");
+        let q = cat.quarantine_list().expect("list");
+        let paths: Vec<_> = q.iter().map(|r| r.source_path.as_str()).collect();
+        assert_eq!(paths, ["/s/a.dcm", "/s/a.2.dcm", "/s/a.3.dcm"]);
+        assert!(q
+            .iter()
+            .all(|r| r.code == UID_CONFLICT && r.reason.contains("1.1")));
+        assert!(due(c, 1000).expect("due").is_empty(), "not forwarded");
+        let st = studies(c, 10).expect("studies");
+        assert_eq!((st[0].instances, st[0].failed), (1, 1));
+        assert_eq!(known_paths(c).expect("paths").len(), 3);
     }
 }

@@ -158,12 +158,24 @@ pub enum Command {
         /// Only accept associations from this calling AE title (repeat for more).
         #[arg(long = "allow-ae", value_name = "AE")]
         allow_ae: Vec<String>,
-        /// Associations served at once (more are rejected, to be retried by the sender).
-        #[arg(long, value_name = "N", default_value_t = 16)]
-        max_associations: usize,
+        /// Associations served at once (more are rejected, to be retried by the sender) [default: 16].
+        #[arg(long, value_name = "N")]
+        max_associations: Option<usize>,
+        /// Associations one calling AE title may hold at once [default: 8].
+        #[arg(long, value_name = "N")]
+        max_per_ae: Option<usize>,
+        /// Connections not yet negotiated at once (more wait until one ends) [default: 4].
+        #[arg(long, value_name = "N")]
+        max_pending: Option<usize>,
+        /// Seconds from connection to a complete association request, then it is cut [default: 10].
+        #[arg(long, value_name = "SECS", value_parser = crate::units::parse_seconds)]
+        setup_timeout: Option<u64>,
+        /// Seconds for each C-STORE and its data set, plus 1 s per 16 KiB received [default: 60].
+        #[arg(long, value_name = "SECS", value_parser = crate::units::parse_seconds)]
+        data_set_timeout: Option<u64>,
         /// Address to listen on (all interfaces by default: scanners and PACS are on the network).
-        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
-        bind: String,
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
         /// Seconds between attempts to resume deliveries waiting for the destination.
         #[arg(
             long,
@@ -224,6 +236,37 @@ pub enum Command {
     },
     /// Store the secret for a destination in the OS keyring.
     Login {
+        /// Destination name or URL.
+        #[arg(value_name = "DEST")]
+        dest: String,
+    },
+    /// A destination's server certificate: `fingerprint NAME` shows it (SHA-256, trusted or
+    /// not); `pin NAME` shows it and, once confirmed, trusts exactly it (`pin_sha256`).
+    Destination {
+        /// fingerprint or pin.
+        #[arg(value_name = "ACTION")]
+        action: String,
+        /// Destination name (fingerprint also takes a URL).
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// pin: save without asking (the fingerprint was confirmed with the administrator).
+        #[arg(long)]
+        yes: bool,
+        /// pin: this fingerprint (as the administrator gave it) instead of the one the server
+        /// presents now.
+        #[arg(long, value_name = "SHA256")]
+        sha256: Option<String>,
+    },
+    /// The HTTP proxy: show (default) the one in use and where it came from; login: store the
+    /// proxy user's password in the OS keyring (read like `deposit login`).
+    Proxy {
+        /// show | login
+        #[arg(value_name = "ACTION")]
+        action: Option<String>,
+    },
+    /// Check that a destination answers, and say how it was reached (direct or which proxy) and
+    /// with which TLS trust.
+    TestConnection {
         /// Destination name or URL.
         #[arg(value_name = "DEST")]
         dest: String,

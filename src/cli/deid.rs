@@ -1,5 +1,6 @@
 //! `deposit deid`, `deposit inspect`, `deposit profile` and `deposit quarantine`.
 
+use crate::logging::escape;
 use std::path::{Path, PathBuf};
 
 use super::args::Common;
@@ -56,14 +57,17 @@ pub fn run(
         for q in &summary.quarantine {
             println!(
                 "  quarantined #{} {}: {} [{}]",
-                q.id, q.path, q.reason, q.code
+                q.id,
+                escape(&q.path),
+                escape(&q.reason),
+                q.code
             );
         }
         for f in &summary.failures {
-            println!("  failed {}: {}", f.path, f.reason);
+            println!("  failed {}: {}", escape(&f.path), escape(&f.reason));
         }
         for d in &summary.duplicates {
-            println!("  duplicate {}: {}", d.path, d.reason);
+            println!("  duplicate {}: {}", escape(&d.path), escape(&d.reason));
         }
     }
     Ok(if summary.failed > 0 {
@@ -93,7 +97,12 @@ pub fn sample(common: &Common, path: &Path, n: u32, seed: u64) -> Result<u8, Api
             s.population
         );
         for i in &s.instances {
-            println!("  #{:<7} {:<4} {}", i.instance_id, i.modality, i.path);
+            println!(
+                "  #{:<7} {:<4} {}",
+                i.instance_id,
+                escape(&i.modality),
+                escape(&i.path)
+            );
         }
         println!("Inspect each with `deposit inspect FILE`; record the sign-off in the app.");
     }

@@ -8,9 +8,10 @@ use super::send::usage;
 use super::{print_json, EXIT_OK};
 use crate::error::ApiError;
 
-pub fn run(common: &Common, dest: &str) -> Result<u8, ApiError> {
-    let secret = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("Secret (password or alias-token secret): ")
+/// Reads a secret: a hidden prompt on a terminal, else one line of stdin.
+pub(crate) fn read_secret(prompt: &str) -> Result<String, ApiError> {
+    Ok(if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)
             .map_err(|e| usage(format!("cannot read the secret: {e}")))?
     } else {
         let mut line = String::new();
@@ -19,8 +20,13 @@ pub fn run(common: &Common, dest: &str) -> Result<u8, ApiError> {
             .read_line(&mut line)
             .map_err(|e| usage(format!("cannot read the secret from stdin: {e}")))?;
         line.trim_end_matches(['\r', '\n']).to_string()
-    };
-    let s = crate::api::login::login(&common.resolved.config, dest, &secret)?;
+    })
+}
+
+pub fn run(common: &Common, dest: &str) -> Result<u8, ApiError> {
+    let secret = read_secret("Secret (password or alias-token secret): ")?;
+    let r = &common.resolved;
+    let s = crate::api::login::login(&r.config, &r.network(), dest, &secret)?;
     if common.json {
         print_json(&s)?;
     } else if !common.quiet {

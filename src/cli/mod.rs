@@ -5,9 +5,11 @@
 
 pub mod args;
 mod deid;
+mod destination;
 mod login;
 mod preview;
 mod progress;
+mod proxy;
 mod quarantine;
 mod queue;
 mod receive;
@@ -64,7 +66,9 @@ fn report_error(e: &ApiError, json: bool) {
         writeln!(out, "{v}").and_then(|()| out.flush()).is_ok()
     };
     if !on_stdout {
-        eprintln!("deposit: error: {}", e.message);
+        // a message may carry a file name or a peer's string: no control character reaches the
+        // terminal
+        eprintln!("deposit: error: {}", crate::logging::escape(&e.message));
     }
 }
 
@@ -85,6 +89,14 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
             delivery,
         } => queue::run(&cli.common, action.as_deref(), id.as_deref(), &delivery),
         Command::Login { dest } => login::run(&cli.common, &dest),
+        Command::Destination {
+            action,
+            name,
+            yes,
+            sha256,
+        } => destination::run(&cli.common, &action, &name, yes, sha256.as_deref()),
+        Command::Proxy { action } => proxy::run(&cli.common, action.as_deref()),
+        Command::TestConnection { dest } => proxy::test_connection(&cli.common, &dest),
         Command::Deid { paths, out, check } => {
             deid::run(&cli.common, &paths, out.as_deref(), check)
         }
@@ -115,6 +127,10 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
             quiet_period,
             allow_ae,
             max_associations,
+            max_per_ae,
+            max_pending,
+            setup_timeout,
+            data_set_timeout,
             bind,
             resume_every,
         } => receive::run(
@@ -126,6 +142,10 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
                 quiet_period,
                 allow_ae,
                 max_associations,
+                max_per_ae,
+                max_pending,
+                setup_timeout,
+                data_set_timeout,
                 bind,
                 resume_every,
             },

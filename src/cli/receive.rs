@@ -16,8 +16,12 @@ pub struct Flags {
     pub forward: Option<String>,
     pub quiet_period: Option<u64>,
     pub allow_ae: Vec<String>,
-    pub max_associations: usize,
-    pub bind: String,
+    pub max_associations: Option<usize>,
+    pub max_per_ae: Option<usize>,
+    pub max_pending: Option<usize>,
+    pub setup_timeout: Option<u64>,
+    pub data_set_timeout: Option<u64>,
+    pub bind: Option<String>,
     pub resume_every: u64,
 }
 
@@ -46,6 +50,7 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
             })?;
     }
     let defaults = ReceiverOptions::default();
+    let limits = defaults.limits.clone();
     // flags win, then `[receiver]` in deposit.toml, then the defaults
     let r = &common.resolved;
     let conf = &r.config.receiver;
@@ -56,10 +61,20 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
         .transpose()?;
     let opts = ReceiverOptions {
         aet: f.aet.or_else(|| conf.aet.clone()).unwrap_or(defaults.aet),
-        bind: f.bind,
+        bind: f
+            .bind
+            .or_else(|| conf.bind.clone())
+            .unwrap_or(defaults.bind),
         port: f.port.or(conf.port).unwrap_or(defaults.port),
-        allow: f.allow_ae,
-        max_associations: f.max_associations,
+        allow: if f.allow_ae.is_empty() {
+            conf.allow_ae.clone()
+        } else {
+            f.allow_ae
+        },
+        max_associations: f
+            .max_associations
+            .or(conf.max_associations)
+            .unwrap_or(defaults.max_associations),
         forward,
         quiet_period_secs: f
             .quiet_period
@@ -70,6 +85,26 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
         masks: r.masks.clone(),
         project: common.study.clone(),
         resume_every_secs: f.resume_every,
+        network: r.network(),
+        limits: receive::ReceiverLimits {
+            max_per_ae: f
+                .max_per_ae
+                .or(conf.max_per_ae)
+                .unwrap_or(limits.max_per_ae),
+            max_pending: f
+                .max_pending
+                .or(conf.max_pending)
+                .unwrap_or(limits.max_pending),
+            setup_timeout_secs: f
+                .setup_timeout
+                .or(conf.setup_timeout_secs)
+                .unwrap_or(limits.setup_timeout_secs),
+            data_set_timeout_secs: f
+                .data_set_timeout
+                .or(conf.data_set_timeout_secs)
+                .unwrap_or(limits.data_set_timeout_secs),
+            ..limits.clone()
+        },
         ..defaults
     };
     let handle = receive::start_default(r.home.as_deref(), opts, |_| {})?;

@@ -41,7 +41,11 @@ pub fn run(common: &Common, paths: &[PathBuf], threads: usize) -> Result<u8, Api
                 summary.failed
             );
             for s in &summary.skipped {
-                println!("  {}: {}", s.path, s.reason);
+                println!(
+                    "  {}: {}",
+                    crate::logging::escape(&s.path),
+                    crate::logging::escape(&s.reason)
+                );
             }
         }
     }

@@ -33,15 +33,36 @@ fn ui_dir(flag: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("ui/dist"))
 }
 
+/// The folders the web UI may use: `[web] roots`, else the service account's home folder
+/// (`HOME`; with neither, the data home alone).
+fn roots(configured: &[PathBuf]) -> Vec<PathBuf> {
+    if !configured.is_empty() {
+        return configured.to_vec();
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .collect()
+}
+
 pub fn run(common: &Common, bind: &str, port: u16, ui: Option<PathBuf>) -> Result<u8, ApiError> {
     let home = common.resolved.prepare_home()?;
-    let (password, file) = web::password(&home)?;
+    let (password, file) = web::password(&home).map_err(|e| match e {
+        // a password someone chose and must change: their mistake, as a usage error
+        web::WebError::WeakPassword { .. } => ApiError::usage_err(e),
+        e => ApiError::from(e),
+    })?;
     let server = WebServer::start(WebOptions {
         addr: format!("{bind}:{port}"),
         ui: ui_dir(ui),
         password,
         settings: common.resolved.overrides.clone(),
         home,
+        deadlines: web::Deadlines::default(),
+        public_names: common.resolved.config.web.public_names.clone(),
+        secure_cookie: common.resolved.config.web.secure_cookie,
+        roots: roots(&common.resolved.config.web.roots),
     })
     .map_err(ApiError::usage_err)?;
     let stop = Arc::new(AtomicBool::new(false));

@@ -50,8 +50,57 @@ pub fn command(
     encode(InMemDicomObject::command_from_element_iter(elems))
 }
 
-/// Decodes an Implicit VR Little Endian data set (a command set or an identifier).
+/// Deepest sequence nesting accepted in a command set or identifier from a peer: dicom-rs
+/// builds objects recursively, so deeper input is refused before it is built.
+pub const MAX_DEPTH: usize = 64;
+
+/// Whether a peer's Implicit VR Little Endian data set can be built safely: walked with
+/// dicom-rs's token reader (a state machine, no recursion), every element header's claimed
+/// length fits in the bytes and sequences nest no deeper than [`MAX_DEPTH`]. Checked on each
+/// header before its value is read, so nothing is allocated for an impossible length.
+pub fn bounded(bytes: &[u8]) -> bool {
+    use dicom_parser::dataset::read::{DataSetReaderOptions, ValueReadStrategy};
+    use dicom_parser::dataset::{DataSetReader, DataToken};
+    let ts = IMPLICIT_VR_LITTLE_ENDIAN.erased();
+    let opts = DataSetReaderOptions::default().value_read(ValueReadStrategy::Preserved);
+    let Ok(tokens) = DataSetReader::new_with_ts_options(bytes, &ts, opts) else {
+        return false;
+    };
+    let size = bytes.len() as u64;
+    let mut depth = 0usize;
+    for tok in tokens {
+        let Ok(tok) = tok else {
+            return true; // a parse problem, not a bound: the reader reports it
+        };
+        let claimed = match tok {
+            DataToken::ElementHeader(h) => h.len.get(),
+            DataToken::ItemStart { len } => len.get(),
+            DataToken::SequenceStart { .. } => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return false;
+                }
+                None
+            }
+            DataToken::SequenceEnd => {
+                depth = depth.saturating_sub(1);
+                None
+            }
+            _ => None,
+        };
+        if claimed.is_some_and(|len| u64::from(len) > size) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Decodes an Implicit VR Little Endian data set (a command set or an identifier); `None` when
+/// it cannot be read or is not [`bounded`].
 pub fn decode(bytes: &[u8]) -> Option<InMemDicomObject> {
+    if !bounded(bytes) {
+        return None;
+    }
     InMemDicomObject::read_dataset_with_ts(bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased()).ok()
 }
 
@@ -112,6 +161,9 @@ pub struct Response {
 
 /// Reads a response command set.
 pub fn read_response(bytes: &[u8]) -> Result<Response, String> {
+    if !bounded(bytes) {
+        return Err("unreadable DIMSE response: nested too deep or longer than sent".into());
+    }
     let obj = InMemDicomObject::read_dataset_with_ts(bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
         .map_err(|e| format!("unreadable DIMSE response: {e}"))?;
     let get = |tag| -> Result<u16, String> {
@@ -183,5 +235,24 @@ mod tests {
                 has_dataset: false
             }
         );
+    }
+
+    #[test]
+    fn a_command_set_nested_too_deep_or_claiming_too_much_is_not_built() {
+        // (0008,1115) SQ nested 5,000 levels, implicit VR little endian
+        let mut deep = Vec::new();
+        for _ in 0..5_000 {
+            deep.extend_from_slice(&[0x08, 0x00, 0x15, 0x11, 0xFF, 0xFF, 0xFF, 0xFF]);
+            deep.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        }
+        assert!(!bounded(&deep));
+        assert!(decode(&deep).is_none());
+        assert!(read_request(&deep).is_err());
+        assert!(read_response(&deep).is_err());
+        // (0000,0002) claiming 4 GB
+        let long = [0x00, 0x00, 0x02, 0x00, 0xF0, 0xFF, 0xFF, 0xFF, b'1', 0];
+        assert!(!bounded(&long));
+        assert!(decode(&long).is_none());
+        assert!(bounded(&request(C_ECHO_RQ, false)));
     }
 }

@@ -6,6 +6,11 @@
 //! endian; data set: the token reader, values kept as the reader keeps them, so both walk the
 //! same elements) and stops at the first impossible length, so the allocation never happens.
 //! Anything else odd is left for the real parse to report.
+//!
+//! The same walk caps nesting: dicom-rs builds objects recursively (one stack frame set per
+//! sequence level), while the token reader walked here is a state machine, so a data set nested
+//! deeper than [`super::bounded::MAX_DEPTH`] is refused as `too_deep` before any recursion.
+//! Deflated data sets are inflated (under a budget) by [`super::bounded`] and walked after.
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -21,7 +26,6 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use super::reason::SkipReason;
 
 const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
-const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
 const TRANSFER_SYNTAX_UID: Tag = Tag(0x0002, 0x0010);
 
 /// What the file meta group says, and where the data set starts.
@@ -140,7 +144,7 @@ fn check_dataset_with<R: Read>(
     let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
         return Ok(()); // unknown syntax: the real reader reports it
     };
-    if ts_uid == DEFLATED || !ts.can_decode_dataset() {
+    if super::bounded::is_deflated(ts_uid) || !ts.can_decode_dataset() {
         return Ok(()); // inflated lengths are bounded by decompression; nothing to pre-check
     }
     let opts = DataSetReaderOptions::default().value_read(strategy);
@@ -163,6 +167,9 @@ fn check_dataset_with<R: Read>(
             DataToken::ItemStart { len } => len.get(),
             DataToken::SequenceStart { .. } => {
                 depth += 1;
+                if depth > super::bounded::MAX_DEPTH {
+                    return Err(SkipReason::TooDeep);
+                }
                 None
             }
             DataToken::SequenceEnd => {
@@ -204,7 +211,7 @@ pub fn check_dataset_in_memory(
     let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
         return Ok(None);
     };
-    if ts_uid == DEFLATED || !ts.can_decode_dataset() {
+    if super::bounded::is_deflated(ts_uid) || !ts.can_decode_dataset() {
         return Ok(None);
     }
     let pos = std::rc::Rc::new(std::cell::Cell::new(0usize));
@@ -260,6 +267,9 @@ pub fn check_dataset_in_memory(
             DataToken::ItemStart { len } => len.get(),
             DataToken::SequenceStart { .. } => {
                 depth += 1;
+                if depth > super::bounded::MAX_DEPTH {
+                    return Err(SkipReason::TooDeep);
+                }
                 None
             }
             DataToken::SequenceEnd => {
@@ -303,7 +313,7 @@ pub fn locate_pixel_data_in_prefix(
     let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
         return Ok(None);
     };
-    if ts_uid == DEFLATED || !ts.can_decode_dataset() {
+    if super::bounded::is_deflated(ts_uid) || !ts.can_decode_dataset() {
         return Ok(None);
     }
     let pos = std::rc::Rc::new(std::cell::Cell::new(0usize));
@@ -337,6 +347,9 @@ pub fn locate_pixel_data_in_prefix(
             DataToken::ItemStart { len } => len.get(),
             DataToken::SequenceStart { .. } => {
                 depth += 1;
+                if depth > super::bounded::MAX_DEPTH {
+                    return Err(SkipReason::TooDeep);
+                }
                 None
             }
             DataToken::SequenceEnd => {
@@ -383,6 +396,50 @@ mod tests {
         let file = meta_then(&ds);
         let r = check_part10(&file[..], file.len() as u64, true, true);
         assert_eq!(r.err(), Some(SkipReason::Truncated));
+    }
+
+    /// (0008,1115) SQ nested `depth` levels, undefined lengths, explicit VR little endian.
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut ds = Vec::new();
+        for _ in 0..depth {
+            ds.extend_from_slice(&[
+                0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+            ]);
+            ds.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        }
+        for _ in 0..depth {
+            ds.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+            ds.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        }
+        ds
+    }
+
+    #[test]
+    fn nesting_is_capped_before_the_reader_recurses() {
+        let limit = crate::intake::bounded::MAX_DEPTH;
+        let ok = meta_then(&nested(limit));
+        assert!(check_part10(&ok[..], ok.len() as u64, true, false).is_ok());
+        assert!(check_part10_as_reader(&ok, ok.len() as u64).is_ok());
+        for depth in [limit + 1, 5_000] {
+            let deep = meta_then(&nested(depth));
+            let size = deep.len() as u64;
+            assert_eq!(
+                check_part10(&deep[..], size, true, true).err(),
+                Some(SkipReason::TooDeep)
+            );
+            assert_eq!(
+                check_part10_as_reader(&deep, size).err(),
+                Some(SkipReason::TooDeep)
+            );
+            assert_eq!(
+                check_dataset_in_memory(&deep[160..], "1.2.840.10008.1.2.1").err(),
+                Some(SkipReason::TooDeep)
+            );
+            assert_eq!(
+                locate_pixel_data_in_prefix(&deep[160..], size, "1.2.840.10008.1.2.1").err(),
+                Some(SkipReason::TooDeep)
+            );
+        }
     }
 
     #[test]

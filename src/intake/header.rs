@@ -87,7 +87,7 @@ fn non_patient_kind(sop_class: &str) -> Option<&'static str> {
 pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
     let mut prefix = [0u8; 132];
     let n = {
-        let mut f = File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+        let mut f = super::bounded::open_regular(path)?;
         read_fully(&mut f, &mut prefix).map_err(|e| SkipReason::from_io(&e))?
     };
     if n == 0 {
@@ -97,11 +97,18 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
     match sniff(prefix) {
         Layout::Part10 { preamble } => {
             let size = file_size(path)?;
-            let f = File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+            let f = super::bounded::open_regular(path)?;
             let (meta, rest) = guard::scan_meta(f, size, preamble)?;
             let ts_uid = meta.ts_uid.clone().unwrap_or_default();
+            if super::bounded::is_deflated(&ts_uid) {
+                drop(rest);
+                let obj = open_deflated_file(path, &meta, preamble)?;
+                return header_of_part10(path, &obj);
+            }
             let checked = guard::check_dataset(rest, &ts_uid, size, true);
             let opened = checked.and_then(|_| {
+                // the handle, not the path: what was checked regular is what is read
+                let f = super::bounded::open_regular(path)?;
                 OpenFileOptions::new()
                     .read_preamble(if preamble {
                         ReadPreamble::Always
@@ -109,7 +116,7 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
                         ReadPreamble::Never
                     })
                     .read_until(tags::PIXEL_DATA)
-                    .open_file(path)
+                    .from_reader(f)
                     .map_err(|e| classify_read_error(&e))
             });
             let obj = match opened {
@@ -121,26 +128,16 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
                 }
                 Err(reason) => return Err(reason),
             };
-            let sop_class = obj
-                .meta()
-                .media_storage_sop_class_uid()
-                .trim_end_matches('\0')
-                .to_string();
-            if sop_class == MEDIA_STORAGE_DIRECTORY {
-                return Ok(Read1::Dicomdir(dicomdir_refs(path, &obj)));
-            }
-            let ts = obj
-                .meta()
-                .transfer_syntax()
-                .trim_end_matches('\0')
-                .to_string();
-            header_of(&obj, ts, false)
+            header_of_part10(path, &obj)
         }
         Layout::Raw(uid) => {
             let ts = TransferSyntaxRegistry
                 .get(uid)
                 .ok_or(SkipReason::NotDicom)?;
-            let f = File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+            // the same walk as for Part-10 data sets: lengths and nesting before the reader
+            let size = file_size(path)?;
+            guard::check_dataset(super::bounded::open_regular(path)?, uid, size, false)?;
+            let f = super::bounded::open_regular(path)?;
             let obj =
                 InMemDicomObject::read_dataset_with_ts(BufReader::new(f), ts).map_err(|e| {
                     match classify_read_error(&e) {
@@ -153,6 +150,48 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
             Ok(h)
         }
         Layout::NotDicom => Err(SkipReason::NotDicom),
+    }
+}
+
+/// A DICOMDIR's records, or the header of a patient instance, from a Part-10 object.
+fn header_of_part10(
+    path: &Path,
+    obj: &dicom_object::DefaultDicomObject,
+) -> Result<Read1, SkipReason> {
+    let sop_class = obj
+        .meta()
+        .media_storage_sop_class_uid()
+        .trim_end_matches('\0')
+        .to_string();
+    if sop_class == MEDIA_STORAGE_DIRECTORY {
+        return Ok(Read1::Dicomdir(dicomdir_refs(path, obj)));
+    }
+    let ts = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string();
+    header_of(obj, ts, false)
+}
+
+/// A deflated Part-10 file, read whole and inflated within the budget (the header is all of
+/// the data set: the inflated stream cannot be cut before Pixel Data without inflating it).
+fn open_deflated_file(
+    path: &Path,
+    meta: &guard::MetaInfo,
+    preamble: bool,
+) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
+    let bytes = super::bounded::read_regular(path)?;
+    let start = usize::try_from(meta.dataset_offset).map_err(|_| SkipReason::Truncated)?;
+    let dataset = bytes.get(start..).ok_or(SkipReason::Truncated)?;
+    let limits = super::bounded::limits();
+    if preamble {
+        let group = bytes.get(128..start).ok_or(SkipReason::Truncated)?;
+        super::bounded::open_deflated(group, dataset, &limits)
+    } else {
+        let mut group = b"DICM".to_vec();
+        group.extend_from_slice(bytes.get(..start).ok_or(SkipReason::Truncated)?);
+        super::bounded::open_deflated(&group, dataset, &limits)
     }
 }
 
@@ -171,7 +210,7 @@ fn implicit_fallback(
         return None;
     }
     let open_at = || -> Option<BufReader<File>> {
-        let mut f = File::open(path).ok()?;
+        let mut f = super::bounded::open_regular(path).ok()?;
         f.seek(SeekFrom::Start(meta.dataset_offset)).ok()?;
         Some(BufReader::new(f))
     };

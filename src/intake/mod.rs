@@ -5,6 +5,7 @@
 //! every outcome — an instance header, or a [`SkipReason`] — to the caller on its own thread,
 //! which is where the catalog writes happen. Receiving over DICOM also feeds intake.
 
+pub mod bounded;
 pub mod guard;
 pub mod header;
 pub mod reason;
@@ -185,6 +186,15 @@ pub fn scan(
                 continue;
             }
             match FileStat::of(&p) {
+                // a record naming a FIFO or a device must not block or flood the scan
+                Ok(_) if !bounded::is_regular(&p) => on_event(Event {
+                    file: FileStat {
+                        path: p,
+                        size: 0,
+                        mtime_ns: 0,
+                    },
+                    outcome: Outcome::Skipped(SkipReason::NotRegularFile),
+                }),
                 Ok(stat) => pending.push(stat),
                 Err(e) => {
                     let reason = if e.kind() == std::io::ErrorKind::NotFound {
@@ -275,8 +285,8 @@ fn read_one(
 /// guard: an element claiming more bytes than the file holds is refused before the reader
 /// allocates it. The one way the pipeline reads full files.
 pub fn open_full(path: &std::path::Path) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
-    // One read of the whole file; the guard and the reader then work on memory.
-    let bytes = std::fs::read(path).map_err(|e| SkipReason::from_io(&e))?;
+    // One read of the whole (regular) file; the guard and the reader then work on memory.
+    let bytes = bounded::read_regular(path)?;
     open_bytes(&bytes)
 }
 
@@ -304,6 +314,15 @@ fn meta_agrees(bytes: &[u8], meta: &guard::MetaInfo) -> Result<(), SkipReason> {
 /// [`open_full`] on the bytes of a Part-10 file (128-byte preamble, `DICM`, file meta, data
 /// set). Any input gives an object or a reason, never a panic (fuzzed: fuzz/).
 pub fn open_bytes(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, SkipReason> {
+    let (meta, _) = guard::scan_meta(bytes, bytes.len() as u64, true)?;
+    if meta.ts_uid.as_deref().is_some_and(bounded::is_deflated) {
+        meta_agrees(bytes, &meta)?;
+        let start = usize::try_from(meta.dataset_offset).map_err(|_| SkipReason::Truncated)?;
+        let (Some(group), Some(ds)) = (bytes.get(128..start), bytes.get(start..)) else {
+            return Err(SkipReason::Truncated);
+        };
+        return bounded::open_deflated(group, ds, &bounded::limits());
+    }
     let meta = guard::check_part10_as_reader(bytes, bytes.len() as u64)?;
     meta_agrees(bytes, &meta)?;
     let body = match bytes.get(128..132) {
@@ -392,7 +411,7 @@ pub fn open_for_deid(
     path: &std::path::Path,
 ) -> Result<(dicom_object::DefaultDicomObject, Pixels), SkipReason> {
     use std::io::Read as _;
-    let mut f = std::fs::File::open(path).map_err(|e| SkipReason::from_io(&e))?;
+    let mut f = bounded::open_regular(path)?;
     let size = f.metadata().map_err(|e| SkipReason::from_io(&e))?.len();
     let mut prefix = Vec::with_capacity(HEADER_PREFIX.min(size as usize));
     (&mut f)

@@ -43,6 +43,10 @@ pub enum SkipReason {
     },
     /// The reader failed unexpectedly on this file (a defect on our side, isolated to the file).
     ReaderFault,
+    /// Sequences nested deeper than the reader allows (see `intake::bounded::MAX_DEPTH`).
+    TooDeep,
+    /// A deflated data set that inflates beyond its budget (ratio or absolute cap).
+    InflationLimit,
 }
 
 impl SkipReason {
@@ -80,6 +84,12 @@ impl SkipReason {
                 "the DICOM reader failed on this file (reported as a defect); file left untouched"
                     .into()
             }
+            SkipReason::TooDeep => {
+                "damaged or hostile DICOM: sequences nested deeper than the reader allows".into()
+            }
+            SkipReason::InflationLimit => {
+                "deflated data set inflates beyond the allowed size (possible deflate bomb)".into()
+            }
         }
     }
 
@@ -100,6 +110,8 @@ impl SkipReason {
             SkipReason::MissingReferencedFile => "missing_referenced_file",
             SkipReason::Unreadable { .. } => "unreadable",
             SkipReason::ReaderFault => "reader_fault",
+            SkipReason::TooDeep => "too_deep",
+            SkipReason::InflationLimit => "inflation_limit",
         }
     }
 

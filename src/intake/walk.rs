@@ -105,11 +105,10 @@ fn reason_of_walk_error(err: &walkdir::Error) -> SkipReason {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[test]
     fn symlink_loop_and_broken_link_get_reasons() {
         let dir = tempfile::tempdir().expect("tempdir");

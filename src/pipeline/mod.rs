@@ -165,9 +165,9 @@ impl Pipeline {
         let whole = |bytes: &[u8]| intake::open_bytes(bytes).map(|o| (o, Pixels::InObject));
         match input {
             Input::FilePassingPixels(path) if self.passes_pixels() => intake::open_for_deid(path),
-            Input::File(path) | Input::FilePassingPixels(path) => std::fs::read(path)
-                .map_err(|e| SkipReason::from_io(&e))
-                .and_then(|b| whole(&b)),
+            Input::File(path) | Input::FilePassingPixels(path) => {
+                intake::bounded::read_regular(path).and_then(|b| whole(&b))
+            }
             Input::Bytes(bytes) => whole(bytes),
         }
     }

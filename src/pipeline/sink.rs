@@ -137,10 +137,10 @@ pub fn to_outbox(outbox: &Path, bytes: &[u8]) -> std::io::Result<(PathBuf, Strin
     use sha2::Digest;
     let sha = hex::encode(sha2::Sha256::digest(bytes));
     let dir = outbox.join(&sha[..2]);
-    std::fs::create_dir_all(&dir)?;
+    crate::durable::create_private_dirs(&dir)?;
     let path = dir.join(format!("{sha}.dcm"));
     if !path.exists() {
-        match crate::durable::replace(&path, bytes) {
+        match crate::durable::replace_private(&path, bytes) {
             // another worker stored the same bytes at the same time
             Err(_) if path.exists() => {}
             other => other?,

@@ -54,10 +54,12 @@ pub enum PixelError {
         why: String,
     },
     /// The file cannot be read as DICOM.
-    #[error("{path} cannot be read as a DICOM Part-10 file")]
+    #[error("{path} cannot be read as a DICOM Part-10 file ({reason})")]
     Unreadable {
         /// File.
         path: String,
+        /// Why, as an intake reason code (`truncated`, `too_deep`, `not_regular_file`, …).
+        reason: &'static str,
     },
     /// PNG encoding or writing failed.
     #[error("cannot write the PNG: {0}")]
@@ -151,21 +153,26 @@ pub fn preview_regions(
     })
 }
 
-/// Opens a file for pixel work: the Part-10 guard first (impossible lengths are refused before
-/// the reader allocates them), then a full read.
+/// Opens a file for pixel work through intake's bounded reader: regular files only, the
+/// Part-10 guard first (impossible lengths and too deep nesting are refused before the reader
+/// allocates or recurses), deflated data sets inflated within their budget, then a full read.
 pub fn open(path: &Path) -> Result<dicom_object::DefaultDicomObject, PixelError> {
-    let unreadable = || PixelError::Unreadable {
+    use crate::intake::{bounded, guard, SkipReason};
+    let unreadable = |why: SkipReason| PixelError::Unreadable {
         path: path.display().to_string(),
+        reason: why.code(),
     };
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    std::fs::File::open(path)
-        .map_err(|_| unreadable())
-        .and_then(|f| {
-            crate::intake::guard::check_part10(f, size, true, false).map_err(|_| unreadable())
-        })?;
+    let f = bounded::open_regular(path).map_err(unreadable)?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let meta = guard::check_part10(f, size, true, false).map_err(unreadable)?;
+    if meta.ts_uid.as_deref().is_some_and(bounded::is_deflated) {
+        return crate::intake::open_full(path).map_err(unreadable);
+    }
+    // the handle, not the path: what was checked regular is what is read
+    let f = bounded::open_regular(path).map_err(unreadable)?;
     dicom_object::OpenFileOptions::new()
-        .open_file(path)
-        .map_err(|_| unreadable())
+        .from_reader(f)
+        .map_err(|_| unreadable(SkipReason::Corrupt))
 }
 
 fn preview_with(

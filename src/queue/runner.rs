@@ -11,7 +11,7 @@
 //! Pause and cancel are read from the catalog before every new piece, so another process (the
 //! CLI, the app) can pause or cancel a running job: pieces in flight finish, no new one starts.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use super::state::State;
 use super::store::{ExtraSpec, JobStudy, QueueStore, StoredPiece};
 use super::QueueError;
 use crate::archive::throttle::Throttle;
-use crate::archive::{ArchiveError, Destination, Piece, Receipt};
+use crate::archive::{Ack, Acks, ArchiveError, Destination, Item, Piece, Receipt};
 use crate::error::{Classify, ErrorClass};
 
 /// How a run retries transient failures.
@@ -193,6 +193,88 @@ enum Wait {
     Failed(ArchiveError),
 }
 
+/// What a sending worker tells the run.
+enum Msg {
+    /// The destination acknowledged one object of a piece; the run records it in the ledger and
+    /// answers (an error text when it could not) before the worker goes on.
+    Ack(
+        i64,
+        Item,
+        Ack,
+        crossbeam_channel::Sender<Result<(), String>>,
+    ),
+    /// A piece is done: the objects given to the worker, the names of those acknowledged one by
+    /// one, and the result.
+    Done(
+        i64,
+        Vec<Item>,
+        HashSet<String>,
+        Result<Receipt, ArchiveError>,
+    ),
+}
+
+/// A worker's [`Acks`]: each acknowledgement goes to the run, which records it; the worker
+/// waits for that, so an object acknowledged is recorded before the next one is sent.
+struct WorkerAcks {
+    piece: i64,
+    tx: crossbeam_channel::Sender<Msg>,
+    acked: std::sync::Mutex<HashSet<String>>,
+}
+
+impl WorkerAcks {
+    fn unacknowledged(&self, piece: &Piece) -> Piece {
+        let acked = self.acked.lock().unwrap_or_else(|p| p.into_inner());
+        Piece {
+            labels: piece.labels.clone(),
+            items: piece
+                .items
+                .iter()
+                .filter(|i| !acked.contains(&i.name))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn into_acked(self) -> HashSet<String> {
+        self.acked.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Acks for WorkerAcks {
+    fn ack(&self, item: &Item, ack: Ack) -> Result<(), ArchiveError> {
+        let failed = |detail: String| ArchiveError::Record {
+            item: item.sop_uid().to_string(),
+            detail,
+        };
+        let (reply_tx, reply_rx) = crossbeam_channel::bounded(1);
+        self.tx
+            .send(Msg::Ack(self.piece, item.clone(), ack, reply_tx))
+            .map_err(|_| failed("the run has stopped".into()))?;
+        match reply_rx.recv() {
+            Ok(Ok(())) => {
+                self.acked
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(item.name.clone());
+                Ok(())
+            }
+            Ok(Err(detail)) => Err(failed(detail)),
+            Err(_) => Err(failed("the run has stopped".into())),
+        }
+    }
+}
+
+/// How an object is counted in a run's report.
+#[derive(Clone, Copy)]
+enum Counted {
+    /// Delivered by an earlier run (progress only).
+    Earlier,
+    /// Newly stored.
+    Stored,
+    /// The destination already held it.
+    AlreadyPresent,
+}
+
 /// How a study's run ended.
 enum Outcome {
     Verified,
@@ -213,6 +295,12 @@ struct Run<'a, P: FnMut(RunProgress)> {
     piece_throttle: Option<Arc<Throttle>>,
     gave_up: bool,
     rng: u64,
+    /// The destination's identity in the delivery ledger.
+    identity: String,
+    /// Objects counted in this run (new SOP Instance UID, MD5).
+    counted: HashSet<(String, String)>,
+    /// The current study's transient problems: reported only if it ends up waiting.
+    unresolved: Vec<String>,
 }
 
 /// Runs one job to the end (or until it is paused or cancelled, or the destination stays
@@ -245,6 +333,9 @@ pub fn run_job(
         piece_throttle,
         gave_up: false,
         rng: seed | 1,
+        identity: dest.identity(),
+        counted: HashSet::new(),
+        unresolved: Vec::new(),
     };
     run.run()?;
     Ok(run.report)
@@ -300,7 +391,14 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                 self.report.waiting += 1;
                 continue;
             }
-            match self.run_study(&study, &pieces)? {
+            self.unresolved.clear();
+            let outcome = self.run_study(&study, &pieces)?;
+            if !matches!(outcome, Outcome::Verified | Outcome::Failed) {
+                // what went wrong on the way and was overcome is not a problem of the run
+                let notes = std::mem::take(&mut self.unresolved);
+                self.report.problems.extend(notes);
+            }
+            match outcome {
                 Outcome::Verified | Outcome::Failed => {}
                 Outcome::Waiting => self.report.waiting += 1,
                 Outcome::Stopped(s) => {
@@ -459,7 +557,9 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
             if p.state == State::Prepared || p.state == State::Sending {
                 pending.push_back(p);
             } else {
-                self.prog.done += p.items.len() as u64;
+                for item in &p.items {
+                    self.count(item, Counted::Earlier);
+                }
             }
         }
         if pending.is_empty() {
@@ -469,15 +569,30 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
         let dest = self.dest;
         let retry = self.opts.retry.clone();
         let (work_tx, work_rx) = crossbeam_channel::bounded::<(i64, Piece)>(0);
-        let (done_tx, done_rx) =
-            crossbeam_channel::unbounded::<(i64, Result<Receipt, ArchiveError>)>();
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Msg>();
         std::thread::scope(|sc| {
             for _ in 0..n {
                 let (rx, tx, retry) = (work_rx.clone(), done_tx.clone(), retry.clone());
                 sc.spawn(move || {
                     for (id, piece) in rx.iter() {
-                        let r = with_retry(&retry, id as u64, || dest.put(&piece));
-                        if tx.send((id, r)).is_err() {
+                        let acks = WorkerAcks {
+                            piece: id,
+                            tx: tx.clone(),
+                            acked: std::sync::Mutex::new(HashSet::new()),
+                        };
+                        // a retry sends only what was not acknowledged by an earlier attempt
+                        let r = with_retry(&retry, id as u64, || {
+                            let left = acks.unacknowledged(&piece);
+                            if left.items.is_empty() {
+                                return Ok(Receipt {
+                                    stored: 0,
+                                    already_present: 0,
+                                });
+                            }
+                            dest.deliver(&left, &acks)
+                        });
+                        let acked = acks.into_acked();
+                        if tx.send(Msg::Done(id, piece.items, acked, r)).is_err() {
                             return;
                         }
                     }
@@ -491,7 +606,65 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
         })
     }
 
-    /// Feeds pieces to the workers and records their results.
+    /// Counts an object once per run in the progress and the report.
+    fn count(&mut self, item: &Item, how: Counted) {
+        if !self
+            .counted
+            .insert((item.sop_uid().to_string(), item.md5.clone()))
+        {
+            return;
+        }
+        self.prog.done += 1;
+        match how {
+            Counted::Earlier => {}
+            Counted::Stored => {
+                self.report.sent += 1;
+                self.prog.bytes += item.size;
+            }
+            Counted::AlreadyPresent => {
+                self.report.already_present += 1;
+                self.prog.bytes += item.size;
+            }
+        }
+    }
+
+    /// The objects of a piece still to send: those the ledger shows acknowledged by this piece
+    /// (before a crash or an earlier attempt) or, for a destination that cannot be listed, by
+    /// any earlier job are left out and counted.
+    fn unsent(&mut self, p: &StoredPiece) -> Result<Vec<Item>, QueueError> {
+        let mut left = Vec::with_capacity(p.items.len());
+        for item in &p.items {
+            match self.q.delivered_by(&self.identity, item)? {
+                // acknowledged by an earlier attempt: counted then, or by a run before this one
+                Some(piece) if piece == p.id => self.count(item, Counted::Earlier),
+                Some(_) if !self.dest.listable() => self.count(item, Counted::AlreadyPresent),
+                _ => left.push(item.clone()),
+            }
+        }
+        Ok(left)
+    }
+
+    /// Records one acknowledgement in the ledger (before the worker sends the next object).
+    fn record_ack(&mut self, piece: i64, item: &Item, ack: Ack) -> Result<(), QueueError> {
+        self.q.record_delivery(
+            &self.identity,
+            item,
+            piece,
+            ack == Ack::Stored,
+            (self.now)(),
+        )?;
+        self.count(
+            item,
+            match ack {
+                Ack::Stored => Counted::Stored,
+                Ack::AlreadyPresent => Counted::AlreadyPresent,
+            },
+        );
+        (self.progress)(self.prog);
+        Ok(())
+    }
+
+    /// Feeds pieces to the workers and records their acknowledgements and results.
     #[allow(clippy::too_many_arguments)]
     fn pump<'p>(
         &mut self,
@@ -501,7 +674,7 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
         mut pending: VecDeque<&'p StoredPiece>,
         n: usize,
         work_tx: &crossbeam_channel::Sender<(i64, Piece)>,
-        done_rx: &crossbeam_channel::Receiver<(i64, Result<Receipt, ArchiveError>)>,
+        done_rx: &crossbeam_channel::Receiver<Msg>,
     ) -> Result<Option<Outcome>, QueueError> {
         let mut inflight = 0usize;
         let mut outcome: Option<Outcome> = None;
@@ -513,21 +686,30 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                     break;
                 }
                 let Some(p) = pending.pop_front() else { break };
-                if let Some(t) = &self.piece_throttle {
-                    t.take(p.items.iter().map(|i| i.size).sum());
-                }
                 if !self.set_piece(p.id, State::Sending, None)? {
                     if self.q.job_flags(self.job)?.1 {
                         outcome = Some(Outcome::Stopped(RunStatus::Cancelled));
                         break;
                     }
                     // acknowledged by another process meanwhile: nothing to send
-                    self.prog.done += p.items.len() as u64;
+                    for item in &p.items {
+                        self.count(item, Counted::Earlier);
+                    }
                     continue;
+                }
+                let items = self.unsent(p)?;
+                if items.is_empty() {
+                    // every object is acknowledged already
+                    self.set_piece(p.id, State::Acknowledged, None)?;
+                    (self.progress)(self.prog);
+                    continue;
+                }
+                if let Some(t) = &self.piece_throttle {
+                    t.take(items.iter().map(|i| i.size).sum());
                 }
                 let piece = Piece {
                     labels: study.labels.clone(),
-                    items: p.items.clone(),
+                    items,
                 };
                 if work_tx.send((p.id, piece)).is_err() {
                     break;
@@ -551,8 +733,18 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                 }
                 return Ok(outcome);
             }
-            let Ok((id, r)) = done_rx.recv() else {
+            let Ok(msg) = done_rx.recv() else {
                 return Ok(outcome);
+            };
+            let (id, sent, acked, r) = match msg {
+                Msg::Ack(piece, item, ack, reply) => {
+                    let r = self.record_ack(piece, &item, ack);
+                    let answer = r.as_ref().map(|_| ()).map_err(|e| e.to_string());
+                    let _ = reply.send(answer);
+                    r?;
+                    continue;
+                }
+                Msg::Done(id, sent, acked, r) => (id, sent, acked, r),
             };
             inflight -= 1;
             let Some(p) = pieces.iter().find(|p| p.id == id) else {
@@ -560,19 +752,33 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
             };
             match r {
                 Ok(receipt) => {
-                    if self.set_piece(id, State::Acknowledged, None)? {
-                        self.report.sent += receipt.stored;
-                        self.report.already_present += receipt.already_present;
+                    // objects the destination answered for as a whole piece (no acknowledgement
+                    // of their own) are recorded now
+                    let rest: Vec<&Item> =
+                        sent.iter().filter(|i| !acked.contains(&i.name)).collect();
+                    let whole_piece = acked.is_empty();
+                    let mut already = if whole_piece {
+                        receipt.already_present
+                    } else {
+                        0
+                    };
+                    for item in rest {
+                        let ack = if already > 0 {
+                            already -= 1;
+                            Ack::AlreadyPresent
+                        } else {
+                            Ack::Stored
+                        };
+                        self.record_ack(id, item, ack)?;
                     }
-                    self.prog.done += p.items.len() as u64;
-                    self.prog.bytes += p.items.iter().map(|i| i.size).sum::<u64>();
+                    self.set_piece(id, State::Acknowledged, None)?;
                     (self.progress)(self.prog);
                 }
                 Err(e) if e.class() == ErrorClass::Transient => {
                     self.set_piece(id, State::Prepared, Some(&e.to_string()))?;
                     pending.push_front(p);
                     if outcome.is_none() && !need_wait {
-                        self.report.problems.push(format!(
+                        self.unresolved.push(format!(
                             "{}: waiting for the destination: {e}",
                             study.labels.session
                         ));
@@ -879,7 +1085,7 @@ mod tests {
         fn check(&self) -> Result<(), ArchiveError> {
             Ok(())
         }
-        fn put(&self, p: &Piece) -> Result<Receipt, ArchiveError> {
+        fn deliver(&self, p: &Piece, _acks: &dyn Acks) -> Result<Receipt, ArchiveError> {
             if self.failures_left.load(Ordering::SeqCst) > 0 {
                 self.failures_left.fetch_sub(1, Ordering::SeqCst);
                 return Err(ArchiveError::Unreachable {
@@ -895,6 +1101,102 @@ mod tests {
         fn verify(&self, l: &StudyLabels, i: &[Item]) -> Result<Verification, ArchiveError> {
             self.inner.verify(l, i)
         }
+    }
+
+    /// Acknowledges each object as it "stores" it; cannot be listed (like CTP); breaks the
+    /// connection once after `break_after` objects.
+    struct PerObject {
+        stored: std::sync::Mutex<Vec<String>>,
+        break_after: AtomicU32,
+    }
+
+    impl Destination for PerObject {
+        fn describe(&self) -> String {
+            "per-object".into()
+        }
+        fn listable(&self) -> bool {
+            false
+        }
+        fn check(&self) -> Result<(), ArchiveError> {
+            Ok(())
+        }
+        fn deliver(&self, p: &Piece, acks: &dyn Acks) -> Result<Receipt, ArchiveError> {
+            for item in &p.items {
+                if self.break_after.load(Ordering::SeqCst) == 0 {
+                    self.break_after.store(u32::MAX, Ordering::SeqCst);
+                    return Err(ArchiveError::Unreachable {
+                        destination: "per-object".into(),
+                        detail: "peer disconnected".into(),
+                    });
+                }
+                self.break_after.fetch_sub(1, Ordering::SeqCst);
+                self.stored.lock().expect("lock").push(item.name.clone());
+                acks.ack(item, Ack::Stored)?;
+            }
+            Ok(Receipt {
+                stored: p.items.len() as u64,
+                already_present: 0,
+            })
+        }
+        fn commit(&self, _l: &StudyLabels) -> Result<String, ArchiveError> {
+            Ok("per-object".into())
+        }
+        fn verify(&self, _l: &StudyLabels, i: &[Item]) -> Result<Verification, ArchiveError> {
+            Ok(Verification {
+                expected: i.len() as u64,
+                matched: i.len() as u64,
+                problems: Vec::new(),
+                uri: "per-object".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn a_broken_connection_resends_only_what_was_not_acknowledged() {
+        // pieces of 2; the connection breaks after the 3rd object (the 1st of piece 2)
+        let (_d, cat, job, _study, _items, _labels) = setup(6);
+        let c = &QueueStore::open(cat.conn()).expect("queue");
+        let dest = PerObject {
+            stored: Default::default(),
+            break_after: AtomicU32::new(3),
+        };
+        let r = run_job(c, job, &dest, &fast(), &|| 2, |_| {}).expect("run");
+        assert_eq!((r.sent, r.verified), (6, 6), "{r:?}");
+        let mut stored = dest.stored.lock().expect("lock").clone();
+        assert_eq!(stored.len(), 6, "no object twice: {stored:?}");
+        stored.sort();
+        stored.dedup();
+        assert_eq!(stored.len(), 6);
+        assert!(
+            r.problems.is_empty(),
+            "overcome problems are not reported: {r:?}"
+        );
+    }
+
+    #[test]
+    fn a_destination_without_listing_is_not_sent_what_it_acknowledged_before() {
+        let (d, cat, job, _study, items, labels) = setup(4);
+        let c = &QueueStore::open(cat.conn()).expect("queue");
+        let dest = PerObject {
+            stored: Default::default(),
+            break_after: AtomicU32::new(u32::MAX),
+        };
+        let r = run_job(c, job, &dest, &fast(), &|| 2, |_| {}).expect("run");
+        assert_eq!((r.sent, r.already_present), (4, 0), "{r:?}");
+        // the same objects again in a new job (the same folder sent again); one object changed
+        let mut again = items.clone();
+        let changed = d.path().join("changed.dcm");
+        std::fs::write(&changed, b"other bytes").expect("write");
+        again[3].path = changed;
+        again[3].md5 = md5_hex(b"other bytes");
+        let job2 = c
+            .create_job("per-object", ("basic", "abc"), 3)
+            .expect("job");
+        let study2 = c.add_study(job2, "2.25.1", &labels, 3).expect("study");
+        c.add_piece(study2, 0, &again, 3).expect("piece");
+        let r = run_job(c, job2, &dest, &fast(), &|| 4, |_| {}).expect("run");
+        assert_eq!((r.sent, r.already_present, r.verified), (1, 3, 4), "{r:?}");
+        assert_eq!(dest.stored.lock().expect("lock").len(), 5);
     }
 
     #[test]

@@ -85,6 +85,24 @@ pub const STEPS: &[Step] = &[
     ALTER TABLE job_studies ADD COLUMN committed_at INTEGER;
     "#,
     },
+    // the delivery ledger — every object a destination acknowledged (its identity, the new SOP
+    // Instance UID, the MD5 of exactly the bytes sent), recorded as each acknowledgement
+    // arrives: a retry sends only what is not here, and a destination that cannot be listed
+    // is never sent an object it already acknowledged
+    Step {
+        creates: "deliveries",
+        sql: r#"
+    CREATE TABLE deliveries (
+        destination TEXT NOT NULL,
+        sop_uid     TEXT NOT NULL,
+        md5         TEXT NOT NULL,
+        piece_ref   INTEGER NOT NULL,
+        stored      INTEGER NOT NULL,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (destination, sop_uid, md5)
+    ) WITHOUT ROWID;
+    "#,
+    },
 ];
 
 fn has_table(c: &Connection, name: &str) -> Result<bool, rusqlite::Error> {
@@ -134,10 +152,16 @@ mod tests {
     }
 
     fn schema(c: &Connection) -> Vec<(String, Vec<String>)> {
-        ["jobs", "job_studies", "pieces", "study_extras"]
-            .iter()
-            .map(|t| (t.to_string(), columns(c, t)))
-            .collect()
+        [
+            "jobs",
+            "job_studies",
+            "pieces",
+            "study_extras",
+            "deliveries",
+        ]
+        .iter()
+        .map(|t| (t.to_string(), columns(c, t)))
+        .collect()
     }
 
     #[test]

@@ -347,8 +347,51 @@ impl<'c> QueueStore<'c> {
         Ok(out)
     }
 
-    /// After a restart: pieces left `sending` by a crash go back to `prepared` (they will be sent
-    /// again; delivery is idempotent). Returns how many.
+    /// Records that `destination` acknowledged `item` (sent by piece `piece`); `stored` is false
+    /// when the destination said it already held it. Recording twice keeps the first.
+    pub fn record_delivery(
+        &self,
+        destination: &str,
+        item: &Item,
+        piece: i64,
+        stored: bool,
+        now: i64,
+    ) -> Result<(), QueueError> {
+        self.c
+            .prepare_cached(
+                "INSERT OR IGNORE INTO deliveries(destination, sop_uid, md5, piece_ref, stored, at)
+                 VALUES (?1,?2,?3,?4,?5,?6)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    destination,
+                    item.sop_uid(),
+                    item.md5,
+                    piece,
+                    stored,
+                    now
+                ])
+            })
+            .map_err(sql("record a delivery"))?;
+        Ok(())
+    }
+
+    /// The piece whose sending `destination` acknowledged exactly this object (same UID, same
+    /// bytes), if it did.
+    pub fn delivered_by(&self, destination: &str, item: &Item) -> Result<Option<i64>, QueueError> {
+        self.c
+            .prepare_cached(
+                "SELECT piece_ref FROM deliveries WHERE destination=?1 AND sop_uid=?2 AND md5=?3",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![destination, item.sop_uid(), item.md5], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(sql("read the delivery ledger"))
+    }
+
+    /// After a restart: pieces left `sending` by a crash go back to `prepared`; their objects
+    /// the ledger holds as acknowledged are not sent again, the rest are. Returns how many.
     pub fn recover(&self, now: i64) -> Result<usize, QueueError> {
         let c = self.c;
         c.execute(

@@ -1,21 +1,27 @@
 //! Receive: the DICOM C-STORE SCP (+ C-ECHO) that spools instances durably and feeds intake.
 //!
-//! [`Server::start`] accepts associations on a listener, one thread per association up to a
-//! bound (more are rejected as transient "local limit exceeded"). Each received instance is
+//! [`Server::start`] accepts connections on a listener, one thread per connection. A connection
+//! whose association is not negotiated yet is "pending": at most `max_pending` at once, each
+//! with a whole-request deadline for its A-ASSOCIATE-RQ. Only an accepted association takes a
+//! slot (at most `max_associations`, `max_per_ae` per calling AE title, checked after the
+//! allow-list); past that it is rejected as transient "local limit exceeded". Every DIMSE
+//! message must arrive within a deadline that grows with the bytes received (a minimum rate). Each received instance is
 //! streamed into the [`spool::Spool`], fsync'd, renamed into place and handed to a
 //! [`Recorder`] (the catalog writer of [`record`]); only when the recorder says it is
 //! recorded does the sender get Success. [`Server::shutdown`] stops accepting and lets the
 //! associations in flight finish, for a bounded time. [`service::Service`] runs all of it on a
 //! data home.
 
+pub mod complete;
 pub mod record;
 pub mod scp;
 pub mod service;
 pub mod spool;
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -85,14 +91,23 @@ pub struct ScpConfig {
     pub aet: String,
     /// Calling AE titles allowed (empty: any).
     pub allow: Vec<String>,
-    /// Associations served at once.
+    /// Associations served at once (only accepted associations count).
     pub max_associations: usize,
+    /// Associations one calling AE title may hold at once.
+    pub max_per_ae: usize,
+    /// Connections whose association is not negotiated yet, at once (more wait in the
+    /// listen backlog until one of these ends).
+    pub max_pending: usize,
     /// Max PDU length we announce.
     pub max_pdu: u32,
-    /// Time allowed for the A-ASSOCIATE-RQ after connecting.
+    /// The whole A-ASSOCIATE-RQ must have arrived this long after the connection was taken.
     pub request_timeout: Duration,
     /// Time an association may stay silent before it is aborted.
     pub idle_timeout: Duration,
+    /// Each DIMSE message (a C-STORE request and its data set) must arrive within this…
+    pub data_set_timeout: Duration,
+    /// …plus one second per this many bytes received (a sender keeping this rate is never cut).
+    pub min_rate: u64,
 }
 
 impl Default for ScpConfig {
@@ -101,10 +116,14 @@ impl Default for ScpConfig {
             aet: "DEPOSIT".into(),
             allow: Vec::new(),
             max_associations: 16,
+            max_per_ae: 8,
+            max_pending: 4,
             // dcmtk's largest; senders split data sets into PDUs of at most this size
             max_pdu: 128 * 1024,
-            request_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(120),
+            data_set_timeout: Duration::from_secs(60),
+            min_rate: 16 * 1024,
         }
     }
 }
@@ -116,8 +135,11 @@ pub struct Stored {
     pub stat: FileStat,
     /// Its header (identities stay on this machine).
     pub header: Box<Header>,
-    /// The same SOP Instance UID was already in the spool.
+    /// The same SOP Instance UID was already in the spool with the same data set.
     pub duplicate: bool,
+    /// The same SOP Instance UID was already in the spool with ANOTHER data set: the copy kept
+    /// before (this one is kept beside it; both are quarantined as `uid_conflict`).
+    pub conflict: Option<std::path::PathBuf>,
     /// The sender's AE title.
     pub calling_ae: String,
     /// The association it came on.
@@ -186,17 +208,73 @@ pub(crate) struct Shared {
     events: Arc<EventFn>,
     stopping: AtomicBool,
     active: AtomicUsize,
+    pending: AtomicUsize,
+    per_ae: Mutex<HashMap<String, usize>>,
     stored: AtomicU64,
     failed: AtomicU64,
     associations: AtomicU64,
 }
 
-/// Decrements the active count when an association thread ends (even by a panic).
-struct ActiveGuard(Arc<Shared>);
+/// An accepted association's slot: freed (the active count and its calling AE's count go
+/// down) when the association thread ends, even by a panic.
+pub(crate) struct Slot {
+    sh: Arc<Shared>,
+    ae: String,
+}
 
-impl Drop for ActiveGuard {
+impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::SeqCst);
+        if let Ok(mut m) = self.sh.per_ae.lock() {
+            if let Some(n) = m.get_mut(&self.ae) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    m.remove(&self.ae);
+                }
+            }
+        }
+        self.sh.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A connection whose association is not negotiated yet: counted in the pending budget until
+/// it is accepted, rejected or dropped.
+pub(crate) struct Pending(Option<Arc<Shared>>);
+
+impl Pending {
+    /// Leaves the pending budget (once).
+    pub(crate) fn done(&mut self) {
+        if let Some(sh) = self.0.take() {
+            sh.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
+impl Shared {
+    /// Takes a slot for an association from `ae` (allow-list already checked), or says why not.
+    pub(crate) fn take_slot(self: &Arc<Self>, ae: &str) -> Result<Slot, scp::Refusal> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(scp::Refusal::Stopping);
+        }
+        let mut m = self.per_ae.lock().map_err(|_| scp::Refusal::Busy)?;
+        if self.active.load(Ordering::SeqCst) >= self.cfg.max_associations {
+            return Err(scp::Refusal::Busy);
+        }
+        let n = m.entry(ae.to_string()).or_insert(0);
+        if *n >= self.cfg.max_per_ae {
+            return Err(scp::Refusal::BusyAe);
+        }
+        *n += 1;
+        self.active.fetch_add(1, Ordering::SeqCst);
+        Ok(Slot {
+            sh: self.clone(),
+            ae: ae.to_string(),
+        })
     }
 }
 
@@ -236,6 +314,9 @@ impl Server {
         let mut cfg = cfg;
         cfg.aet = cfg.aet.trim().to_string();
         cfg.max_associations = cfg.max_associations.max(1);
+        cfg.max_per_ae = cfg.max_per_ae.max(1);
+        cfg.max_pending = cfg.max_pending.max(1);
+        cfg.min_rate = cfg.min_rate.max(1);
         cfg.max_pdu = cfg.max_pdu.clamp(
             dicom_ul::pdu::MINIMUM_PDU_SIZE,
             dicom_ul::pdu::MAXIMUM_PDU_SIZE,
@@ -247,6 +328,8 @@ impl Server {
             events,
             stopping: AtomicBool::new(false),
             active: AtomicUsize::new(0),
+            pending: AtomicUsize::new(0),
+            per_ae: Mutex::new(HashMap::new()),
             stored: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             associations: AtomicU64::new(0),
@@ -326,49 +409,34 @@ impl Drop for Server {
 }
 
 fn accept_loop(listener: TcpListener, sh: Arc<Shared>) {
-    // connections refused for being over the limit are answered on short-lived threads;
-    // past this many at once they are simply closed
-    let rejecting = Arc::new(AtomicUsize::new(0));
-    for conn in listener.incoming() {
+    loop {
+        // connections not negotiated yet have their own small budget; past it the next ones
+        // wait in the listen backlog (each pending one ends by its set-up deadline)
+        while sh.pending.load(Ordering::SeqCst) >= sh.cfg.max_pending
+            && !sh.stopping.load(Ordering::SeqCst)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         if sh.stopping.load(Ordering::SeqCst) {
             break;
         }
-        let stream = match conn {
-            Ok(s) => s,
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
             Err(e) => {
                 tracing::warn!("accepting a connection failed: {e}");
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
         };
-        let busy = sh.active.load(Ordering::SeqCst) >= sh.cfg.max_associations;
-        if busy {
-            if rejecting.load(Ordering::SeqCst) >= 8 {
-                continue;
-            }
-            rejecting.fetch_add(1, Ordering::SeqCst);
-            let (sh2, rej) = (sh.clone(), rejecting.clone());
-            let spawned = std::thread::Builder::new()
-                .name("deposit-receive-reject".into())
-                .spawn(move || {
-                    scp::serve(stream, &sh2, 0, Some(scp::Refusal::Busy));
-                    rej.fetch_sub(1, Ordering::SeqCst);
-                });
-            if spawned.is_err() {
-                rejecting.fetch_sub(1, Ordering::SeqCst);
-            }
-            continue;
+        if sh.stopping.load(Ordering::SeqCst) {
+            break;
         }
-        let id = sh.associations.fetch_add(1, Ordering::Relaxed) + 1;
-        sh.active.fetch_add(1, Ordering::SeqCst);
-        let guard = ActiveGuard(sh.clone());
+        sh.pending.fetch_add(1, Ordering::SeqCst);
+        let pending = Pending(Some(sh.clone()));
+        let sh2 = sh.clone();
         let spawned = std::thread::Builder::new()
-            .name(format!("deposit-receive-{id}"))
-            .spawn(move || {
-                let sh = guard.0.clone();
-                scp::serve(stream, &sh, id, None);
-                drop(guard);
-            });
+            .name("deposit-receive-conn".into())
+            .spawn(move || scp::serve(stream, &sh2, pending, Instant::now()));
         if let Err(e) = spawned {
             tracing::warn!("cannot start an association thread: {e}");
         }

@@ -1,6 +1,8 @@
 //! The catalog writer of the receiver: one thread that records stored instances the way a scan
 //! does (hierarchy + file row) plus their `received` row, in group commits,
-//! and answers each association thread only after its commit.
+//! and answers each association thread only after its commit. A copy kept beside an earlier
+//! one with the same SOP Instance UID is not catalogued over it: both are quarantined as
+//! `uid_conflict`.
 
 use std::path::PathBuf;
 
@@ -99,8 +101,20 @@ fn run(
                 stat,
                 header,
                 calling_ae,
+                conflict,
                 ..
             } = stored;
+            if let Some(earlier) = conflict {
+                // kept beside the first copy, which stays the catalogued one
+                result = received::record_conflict(
+                    w.conn(),
+                    &header.sop_instance_uid,
+                    &earlier,
+                    &stat.path,
+                    at,
+                );
+                continue;
+            }
             let (sop, study) = (
                 header.sop_instance_uid.clone(),
                 header.study_instance_uid.clone(),

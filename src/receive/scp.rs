@@ -12,6 +12,8 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use dicom_object::meta::FileMetaTableBuilder;
 use dicom_ul::pdu::{
@@ -23,8 +25,9 @@ use dicom_ul::pdu::{
 };
 use dicom_ul::Pdu;
 
-use super::spool::Incoming;
-use super::{ScpEvent, Shared, Stored};
+use super::complete::{self, Check};
+use super::spool::{Commit, Incoming};
+use super::{Pending, ScpEvent, Shared, Stored};
 use crate::dimse::{self, status, Request};
 use crate::intake::{FileStat, Read1};
 
@@ -89,6 +92,8 @@ pub enum Refusal {
     CallingAe,
     /// Too many associations at once (transient).
     Busy,
+    /// Too many associations from this calling AE title at once (transient).
+    BusyAe,
     /// Shutting down (transient).
     Stopping,
 }
@@ -116,7 +121,7 @@ impl Refusal {
                 AssociationRJResult::Permanent,
                 ServiceUser(AssociationRJServiceUserReason::CallingAETitleNotRecognized),
             ),
-            Refusal::Busy => (
+            Refusal::Busy | Refusal::BusyAe => (
                 AssociationRJResult::Transient,
                 ServiceProviderPresentation(
                     AssociationRJServiceProviderPresentationReason::LocalLimitExceeded,
@@ -140,6 +145,7 @@ impl Refusal {
             Refusal::CalledAe => "called AE title is not this receiver's",
             Refusal::CallingAe => "calling AE title is not on the allow-list",
             Refusal::Busy => "too many associations at once",
+            Refusal::BusyAe => "too many associations from this AE title at once",
             Refusal::Stopping => "the receiver is shutting down",
         }
     }
@@ -269,6 +275,44 @@ pub fn read_pdu(r: &mut impl Read, cap: u32) -> Result<Pdu, ReadFail> {
     }
 }
 
+/// Reads from a connection against a deadline for the whole request: each read waits at most
+/// the idle time and never past the deadline, so a peer trickling bytes is cut when the
+/// deadline passes, however often it sends.
+struct Timed<'a> {
+    stream: &'a TcpStream,
+    deadline: Instant,
+    idle: Duration,
+}
+
+impl Read for Timed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left < Duration::from_millis(1) {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left.min(self.idle)))?;
+        let mut s = self.stream;
+        s.read(buf)
+    }
+}
+
+/// Reads one PDU that must be complete by `deadline`.
+fn read_pdu_by(
+    stream: &TcpStream,
+    cap: u32,
+    deadline: Instant,
+    idle: Duration,
+) -> Result<Pdu, ReadFail> {
+    read_pdu(
+        &mut Timed {
+            stream,
+            deadline,
+            idle,
+        },
+        cap,
+    )
+}
+
 /// Encodes and writes one PDU.
 pub fn write_pdu(w: &mut impl Write, pdu: &Pdu) -> io::Result<()> {
     let mut buf = Vec::with_capacity(256);
@@ -309,17 +353,19 @@ pub enum End {
     Dropped,
 }
 
-/// Serves one connection to its end.
-pub(super) fn serve(mut stream: TcpStream, sh: &Shared, id: u64, refuse: Option<Refusal>) {
+/// Serves one connection to its end: reads the A-ASSOCIATE-RQ by the set-up deadline
+/// (counted in the pending budget until then), checks it, takes a slot, then serves the
+/// association.
+pub(super) fn serve(mut stream: TcpStream, sh: &Arc<Shared>, mut pending: Pending, at: Instant) {
     let peer = stream
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(sh.cfg.request_timeout));
     let _ = stream.set_write_timeout(Some(sh.cfg.idle_timeout));
     let cap = sh.cfg.max_pdu.saturating_mul(4).max(1 << 20);
-    let rq = match read_pdu(&mut stream, cap) {
+    let setup = at + sh.cfg.request_timeout;
+    let rq = match read_pdu_by(&stream, cap, setup, sh.cfg.request_timeout) {
         Ok(Pdu::AssociationRQ(rq)) => rq,
         Ok(_) => return abort(&mut stream, AbortRQServiceProviderReason::UnexpectedPdu),
         Err(ReadFail::Malformed | ReadFail::TooLarge) => {
@@ -328,14 +374,21 @@ pub(super) fn serve(mut stream: TcpStream, sh: &Shared, id: u64, refuse: Option<
                 AbortRQServiceProviderReason::InvalidPduParameter,
             )
         }
+        Err(ReadFail::Timeout) => {
+            tracing::info!(peer = %peer, "connection closed: no complete association request within the set-up deadline");
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return;
+        }
         Err(_) => return,
     };
-    let calling = rq.calling_ae_title.trim().to_string();
-    let decided = match refuse {
-        Some(r) => Err(r),
-        None => negotiate(&rq, &sh.cfg.aet, &sh.cfg.allow, sh.cfg.max_pdu),
-    };
-    let (ac, contexts) = match decided {
+    // as received, for comparisons and the catalog; escaped for logs and events
+    let calling_raw = rq.calling_ae_title.trim().to_string();
+    let calling = crate::logging::escape(&calling_raw);
+    // the allow-list and the called AE title are checked before a slot is taken
+    let decided = negotiate(&rq, &sh.cfg.aet, &sh.cfg.allow, sh.cfg.max_pdu)
+        .and_then(|x| sh.take_slot(&calling_raw).map(|slot| (x, slot)));
+    pending.done();
+    let ((ac, contexts), slot) = match decided {
         Ok(x) => x,
         Err(r) => {
             let _ = write_pdu(&mut stream, &Pdu::AssociationRJ(r.rj()));
@@ -349,10 +402,10 @@ pub(super) fn serve(mut stream: TcpStream, sh: &Shared, id: u64, refuse: Option<
             return;
         }
     };
+    let id = sh.associations.fetch_add(1, Ordering::Relaxed) + 1;
     if write_pdu(&mut stream, &Pdu::AssociationAC(ac)).is_err() {
         return;
     }
-    let _ = stream.set_read_timeout(Some(sh.cfg.idle_timeout));
     tracing::info!(association = id, calling_ae = %calling, peer = %peer, contexts = contexts.len(), "association accepted");
     (sh.events)(ScpEvent::Opened {
         association: id,
@@ -364,6 +417,8 @@ pub(super) fn serve(mut stream: TcpStream, sh: &Shared, id: u64, refuse: Option<
         sh,
         id,
         calling,
+        calling_raw,
+        seq: None,
         contexts,
         cmd: Vec::new(),
         cmd_pc: 0,
@@ -384,13 +439,25 @@ pub(super) fn serve(mut stream: TcpStream, sh: &Shared, id: u64, refuse: Option<
             End::Dropped => "connection dropped".into(),
         },
     });
+    drop(slot);
+}
+
+/// A DIMSE message being received: when its first fragment came and how many bytes so far.
+struct Seq {
+    start: Instant,
+    bytes: u64,
 }
 
 struct Assoc<'s> {
     stream: TcpStream,
-    sh: &'s Shared,
+    sh: &'s Arc<Shared>,
     id: u64,
+    /// The calling AE title, escaped (logs, events, catalog).
     calling: String,
+    /// The calling AE title as received (the file meta, when it is a valid AE title).
+    calling_raw: String,
+    /// The message being received, if any.
+    seq: Option<Seq>,
     contexts: HashMap<u8, Context>,
     cmd: Vec<u8>,
     cmd_pc: u8,
@@ -400,9 +467,24 @@ struct Assoc<'s> {
 }
 
 impl Assoc<'_> {
+    /// When the PDU being read must be complete: inside a message, its start plus the data
+    /// set deadline plus one second per `min_rate` bytes received; between messages, the idle
+    /// time plus the data set deadline.
+    fn deadline(&self) -> Instant {
+        let cfg = &self.sh.cfg;
+        match &self.seq {
+            Some(s) => {
+                s.start + cfg.data_set_timeout + Duration::from_secs(s.bytes / cfg.min_rate.max(1))
+            }
+            None => Instant::now() + cfg.idle_timeout + cfg.data_set_timeout,
+        }
+    }
+
     fn run(&mut self, cap: u32) -> End {
         loop {
-            let pdu = match read_pdu(&mut self.stream, cap) {
+            let deadline = self.deadline();
+            let idle = self.sh.cfg.idle_timeout;
+            let pdu = match read_pdu_by(&self.stream, cap, deadline, idle) {
                 Ok(p) => p,
                 Err(ReadFail::Closed | ReadFail::Io) => return End::Dropped,
                 Err(ReadFail::Timeout) => {
@@ -410,6 +492,9 @@ impl Assoc<'_> {
                         &mut self.stream,
                         AbortRQServiceProviderReason::ReasonNotSpecified,
                     );
+                    if Instant::now() + Duration::from_millis(5) >= deadline {
+                        return End::Aborted("the message did not arrive within its deadline");
+                    }
                     return End::Aborted("nothing received within the timeout");
                 }
                 Err(ReadFail::TooLarge) => {
@@ -487,6 +572,11 @@ impl Assoc<'_> {
         if !self.contexts.contains_key(&v.presentation_context_id) {
             return Err("P-DATA on a presentation context that was not accepted");
         }
+        let seq = self.seq.get_or_insert_with(|| Seq {
+            start: Instant::now(),
+            bytes: 0,
+        });
+        seq.bytes += v.data.len() as u64;
         match v.value_type {
             PDataValueType::Command => {
                 if self.storing.is_some() {
@@ -505,6 +595,10 @@ impl Assoc<'_> {
                     let bytes = std::mem::take(&mut self.cmd);
                     let req = dimse::read_request(&bytes).map_err(|_| "unreadable command")?;
                     self.command(self.cmd_pc, req)?;
+                    if self.storing.is_none() {
+                        // answered: the message is over
+                        self.seq = None;
+                    }
                 }
                 Ok(())
             }
@@ -547,6 +641,7 @@ impl Assoc<'_> {
                         }
                         self.respond(pc, &req, code, Some(comment))?;
                     }
+                    self.seq = None;
                 }
                 Ok(())
             }
@@ -570,16 +665,19 @@ impl Assoc<'_> {
                 } else if st.req.sop_instance.is_empty() || st.req.sop_class.is_empty() {
                     st.fail = Some((status::CANNOT_UNDERSTAND, "no affected SOP instance"));
                 } else {
-                    let meta = FileMetaTableBuilder::new()
+                    let mut meta = FileMetaTableBuilder::new()
                         .media_storage_sop_class_uid(st.req.sop_class.as_str())
                         .media_storage_sop_instance_uid(st.req.sop_instance.as_str())
                         .transfer_syntax(ctx.transfer_syntax.as_str())
                         .implementation_class_uid(crate::implementation::IMPLEMENTATION_CLASS_UID)
                         .implementation_version_name(
                             crate::implementation::IMPLEMENTATION_VERSION_NAME,
-                        )
-                        .source_application_entity_title(self.calling.as_str())
-                        .build();
+                        );
+                    // (only a valid AE title goes into the file)
+                    if crate::dimse::valid_ae(&self.calling_raw) {
+                        meta = meta.source_application_entity_title(self.calling_raw.as_str());
+                    }
+                    let meta = meta.build();
                     match meta.map(|m| self.sh.spool.begin(&m)) {
                         Ok(Ok(sink)) => st.sink = Some(sink),
                         Ok(Err(_)) => {
@@ -630,6 +728,21 @@ impl Assoc<'_> {
             Ok(d) => d,
             Err(_) => return (status::OUT_OF_RESOURCES, "cannot write to disk"),
         };
+        let ts = self
+            .contexts
+            .get(&st.pc)
+            .map(|c| c.transfer_syntax.clone())
+            .unwrap_or_default();
+        match complete::check(done.path(), done.offset, &ts) {
+            Ok(Check::Truncated) => {
+                return (
+                    status::CANNOT_UNDERSTAND,
+                    "data set shorter than its declared lengths",
+                )
+            }
+            Ok(_) => {}
+            Err(_) => return (status::OUT_OF_RESOURCES, "cannot read back from disk"),
+        }
         let header =
             match catch_unwind(AssertUnwindSafe(|| crate::intake::read_header(done.path()))) {
                 Ok(Ok(Read1::Instance(h))) => h,
@@ -649,23 +762,41 @@ impl Assoc<'_> {
                 "data set does not match the command's SOP UIDs",
             );
         }
-        let (path, duplicate) = match self.sh.spool.commit(done, &st.req.sop_instance) {
+        let commit = match self.sh.spool.commit(done, &st.req.sop_instance) {
             Ok(x) => x,
             Err(_) => return (status::OUT_OF_RESOURCES, "cannot write to disk"),
         };
+        // a file this commit created (removed again if it cannot be recorded)
+        let created = match &commit {
+            Commit::Same(_) => None,
+            Commit::New(p) | Commit::Conflict { path: p, .. } => Some(p.clone()),
+        };
+        let path = commit.path().to_path_buf();
         let stat = match FileStat::of(&path) {
             Ok(s) => s,
             Err(_) => {
-                if !duplicate {
-                    self.sh.spool.remove(&path);
+                if let Some(p) = &created {
+                    self.sh.spool.remove(p);
                 }
                 return (status::OUT_OF_RESOURCES, "cannot write to disk");
             }
         };
+        let conflict = match commit {
+            Commit::Conflict { earlier, .. } => {
+                tracing::warn!(
+                    association = self.id,
+                    sop_instance_uid = %crate::logging::escape(&st.req.sop_instance),
+                    "another data set arrived under a SOP Instance UID already held: both copies are kept and quarantined (uid_conflict)"
+                );
+                Some(earlier)
+            }
+            _ => None,
+        };
         let rec = Stored {
             stat,
             header,
-            duplicate,
+            duplicate: created.is_none(),
+            conflict,
             calling_ae: self.calling.clone(),
             association: self.id,
         };
@@ -676,8 +807,8 @@ impl Assoc<'_> {
                     association = self.id,
                     "cannot record a received instance: {why}"
                 );
-                if !duplicate {
-                    self.sh.spool.remove(&path);
+                if let Some(p) = &created {
+                    self.sh.spool.remove(p);
                 }
                 (status::OUT_OF_RESOURCES, "cannot record the instance")
             }

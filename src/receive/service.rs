@@ -159,6 +159,8 @@ fn recover_spool(spool: &Spool, catalog_path: &Path, rec: &CatalogRecorder) {
             stat,
             header,
             duplicate: false,
+            // a copy kept beside an earlier one (the crash came before its record)
+            conflict: Spool::variant_base(&path),
             calling_ae: String::new(),
             association: 0,
         };

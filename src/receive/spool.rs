@@ -3,8 +3,10 @@
 //!
 //! Layout under the spool root (`DEPOSIT_HOME/incoming`): `tmp/` holds instances being received
 //! (emptied at start: anything there was never acknowledged), `ab/abcdef….dcm` holds the
-//! instances, where the name is the SHA-256 of the SOP Instance UID — the same instance sent
-//! twice lands on the same path.
+//! instances, where the name is the SHA-256 of the SOP Instance UID. The same instance sent
+//! twice (the same data set bytes) keeps the first file; ANOTHER data set under a SOP Instance
+//! UID already held never replaces it: it is kept beside it as `ab/abcdef….2.dcm` (`.3`, …)
+//! and the commit says so ([`Commit::Conflict`]).
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -24,6 +26,62 @@ pub struct Spool {
     seq: AtomicU64,
     /// Sub-folders known to exist (created and fsync'd once).
     made: Mutex<HashSet<String>>,
+    /// Held while a commit looks for earlier copies and renames (one at a time).
+    committing: Mutex<()>,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Commit {
+    /// A new instance, at this path.
+    New(PathBuf),
+    /// The same data set was already there, at this path (left untouched; the new copy is gone).
+    Same(PathBuf),
+    /// Another data set was already there under this SOP Instance UID: the new one is kept
+    /// beside it.
+    Conflict {
+        /// The new copy.
+        path: PathBuf,
+        /// The copy that was there first.
+        earlier: PathBuf,
+    },
+}
+
+impl Commit {
+    /// Where the instance just received is (or, for `Same`, the identical one kept).
+    pub fn path(&self) -> &Path {
+        match self {
+            Commit::New(p) | Commit::Same(p) | Commit::Conflict { path: p, .. } => p,
+        }
+    }
+}
+
+/// Variants kept for one SOP Instance UID at most (`.2.dcm` … ): past that, a commit fails.
+const MAX_VARIANTS: u32 = 1000;
+
+/// The SHA-256 of the data set of a spool file (what follows its file meta group), or None
+/// when it is not laid out as this spool writes files.
+fn dataset_digest(path: &Path) -> Option<[u8; 32]> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path).ok()?;
+    let mut head = [0u8; 144];
+    f.read_exact(&mut head).ok()?;
+    // preamble, DICM, then (0002,0000) UL 4 <group length>
+    if &head[128..132] != b"DICM" || head[132..138] != [2, 0, 0, 0, b'U', b'L'] {
+        return None;
+    }
+    let group = u32::from_le_bytes([head[140], head[141], head[142], head[143]]);
+    f.seek(SeekFrom::Start(144 + u64::from(group))).ok()?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Some(h.finalize().into())
 }
 
 fn private_dir(p: &Path) -> io::Result<()> {
@@ -33,7 +91,17 @@ fn private_dir(p: &Path) -> io::Result<()> {
 
 /// fsyncs a folder so that a rename or a new entry in it survives a power loss.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    // Windows opens no folder as a file (access denied); NTFS makes a rename durable itself,
+    // and failing here would refuse an instance whose rename already succeeded
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 #[cfg(unix)]
@@ -75,6 +143,7 @@ impl Spool {
             tmp,
             seq: AtomicU64::new(0),
             made: Mutex::new(HashSet::new()),
+            committing: Mutex::new(()),
         })
     }
 
@@ -94,21 +163,40 @@ impl Spool {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         let path = self.tmp.join(format!("{}-{n}.part", std::process::id()));
         let file = create_private_file(&path)?;
+        let mut head = Vec::with_capacity(512);
+        head.extend_from_slice(&[0u8; 128]);
+        head.extend_from_slice(b"DICM");
+        meta.write(&mut head)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         let mut inc = Incoming {
             temp: Temp(Some(path)),
             out: BufWriter::with_capacity(256 * 1024, file),
             bytes: 0,
+            offset: head.len() as u64,
         };
-        inc.out.write_all(&[0u8; 128])?;
-        inc.out.write_all(b"DICM")?;
-        meta.write(&mut inc.out)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        inc.out.write_all(&head)?;
         Ok(inc)
     }
 
-    /// Moves a finished temp file to its final name atomically and fsyncs the folder.
-    /// Returns the final path and whether an instance was already there (a duplicate).
-    pub fn commit(&self, done: Finished, sop_instance_uid: &str) -> io::Result<(PathBuf, bool)> {
+    /// The variant `n` (2, 3, …) of the instance at `base` (`….dcm` → `….n.dcm`).
+    fn variant(base: &Path, n: u32) -> PathBuf {
+        base.with_extension(format!("{n}.dcm"))
+    }
+
+    /// For a variant kept beside an earlier copy (`….2.dcm`), the first copy's path.
+    pub fn variant_base(path: &Path) -> Option<PathBuf> {
+        let name = path.file_name()?.to_str()?;
+        let stem = name.strip_suffix(".dcm")?;
+        let (key, n) = stem.split_once('.')?;
+        (n.parse::<u32>().is_ok() && key.len() == 64)
+            .then(|| path.with_file_name(format!("{key}.dcm")))
+    }
+
+    /// Moves a finished temp file to its final name atomically and fsyncs the folder: a new
+    /// instance; or, when an identical data set is already held under this SOP Instance UID,
+    /// nothing moves (the temp file goes); or, when another data set is held under it, the new
+    /// one is kept beside it (never replacing it).
+    pub fn commit(&self, done: Finished, sop_instance_uid: &str) -> io::Result<Commit> {
         let dest = self.final_path(sop_instance_uid);
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
         let sub = dir
@@ -125,15 +213,42 @@ impl Spool {
                 m.insert(sub);
             }
         }
-        let existed = dest.exists();
+        let _one = self
+            .committing
+            .lock()
+            .map_err(|_| io::Error::other("spool lock poisoned"))?;
+        let mut target = dest.clone();
+        let mut n = 1;
+        // hashed only when a copy is already there (the common case costs nothing)
+        let mut mine: Option<Option<[u8; 32]>> = None;
+        while target.exists() {
+            let digest = *mine.get_or_insert_with(|| dataset_digest(done.path()));
+            if digest.is_some() && dataset_digest(&target) == digest {
+                // dropping `done` deletes the temp file
+                return Ok(Commit::Same(target));
+            }
+            n += 1;
+            if n > MAX_VARIANTS {
+                return Err(io::Error::other("too many copies of one SOP Instance UID"));
+            }
+            target = Self::variant(&dest, n);
+        }
         let mut temp = done.temp;
         let from = temp.0.take().ok_or_else(|| io::Error::other("temp gone"))?;
-        if let Err(e) = fs::rename(&from, &dest) {
+        // (no other commit runs now, and nothing else creates files here: `target` is free)
+        if let Err(e) = fs::rename(&from, &target) {
             let _ = fs::remove_file(&from);
             return Err(e);
         }
         sync_dir(&dir)?;
-        Ok((dest, existed))
+        Ok(if target == dest {
+            Commit::New(target)
+        } else {
+            Commit::Conflict {
+                path: target,
+                earlier: dest,
+            }
+        })
     }
 
     /// Removes an instance (its catalog record failed) and fsyncs its folder.
@@ -183,6 +298,8 @@ pub struct Incoming {
     temp: Temp,
     out: BufWriter<File>,
     bytes: u64,
+    /// Where the data set starts in the file.
+    offset: u64,
 }
 
 /// A temp file written completely and fsync'd (deleted if dropped uncommitted).
@@ -191,6 +308,8 @@ pub struct Finished {
     temp: Temp,
     /// Data set bytes written.
     pub bytes: u64,
+    /// Where the data set starts in the file.
+    pub offset: u64,
 }
 
 impl Finished {
@@ -210,11 +329,20 @@ impl Incoming {
 
     /// Flushes and fsyncs the file.
     pub fn finish(self) -> io::Result<Finished> {
-        let Incoming { temp, out, bytes } = self;
+        let Incoming {
+            temp,
+            out,
+            bytes,
+            offset,
+        } = self;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         drop(file);
-        Ok(Finished { temp, bytes })
+        Ok(Finished {
+            temp,
+            bytes,
+            offset,
+        })
     }
 }
 
@@ -240,24 +368,49 @@ mod tests {
         let mut inc = spool.begin(&meta()).expect("begin");
         inc.write(b"\x08\x00\x60\x00CS\x02\x00CT").expect("write");
         let done = inc.finish().expect("finish");
-        let (p, existed) = spool.commit(done, "2.25.1").expect("commit");
-        assert!(!existed);
+        let c = spool.commit(done, "2.25.1").expect("commit");
+        let Commit::New(p) = c else { panic!("{c:?}") };
         assert!(!p.to_string_lossy().contains("2.25.1"));
         assert_eq!(p, spool.final_path("2.25.1\0"));
         let bytes = fs::read(&p).expect("read");
         assert_eq!(&bytes[128..132], b"DICM");
-        // the same instance again: same path, marked as a duplicate, no temp left
-        let again = spool.begin(&meta()).expect("begin").finish().expect("fin");
-        let (p2, existed) = spool.commit(again, "2.25.1").expect("commit");
-        assert_eq!(p, p2);
-        assert!(existed);
-        assert_eq!(spool.files(), vec![p]);
+        // the same instance again: the first file stays, no temp left
+        let mut again = spool.begin(&meta()).expect("begin");
+        again.write(b"\x08\x00\x60\x00CS\x02\x00CT").expect("write");
+        let c = spool
+            .commit(again.finish().expect("fin"), "2.25.1")
+            .expect("commit");
+        assert_eq!(c, Commit::Same(p.clone()));
+        assert_eq!(spool.files(), vec![p.clone()]);
         assert_eq!(
             fs::read_dir(d.path().join("incoming/tmp"))
                 .expect("ls")
                 .count(),
             0
         );
+        // another data set under the same UID: kept beside the first, which is untouched
+        let mut other = spool.begin(&meta()).expect("begin");
+        other.write(b"\x08\x00\x60\x00CS\x02\x00MR").expect("write");
+        let c = spool
+            .commit(other.finish().expect("fin"), "2.25.1")
+            .expect("commit");
+        let Commit::Conflict { path, earlier } = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(earlier, p);
+        assert_ne!(path, p);
+        assert_eq!(Spool::variant_base(&path), Some(p.clone()));
+        assert_eq!(Spool::variant_base(&p), None);
+        assert_eq!(fs::read(&p).expect("read"), bytes);
+        assert!(fs::read(&path).expect("read").ends_with(b"MR"));
+        // and either one again is idempotent
+        let mut mr = spool.begin(&meta()).expect("begin");
+        mr.write(b"\x08\x00\x60\x00CS\x02\x00MR").expect("write");
+        let c = spool
+            .commit(mr.finish().expect("fin"), "2.25.1")
+            .expect("commit");
+        assert_eq!(c, Commit::Same(path.clone()));
+        assert_eq!(spool.files().len(), 2);
     }
 
     #[test]

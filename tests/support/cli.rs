@@ -77,3 +77,30 @@ pub fn deposit_isolated(tmp: &Path, args: &[&str], password: Option<&str>) -> Ru
         all: format!("{stdout}\n{stderr}"),
     }
 }
+
+/// How many times each MD5 occurs among `files` (to compare what an archive holds with what
+/// was sent, copies counted).
+#[allow(dead_code)]
+pub fn md5_counts(files: &[PathBuf]) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for f in files {
+        let b = std::fs::read(f).expect("read");
+        *m.entry(deposit::archive::md5_hex(&b)).or_default() += 1;
+    }
+    m
+}
+
+/// The de-identified files in the outbox of the data home `tmp/home`.
+#[allow(dead_code)]
+pub fn outbox(tmp: &Path) -> Vec<PathBuf> {
+    deposit_xnat_server::files_under(&tmp.join("home/outbox"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+        .collect()
+}
+
+/// A count in a command's JSON answer (`u64::MAX` when missing, so that it never passes for 0).
+#[allow(dead_code)]
+pub fn n(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or(u64::MAX)
+}

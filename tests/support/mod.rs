@@ -3,6 +3,10 @@
 pub mod burned;
 pub mod canary;
 pub mod cli;
+pub mod hostile;
+pub mod orthanc;
+pub mod relay;
+pub mod tinyproxy;
 
 /// The real sample corpus: `DEPOSIT_SAMPLES`, else `tests/data/samples` (fetched by
 /// `tests/data/fetch-samples.sh`, which `installers/setup-debian.sh --test` runs).

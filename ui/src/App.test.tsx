@@ -119,6 +119,7 @@ describe("Studies", () => {
       summary: {
         files: 3, instances: 2, studies: 2, series: 2, patients: 2, dicomdirs: 0, read: 3, failed: 0,
         skipped: [{ path: "/data/cd1/readme.txt", reason: "not DICOM: no DICM marker", code: "not_dicom" }],
+        skipped_total: 1,
       },
     });
     await waitFor(() => expect(screen.getAllByTestId("patient-group")).toHaveLength(2));
@@ -610,6 +611,57 @@ describe("Settings", () => {
     await waitFor(() => expect(screen.queryByTestId("destination")).toBeNull());
   });
 
+  it("offers to trust a refused certificate, showing its fingerprint and asking first", async () => {
+    const b = new MockBackend();
+    b.conf = { ...b.conf, destinations: [{ name: "selfsigned", url: "ctp+https://central.example.org:1443" }] };
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-settings"));
+    fireEvent.click(await screen.findByTestId("destination-test"));
+    expect((await screen.findByTestId("destination-check")).textContent).toContain("not trusted");
+    expect((await screen.findByTestId("destination-cert-sha")).textContent).toBe(b.presentedSha);
+    fireEvent.click(byId("destination-pin"));
+    expect(byId("destination-pin-confirm").textContent).toContain("administrator confirms");
+    fireEvent.click(byId("destination-pin-no"));
+    expect(b.pins).toEqual([]);
+    fireEvent.click(byId("destination-pin"));
+    fireEvent.click(byId("destination-pin-yes"));
+    await waitFor(() => expect(b.pins).toEqual([{ name: "selfsigned", sha256: b.presentedSha }]));
+    await waitFor(() => expect(byId("destination-check").textContent).toContain("Reachable"));
+    expect(byId("destination-check").textContent).toContain("TLS: pinned certificate");
+    expect(screen.queryByTestId("destination-cert")).toBeNull();
+  });
+
+  it("shows the proxy in use and where it came from; sets and clears it with its password", async () => {
+    const b = new MockBackend();
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-settings"));
+    const inUse = await screen.findByTestId("network-in-use");
+    expect(inUse.textContent).toContain("http://proxy.env.example:8080");
+    expect(inUse.textContent).toContain("the environment");
+    fireEvent.input(byId("network-proxy"), { target: { value: "http://carol@proxy.hospital.example:3128" } });
+    fireEvent.input(byId("network-no-proxy"), { target: { value: ".hospital.local" } });
+    fireEvent.input(byId("network-password-input"), { target: { value: "pr0xy" } });
+    fireEvent.click(byId("network-save"));
+    await waitFor(() =>
+      expect(b.networkChanges).toEqual([{ proxy: "http://carol@proxy.hospital.example:3128", noProxy: ".hospital.local", password: "pr0xy" }]),
+    );
+    await waitFor(() => expect(byId("network-in-use").textContent).toContain("deposit.toml"));
+    expect(byId("network-password").textContent).toContain("keyring");
+    expect((byId("network-password-input") as HTMLInputElement).value).toBe("");
+    fireEvent.click(byId("network-clear"));
+    await waitFor(() => expect(b.networkChanges.at(-1)).toEqual({ proxy: null, noProxy: null, password: null }));
+    await waitFor(() => expect(byId("network-in-use").textContent).toContain("the environment"));
+  });
+
+  it("shows a connection test's proxy", async () => {
+    const b = new MockBackend();
+    b.conf = { ...b.conf, destinations: [{ name: "central", url: "xnat+https://bob@xnat.example.org?project=P1" }] };
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-settings"));
+    fireEvent.click(await screen.findByTestId("destination-test"));
+    expect((await screen.findByTestId("destination-check")).textContent).toContain("(direct)");
+  });
+
   it("shows why a destination cannot be reached", async () => {
     const b = new MockBackend();
     b.conf = { ...b.conf, destinations: [{ name: "down", url: "dicom://PACS@down.example.org:104" }] };
@@ -630,10 +682,11 @@ describe("Receiver", () => {
     expect((byId("receiver-start") as HTMLButtonElement).disabled).toBe(true);
     fireEvent.input(byId("receiver-port-input"), { target: { value: "11113" } });
     fireEvent.input(byId("receiver-aet-input"), { target: { value: "SITE_A" } });
+    fireEvent.input(byId("receiver-allow-input"), { target: { value: "CT1, MR2" } });
     fireEvent.click(byId("receiver-forward-toggle"));
     fireEvent.click(byId("receiver-start"));
     await screen.findByTestId("receiver-running");
-    expect(b.receiverRequests).toEqual([{ aet: "SITE_A", port: 11113, forward: "folder:", profile: null, lookup: null }]);
+    expect(b.receiverRequests).toEqual([{ aet: "SITE_A", port: 11113, forward: "folder:", profile: null, lookup: null, allow: ["CT1", "MR2"] }]);
     expect(byId("receiver-aet").textContent).toBe("SITE_A");
     expect(byId("receiver-port").textContent).toBe("11113");
     expect(byId("receiver-forward").textContent).toBe("folder:");

@@ -22,6 +22,10 @@ pub struct ReceiverRequest {
     pub profile: Option<String>,
     /// Lookup table for forwarding.
     pub lookup: Option<String>,
+    /// Calling AE titles allowed to send (empty: `[receiver] allow_ae`, else any; from
+    /// `deposit serve` one of the two is required unless `[receiver] bind` is loopback).
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// The one receiver of a front end.
@@ -39,7 +43,8 @@ fn state_error() -> ApiError {
 
 impl ReceiverControl {
     /// Starts the receiver on the data home of `settings` (an error if one already runs);
-    /// a forwarding destination may be one of its `[destinations]` names.
+    /// a forwarding destination may be one of its `[destinations]` names. The listening
+    /// address, the allowed calling AE titles and the limits are `[receiver]`'s of deposit.toml.
     pub fn start(
         &self,
         settings: &crate::api::resolve::Resolved,
@@ -54,7 +59,25 @@ impl ReceiverControl {
             ));
         }
         let empty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+        // the address, allowed calling AE titles and limits of `[receiver]` hold here too
+        let conf = &settings.config.receiver;
+        let defaults = ReceiverOptions::default();
+        // the calling AE titles the person gave, else `[receiver] allow_ae`
+        let asked: Vec<String> = req
+            .allow
+            .iter()
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
         let opts = ReceiverOptions {
+            bind: conf.bind.clone().unwrap_or(defaults.bind.clone()),
+            allow: if asked.is_empty() {
+                conf.allow_ae.clone()
+            } else {
+                asked
+            },
+            max_associations: conf.max_associations.unwrap_or(defaults.max_associations),
+            limits: super::ReceiverLimits::from_config(conf),
             aet: req.aet.trim().to_string(),
             port: req.port,
             // the window offers destinations by their `[destinations]` name
@@ -63,7 +86,8 @@ impl ReceiverControl {
                 .transpose()?,
             profile: empty(req.profile),
             lookup: empty(req.lookup).map(Into::into),
-            ..ReceiverOptions::default()
+            network: settings.network(),
+            ..defaults
         };
         let handle = super::start(home, opts, |e| tracing::info!(event = ?e, "receiver"))?;
         let status = handle.status();
@@ -95,6 +119,7 @@ mod tests {
             forward: Some(String::new()),
             profile: None,
             lookup: None,
+            allow: Vec::new(),
         }
     }
 
@@ -103,6 +128,31 @@ mod tests {
             home: Some(home.to_path_buf()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_configured_allow_list_and_address_hold_for_a_receiver_started_here() {
+        let home = tempfile::tempdir().expect("home");
+        let mut s = settings(home.path());
+        s.config.receiver.allow_ae = vec!["GOOD".into()];
+        s.config.receiver.bind = Some("127.0.0.1".into());
+        let c = ReceiverControl::default();
+        let st = c.start(&s, request(0)).expect("start");
+        assert!(st.address.starts_with("127.0.0.1:"), "{}", st.address);
+        let call = |ae: &str| {
+            dicom_ul::ClientAssociationOptions::new()
+                .calling_ae_title(ae)
+                .called_ae_title("DEPOSIT")
+                .with_presentation_context("1.2.840.10008.1.1", vec!["1.2.840.10008.1.2"])
+                .establish(("127.0.0.1", st.port))
+                .map(|a| {
+                    let _ = a.release();
+                })
+                .is_ok()
+        };
+        assert!(call("GOOD"));
+        assert!(!call("STRANGER"), "not on the configured allow-list");
+        c.stop().expect("stop");
     }
 
     #[test]

@@ -31,12 +31,17 @@ pub struct Plan {
     pub quiet: Duration,
     /// How often studies left waiting for the destination are resumed.
     pub resume_every: Duration,
+    /// How the destination is reached (proxies).
+    pub network: crate::archive::proxy::Network,
 }
 
 /// Runs until `stop` is set (checked between studies and every half second).
 pub fn run(plan: Plan, stop: Arc<AtomicBool>, events: Arc<dyn Fn(ReceiverEvent) + Send + Sync>) {
     let mut session = match Session::open(&plan.home) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            s.network = plan.network.clone();
+            s
+        }
         Err(e) => {
             tracing::error!(code = %e.code, "forwarding disabled: {}", e.message);
             events(ReceiverEvent::ForwardFailed {
@@ -48,6 +53,8 @@ pub fn run(plan: Plan, stop: Arc<AtomicBool>, events: Arc<dyn Fn(ReceiverEvent) 
             return;
         }
     };
+    // studies left waiting are resumed by the queue, which reopens the destination by its URL
+    session.keep_trust_of(&plan.dest);
     match received::recover(session.catalog.conn()) {
         Ok(n) if n > 0 => tracing::info!(instances = n, "resuming interrupted forwards"),
         Ok(_) => {}

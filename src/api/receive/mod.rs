@@ -56,6 +56,64 @@ pub struct ReceiverOptions {
     pub drain_secs: u64,
     /// Seconds between attempts to resume deliveries left waiting for the destination.
     pub resume_every_secs: u64,
+    /// How the forwarding destination is reached (proxies): given by the front door, never
+    /// serialised.
+    #[serde(skip)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub network: crate::archive::proxy::Network,
+    /// Bounds against senders that hog the receiver: the command line's to set, never
+    /// serialised (the window and the web server run with the defaults).
+    #[serde(skip)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub limits: ReceiverLimits,
+}
+
+/// Bounds against senders that hog the receiver (each has a default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverLimits {
+    /// Associations one calling AE title may hold at once (default 8).
+    pub max_per_ae: usize,
+    /// Connections not yet negotiated at once (default 4; more wait in the listen backlog).
+    pub max_pending: usize,
+    /// Seconds from connection to a complete A-ASSOCIATE-RQ (default 10).
+    pub setup_timeout_secs: u64,
+    /// Seconds for each DIMSE message (a C-STORE and its data set), plus one second per
+    /// `min_rate` bytes received (default 60).
+    pub data_set_timeout_secs: u64,
+    /// Bytes per second a sender keeping up is never cut at (default 16 KiB/s).
+    pub min_rate: u64,
+    /// Seconds an association may stay silent (default 120).
+    pub idle_timeout_secs: u64,
+}
+
+impl ReceiverLimits {
+    /// The limits `[receiver]` of deposit.toml sets, the defaults for the rest.
+    pub fn from_config(conf: &crate::config::Receiver) -> ReceiverLimits {
+        let d = ReceiverLimits::default();
+        ReceiverLimits {
+            max_per_ae: conf.max_per_ae.unwrap_or(d.max_per_ae),
+            max_pending: conf.max_pending.unwrap_or(d.max_pending),
+            setup_timeout_secs: conf.setup_timeout_secs.unwrap_or(d.setup_timeout_secs),
+            data_set_timeout_secs: conf
+                .data_set_timeout_secs
+                .unwrap_or(d.data_set_timeout_secs),
+            ..d
+        }
+    }
+}
+
+impl Default for ReceiverLimits {
+    fn default() -> Self {
+        let d = ScpConfig::default();
+        ReceiverLimits {
+            max_per_ae: d.max_per_ae,
+            max_pending: d.max_pending,
+            setup_timeout_secs: d.request_timeout.as_secs(),
+            data_set_timeout_secs: d.data_set_timeout.as_secs(),
+            min_rate: d.min_rate,
+            idle_timeout_secs: d.idle_timeout.as_secs(),
+        }
+    }
 }
 
 impl Default for ReceiverOptions {
@@ -74,6 +132,8 @@ impl Default for ReceiverOptions {
             project: None,
             drain_secs: 30,
             resume_every_secs: 60,
+            network: Default::default(),
+            limits: Default::default(),
         }
     }
 }
@@ -279,7 +339,7 @@ pub fn start(
     let forward_label = match &opts.forward {
         Some(dest) => {
             let d = dest
-                .open(&home.dir("archive"))
+                .open(&home.dir("archive"), &opts.network)
                 .map_err(ApiError::usage_err)?;
             let session = super::Session::open(home.root())?;
             session.run_profile(opts.profile.as_deref())?;
@@ -298,6 +358,12 @@ pub fn start(
             aet: opts.aet.trim().to_string(),
             allow: opts.allow.iter().map(|a| a.trim().to_string()).collect(),
             max_associations: opts.max_associations,
+            max_per_ae: opts.limits.max_per_ae,
+            max_pending: opts.limits.max_pending,
+            request_timeout: Duration::from_secs(opts.limits.setup_timeout_secs.max(1)),
+            data_set_timeout: Duration::from_secs(opts.limits.data_set_timeout_secs.max(1)),
+            min_rate: opts.limits.min_rate,
+            idle_timeout: Duration::from_secs(opts.limits.idle_timeout_secs.max(1)),
             ..Default::default()
         },
         addr: format!("{}:{}", opts.bind, opts.port),
@@ -348,6 +414,7 @@ pub fn start(
                 },
                 quiet: Duration::from_secs(opts.quiet_period_secs),
                 resume_every: Duration::from_secs(opts.resume_every_secs.max(1)),
+                network: opts.network.clone(),
             };
             let (stop, ev) = (stop_forward.clone(), on_event.clone());
             let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(1);
@@ -534,6 +601,51 @@ mod tests {
         assert_eq!(st.studies.len(), 1);
         assert_eq!(st.studies[0].instances, 2);
         h.stop();
+    }
+
+    #[test]
+    fn a_copy_kept_beside_an_earlier_one_is_quarantined_again_after_a_crash() {
+        let d = tempfile::tempdir().expect("tmp");
+        let home = d.path().join("home");
+        let opts = ReceiverOptions {
+            bind: "127.0.0.1".into(),
+            port: 0,
+            ..Default::default()
+        };
+        let h = start(&home, opts.clone(), |_| {}).expect("start");
+        let scu = crate::archive::cstore::CStore::parse(&format!(
+            "dicom://DEPOSIT@127.0.0.1:{}",
+            h.port()
+        ))
+        .expect("dest");
+        let piece = Piece {
+            labels: StudyLabels {
+                project: "P".into(),
+                subject: "S".into(),
+                session: "E".into(),
+            },
+            items: vec![instance(d.path(), 1)],
+        };
+        scu.put(&piece).expect("C-STORE");
+        h.stop();
+        // a second copy renamed into place, its record lost in a crash
+        let spool = crate::receive::spool::Spool::open(&home.join("incoming")).expect("spool");
+        let first = spool.final_path("2.25.7771");
+        let second = first.with_extension("2.dcm");
+        std::fs::copy(&first, &second).expect("copy");
+        let h = start(&home, opts, |_| {}).expect("restart");
+        let st = h.status();
+        h.stop();
+        assert_eq!(st.studies.len(), 1);
+        assert_eq!(
+            st.studies[0].instances, 1,
+            "the first copy stays the received one"
+        );
+        let cat = Catalog::open(&home.join("catalog.sqlite")).expect("catalog");
+        let q = cat.quarantine_list().expect("list");
+        let paths: Vec<_> = q.iter().map(|r| PathBuf::from(&r.source_path)).collect();
+        assert_eq!(paths, vec![first, second]);
+        assert!(q.iter().all(|r| r.code == "uid_conflict"));
     }
 
     #[test]

@@ -22,7 +22,9 @@ use dicom_ul::association::Error as UlError;
 use dicom_ul::pdu::{AssociationRJResult, PDataValue, PDataValueType};
 use dicom_ul::{ClientAssociation, ClientAssociationOptions, Pdu};
 
-use super::{ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification};
+use super::{
+    Ack, Acks, ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification,
+};
 use crate::dimse::{self, valid_ae, Outcome};
 use crate::error::{Classify, ErrorClass};
 
@@ -365,14 +367,23 @@ impl CStore {
         }
     }
 
-    fn store_all(&self, link: &mut Link, files: &[Outgoing]) -> Result<u64, ArchiveError> {
+    /// Stores each file, reporting each success or warning status to `acks` as it arrives.
+    fn store_all(
+        &self,
+        link: &mut Link,
+        items: &[Item],
+        files: &[Outgoing],
+        acks: &dyn Acks,
+    ) -> Result<u64, ArchiveError> {
         let mut stored = 0;
-        for (i, f) in files.iter().enumerate() {
+        for (i, (item, f)) in items.iter().zip(files).enumerate() {
             let (pc, data) = self.encode_for(&link.assoc, f)?;
             let id = (i % 0xFFFF) as u16 + 1;
             let cmd =
                 dimse::store_rq(id, &f.sop_class, &f.sop_instance).map_err(|e| self.rejected(e))?;
-            let r = self.exchange(link, pc, cmd, Some(&data))?;
+            let r = self
+                .exchange(link, pc, cmd, Some(&data))
+                .map_err(|e| in_flight(e, &f.sop_instance))?;
             if r.command_field != 0x8001 {
                 return Err(self.rejected(format!(
                     "instance {}: unexpected response command 0x{:04X}",
@@ -381,12 +392,16 @@ impl CStore {
             }
             let what = format!("instance {}: {}", f.sop_instance, dimse::describe(r.status));
             match dimse::outcome(r.status) {
-                Outcome::Success => stored += 1,
+                Outcome::Success => {
+                    acks.ack(item, Ack::Stored)?;
+                    stored += 1;
+                }
                 Outcome::Warning => {
                     tracing::warn!(destination = %self.describe(), "{what}");
                     if let Ok(mut w) = self.warnings.lock() {
                         w.push(what);
                     }
+                    acks.ack(item, Ack::Stored)?;
                     stored += 1;
                 }
                 Outcome::Transient => return Err(self.unreachable(what)),
@@ -394,6 +409,23 @@ impl CStore {
             }
         }
         Ok(stored)
+    }
+}
+
+/// Names the instance an association broke on: it has no status, so it goes again (the ones
+/// before it are acknowledged).
+fn in_flight(e: ArchiveError, sop_instance: &str) -> ArchiveError {
+    match e {
+        ArchiveError::Unreachable {
+            destination,
+            detail,
+        } => ArchiveError::Unreachable {
+            destination,
+            detail: format!(
+                "no status for instance {sop_instance} (it will be sent again): {detail}"
+            ),
+        },
+        other => other,
     }
 }
 
@@ -407,6 +439,16 @@ impl Destination for CStore {
             port: self.port,
         }
         .describe()
+    }
+
+    fn identity(&self) -> String {
+        // the calling AE names us, not the archive
+        format!("dicom://{}@{}:{}", self.called, self.host, self.port)
+    }
+
+    fn listable(&self) -> bool {
+        // C-FIND is optional (storage-only peers answer none): the ledger is what remembers
+        false
     }
 
     fn check(&self) -> Result<(), ArchiveError> {
@@ -431,7 +473,7 @@ impl Destination for CStore {
         }
     }
 
-    fn put(&self, piece: &Piece) -> Result<Receipt, ArchiveError> {
+    fn deliver(&self, piece: &Piece, acks: &dyn Acks) -> Result<Receipt, ArchiveError> {
         let files = piece
             .items
             .iter()
@@ -455,9 +497,17 @@ impl Destination for CStore {
             );
         }
         let mut link = Link::new(self.establish(opts)?);
-        match self.store_all(&mut link, &files) {
+        match self.store_all(&mut link, &piece.items, &files, acks) {
             Ok(stored) => {
-                link.assoc.release().map_err(|e| self.ul_error(e))?;
+                // every instance has its status: a release the peer does not answer (the
+                // connection broke after the last response) changes nothing that was stored
+                if let Err(e) = link.assoc.release() {
+                    tracing::info!(
+                        destination = %self.describe(),
+                        "association release not confirmed after all statuses: {}",
+                        self.ul_error(e)
+                    );
+                }
                 Ok(Receipt {
                     stored,
                     already_present: 0,
@@ -806,6 +856,145 @@ mod tests {
         let d = CStore::parse(&format!("dicom://SCP@127.0.0.1:{port}")).expect("parse");
         assert_eq!(d.put(&p).expect("put").stored, 3);
         assert_eq!(scp.join().expect("scp"), vec!["2.25.1", "2.25.2", "2.25.3"]);
+    }
+
+    /// Where [`cutting_scp`] drops the connection.
+    #[derive(Clone, Copy)]
+    enum CutAt {
+        /// On the first data fragment of the next instance (the sender is cut mid-data).
+        MidData,
+        /// After the whole next instance, without answering (the response is lost).
+        BeforeResponse,
+        /// On the release request, after answering every instance.
+        Release,
+    }
+
+    /// A one-association SCP answering `answer` C-STOREs with success, then closing the
+    /// connection at `at` without a release or an abort.
+    fn cutting_scp(answer: usize, at: CutAt) -> (u16, std::thread::JoinHandle<usize>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let h = std::thread::spawn(move || {
+            let (sock, _) = l.accept().expect("accept");
+            let raw = sock.try_clone().expect("clone");
+            let mut a = ServerAssociationOptions::new()
+                .accept_any()
+                .promiscuous(true)
+                .with_transfer_syntax(dimse::EXPLICIT_LE)
+                .establish(sock)
+                .expect("associate");
+            let mut cmd = Vec::new();
+            let mut answered = 0;
+            loop {
+                let pdvs = match a.receive() {
+                    Ok(Pdu::PData { data }) => data,
+                    Ok(Pdu::ReleaseRQ) if matches!(at, CutAt::Release) => {
+                        let _ = raw.shutdown(std::net::Shutdown::Both);
+                        return answered;
+                    }
+                    Ok(Pdu::ReleaseRQ) => {
+                        let _ = a.send(&Pdu::ReleaseRP);
+                        return answered;
+                    }
+                    _ => return answered,
+                };
+                for v in pdvs {
+                    if v.value_type == PDataValueType::Command {
+                        cmd.extend_from_slice(&v.data);
+                        continue;
+                    }
+                    let cut_here = answered == answer && !matches!(at, CutAt::Release);
+                    if cut_here && matches!(at, CutAt::MidData) {
+                        let _ = raw.shutdown(std::net::Shutdown::Both);
+                        return answered;
+                    }
+                    if !v.is_last {
+                        continue;
+                    }
+                    if cut_here {
+                        let _ = raw.shutdown(std::net::Shutdown::Both);
+                        return answered;
+                    }
+                    let rsp = dimse::store_rsp(dimse::read_response_any(&cmd), CT, 0).expect("rsp");
+                    a.send(&Pdu::PData {
+                        data: vec![PDataValue {
+                            presentation_context_id: v.presentation_context_id,
+                            value_type: PDataValueType::Command,
+                            is_last: true,
+                            data: rsp,
+                        }],
+                    })
+                    .expect("send rsp");
+                    answered += 1;
+                    cmd.clear();
+                }
+            }
+        });
+        (port, h)
+    }
+
+    /// Acknowledgements received, by SOP Instance UID.
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<String>>);
+
+    impl Acks for Recorded {
+        fn ack(&self, item: &Item, ack: Ack) -> Result<(), ArchiveError> {
+            assert_eq!(ack, Ack::Stored);
+            self.0
+                .lock()
+                .expect("lock")
+                .push(item.sop_uid().to_string());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_association_cut_mid_piece_is_transient_and_keeps_what_was_acknowledged() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = piece(dir.path(), 5);
+        for at in [CutAt::MidData, CutAt::BeforeResponse] {
+            let (port, scp) = cutting_scp(2, at);
+            let d = CStore::parse(&format!("dicom://SCP@127.0.0.1:{port}")).expect("parse");
+            let acks = Recorded::default();
+            let started = std::time::Instant::now();
+            let e = d.deliver(&p, &acks).expect_err("the connection was cut");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no waiting for a timeout"
+            );
+            assert_eq!(scp.join().expect("scp"), 2);
+            assert_eq!(e.class(), ErrorClass::Transient, "{e}");
+            assert_eq!(e.code(), "archive.unreachable", "{e}");
+            let text = e.to_string();
+            assert!(
+                text.starts_with(&format!("dicom://SCP@127.0.0.1:{port} is not reachable")),
+                "{text}"
+            );
+            assert!(
+                text.contains("no status for instance 2.25.3"),
+                "the instance in flight is named: {text}"
+            );
+            assert!(!text.contains("DEP-1"), "no header values: {text}");
+            assert_eq!(
+                *acks.0.lock().expect("lock"),
+                vec!["2.25.1", "2.25.2"],
+                "the instances answered before the cut stay acknowledged"
+            );
+            println!("{text}");
+        }
+    }
+
+    #[test]
+    fn a_release_left_unanswered_after_every_status_keeps_the_piece_delivered() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = piece(dir.path(), 3);
+        let (port, scp) = cutting_scp(usize::MAX, CutAt::Release);
+        let d = CStore::parse(&format!("dicom://SCP@127.0.0.1:{port}")).expect("parse");
+        let acks = Recorded::default();
+        let r = d.deliver(&p, &acks).expect("every instance has its status");
+        assert_eq!(r.stored, 3);
+        assert_eq!(scp.join().expect("scp"), 3);
+        assert_eq!(acks.0.lock().expect("lock").len(), 3);
     }
 
     #[test]

@@ -20,9 +20,11 @@ use std::time::Duration;
 use base64::Engine;
 
 use super::http::{self, Client, Method};
+use super::proxy::ProxyRoute;
 use super::throttle::Throttle;
 use super::{
-    credentials, redact, ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification,
+    credentials, redact, Ack, Acks, ArchiveError, Destination, Item, Piece, Receipt, StudyLabels,
+    Verification,
 };
 
 /// A parsed `ctp+http(s)://[user@]host:port[/path][?timeout=SECONDS]` destination (no secret).
@@ -40,6 +42,8 @@ pub struct CtpUrl {
     pub user: Option<String>,
     /// Per-request timeout.
     pub timeout: Option<Duration>,
+    /// TLS trust (from the configured destination; not part of the URL).
+    pub trust: super::tls::Trust,
 }
 
 impl CtpUrl {
@@ -121,6 +125,7 @@ fn parse_rest(scheme: &str, rest: &str) -> Result<CtpUrl, String> {
         path: path.into(),
         user,
         timeout,
+        trust: Default::default(),
     })
 }
 
@@ -154,7 +159,8 @@ impl std::fmt::Debug for CtpHttp {
 
 impl CtpHttp {
     /// Opens a destination, reading credentials when a user is named (URL or `~/.netrc`).
-    pub fn open(url: CtpUrl) -> Result<Self, ArchiveError> {
+    /// Reached as `route` says (directly or through a proxy).
+    pub fn open(url: CtpUrl, route: &ProxyRoute) -> Result<Self, ArchiveError> {
         let creds = match credentials::user(url.user.as_deref(), &url.host) {
             Some(u) => Some(credentials::resolve(
                 Some(&u),
@@ -164,16 +170,23 @@ impl CtpHttp {
             )?),
             None => None,
         };
-        Self::with_credentials(url, creds.map(|c| (c.user, c.secret)))
+        Self::with_credentials(url, creds.map(|c| (c.user, c.secret)), route)
     }
 
     /// A destination with explicit credentials (or none).
     pub fn with_credentials(
         url: CtpUrl,
         creds: Option<(String, String)>,
+        route: &ProxyRoute,
     ) -> Result<Self, ArchiveError> {
+        // CTP answers one request per connection and closes it without saying so
+        // (`Connection: close` is not sent): a pooled connection would be found dead only
+        // after the next object went out on it
         let client = Client::builder()
             .timeout(url.timeout.unwrap_or(http::DEFAULT_TIMEOUT))
+            .one_request_per_connection()
+            .trust(&url.trust)
+            .proxy(route)
             .build()
             .map_err(|e| e.into_archive(url.describe()))?;
         let auth = creds.map(|(u, s)| {
@@ -208,14 +221,9 @@ impl CtpHttp {
             path: item.path.clone(),
             source,
         })?;
-        // the manifest's MD5 is of exactly these bytes; a changed outbox file must not go out
-        let md5 = super::md5_hex(&bytes);
-        if md5 != item.md5 {
-            return Err(ArchiveError::ReadOutbox {
-                path: item.path.clone(),
-                source: std::io::Error::other("the outbox file changed since it was queued"),
-            });
-        }
+        // the Digest is the manifest's MD5: the receiver checks the bytes against it before it
+        // answers OK, so a changed outbox file is never stored (it answers 404; see below)
+        let md5 = item.md5.clone();
         let throttle = self
             .throttle
             .lock()
@@ -243,9 +251,22 @@ impl CtpHttp {
                 "{what}: the receiver answered without OK ({}); will retry",
                 said.chars().take(80).collect::<String>()
             ))),
-            404 => Err(self.unreachable(format!(
-                "{what}: the receiver asked for a retry (HTTP 404: digest mismatch or not accepted now)"
-            ))),
+            404 => {
+                // a digest mismatch: damaged in transit (retry), or the outbox file is not what
+                // was queued (never send it)
+                let now = std::fs::read(&item.path).map(|b| super::md5_hex(&b));
+                if now.as_deref().ok() != Some(item.md5.as_str()) {
+                    return Err(ArchiveError::ReadOutbox {
+                        path: item.path.clone(),
+                        source: std::io::Error::other(
+                            "the outbox file changed since it was queued",
+                        ),
+                    });
+                }
+                Err(self.unreachable(format!(
+                    "{what}: the receiver asked for a retry (HTTP 404: digest mismatch or not accepted now)"
+                )))
+            }
             401 | 403 => Err(self.rejected(format!(
                 "{what}: credentials refused (HTTP {status}); check the user and secret (DEPOSIT_PASSWORD, ~/.netrc or 'deposit login') and the user's import role"
             ))),
@@ -281,9 +302,19 @@ impl Destination for CtpHttp {
         }
     }
 
-    fn put(&self, piece: &Piece) -> Result<Receipt, ArchiveError> {
+    fn identity(&self) -> String {
+        // the user and the timeout do not change which archive stores the objects
+        format!("ctp+{}", self.url.endpoint())
+    }
+
+    fn listable(&self) -> bool {
+        false
+    }
+
+    fn deliver(&self, piece: &Piece, acks: &dyn Acks) -> Result<Receipt, ArchiveError> {
         for item in &piece.items {
             self.post(item)?;
+            acks.ack(item, Ack::Stored)?;
         }
         Ok(Receipt {
             stored: piece.items.len() as u64,

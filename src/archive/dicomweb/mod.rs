@@ -13,9 +13,12 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::http::{self, Client, Method, Reply};
+use super::proxy::ProxyRoute;
 use dicom_dictionary_std::tags;
 
-use super::{ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification};
+use super::{
+    Ack, Acks, ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification,
+};
 use stow::Failure;
 
 /// A DICOMweb origin server.
@@ -57,6 +60,8 @@ fn header_uids(item: &Item) -> Result<(String, String), ArchiveError> {
 pub struct DicomWebUrl {
     /// The service base URL (`http(s)://host[:port]/base`, no trailing slash).
     pub base: String,
+    /// TLS trust (from the configured destination; not part of the URL).
+    pub trust: super::tls::Trust,
 }
 
 impl DicomWebUrl {
@@ -74,6 +79,7 @@ impl DicomWebUrl {
         }
         Ok(DicomWebUrl {
             base: url.trim_end_matches('/').to_string(),
+            trust: Default::default(),
         })
     }
 
@@ -81,19 +87,33 @@ impl DicomWebUrl {
     pub fn describe(&self) -> String {
         format!("dicomweb+{}", self.base)
     }
+
+    /// `http` or `https`, and the host (without port).
+    pub fn scheme_host(&self) -> (&str, &str) {
+        let (scheme, rest) = self.base.split_once("://").unwrap_or(("", &self.base));
+        let authority = rest.split('/').next().unwrap_or("");
+        let host = if authority.starts_with('[') {
+            authority.split_inclusive(']').next().unwrap_or(authority)
+        } else {
+            authority.split(':').next().unwrap_or(authority)
+        };
+        (scheme, host)
+    }
 }
 
 impl DicomWeb {
     /// Parses `dicomweb+http(s)://host[:port]/base`.
     pub fn parse(dest: &str) -> Result<Self, ArchiveError> {
-        Self::new(DicomWebUrl::parse(dest)?)
+        Self::new(DicomWebUrl::parse(dest)?, &ProxyRoute::direct())
     }
 
-    /// A STOW-RS client for a parsed destination.
-    pub fn new(url: DicomWebUrl) -> Result<Self, ArchiveError> {
+    /// A STOW-RS client for a parsed destination, reached as `route` says.
+    pub fn new(url: DicomWebUrl, route: &ProxyRoute) -> Result<Self, ArchiveError> {
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
+            .trust(&url.trust)
+            .proxy(route)
             .build()
             .map_err(|e| e.into_archive(url.describe()))?;
         Ok(DicomWeb {
@@ -149,15 +169,22 @@ impl Destination for DicomWeb {
         }
     }
 
-    fn put(&self, piece: &Piece) -> Result<Receipt, ArchiveError> {
+    fn listable(&self) -> bool {
+        // QIDO-RS reads a study back only to verify it; a STOW-RS post of an instance the
+        // server holds stores it again (or overwrites, or refuses: servers differ)
+        false
+    }
+
+    fn deliver(&self, piece: &Piece, acks: &dyn Acks) -> Result<Receipt, ArchiveError> {
         let mut parts = Vec::with_capacity(piece.items.len());
-        let mut sent = BTreeSet::new();
+        // SOP Instance UID (from the header) → the item
+        let mut sent = std::collections::BTreeMap::new();
         for item in &piece.items {
             let bytes = std::fs::read(&item.path).map_err(|source| ArchiveError::ReadOutbox {
                 path: item.path.clone(),
                 source,
             })?;
-            sent.insert(header_uids(item)?.1);
+            sent.insert(header_uids(item)?.1, item);
             parts.push(bytes);
         }
         if parts.is_empty() {
@@ -190,6 +217,9 @@ impl Destination for DicomWeb {
             Some(a) => a,
             None if reply.status == 200 => {
                 // no body to read: the server says all were stored
+                for item in &piece.items {
+                    acks.ack(item, Ack::Stored)?;
+                }
                 return Ok(Receipt {
                     stored: parts.len() as u64,
                     already_present: 0,
@@ -208,9 +238,16 @@ impl Destination for DicomWeb {
         };
         let mut transient = Vec::new();
         let mut permanent = Vec::new();
+        // each instance the answer accounts for is recorded before any failure is reported, so
+        // that a retry sends only the others
         for f in &answer.failed {
             match stow::classify(f.reason) {
-                Failure::AlreadyPresent => receipt.already_present += 1,
+                Failure::AlreadyPresent => {
+                    if let Some(item) = sent.get(&f.sop_instance) {
+                        acks.ack(item, Ack::AlreadyPresent)?;
+                    }
+                    receipt.already_present += 1;
+                }
                 Failure::Transient => transient.push(describe_failure(f)),
                 Failure::Permanent => permanent.push(describe_failure(f)),
             }
@@ -223,7 +260,8 @@ impl Destination for DicomWeb {
                     r.sop_instance
                 );
             }
-            if sent.contains(&r.sop_instance) {
+            if let Some(item) = sent.get(&r.sop_instance) {
+                acks.ack(item, Ack::Stored)?;
                 receipt.stored += 1;
             }
         }

@@ -3,11 +3,14 @@
 //! Layout: `ROOT/PROJECT/SUBJECT/SESSION/scans/SCAN/NAME`. Each file is written to a temporary
 //! name in its folder, flushed to disk, then renamed, so a crash leaves either the whole file or
 //! nothing. Re-delivering identical bytes is a no-op; a commit writes `SESSION/COMMITTED`.
+//! Files are owner-only (0600) and folders created here 0700, as everywhere in the data home.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{md5_hex, ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification};
+use super::{
+    md5_hex, Acks, ArchiveError, Destination, Item, Piece, Receipt, StudyLabels, Verification,
+};
 
 /// A folder archive rooted at a directory.
 #[derive(Debug, Clone)]
@@ -62,9 +65,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArchiveError> {
         source,
     };
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(werr)?;
+        crate::durable::create_private_dirs(dir).map_err(werr)?;
     }
-    crate::durable::replace(path, bytes).map_err(werr)
+    // the folder archive holds whole studies: owner-only, like the rest of the data home
+    crate::durable::replace_private(path, bytes).map_err(werr)
 }
 
 impl Destination for FolderArchive {
@@ -73,7 +77,7 @@ impl Destination for FolderArchive {
     }
 
     fn check(&self) -> Result<(), ArchiveError> {
-        fs::create_dir_all(&self.root).map_err(|source| ArchiveError::Write {
+        crate::durable::create_private_dirs(&self.root).map_err(|source| ArchiveError::Write {
             path: self.root.clone(),
             source,
         })?;
@@ -83,7 +87,7 @@ impl Destination for FolderArchive {
         Ok(())
     }
 
-    fn put(&self, piece: &Piece) -> Result<Receipt, ArchiveError> {
+    fn deliver(&self, piece: &Piece, _acks: &dyn Acks) -> Result<Receipt, ArchiveError> {
         let mut r = Receipt {
             stored: 0,
             already_present: 0,

@@ -47,9 +47,13 @@ impl Conn {
         secret: String,
         name: String,
         timeout: Duration,
+        trust: &crate::archive::tls::Trust,
+        route: &crate::archive::proxy::ProxyRoute,
     ) -> Result<Self, ArchiveError> {
         let client = Client::builder()
             .timeout(timeout)
+            .trust(trust)
+            .proxy(route)
             .build()
             .map_err(|e| e.into_archive(name.clone()))?;
         Ok(Conn {

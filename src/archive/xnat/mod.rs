@@ -41,9 +41,10 @@ use serde_json::Value;
 
 use self::http::{Conn, DEFAULT_TIMEOUT};
 use self::url::{enc, XnatUrl};
+use super::proxy::ProxyRoute;
 use super::throttle::Throttle;
 use super::{
-    ArchiveError, Destination, Item, Level, Piece, Quality, Receipt, Resource, StudyLabels,
+    Acks, ArchiveError, Destination, Item, Level, Piece, Quality, Receipt, Resource, StudyLabels,
     Verification,
 };
 
@@ -91,11 +92,12 @@ impl Drop for XnatArchive {
 }
 
 impl XnatArchive {
-    /// Opens a destination from its parsed URL, reading the credentials.
-    pub fn open(url: XnatUrl) -> Result<Self, ArchiveError> {
+    /// Opens a destination from its parsed URL, reading the credentials; reached as `route`
+    /// says (directly or through a proxy).
+    pub fn open(url: XnatUrl, route: &ProxyRoute) -> Result<Self, ArchiveError> {
         let c =
             super::credentials::resolve(url.user.as_deref(), &url.host, url.port, &url.describe())?;
-        Self::with_credentials(url, c.user, c.secret)
+        Self::with_credentials(url, c.user, c.secret, route)
     }
 
     /// A destination with explicit credentials (a login being checked, tests).
@@ -103,6 +105,7 @@ impl XnatArchive {
         url: XnatUrl,
         user: String,
         secret: String,
+        route: &ProxyRoute,
     ) -> Result<Self, ArchiveError> {
         let name = url.describe();
         let conn = Arc::new(Conn::new(
@@ -111,6 +114,8 @@ impl XnatArchive {
             secret,
             name,
             url.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            &url.trust,
+            route,
         )?);
         Ok(XnatArchive {
             url,
@@ -401,7 +406,7 @@ impl Destination for XnatArchive {
         }
     }
 
-    fn put(&self, piece: &Piece) -> Result<Receipt, ArchiveError> {
+    fn deliver(&self, piece: &Piece, _acks: &dyn Acks) -> Result<Receipt, ArchiveError> {
         // a resumed run (`queue run`) never called check(): do the write-access check once
         if !self.checked.load(Ordering::SeqCst) {
             self.check()?;

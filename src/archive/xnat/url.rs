@@ -24,6 +24,8 @@ pub struct XnatUrl {
     pub timeout: Option<Duration>,
     /// Session heartbeat interval (`heartbeat=SECONDS`; `0` turns it off; default 60 s).
     pub heartbeat: Option<Duration>,
+    /// TLS trust (from the configured destination; not part of the URL).
+    pub trust: crate::archive::tls::Trust,
 }
 
 impl XnatUrl {
@@ -133,6 +135,7 @@ fn parse_rest(scheme: &str, rest: &str) -> Result<XnatUrl, String> {
         project,
         timeout,
         heartbeat,
+        trust: Default::default(),
     })
 }
 

@@ -1,14 +1,25 @@
-//! A CTP HttpImportService-compatible receiver for Deposit's tests (docs/protocols.md,
-//! "Central CTP"): accepts only `POST` with a Content-Type containing
-//! `application/x-mirc`; with users configured, asks for Basic credentials (`401` +
-//! `WWW-Authenticate: Basic realm="HttpImportService"`); reads `Content-Length` or chunked
-//! bodies; recomputes the MD5 when a `Digest` header is present (CTP's form: hex without leading
-//! zeros) and answers `404` on a mismatch so the sender retries; stores the object and answers
-//! `200` with the body `OK`. Wrong method or type → `404`.
+//! A stand-in for a central RSNA CTP (HttpImportService → DirectoryStorageService, CTP's
+//! defaults) for Deposit's tests, behaving as the real one was observed to (docs/protocols.md,
+//! "Central CTP"):
 //!
-//! Objects are stored as CTP's storage would, by UIDs: `root/STUDY/SERIES/SOP.dcm` (a re-sent
-//! object overwrites itself). Faults: status bursts, dropped connections mid-body, `200` without
-//! `OK`, bodies damaged in transit (digest mismatch), slow answers.
+//! - **one request per connection**: it answers, then closes the socket *without* a
+//!   `Connection: close` header (a client that pools connections finds out only on its next
+//!   request);
+//! - accepts only `POST` with a Content-Type containing `application/x-mirc`, answering `200`
+//!   with the body `OK`; wrong method or type → `404`;
+//! - with users configured: wrong or missing credentials, or a user without the import role →
+//!   `401` (`WWW-Authenticate: Basic realm="HttpImportService"`);
+//! - recomputes the MD5 when a `Digest` header is present (hex without leading zeros) and answers
+//!   `404` on a mismatch;
+//! - **asynchronous storage**: an accepted object is written to the import queue (a folder beside
+//!   the storage, `ROOT-queue`) *before* `OK`, and reaches storage afterwards, from a storage
+//!   thread — so an object answered `OK` survives a kill and is stored after a restart;
+//! - **duplicates are kept**: storage is by UIDs, `ROOT/STUDY/SERIES/SOP.dcm`, and a second copy
+//!   of the same SOP Instance UID is stored beside the first as `SOP[1].dcm`, `SOP[2].dcm` …
+//!   ([`copies`] counts them per UID).
+//!
+//! Faults: status bursts, dropped connections mid-body, `200` without `OK`, bodies damaged in
+//! transit (digest mismatch), slow answers, and the process ending abruptly mid-send.
 
 use std::io::BufReader;
 use std::net::TcpStream;
@@ -27,6 +38,8 @@ use crate::{Listening, Seen};
 pub struct CtpConfig {
     /// (user, secret) pairs with the import role; empty: no authentication.
     pub users: Vec<(String, String)>,
+    /// (user, secret) pairs that authenticate but lack the import role (answered `401`).
+    pub users_without_role: Vec<(String, String)>,
 }
 
 /// Faults, consumed as objects arrive.
@@ -46,13 +59,22 @@ pub struct CtpFaults {
     pub slow: u32,
     /// How long slow answers take.
     pub slow_delay: Duration,
+    /// Ends the process abruptly (`abort`, as `kill -9` would) when an object arrives after this
+    /// many were answered `OK`: the arriving object is not imported, and no object is left
+    /// imported without its answer written.
+    pub crash_after: Option<u64>,
 }
 
+/// Held (shared) from importing an object until its answer is written; a crash takes it
+/// exclusively, so it never lands between the two.
+static ANSWERING: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 struct CtpState {
-    root: PathBuf,
     config: CtpConfig,
     faults: CtpFaults,
     seen: Vec<Seen>,
+    /// Objects answered `OK`.
+    accepted: u64,
 }
 
 /// A running receiver.
@@ -61,6 +83,124 @@ pub struct CtpReceiver {
     root: PathBuf,
     state: Arc<Mutex<CtpState>>,
     listening: Mutex<Option<Listening>>,
+    storage: Storage,
+}
+
+/// The import queue and the storage thread that empties it into the storage folder.
+#[derive(Clone)]
+struct Storage {
+    queue: PathBuf,
+    tx: std::sync::mpsc::Sender<PathBuf>,
+    /// Objects queued and not yet stored.
+    pending: Arc<(Mutex<u64>, std::sync::Condvar)>,
+}
+
+impl Storage {
+    /// Starts the storage thread; objects left in the queue (a kill after `OK`) go first.
+    fn start(root: &Path) -> std::io::Result<Storage> {
+        let queue = queue_dir(root);
+        std::fs::create_dir_all(&queue)?;
+        let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
+        let pending = Arc::new((Mutex::new(0u64), std::sync::Condvar::new()));
+        let st = Storage {
+            queue: queue.clone(),
+            tx,
+            pending: pending.clone(),
+        };
+        let mut left: Vec<PathBuf> = std::fs::read_dir(&queue)?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "obj"))
+            .collect();
+        left.sort();
+        for p in left {
+            st.enqueue(p);
+        }
+        let root = root.to_path_buf();
+        std::thread::spawn(move || {
+            for p in rx {
+                if let Ok(bytes) = std::fs::read(&p) {
+                    if store_copy(&root, &bytes).is_ok() {
+                        let _ = std::fs::remove_file(&p);
+                    }
+                }
+                let (n, cv) = &*pending;
+                let mut g = n.lock().unwrap_or_else(|e| e.into_inner());
+                *g = g.saturating_sub(1);
+                cv.notify_all();
+            }
+        });
+        Ok(st)
+    }
+
+    fn enqueue(&self, p: PathBuf) {
+        let (n, _) = &*self.pending;
+        *n.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let _ = self.tx.send(p);
+    }
+
+    /// Writes an accepted object into the import queue (durably enough for a kill: renamed
+    /// into place before `OK` is answered).
+    fn accept(&self, bytes: &[u8]) -> std::io::Result<()> {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let name = format!("{stamp:024}-{}-{n:08}", std::process::id());
+        let tmp = self.queue.join(format!("{name}.part"));
+        let dst = self.queue.join(format!("{name}.obj"));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, &dst)?;
+        self.enqueue(dst);
+        Ok(())
+    }
+
+    /// Waits until every accepted object is in storage (or `limit` passes); true when it is.
+    fn settle(&self, limit: Duration) -> bool {
+        let (n, cv) = &*self.pending;
+        let g = n.lock().unwrap_or_else(|e| e.into_inner());
+        let (g, _) = cv
+            .wait_timeout_while(g, limit, |p| *p > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        *g == 0
+    }
+}
+
+/// The import queue of a storage folder.
+pub fn queue_dir(root: &Path) -> PathBuf {
+    let mut name = root
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push("-queue");
+    root.with_file_name(name)
+}
+
+/// Copies stored per SOP Instance UID (objects that are not DICOM count under their MD5), read
+/// from a storage folder (also one a stand-in in another process writes).
+pub fn copies(root: &Path) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for f in crate::files_under(root) {
+        let Some(name) = f.file_stem().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let uid = name.split('[').next().unwrap_or(name);
+        *out.entry(uid.to_string()).or_insert(0) += 1;
+    }
+    out
+}
+
+/// Objects still in the import queue of a storage folder.
+pub fn queued(root: &Path) -> usize {
+    std::fs::read_dir(queue_dir(root))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "obj"))
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 fn lock(m: &Mutex<CtpState>) -> MutexGuard<'_, CtpState> {
@@ -88,23 +228,42 @@ impl CtpReceiver {
     pub fn start_on(root: &Path, config: CtpConfig, port: u16) -> std::io::Result<CtpReceiver> {
         std::fs::create_dir_all(root)?;
         let state = Arc::new(Mutex::new(CtpState {
-            root: root.to_path_buf(),
             config,
             faults: CtpFaults::default(),
             seen: Vec::new(),
+            accepted: 0,
         }));
-        let l = Listening::start(port, Self::handler(&state))?;
+        let storage = Storage::start(root)?;
+        let l = Listening::start(port, Self::handler(&state, &storage))?;
         Ok(CtpReceiver {
             port: l.addr.port(),
             root: root.to_path_buf(),
             state,
             listening: Mutex::new(Some(l)),
+            storage,
         })
     }
 
-    fn handler(state: &Arc<Mutex<CtpState>>) -> crate::Handler {
+    fn handler(state: &Arc<Mutex<CtpState>>, storage: &Storage) -> crate::Handler {
         let shared = state.clone();
-        Arc::new(move |stream| serve(stream, &shared))
+        let storage = storage.clone();
+        Arc::new(move |stream| serve(stream, &shared, &storage))
+    }
+
+    /// Objects answered `OK` so far.
+    pub fn accepted(&self) -> u64 {
+        lock(&self.state).accepted
+    }
+
+    /// Waits (up to 30 s) until every object answered `OK` has reached storage.
+    pub fn settle(&self) -> bool {
+        self.storage.settle(Duration::from_secs(30))
+    }
+
+    /// Copies stored per SOP Instance UID, once storage has caught up.
+    pub fn copies(&self) -> std::collections::BTreeMap<String, usize> {
+        self.settle();
+        copies(&self.root)
     }
 
     /// The port.
@@ -122,8 +281,9 @@ impl CtpReceiver {
         lock(&self.state).seen.clone()
     }
 
-    /// Files stored.
+    /// Files stored, once storage has caught up.
     pub fn files(&self) -> Vec<PathBuf> {
+        self.settle();
         crate::files_under(&self.root)
     }
 
@@ -143,7 +303,10 @@ impl CtpReceiver {
     pub fn go_online(&self) -> std::io::Result<()> {
         let mut g = self.listening.lock().unwrap_or_else(|p| p.into_inner());
         if g.is_none() {
-            *g = Some(Listening::start(self.port, Self::handler(&self.state))?);
+            *g = Some(Listening::start(
+                self.port,
+                Self::handler(&self.state, &self.storage),
+            )?);
         }
         Ok(())
     }
@@ -176,13 +339,19 @@ fn take_fault(st: &mut CtpState) -> Fault {
         return Fault::Corrupt;
     }
     if f.slow > 0 {
-        f.slow -= 1;
+        f.slow = f.slow.saturating_sub(1);
         return Fault::Slow(f.slow_delay);
     }
     Fault::None
 }
 
-fn serve(stream: TcpStream, state: &Mutex<CtpState>) {
+/// Answers without `Connection: close`, then closes: one request per connection.
+fn answer(stream: &mut TcpStream, resp: &Response) {
+    let _ = http::write_with(stream, resp, false);
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+fn serve(stream: TcpStream, state: &Mutex<CtpState>, storage: &Storage) {
     let Ok(read_side) = stream.try_clone() else {
         return;
     };
@@ -200,8 +369,14 @@ fn serve(stream: TcpStream, state: &Mutex<CtpState>) {
         })
     };
     // authentication first, as the service checks the user's import role before anything
-    let users = lock(state).config.users.clone();
-    if !users.is_empty() {
+    let (users, no_role) = {
+        let st = lock(state);
+        (
+            st.config.users.clone(),
+            st.config.users_without_role.clone(),
+        )
+    };
+    if !users.is_empty() || !no_role.is_empty() {
         let ok = req
             .header("authorization")
             .and_then(|h| h.strip_prefix("Basic "))
@@ -220,7 +395,7 @@ fn serve(stream: TcpStream, state: &Mutex<CtpState>) {
                 "WWW-Authenticate".into(),
                 "Basic realm=\"HttpImportService\"".into(),
             ));
-            let _ = http::write(&mut stream, &resp);
+            answer(&mut stream, &resp);
             return;
         }
     }
@@ -230,10 +405,14 @@ fn serve(stream: TcpStream, state: &Mutex<CtpState>) {
     if req.method != "POST" || !mirc {
         let _ = http::read_body(&mut r, &mut req, None);
         log(&req, 404);
-        let _ = http::write(&mut stream, &Response::text(404, "text/plain", ""));
+        answer(&mut stream, &Response::text(404, "text/plain", ""));
         return;
     }
     let fault = take_fault(&mut lock(state));
+    if let Fault::Slow(d) = fault {
+        // a slow receiver: the object is taken in only after the delay
+        std::thread::sleep(d);
+    }
     let limit = match fault {
         Fault::Drop(n) => Some(n),
         _ => None,
@@ -244,6 +423,15 @@ fn serve(stream: TcpStream, state: &Mutex<CtpState>) {
         let _ = stream.shutdown(std::net::Shutdown::Both);
         return;
     }
+    let crash_at = {
+        let st = lock(state);
+        st.faults.crash_after.filter(|n| st.accepted >= *n)
+    };
+    if crash_at.is_some() {
+        let _exclusive = ANSWERING.write();
+        std::process::abort();
+    }
+    let _answering = ANSWERING.read();
     let resp = match fault {
         Fault::Status(s) => Response::text(s, "text/plain", "busy"),
         Fault::NotOk => Response::text(200, "text/plain", "ERROR"),
@@ -254,18 +442,18 @@ fn serve(stream: TcpStream, state: &Mutex<CtpState>) {
                     *b ^= 0xFF;
                 }
             }
-            store(&lock(state).root.clone(), &req)
+            import(storage, &req)
         }
     };
-    log(&req, resp.status);
-    if let Fault::Slow(d) = fault {
-        std::thread::sleep(d);
+    if resp.status == 200 && resp.body == b"OK" {
+        lock(state).accepted += 1;
     }
-    let _ = http::write(&mut stream, &resp);
+    log(&req, resp.status);
+    answer(&mut stream, &resp);
 }
 
-/// Checks the digest and stores the object by its UIDs.
-fn store(root: &Path, req: &http::Request) -> Response {
+/// Checks the digest and puts the object in the import queue.
+fn import(storage: &Storage, req: &http::Request) -> Response {
     if let Some(d) = req.header("digest") {
         if !d.trim().eq_ignore_ascii_case(&ctp_md5(&req.body)) {
             // CTP answers 404 so that the sender retries
@@ -275,23 +463,33 @@ fn store(root: &Path, req: &http::Request) -> Response {
     if req.body.is_empty() {
         return Response::text(404, "text/plain", "");
     }
-    let path = match crate::xnat::dicom_ids(&req.body) {
-        Some((study, series, sop)) => root.join(study).join(series).join(format!("{sop}.dcm")),
-        None => root
-            .join("other")
-            .join(format!("{}.bin", hex::encode(md5::Md5::digest(&req.body)))),
-    };
-    let tmp = path.with_extension("part");
-    let ok = path
-        .parent()
-        .map(std::fs::create_dir_all)
-        .unwrap_or(Ok(()))
-        .and_then(|_| std::fs::write(&tmp, &req.body))
-        .and_then(|_| std::fs::rename(&tmp, &path));
-    match ok {
+    match storage.accept(&req.body) {
         Ok(()) => Response::text(200, "text/plain", "OK"),
-        Err(_) => Response::text(500, "text/plain", "cannot store"),
+        Err(_) => Response::text(500, "text/plain", "cannot queue"),
     }
+}
+
+/// Stores an object by its UIDs, beside any earlier copy (`SOP[1].dcm`, …).
+fn store_copy(root: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let (dir, stem, ext) = match crate::xnat::dicom_ids(bytes) {
+        Some((study, series, sop)) => (root.join(study).join(series), sop, "dcm"),
+        None => (
+            root.join("other"),
+            hex::encode(md5::Md5::digest(bytes)),
+            "bin",
+        ),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let mut path = dir.join(format!("{stem}.{ext}"));
+    let mut n = 0;
+    while path.exists() {
+        n += 1;
+        path = dir.join(format!("{stem}[{n}].{ext}"));
+    }
+    let tmp = dir.join(format!(".{stem}.part"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
 }
 
 #[cfg(test)]

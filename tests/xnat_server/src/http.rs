@@ -181,8 +181,18 @@ pub fn read_body(
     Ok(want == len)
 }
 
-/// Writes a response and closes.
+/// Writes a response, announcing that the connection closes (`Connection: close`).
 pub fn write(stream: &mut TcpStream, resp: &Response) -> std::io::Result<()> {
+    write_with(stream, resp, true)
+}
+
+/// Writes a response; `announce_close` adds `Connection: close` (a server that closes anyway
+/// without saying so, as CTP does, passes `false`).
+pub fn write_with(
+    stream: &mut TcpStream,
+    resp: &Response,
+    announce_close: bool,
+) -> std::io::Result<()> {
     let reason = match resp.status {
         200 => "OK",
         201 => "Created",
@@ -201,10 +211,11 @@ pub fn write(stream: &mut TcpStream, resp: &Response) -> std::io::Result<()> {
     for (k, v) in &resp.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        resp.body.len()
-    ));
+    head.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
+    if announce_close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
     stream.write_all(&resp.body)?;
     stream.flush()

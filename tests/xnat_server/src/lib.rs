@@ -8,6 +8,7 @@
 
 pub mod ctp;
 pub mod http;
+pub mod tls;
 mod xnat;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use ctp::{CtpConfig, CtpFaults, CtpReceiver};
+pub use tls::{TestPki, TlsFront};
 pub use xnat::State;
 
 /// A listening socket served by a thread, which can be stopped (the port then refuses

@@ -13,21 +13,22 @@ function fakeServer(password: string) {
   let loggedIn = false;
   const calls: { path: string; body: unknown; headers: Record<string, string> }[] = [];
   const fetchMock = vi.fn(async (url: string, init?: RequestInit) => {
-    const path = url.replace(/^\/api\//, "");
+    // the web password is /auth/…; commands (a destination's `login` too) are /api/…
+    const path = url.startsWith("/auth/") ? url.replace(/^\/auth\//, "auth:") : url.replace(/^\/api\//, "");
     const headers = (init?.headers ?? {}) as Record<string, string>;
     const body = init?.body ? JSON.parse(String(init.body)) : null;
     calls.push({ path, body, headers });
     const reply = (status: number, v: unknown) =>
       new Response(JSON.stringify(v), { status, headers: { "Content-Type": "application/json" } });
     if (path.startsWith("events")) return reply(200, []);
-    if (path === "login") {
+    if (path === "auth:login") {
       if (body.password === password) {
         loggedIn = true;
         return reply(200, { status: "ok", data: null });
       }
       return reply(401, { status: "error", error: { code: "web.bad_password", message: "that password is not right", class: "permanent", usage: true } });
     }
-    if (path === "logout") {
+    if (path === "auth:logout") {
       loggedIn = false;
       return reply(200, { status: "ok", data: null });
     }
@@ -72,7 +73,7 @@ describe("web login", () => {
     fireEvent.click(screen.getByTestId("logout"));
     await screen.findByTestId("screen-login");
     expect(screen.queryByTestId("the-app")).toBeNull();
-    expect(calls.some((c) => c.path === "logout")).toBe(true);
+    expect(calls.some((c) => c.path === "auth:logout")).toBe(true);
     expect((await backend.dataHome()).status).toBe("error");
   });
 

@@ -20,6 +20,7 @@ export function Receiver({ backend, settings, onError, onArrived, every = 2000 }
   const [aet, setAet] = useState("DEPOSIT");
   const [port, setPort] = useState("11112");
   const [forward, setForward] = useState(false);
+  const [allow, setAllow] = useState("");
   const [busy, setBusy] = useState(false);
 
   const refresh = useCallback(async () => {
@@ -47,6 +48,10 @@ export function Receiver({ backend, settings, onError, onArrived, every = 2000 }
       forward: forward ? settings.destination.trim() || "folder:" : null,
       profile: settings.profile || null,
       lookup: settings.lookup.trim() || null,
+      allow: allow
+        .split(/[\s,]+/)
+        .map((a) => a.trim())
+        .filter((a) => a !== ""),
     });
     setBusy(false);
     if (r.status === "ok") setStatus(r.data);
@@ -134,6 +139,10 @@ export function Receiver({ backend, settings, onError, onArrived, every = 2000 }
               <label for="rx-port">Port</label>
               <input id="rx-port" type="text" inputMode="numeric" class="narrow" data-testid="receiver-port-input" value={port} onInput={(e) => setPort((e.target as HTMLInputElement).value)} />
             </div>
+          </div>
+          <div class="field">
+            <label for="rx-allow">Senders allowed (calling AE titles, comma-separated; empty: any — required on a server)</label>
+            <input id="rx-allow" type="text" data-testid="receiver-allow-input" value={allow} onInput={(e) => setAllow((e.target as HTMLInputElement).value)} />
           </div>
           <label class="choice">
             <input type="checkbox" data-testid="receiver-forward-toggle" checked={forward} onChange={() => setForward(!forward)} />

@@ -1,8 +1,10 @@
-// Settings: named destinations (test the connection, store the secret in the OS keyring), the
-// study's default destination and lookup table, delivery limits and the receiver — all kept in
-// deposit.toml. Secrets are never shown again once stored.
+// Settings: named destinations (test the connection, store the secret in the OS keyring, trust
+// a server's certificate after a certificate refusal), the study's default destination and
+// lookup table, delivery limits, the receiver and the network (proxy) — all kept in deposit.toml.
+// Secrets are never shown again once stored.
 import { useCallback, useEffect, useState } from "preact/hooks";
-import type { ApiError, Backend, Settings as SettingsData, SettingsChange } from "../lib/backend/backend";
+import type { ApiError, Backend, Presented, Settings as SettingsData, SettingsChange } from "../lib/backend/backend";
+import { NetworkSection } from "./settings/Network";
 
 interface Props {
   backend: Backend;
@@ -19,6 +21,10 @@ export function Settings({ backend, onError, onChanged }: Props) {
   const [url, setUrl] = useState("");
   const [checks, setChecks] = useState<Record<string, Check>>({});
   const [secretFor, setSecretFor] = useState<string | null>(null);
+  // the certificate a destination's server presented after a certificate refusal, and whether
+  // the person is at the "are you sure" step of trusting it
+  const [certs, setCerts] = useState<Record<string, Presented>>({});
+  const [confirmPin, setConfirmPin] = useState<string | null>(null);
   const [secret, setSecret] = useState("");
   const [studyDest, setStudyDest] = useState("");
   const [lookup, setLookup] = useState("");
@@ -66,8 +72,31 @@ export function Settings({ backend, onError, onChanged }: Props) {
     const r = await backend.testDestination(dest);
     setChecks((c) => ({
       ...c,
-      [dest]: r.status === "ok" ? { ok: true, text: `Reachable: ${r.data}` } : { ok: false, text: r.error.message },
+      [dest]:
+        r.status === "ok"
+          ? {
+              ok: true,
+              text: `Reachable: ${r.data.description} (${r.data.proxy}${r.data.trust ? `; TLS: ${r.data.trust}` : ""})`,
+            }
+          : { ok: false, text: r.error.message },
     }));
+    setCerts(({ [dest]: _, ...rest }) => rest);
+    if (r.status === "error" && r.error.code === "archive.tls_refused") {
+      const p = await backend.destinationCertificate(dest);
+      if (p.status === "ok" && !p.data.trusted) setCerts((c) => ({ ...c, [dest]: p.data }));
+    }
+  };
+
+  const pin = async (dest: string, sha256: string) => {
+    setConfirmPin(null);
+    const r = await backend.destinationPin(dest, sha256);
+    if (r.status !== "ok") {
+      onError(r.error);
+      return;
+    }
+    setSaved(`certificate of ${dest} trusted`);
+    onChanged();
+    await test(dest);
   };
 
   const store = async (dest: string) => {
@@ -131,6 +160,32 @@ export function Settings({ backend, onError, onChanged }: Props) {
                   Remove
                 </button>
               </div>
+              {certs[d.name] && (
+                <div class="cert" data-testid="destination-cert">
+                  <p>
+                    The server presented certificate SHA-256{" "}
+                    <code data-testid="destination-cert-sha">{certs[d.name].sha256}</code>
+                  </p>
+                  {confirmPin === d.name ? (
+                    <div class="row" role="alertdialog" aria-label="Trust this certificate?" data-testid="destination-pin-confirm">
+                      <p>
+                        Only trust it if your archive's administrator confirms this fingerprint. From then on
+                        exactly this certificate is trusted for {d.name}.
+                      </p>
+                      <button type="button" data-testid="destination-pin-yes" onClick={() => void pin(d.name, certs[d.name].sha256)}>
+                        Trust it
+                      </button>
+                      <button type="button" class="link" data-testid="destination-pin-no" onClick={() => setConfirmPin(null)}>
+                        Cancel
+                      </button>
+                    </div>
+                  ) : (
+                    <button type="button" data-testid="destination-pin" onClick={() => setConfirmPin(d.name)}>
+                      Trust this certificate…
+                    </button>
+                  )}
+                </div>
+              )}
               {secretFor === d.name && (
                 <form
                   class="row"
@@ -265,6 +320,8 @@ export function Settings({ backend, onError, onChanged }: Props) {
           </button>
         </div>
       </form>
+
+      <NetworkSection backend={backend} onError={onError} onChanged={onChanged} />
     </section>
   );
 }

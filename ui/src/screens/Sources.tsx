@@ -149,7 +149,7 @@ function ScanStatus({ scan, onShowStudies }: { scan: ScanState; onShowStudies: (
         <p>
           Found <strong>{plural(s.studies, "study", "studies")}</strong> for {plural(s.patients, "patient")} in{" "}
           {plural(s.files, "file")} ({(scan.elapsedMs / 1000).toFixed(1)} s).
-          {s.skipped.length > 0 && ` ${plural(s.skipped.length, "file was", "files were")} not read.`}
+          {s.skipped_total > 0 && ` ${plural(s.skipped_total, "file was", "files were")} not read.`}
         </p>
         <button type="button" class="secondary" data-testid="show-studies" onClick={onShowStudies}>
           Show studies

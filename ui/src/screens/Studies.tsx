@@ -51,6 +51,8 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
   const heights = useMemo(() => lines.map((l) => (l.kind === "patient" ? PATIENT_ROW : STUDY_ROW)), [lines]);
   const { box, slice, scrollTo, firstInView } = useVirtualRows(heights);
   const skipped = scan.kind === "done" ? scan.summary.skipped : [];
+  // the event lists the first few; the count is of them all (the rest: `scanSkipped`)
+  const skippedTotal = scan.kind === "done" ? Math.max(scan.summary.skipped_total, skipped.length) : 0;
   const chosen = rows.filter((r) => selected.has(r.study.study_uid)).length;
   const toggle = (uid: string) => {
     const next = new Set(selected);
@@ -259,10 +261,10 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
         </p>
       )}
 
-      {skipped.length > 0 && (
+      {skippedTotal > 0 && (
         <section class="card skipped" data-testid="skipped-list" aria-labelledby="skipped-title">
           <h2 id="skipped-title">
-            {plural(skipped.length, "file", "files")} not read
+            {plural(skippedTotal, "file", "files")} not read
           </h2>
           <p class="muted">These files are left as they are; nothing from them will be sent.</p>
           <ul>
@@ -275,9 +277,9 @@ export function Studies({ rows, scan, selected, onSelect, onGoToSources, onInspe
               </li>
             ))}
           </ul>
-          {skipped.length > SKIPPED_SHOWN && (
+          {skippedTotal > Math.min(skipped.length, SKIPPED_SHOWN) && (
             <p class="muted" data-testid="skipped-more">
-              and {plural(skipped.length - SKIPPED_SHOWN, "more file", "more files")}.
+              and {plural(skippedTotal - Math.min(skipped.length, SKIPPED_SHOWN), "more file", "more files")}.
             </p>
           )}
         </section>

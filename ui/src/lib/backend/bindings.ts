@@ -325,9 +325,33 @@ async changeSettings(change: SettingsChange) : Promise<Result<Settings, ApiError
 /**
  * Checks that a destination answers (and, for XNAT, that the user may write to the project).
  */
-async testDestination(destination: string) : Promise<Result<string, ApiError>> {
+async testDestination(destination: string) : Promise<Result<ConnectionReport, ApiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("test_destination", { destination }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The certificate a destination's server presents (SHA-256, trusted or not), for a
+ * person to confirm with the archive's administrator before pinning it.
+ */
+async destinationCertificate(destination: string) : Promise<Result<Presented, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("destination_certificate", { destination }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Trusts exactly the certificate with this SHA-256 for a named destination
+ * (`pin_sha256` in deposit.toml).
+ */
+async destinationPin(name: string, sha256: string) : Promise<Result<PinnedCertificate, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("destination_pin", { name, sha256 }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -339,6 +363,29 @@ async testDestination(destination: string) : Promise<Result<string, ApiError>> {
 async login(destination: string, secret: string) : Promise<Result<LoginSummary, ApiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("login", { destination, secret }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The proxy HTTP destinations go through and where that choice came from (Settings → Network).
+ */
+async networkSettings() : Promise<Result<NetworkSettings, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("network_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets or clears `[network] proxy` and `no_proxy` (empty clears) and stores the proxy password
+ * in the OS keyring when one is given; the new network settings.
+ */
+async setNetworkProxy(proxy: string | null, noProxy: string | null, password: string | null) : Promise<Result<NetworkSettings, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_network_proxy", { proxy, noProxy, password }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -372,6 +419,18 @@ async receiverStatus() : Promise<Result<ReceiverStatus | null, ApiError>> {
 async receiverStop() : Promise<Result<ReceiverStatus | null, ApiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("receiver_stop") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The files the latest scan did not read, `limit` (at most 1,000) from `offset`, by path,
+ * with how many there are (the scan-finished event lists only the first few).
+ */
+async scanSkipped(offset: number, limit: number) : Promise<Result<SkippedPage, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("scan_skipped", { offset, limit }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -520,6 +579,22 @@ pieces: number;
  * Outbox files removed (not needed by any other job).
  */
 outbox_files_removed: number }
+/**
+ * What a connection test found.
+ */
+export type ConnectionReport = { 
+/**
+ * The destination reached (no secret).
+ */
+description: string; 
+/**
+ * How: "via proxy host:port (from: config|environment|system)" or "direct".
+ */
+proxy: string; 
+/**
+ * The TLS trust path used ([`Trust::describe`]); `None` without TLS.
+ */
+trust: string | null }
 /**
  * One element's fate: where it was, what was done and which rule said so.
  */
@@ -794,6 +869,87 @@ name: string;
  */
 url: string }
 /**
+ * What Settings → Network shows.
+ */
+export type NetworkSettings = { 
+/**
+ * The configuration file.
+ */
+config: string | null; 
+/**
+ * `[network] proxy` as written (a URL or `none`), if set.
+ */
+proxy: string | null; 
+/**
+ * `[network] no_proxy` as written, if set.
+ */
+no_proxy: string | null; 
+/**
+ * The proxy HTTPS destinations go through (`http://[USER@]host:port`); `None`: direct.
+ */
+in_use: string | null; 
+/**
+ * The proxy plain-HTTP destinations go through, when it differs from `in_use`.
+ */
+in_use_http: string | null; 
+/**
+ * Where the choice came from: `config`, `environment`, `system` or `none`.
+ */
+source: string; 
+/**
+ * Hosts reached directly (the list in force).
+ */
+bypass: string; 
+/**
+ * The proxy's user, if it has one.
+ */
+user: string | null; 
+/**
+ * Its password: `keyring`, `environment` (DEPOSIT_PROXY_PASSWORD), `missing`, or
+ * `not_needed` (no user).
+ */
+password: string; 
+/**
+ * Why the proxy setting cannot be used, if it cannot.
+ */
+problem: string | null }
+/**
+ * A pin written into deposit.toml.
+ */
+export type PinnedCertificate = { 
+/**
+ * The destination's name.
+ */
+destination: string; 
+/**
+ * The pinned SHA-256, `AB:CD:…`.
+ */
+sha256: string; 
+/**
+ * The configuration file written.
+ */
+config: string }
+/**
+ * The certificate a server presented, and whether the destination's trust accepts it.
+ */
+export type Presented = { 
+/**
+ * SHA-256 of the server's (leaf) certificate, `AB:CD:…`.
+ */
+sha256: string; 
+/**
+ * The destination's trust accepts it.
+ */
+trusted: boolean; 
+/**
+ * Why not, with what to do.
+ */
+problem: string | null; 
+/**
+ * The trust path the check used ([`Trust::describe`]).
+ */
+trust: string }
+/**
  * A rendered frame for front ends: a PNG as a `data:` URL, and what was rendered.
  */
 export type Preview = { 
@@ -1028,7 +1184,12 @@ profile: string | null;
 /**
  * Lookup table for forwarding.
  */
-lookup: string | null }
+lookup: string | null; 
+/**
+ * Calling AE titles allowed to send (empty: `[receiver] allow_ae`, else any; from
+ * `deposit serve` one of the two is required unless `[receiver] bind` is loopback).
+ */
+allow?: string[] }
 /**
  * A snapshot of the receiver.
  */
@@ -1299,7 +1460,7 @@ export type ScanFailedEvent = JobFailed
  */
 export type ScanFinished = { 
 /**
- * Counts and the files that were not catalogued, with reasons.
+ * Counts and the first [`SKIPPED_EXAMPLES`] files that were not catalogued, with reasons.
  */
 summary: ScanSummary; 
 /**
@@ -1367,9 +1528,14 @@ dicomdirs: number;
  */
 read: number; 
 /**
- * Files that were not catalogued, with why.
+ * Files that were not catalogued, with why (in events, only the first few: the whole
+ * list is paged through [`Catalog::skipped_page`]).
  */
 skipped: Skipped[]; 
+/**
+ * How many files were not catalogued (all of them, however many `skipped` lists).
+ */
+skipped_total: number; 
 /**
  * How many of the skipped files are errors (unreadable, damaged) rather than not-DICOM.
  */
@@ -1659,6 +1825,22 @@ reason: string;
  * Stable reason code.
  */
 code: string }
+/**
+ * A page of the files a scan did not catalogue.
+ */
+export type SkippedPage = { 
+/**
+ * How many there are in all.
+ */
+total: number; 
+/**
+ * Where this page starts.
+ */
+offset: number; 
+/**
+ * The page, by path.
+ */
+items: Skipped[] }
 /**
  * State of a piece or a study. Written before and after every side effect.
  */

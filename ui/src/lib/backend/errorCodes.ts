@@ -8,8 +8,13 @@ export type ErrorCode =
   | "app.thread"
   | "archive.bad_destination"
   | "archive.bad_label"
+  | "archive.no_secret"
+  | "archive.no_user"
+  | "archive.plain_http"
   | "archive.read_outbox"
+  | "archive.record"
   | "archive.rejected"
+  | "archive.tls_refused"
   | "archive.unreachable"
   | "archive.write"
   | "catalog.migrate"
@@ -48,11 +53,14 @@ export type ErrorCode =
   | "deid.quarantine_copy"
   | "deid.threads"
   | "deid.unreadable"
+  | "destination.bad_fingerprint"
+  | "destination.unknown"
   | "home.bad_key"
   | "home.no_data_dir"
   | "home.prepare"
   | "http.client"
   | "http.connection"
+  | "http.proxy_refused"
   | "http.request"
   | "http.timeout"
   | "http.tls_refused"
@@ -82,6 +90,9 @@ export type ErrorCode =
   | "pixels.unreadable"
   | "pixels.unsupported"
   | "profile.not_approved"
+  | "proxy.bad_setting"
+  | "proxy.refused"
+  | "proxy.usage"
   | "quarantine.not_found"
   | "quarantine.not_held"
   | "quarantine.release"
@@ -91,6 +102,9 @@ export type ErrorCode =
   | "queue.store"
   | "queue.transition"
   | "queue.usage"
+  | "reach.destination_not_configured"
+  | "reach.outside_roots"
+  | "reach.receiver_allow"
   | "receive.bad_option"
   | "receive.catalog"
   | "receive.listen"
@@ -118,21 +132,26 @@ export type ErrorCode =
   | "settings.max_rate"
   | "settings.no_file"
   | "settings.no_lookup"
+  | "settings.proxy"
   | "units.duration"
   | "units.rate"
   | "web.args"
   | "web.bad_password"
   | "web.bind"
-  | "web.body"
+  | "web.busy"
   | "web.forbidden"
+  | "web.host"
   | "web.json"
   | "web.login_required"
   | "web.method"
   | "web.no_ui"
+  | "web.origin"
   | "web.password"
   | "web.random"
   | "web.signal"
-  | "web.unknown_command";
+  | "web.too_many_logins"
+  | "web.unknown_command"
+  | "web.weak_password";
 
 export const ERROR_CODES: readonly ErrorCode[] = [
   "app.busy",
@@ -140,8 +159,13 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "app.thread",
   "archive.bad_destination",
   "archive.bad_label",
+  "archive.no_secret",
+  "archive.no_user",
+  "archive.plain_http",
   "archive.read_outbox",
+  "archive.record",
   "archive.rejected",
+  "archive.tls_refused",
   "archive.unreachable",
   "archive.write",
   "catalog.migrate",
@@ -180,11 +204,14 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "deid.quarantine_copy",
   "deid.threads",
   "deid.unreadable",
+  "destination.bad_fingerprint",
+  "destination.unknown",
   "home.bad_key",
   "home.no_data_dir",
   "home.prepare",
   "http.client",
   "http.connection",
+  "http.proxy_refused",
   "http.request",
   "http.timeout",
   "http.tls_refused",
@@ -214,6 +241,9 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "pixels.unreadable",
   "pixels.unsupported",
   "profile.not_approved",
+  "proxy.bad_setting",
+  "proxy.refused",
+  "proxy.usage",
   "quarantine.not_found",
   "quarantine.not_held",
   "quarantine.release",
@@ -223,6 +253,9 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "queue.store",
   "queue.transition",
   "queue.usage",
+  "reach.destination_not_configured",
+  "reach.outside_roots",
+  "reach.receiver_allow",
   "receive.bad_option",
   "receive.catalog",
   "receive.listen",
@@ -250,21 +283,26 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "settings.max_rate",
   "settings.no_file",
   "settings.no_lookup",
+  "settings.proxy",
   "units.duration",
   "units.rate",
   "web.args",
   "web.bad_password",
   "web.bind",
-  "web.body",
+  "web.busy",
   "web.forbidden",
+  "web.host",
   "web.json",
   "web.login_required",
   "web.method",
   "web.no_ui",
+  "web.origin",
   "web.password",
   "web.random",
   "web.signal",
+  "web.too_many_logins",
   "web.unknown_command",
+  "web.weak_password",
 ];
 
 /** Every reason the engine holds a file in quarantine (`QuarantineRow.code`). */

@@ -1,5 +1,7 @@
 // The Transport of the headless web UI (`deposit serve`): each command is `POST /api/<name>`
 // with its arguments as JSON (the server's snake_case names), events come by long-polling.
+// The web password's own routes are `POST /auth/login` and `/auth/logout` (`/api/login` is the
+// command that logs in to a destination).
 // Folders cannot be picked or dropped from a browser: paths are typed.
 import type { ApiError, Result } from "./bindings";
 import type { ErrorCode } from "./errorCodes";
@@ -16,9 +18,9 @@ export type BrowserErrorCode = "web.offline";
 /** The service cannot be reached (made here, when `fetch` itself fails). */
 export const OFFLINE: BrowserErrorCode = "web.offline";
 
-async function post<T>(path: string, body: unknown): Promise<Result<T, ApiError>> {
+async function post<T>(path: string, body: unknown, base = "/api/"): Promise<Result<T, ApiError>> {
   try {
-    const r = await fetch(`/api/${path}`, {
+    const r = await fetch(`${base}${path}`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-Deposit": "1" },
       credentials: "same-origin",
@@ -41,12 +43,12 @@ function serverNames(args: Record<string, unknown>): Record<string, unknown> {
 }
 
 export async function login(password: string): Promise<Result<null, ApiError>> {
-  return post<null>("login", { password });
+  return post<null>("login", { password }, "/auth/");
 }
 
 /** Ends this browser's session (the server forgets it and clears the cookie). */
 export async function logout(): Promise<Result<null, ApiError>> {
-  return post<null>("logout", {});
+  return post<null>("logout", {}, "/auth/");
 }
 
 export class HttpBackend extends TransportBackend {

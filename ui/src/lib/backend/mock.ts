@@ -2,6 +2,8 @@
 // fields, records the calls, and lets a test play the app's events.
 import type {
   ApiError,
+  ConnectionReport,
+  NetworkSettings,
   InspectReport,
   InstanceRow,
   JobView,
@@ -11,6 +13,8 @@ import type {
   Approval,
   DrawnMask,
   LoginSummary,
+  PinnedCertificate,
+  Presented,
   Sample,
   Signoff,
   Settings,
@@ -278,17 +282,66 @@ export class MockBackend extends TransportBackend {
     }
     return ok(this.conf);
   }
+  /** SHA-256 of the self-signed certificate the mock's "selfsigned" destination presents. */
+  presentedSha = Array.from({ length: 32 }, () => "AB").join(":");
+  pins: { name: string; sha256: string }[] = [];
   private mockTestDestination(destination: string) {
     this.tested.push(destination);
-    if (destination.includes("down")) {
-      return fail<string>({ code: "archive.unreachable" satisfies ErrorCode, message: "cannot connect to down.example.org", class: "transient", usage: false });
+    if (destination.includes("selfsigned") && !this.pins.some((p) => p.name === destination)) {
+      return fail<ConnectionReport>({
+        code: "archive.tls_refused" satisfies ErrorCode,
+        message: "probe: the server's certificate is not trusted (issuer unknown)",
+        class: "permanent",
+        usage: false,
+      });
     }
-    return ok(`XNAT ${destination}`);
+    if (destination.includes("down")) {
+      return fail<ConnectionReport>({ code: "archive.unreachable" satisfies ErrorCode, message: "cannot connect to down.example.org", class: "transient", usage: false });
+    }
+    const pinned = this.pins.some((p) => p.name === destination);
+    const r: ConnectionReport = { description: `XNAT ${destination}`, proxy: "direct", trust: pinned ? "pinned certificate" : null };
+    return ok(r);
+  }
+  private mockDestinationCertificate(destination: string) {
+    const trusted = this.pins.some((p) => p.name === destination);
+    const r: Presented = {
+      sha256: this.presentedSha,
+      trusted,
+      problem: trusted ? null : "the server's certificate is not trusted (issuer unknown)",
+      trust: trusted ? "pinned certificate" : "system trust store",
+    };
+    return ok(r);
+  }
+  private mockDestinationPin(name: string, sha256: string) {
+    this.pins.push({ name, sha256 });
+    const r: PinnedCertificate = { destination: name, sha256, config: "/home/user/.config/deposit/deposit.toml" };
+    return ok(r);
   }
   private mockLogin(destination: string, secret: string) {
     this.logins.push({ destination, secret });
     const r: LoginSummary = { destination, user: "bob", account: "bob@xnat.example.org", stored: true, checked: true };
     return ok(r);
+  }
+  network: NetworkSettings = {
+    config: "/home/me/.config/deposit/deposit.toml",
+    proxy: null,
+    no_proxy: null,
+    in_use: "http://proxy.env.example:8080",
+    in_use_http: null,
+    source: "environment",
+    bypass: "",
+    user: null,
+    password: "not_needed",
+    problem: null,
+  };
+  networkChanges: { proxy: string | null; noProxy: string | null; password: string | null }[] = [];
+  private mockSetNetworkProxy(proxy: string | null, noProxy: string | null, password: string | null) {
+    this.networkChanges.push({ proxy, noProxy, password });
+    const user = proxy?.match(/^https?:\/\/([^@/]+)@/)?.[1] ?? null;
+    this.network = proxy
+      ? { ...this.network, proxy, no_proxy: noProxy, in_use: proxy, source: "config", bypass: noProxy ?? "", user, password: user ? (password ? "keyring" : "missing") : "not_needed" }
+      : { ...this.network, proxy: null, no_proxy: null, in_use: "http://proxy.env.example:8080", source: "environment", bypass: "", user: null, password: "not_needed" };
+    return ok(this.network);
   }
   receiver: ReceiverStatus | null = null;
   receiverRequests: ReceiverRequest[] = [];
@@ -399,10 +452,18 @@ export class MockBackend extends TransportBackend {
         return this.mockSettings();
       case "change_settings":
         return this.mockChangeSettings(a.change);
+      case "network_settings":
+        return ok(this.network);
+      case "set_network_proxy":
+        return this.mockSetNetworkProxy(a.proxy, a.noProxy, a.password);
       case "test_destination":
         return this.mockTestDestination(a.destination);
       case "login":
         return this.mockLogin(a.destination, a.secret);
+      case "destination_certificate":
+        return this.mockDestinationCertificate(a.destination);
+      case "destination_pin":
+        return this.mockDestinationPin(a.name, a.sha256);
       case "receiver_start":
         return this.mockReceiverStart(a.request);
       case "receiver_status":
