@@ -69,6 +69,8 @@ pub enum QuarantineCode {
     CtpError,
     /// The text detector still finds text after masking (a mask misses or cuts through it).
     ResidualPixelText,
+    /// An identifying value of the source is still in the de-identified output.
+    ResidualIdentity,
 }
 
 impl QuarantineCode {
@@ -83,6 +85,7 @@ impl QuarantineCode {
             QuarantineCode::CtpSkip => "ctp_skip",
             QuarantineCode::CtpError => "ctp_error",
             QuarantineCode::ResidualPixelText => "residual_pixel_text",
+            QuarantineCode::ResidualIdentity => "residual_identity",
         }
     }
 }

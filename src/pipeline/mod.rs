@@ -8,6 +8,7 @@
 //! table, pixel policy); it reads no clock, seed or key of its own.
 
 pub mod gate;
+pub mod residual;
 pub mod sink;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ pub struct Pipeline {
     lookup: Option<LookupTable>,
     pixels: PixelPolicy,
     record_values: bool,
+    /// What the profile deliberately keeps (not searched for by the residual gate).
+    retained: residual::Retained,
 }
 
 /// One input.
@@ -137,6 +140,7 @@ impl Pipeline {
         pixels: PixelPolicy,
     ) -> Self {
         Pipeline {
+            retained: residual::Retained::of(&profile),
             profile,
             keys,
             lookup,
@@ -245,6 +249,8 @@ impl Pipeline {
             sop: sop.clone(),
             quarantine,
         };
+        // the identifying values of the source, for the residual gate after de-identification
+        let needles = residual::Needles::collect(&obj, &self.retained);
         let masked = gate::gate(&mut obj, &self.pixels).map_err(hold)?;
         if let Some(m) = &masked {
             ts = m.transfer_syntax.clone();
@@ -264,6 +270,14 @@ impl Pipeline {
             ));
         }
         let mut d = deid::deidentify(ds, &ts, &self.profile, &self.keys, ctx).map_err(hold)?;
+        let hits = needles.search(&d.meta, &d.dataset);
+        if !hits.is_empty() {
+            return Err(hold(Quarantine {
+                code: QuarantineCode::ResidualIdentity,
+                reason: residual::reason(&hits),
+                missing_key: None,
+            }));
+        }
         // The stand-in goes; the real element's bytes follow the header unchanged.
         let pixels = match pixels {
             Pixels::InObject => Pixels::InObject,

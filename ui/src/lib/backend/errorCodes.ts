@@ -313,6 +313,7 @@ export type HoldCode =
   | "lookup_missing"
   | "missing_uid"
   | "needs_pixel_review"
+  | "residual_identity"
   | "residual_pixel_text"
   | "unreadable";
 
@@ -323,6 +324,7 @@ export const HOLD_CODES: readonly HoldCode[] = [
   "lookup_missing",
   "missing_uid",
   "needs_pixel_review",
+  "residual_identity",
   "residual_pixel_text",
   "unreadable",
 ];

@@ -12,6 +12,7 @@ const FIXES: Partial<Record<HoldCode, string>> = {
   needs_pixel_review: "Draw a mask over the burned-in text in Inspect, then release.",
   unreadable: "The file is damaged; get a new copy from the source and add it again.",
   residual_pixel_text: "Text still shows after masking: make the mask cover it in Inspect, then release.",
+  residual_identity: "The reason names where the identity is: change the profile (or the approved CTP script) so that it removes it, get the change approved, then release.",
 };
 
 /** Reason codes (deid::QuarantineCode) as short titles: one for every code, or tsc fails. */
@@ -21,6 +22,7 @@ const TITLES: Record<HoldCode, string> = {
   unreadable: "File could not be read",
   missing_uid: "File lacks the identifiers a copy needs",
   residual_pixel_text: "Text still shows after masking",
+  residual_identity: "Identity still found after de-identification",
   ctp_quarantine: "Set aside by the site's CTP script",
   ctp_skip: "Skipped by the site's CTP script",
   ctp_error: "The site's CTP script failed",
