@@ -88,7 +88,8 @@ fn name_parts(v: &str, out: &mut Vec<String>) {
 /// The shipped descriptor vocabulary (see the file's header).
 pub const DESCRIPTOR_WORDS: &str = include_str!("../../profiles/descriptor-words.txt");
 
-fn vocabulary() -> &'static std::collections::HashSet<String> {
+/// The shipped descriptor vocabulary, lower case.
+pub fn vocabulary() -> &'static std::collections::HashSet<String> {
     static WORDS: std::sync::OnceLock<std::collections::HashSet<String>> =
         std::sync::OnceLock::new();
     WORDS.get_or_init(|| {

@@ -315,6 +315,53 @@ fn searchable(s: &str) -> bool {
     }
 }
 
+/// Values that stand for no one: placeholders that test data and earlier anonymizers put in
+/// names and institutions, and words such a placeholder is made of. Deposit's own dummy
+/// values are among them, so they are never taken for the source's identity.
+const PLACEHOLDERS: &[&str] = &[
+    "anonymized",
+    "anonymised",
+    "anonymous",
+    "anon",
+    "removed",
+    "unknown",
+    "none",
+    "null",
+    "test",
+    "here",
+    "name",
+    "patient",
+    "deidentified",
+    "de-identified",
+    "redacted",
+    "dummy",
+    "xxx",
+    "xxxx",
+    "other",
+    "first",
+    "last",
+    "middle",
+    "mid",
+    "pre",
+    "prefix",
+    "suffix",
+    "family",
+    "given",
+    "research",
+    "study",
+    "subject",
+    "volunteer",
+    "demo",
+    "sample",
+];
+
+/// Coded values (code value, scheme designator, scheme version): vocabulary like CS.
+const CODED: &[Tag] = &[
+    Tag(0x0008, 0x0100),
+    Tag(0x0008, 0x0102),
+    Tag(0x0008, 0x0103),
+];
+
 #[derive(Default)]
 struct Collector {
     needles: Vec<Needle>,
@@ -324,7 +371,14 @@ struct Collector {
 impl Collector {
     fn add(&mut self, kind: Kind, raw: &str) {
         let text = raw.trim_matches(['\0', ' ']).to_lowercase();
-        if !searchable(&text) || !self.seen.insert((kind, text.clone())) {
+        if !searchable(&text) || PLACEHOLDERS.contains(&text.as_str()) {
+            return;
+        }
+        // a name part that is a descriptor word (a phantom's "Head") stays in descriptors
+        if kind == Kind::NamePart && crate::deid::scrub::vocabulary().contains(&text) {
+            return;
+        }
+        if !self.seen.insert((kind, text.clone())) {
             return;
         }
         self.needles.push(Needle {
@@ -591,7 +645,10 @@ impl Needles {
                     }
                     match e.vr() {
                         VR::OB | VR::OW | VR::UN => self.in_bytes(&p.to_bytes(), &path, hits),
-                        vr if is_text(vr) => self.in_text(&p.to_str(), vr, &path, hits),
+                        vr if is_text(vr) => {
+                            let vr = if CODED.contains(&tag) { VR::CS } else { vr };
+                            self.in_text(&p.to_str(), vr, &path, hits)
+                        }
                         _ => {}
                     }
                 }
@@ -911,6 +968,24 @@ mod tests {
         let n = Needles::collect(&source(), &ctp);
         let out = output(vec![el(Tag(0x0010, 0x1001), VR::PN, "Grünwald^Hildegard")]);
         assert_eq!(n.search(&meta(), &out), vec![]);
+    }
+
+    #[test]
+    fn placeholders_and_coded_values_are_not_taken_for_identity() {
+        let src = InMemDicomObject::from_element_iter([
+            el(PATIENT_NAME, VR::PN, "Anonymized^Test"),
+            el(Tag(0x0008, 0x0080), VR::LO, "Here"),
+            el(Tag(0x0008, 0x1070), VR::PN, "Kowalski^Ewa"),
+        ]);
+        let out = output(vec![
+            el(Tag(0x0008, 0x0080), VR::LO, "ANONYMIZED"),
+            el(Tag(0x0008, 0x1090), VR::LO, "Planning system name here"),
+            el(Tag(0x0008, 0x0102), VR::SH, "KOWALSKI"),
+        ]);
+        let n = Needles::collect(&src, &Retained::default());
+        assert_eq!(n.search(&meta(), &out), vec![]);
+        let leak = output(vec![el(Tag(0x0008, 0x0104), VR::LO, "by Kowalski")]);
+        assert_eq!(n.search(&meta(), &leak).len(), 1);
     }
 
     #[test]
