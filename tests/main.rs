@@ -5,6 +5,7 @@
 mod support;
 
 mod config;
+mod compressed;
 mod ctp;
 mod ctp_http;
 mod deid;
