@@ -160,7 +160,11 @@ fn inputs(dir: &Path) -> PathBuf {
     )
     .expect("seed");
     let tail = format!("\x01\x00\x09\x00{CANARY}");
-    std::fs::write(input.join("padded.dcm"), [padded, tail.into_bytes()].concat()).expect("write");
+    std::fs::write(
+        input.join("padded.dcm"),
+        [padded, tail.into_bytes()].concat(),
+    )
+    .expect("write");
     input
 }
 

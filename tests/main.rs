@@ -4,8 +4,8 @@
 
 mod support;
 
-mod config;
 mod compressed;
+mod config;
 mod ctp;
 mod ctp_http;
 mod deid;

@@ -195,7 +195,9 @@ fn document_hold(kind: &str, profile: &Profile) -> Quarantine {
     let reason = if profile.drop_encapsulated_documents {
         format!("an encapsulated {kind}: left out, as the profile drops encapsulated documents (drop_encapsulated_documents)")
     } else {
-        format!("an encapsulated {kind}: its content cannot be de-identified, so it is held for review")
+        format!(
+            "an encapsulated {kind}: its content cannot be de-identified, so it is held for review"
+        )
     };
     Quarantine {
         code: QuarantineCode::EncapsulatedDocument,

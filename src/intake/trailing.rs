@@ -116,9 +116,7 @@ pub fn dataset_end(ds: &[u8], ts_uid: &str) -> Option<usize> {
             DataToken::SequenceEnd => depth = depth.saturating_sub(1),
             DataToken::PrimitiveValue(_) if depth == 0 => in_value = false,
             // nested: a length past the end is truncation (and is never read)
-            DataToken::ElementHeader(h)
-                if h.len.get().is_some_and(|l| u64::from(l) > size) =>
-            {
+            DataToken::ElementHeader(h) if h.len.get().is_some_and(|l| u64::from(l) > size) => {
                 return None
             }
             DataToken::ItemStart { len } if len.get().is_some_and(|l| u64::from(l) > size) => {
@@ -154,9 +152,13 @@ mod tests {
             &[0u8; 40],
             b"\x01\x00\x02\x00garbage garbage",
             // a header of a group a data set cannot hold, claiming 4 GB
-            &[0xFF, 0xFF, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF],
+            &[
+                0xFF, 0xFF, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+            ],
             // an element that does not ascend
-            &[0x08, 0x00, 0x20, 0x00, b'D', b'A', 8, 0, b'2', b'0', b'2', b'4'],
+            &[
+                0x08, 0x00, 0x20, 0x00, b'D', b'A', 8, 0, b'2', b'0', b'2', b'4',
+            ],
         ] {
             let d = [ds.as_slice(), tail].concat();
             assert_eq!(dataset_end(&d, EXPLICIT_LE), Some(ds.len()), "{tail:?}");

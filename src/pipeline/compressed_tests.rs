@@ -41,7 +41,8 @@ fn encode(obj: &dicom_object::DefaultDicomObject) -> Vec<u8> {
 
 /// The repository's JPEG lossless CT with a COM and an EXIF APP1 carrying the canary.
 fn jpeg_with_canary() -> Vec<u8> {
-    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/deid_bytes/ct-jpeg-lossless.dcm");
+    let seed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/deid_bytes/ct-jpeg-lossless.dcm");
     let mut obj = intake::open_full(&seed).expect("seed");
     let frame: Vec<u8> = obj
         .element(PIXEL_DATA)
@@ -59,7 +60,11 @@ fn jpeg_with_canary() -> Vec<u8> {
         s.extend_from_slice(body);
         s
     };
-    let extra = [seg(0xFE, CANARY), seg(0xE1, &[b"Exif\0\0".as_slice(), CANARY].concat())].concat();
+    let extra = [
+        seg(0xFE, CANARY),
+        seg(0xE1, &[b"Exif\0\0".as_slice(), CANARY].concat()),
+    ]
+    .concat();
     let mut dirty = cat(&[&frame[..2], &extra, &frame[2..]]);
     if dirty.len() % 2 == 1 {
         dirty.push(0);
@@ -98,7 +103,10 @@ fn jpeg_metadata_is_removed_on_every_path() {
         p.prepare(Input::File(&file)).expect("prepared").bytes,
     ];
     for (n, o) in outputs.iter().enumerate() {
-        assert!(!contains(o, CANARY), "path {n}: the canary reached the output");
+        assert!(
+            !contains(o, CANARY),
+            "path {n}: the canary reached the output"
+        );
         // still the same image: the output decodes
         let obj = intake::open_bytes(o).expect("readable");
         crate::pixels::decode(&obj, None).expect("decodes");
@@ -114,7 +122,11 @@ fn jpeg_metadata_is_removed_on_every_path() {
         removed,
         vec![
             format!("frame 0: COM segment removed ({} bytes)", CANARY.len() + 4).as_str(),
-            format!("frame 0: APP1 segment removed ({} bytes)", CANARY.len() + 10).as_str(),
+            format!(
+                "frame 0: APP1 segment removed ({} bytes)",
+                CANARY.len() + 10
+            )
+            .as_str(),
         ]
     );
 }
@@ -122,7 +134,8 @@ fn jpeg_metadata_is_removed_on_every_path() {
 #[test]
 fn a_damaged_compressed_frame_is_held_never_passed() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/deid_bytes/ct-jpeg-lossless.dcm");
+    let seed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/deid_bytes/ct-jpeg-lossless.dcm");
     let mut obj = intake::open_full(&seed).expect("seed");
     // a JPEG stream whose first segment claims more bytes than the frame has
     let frame = vec![0xFF, 0xD8, 0xFF, 0xFE, 0x7F, 0x00, b'x', b'y'];
@@ -136,7 +149,11 @@ fn a_damaged_compressed_frame_is_held_never_passed() {
     match pipeline().run(Input::FilePassingPixels(&file)) {
         Outcome::Held(h) => {
             assert_eq!(h.quarantine.code, QuarantineCode::Unreadable);
-            assert!(h.quarantine.reason.contains("embedded metadata"), "{}", h.quarantine.reason);
+            assert!(
+                h.quarantine.reason.contains("embedded metadata"),
+                "{}",
+                h.quarantine.reason
+            );
         }
         _ => panic!("a frame that cannot be walked must be held"),
     }
@@ -153,8 +170,16 @@ fn document(sop_class: &str) -> Vec<u8> {
     put(tags::PATIENT_ID, VR::LO, "P9".into());
     put(tags::MODALITY, VR::CS, "DOC".into());
     let pdf = cat(&[b"%PDF-1.4 /Author (", CANARY, b")\n"]);
-    put(tags::ENCAPSULATED_DOCUMENT_LENGTH, VR::UL, PrimitiveValue::from(pdf.len() as u32));
-    put(tags::ENCAPSULATED_DOCUMENT, VR::OB, PrimitiveValue::from(pdf));
+    put(
+        tags::ENCAPSULATED_DOCUMENT_LENGTH,
+        VR::UL,
+        PrimitiveValue::from(pdf.len() as u32),
+    );
+    put(
+        tags::ENCAPSULATED_DOCUMENT,
+        VR::OB,
+        PrimitiveValue::from(pdf),
+    );
     let obj = ds
         .with_meta(
             FileMetaTableBuilder::new()
@@ -179,7 +204,11 @@ fn encapsulated_documents_are_held_in_every_mode_unless_the_profile_drops_them()
                 Outcome::Held(h) => {
                     assert_eq!(h.quarantine.code, QuarantineCode::EncapsulatedDocument);
                     assert_eq!(h.quarantine.code.as_str(), "encapsulated_document");
-                    assert!(h.quarantine.reason.contains(kind), "{}", h.quarantine.reason);
+                    assert!(
+                        h.quarantine.reason.contains(kind),
+                        "{}",
+                        h.quarantine.reason
+                    );
                     assert!(!h.quarantine.reason.contains("CANARY"));
                 }
                 _ => panic!("an encapsulated {kind} must be held"),
@@ -196,7 +225,10 @@ fn encapsulated_documents_are_held_in_every_mode_unless_the_profile_drops_them()
     )
     .expect("profile");
     assert!(dropping.drop_encapsulated_documents);
-    assert_ne!(dropping.sha256, plain.sha256, "the option is part of the identity");
+    assert_ne!(
+        dropping.sha256, plain.sha256,
+        "the option is part of the identity"
+    );
     let p = Pipeline::new(dropping, Keys::new([7; 32]), None, PixelPolicy::default());
     match p.run(Input::Bytes(&pdf)) {
         Outcome::LeftOut(reason) => assert!(reason.contains("drop_encapsulated_documents")),
@@ -230,19 +262,24 @@ fn instance() -> Vec<u8> {
 fn bytes_after_the_data_set_are_left_out_and_reported() {
     let tmp = tempfile::tempdir().expect("tmp");
     let p = pipeline();
-    let clean = p.prepare(Input::Bytes(&instance())).expect("prepared").bytes;
+    let clean = p
+        .prepare(Input::Bytes(&instance()))
+        .expect("prepared")
+        .bytes;
     let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/deid_bytes/ct-utf8.dcm");
     let native = std::fs::read(seed).expect("seed");
     let tails: [&[u8]; 3] = [
         &[0u8; 64],
         &cat(&[b"\x01\x00\x02\x00garbage ", CANARY]),
-        &[0xFF, 0xFF, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2, 3],
+        &[
+            0xFF, 0xFF, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2, 3,
+        ],
     ];
     for (n, tail) in tails.iter().enumerate() {
         let bytes = cat(&[&instance(), tail]);
-        let out = p.prepare(Input::Bytes(&bytes)).unwrap_or_else(|h| {
-            panic!("tail {n} held: {}", h.quarantine.reason)
-        });
+        let out = p
+            .prepare(Input::Bytes(&bytes))
+            .unwrap_or_else(|h| panic!("tail {n} held: {}", h.quarantine.reason));
         assert_eq!(out.bytes, clean, "tail {n}: written without the bytes");
         let seen = p.inspect(Input::Bytes(&bytes)).expect("inspect");
         let note = seen
@@ -252,7 +289,10 @@ fn bytes_after_the_data_set_are_left_out_and_reported() {
             .unwrap_or_else(|| panic!("tail {n}: reported"));
         assert_eq!(
             note.rule,
-            format!("{} bytes after the end of the data set (not an element) left out", tail.len())
+            format!(
+                "{} bytes after the end of the data set (not an element) left out",
+                tail.len()
+            )
         );
         // after native pixel data read from a file (the pass-through path) too
         let file = tmp.path().join(format!("t{n}.dcm"));
@@ -277,7 +317,9 @@ fn a_data_set_cut_inside_an_element_is_still_held() {
     }
     // an ascending element claiming more bytes than the file has: truncated, not trailing
     let mut cut = whole.clone();
-    cut.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0x00, 0x01, 0, 0, b'x']);
+    cut.extend_from_slice(&[
+        0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0x00, 0x01, 0, 0, b'x',
+    ]);
     assert!(matches!(p.run(Input::Bytes(&cut)), Outcome::Held(_)));
     assert!(intake::open_bytes_trimmed(&cut).is_err());
 }

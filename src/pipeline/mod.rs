@@ -168,9 +168,8 @@ impl Pipeline {
     /// The object, its pixels when they pass as bytes, and how many bytes after the end of
     /// its data set were left out.
     fn open(&self, input: Input<'_>) -> Result<(DefaultDicomObject, Pixels, usize), SkipReason> {
-        let whole = |bytes: &[u8]| {
-            intake::open_bytes_trimmed(bytes).map(|(o, n)| (o, Pixels::InObject, n))
-        };
+        let whole =
+            |bytes: &[u8]| intake::open_bytes_trimmed(bytes).map(|(o, n)| (o, Pixels::InObject, n));
         match input {
             Input::FilePassingPixels(path) if self.passes_pixels() => {
                 let (obj, px, dropped) = intake::open_for_deid(path)?;
@@ -387,7 +386,11 @@ fn compressed(
     }
     let obj = match px {
         Pixels::InMemory { bytes, .. } => intake::open_bytes(&bytes)?,
-        _ => intake::bounded::read_regular(path).and_then(|b| intake::open_bytes_trimmed(&b))?.0,
+        _ => {
+            intake::bounded::read_regular(path)
+                .and_then(|b| intake::open_bytes_trimmed(&b))?
+                .0
+        }
     };
     Ok((obj, Pixels::InObject))
 }

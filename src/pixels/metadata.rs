@@ -35,7 +35,10 @@ pub enum Codec {
 /// cleans; `None` for native, RLE, video and other encapsulated syntaxes.
 pub fn codec(transfer_syntax: &str) -> Option<Codec> {
     let ts = transfer_syntax.trim_end_matches(['\0', ' ']);
-    let last = ts.strip_prefix("1.2.840.10008.1.2.4.")?.parse::<u32>().ok()?;
+    let last = ts
+        .strip_prefix("1.2.840.10008.1.2.4.")?
+        .parse::<u32>()
+        .ok()?;
     match last {
         50..=66 | 70 | 80 | 81 => Some(Codec::Jpeg),
         90..=93 | 201..=203 => Some(Codec::Jpeg2000),
@@ -69,7 +72,10 @@ pub struct Removal {
 impl Removal {
     /// A sentence for a decision, e.g. `frame 0: COM segment removed (37 bytes)`.
     pub fn sentence(&self) -> String {
-        format!("frame {}: {} removed ({} bytes)", self.frame, self.what, self.bytes)
+        format!(
+            "frame {}: {} removed ({} bytes)",
+            self.frame, self.what, self.bytes
+        )
     }
 }
 
@@ -111,7 +117,8 @@ fn u32_at(d: &[u8], i: usize) -> Step<u32> {
 
 fn slice(d: &[u8], r: Range<usize>) -> Step<&[u8]> {
     let at = r.start;
-    d.get(r).ok_or(("a segment runs past the end of the frame", at))
+    d.get(r)
+        .ok_or(("a segment runs past the end of the frame", at))
 }
 
 fn jpeg_marker_name(m: u8) -> String {
@@ -268,7 +275,8 @@ fn j2k_segment(
     w.regions
         .push((format!("{label}{}", j2k_marker_name(m)), i..end));
     if m == 0x64 {
-        w.removed.push((format!("{label}COM marker segment"), segment.len()));
+        w.removed
+            .push((format!("{label}COM marker segment"), segment.len()));
         return Ok((end, segment.len()));
     }
     kept.extend_from_slice(segment);
@@ -373,7 +381,13 @@ fn jp2_box(d: &[u8], i: usize, limit: usize) -> Step<([u8; 4], usize, usize)> {
 fn box_name(kind: [u8; 4]) -> String {
     let s: String = kind
         .iter()
-        .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '?' })
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '?'
+            }
+        })
         .collect();
     format!("JP2 '{s}' box")
 }
@@ -432,7 +446,8 @@ fn walk_jp2(d: &[u8], w: &mut Walk) -> Step<usize> {
                     ) {
                         content.extend_from_slice(bytes);
                     } else {
-                        w.removed.push((format!("jp2h {}", box_name(child)), bytes.len()));
+                        w.removed
+                            .push((format!("jp2h {}", box_name(child)), bytes.len()));
                     }
                     j = child_end;
                 }
@@ -442,12 +457,16 @@ fn walk_jp2(d: &[u8], w: &mut Walk) -> Step<usize> {
             b"jp2c" => {
                 let body = slice(d, i + header..end)?;
                 let mut inner = Walk::default();
-                let used = walk_j2k(body, &mut inner).map_err(|(what, at)| (what, at + i + header))?;
+                let used =
+                    walk_j2k(body, &mut inner).map_err(|(what, at)| (what, at + i + header))?;
                 if lbox == 0 {
                     // runs to the end of the file: here, to the end of the codestream
                     end = i + header + used;
                 } else if body.get(used..).is_some_and(|r| r.iter().any(|&b| b != 0)) {
-                    return Err(("data after the codestream inside its box", i + header + used));
+                    return Err((
+                        "data after the codestream inside its box",
+                        i + header + used,
+                    ));
                 }
                 if lbox == 0 {
                     w.out.extend_from_slice(slice(d, i..i + 8)?);
@@ -457,7 +476,8 @@ fn walk_jp2(d: &[u8], w: &mut Walk) -> Step<usize> {
                 }
                 w.out.append(&mut inner.out);
                 if lbox != 0 {
-                    w.out.extend_from_slice(body.get(used..).unwrap_or_default());
+                    w.out
+                        .extend_from_slice(body.get(used..).unwrap_or_default());
                 }
                 w.removed.append(&mut inner.removed);
                 let base = i + header;
@@ -611,13 +631,8 @@ fn frames(offsets: &[u64], fragments: &[Vec<u8>]) -> Result<Vec<Range<usize>>, M
     while k < fragments.len() {
         let n = out.len();
         let begin = data_starts.get(k).copied().unwrap_or(all.len());
-        let (_, used) = walk(all.get(begin..).unwrap_or_default()).map_err(|(what, at)| {
-            MetadataError {
-                frame: n,
-                what,
-                at,
-            }
-        })?;
+        let (_, used) = walk(all.get(begin..).unwrap_or_default())
+            .map_err(|(what, at)| MetadataError { frame: n, what, at })?;
         let end = begin + used;
         // the last fragment that starts before the image ends
         let mut j = k;

@@ -25,13 +25,19 @@ fn open(rel: &str) -> DefaultDicomObject {
     } else {
         samples().join(rel)
     };
-    OpenFileOptions::new()
-        .open_file(&p)
-        .unwrap_or_else(|e| panic!("{} (sample corpus: tests/data/fetch-samples.sh): {e}", p.display()))
+    OpenFileOptions::new().open_file(&p).unwrap_or_else(|e| {
+        panic!(
+            "{} (sample corpus: tests/data/fetch-samples.sh): {e}",
+            p.display()
+        )
+    })
 }
 
 fn ts(obj: &DefaultDicomObject) -> String {
-    obj.meta().transfer_syntax().trim_end_matches('\0').to_string()
+    obj.meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string()
 }
 
 /// The single frame of a single-frame object, fragments joined.
@@ -92,7 +98,12 @@ fn jpeg_with_metadata(frame: &[u8]) -> Vec<u8> {
         CANARY,
         b"</x:xmpmeta>",
     ]);
-    let head = [segment(0xFE, CANARY), segment(0xE1, &exif), segment(0xE1, &xmp)].concat();
+    let head = [
+        segment(0xFE, CANARY),
+        segment(0xE1, &exif),
+        segment(0xE1, &xmp),
+    ]
+    .concat();
     let d = splice(frame, 2, &head);
     let sos = find_marker(&d, 2, 0xDA);
     splice(&d, sos, &segment(0xFE, CANARY))
@@ -182,7 +193,10 @@ fn jfif_and_adobe_segments_are_kept_and_listed_as_regions() {
     let obj = open("pydicom/test_files/SC_rgb_jpeg_dcmtk.dcm");
     let f = frame_of(&obj);
     let c = clean_frame(0, &f).expect("walks");
-    assert!(c.bytes.starts_with(&[0xFF, 0xD8, 0xFF, 0xE0]), "JFIF APP0 kept");
+    assert!(
+        c.bytes.starts_with(&[0xFF, 0xD8, 0xFF, 0xE0]),
+        "JFIF APP0 kept"
+    );
     let r = regions(3, &c.bytes);
     let labels: Vec<&str> = r.iter().map(|(l, _)| l.as_str()).collect();
     assert!(labels.contains(&"frame 3: APP0"), "{labels:?}");
@@ -201,7 +215,10 @@ fn jfif_and_adobe_segments_are_kept_and_listed_as_regions() {
     let c = clean_frame(0, &d).expect("walks");
     assert!(contains(&c.bytes, &adobe));
     assert_eq!(c.removals.len(), 1);
-    assert_eq!(c.removals[0].sentence(), "frame 0: APP0 segment removed (19 bytes)");
+    assert_eq!(
+        c.removals[0].sentence(),
+        "frame 0: APP0 segment removed (19 bytes)"
+    );
 }
 
 #[test]
@@ -215,7 +232,10 @@ fn metadata_in_regions_is_found_before_cleaning() {
         .iter()
         .filter(|(l, _)| l == "frame 0: COM")
         .all(|(_, x)| contains(&dirty[x.clone()], CANARY)));
-    assert_eq!(regions(1, b"garbage"), vec![("frame 1: unparsed".to_string(), 0..7)]);
+    assert_eq!(
+        regions(1, b"garbage"),
+        vec![("frame 1: unparsed".to_string(), 0..7)]
+    );
 }
 
 /// The codestream with a COM after SIZ and one in the first tile-part header.
@@ -239,7 +259,10 @@ fn check_j2k_sample(rel: &str) {
     let dirty = j2k_with_metadata(&original);
     let labels: Vec<String> = regions(0, &dirty).into_iter().map(|r| r.0).collect();
     assert!(labels.contains(&"frame 0: COM".to_string()), "{labels:?}");
-    assert!(labels.contains(&"frame 0: tile-part 0: COM".to_string()), "{labels:?}");
+    assert!(
+        labels.contains(&"frame 0: tile-part 0: COM".to_string()),
+        "{labels:?}"
+    );
     let before = clean_frame(0, &original).expect("original walks");
     let c = clean_frame(0, &dirty).expect("walks");
     assert!(!contains(&c.bytes, CANARY), "{rel}");
@@ -295,7 +318,10 @@ fn jp2_metadata_boxes_go_and_the_codestream_is_cleaned() {
     let c = clean_frame(0, &dirty).expect("walks");
     assert!(!contains(&c.bytes, CANARY));
     let what: Vec<&str> = c.removals.iter().map(|r| r.what.as_str()).collect();
-    assert!(what.contains(&"JP2 'xml ' box") && what.contains(&"JP2 'uuid' box"), "{what:?}");
+    assert!(
+        what.contains(&"JP2 'xml ' box") && what.contains(&"JP2 'uuid' box"),
+        "{what:?}"
+    );
     assert_eq!(c.bytes, before.bytes);
     let cleaned = with_frame(&obj, c.bytes.into_owned());
     assert_eq!(pixels(&cleaned), pixels(&obj));
@@ -321,10 +347,18 @@ fn jp2_metadata_boxes_go_and_the_codestream_is_cleaned() {
     assert!(!contains(&c.bytes, CANARY));
     let clean_h = jp2_box_bytes(b"jp2h", &[ihdr, colr].concat());
     let clean_cs = clean_frame(0, &cs).expect("walks").bytes.into_owned();
-    let expected = cat(&[&JP2_SIGNATURE, &ftyp, &clean_h, &jp2_box_bytes(b"jp2c", &clean_cs)]);
+    let expected = cat(&[
+        &JP2_SIGNATURE,
+        &ftyp,
+        &clean_h,
+        &jp2_box_bytes(b"jp2c", &clean_cs),
+    ]);
     assert_eq!(c.bytes.as_ref(), expected.as_slice());
     let labels: Vec<String> = regions(0, &c.bytes).into_iter().map(|r| r.0).collect();
-    assert!(labels.contains(&"frame 0: JP2 'ftyp' box".to_string()), "{labels:?}");
+    assert!(
+        labels.contains(&"frame 0: JP2 'ftyp' box".to_string()),
+        "{labels:?}"
+    );
     assert!(labels.contains(&"frame 0: SIZ".to_string()), "{labels:?}");
 }
 
@@ -335,19 +369,39 @@ fn frames_follow_the_offset_table_and_are_rewritten_with_it() {
     let dirty = jpeg_with_metadata(&f);
     // frame 0 in two fragments, frame 1 (dirty) in one, frame 2 in one
     let half = f.len() / 2 & !1;
-    let fragments = vec![f[..half].to_vec(), f[half..].to_vec(), dirty.clone(), f.clone()];
-    let bot = [0u64, 16 + f.len() as u64, 24 + (f.len() + dirty.len()) as u64];
-    let s = clean_fragments(&bot, &fragments).expect("walks").expect("changed");
+    let fragments = vec![
+        f[..half].to_vec(),
+        f[half..].to_vec(),
+        dirty.clone(),
+        f.clone(),
+    ];
+    let bot = [
+        0u64,
+        16 + f.len() as u64,
+        24 + (f.len() + dirty.len()) as u64,
+    ];
+    let s = clean_fragments(&bot, &fragments)
+        .expect("walks")
+        .expect("changed");
     assert_eq!(s.fragments.len(), 4);
     assert_eq!(s.fragments[0], fragments[0]);
     assert_eq!(s.fragments[1], fragments[1]);
     assert!(!contains(&s.fragments[2], CANARY));
     assert_eq!(s.fragments[3], f);
-    assert_eq!(s.offsets, vec![0, 16 + f.len() as u64, 24 + (f.len() + s.fragments[2].len()) as u64]);
+    assert_eq!(
+        s.offsets,
+        vec![
+            0,
+            16 + f.len() as u64,
+            24 + (f.len() + s.fragments[2].len()) as u64
+        ]
+    );
     assert!(s.removals.iter().all(|r| r.frame == 1));
     assert_eq!(s.removals.len(), 4);
     // without a table: frames found by walking, the same result
-    let t = clean_fragments(&[], &fragments).expect("walks").expect("changed");
+    let t = clean_fragments(&[], &fragments)
+        .expect("walks")
+        .expect("changed");
     assert_eq!(t.fragments, s.fragments);
     // a table that does not point at fragments
     let e = clean_fragments(&[0, 9], &fragments).expect_err("bad table");
@@ -373,12 +427,17 @@ fn the_object_is_cleaned_in_place_with_its_offset_tables() {
     let t = ts(&obj);
     let removed = clean_object(&mut obj, &t).expect("cleans");
     assert_eq!(removed.len(), 8);
-    assert_eq!(removed[0].sentence(), format!("frame 0: COM segment removed ({} bytes)", CANARY.len() + 4));
+    assert_eq!(
+        removed[0].sentence(),
+        format!("frame 0: COM segment removed ({} bytes)", CANARY.len() + 4)
+    );
     let e = obj.element(PIXEL_DATA).expect("pixel data");
     let bot = e.value().offset_table().expect("table").to_vec();
     let frags = e.value().fragments().expect("fragments");
     assert_eq!(bot, vec![0, len(&frags[0])]);
-    assert!(frags.iter().all(|g| !contains(g, CANARY) && g.len() % 2 == 0));
+    assert!(frags
+        .iter()
+        .all(|g| !contains(g, CANARY) && g.len() % 2 == 0));
     // native pixel data and other syntaxes are left alone
     let mut native = open("fuzz/corpus/deid_bytes/ct-utf8.dcm");
     let t = ts(&native);
