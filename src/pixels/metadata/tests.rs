@@ -368,7 +368,7 @@ fn frames_follow_the_offset_table_and_are_rewritten_with_it() {
     let f = frame_of(&obj);
     let dirty = jpeg_with_metadata(&f);
     // frame 0 in two fragments, frame 1 (dirty) in one, frame 2 in one
-    let half = f.len() / 2 & !1;
+    let half = (f.len() / 2) & !1;
     let fragments = vec![
         f[..half].to_vec(),
         f[half..].to_vec(),
