@@ -4,6 +4,7 @@
 
 mod support;
 
+mod compressed;
 mod config;
 mod ctp;
 mod ctp_http;

@@ -81,6 +81,9 @@ pub struct DeidSummary {
     /// Inputs that are copies of an instance written from another input (same SOP Instance
     /// UID); not counted in `written`.
     pub duplicates: Vec<Failure>,
+    /// Inputs the profile leaves out (encapsulated documents under
+    /// `drop_encapsulated_documents`), with why: neither written nor quarantined.
+    pub left_out: Vec<Failure>,
 }
 
 /// Before/after of one file.
@@ -143,6 +146,7 @@ enum Outcome {
     },
     Failed(Failure),
     Skipped,
+    LeftOut(Failure),
 }
 
 fn usage<E: Classify + std::fmt::Display>(e: E) -> ApiError {
@@ -186,6 +190,10 @@ pub(crate) fn pixel_policy(
 fn process((index, path): (usize, &Path), pipeline: &Pipeline, out: &sink::Folder) -> Outcome {
     match pipeline.run(Input::FilePassingPixels(path)) {
         crate::pipeline::Outcome::NotPatientObject => Outcome::Skipped,
+        crate::pipeline::Outcome::LeftOut(reason) => Outcome::LeftOut(Failure {
+            path: path.display().to_string(),
+            reason,
+        }),
         crate::pipeline::Outcome::Held(h) => Outcome::Quarantined {
             path: path.to_path_buf(),
             sop: h.sop,
@@ -300,6 +308,7 @@ impl Session {
             quarantine: Vec::new(),
             failures: Vec::new(),
             duplicates: Vec::new(),
+            left_out: Vec::new(),
         };
         let mut files = Vec::new();
         for f in walk(&roots) {
@@ -346,6 +355,7 @@ impl Session {
                         path,
                     } => written.push((target, index, path)),
                     Outcome::Skipped => summary.skipped += 1,
+                    Outcome::LeftOut(f) => summary.left_out.push(f),
                     Outcome::Failed(f) => {
                         summary.failed += 1;
                         summary.failures.push(f);

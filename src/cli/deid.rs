@@ -69,6 +69,9 @@ pub fn run(
         for d in &summary.duplicates {
             println!("  duplicate {}: {}", escape(&d.path), escape(&d.reason));
         }
+        for d in &summary.left_out {
+            println!("  left out {}: {}", escape(&d.path), escape(&d.reason));
+        }
     }
     Ok(if summary.failed > 0 {
         EXIT_FAILED

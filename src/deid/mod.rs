@@ -71,6 +71,9 @@ pub enum QuarantineCode {
     ResidualPixelText,
     /// An identifying value of the source is still in the de-identified output.
     ResidualIdentity,
+    /// The object carries an encapsulated document (PDF, CDA, STL, OBJ, MTL) whose content
+    /// de-identification cannot clean.
+    EncapsulatedDocument,
 }
 
 impl QuarantineCode {
@@ -86,6 +89,7 @@ impl QuarantineCode {
             QuarantineCode::CtpError => "ctp_error",
             QuarantineCode::ResidualPixelText => "residual_pixel_text",
             QuarantineCode::ResidualIdentity => "residual_identity",
+            QuarantineCode::EncapsulatedDocument => "encapsulated_document",
         }
     }
 }
@@ -170,7 +174,44 @@ fn date_offset(
     }
 }
 
+const ENCAPSULATED_DOCUMENT: Tag = Tag(0x0042, 0x0011);
+const SOP_CLASS_UID: Tag = Tag(0x0008, 0x0016);
+
+/// What kind of encapsulated document the object carries, if any: by its SOP Class (PDF,
+/// CDA, STL, OBJ, MTL) or, for any other class, by an Encapsulated Document element.
+pub fn encapsulated_document(ds: &InMemDicomObject) -> Option<&'static str> {
+    let kind = match top_text(ds, SOP_CLASS_UID).as_str() {
+        "1.2.840.10008.5.1.4.1.1.104.1" => "PDF",
+        "1.2.840.10008.5.1.4.1.1.104.2" => "CDA",
+        "1.2.840.10008.5.1.4.1.1.104.3" => "STL",
+        "1.2.840.10008.5.1.4.1.1.104.4" => "OBJ",
+        "1.2.840.10008.5.1.4.1.1.104.5" => "MTL",
+        _ if ds.get(ENCAPSULATED_DOCUMENT).is_some() => "document",
+        _ => return None,
+    };
+    Some(kind)
+}
+
+/// The hold of an object carrying an encapsulated document (the profile's
+/// `drop_encapsulated_documents` says it is left out rather than held).
+fn document_hold(kind: &str, profile: &Profile) -> Quarantine {
+    let reason = if profile.drop_encapsulated_documents {
+        format!("an encapsulated {kind}: left out, as the profile drops encapsulated documents (drop_encapsulated_documents)")
+    } else {
+        format!(
+            "an encapsulated {kind}: its content cannot be de-identified, so it is held for review"
+        )
+    };
+    Quarantine {
+        code: QuarantineCode::EncapsulatedDocument,
+        reason,
+        missing_key: None,
+    }
+}
+
 /// De-identifies one object with `profile` and `keys`. `transfer_syntax` is the file's.
+/// An object carrying an encapsulated document is never de-identified: it is held (or, by
+/// the profile's option, left out) in every mode.
 pub fn deidentify(
     mut ds: InMemDicomObject,
     transfer_syntax: &str,
@@ -178,6 +219,9 @@ pub fn deidentify(
     keys: &Keys,
     ctx: Context<'_>,
 ) -> Result<Deidentified, Quarantine> {
+    if let Some(kind) = encapsulated_document(&ds) {
+        return Err(document_hold(kind, profile));
+    }
     if let Some(engine) = &profile.ctp {
         return ctp::deidentify(ds, transfer_syntax, profile, engine, keys, ctx);
     }

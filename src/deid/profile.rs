@@ -192,6 +192,9 @@ struct ProfileFile {
     /// Inline allow-list; when absent and retain_safe_private is on, the shipped list is used.
     #[serde(default)]
     safe_private: Option<Vec<SafePrivate>>,
+    /// Objects carrying an encapsulated document are left out instead of held.
+    #[serde(default)]
+    drop_encapsulated_documents: bool,
 }
 
 /// The shipped profiles: (name, file text).
@@ -233,6 +236,9 @@ pub struct Profile {
     safe_private: BTreeSet<(u16, String, u8)>,
     /// Set when the profile is a CTP DicomAnonymizer script: that engine runs instead.
     pub ctp: Option<super::ctp::Engine>,
+    /// Objects carrying an encapsulated document (PDF, CDA, STL, OBJ, MTL) are left out and
+    /// reported instead of held in the quarantine (profile file: `drop_encapsulated_documents`).
+    pub drop_encapsulated_documents: bool,
 }
 
 fn invalid(what: &str, message: impl Into<String>) -> ProfileError {
@@ -327,6 +333,7 @@ impl Profile {
             private,
             safe_private: allow,
             ctp: None,
+            drop_encapsulated_documents: false,
         };
         p.sha256 = hex::encode(Sha256::digest(p.canonical().as_bytes()));
         Ok(p)
@@ -354,6 +361,9 @@ impl Profile {
             s.push_str(&format!("{:02x}xx{el} {}\n", high >> 8, r.action));
         }
         s.push_str(&format!("private {}\n", self.private.action));
+        if self.drop_encapsulated_documents {
+            s.push_str("drop encapsulated-documents\n");
+        }
         for (g, c, e) in &self.safe_private {
             s.push_str(&format!("safe {g:04x} {c} {e:02x}\n"));
         }
@@ -435,7 +445,12 @@ impl Profile {
                     None => shipped_safe_private()?,
                 };
                 let options: BTreeSet<DeidOption> = f.options.into_iter().collect();
-                Profile::compile(&f.name, &f.description, &base, &options, &safe)
+                let mut p = Profile::compile(&f.name, &f.description, &base, &options, &safe)?;
+                if f.drop_encapsulated_documents {
+                    p.drop_encapsulated_documents = true;
+                    p.sha256 = hex::encode(Sha256::digest(p.canonical().as_bytes()));
+                }
+                Ok(p)
             }
             _ => Err(invalid(
                 what,
@@ -497,6 +512,7 @@ impl Profile {
                 script: std::sync::Arc::new(script),
                 env: super::ctp::Env::default(),
             }),
+            drop_encapsulated_documents: false,
         })
     }
 

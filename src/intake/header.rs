@@ -124,7 +124,9 @@ pub fn read_header(path: &Path) -> Result<Read1, SkipReason> {
                 // Some writers declare explicit VR but write implicit VR (as pydicom and
                 // dcmtk's readers tolerate): read the data set again as implicit VR.
                 Err(reason @ (SkipReason::Truncated | SkipReason::Corrupt)) => {
-                    return implicit_fallback(path, &meta, size).unwrap_or(Err(reason));
+                    return implicit_fallback(path, &meta, size)
+                        .or_else(|| preamble.then(|| trailing_fallback(path)).flatten())
+                        .unwrap_or(Err(reason));
                 }
                 Err(reason) => return Err(reason),
             };
@@ -196,6 +198,16 @@ fn open_deflated_file(
 }
 
 const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+
+/// A file with bytes after the end of its data set (padding, garbage): its header read
+/// without them (`None` when there are none or it still cannot be read).
+fn trailing_fallback(path: &Path) -> Option<Result<Read1, SkipReason>> {
+    let bytes = super::bounded::read_regular(path).ok()?;
+    match super::open_bytes_trimmed(&bytes) {
+        Ok((obj, dropped)) if dropped > 0 => Some(header_of_part10(path, &obj)),
+        _ => None,
+    }
+}
 
 /// Reads the data set after the meta group as implicit VR little endian, when the declared
 /// syntax is an explicit little-endian one and did not parse.

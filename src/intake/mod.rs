@@ -9,6 +9,7 @@ pub mod bounded;
 pub mod guard;
 pub mod header;
 pub mod reason;
+pub mod trailing;
 pub mod walk;
 
 use std::collections::HashSet;
@@ -335,6 +336,33 @@ pub fn open_bytes(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, Skip
         .map_err(|_| SkipReason::Corrupt)
 }
 
+/// [`open_bytes`], and when the file has bytes after the end of its data set that are not an
+/// element (padding, garbage), the file read without them: the object and how many bytes
+/// were left out. A data set cut short inside an element is still refused.
+pub fn open_bytes_trimmed(
+    bytes: &[u8],
+) -> Result<(dicom_object::DefaultDicomObject, usize), SkipReason> {
+    match open_bytes(bytes) {
+        Ok(o) => Ok((o, 0)),
+        Err(why) => match dataset_end_of_file(bytes) {
+            Some(end) => open_bytes(bytes.get(..end).unwrap_or_default())
+                .map(|o| (o, bytes.len() - end))
+                .map_err(|_| why),
+            None => Err(why),
+        },
+    }
+}
+
+/// Where the data set of a whole Part-10 file ends, when bytes that are not an element
+/// follow it ([`trailing::dataset_end`]).
+fn dataset_end_of_file(bytes: &[u8]) -> Option<usize> {
+    let (meta, _) = guard::scan_meta(bytes, bytes.len() as u64, true).ok()?;
+    let ts = meta.ts_uid.as_deref()?;
+    let start = usize::try_from(meta.dataset_offset).ok()?;
+    let ds = bytes.get(start..)?;
+    trailing::dataset_end(ds, ts).map(|e| start + e)
+}
+
 /// A file read for de-identification with its pixel data left as bytes.
 pub struct Split {
     /// The object. Without Pixel Data when `pixel_data` is set; whole otherwise.
@@ -406,10 +434,11 @@ const HEADER_PREFIX: usize = 256 * 1024;
 /// Opens a file for de-identification without decoding its Pixel Data when it is the last
 /// top-level element: small files are read whole ([`open_split`]); for large ones only the
 /// first 256 KB are read when the header fits in them, and the pixels stay in the file. The
-/// length guard covers every element either way.
+/// length guard covers every element either way. The third value counts the bytes after the
+/// end of the data set that were left out (see [`open_bytes_trimmed`]).
 pub fn open_for_deid(
     path: &std::path::Path,
-) -> Result<(dicom_object::DefaultDicomObject, Pixels), SkipReason> {
+) -> Result<(dicom_object::DefaultDicomObject, Pixels, usize), SkipReason> {
     use std::io::Read as _;
     let mut f = bounded::open_regular(path)?;
     let size = f.metadata().map_err(|e| SkipReason::from_io(&e))?.len();
@@ -428,16 +457,27 @@ pub fn open_for_deid(
                     offset,
                     len,
                 },
+                0,
             ));
         }
         f.read_to_end(&mut prefix)
             .map_err(|e| SkipReason::from_io(&e))?;
     }
-    let bytes = prefix;
-    let split = open_split(&bytes)?;
+    let mut bytes = prefix;
+    let (split, dropped) = match open_split(&bytes) {
+        Ok(s) => (s, 0),
+        Err(why) => {
+            let Some(end) = dataset_end_of_file(&bytes) else {
+                return Err(why);
+            };
+            let dropped = bytes.len() - end;
+            bytes.truncate(end);
+            (open_split(&bytes).map_err(|_| why)?, dropped)
+        }
+    };
     Ok(match split.pixel_data {
-        Some(range) => (split.object, Pixels::InMemory { bytes, range }),
-        None => (split.object, Pixels::InObject),
+        Some(range) => (split.object, Pixels::InMemory { bytes, range }, dropped),
+        None => (split.object, Pixels::InObject, dropped),
     })
 }
 

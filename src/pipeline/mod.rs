@@ -18,6 +18,7 @@ use dicom_object::DefaultDicomObject;
 use crate::deid::{self, Context, Decision, Deidentified, Keys, LookupTable, Profile};
 use crate::deid::{Quarantine, QuarantineCode};
 use crate::intake::{self, Pixels, SkipReason};
+use crate::pixels;
 
 pub use gate::{GateError, PixelPolicy};
 
@@ -66,6 +67,9 @@ pub enum Outcome {
     Held(Held),
     /// Not a patient object (a DICOMDIR): left out.
     NotPatientObject,
+    /// Left out by the profile (an encapsulated document under
+    /// `drop_encapsulated_documents`), with why: neither delivered nor held.
+    LeftOut(String),
 }
 
 /// A de-identified object not yet written; Pixel Data passed through undecoded, if any,
@@ -165,10 +169,17 @@ impl Pipeline {
         self.pixels.leaves_pixels() && self.profile.ctp.is_none()
     }
 
-    fn open(&self, input: Input<'_>) -> Result<(DefaultDicomObject, Pixels), SkipReason> {
-        let whole = |bytes: &[u8]| intake::open_bytes(bytes).map(|o| (o, Pixels::InObject));
+    /// The object, its pixels when they pass as bytes, and how many bytes after the end of
+    /// its data set were left out.
+    fn open(&self, input: Input<'_>) -> Result<(DefaultDicomObject, Pixels, usize), SkipReason> {
+        let whole =
+            |bytes: &[u8]| intake::open_bytes_trimmed(bytes).map(|(o, n)| (o, Pixels::InObject, n));
         match input {
-            Input::FilePassingPixels(path) if self.passes_pixels() => intake::open_for_deid(path),
+            Input::FilePassingPixels(path) if self.passes_pixels() => {
+                let (obj, px, dropped) = intake::open_for_deid(path)?;
+                let (obj, px) = compressed(path, obj, px)?;
+                Ok((obj, px, dropped))
+            }
             Input::File(path) | Input::FilePassingPixels(path) => {
                 intake::bounded::read_regular(path).and_then(|b| whole(&b))
             }
@@ -178,15 +189,21 @@ impl Pipeline {
 
     /// Runs one input: read (guarded), pixel gate, de-identification. A DICOMDIR is left out.
     pub fn run(&self, input: Input<'_>) -> Outcome {
-        let (obj, pixels) = match self.open(input) {
+        let (obj, pixels, dropped) = match self.open(input) {
             Ok(o) => o,
             Err(why) => return Outcome::Held(unreadable_input(&why)),
         };
         if clean(&obj.meta().media_storage_sop_class_uid) == MEDIA_STORAGE_DIRECTORY {
             return Outcome::NotPatientObject;
         }
-        match self.clear(obj, pixels, self.record_values) {
+        match self.clear(obj, pixels, dropped, self.record_values) {
             Ok(out) => Outcome::Prepared(out),
+            Err(held)
+                if held.quarantine.code == QuarantineCode::EncapsulatedDocument
+                    && self.profile.drop_encapsulated_documents =>
+            {
+                Outcome::LeftOut(held.quarantine.reason)
+            }
             Err(held) => Outcome::Held(held),
         }
     }
@@ -195,15 +212,16 @@ impl Pipeline {
     /// target). Every input is taken as a patient object (the catalog hands over instances
     /// only).
     pub fn prepare(&self, input: Input<'_>) -> Result<Prepared, Held> {
-        let (obj, pixels) = self.open(input).map_err(|why| unreadable_input(&why))?;
-        self.clear(obj, pixels, self.record_values)?.into_prepared()
+        let (obj, pixels, dropped) = self.open(input).map_err(|why| unreadable_input(&why))?;
+        self.clear(obj, pixels, dropped, self.record_values)?
+            .into_prepared()
     }
 
     /// Before/after of one input, nothing written. `Err`: it cannot be read as DICOM.
     pub fn inspect(&self, input: Input<'_>) -> Result<Inspection, SkipReason> {
-        let (obj, pixels) = self.open(input)?;
+        let (obj, pixels, dropped) = self.open(input)?;
         let original = obj.clone();
-        let held = match self.clear(obj, pixels, true) {
+        let held = match self.clear(obj, pixels, dropped, true) {
             Ok(out) => {
                 return Ok(Inspection {
                     relative_path: Some(out.deidentified.relative_path),
@@ -240,6 +258,7 @@ impl Pipeline {
         &self,
         mut obj: DefaultDicomObject,
         pixels: Pixels,
+        trailing: usize,
         record_values: bool,
     ) -> Result<Output, Held> {
         let meta = obj.meta();
@@ -255,6 +274,11 @@ impl Pipeline {
         if let Some(m) = &masked {
             ts = m.transfer_syntax.clone();
         }
+        let removed = crate::pixels::metadata::clean_object(&mut obj, &ts).map_err(|e| {
+            hold(unreadable(format!(
+                "the compressed pixel data cannot be checked for embedded metadata ({e})"
+            )))
+        })?;
         let ctx = Context {
             lookup: self.lookup.as_ref(),
             mask_rule: masked.as_ref().map(|m| m.rule.as_str()),
@@ -270,6 +294,26 @@ impl Pipeline {
             ));
         }
         let mut d = deid::deidentify(ds, &ts, &self.profile, &self.keys, ctx).map_err(hold)?;
+        d.decisions.extend(removed.iter().map(|r| Decision {
+            path: "(7FE0,0010)".into(),
+            name: "PixelData".into(),
+            action: deid::Action::C,
+            rule: r.sentence(),
+            before: None,
+            after: None,
+        }));
+        if trailing > 0 {
+            d.decisions.push(Decision {
+                path: "(end of data set)".into(),
+                name: "TrailingBytes".into(),
+                action: deid::Action::X,
+                rule: format!(
+                    "{trailing} bytes after the end of the data set (not an element) left out"
+                ),
+                before: None,
+                after: None,
+            });
+        }
         let hits = needles.search(&d.meta, &d.dataset);
         if !hits.is_empty() {
             return Err(hold(Quarantine {
@@ -342,6 +386,29 @@ impl Output {
     }
 }
 
+/// Compressed Pixel Data of a JPEG or JPEG 2000 family is read into the object (as fragments,
+/// not decoded) so that its frames are cleaned of embedded metadata; only other pixel data
+/// passes from input to output as bytes.
+fn compressed(
+    path: &Path,
+    obj: DefaultDicomObject,
+    px: Pixels,
+) -> Result<(DefaultDicomObject, Pixels), SkipReason> {
+    let ts = clean(&obj.meta().transfer_syntax);
+    if matches!(px, Pixels::InObject) || pixels::metadata::codec(&ts).is_none() {
+        return Ok((obj, px));
+    }
+    let obj = match px {
+        Pixels::InMemory { bytes, .. } => intake::open_bytes(&bytes)?,
+        _ => {
+            intake::bounded::read_regular(path)
+                .and_then(|b| intake::open_bytes_trimmed(&b))?
+                .0
+        }
+    };
+    Ok((obj, Pixels::InObject))
+}
+
 /// Scan label inside a session: the series number, else digits of the new Series UID.
 fn scan_label(ds: &dicom_object::InMemDicomObject, new_series_uid: &str) -> String {
     let number = ds
@@ -360,5 +427,7 @@ fn scan_label(ds: &dicom_object::InMemDicomObject, new_series_uid: &str) -> Stri
     }
 }
 
+#[cfg(test)]
+mod compressed_tests;
 #[cfg(test)]
 mod tests;

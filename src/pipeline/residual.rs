@@ -224,40 +224,6 @@ fn tag_text(t: Tag) -> String {
     format!("({:04X},{:04X})", t.group(), t.element())
 }
 
-/// The header regions of one compressed frame that can carry text: the marker segments of a
-/// JPEG stream up to its first scan (APPn, COM and the others), with a label.
-fn frame_regions(frame: &[u8]) -> Vec<(String, std::ops::Range<usize>)> {
-    let mut out = Vec::new();
-    if !frame.starts_with(&[0xFF, 0xD8]) {
-        return out;
-    }
-    let mut i = 2usize;
-    while let (Some(&0xFF), Some(&marker)) = (frame.get(i), frame.get(i + 1)) {
-        if marker == 0xFF {
-            i += 1;
-            continue;
-        }
-        let Some(len) = frame
-            .get(i + 2..i + 4)
-            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-        else {
-            break;
-        };
-        let end = (i + 2 + len).min(frame.len());
-        let label = match marker {
-            0xE0..=0xEF => format!("APP{}", marker - 0xE0),
-            0xFE => "COM".to_string(),
-            m => format!("marker {m:02X}"),
-        };
-        out.push((label, i + 4..end));
-        if marker == 0xDA || len < 2 {
-            break;
-        }
-        i = end;
-    }
-    out
-}
-
 fn text_of(e: &InMemElement) -> Option<String> {
     match e.value() {
         Value::Primitive(p) if !matches!(p, PrimitiveValue::Empty) => {
@@ -631,8 +597,13 @@ impl Needles {
                     }
                 }
                 Value::PixelSequence(seq) => {
+                    // Frames were cleaned of metadata before (an unwalkable frame is held
+                    // there); a fragment that does not start a frame is entropy-coded data.
                     for (i, frag) in seq.fragments().iter().enumerate() {
-                        for (label, range) in frame_regions(frag) {
+                        for (label, range) in crate::pixels::metadata::regions(i, frag) {
+                            if label.ends_with(": unparsed") {
+                                continue;
+                            }
                             if let Some(b) = frag.get(range) {
                                 self.in_bytes(b, &format!("{path} fragment {i}: {label}"), hits);
                             }
@@ -933,6 +904,7 @@ mod tests {
         frame.extend_from_slice(b"Hildegard");
         frame.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02]);
         frame.extend_from_slice(b"OLGA-IN-ENTROPY-DATA");
+        frame.extend_from_slice(&[0xFF, 0xD9]);
         let pixels = DataElement::new(
             Tag(0x7FE0, 0x0010),
             VR::OB,
@@ -943,7 +915,7 @@ mod tests {
             h,
             vec![Hit {
                 kind: Kind::NamePart,
-                placement: "(7FE0,0010) fragment 0: COM".into()
+                placement: "(7FE0,0010) fragment 0: frame 0: COM".into()
             }]
         );
     }

@@ -7,6 +7,7 @@ pub mod expr;
 pub mod image;
 pub mod jpeg;
 pub mod library;
+pub mod metadata;
 pub mod ocr;
 pub mod render;
 pub mod rle;

@@ -310,6 +310,7 @@ export type HoldCode =
   | "ctp_error"
   | "ctp_quarantine"
   | "ctp_skip"
+  | "encapsulated_document"
   | "lookup_missing"
   | "missing_uid"
   | "needs_pixel_review"
@@ -321,6 +322,7 @@ export const HOLD_CODES: readonly HoldCode[] = [
   "ctp_error",
   "ctp_quarantine",
   "ctp_skip",
+  "encapsulated_document",
   "lookup_missing",
   "missing_uid",
   "needs_pixel_review",

@@ -26,6 +26,7 @@ const TITLES: Record<HoldCode, string> = {
   ctp_quarantine: "Set aside by the site's CTP script",
   ctp_skip: "Skipped by the site's CTP script",
   ctp_error: "The site's CTP script failed",
+  encapsulated_document: "Holds a document (PDF, CDA, 3D model) that cannot be cleaned",
 };
 
 /** Whether `code` is one of the engine's hold reasons. */
