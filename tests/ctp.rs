@@ -410,15 +410,53 @@ fn top_dirs(root: &Path) -> Vec<String> {
 fn integer_numbers_persist_in_the_catalog_across_runs() {
     let tmp = tempfile::tempdir().expect("tmp");
     let home = tmp.path().join("home");
+    // the stock basic script with PatientID numbered (a script that kept everything else would
+    // be held by the residual-identity gate)
+    let basic = std::fs::read_to_string(data().join("scripts/DICOM-PS3.15-Basic.script"))
+        .expect("basic script");
+    let rule = "<e en=\"T\" t=\"00100020\" n=\"PatientID\">@hash(this, 64)</e>";
+    assert!(basic.contains(rule));
     let script = tmp.path().join("numbered.script");
     std::fs::write(
         &script,
-        "<script>\n <e en=\"T\" t=\"00100020\" n=\"PatientID\">@integer(this,ptid,4)</e>\n</script>\n",
+        basic.replace(
+            rule,
+            "<e en=\"T\" t=\"00100020\" n=\"PatientID\">@integer(this,ptid,4)</e>",
+        ),
     )
     .expect("write");
+    // a second patient: CT_small under another patient ID and SOP Instance UID
+    let mut other = OpenFileOptions::new()
+        .open_file(data().join("samples/CT_small.dcm"))
+        .expect("open CT_small");
+    for (tag, v) in [
+        (dicom_core::Tag(0x0010, 0x0020), "OTHER-PATIENT-77"),
+        (dicom_core::Tag(0x0008, 0x0018), "1.2.3.4.77"),
+    ] {
+        let vr = if tag.group() == 0x0010 {
+            VR::LO
+        } else {
+            VR::UI
+        };
+        other.put(dicom_core::DataElement::new(
+            tag,
+            vr,
+            dicom_core::PrimitiveValue::from(v),
+        ));
+    }
+    other.meta_mut().media_storage_sop_instance_uid = "1.2.3.4.77".into();
+    let second = tmp.path().join("second");
+    std::fs::create_dir_all(&second).expect("mkdir");
+    other
+        .write_to_file(second.join("CT_other.dcm"))
+        .expect("write the second patient");
     let run = |sample: &str, out: &str| {
         let out = tmp.path().join(out);
-        let input = data().join("samples").join(sample);
+        let input = if sample == "CT_other.dcm" {
+            second.join(sample)
+        } else {
+            data().join("samples").join(sample)
+        };
         let (code, stdout, stderr) = deposit(
             &home,
             &[
@@ -435,7 +473,7 @@ fn integer_numbers_persist_in_the_catalog_across_runs() {
         top_dirs(&out)
     };
     assert_eq!(run("CT_small.dcm", "a"), ["0001"]);
-    assert_eq!(run("rtplan.dcm", "b"), ["0002"]);
+    assert_eq!(run("CT_other.dcm", "b"), ["0002"]);
     assert_eq!(
         run("CT_small.dcm", "c"),
         ["0001"],

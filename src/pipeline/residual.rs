@@ -638,6 +638,10 @@ impl Needles {
             if vr == VR::CS && n.kind == Kind::NamePart {
                 continue;
             }
+            // UIDs are often built from a date and time: only a whole UID counts there
+            if vr == VR::UI && n.kind != Kind::Uid {
+                continue;
+            }
             if stands_alone(hay.as_bytes(), m.start(), m.end(), n, 1) {
                 push(hits, n.kind, path);
             }
@@ -864,6 +868,14 @@ mod tests {
             el(Tag(0x0020, 0x4000), VR::LT, "120040119 PID-773811"),
         ]);
         assert_eq!(h, vec![]);
+    }
+
+    #[test]
+    fn a_date_inside_a_uid_is_not_a_hit() {
+        assert_eq!(
+            hits(vec![el(Tag(0x0008, 0x1155), VR::UI, "2.25.20040119.1")]),
+            vec![]
+        );
     }
 
     #[test]
