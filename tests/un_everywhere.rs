@@ -29,8 +29,18 @@ const CANARIES: &[&str] = &[
     "19990102",
 ];
 
-/// One implicit VR little endian element (the encoding a UN value holds).
+/// One implicit VR little endian element (the encoding a UN value holds), padded to even
+/// length as DICOM requires (UIDs with NUL, text with a space).
 fn implicit(group: u16, element: u16, value: &[u8]) -> Vec<u8> {
+    let mut value = value.to_vec();
+    if value.len() % 2 == 1 {
+        value.push(if value.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+            0
+        } else {
+            b' '
+        });
+    }
+    let value = &value[..];
     let mut v = Vec::new();
     v.extend_from_slice(&group.to_le_bytes());
     v.extend_from_slice(&element.to_le_bytes());
