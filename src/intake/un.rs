@@ -17,6 +17,8 @@
 //! - Specific Character Set (0008,0005) stored as UN is decoded first and used for the text
 //!   of everything decoded, and for the text the reader had already read under the default
 //!   repertoire (read as ISO 8859-1, so it is recovered without loss);
+//! - a value too long for its real VR's 16-bit explicit length (a 100 KB Contour Data) stays
+//!   UN, or the object could not be written;
 //! - nesting is capped: the value is walked by the length guard before it is read, its
 //!   sequence levels counted on top of the levels above it, against
 //!   [`super::bounded::MAX_DEPTH`]; the bytes parsed per object are capped by the inflation
@@ -166,6 +168,41 @@ fn reread(s: &str, cs: &SpecificCharacterSet) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
+/// Whether `e` has a VR whose explicit VR length field is 16 bits and a value too long for
+/// it (a 100 KB Contour Data is why its writer chose UN): such a value stays UN, or the
+/// object could not be written.
+fn too_long(e: &InMemElement) -> bool {
+    let short = matches!(
+        e.vr(),
+        VR::AE
+            | VR::AS
+            | VR::AT
+            | VR::CS
+            | VR::DA
+            | VR::DS
+            | VR::DT
+            | VR::FL
+            | VR::FD
+            | VR::IS
+            | VR::LO
+            | VR::LT
+            | VR::PN
+            | VR::SH
+            | VR::SL
+            | VR::SS
+            | VR::ST
+            | VR::TM
+            | VR::UI
+            | VR::UL
+            | VR::US
+    );
+    short
+        && match e.value() {
+            Value::Primitive(p) => p.calculate_byte_len() > 0xFFFE,
+            _ => false,
+        }
+}
+
 /// The implicit VR little endian header of `tag` with `len`.
 fn implicit_header(tag: Tag, len: u32) -> [u8; 8] {
     let mut h = [0u8; 8];
@@ -192,7 +229,7 @@ impl Decoder {
     /// walked if it is (or became) a sequence.
     fn element(&mut self, e: InMemElement, depth: usize) -> InMemElement {
         let e = if e.vr() == VR::UN {
-            match self.read_un(&e, depth) {
+            match self.read_un(&e, depth).filter(|d| !too_long(d)) {
                 Some(decoded) => {
                     self.summary.decoded += 1;
                     decoded
@@ -202,6 +239,15 @@ impl Decoder {
                     e
                 }
             }
+        } else if too_long(&e) {
+            // read inside a decoded sequence: written back as the UN it came as
+            self.summary.left += 1;
+            let bytes = e
+                .value()
+                .to_bytes()
+                .map(|b| b.into_owned())
+                .unwrap_or_default();
+            DataElement::new(e.tag(), VR::UN, PrimitiveValue::U8(bytes.into()))
         } else {
             e
         };

@@ -318,3 +318,45 @@ fn an_undefined_length_un_in_an_explicit_file_is_not_passed_on() {
         Some(super::super::SkipReason::Truncated)
     );
 }
+
+#[test]
+fn a_value_too_long_for_its_vr_stays_un() {
+    // Contour Data (DS, 16-bit explicit length) of 70,000 bytes: why its writer chose UN
+    let mut long = "1.5\\".repeat(17_500);
+    long.truncate(69_999);
+    long.push(' ');
+    let contour = Tag(0x3006, 0x0050);
+    let mut ds = InMemDicomObject::new_empty();
+    ds.put(un(contour, long.clone().into_bytes()));
+    // and inside a UN sequence, where it is read with the item
+    ds.put(un(
+        Tag(0x3006, 0x0040),
+        item(&imp(0x3006, 0x0050, long.as_bytes())),
+    ));
+    let s = decode(&mut ds);
+    assert_eq!(ds.get(contour).map(|e| e.vr()), Some(VR::UN));
+    let inner = items(&ds, Tag(0x3006, 0x0040));
+    assert_eq!(inner[0].get(contour).map(|e| e.vr()), Some(VR::UN));
+    assert_eq!(
+        inner[0]
+            .get(contour)
+            .and_then(|e| e.value().to_bytes().ok().map(|b| b.len())),
+        Some(70_000)
+    );
+    assert_eq!(
+        s,
+        Summary {
+            decoded: 1,
+            left: 2
+        }
+    );
+    // both can be written
+    let mut out = Vec::new();
+    ds.write_dataset_with_ts(
+        &mut out,
+        TransferSyntaxRegistry
+            .get("1.2.840.10008.1.2.1")
+            .expect("explicit"),
+    )
+    .expect("writes");
+}
