@@ -29,5 +29,6 @@ mod review;
 mod scan;
 mod send;
 mod tls;
+mod un_everywhere;
 mod web;
 mod xnat;

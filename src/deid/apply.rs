@@ -117,6 +117,16 @@ fn is_numeric_vr(vr: VR) -> bool {
     )
 }
 
+/// Whether a value still stored as UN may be kept: a public attribute the dictionary says is a
+/// number (it cannot hold a name), or a private element kept by the safe-private allow-list.
+fn un_keepable(tag: Tag, action: Action) -> bool {
+    if tag.group() % 2 == 1 {
+        action == Action::K
+    } else {
+        action == Action::K && dict_vr(tag).is_some_and(is_numeric_vr)
+    }
+}
+
 fn dict_name(tag: Tag) -> String {
     use dicom_core::dictionary::DataDictionary;
     dicom_dictionary_std::StandardDataDictionary
@@ -372,6 +382,15 @@ impl Walk<'_> {
         let before = self.record_values.then(|| value_summary(&elem));
         let mut action = plan.action;
         let mut rule = plan.rule;
+        if vr == VR::UN
+            && matches!(action, Action::K | Action::C | Action::U)
+            && !un_keepable(tag, action)
+        {
+            // Intake decodes every UN it can; what is left is opaque to the rules (an unknown
+            // tag, a damaged value, a bound reached), so it is never kept as it is.
+            action = Action::X;
+            rule = format!("{rule}; stored as UN and not decodable, removed");
+        }
         let out: Option<InMemElement> = match (action, vr) {
             (Action::X, _) => None,
             (Action::Z, VR::SQ) => Some(DataElement::new(

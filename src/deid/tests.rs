@@ -410,3 +410,52 @@ proptest! {
         }
     }
 }
+
+fn un_el(g: u16, e: u16, v: &[u8]) -> DataElement<InMemDicomObject> {
+    DataElement::new(Tag(g, e), VR::UN, PrimitiveValue::U8(v.to_vec().into()))
+}
+
+#[test]
+fn a_value_left_as_un_is_never_kept_verbatim() {
+    // What intake could not decode reaches the engine as UN: whatever the rule for its tag
+    // (K, C or U here), its opaque bytes do not stay; a number and an allow-listed private
+    // element do.
+    let text_p = "name = \"pet\"\nkind = \"profile\"\nbase = \"ps3.15-basic\"\noptions = [\"retain_safe_private\", \"retain_device_identity\", \"clean_descriptors\"]\n";
+    let p = Profile::from_text(text_p, "t").expect("profile");
+    let mut ds = sample("P", "1.2.3.9");
+    for e in [
+        un_el(
+            0x0008,
+            0x1140,
+            b"\xFE\xFF\x00\xE0\x10\x00\x00\x00Canary^Patient",
+        ),
+        un_el(0x0020, 0x000D, b"1.2.3.4.5.6.7.100\0"),
+        un_el(0x0008, 0x103E, b"Canary^Patient"),
+        un_el(0x0018, 0x1000, b"Canary^Patient"),
+        un_el(0x0028, 0x0011, &2u16.to_le_bytes()),
+        un_el(0x7053, 0x1000, b"0.0012"),
+    ] {
+        ds.put(e);
+    }
+    let out = run(ds, &p, Context::default()).expect("deid");
+    assert!(out.dataset.get(Tag(0x0008, 0x1140)).is_none());
+    for t in [
+        Tag(0x0020, 0x000D),
+        Tag(0x0008, 0x103E),
+        Tag(0x0018, 0x1000),
+    ] {
+        assert!(out.dataset.get(t).is_none(), "{t} kept");
+        let d = out
+            .decisions
+            .iter()
+            .find(|d| d.path == apply::tag_text(t))
+            .expect("decision");
+        assert_eq!(d.action, Action::X, "{t}");
+        assert!(d.rule.contains("stored as UN"), "{}", d.rule);
+    }
+    assert!(out.dataset.get(Tag(0x0028, 0x0011)).is_some());
+    assert!(out.dataset.get(Tag(0x7053, 0x1000)).is_some());
+    let mut texts = Vec::new();
+    all_text(&out.dataset, &mut texts);
+    assert!(!texts.iter().any(|t| t.contains("Canary")), "{texts:?}");
+}

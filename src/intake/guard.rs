@@ -112,7 +112,14 @@ pub fn check_part10<R: Read>(
 pub fn check_part10_as_reader(source: &[u8], file_size: u64) -> Result<MetaInfo, SkipReason> {
     let (meta, r) = scan_meta(source, file_size, true)?;
     if let Some(uid) = &meta.ts_uid {
-        check_dataset_with(r, uid, file_size, false, ValueReadStrategy::Preserved)?;
+        check_dataset_with(
+            r,
+            uid,
+            file_size,
+            false,
+            ValueReadStrategy::Preserved,
+            super::bounded::MAX_DEPTH,
+        )?;
     }
     Ok(meta)
 }
@@ -131,6 +138,28 @@ pub fn check_dataset<R: Read>(
         file_size,
         header_only,
         ValueReadStrategy::Preserved,
+        super::bounded::MAX_DEPTH,
+    )
+}
+
+/// [`check_dataset`] of an element's value decoded on its own (a UN value read as implicit VR,
+/// see [`super::un`]) found `depth_above` sequence levels deep: its nesting counts on top.
+pub fn check_nested<R: Read>(
+    source: R,
+    ts_uid: &str,
+    size: u64,
+    depth_above: usize,
+) -> Result<(), SkipReason> {
+    let max_depth = super::bounded::MAX_DEPTH
+        .checked_sub(depth_above)
+        .ok_or(SkipReason::TooDeep)?;
+    check_dataset_with(
+        source,
+        ts_uid,
+        size,
+        false,
+        ValueReadStrategy::Preserved,
+        max_depth,
     )
 }
 
@@ -140,6 +169,7 @@ fn check_dataset_with<R: Read>(
     file_size: u64,
     header_only: bool,
     strategy: ValueReadStrategy,
+    max_depth: usize,
 ) -> Result<(), SkipReason> {
     let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
         return Ok(()); // unknown syntax: the real reader reports it
@@ -167,7 +197,7 @@ fn check_dataset_with<R: Read>(
             DataToken::ItemStart { len } => len.get(),
             DataToken::SequenceStart { .. } => {
                 depth += 1;
-                if depth > super::bounded::MAX_DEPTH {
+                if depth > max_depth {
                     return Err(SkipReason::TooDeep);
                 }
                 None
@@ -250,6 +280,7 @@ pub fn check_dataset_in_memory(
                                 size,
                                 false,
                                 ValueReadStrategy::Preserved,
+                                super::bounded::MAX_DEPTH,
                             )?;
                             return Ok(None);
                         }
@@ -283,6 +314,7 @@ pub fn check_dataset_in_memory(
                             size,
                             false,
                             ValueReadStrategy::Preserved,
+                            super::bounded::MAX_DEPTH,
                         )?;
                         return Ok(None);
                     }

@@ -10,6 +10,7 @@ pub mod guard;
 pub mod header;
 pub mod reason;
 pub mod trailing;
+pub mod un;
 pub mod walk;
 
 use std::collections::HashSet;
@@ -322,7 +323,7 @@ pub fn open_bytes(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, Skip
         let (Some(group), Some(ds)) = (bytes.get(128..start), bytes.get(start..)) else {
             return Err(SkipReason::Truncated);
         };
-        return bounded::open_deflated(group, ds, &bounded::limits());
+        return bounded::open_deflated(group, ds, &bounded::limits()).map(un_decoded);
     }
     let meta = guard::check_part10_as_reader(bytes, bytes.len() as u64)?;
     meta_agrees(bytes, &meta)?;
@@ -333,6 +334,7 @@ pub fn open_bytes(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, Skip
     dicom_object::OpenFileOptions::new()
         .read_preamble(dicom_object::file::ReadPreamble::Never)
         .from_reader(body)
+        .map(un_decoded)
         .map_err(|_| SkipReason::Corrupt)
 }
 
@@ -361,6 +363,14 @@ fn dataset_end_of_file(bytes: &[u8]) -> Option<usize> {
     let start = usize::try_from(meta.dataset_offset).ok()?;
     let ds = bytes.get(start..)?;
     trailing::dataset_end(ds, ts).map(|e| start + e)
+}
+
+/// The object with its UN elements decoded through the dictionary ([`un::decode`]): every
+/// full open (`open_bytes`, `open_split`, `open_for_deid`) ends here, so every door and every
+/// mode sees the real attributes.
+fn un_decoded(mut obj: dicom_object::DefaultDicomObject) -> dicom_object::DefaultDicomObject {
+    un::decode(&mut obj);
+    obj
 }
 
 /// A file read for de-identification with its pixel data left as bytes.
@@ -398,6 +408,7 @@ pub fn open_split(bytes: &[u8]) -> Result<Split, SkipReason> {
         .read_preamble(dicom_object::file::ReadPreamble::Never)
         .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
         .from_reader(body)
+        .map(un_decoded)
         .map_err(|_| SkipReason::Corrupt)?;
     Ok(Split {
         object,
@@ -508,6 +519,7 @@ fn header_in_prefix(
         .read_preamble(dicom_object::file::ReadPreamble::Never)
         .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
         .from_reader(body)
+        .map(un_decoded)
         .map_err(|_| SkipReason::Corrupt)?;
     Ok(Some((object, meta.dataset_offset + start)))
 }
