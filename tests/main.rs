@@ -7,6 +7,7 @@ mod support;
 mod config;
 mod ctp;
 mod ctp_http;
+mod ctp_real;
 mod deid;
 mod deid_corpus;
 mod exactly_once;
