@@ -197,6 +197,7 @@ struct Tally {
     objects: usize,
     held_as_ctp: usize,
     held_allowed: BTreeMap<String, usize>,
+    by_allowance: BTreeMap<&'static str, usize>,
 }
 
 fn matches(at: &At, script: &str, d: &Diff) -> bool {
@@ -577,6 +578,7 @@ fn deposit_writes_what_the_real_ctp_wrote_except_the_documented_differences() {
                             Some(a) => {
                                 used.insert(a.id);
                                 tally.allowed += 1;
+                                *tally.by_allowance.entry(a.id).or_default() += 1;
                             }
                             None => failures.push(format!("{script} {}", describe(&d))),
                         }
@@ -587,12 +589,13 @@ fn deposit_writes_what_the_real_ctp_wrote_except_the_documented_differences() {
         let pct = |n: usize| 100.0 * n as f64 / tally.compared.max(1) as f64;
         let _ = writeln!(
             report,
-            "{script}: {}/{} elements equal ({:.2} %), {:.2} % with the {} allowed differences; {} objects compared, {} held as CTP held them, held for a stated reason: {:?}",
+            "{script}: {}/{} elements equal ({:.2} %), {:.2} % with the {} allowed differences {:?}; {} objects compared, {} held as CTP held them, held for a stated reason: {:?}",
             tally.equal,
             tally.compared,
             pct(tally.equal),
             pct(tally.equal + tally.allowed),
             tally.allowed,
+            tally.by_allowance,
             tally.objects,
             tally.held_as_ctp,
             tally.held_allowed
