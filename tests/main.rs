@@ -8,6 +8,7 @@ mod compressed;
 mod config;
 mod ctp;
 mod ctp_http;
+mod ctp_real;
 mod deid;
 mod deid_corpus;
 mod exactly_once;

@@ -1,9 +1,11 @@
 //! Coded entries from local coding schemes: their meanings are site free text, so they go.
 //!
-//! A code item (CodeValue + CodingSchemeDesignator) from a standard scheme (DCM, SCT, LN…) has a
-//! published meaning and is kept. A local scheme (`99…`, `L`, anything unknown) carries a
-//! meaning typed at the site, which can name people or places; the meaning is replaced by the
-//! code value (CodeMeaning is type 1, so it cannot simply disappear).
+//! A code item (CodeValue + CodingSchemeDesignator) from a published scheme (PS3.16 Table 8-1:
+//! DCM, SCT, LN, SCPECG, RFC3066…) has a published meaning and is kept, as CTP keeps it. A local
+//! scheme (`99…`, a RIS's own designator, anything unknown) carries a meaning typed at the site,
+//! which can name people or places (`CT chest - Springfield General`); the meaning is replaced by
+//! the code value (CodeMeaning is type 1, so it cannot simply disappear). CTP keeps those
+//! meanings; Deposit deliberately does not (docs/ctp-differences.md).
 
 use dicom_core::header::Header as _;
 use dicom_core::value::Value;
@@ -16,7 +18,7 @@ const CODE_VALUE: Tag = Tag(0x0008, 0x0100);
 const CODING_SCHEME_DESIGNATOR: Tag = Tag(0x0008, 0x0102);
 const CODE_MEANING: Tag = Tag(0x0008, 0x0104);
 
-/// Coding schemes whose meanings are published (PS3.16 Table 8-1, the common ones).
+/// Coding schemes whose meanings are published (PS3.16 Table 8-1).
 const STANDARD_SCHEMES: &[&str] = &[
     "DCM",
     "SCT",
@@ -54,6 +56,39 @@ const STANDARD_SCHEMES: &[&str] = &[
     "NEU",
     "ACR_RADLEX",
     "SNOMED",
+    "SCPECG",
+    "RFC3066",
+    "I9",
+    "CD2",
+    "MDNS",
+    "NCDR",
+    "NYUMCCG",
+    "UPC",
+    "POS",
+    "IBSI",
+    "HGNC",
+    "MGI",
+    "NCBI",
+    "RRID",
+    "CAS",
+    "ATC",
+    "WHOATC",
+    "GMDN",
+    "RXNORM",
+    "NDC",
+    "ICDO3",
+    "ISO_OID",
+    "IEEE",
+    "ASTM-sigpurpose",
+    "SNM",
+    "UBERON",
+    "PATO",
+    "CHEBI",
+    "GO",
+    "ENSEMBL",
+    "SO",
+    "DC",
+    "CPT",
 ];
 
 fn text(item: &InMemDicomObject, tag: Tag) -> Option<String> {
@@ -136,6 +171,9 @@ mod tests {
                 vec![
                     code_item("CTHEAD", "99LOCAL", "Head CT for Dr Smith"),
                     code_item("113100", "DCM", "Basic Application Confidentiality Profile"),
+                    code_item("5.6.3-9-1", "SCPECG", "Lead I (Einthoven)"),
+                    code_item("de", "RFC3066", "German"),
+                    code_item("SGH0101", "SIEMENS_RIS", "CT BRAIN WO IVCON"),
                 ],
                 Length::UNDEFINED,
             )),
@@ -151,7 +189,18 @@ mod tests {
             text(&items[1], CODE_MEANING).as_deref(),
             Some("Basic Application Confidentiality Profile")
         );
-        assert_eq!(d.len(), 1);
+        assert_eq!(
+            text(&items[2], CODE_MEANING).as_deref(),
+            Some("Lead I (Einthoven)"),
+            "published scheme (SCP-ECG lead names)"
+        );
+        assert_eq!(text(&items[3], CODE_MEANING).as_deref(), Some("German"));
+        assert_eq!(
+            text(&items[4], CODE_MEANING).as_deref(),
+            Some("SGH0101"),
+            "a RIS's own scheme is local"
+        );
+        assert_eq!(d.len(), 2);
         assert_eq!(d[0].path, "(0008,1032)[0].(0008,0104)");
     }
 }

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use dicom_core::header::Header as _;
 use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Length, Tag, VR};
 use dicom_encoding::text::SpecificCharacterSet;
@@ -97,14 +98,45 @@ pub fn settle_charset(ds: &mut InMemDicomObject) -> bool {
     true
 }
 
+/// Removes every group length element (gggg,0000) at any depth: they are retired, and values
+/// copied from the input are wrong once elements are removed or changed. Returns how many went.
+pub fn drop_group_lengths(ds: &mut InMemDicomObject) -> usize {
+    let lengths: Vec<Tag> = ds
+        .iter()
+        .map(|e| e.tag())
+        .filter(|t| t.element() == 0)
+        .collect();
+    let mut n = lengths.len();
+    for t in lengths {
+        ds.remove_element(t);
+    }
+    let seqs: Vec<Tag> = ds
+        .iter()
+        .filter(|e| matches!(e.value(), Value::Sequence(_)))
+        .map(|e| e.tag())
+        .collect();
+    for t in seqs {
+        let Some(elem) = ds.take(t) else { continue };
+        let vr = elem.vr();
+        let mut value = elem.into_value();
+        if let Value::Sequence(seq) = &mut value {
+            for item in seq.items_mut() {
+                n += drop_group_lengths(item);
+            }
+        }
+        ds.put(DataElement::new(t, vr, value));
+    }
+    n
+}
+
 fn uid_of(ds: &InMemDicomObject, tag: Tag) -> Option<String> {
-    let s = ds
-        .get(tag)?
-        .value()
-        .to_str()
-        .ok()?
-        .trim_matches(['\0', ' '])
-        .to_string();
+    let e = ds.get(tag)?;
+    // a UID stored as UN is its bytes (not a list of numbers)
+    let text = match (e.vr(), e.value()) {
+        (VR::UN, Value::Primitive(p)) => String::from_utf8_lossy(&p.to_bytes()).into_owned(),
+        _ => e.value().to_str().ok()?.into_owned(),
+    };
+    let s = text.trim_matches(['\0', ' ']).to_string();
     (!s.is_empty()).then_some(s)
 }
 
@@ -170,6 +202,33 @@ mod tests {
             .get(Tag(0x0008, 0x0005))
             .and_then(|e| e.value().to_str().ok().map(|s| s.into_owned()));
         assert_eq!(v.as_deref(), Some("ISO_IR 192"));
+    }
+
+    #[test]
+    fn group_lengths_go_at_every_depth() {
+        let gl = |g: u16| DataElement::new(Tag(g, 0), VR::UL, PrimitiveValue::from(999u32));
+        let item = InMemDicomObject::from_element_iter([
+            gl(0x0008),
+            DataElement::new(Tag(0x0008, 0x1155), VR::UI, PrimitiveValue::from("1.2.3")),
+        ]);
+        let mut ds = InMemDicomObject::from_element_iter([
+            gl(0x0008),
+            gl(0x0010),
+            DataElement::new(Tag(0x0010, 0x0020), VR::LO, PrimitiveValue::from("X")),
+            DataElement::new(
+                Tag(0x0008, 0x1140),
+                VR::SQ,
+                Value::Sequence(DataSetSequence::new(vec![item], Length::UNDEFINED)),
+            ),
+        ]);
+        assert_eq!(drop_group_lengths(&mut ds), 3);
+        assert!(ds.get(Tag(0x0008, 0)).is_none() && ds.get(Tag(0x0010, 0)).is_none());
+        assert!(ds.get(Tag(0x0010, 0x0020)).is_some());
+        let Some(Value::Sequence(s)) = ds.get(Tag(0x0008, 0x1140)).map(|e| e.value()) else {
+            panic!("sequence kept");
+        };
+        assert!(s.items()[0].get(Tag(0x0008, 0)).is_none());
+        assert!(s.items()[0].get(Tag(0x0008, 0x1155)).is_some());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod codes;
 pub mod ctp;
 pub mod dates;
 pub mod hygiene;
+pub mod iso2022;
 pub mod keyed;
 pub mod lookup;
 pub mod profile;
@@ -209,6 +210,38 @@ fn document_hold(kind: &str, profile: &Profile) -> Quarantine {
     }
 }
 
+/// Decodes text written in ISO 2022 code extensions ([`iso2022`]) before any rule reads it, so
+/// names are hashed and kept as written (and written as UTF-8); a value that cannot be decoded
+/// holds the object rather than pass escape bytes on under another character set.
+pub(crate) fn decode_code_extensions(
+    ds: &mut InMemDicomObject,
+    decisions: &mut Vec<Decision>,
+) -> Result<(), Quarantine> {
+    match iso2022::decode(ds) {
+        Ok(false) => Ok(()),
+        Ok(true) => {
+            decisions.push(Decision {
+                path: "(0008,0005)".into(),
+                name: "SpecificCharacterSet".into(),
+                action: Action::C,
+                rule: "text in ISO 2022 code extensions decoded; written as UTF-8 (ISO_IR 192)"
+                    .into(),
+                before: None,
+                after: None,
+            });
+            Ok(())
+        }
+        Err((tag, why)) => Err(Quarantine {
+            code: QuarantineCode::Unreadable,
+            reason: format!(
+                "the text of {} cannot be decoded from its ISO 2022 character sets: {why}",
+                apply::tag_text(tag)
+            ),
+            missing_key: None,
+        }),
+    }
+}
+
 /// De-identifies one object with `profile` and `keys`. `transfer_syntax` is the file's.
 /// An object carrying an encapsulated document is never de-identified: it is held (or, by
 /// the profile's option, left out) in every mode.
@@ -245,6 +278,7 @@ pub fn deidentify(
             }),
         }
     }
+    decode_code_extensions(&mut ds, &mut decisions)?;
     let original_id = top_text(&ds, PATIENT_ID);
     let (pseudonym, pseudo_rule) = match ctx.lookup {
         Some(table) => match table.get("ptid", &original_id) {

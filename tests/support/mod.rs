@@ -3,6 +3,7 @@
 pub mod burned;
 pub mod canary;
 pub mod cli;
+pub mod dicom_json;
 pub mod hostile;
 pub mod orthanc;
 pub mod relay;

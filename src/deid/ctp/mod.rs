@@ -29,7 +29,7 @@ use names::Target;
 use parse::Node;
 
 /// Bumped when Deposit's reading of CTP scripts changes (part of a script profile's identity).
-pub const SEMANTICS: &str = "deposit-ctp/1";
+pub const SEMANTICS: &str = "deposit-ctp/2";
 
 /// A script that cannot be loaded (position and rule only; scripts carry no PHI, but values
 /// are still never quoted beyond the tag and a short reason).
@@ -386,6 +386,7 @@ pub fn deidentify(
             }),
         }
     }
+    super::decode_code_extensions(&mut ds, &mut decisions)?;
     let original_id = text(&ds, Tag(0x0010, 0x0020));
     let mut runner = run::Runner {
         script: &engine.script,
@@ -398,6 +399,17 @@ pub fn deidentify(
         .dataset(&mut ds, None, "")
         .map_err(Stop::quarantine)?;
     let mut decisions = runner.decisions;
+    // CTP's writer leaves group lengths out; kept ones would be wrong after the removals.
+    if hygiene::drop_group_lengths(&mut ds) > 0 {
+        decisions.push(Decision {
+            path: "(gggg,0000)".into(),
+            name: "GroupLength".into(),
+            action: Action::X,
+            rule: "group length elements dropped (retired; wrong after removals)".into(),
+            before: None,
+            after: None,
+        });
+    }
     // Deposit hygiene beyond CTP (fail closed): coded entries from local schemes carry site
     // free text in their meanings, which no stock CTP script touches; they become the code value.
     super::codes::clean_local_codes(&mut ds, &mut decisions, "");

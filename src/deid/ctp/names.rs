@@ -200,10 +200,34 @@ pub fn text_of(e: &InMemElement) -> String {
                     .to_string()
             }
             VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN => String::new(),
+            VR::PN => person_name(&p.to_str()),
             _ => p.to_str().trim_matches(['\0', ' ']).to_string(),
         },
         _ => String::new(),
     }
+}
+
+/// A Person Name as CTP's DICOM library reads it: each value without padding, each component
+/// group without its trailing empty components (`Doe^John^^^` reads `Doe^John`), trailing empty
+/// groups dropped. Rules (`@hash`, `@hashname`, conditions) see this form, so a pseudonym made by
+/// Deposit is the one CTP makes.
+pub fn person_name(s: &str) -> String {
+    s.trim_matches(['\0', ' '])
+        .split('\\')
+        .map(|value| {
+            let groups: Vec<&str> = value
+                .trim_matches(['\0', ' '])
+                .split('=')
+                .map(|g| g.trim_end_matches(['^', ' ']))
+                .collect();
+            let keep = groups
+                .iter()
+                .rposition(|g| !g.is_empty())
+                .map_or(0, |i| i + 1);
+            groups.get(..keep).unwrap_or_default().join("=")
+        })
+        .collect::<Vec<_>>()
+        .join("\\")
 }
 
 /// The standard dictionary's VR for a public tag.
@@ -245,6 +269,21 @@ pub fn is_text_vr(vr: dicom_core::VR) -> bool {
 mod tests {
     use super::*;
     use dicom_core::{DataElement, PrimitiveValue, VR};
+
+    #[test]
+    fn person_names_read_without_trailing_empty_components() {
+        assert_eq!(person_name("Doe^John^^^ "), "Doe^John");
+        assert_eq!(person_name("A^B^C^"), "A^B^C");
+        assert_eq!(
+            person_name("Yamada^Tarou=山田^太郎^="),
+            "Yamada^Tarou=山田^太郎"
+        );
+        assert_eq!(person_name("A^^B"), "A^^B", "inner empty components stay");
+        assert_eq!(person_name("A^\\B^^"), "A\\B");
+        assert_eq!(person_name("^^^"), "");
+        let e = DataElement::new(Tag(0x0010, 0x0010), VR::PN, PrimitiveValue::from("A^B^C^"));
+        assert_eq!(text_of(&e), "A^B^C");
+    }
 
     #[test]
     fn all_name_forms() {

@@ -92,6 +92,15 @@ fn make_value(vr: VR, values: &[String]) -> Result<PrimitiveValue, String> {
     })
 }
 
+/// What `@empty()` writes: nothing, except one space in a Person Name (as CTP writes it).
+fn empty_value(tag: Tag, vr: VR) -> InMemElement {
+    if vr == VR::PN {
+        DataElement::new(tag, vr, PrimitiveValue::from(" "))
+    } else {
+        DataElement::new(tag, vr, PrimitiveValue::Empty)
+    }
+}
+
 fn empty_sq(tag: Tag) -> InMemElement {
     DataElement::new(
         tag,
@@ -300,7 +309,7 @@ impl Runner<'_> {
                     continue;
                 }
             } else if out.starts_with("@empty()") {
-                DataElement::new(tag, vr, PrimitiveValue::Empty)
+                empty_value(tag, vr)
             } else if let Some(n) = blank_len(&out) {
                 DataElement::new(tag, vr, PrimitiveValue::from(" ".repeat(n)))
             } else {
@@ -469,15 +478,17 @@ impl Runner<'_> {
                 edits.push(Edit::Remove(tag));
                 continue;
             }
-            if (script.remove_overlays && is_overlay(tag))
-                || (script.remove_curves && is_curve(tag))
-            {
-                let why = if is_overlay(tag) {
-                    "CTP remove.overlays"
-                } else {
-                    "CTP remove.curves"
-                };
-                self.decide(path, tag, Action::X, why.into(), Some(elem), None);
+            // CTP removes overlays for `remove.overlays`; `remove.curves` only lifts the curves'
+            // protection from the other global removals (CTP writes them otherwise).
+            if script.remove_overlays && is_overlay(tag) {
+                self.decide(
+                    path,
+                    tag,
+                    Action::X,
+                    "CTP remove.overlays".into(),
+                    Some(elem),
+                    None,
+                );
                 edits.push(Edit::Remove(tag));
                 continue;
             }
@@ -553,7 +564,7 @@ impl Runner<'_> {
             if vr == VR::SQ {
                 empty_sq(tag)
             } else {
-                DataElement::new(tag, vr, PrimitiveValue::Empty)
+                empty_value(tag, vr)
             }
         } else if let Some(n) = blank_len(out) {
             if vr == VR::SQ {

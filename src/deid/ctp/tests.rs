@@ -530,3 +530,66 @@ fn incrementdate_takes_the_patients_offset_from_the_lookup_table() {
     assert_eq!(miss.code, QuarantineCode::LookupMissing);
     assert_eq!(miss.missing_key.as_deref(), Some("dateinc/12345"));
 }
+
+#[test]
+fn curves_flag_only_lifts_protection_as_ctp_does() {
+    let mut ds = sample();
+    ds.put(el(Tag(0x5000, 0x0022), VR::LO, "curve label"));
+    let with = |extra: &str| {
+        let script = format!(
+            "<script>\n<r en=\"T\" t=\"curves\">r</r>\n<r en=\"T\" t=\"overlays\">r</r>\n{extra}\n</script>"
+        );
+        run_with(&script, ds.clone(), None).expect("runs").dataset
+    };
+    let kept = with("");
+    assert!(kept.get(Tag(0x5000, 0x0022)).is_some(), "CTP writes curves");
+    assert!(kept.get(Tag(0x6000, 0x0022)).is_none(), "overlays removed");
+    let unprotected = with("<r en=\"T\" t=\"unspecifiedelements\">r</r>");
+    assert!(
+        unprotected.get(Tag(0x5000, 0x0022)).is_none(),
+        "no longer protected from the removal of unspecified elements"
+    );
+    let protected = run_with(
+        "<script>\n<r en=\"T\" t=\"unspecifiedelements\">r</r>\n</script>",
+        ds.clone(),
+        None,
+    )
+    .expect("runs")
+    .dataset;
+    assert!(protected.get(Tag(0x5000, 0x0022)).is_some());
+}
+
+#[test]
+fn empty_person_name_is_one_space_and_hash_ignores_trailing_components() {
+    let mut ds = sample();
+    ds.put(el(PNAME, VR::PN, "Doe^Jane^Q^^"));
+    ds.put(el(Tag(0x0008, 0x0090), VR::PN, "Smith^A"));
+    ds.put(DataElement::new(
+        Tag(0x0010, 0x0000),
+        VR::UL,
+        PrimitiveValue::from(1234u32),
+    ));
+    let d = run_with(
+        &format!(
+            "<script>{}{}</script>",
+            e("00100010", "@hash(this,10)"),
+            e("00080090", "@empty()")
+        ),
+        ds,
+        None,
+    )
+    .expect("runs")
+    .dataset;
+    let want: String = md5_decimal("Doe^Jane^Q").chars().take(10).collect();
+    assert_eq!(get(&d, PNAME), Some(want), "hashed as CTP reads the name");
+    let empty = d.get(Tag(0x0008, 0x0090)).expect("kept, emptied");
+    assert_eq!(
+        empty
+            .value()
+            .primitive()
+            .map(|p| p.to_raw_str().into_owned()),
+        Some(" ".to_string()),
+        "one space, as CTP writes"
+    );
+    assert!(d.get(Tag(0x0010, 0x0000)).is_none(), "group length dropped");
+}
