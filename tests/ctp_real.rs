@@ -166,6 +166,16 @@ const ALLOWED: &[Allowance] = &[
         at: At::Held("needs_pixel_review"),
         why: "an image at burned-in risk by its header (ultrasound, secondary capture, Burned In Annotation YES…) is held until a mask rule clears its pixels; CTP's DicomAnonymizer never looks at pixels",
     },
+    Allowance {
+        id: "residual-identity",
+        at: At::Held("residual_identity"),
+        why: "an output in which the script keeps an identifying value of the source (a date, a name, a source UID in a sequence the script does not enter) is held until the script is fixed and approved again; CTP writes it",
+    },
+    Allowance {
+        id: "encapsulated-document",
+        at: At::Held("encapsulated_document"),
+        why: "an object carrying an encapsulated document (PDF, CDA, STL, OBJ, MTL) is held: its content cannot be de-identified; CTP keeps it verbatim",
+    },
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
