@@ -4,10 +4,11 @@
 #
 #   benches/midi.sh
 #
-# Peers (PyPI, installed into target/bench-venv on first use, the same pins as benches/deid.sh):
-# dicognito 0.19.0 (`python -m dicognito --output-directory OUT IN`, its defaults),
-# dicom-anonymizer 2.1.0 (Kitware; `dicom-anonymizer IN OUT`, its default PS3.15 basic rules),
-# deid 0.4.13 (pydicom/deid; `replace_identifiers` with its default recipe). Each peer is
+# Peers (PyPI, installed into target/bench-venv on first use, the same pins as benches/deid.sh),
+# each through its Python API with its defaults, one process over the whole corpus:
+# dicognito 0.19.0 (`Anonymizer().anonymize`), dicom-anonymizer 2.1.0 (Kitware;
+# `anonymize_dicom_file`, its default rules, private tags deleted), deid 0.4.13 (pydicom/deid;
+# `replace_identifiers` with its default recipe). Each peer is
 # scored under the `default` mode's expectations (the burned-in ultrasound and the PDF are
 # expected held; a peer that delivers them is scored on what it delivered).
 # MIDI_BENCH_BUILD=debug uses debug binaries (the scores do not depend on the build);
@@ -27,12 +28,11 @@ trap 'rm -rf "$work"' EXIT
 
 cd "$root"
 echo "== build ($build)"
+# both binaries in one build (the same features as the tests: nothing rebuilt twice)
 if [ "$build" = release ]; then
-  cargo build --release --quiet --bin deposit -p deposit
-  cargo build --release --quiet -p deposit-synth
+  cargo build --release --quiet -p deposit -p deposit-synth --bin deposit --bin deposit-synth
 else
-  cargo build --quiet --bin deposit -p deposit
-  cargo build --quiet -p deposit-synth
+  cargo build --quiet -p deposit -p deposit-synth --bin deposit --bin deposit-synth
 fi
 deposit="$target/$build/deposit"
 synth="$target/$build/deposit-synth"
@@ -85,32 +85,47 @@ run_deposit ctp --profile "$root/tests/data/ctp/scripts/DICOM-PS3.15-Basic.scrip
 run_deposit shifted --profile research-longitudinal
 
 if [ "$peers" = 1 ]; then
-  echo "== dicognito 0.19.0"
-  mkdir -p "$work/out-dicognito"
-  "$venv/bin/python" -m dicognito --quiet --output-directory "$work/out-dicognito" "$work/flat" \
-    > "$work/log-dicognito" 2>&1 || tail -3 "$work/log-dicognito"
-  score "dicognito 0.19.0" default "$work/out-dicognito"
-  echo "== dicom-anonymizer 2.1.0"
-  mkdir -p "$work/out-dicom-anonymizer"
-  "$venv/bin/dicom-anonymizer" "$work/flat" "$work/out-dicom-anonymizer" \
-    > "$work/log-dicom-anonymizer" 2>&1 || tail -3 "$work/log-dicom-anonymizer"
-  score "dicom-anonymizer 2.1.0" default "$work/out-dicom-anonymizer"
-  echo "== deid 0.4.13"
-  cat > "$work/run_deid.py" <<'PY'
-import sys, os
-from deid.dicom import replace_identifiers
-src, out = sys.argv[1], sys.argv[2]
+  # One process per peer over every file (so that its pseudonyms and UID maps are shared across
+  # the corpus), each file in its own try: a file a peer cannot read does not stop the others
+  # (the peers' own command lines abort the whole run at the first unreadable file).
+  cat > "$work/run_peer.py" <<'PY'
+import os, sys
+import pydicom
+tool, src, out = sys.argv[1:4]
 os.makedirs(out, exist_ok=True)
-for f in sorted(os.listdir(src)):
+files = sorted(os.path.join(src, f) for f in os.listdir(src))
+if tool == "dicognito":
+    from dicognito.anonymizer import Anonymizer
+    anonymizer = Anonymizer()
+    def one(f, o):
+        ds = pydicom.dcmread(f)
+        anonymizer.anonymize(ds)
+        ds.save_as(o)
+elif tool == "dicom-anonymizer":
+    from dicomanonymizer import anonymize_dicom_file
+    def one(f, o):
+        anonymize_dicom_file(f, o)
+else:
+    from deid.dicom import replace_identifiers
+    def one(f, o):
+        replace_identifiers(dicom_files=[f], save=True, output_folder=out, overwrite=True)
+failed = 0
+for i, f in enumerate(files):
     try:
-        replace_identifiers(dicom_files=[os.path.join(src, f)], save=True, output_folder=out,
-                            overwrite=True)
-    except Exception as e:  # one bad file must not stop the others
-        print("deid failed on", f, type(e).__name__, file=sys.stderr)
+        one(f, os.path.join(out, "%05d.dcm" % i))
+    except Exception as e:
+        failed += 1
+        print("%s: %s: %s" % (tool, os.path.basename(f), type(e).__name__), file=sys.stderr)
+print("%s: %d written, %d failed" % (tool, len(files) - failed, failed))
 PY
-  "$venv/bin/python" "$work/run_deid.py" "$work/flat" "$work/out-deid" \
-    > "$work/log-deid" 2>&1 || tail -3 "$work/log-deid"
-  score "deid 0.4.13" default "$work/out-deid"
+  for peer in "dicognito 0.19.0" "dicom-anonymizer 2.1.0" "deid 0.4.13"; do
+    name="${peer%% *}"
+    echo "== $peer"
+    "$venv/bin/python" "$work/run_peer.py" "$name" "$work/flat" "$work/out-$name" \
+      > "$work/log-$name" 2>&1 || true
+    tail -1 "$work/log-$name"
+    score "$peer" default "$work/out-$name"
+  done
 fi
 
 printf '\n%-24s %-8s %8s %13s %9s %6s %10s\n' tool mode score checks "leaked pl." leaks delivered

@@ -56,9 +56,11 @@ impl Gen {
             m: MidiManifest {
                 generator: format!("deposit-synth {} midi", env!("CARGO_PKG_VERSION")),
                 seed,
-                marker: "SOP Class UID + Instance Number (unique in the corpus), else the pixel \
+                marker:
+                    "SOP Class UID + Instance Number (unique in the corpus), else Instance Number \
+                         alone, else the pixel \
                          hash"
-                    .into(),
+                        .into(),
                 ..Default::default()
             },
             index: BTreeMap::new(),

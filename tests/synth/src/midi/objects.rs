@@ -364,6 +364,7 @@ fn common(
     }
     let pi = p.i;
     s(&mut o, tags::SOP_CLASS_UID, VR::UI, sop_class);
+    g.keep(id, "(0008,0016)", sop_class);
     s(&mut o, tags::SOP_INSTANCE_UID, VR::UI, sop);
     for t in [tags::STUDY_DATE, tags::SERIES_DATE, tags::CONTENT_DATE] {
         s(&mut o, t, VR::DA, &st.date);

@@ -293,6 +293,11 @@ fn score_outputs(
     // match outputs to objects
     let by_marker: BTreeMap<(String, u32), usize> =
         m.objects.iter().map(|o| (marker_of(o), o.id)).collect();
+    let by_instance: BTreeMap<u32, usize> = m
+        .objects
+        .iter()
+        .map(|o| (o.instance_number, o.id))
+        .collect();
     let by_pixels: BTreeMap<&str, usize> = m
         .objects
         .iter()
@@ -302,10 +307,17 @@ fn score_outputs(
     let mut unmatched = Vec::new();
     for (k, out) in outs.iter().enumerate() {
         let found = out.obj.as_ref().and_then(|obj| {
-            let class = text(obj, "(0008,0016)")?;
+            let class = text(obj, "(0008,0016)").unwrap_or_default();
             let inst = text(obj, "(0020,0013)").and_then(|s| s.parse::<u32>().ok());
-            inst.and_then(|i| by_marker.get(&(class, i)).copied())
-                .or_else(|| pixel_hash(obj).and_then(|h| by_pixels.get(h.as_str()).copied()))
+            // the marker; else the Instance Number alone (unique in the corpus, for a tool that
+            // drops the SOP Class UID); else the pixels
+            inst.and_then(|i| {
+                by_marker
+                    .get(&(class, i))
+                    .or_else(|| by_instance.get(&i))
+                    .copied()
+            })
+            .or_else(|| pixel_hash(obj).and_then(|h| by_pixels.get(h.as_str()).copied()))
         });
         match found {
             Some(id) if !matched.contains_key(&id) => {

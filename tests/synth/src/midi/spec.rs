@@ -149,7 +149,7 @@ pub struct Retention {
     /// `attribute` (value at `path` equals `value`), `pixels` (hash equals the object's),
     /// `pixels-outside` (hash of the pixels with `rect` zeroed equals `value`), `reference`
     /// (UID at `path` equals the output UID `target_attr` of object `target`), `uid-consistent`
-    /// (UID at `path` changed and equal across all outputs with the same source UID),
+    /// (UID at `path` changed and equal across all outputs with the same source UID, `value`),
     /// `pseudonym-consistent` (Patient ID and Name equal across the patient's outputs),
     /// `pseudonym-distinct` (the patient's Patient ID differs from every other patient's),
     /// `pseudonym-lookup` (Patient ID equals the lookup table's pseudonym), `date-shift`
@@ -160,7 +160,7 @@ pub struct Retention {
     /// Element path, e.g. `(0008,1115)[0]/(0008,1140)[1]/(0008,1155)`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path: String,
-    /// Expected value (attribute) or hash (pixels-outside).
+    /// Expected value (attribute), hash (pixels-outside) or source UID (uid-consistent).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub value: String,
     /// The referenced object.
