@@ -59,7 +59,9 @@ score() {
   local tool="$1" mode="$2" out="$3" held="${4:-}"
   local args=(score --corpus "$corpus" --output "$out" --mode "$mode" --tool "$tool")
   [ -n "$held" ] && args+=(--held "$held")
-  "$synth" "${args[@]}" | tee -a "$work/reports.txt" | head -1
+  "$synth" "${args[@]}" > "$work/report.txt"
+  cat "$work/report.txt" >> "$work/reports.txt"
+  head -1 "$work/report.txt"
   "$synth" "${args[@]}" --json > "$work/score.json"
   rows+=("$(python3 -c '
 import json, sys
