@@ -19,6 +19,7 @@ mod keyring;
 mod kill;
 mod layers;
 mod masks;
+mod midi;
 mod orthanc;
 mod orthanc_acks;
 mod pixels;

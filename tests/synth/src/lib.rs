@@ -9,6 +9,7 @@
 pub mod font;
 pub mod iods;
 pub mod manifest;
+pub mod midi;
 pub mod patient;
 pub mod rng;
 
