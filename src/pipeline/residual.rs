@@ -216,6 +216,7 @@ const NOT_INSTANCE_UIDS: &[Tag] = &[
     Tag(0x0008, 0x0118), // Mapping Resource UID
     Tag(0x0008, 0x1150), // Referenced SOP Class UID
 ];
+const MANUFACTURER: Tag = Tag(0x0008, 0x0070);
 const ENCAPSULATED_DOCUMENT: Tag = Tag(0x0042, 0x0011);
 const CHARSET: Tag = Tag(0x0008, 0x0005);
 
@@ -479,6 +480,17 @@ impl Needles {
                 }
             }
         }
+        // an institution named as its scanner's maker (vendor test data) names no one: the
+        // manufacturer is kept by every profile
+        let makers: Vec<String> = source
+            .get(MANUFACTURER)
+            .map(values)
+            .unwrap_or_default()
+            .iter()
+            .map(|m| m.to_lowercase())
+            .collect();
+        c.needles
+            .retain(|n| !(n.kind == Kind::Institution && makers.contains(&n.text)));
         walk_source(source, 0, retained, &mut c);
         let charset = source
             .get(CHARSET)
@@ -683,7 +695,8 @@ fn stands_alone(hay: &[u8], start: usize, end: usize, n: &Needle, unit: usize) -
         if n.uid {
             b.is_ascii_digit() || b == b'.'
         } else {
-            b.is_ascii_alphanumeric()
+            // `TOSHIBA_MEC` is one token
+            b.is_ascii_alphanumeric() || b == b'_'
         }
     };
     // the ASCII byte of the neighbouring character (UTF-16: the low byte of its unit)
@@ -868,6 +881,21 @@ mod tests {
             el(Tag(0x0020, 0x4000), VR::LT, "120040119 PID-773811"),
         ]);
         assert_eq!(h, vec![]);
+    }
+
+    #[test]
+    fn an_institution_named_as_the_manufacturer_is_not_identity() {
+        let src = InMemDicomObject::from_element_iter([
+            el(Tag(0x0008, 0x0070), VR::LO, "TOSHIBA"),
+            el(Tag(0x0008, 0x0080), VR::LO, "TOSHIBA"),
+            el(Tag(0x0008, 0x1010), VR::SH, "ACME"),
+        ]);
+        let out = output(vec![
+            el(Tag(0x0008, 0x0070), VR::LO, "TOSHIBA"),
+            el(Tag(0x0008, 0x1090), VR::LO, "ACME_MEC"),
+        ]);
+        let n = Needles::collect(&src, &Retained::default());
+        assert_eq!(n.search(&meta(), &out), vec![]);
     }
 
     #[test]
