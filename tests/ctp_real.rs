@@ -83,6 +83,12 @@ enum At {
     CodeMeaning(&'static [&'static str]),
     /// Only for these inputs.
     Only(&'static [&'static str], &'static At),
+    /// Any of these.
+    AnyOf(&'static [At]),
+    /// An element CTP wrote as UN that Deposit wrote with its dictionary VR.
+    DecodedUn,
+    /// An input CTP quarantined that Deposit writes.
+    Written,
 }
 
 /// One deliberate difference from the real CTP.
@@ -128,7 +134,7 @@ const ALLOWED: &[Allowance] = &[
     },
     Allowance {
         id: "un-attributes-de-identified",
-        at: At::Only(&["f033"], &At::Any),
+        at: At::AnyOf(&[At::Only(&["f033"], &At::Any), At::DecodedUn]),
         why: "CTP cannot apply its functions to attributes stored as UN and keeps them (names, IDs, dates, UIDs); Deposit reads public UN attributes by their dictionary VR and applies the script's rules to them",
     },
     Allowance {
@@ -165,6 +171,16 @@ const ALLOWED: &[Allowance] = &[
         id: "needs-pixel-review",
         at: At::Held("needs_pixel_review"),
         why: "an image at burned-in risk by its header (ultrasound, secondary capture, Burned In Annotation YES…) is held until a mask rule clears its pixels; CTP's DicomAnonymizer never looks at pixels",
+    },
+    Allowance {
+        id: "compressed-metadata-removed",
+        at: At::Only(&["f014", "f020", "f030", "f035"], &At::Top(&["7FE00010"])),
+        why: "COM and APPn segments other than JFIF APP0 and Adobe APP14 are removed from every JPEG frame (EXIF, XMP and comments can carry names and dates); the image data is byte-identical; CTP copies the frames as they are",
+    },
+    Allowance {
+        id: "trailing-bytes-dropped",
+        at: At::Only(&["f021"], &At::Written),
+        why: "a file with bytes after the end of its data set (2.4 MB after brain_001's) is written without them and the count reported; CTP's anonymizer fails on it and quarantines it",
     },
     Allowance {
         id: "residual-identity",
@@ -246,10 +262,28 @@ fn matches(at: &At, script: &str, d: &Diff) -> bool {
                 && d.path.last().map(String::as_str) == Some("00080104")
                 && d.scheme.as_deref().is_some_and(|s| schemes.contains(&s))
         }
-        At::Held(_) => false,
+        At::Held(_) | At::Written => false,
         At::Only(inputs, inner) => {
             inputs.contains(&d.input.trim_end_matches(".dcm")) && matches(inner, script, d)
         }
+        At::AnyOf(ats) => ats.iter().any(|a| matches(a, script, d)),
+        At::DecodedUn => {
+            !d.meta
+                && d.kind == Kind::Differs
+                && d.want.as_ref().is_some_and(|w| w["vr"] == "UN")
+                && d.got.as_ref().is_some_and(|g| g["vr"] != "UN")
+        }
+    }
+}
+
+fn written_allowed(at: &At, input: &str) -> bool {
+    match at {
+        At::Written => true,
+        At::Only(inputs, inner) => {
+            inputs.contains(&input.trim_end_matches(".dcm")) && written_allowed(inner, input)
+        }
+        At::AnyOf(ats) => ats.iter().any(|a| written_allowed(a, input)),
+        _ => false,
     }
 }
 
@@ -300,6 +334,7 @@ fn held_allowed(at: &At, input: &str, code: &str) -> bool {
         At::Only(inputs, inner) => {
             inputs.contains(&input.trim_end_matches(".dcm")) && held_allowed(inner, input, code)
         }
+        At::AnyOf(ats) => ats.iter().any(|a| held_allowed(a, input, code)),
         _ => false,
     }
 }
@@ -531,10 +566,15 @@ fn deposit_writes_what_the_real_ctp_wrote_except_the_documented_differences() {
                 }
                 Ok(prepared) => {
                     if !ctp_wrote {
-                        failures.push(format!(
-                            "{script} {name}: CTP quarantined it ({}), Deposit wrote it",
-                            want["where"]
-                        ));
+                        match ALLOWED.iter().find(|a| written_allowed(&a.at, &name)) {
+                            Some(a) => {
+                                used.insert(a.id);
+                            }
+                            None => failures.push(format!(
+                                "{script} {name}: CTP quarantined it ({}), Deposit wrote it",
+                                want["where"]
+                            )),
+                        }
                         continue;
                     }
                     tally.objects += 1;

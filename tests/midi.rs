@@ -97,6 +97,49 @@ fn scorer_finds_every_placement_in_the_untouched_corpus() {
         .any(|f| f.object == one.id && f.kind == "disposition"));
 }
 
+/// The stock basic script as a coordinator fixes it after the residual-identity gate named
+/// what it keeps: the sequences holding references are processed (their UIDs hashed like the
+/// objects they point at), Contributing Equipment, the frame date-times, the presentation's
+/// creation date and the SR's free text removed.
+fn fixed_script(stock: &Path, dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(stock).expect("stock script");
+    let remove_ref = r#"<e en="T" t="00081140" n="RefImageSeq">@remove()</e>"#;
+    assert!(
+        text.contains(remove_ref),
+        "the stock script removes Referenced Image Sequence"
+    );
+    let added = [
+        r#"<e en="T" t="00081140" n="RefImageSeq">@process()</e>"#,
+        r#"<e en="T" t="00081115" n="RefSeriesSeq">@process()</e>"#,
+        r#"<e en="T" t="00081199" n="RefSOPSeq">@process()</e>"#,
+        r#"<e en="T" t="0040A375" n="CurrentRequestedProcedureEvidenceSeq">@process()</e>"#,
+        r#"<e en="T" t="52009230" n="PerFrameFunctionalGroupsSeq">@process()</e>"#,
+        r#"<e en="T" t="00209111" n="FrameContentSeq">@process()</e>"#,
+        r#"<e en="T" t="00189074" n="FrameAcquisitionDateTime">@remove()</e>"#,
+        r#"<e en="T" t="00189151" n="FrameReferenceDateTime">@remove()</e>"#,
+        r#"<e en="T" t="0018A001" n="ContributingEquipmentSeq">@remove()</e>"#,
+    ]
+    .join("\n ");
+    // the SR's content tree is walked too (its image references hashed), its free text removed
+    let remove_content = r#"<e en="T" t="0040a730" n="ContentSeq">@remove()</e>"#;
+    assert!(
+        text.contains(remove_content),
+        "the stock script removes Content Sequence"
+    );
+    let content = [
+        r#"<e en="T" t="0040a730" n="ContentSeq">@process()</e>"#,
+        r#"<e en="T" t="0040A160" n="TextValue">@remove()</e>"#,
+        r#"<e en="T" t="00700082" n="PresentationCreationDate">@remove()</e>"#,
+    ]
+    .join("\n ");
+    let fixed = text
+        .replace(remove_ref, &added)
+        .replace(remove_content, &content);
+    let path = dir.join("basic-fixed.script");
+    std::fs::write(&path, fixed).expect("write the fixed script");
+    path
+}
+
 #[test]
 fn zero_leaks_and_every_check_in_every_mode() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -106,11 +149,16 @@ fn zero_leaks_and_every_check_in_every_mode() {
         .join("tests/data/ctp/scripts/DICOM-PS3.15-Basic.script");
     let masks = dir.join(midi::MASKS_FILE);
     let lookup = dir.join(midi::LOOKUP_FILE);
-    let modes: [(&str, Vec<&str>); 4] = [
+    let fixed = fixed_script(&script, tmp.path());
+    let modes: [(&str, Vec<&str>); 5] = [
         ("default", vec![]),
         ("masks", vec!["--masks", masks.to_str().expect("utf8")]),
         ("lookup", vec!["--lookup", lookup.to_str().expect("utf8")]),
         ("ctp", vec!["--profile", script.to_str().expect("utf8")]),
+        (
+            "ctp-fixed",
+            vec!["--profile", fixed.to_str().expect("utf8")],
+        ),
     ];
     let mut text = String::new();
     let mut clean = true;
@@ -131,9 +179,38 @@ fn zero_leaks_and_every_check_in_every_mode() {
         let report = tmp.path().join(format!("report-{mode}.json"));
         std::fs::write(&report, v.to_string()).expect("report");
         let held = score::held_from_report(&report).expect("held");
-        let r = score::score(&dir, &out, mode, Some(&held)).expect("score");
+        // both CTP runs are held to the manifest's CTP expectations
+        let expect = if *mode == "ctp-fixed" { "ctp" } else { mode };
+        let r = score::score(&dir, &out, expect, Some(&held)).expect("score");
+        text.push_str(&format!("[{mode}] "));
         text.push_str(&score::render(&r, "deposit"));
-        clean &= r.leaks.is_empty() && r.passed == r.checks;
+        if *mode == "ctp" {
+            // The stock script keeps identity in places it does not mention (Contributing
+            // Equipment, references inside sequences it does not enter, frame date-times):
+            // nothing of it leaks — those objects are held as residual_identity, naming the
+            // places, for the coordinator to fix the script (the ctp-fixed run).
+            clean &= r.leaks.is_empty();
+            let codes: Vec<String> = v["quarantine"]
+                .as_array()
+                .expect("quarantine list")
+                .iter()
+                .map(|q| q["code"].as_str().unwrap_or("").to_string())
+                .collect();
+            let residual = codes.iter().filter(|c| *c == "residual_identity").count();
+            assert!(residual > 0, "the stock script's gaps are found: {v}");
+            assert!(
+                codes.iter().all(|c| [
+                    "residual_identity",
+                    "needs_pixel_review",
+                    "encapsulated_document"
+                ]
+                .contains(&c.as_str())),
+                "{codes:?}"
+            );
+            text.push_str(&format!("  held as residual_identity: {residual}\n"));
+        } else {
+            clean &= r.leaks.is_empty() && r.passed == r.checks;
+        }
         // nothing identifying in the command's own output either
         for p in &m.placements {
             for n in &p.needles {

@@ -260,9 +260,33 @@ fn a_file_written_almost_all_as_un_comes_out_de_identified() {
         "20030903",
         "20030805",
     ];
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let stock = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/ctp/scripts/DICOM-PS3.15-Basic.script");
-    for profile in [None, Some(script.as_path())] {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // The stock script does not enter the Referenced RT Plan Sequence: the source UID in it
+    // would pass, so the residual-identity gate holds the object and names the place…
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).expect("mkdir");
+    std::fs::copy(&sample, input.join("rtdose.dcm")).expect("copy");
+    let v = deid(&input, &tmp.path().join("held"), Some(&stock));
+    assert_eq!(v["written"], 0, "{v}");
+    assert_eq!(v["quarantine"][0]["code"], "residual_identity", "{v}");
+    let reason = v["quarantine"][0]["reason"].as_str().unwrap_or("");
+    assert!(reason.contains("(300C,0002)[0].(0008,1155)"), "{reason}");
+    // …and the script fixed the way the reason says (the sequence processed) delivers it.
+    let fixed = tmp.path().join("fixed.script");
+    let stock_text = std::fs::read_to_string(&stock).expect("stock script");
+    let rule = r#"<e en="T" t="00081155" n="RefSOPInstanceUID">@hashuid(@UIDROOT,this)</e>"#;
+    assert!(stock_text.contains(rule));
+    std::fs::write(
+        &fixed,
+        stock_text.replace(
+            rule,
+            &format!("{rule}\n <e en=\"T\" t=\"300C0002\" n=\"RefRTPlanSeq\">@process()</e>"),
+        ),
+    )
+    .expect("fixed script");
+    for profile in [None, Some(fixed.as_path())] {
         let tmp = tempfile::tempdir().expect("tmp");
         let input = tmp.path().join("in");
         std::fs::create_dir_all(&input).expect("mkdir");

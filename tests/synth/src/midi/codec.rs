@@ -95,6 +95,38 @@ pub fn j2k_insert(frame: &[u8], comment: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A J2K codestream without the `COM` marker segments of its main header (a sample file's own
+/// "Created by …" comment): the frame a de-identifier that removes comments must give back.
+/// Other frames come back unchanged.
+pub fn j2k_without_comments(frame: &[u8]) -> Vec<u8> {
+    if frame.get(..2) != Some(&[0xFF, 0x4F][..]) {
+        return frame.to_vec();
+    }
+    let mut out = frame[..2].to_vec();
+    let mut at = 2usize;
+    while let (Some(&0xFF), Some(&marker)) = (frame.get(at), frame.get(at + 1)) {
+        if marker == 0x90 {
+            break; // first tile-part: the main header ends
+        }
+        let Some(len) = frame
+            .get(at + 2..at + 4)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        else {
+            return frame.to_vec();
+        };
+        let end = at + 2 + len;
+        let Some(seg) = frame.get(at..end) else {
+            return frame.to_vec();
+        };
+        if marker != 0x64 {
+            out.extend_from_slice(seg);
+        }
+        at = end;
+    }
+    out.extend_from_slice(frame.get(at..).unwrap_or_default());
+    out
+}
+
 /// The bytes of a frame up to and including its last `FF D9` (JPEG EOI, J2K EOC): padding
 /// after it does not count.
 pub fn trim_frame(frame: &[u8]) -> &[u8] {
@@ -221,6 +253,17 @@ mod tests {
         assert_eq!(trim_frame(&out).len(), out.len());
         assert!(out.windows(3).any(|w| w == b"abc"));
         assert!(jpeg_insert(&[0, 1, 2], "x", &[]).is_none());
+    }
+
+    #[test]
+    fn j2k_comments_of_the_main_header_are_taken_out() {
+        let mut frame = vec![0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x04, 0x01, 0x02];
+        let with = j2k_insert(&frame, "Created by someone").expect("insert");
+        frame.extend_from_slice(&[0xFF, 0x90, 0x00, 0x0A]);
+        let mut with = with;
+        with.extend_from_slice(&[0xFF, 0x90, 0x00, 0x0A]);
+        assert_eq!(j2k_without_comments(&with), frame);
+        assert_eq!(j2k_without_comments(b"not j2k"), b"not j2k".to_vec());
     }
 
     #[test]

@@ -973,7 +973,8 @@ pub fn sample_frames(path: &Path) -> Result<SampleFrame, SynthError> {
         .map_err(|e| bad(e.to_string()))?
         .value()
     {
-        Value::PixelSequence(seq) => seq.fragments().concat(),
+        // the sample's own comment markers out: the frame without them is the expected one
+        Value::PixelSequence(seq) => super::codec::j2k_without_comments(&seq.fragments().concat()),
         _ => return Err(bad("pixel data is not encapsulated".into())),
     };
     let num = |t: Tag| -> Result<u16, SynthError> {
