@@ -19,7 +19,7 @@
 
 use std::collections::HashSet;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use dicom_core::header::Header;
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{Tag, VR};
@@ -143,10 +143,14 @@ struct Needle {
 #[derive(Debug)]
 pub struct Needles {
     needles: Vec<Needle>,
+    /// Source UIDs: looked up whole in UI values, searched in other text and in bytes.
+    uids: HashSet<String>,
     /// Over the lower-case needle texts (decoded text values).
-    text: Option<AhoCorasick>,
+    text: Option<std::sync::Arc<AhoCorasick>>,
     /// Over the needles' byte forms (binary values): pattern i belongs to `byte_owner[i]`.
-    bytes: Option<AhoCorasick>,
+    /// Built on first use: most outputs have no binary value to search.
+    bytes: std::sync::OnceLock<Option<AhoCorasick>>,
+    byte_patterns: Vec<Vec<u8>>,
     byte_owner: Vec<(usize, Encoding)>,
 }
 
@@ -332,11 +336,19 @@ const CODED: &[Tag] = &[
 #[derive(Default)]
 struct Collector {
     needles: Vec<Needle>,
+    uids: HashSet<String>,
     seen: HashSet<(Kind, String)>,
 }
 
 impl Collector {
     fn add(&mut self, kind: Kind, raw: &str) {
+        if kind == Kind::Uid {
+            let uid = raw.trim_matches(['\0', ' ']);
+            if searchable(uid) {
+                self.uids.insert(uid.to_string());
+            }
+            return;
+        }
         let text = raw.trim_matches(['\0', ' ']).to_lowercase();
         if !searchable(&text) || PLACEHOLDERS.contains(&text.as_str()) {
             return;
@@ -426,6 +438,37 @@ fn walk_source(ds: &InMemDicomObject, depth: u32, retained: &Retained, out: &mut
     }
 }
 
+thread_local! {
+    /// The last text automaton built on this thread, with the needles it was built for: the
+    /// objects of one series share their names, IDs and dates (their UIDs are kept apart), so
+    /// a worker builds it once per series rather than once per object.
+    static LAST_TEXT: std::cell::RefCell<Option<(Vec<String>, std::sync::Arc<AhoCorasick>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn cached_text_automaton(
+    needles: &[Needle],
+    build: impl FnOnce() -> Option<std::sync::Arc<AhoCorasick>>,
+) -> Option<std::sync::Arc<AhoCorasick>> {
+    let same = |texts: &[String]| {
+        texts.len() == needles.len() && texts.iter().zip(needles).all(|(t, n)| *t == n.text)
+    };
+    let hit = LAST_TEXT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(texts, _)| same(texts))
+            .map(|(_, ac)| ac.clone())
+    });
+    if hit.is_some() {
+        return hit;
+    }
+    let ac = build()?;
+    LAST_TEXT.with(|c| {
+        *c.borrow_mut() = Some((needles.iter().map(|n| n.text.clone()).collect(), ac.clone()));
+    });
+    Some(ac)
+}
+
 impl Needles {
     /// The identifying values of `source`, less what `retained` keeps.
     pub fn collect(source: &InMemDicomObject, retained: &Retained) -> Needles {
@@ -496,20 +539,30 @@ impl Needles {
             .get(CHARSET)
             .and_then(text_of)
             .and_then(|s| SpecificCharacterSet::from_code(&s));
-        Needles::build(c.needles, charset)
+        Needles::build(c.needles, c.uids, charset)
     }
 
-    fn build(needles: Vec<Needle>, charset: Option<SpecificCharacterSet>) -> Needles {
+    fn build(
+        needles: Vec<Needle>,
+        uids: HashSet<String>,
+        charset: Option<SpecificCharacterSet>,
+    ) -> Needles {
         let builder = || {
             let mut b = AhoCorasickBuilder::new();
-            b.match_kind(MatchKind::Standard);
+            // built per object and run over a few kilobytes: the automaton that is cheapest
+            // to build (a DFA costs far more to build than it saves here)
+            b.match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::NoncontiguousNFA));
             b
         };
         let text = (!needles.is_empty())
             .then(|| {
-                builder()
-                    .build(needles.iter().map(|n| n.text.as_str()))
-                    .ok()
+                cached_text_automaton(&needles, || {
+                    builder()
+                        .build(needles.iter().map(|n| n.text.as_str()))
+                        .ok()
+                        .map(std::sync::Arc::new)
+                })
             })
             .flatten();
         let mut patterns: Vec<Vec<u8>> = Vec::new();
@@ -542,25 +595,39 @@ impl Needles {
                 }
             }
         }
-        let bytes = (!patterns.is_empty())
-            .then(|| builder().ascii_case_insensitive(true).build(&patterns).ok())
-            .flatten();
         Needles {
             needles,
+            uids,
             text,
-            bytes,
+            bytes: std::sync::OnceLock::new(),
+            byte_patterns: patterns,
             byte_owner,
         }
     }
 
+    fn byte_automaton(&self) -> Option<&AhoCorasick> {
+        self.bytes
+            .get_or_init(|| {
+                if self.byte_patterns.is_empty() {
+                    return None;
+                }
+                let mut b = AhoCorasickBuilder::new();
+                b.match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                    .ascii_case_insensitive(true);
+                b.build(&self.byte_patterns).ok()
+            })
+            .as_ref()
+    }
+
     /// How many values are searched for.
     pub fn len(&self) -> usize {
-        self.needles.len()
+        self.needles.len() + self.uids.len()
     }
 
     /// True when nothing is searched for.
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty()
+        self.needles.is_empty() && self.uids.is_empty()
     }
 
     /// Searches the file meta and the data set of an output; every hit, in order.
@@ -568,8 +635,8 @@ impl Needles {
         let mut hits = Vec::new();
         for e in meta.to_element_iter() {
             if let Value::Primitive(p) = e.value() {
-                let path = tag_text(e.tag());
-                self.in_text(&p.to_str(), e.vr(), &path, &mut hits);
+                let tag = e.tag();
+                self.in_text(&p.to_str(), e.vr(), &|| tag_text(tag), &mut hits);
             }
         }
         self.in_dataset(ds, "", 0, &mut hits);
@@ -582,7 +649,7 @@ impl Needles {
             if prefix.is_empty() && MARKS.contains(&tag) {
                 continue;
             }
-            let path = format!("{prefix}{}", tag_text(tag));
+            let path = || format!("{prefix}{}", tag_text(tag));
             if tag == ENCAPSULATED_DOCUMENT
                 && !e
                     .value()
@@ -591,7 +658,7 @@ impl Needles {
             {
                 hits.push(Hit {
                     kind: Kind::Document,
-                    placement: path.clone(),
+                    placement: path(),
                 });
                 continue;
             }
@@ -600,12 +667,12 @@ impl Needles {
                     if depth >= MAX_DEPTH {
                         hits.push(Hit {
                             kind: Kind::Document,
-                            placement: format!("{path}: nested too deep to check"),
+                            placement: format!("{}: nested too deep to check", path()),
                         });
                         continue;
                     }
                     for (i, item) in seq.items().iter().enumerate() {
-                        self.in_dataset(item, &format!("{path}[{i}]."), depth + 1, hits);
+                        self.in_dataset(item, &format!("{}[{i}].", path()), depth + 1, hits);
                     }
                 }
                 Value::PixelSequence(seq) => {
@@ -617,7 +684,8 @@ impl Needles {
                                 continue;
                             }
                             if let Some(b) = frag.get(range) {
-                                self.in_bytes(b, &format!("{path} fragment {i}: {label}"), hits);
+                                let at = || format!("{} fragment {i}: {label}", path());
+                                self.in_bytes(b, &at, hits);
                             }
                         }
                     }
@@ -639,7 +707,18 @@ impl Needles {
         }
     }
 
-    fn in_text(&self, value: &str, vr: VR, path: &str, hits: &mut Vec<Hit>) {
+    fn in_text(&self, value: &str, vr: VR, at: &dyn Fn() -> String, hits: &mut Vec<Hit>) {
+        if vr == VR::UI {
+            // only a whole UID counts in a UID (they are often built from dates and times)
+            if value
+                .split('\\')
+                .any(|u| self.uids.contains(u.trim_matches(['\0', ' '])))
+            {
+                push(hits, Kind::Uid, &at());
+            }
+            return;
+        }
+        self.uids_in(value.as_bytes(), at, hits);
         let Some(ac) = &self.text else { return };
         let hay = value.to_lowercase();
         for m in ac.find_overlapping_iter(&hay) {
@@ -650,18 +729,38 @@ impl Needles {
             if vr == VR::CS && n.kind == Kind::NamePart {
                 continue;
             }
-            // UIDs are often built from a date and time: only a whole UID counts there
-            if vr == VR::UI && n.kind != Kind::Uid {
-                continue;
-            }
             if stands_alone(hay.as_bytes(), m.start(), m.end(), n, 1) {
-                push(hits, n.kind, path);
+                push(hits, n.kind, &at());
             }
         }
     }
 
-    fn in_bytes(&self, hay: &[u8], path: &str, hits: &mut Vec<Hit>) {
-        let Some(ac) = &self.bytes else { return };
+    /// Source UIDs inside a longer text or a binary value (not part of a longer UID).
+    fn uids_in(&self, hay: &[u8], at: &dyn Fn() -> String, hits: &mut Vec<Hit>) {
+        if hay.len() < 8 || !hay.contains(&b'.') {
+            return;
+        }
+        for uid in &self.uids {
+            let finder = memchr::memmem::Finder::new(uid.as_bytes());
+            let joins = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_digit() || *b == b'.');
+            if finder.find_iter(hay).any(|i| {
+                let end = i + uid.len();
+                !joins(i.checked_sub(1).and_then(|j| hay.get(j))) && !joins(hay.get(end))
+            }) {
+                push(hits, Kind::Uid, &at());
+                return;
+            }
+        }
+    }
+
+    fn in_bytes(&self, hay: &[u8], at: &dyn Fn() -> String, hits: &mut Vec<Hit>) {
+        if hay.is_empty() {
+            return;
+        }
+        self.uids_in(hay, at, hits);
+        let Some(ac) = self.byte_automaton() else {
+            return;
+        };
         for m in ac.find_overlapping_iter(hay) {
             let Some(&(owner, enc)) = self.byte_owner.get(m.pattern().as_usize()) else {
                 continue;
@@ -671,7 +770,7 @@ impl Needles {
             };
             let unit = if enc == Encoding::Narrow { 1 } else { 2 };
             if stands_alone(hay, m.start(), m.end(), n, unit) {
-                push(hits, n.kind, path);
+                push(hits, n.kind, &at());
             }
         }
     }
