@@ -27,7 +27,12 @@ fn ctp_pipeline(dir: &Path) -> Pipeline {
     let path = dir.join("basic.script");
     let text = include_str!("../../tests/data/ctp/scripts/DICOM-PS3.15-Basic.script");
     std::fs::write(&path, text).expect("script");
-    let profile = Profile::from_ctp_script(text, &path).expect("script profile");
+    let profile = Profile::from_ctp_script(text, &path)
+        .expect("script profile")
+        .with_ctp_env(crate::deid::ctp::Env {
+            now: Some(crate::deid::ctp::Now::from_unix(1_700_000_000, 0)),
+            integers: None,
+        });
     Pipeline::new(profile, Keys::new([7; 32]), None, PixelPolicy::default())
 }
 
