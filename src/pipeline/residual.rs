@@ -651,10 +651,10 @@ impl Needles {
             }
             let path = || format!("{prefix}{}", tag_text(tag));
             if tag == ENCAPSULATED_DOCUMENT
-                && !e
+                && e
                     .value()
                     .primitive()
-                    .is_some_and(|p| p.calculate_byte_len() == 0)
+                    .is_none_or(|p| p.calculate_byte_len() != 0)
             {
                 hits.push(Hit {
                     kind: Kind::Document,
