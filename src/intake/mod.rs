@@ -439,12 +439,14 @@ pub enum Pixels {
     },
 }
 
-/// How much of a large file is read first for its header.
-const HEADER_PREFIX: usize = 256 * 1024;
+/// How much of a large file is read first for its header: most headers fit in the first
+/// 16 KB; a larger one is looked for in the first 256 KB before the whole file is read.
+const HEADER_PREFIXES: [usize; 2] = [16 * 1024, 256 * 1024];
 
 /// Opens a file for de-identification without decoding its Pixel Data when it is the last
 /// top-level element: small files are read whole ([`open_split`]); for large ones only the
-/// first 256 KB are read when the header fits in them, and the pixels stay in the file. The
+/// first 16 KB (or 256 KB) are read when the header fits in them, and the pixels stay in the
+/// file. The
 /// length guard covers every element either way. The third value counts the bytes after the
 /// end of the data set that were left out (see [`open_bytes_trimmed`]).
 pub fn open_for_deid(
@@ -453,12 +455,16 @@ pub fn open_for_deid(
     use std::io::Read as _;
     let mut f = bounded::open_regular(path)?;
     let size = f.metadata().map_err(|e| SkipReason::from_io(&e))?.len();
-    let mut prefix = Vec::with_capacity(HEADER_PREFIX.min(size as usize));
-    (&mut f)
-        .take(HEADER_PREFIX as u64)
-        .read_to_end(&mut prefix)
-        .map_err(|e| SkipReason::from_io(&e))?;
-    if (prefix.len() as u64) < size {
+    let mut prefix = Vec::with_capacity(HEADER_PREFIXES[0].min(size as usize));
+    for want in HEADER_PREFIXES {
+        let more = (want as u64).saturating_sub(prefix.len() as u64);
+        (&mut f)
+            .take(more)
+            .read_to_end(&mut prefix)
+            .map_err(|e| SkipReason::from_io(&e))?;
+        if (prefix.len() as u64) >= size {
+            break;
+        }
         if let Some((object, offset)) = header_in_prefix(&prefix, size)? {
             let len = size - offset;
             return Ok((
@@ -471,6 +477,8 @@ pub fn open_for_deid(
                 0,
             ));
         }
+    }
+    if (prefix.len() as u64) < size {
         f.read_to_end(&mut prefix)
             .map_err(|e| SkipReason::from_io(&e))?;
     }

@@ -651,8 +651,7 @@ impl Needles {
             }
             let path = || format!("{prefix}{}", tag_text(tag));
             if tag == ENCAPSULATED_DOCUMENT
-                && e
-                    .value()
+                && e.value()
                     .primitive()
                     .is_none_or(|p| p.calculate_byte_len() != 0)
             {
