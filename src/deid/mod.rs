@@ -26,6 +26,7 @@ use dicom_object::{FileMetaTable, InMemDicomObject};
 use serde::Serialize;
 
 pub use action::Action;
+pub use apply::tag_text;
 pub use keyed::Keys;
 pub use lookup::{LookupError, LookupTable};
 pub use profile::{DeidOption, Profile, ProfileError};

@@ -40,7 +40,10 @@ const SOURCES: &[(u16, u16)] = &[
     (0x0008, 0x0023), // Content Date
 ];
 
-fn date_forms(d: &str) -> Vec<String> {
+/// The common spellings of a DICOM date (`YYYYMMDD`): ISO, European, American and EXIF
+/// (`YYYY:MM:DD`). Used wherever a date is looked for in text (here, and the pipeline's
+/// residual-identity gate).
+pub fn date_forms(d: &str) -> Vec<String> {
     if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
         return vec![];
     }
@@ -50,6 +53,7 @@ fn date_forms(d: &str) -> Vec<String> {
         format!("{y}-{m}-{dd}"),
         format!("{y}/{m}/{dd}"),
         format!("{y}.{m}.{dd}"),
+        format!("{y}:{m}:{dd}"),
         format!("{dd}/{m}/{y}"),
         format!("{dd}.{m}.{y}"),
         format!("{dd}-{m}-{y}"),

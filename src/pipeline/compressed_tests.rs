@@ -95,6 +95,23 @@ fn prepared_bytes(out: Outcome) -> Vec<u8> {
 }
 
 #[test]
+fn compressed_frames_that_cannot_be_checked_are_held() {
+    // the same frames declared as MPEG-4 video, whose SEI user data Deposit cannot walk
+    let mut obj = intake::open_bytes(&jpeg_with_canary()).expect("open");
+    obj.meta_mut().transfer_syntax = "1.2.840.10008.1.2.4.102".into();
+    obj.meta_mut().update_information_group_length();
+    let bytes = encode(&obj);
+    match pipeline().run(Input::Bytes(&bytes)) {
+        Outcome::Held(h) => assert!(
+            h.quarantine.reason.contains("cannot check"),
+            "{}",
+            h.quarantine.reason
+        ),
+        _ => panic!("video frames passed unchecked"),
+    }
+}
+
+#[test]
 fn jpeg_metadata_is_removed_on_every_path() {
     let tmp = tempfile::tempdir().expect("tmp");
     let bytes = jpeg_with_canary();

@@ -24,6 +24,8 @@ pub use gate::{GateError, PixelPolicy};
 
 const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
 const PIXEL_DATA: dicom_core::Tag = dicom_core::Tag(0x7FE0, 0x0010);
+/// Transfer syntaxes of compressed frames (JPEG, JPEG 2000, video, JPEG XL …); RLE is apart.
+const ENCAPSULATED_FAMILY: &str = "1.2.840.10008.1.2.4.";
 
 /// The per-file pipeline of one run.
 pub struct Pipeline {
@@ -273,6 +275,13 @@ impl Pipeline {
         let masked = gate::gate(&mut obj, &self.pixels).map_err(hold)?;
         if let Some(m) = &masked {
             ts = m.transfer_syntax.clone();
+        }
+        // Compressed pixel data of a family whose frames Deposit cannot walk (MPEG-2/4, HEVC,
+        // JPEG XL) may carry metadata (SEI user data, Exif/XML boxes) no one has checked.
+        if ts.starts_with(ENCAPSULATED_FAMILY) && crate::pixels::metadata::codec(&ts).is_none() {
+            return Err(hold(unreadable(format!(
+                "the pixel data is compressed as {ts}, whose embedded metadata Deposit cannot check; held for review"
+            ))));
         }
         let removed = crate::pixels::metadata::clean_object(&mut obj, &ts).map_err(|e| {
             hold(unreadable(format!(

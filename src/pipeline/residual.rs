@@ -27,7 +27,8 @@ use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
 use dicom_object::mem::InMemElement;
 use dicom_object::{FileMetaTable, InMemDicomObject};
 
-use crate::deid::{DeidOption, Profile};
+use crate::deid::ctp::names::is_text_vr;
+use crate::deid::{tag_text, DeidOption, Profile};
 
 /// How deep the search walks into sequences (the reader already caps nesting lower).
 const MAX_DEPTH: u32 = 128;
@@ -55,6 +56,8 @@ pub enum Kind {
     Uid,
     /// An Encapsulated Document, whose content cannot be checked here.
     Document,
+    /// A part the search could not check (nested too deep, or the search itself failed).
+    Unchecked,
 }
 
 impl Kind {
@@ -69,6 +72,7 @@ impl Kind {
             Kind::Institution => "an institution, department or station name",
             Kind::Uid => "a UID of the source object",
             Kind::Document => "an encapsulated document",
+            Kind::Unchecked => "a part that could not be checked",
         }
     }
 }
@@ -135,8 +139,6 @@ struct Needle {
     text: String,
     /// Must stand alone: no letter or digit right before or after it.
     whole_word: bool,
-    /// A UID: no digit or dot right before or after it.
-    uid: bool,
 }
 
 /// The identifying values of one source object, ready to search an output.
@@ -224,11 +226,6 @@ const MANUFACTURER: Tag = Tag(0x0008, 0x0070);
 const ENCAPSULATED_DOCUMENT: Tag = Tag(0x0042, 0x0011);
 const CHARSET: Tag = Tag(0x0008, 0x0005);
 
-/// "(gggg,eeee)".
-fn tag_text(t: Tag) -> String {
-    format!("({:04X},{:04X})", t.group(), t.element())
-}
-
 fn text_of(e: &InMemElement) -> Option<String> {
     match e.value() {
         Value::Primitive(p) if !matches!(p, PrimitiveValue::Empty) => {
@@ -254,25 +251,6 @@ fn values(e: &InMemElement) -> Vec<String> {
 /// True for a UID that belongs to DICOM itself (classes, transfer syntaxes, code schemes).
 fn dicom_uid(uid: &str) -> bool {
     uid.starts_with("1.2.840.10008.")
-}
-
-fn date_forms(d: &str) -> Vec<String> {
-    let d = d.get(..8).unwrap_or("");
-    if d.len() != 8 || !d.bytes().all(|b| b.is_ascii_digit()) {
-        return Vec::new();
-    }
-    let (y, m, dd) = (&d[0..4], &d[4..6], &d[6..8]);
-    vec![
-        d.to_string(),
-        format!("{y}-{m}-{dd}"),
-        format!("{y}/{m}/{dd}"),
-        format!("{y}.{m}.{dd}"),
-        format!("{y}:{m}:{dd}"),
-        format!("{dd}/{m}/{y}"),
-        format!("{dd}.{m}.{y}"),
-        format!("{dd}-{m}-{y}"),
-        format!("{m}/{dd}/{y}"),
-    ]
 }
 
 /// Long enough to be searched without matching ordinary text by chance: three characters
@@ -363,7 +341,6 @@ impl Collector {
         self.needles.push(Needle {
             kind,
             whole_word: true,
-            uid: kind == Kind::Uid,
             text,
         });
     }
@@ -381,7 +358,8 @@ impl Collector {
     }
 
     fn date(&mut self, d: &str) {
-        for f in date_forms(d) {
+        // a DT value starts with its date
+        for f in crate::deid::scrub::date_forms(d.get(..8).unwrap_or("")) {
             self.add(Kind::Date, &f);
         }
     }
@@ -620,16 +598,6 @@ impl Needles {
             .as_ref()
     }
 
-    /// How many values are searched for.
-    pub fn len(&self) -> usize {
-        self.needles.len() + self.uids.len()
-    }
-
-    /// True when nothing is searched for.
-    pub fn is_empty(&self) -> bool {
-        self.needles.is_empty() && self.uids.is_empty()
-    }
-
     /// Searches the file meta and the data set of an output; every hit, in order.
     pub fn search(&self, meta: &FileMetaTable, ds: &InMemDicomObject) -> Vec<Hit> {
         let mut hits = Vec::new();
@@ -638,6 +606,13 @@ impl Needles {
                 let tag = e.tag();
                 self.in_text(&p.to_str(), e.vr(), &|| tag_text(tag), &mut hits);
             }
+        }
+        if self.text.is_none() && !self.needles.is_empty() {
+            // the search could not be built: nothing is proven, so nothing passes
+            hits.push(Hit {
+                kind: Kind::Unchecked,
+                placement: "the whole output (the search could not be prepared)".into(),
+            });
         }
         self.in_dataset(ds, "", 0, &mut hits);
         hits
@@ -665,8 +640,8 @@ impl Needles {
                 Value::Sequence(seq) => {
                     if depth >= MAX_DEPTH {
                         hits.push(Hit {
-                            kind: Kind::Document,
-                            placement: format!("{}: nested too deep to check", path()),
+                            kind: Kind::Unchecked,
+                            placement: format!("{}: nested too deep", path()),
                         });
                         continue;
                     }
@@ -695,7 +670,7 @@ impl Needles {
                     }
                     match e.vr() {
                         VR::OB | VR::OW | VR::UN => self.in_bytes(&p.to_bytes(), &path, hits),
-                        vr if is_text(vr) => {
+                        vr if is_text_vr(vr) => {
                             let vr = if CODED.contains(&tag) { VR::CS } else { vr };
                             self.in_text(&p.to_str(), vr, &path, hits)
                         }
@@ -757,7 +732,12 @@ impl Needles {
             return;
         }
         self.uids_in(hay, at, hits);
+        if self.byte_patterns.is_empty() {
+            return;
+        }
         let Some(ac) = self.byte_automaton() else {
+            // patterns but no automaton: the value cannot be checked, so it does not pass
+            push(hits, Kind::Unchecked, &at());
             return;
         };
         for m in ac.find_overlapping_iter(hay) {
@@ -784,19 +764,13 @@ fn push(hits: &mut Vec<Hit>, kind: Kind, path: &str) {
     }
 }
 
-/// True when the match is not part of a longer word (or a longer UID).
+/// True when the match is not part of a longer word.
 fn stands_alone(hay: &[u8], start: usize, end: usize, n: &Needle, unit: usize) -> bool {
     if !n.whole_word {
         return true;
     }
-    let joins = |b: u8| {
-        if n.uid {
-            b.is_ascii_digit() || b == b'.'
-        } else {
-            // `TOSHIBA_MEC` is one token
-            b.is_ascii_alphanumeric() || b == b'_'
-        }
-    };
+    // `TOSHIBA_MEC` is one token
+    let joins = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     // the ASCII byte of the neighbouring character (UTF-16: the low byte of its unit)
     let before = start
         .checked_sub(unit)
@@ -808,29 +782,6 @@ fn stands_alone(hay: &[u8], start: usize, end: usize, n: &Needle, unit: usize) -
     // a date may go on with a time (DT values, EXIF date-times)
     let date_goes_on = n.kind == Kind::Date && after.is_some_and(|b| b.is_ascii_digit());
     !before.is_some_and(joins) && (date_goes_on || !after.is_some_and(joins))
-}
-
-fn is_text(vr: VR) -> bool {
-    matches!(
-        vr,
-        VR::AE
-            | VR::AS
-            | VR::CS
-            | VR::DA
-            | VR::DS
-            | VR::DT
-            | VR::IS
-            | VR::LO
-            | VR::LT
-            | VR::PN
-            | VR::SH
-            | VR::ST
-            | VR::TM
-            | VR::UC
-            | VR::UI
-            | VR::UR
-            | VR::UT
-    )
 }
 
 /// Elements whose values are samples, not text: pixel, overlay, curve, waveform and LUT data.
@@ -1096,6 +1047,21 @@ mod tests {
         assert_eq!(n.search(&meta(), &out), vec![]);
         let leak = output(vec![el(Tag(0x0008, 0x0104), VR::LO, "by Kowalski")]);
         assert_eq!(n.search(&meta(), &leak).len(), 1);
+    }
+
+    #[test]
+    fn a_sequence_too_deep_to_check_does_not_pass() {
+        let mut item = InMemDicomObject::from_element_iter([el(Tag(0x0008, 0x0100), VR::SH, "X")]);
+        for _ in 0..=MAX_DEPTH {
+            item = InMemDicomObject::from_element_iter([DataElement::new(
+                Tag(0x0040, 0xA730),
+                VR::SQ,
+                DataSetSequence::from(vec![item]),
+            )]);
+        }
+        let seq = item.take_element(Tag(0x0040, 0xA730)).expect("sequence");
+        let h = hits(vec![seq]);
+        assert!(h.iter().any(|h| h.kind == Kind::Unchecked), "{h:?}");
     }
 
     #[test]
