@@ -309,16 +309,26 @@ impl Client {
             Method::Put => reqwest::Method::PUT,
             Method::Delete => reqwest::Method::DELETE,
         };
-        let target = reqwest::Url::parse(url).ok().and_then(|u| {
+        let parsed = reqwest::Url::parse(url).ok();
+        let target = parsed.as_ref().and_then(|u| {
             let host = u.host_str()?.trim_matches(['[', ']']).to_string();
             Some((host, u.port_or_known_default()?))
         });
+        let mut inner = self.inner.request(m, url);
+        // A plain-http request through a proxy talks to the proxy itself, and proxies often
+        // close the connection after one answer without saying so (tinyproxy does): such a
+        // connection is never kept for the next request, which could otherwise be lost on it.
+        // (An https request goes through a CONNECT tunnel, which stays open.)
+        if self.proxy.proxy.is_some() && parsed.as_ref().is_some_and(|u| u.scheme() == "http") {
+            inner = inner.header(reqwest::header::CONNECTION, "close");
+        }
         Request {
-            inner: self.inner.request(m, url),
+            inner,
             limit: DEFAULT_BODY_LIMIT,
             trust: self.trust.clone(),
             proxy: self.proxy.clone(),
             target,
+            idempotent: !matches!(method, Method::Post),
         }
     }
 
@@ -337,6 +347,8 @@ pub struct Request {
     proxy: Arc<ProxyRoute>,
     /// The server's host and port (for asking the proxy who refused).
     target: Option<(String, u16)>,
+    /// GET, PUT, DELETE: safe to send again when a kept connection turned out to be closed.
+    idempotent: bool,
 }
 
 /// An answer: status and body text.
@@ -394,7 +406,22 @@ impl Request {
 
     fn send_here(self, what: &str) -> Result<(u16, Vec<u8>), HttpError> {
         let (trust, proxy, target) = (self.trust.clone(), self.proxy, self.target);
-        let resp = self.inner.send().map_err(|e| {
+        // A kept-alive connection the server closed just as it was reused fails the request
+        // before any answer. An idempotent request is sent once more on a new connection (as
+        // browsers and curl do); a POST is not (the caller's ledger decides about resending).
+        let again = if self.idempotent {
+            self.inner.try_clone()
+        } else {
+            None
+        };
+        let resp = match self.inner.send() {
+            Err(e) if again.is_some() && closed_before_answer(&e) => {
+                tracing::debug!(step = what, "kept connection was closed; sending again");
+                again.map(|r| r.send()).unwrap_or(Err(e))
+            }
+            r => r,
+        };
+        let resp = resp.map_err(|e| {
             super::proxy::failure(classify(&e, what, &trust), &proxy, target.as_ref())
         })?;
         let status = resp.status().as_u16();
@@ -419,6 +446,21 @@ impl Request {
         }
         Ok((status, bytes))
     }
+}
+
+/// Whether the connection closed before any answer came (a kept-alive connection closed by
+/// the server or a proxy just as it was reused).
+fn closed_before_answer(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() {
+                return true;
+            }
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// A reqwest failure, classified (the URL left out of the text; a certificate refusal with
@@ -545,6 +587,87 @@ mod tests {
                 .expect_err("nobody listens")
         });
         assert_eq!(e.class(), ErrorClass::Transient, "{e}");
+    }
+
+    /// Reads one request head from `sock`.
+    fn read_head(sock: &std::net::TcpStream) -> String {
+        let mut r = BufReader::new(sock.try_clone().expect("clone"));
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).expect("line");
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push_str(&line);
+        }
+        head
+    }
+
+    /// Closes its first connection after reading the request, without an answer (a kept
+    /// connection the server dropped), and answers `200 ok` on every later one.
+    fn drops_the_first_connection() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for (n, sock) in l.incoming().enumerate() {
+                let Ok(mut sock) = sock else { return };
+                read_head(&sock);
+                if n > 0 {
+                    let _ = write!(
+                        sock,
+                        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    );
+                }
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn a_connection_closed_before_the_answer_is_retried_for_get_but_not_for_post() {
+        let c = Client::new().expect("client");
+        let port = drops_the_first_connection();
+        let r = c
+            .request(Method::Get, &format!("http://127.0.0.1:{port}/"))
+            .send("probe")
+            .expect("sent again on a new connection");
+        assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+        let port = drops_the_first_connection();
+        let e = c
+            .request(Method::Post, &format!("http://127.0.0.1:{port}/"))
+            .body(b"x".to_vec())
+            .send("import")
+            .expect_err("a POST is not sent twice by the transport");
+        assert_eq!(e.class(), ErrorClass::Transient, "{e}");
+    }
+
+    #[test]
+    fn plain_http_through_a_proxy_does_not_keep_the_connection() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let srv = std::thread::spawn(move || {
+            let (mut sock, _) = l.accept().expect("accept");
+            let head = read_head(&sock);
+            let _ = write!(sock, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            head
+        });
+        let route = super::super::proxy::Network::new(
+            Some(format!("http://127.0.0.1:{port}")),
+            None,
+            super::super::proxy::ProxyEnv::default(),
+        )
+        .route(false, "192.0.2.7", 8080)
+        .expect("route");
+        let c = Client::builder().proxy(&route).build().expect("client");
+        let r = c
+            .request(Method::Get, "http://192.0.2.7:8080/data")
+            .send("probe")
+            .expect("through the proxy");
+        assert_eq!(r.status, 200);
+        let head = srv.join().expect("proxy").to_ascii_lowercase();
+        assert!(head.starts_with("get http://192.0.2.7:8080/data"), "{head}");
+        assert!(head.contains("connection: close"), "{head}");
     }
 
     /// Answers one request with a redirect; returns the request head.
