@@ -313,7 +313,7 @@ impl Session {
         let mut files = Vec::new();
         for f in walk(&roots) {
             match f {
-                Found::File(s) => files.push(s.path),
+                Found::File(s, _) => files.push(s.path),
                 Found::Problem(p, why) => {
                     summary.failed += 1;
                     summary.failures.push(Failure {

@@ -206,6 +206,17 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The shipped PS3.15 table, parsed once per process, when `text` is its text (else `None`).
+fn shipped_table(text: &str) -> Option<&'static Table> {
+    static PARSED: std::sync::OnceLock<Option<Table>> = std::sync::OnceLock::new();
+    if text != SHIPPED_TABLE {
+        return None;
+    }
+    PARSED
+        .get_or_init(|| Table::parse(SHIPPED_TABLE).ok())
+        .as_ref()
+}
+
 /// Where a rule came from, for decisions and `deposit inspect`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
@@ -415,16 +426,34 @@ impl Profile {
 
     /// Compiles a profile or table file's text; `what` names it in errors.
     pub fn from_text(text: &str, what: &str) -> Result<Profile, ProfileError> {
-        let value: toml::Value =
-            toml::from_str(text).map_err(|e| invalid(what, e.message().to_string()))?;
-        match value.get("kind").and_then(|k| k.as_str()) {
+        /// Only the `kind` of the file (the rest is skipped, not built into a value tree: the
+        /// shipped table is 120 KB and every command starts by loading a profile).
+        #[derive(Deserialize)]
+        struct Head {
+            kind: Option<String>,
+        }
+        let kind = if shipped_table(text).is_some() {
+            Some("table".to_string())
+        } else {
+            let head: Head =
+                toml::from_str(text).map_err(|e| invalid(what, e.message().to_string()))?;
+            head.kind
+        };
+        match kind.as_deref() {
             Some("table") => {
-                let table =
-                    Table::parse(text).map_err(|e| invalid(what, e.message().to_string()))?;
+                let parsed;
+                let table = match shipped_table(text) {
+                    Some(t) => t,
+                    None => {
+                        parsed = Table::parse(text)
+                            .map_err(|e| invalid(what, e.message().to_string()))?;
+                        &parsed
+                    }
+                };
                 Profile::compile(
                     &table.name,
                     "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile",
-                    &table,
+                    table,
                     &BTreeSet::new(),
                     &[],
                 )
@@ -438,14 +467,14 @@ impl Profile {
                 let base = SHIPPED
                     .iter()
                     .find(|(n, _)| *n == f.base)
-                    .and_then(|(_, t)| Table::parse(t).ok())
+                    .and_then(|(_, t)| shipped_table(t))
                     .ok_or_else(|| invalid(what, format!("unknown base table '{}'", f.base)))?;
                 let safe = match f.safe_private {
                     Some(list) => list,
                     None => shipped_safe_private()?,
                 };
                 let options: BTreeSet<DeidOption> = f.options.into_iter().collect();
-                let mut p = Profile::compile(&f.name, &f.description, &base, &options, &safe)?;
+                let mut p = Profile::compile(&f.name, &f.description, base, &options, &safe)?;
                 if f.drop_encapsulated_documents {
                     p.drop_encapsulated_documents = true;
                     p.sha256 = hex::encode(Sha256::digest(p.canonical().as_bytes()));

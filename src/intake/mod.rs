@@ -150,8 +150,8 @@ pub fn scan(
     let mut seen: HashSet<PathBuf> = HashSet::new();
     for f in walk::walk(&roots) {
         match f {
-            walk::Found::File(stat) => {
-                seen.insert(canonical(&stat.path));
+            walk::Found::File(stat, canon) => {
+                seen.insert(canon);
                 files.push(stat);
             }
             walk::Found::Problem(path, reason) => on_event(Event {

@@ -149,11 +149,19 @@ pub struct Needles {
     uids: HashSet<String>,
     /// Over the lower-case needle texts (decoded text values).
     text: Option<std::sync::Arc<AhoCorasick>>,
-    /// Over the needles' byte forms (binary values): pattern i belongs to `byte_owner[i]`.
-    /// Built on first use: most outputs have no binary value to search.
-    bytes: std::sync::OnceLock<Option<AhoCorasick>>,
-    byte_patterns: Vec<Vec<u8>>,
-    byte_owner: Vec<(usize, Encoding)>,
+    /// The object's character set (for the needles' byte forms).
+    charset: Option<SpecificCharacterSet>,
+    /// Over the needles' byte forms (binary values). Built on first use, forms included:
+    /// most outputs have no binary value to search.
+    bytes: std::sync::OnceLock<ByteSearch>,
+}
+
+/// The search over the needles' byte forms: pattern i belongs to `owner[i]`.
+#[derive(Debug)]
+struct ByteSearch {
+    /// `None` with patterns: the automaton could not be built (nothing passes unchecked).
+    ac: Option<AhoCorasick>,
+    owner: Vec<(usize, Encoding)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -543,59 +551,60 @@ impl Needles {
                 })
             })
             .flatten();
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut byte_owner = Vec::new();
-        for (i, n) in needles.iter().enumerate() {
-            let mut forms: Vec<(Vec<u8>, Encoding)> =
-                vec![(n.text.as_bytes().to_vec(), Encoding::Narrow)];
-            if !n.text.is_ascii() {
-                if n.text.chars().all(|c| (c as u32) < 256) {
-                    forms.push((n.text.chars().map(|c| c as u8).collect(), Encoding::Narrow));
-                }
-                if let Some(cs) = &charset {
-                    if let Ok(b) = cs.encode(&n.text) {
-                        forms.push((b, Encoding::Narrow));
-                    }
-                }
-            }
-            forms.push((
-                n.text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
-                Encoding::Utf16Le,
-            ));
-            forms.push((
-                n.text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
-                Encoding::Utf16Be,
-            ));
-            for (bytes, enc) in forms {
-                if !patterns.contains(&bytes) {
-                    patterns.push(bytes);
-                    byte_owner.push((i, enc));
-                }
-            }
-        }
         Needles {
             needles,
             uids,
             text,
+            charset,
             bytes: std::sync::OnceLock::new(),
-            byte_patterns: patterns,
-            byte_owner,
         }
     }
 
-    fn byte_automaton(&self) -> Option<&AhoCorasick> {
-        self.bytes
-            .get_or_init(|| {
-                if self.byte_patterns.is_empty() {
-                    return None;
+    /// Each needle in UTF-8, Latin-1 and the object's character set (when not ASCII), and in
+    /// UTF-16 of both byte orders, each pattern once.
+    fn byte_search(&self) -> &ByteSearch {
+        self.bytes.get_or_init(|| {
+            let mut patterns: Vec<Vec<u8>> = Vec::new();
+            let mut owner = Vec::new();
+            for (i, n) in self.needles.iter().enumerate() {
+                let mut forms: Vec<(Vec<u8>, Encoding)> =
+                    vec![(n.text.as_bytes().to_vec(), Encoding::Narrow)];
+                if !n.text.is_ascii() {
+                    if n.text.chars().all(|c| (c as u32) < 256) {
+                        forms.push((n.text.chars().map(|c| c as u8).collect(), Encoding::Narrow));
+                    }
+                    if let Some(cs) = &self.charset {
+                        if let Ok(b) = cs.encode(&n.text) {
+                            forms.push((b, Encoding::Narrow));
+                        }
+                    }
                 }
+                forms.push((
+                    n.text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+                    Encoding::Utf16Le,
+                ));
+                forms.push((
+                    n.text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+                    Encoding::Utf16Be,
+                ));
+                for (bytes, enc) in forms {
+                    if !patterns.contains(&bytes) {
+                        patterns.push(bytes);
+                        owner.push((i, enc));
+                    }
+                }
+            }
+            let ac = if patterns.is_empty() {
+                None
+            } else {
                 let mut b = AhoCorasickBuilder::new();
                 b.match_kind(MatchKind::Standard)
                     .kind(Some(AhoCorasickKind::NoncontiguousNFA))
                     .ascii_case_insensitive(true);
-                b.build(&self.byte_patterns).ok()
-            })
-            .as_ref()
+                b.build(&patterns).ok()
+            };
+            ByteSearch { ac, owner }
+        })
     }
 
     /// Searches the file meta and the data set of an output; every hit, in order.
@@ -732,16 +741,17 @@ impl Needles {
             return;
         }
         self.uids_in(hay, at, hits);
-        if self.byte_patterns.is_empty() {
+        if self.needles.is_empty() {
             return;
         }
-        let Some(ac) = self.byte_automaton() else {
+        let search = self.byte_search();
+        let Some(ac) = &search.ac else {
             // patterns but no automaton: the value cannot be checked, so it does not pass
             push(hits, Kind::Unchecked, &at());
             return;
         };
         for m in ac.find_overlapping_iter(hay) {
-            let Some(&(owner, enc)) = self.byte_owner.get(m.pattern().as_usize()) else {
+            let Some(&(owner, enc)) = search.owner.get(m.pattern().as_usize()) else {
                 continue;
             };
             let Some(n) = self.needles.get(owner) else {
