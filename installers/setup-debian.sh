@@ -29,7 +29,8 @@ if [ "$want_test" = 1 ]; then
   pkgs+=(xvfb xauth webkit2gtk-driver gnome-keyring dbus dbus-x11 imagemagick
          dcmtk dicom3tools orthanc orthanc-dicomweb python3-pip python3-venv
          chromium chromium-driver rpm desktop-file-utils
-         tinyproxy-bin)  # the HTTP proxy of the proxy tests (the binary only: no system service)
+         tinyproxy-bin  # the HTTP proxy of the proxy tests (the binary only: no system service)
+         tesseract-ocr)  # the Tesseract program: the text detector of builds without the library
 fi
 
 missing=()

@@ -277,8 +277,8 @@ pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, bool), ConfigError> {
     if let Some(p) = explicit {
         return Ok((p.to_path_buf(), true));
     }
-    directories::ProjectDirs::from("org", "deposit", "deposit")
-        .map(|d| (d.config_dir().join(FILE_NAME), false))
+    crate::platform::config_dir()
+        .map(|d| (d.join(FILE_NAME), false))
         .ok_or(ConfigError::NoConfigDir)
 }
 

@@ -65,7 +65,15 @@ pub fn create_private_dirs(path: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         b.mode(0o700);
     }
-    b.create(path)
+    #[cfg(not(unix))]
+    let existed = path.is_dir();
+    b.create(path)?;
+    // elsewhere the new folder gets an owner-only ACL, inherited by what is made in it
+    #[cfg(not(unix))]
+    if !existed {
+        crate::platform::restrict_to_owner(path)?;
+    }
+    Ok(())
 }
 
 /// Creates (truncating) the temporary file, owner-only when `private`.
@@ -107,7 +115,8 @@ fn replace_with(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()>
         }
         f.write_all(bytes)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)
+        drop(f);
+        crate::platform::replace_file(&tmp, path)
     })();
     if written.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -61,9 +61,7 @@ impl Home {
         if let Some(p) = explicit {
             return Ok(p.to_path_buf());
         }
-        directories::ProjectDirs::from("org", "deposit", "deposit")
-            .map(|d| d.data_dir().to_path_buf())
-            .ok_or(HomeError::NoDataDir)
+        crate::platform::data_home().ok_or(HomeError::NoDataDir)
     }
 
     /// Opens (creating if needed) the data home at `root`.
@@ -130,7 +128,8 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
     })
 }
 
-/// Sets Unix permission bits (no-op elsewhere).
+/// Sets Unix permission bits; elsewhere an owner-only `mode` (no group or other bits) makes
+/// the path owner-only ([`crate::platform::restrict_to_owner`]: an ACL on Windows).
 pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     #[cfg(unix)]
     {
@@ -139,8 +138,11 @@ pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     }
     #[cfg(not(unix))]
     {
-        let _ = (path, mode);
-        Ok(())
+        if mode & 0o077 == 0 {
+            crate::platform::restrict_to_owner(path)
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -31,6 +31,7 @@ pub mod intake;
 pub mod logging;
 pub mod pipeline;
 pub mod pixels;
+pub mod platform;
 pub mod queue;
 pub mod receive;
 pub mod units;

@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 /// Keep in step with the table in docs/architecture.md.
 fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
     // pure helpers with no DICOM flow in them, usable from anywhere
-    const PURE: &[&str] = &["error", "units", "calendar", "implementation"];
+    const PURE: &[&str] = &["error", "units", "calendar", "implementation", "platform"];
     // plus the file system and the data home
     const FOUNDATION: &[&str] = &[
         "error",
         "units",
         "calendar",
         "implementation",
+        "platform",
         "durable",
         "home",
         "logging",
@@ -29,9 +30,10 @@ fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
     r.insert("units", vec!["error"]);
     r.insert("calendar", vec![]);
     r.insert("implementation", vec![]);
-    r.insert("durable", vec![]);
-    r.insert("home", vec!["error", "durable"]);
-    r.insert("logging", vec!["error", "durable", "home"]);
+    r.insert("platform", vec![]);
+    r.insert("durable", vec!["platform"]);
+    r.insert("home", vec!["error", "durable", "platform"]);
+    r.insert("logging", vec!["error", "durable", "home", "platform"]);
     // shared protocol and language plumbing
     r.insert("dimse", with(PURE, &[]));
     r.insert("ctp_expr", with(PURE, &[]));
@@ -251,6 +253,30 @@ fn every_module_of_src_has_a_place_in_the_rules() {
         .filter(|m| !rules.contains_key(m.as_str()))
         .collect();
     assert!(missing.is_empty(), "modules without a layer: {missing:?}");
+}
+
+/// `unsafe_code` is denied for the workspace; only the Win32 calls of `platform` opt out.
+#[test]
+fn only_the_platform_module_may_allow_unsafe_code() {
+    let mut files = Vec::new();
+    for d in ["src", "src-tauri/src", "tests"] {
+        rust_files(&root().join(d), &mut files);
+    }
+    let allowed = root().join("src/platform.rs");
+    let this = root().join("tests/layers.rs");
+    let opting_out: Vec<String> = files
+        .iter()
+        .filter(|f| **f != allowed && **f != this)
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .is_ok_and(|t| code_lines(&t).any(|(_, l)| l.contains("allow(unsafe_code)")))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        opting_out.is_empty(),
+        "allow(unsafe_code) in {opting_out:?}"
+    );
 }
 
 /// The checker itself: a forbidden import in a scratch tree is caught, with file and line;

@@ -851,6 +851,69 @@ fn boxes(e: &deposit_synth::FileEntry) -> Vec<(u32, u32, u32, u32)> {
         .collect()
 }
 
+/// Without a text detector (a Windows machine without Tesseract), an image at risk that a rule
+/// masks cannot be re-checked for text left outside the mask: it is held, with how to install
+/// the detector — never passed unchecked.
+#[test]
+fn a_masked_image_at_risk_is_held_when_no_detector_can_recheck_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (incoming, e) = burned_us(tmp.path());
+    let (bx, by, bw, bh) = text_box(&e);
+    let lib = MaskLibrary::parse(
+        &format!(
+            "format = \"deposit-masks/1\"\n[[rule]]\nname = \"synth-us\"\nregions = [[{bx}, {by}, {bw}, {bh}]]\n\
+             match = {{ Modality = \"US\" }}\n"
+        ),
+        "test",
+    )
+    .expect("library");
+    let missing = "no Tesseract OCR with English data was found: install Tesseract";
+    let policy = deposit::pipeline::PixelPolicy {
+        masks: Some(lib),
+        detect_text: false,
+        ocr: false,
+        ocr_missing: Some(missing.into()),
+    };
+    let mut obj = dicom_object::open_file(incoming.join("us.dcm")).expect("open");
+    let held = deposit::pipeline::gate::gate(&mut obj, &policy).expect_err("held");
+    assert_eq!(held.code.as_str(), "needs_pixel_review");
+    assert!(held.reason.contains("synth-us"), "{}", held.reason);
+    assert!(held.reason.contains("install Tesseract"), "{}", held.reason);
+}
+
+/// The builds without the Tesseract library (Windows) run the `tesseract` program: on the same
+/// frame it finds the same text as the library.
+#[test]
+fn the_tesseract_program_finds_what_the_library_finds() {
+    if !ocr_ready() {
+        return;
+    }
+    if let Err(e) = pixels::ocr::program::find() {
+        assert!(!require_peers(), "{e}");
+        eprintln!("skipped: {e}");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (incoming, e) = burned_us(tmp.path());
+    let obj = dicom_object::open_file(incoming.join("us.dcm")).expect("open");
+    let img = pixels::decode(&obj, Some(0)).expect("decode");
+    let look = pixels::Look::from_dataset(&obj);
+    let rendered = pixels::render::render(&img, 0, &look, None).expect("render");
+    let by_library = pixels::ocr::detect(&rendered).expect("library");
+    let by_program = pixels::ocr::detect_with_program(&rendered).expect("program");
+    for b in boxes(&e) {
+        assert!(
+            by_program.iter().any(|r| r.overlaps(b)),
+            "text at {b:?} not found by the program: {by_program:?}"
+        );
+    }
+    assert_eq!(
+        by_program.len(),
+        by_library.len(),
+        "{by_program:?} vs {by_library:?}"
+    );
+}
+
 #[test]
 fn ocr_finds_the_burned_in_text_and_none_once_masked() {
     if !ocr_ready() {

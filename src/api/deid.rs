@@ -520,6 +520,7 @@ pub fn fuzz_one(data: &[u8]) -> bool {
             masks: Some(masks),
             detect_text: false,
             ocr: false,
+            ocr_missing: None,
         };
         let profiles = deid::profile::SHIPPED
             .iter()

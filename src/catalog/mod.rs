@@ -497,33 +497,22 @@ fn create_owner_only(path: &Path) -> std::io::Result<()> {
     }
     #[cfg(not(unix))]
     {
-        std::fs::File::create(path).map(|_| ())
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        crate::platform::restrict_to_owner(path)
     }
 }
 
-/// Paths are stored as raw bytes so that non-UTF-8 names survive.
+/// Paths are stored as their exact bytes so that any name survives
+/// ([`crate::platform::path_to_bytes`]).
 pub(crate) fn path_to_bytes(p: &Path) -> Vec<u8> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        p.as_os_str().as_bytes().to_vec()
-    }
-    #[cfg(not(unix))]
-    {
-        p.to_string_lossy().as_bytes().to_vec()
-    }
+    crate::platform::path_to_bytes(p)
 }
 
 pub(crate) fn path_from_bytes(b: Vec<u8>) -> PathBuf {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStringExt;
-        PathBuf::from(std::ffi::OsString::from_vec(b))
-    }
-    #[cfg(not(unix))]
-    {
-        PathBuf::from(String::from_utf8_lossy(&b).into_owned())
-    }
+    crate::platform::path_from_bytes(b)
 }
 
 #[cfg(test)]

@@ -32,6 +32,9 @@ pub struct PixelPolicy {
     pub detect_text: bool,
     /// Whether the detector works here (checked once when the policy is built).
     pub ocr: bool,
+    /// Why the detector does not work here, when rules need it: masked images at risk are
+    /// then held with this reason (how to install it), never passed unchecked.
+    pub ocr_missing: Option<String>,
 }
 
 impl PixelPolicy {
@@ -40,6 +43,7 @@ impl PixelPolicy {
     pub fn new(masks: Option<MaskLibrary>, detect_text: bool) -> Result<PixelPolicy, GateError> {
         // the detector only re-checks masked images or looks at every image (detect_text):
         // without rules and without detect_text it never runs, so do not start it
+        let mut ocr_missing = None;
         let ocr = if masks.is_none() && !detect_text {
             false
         } else {
@@ -47,7 +51,8 @@ impl PixelPolicy {
                 Ok(()) => true,
                 Err(e) if detect_text => return Err(GateError::OcrUnavailable(e.to_string())),
                 Err(e) => {
-                    tracing::warn!("masked images are not re-checked for text: {e}");
+                    tracing::warn!("masked images at risk are held: no text detector: {e}");
+                    ocr_missing = Some(e.to_string());
                     false
                 }
             }
@@ -56,6 +61,7 @@ impl PixelPolicy {
             masks,
             detect_text,
             ocr,
+            ocr_missing,
         })
     }
 
@@ -125,6 +131,14 @@ pub fn gate(
         None => None,
     };
     if !policy.ocr {
+        // a masked image at risk must be re-checked for text left outside the mask: without a
+        // detector it cannot be, so it waits for review (never passes unchecked)
+        if let (Some(m), Some(_), Some(why)) = (&masked, &at_risk, &policy.ocr_missing) {
+            return Err(review(format!(
+                "needs pixel review: masked by rule '{}' but it cannot be re-checked for text here ({why})",
+                m.rule
+            )));
+        }
         return Ok(masked);
     }
     match (&masked, at_risk) {

@@ -1,5 +1,5 @@
 //! Burned-in text detection with Tesseract OCR (libtesseract through the `tesseract` crate,
-//! cargo feature `ocr`): proposes regions (bounding boxes, confidence) where a rendered frame
+//! cargo feature `ocr`; else the `tesseract` program, [`program`]): proposes regions (bounding boxes, confidence) where a rendered frame
 //! shows text. The recognised text itself never leaves this module — it may be a patient's
 //! name — only where it is and how sure the engine is.
 
@@ -193,11 +193,23 @@ pub fn available() -> Result<(), PixelError> {
 
 /// Text regions in a rendered frame (grey or RGB).
 pub fn detect(r: &Rendered) -> Result<Vec<Region>, PixelError> {
+    detect_by(r, engine::tsv)
+}
+
+/// [`detect`] through the Tesseract program ([`program`]) whatever this build's engine is.
+pub fn detect_with_program(r: &Rendered) -> Result<Vec<Region>, PixelError> {
+    detect_by(r, program::tsv)
+}
+
+fn detect_by(
+    r: &Rendered,
+    tsv: impl FnOnce(&[u8], u32, u32) -> Result<String, PixelError>,
+) -> Result<Vec<Region>, PixelError> {
     if r.width == 0 || r.height == 0 {
         return Ok(Vec::new());
     }
     let (img, w, h, scale) = prepare(r);
-    let tsv = engine::tsv(&img, w, h)?;
+    let tsv = tsv(&img, w, h)?;
     Ok(regions(&words(&tsv), scale, r.width, r.height))
 }
 
@@ -267,18 +279,122 @@ mod engine {
 mod engine {
     use super::PixelError;
 
-    fn missing() -> PixelError {
-        PixelError::Ocr("this build has no text detection (cargo feature \"ocr\")".into())
-    }
-
     pub(super) fn with<T>(
-        _: impl FnOnce(()) -> Result<((), T), PixelError>,
+        f: impl FnOnce(()) -> Result<((), T), PixelError>,
     ) -> Result<T, PixelError> {
-        Err(missing())
+        super::program::find()?;
+        f(()).map(|((), v)| v)
     }
 
-    pub(super) fn tsv(_: &[u8], _: u32, _: u32) -> Result<String, PixelError> {
-        Err(missing())
+    pub(super) fn tsv(img: &[u8], w: u32, h: u32) -> Result<String, PixelError> {
+        super::program::tsv(img, w, h)
+    }
+}
+
+/// Tesseract as a program (`tesseract`, found on the PATH or where its Windows installers put
+/// it): the engine of builds without the library binding (the Windows build). The frame goes
+/// to it through a pipe, never through a file, and its answer is the same TSV.
+pub mod program {
+    use std::io::{Read, Write};
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+    use std::sync::OnceLock;
+
+    use super::PixelError;
+
+    /// What to do when no Tesseract is found, for the quarantine's reason.
+    pub const HOW_TO_INSTALL: &str = "install Tesseract OCR with its English data (Windows: the \
+        installer from the UB Mannheim build of Tesseract, into its default folder or onto the \
+        PATH; Debian: apt install tesseract-ocr tesseract-ocr-eng)";
+
+    fn candidates() -> Vec<PathBuf> {
+        let mut c = vec![PathBuf::from("tesseract")];
+        if cfg!(windows) {
+            for base in [r"C:\Program Files", r"C:\Program Files (x86)"] {
+                c.push(
+                    PathBuf::from(base)
+                        .join("Tesseract-OCR")
+                        .join("tesseract.exe"),
+                );
+            }
+            if let Some(d) = directories::BaseDirs::new() {
+                c.push(
+                    d.data_local_dir()
+                        .join("Programs")
+                        .join("Tesseract-OCR")
+                        .join("tesseract.exe"),
+                );
+            }
+        }
+        c
+    }
+
+    /// The first Tesseract that runs and has English data (looked for once per process).
+    pub fn find() -> Result<PathBuf, PixelError> {
+        static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+        FOUND
+            .get_or_init(|| {
+                for p in candidates() {
+                    let langs = Command::new(&p)
+                        .arg("--list-langs")
+                        .stdin(Stdio::null())
+                        .stderr(Stdio::null())
+                        .output();
+                    if let Ok(out) = langs {
+                        if String::from_utf8_lossy(&out.stdout)
+                            .lines()
+                            .any(|l| l.trim() == "eng")
+                        {
+                            return Ok(p);
+                        }
+                    }
+                }
+                Err(format!(
+                    "no Tesseract OCR with English data was found: {HOW_TO_INSTALL}"
+                ))
+            })
+            .clone()
+            .map_err(PixelError::Ocr)
+    }
+
+    /// Tesseract's TSV for an 8-bit grey image of `w` x `h` pixels (sparse text, 300 dpi, as
+    /// the library engine is set up).
+    pub fn tsv(img: &[u8], w: u32, h: u32) -> Result<String, PixelError> {
+        let err = |what: &str, e: &dyn std::fmt::Display| PixelError::Ocr(format!("{what}: {e}"));
+        let program = find()?;
+        let mut child = Command::new(program)
+            .args([
+                "stdin", "stdout", "-l", "eng", "--psm", "11", "--dpi", "300", "tsv",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| err("Tesseract cannot start", &e))?;
+        // the image as PGM (binary grey): written from a thread while the answer is read
+        let mut pgm = format!("P5\n{w} {h}\n255\n").into_bytes();
+        pgm.extend_from_slice(img);
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| PixelError::Ocr("Tesseract has no input pipe".into()))?;
+        let writer = std::thread::spawn(move || stdin.write_all(&pgm));
+        let mut out = String::new();
+        let read = child
+            .stdout
+            .take()
+            .ok_or_else(|| PixelError::Ocr("Tesseract has no output pipe".into()))?
+            .read_to_string(&mut out);
+        let status = child.wait().map_err(|e| err("Tesseract", &e))?;
+        let wrote = writer
+            .join()
+            .map_err(|_| PixelError::Ocr("Tesseract input failed".into()))?;
+        read.map_err(|e| err("Tesseract output", &e))?;
+        wrote.map_err(|e| err("Tesseract input", &e))?;
+        if !status.success() {
+            return Err(PixelError::Ocr(format!("Tesseract failed ({status})")));
+        }
+        Ok(out)
     }
 }
 

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Cross-builds Deposit for Windows (x86_64-pc-windows-gnu) on Debian 12 and packages it with
+# Debian's NSIS. Idempotent: installs the Debian packages and the Rust target it needs.
+#
+#   installers/build-windows.sh [--debug]
+#
+# Output, under target/windows/:
+#   dist/                     deposit.exe, the mingw runtime DLLs it needs, README, example config
+#   Deposit-VERSION-setup.exe           per-user installer (no administrator rights)
+#   Deposit-VERSION-setup-allusers.exe  machine-wide installer (site IT; needs administrator)
+#
+# The CLI/service is built without the `ocr` feature (Tesseract's Rust bindings do not
+# cross-build): on Windows, images that need text detection are held in the quarantine with a
+# reason saying so. The desktop app is not built here yet.
+set -euo pipefail
+
+profile=release
+for a in "$@"; do
+  case "$a" in
+    --debug) profile=debug ;;
+    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    *) echo "build-windows.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+if [ "$(id -u)" -eq 0 ]; then SUDO=(); else SUDO=(sudo); fi
+export PATH="$HOME/.cargo/bin:$PATH"
+
+pkgs=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 nsis)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "== apt-get install ${missing[*]}"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+target=x86_64-pc-windows-gnu
+rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+
+flags=(--target "$target" -p deposit --no-default-features --bin deposit)
+[ "$profile" = release ] && flags+=(--release)
+echo "== cargo build ${flags[*]}"
+cargo build "${flags[@]}"
+
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+out="$root/target/windows"
+dist="$out/dist"
+rm -rf "$dist"
+mkdir -p "$dist"
+cp "$target_dir/$target/$profile/deposit.exe" "$dist/"
+# the mingw runtime the program links to (C++ of the JPEG-LS codec, unwinding, threads):
+# every DLL it imports that Windows does not have
+for dll in libstdc++-6.dll libgcc_s_seh-1.dll libwinpthread-1.dll; do
+  f="$(x86_64-w64-mingw32-g++ -print-file-name="$dll")"
+  [ -f "$f" ] || f="/usr/x86_64-w64-mingw32/lib/$dll"
+  [ -f "$f" ] || { echo "build-windows.sh: $dll not found in the mingw toolchain" >&2; exit 1; }
+  cp "$f" "$dist/"
+done
+cp installers/deposit.example.toml "$dist/"
+cp installers/windows/README-windows.txt "$dist/"
+# every DLL deposit.exe imports is either shipped or part of Windows
+known='^(kernel32|user32|advapi32|ws2_32|bcrypt|bcryptprimitives|ntdll|crypt32|secur32|shell32|ole32|oleaut32|userenv|msvcrt|api-ms-win-.*|ucrtbase|netapi32|iphlpapi|dbghelp|psapi|powrprof|propsys|credui|ncrypt|rpcrt4|shlwapi|gdi32|comctl32|winhttp|dnsapi|mswsock|synchronization|normaliz)\.dll$'
+for dll in $(x86_64-w64-mingw32-objdump -p "$dist/deposit.exe" | awk '/DLL Name:/ {print $3}'); do
+  low="$(echo "$dll" | tr 'A-Z' 'a-z')"
+  if [ ! -f "$dist/$dll" ] && ! [[ "$low" =~ $known ]]; then
+    echo "build-windows.sh: deposit.exe needs $dll, which is neither shipped nor part of Windows" >&2
+    exit 1
+  fi
+done
+
+version="$(cargo metadata --no-deps --format-version 1 |
+  python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="deposit"))')"
+for variant in user allusers; do
+  name="Deposit-$version-setup.exe"
+  defs=()
+  if [ "$variant" = allusers ]; then name="Deposit-$version-setup-allusers.exe"; defs=(-DALLUSERS); fi
+  echo "== makensis $name"
+  makensis -V2 -DVERSION="$version" -DDIST="$dist" -DOUT="$out/$name" "${defs[@]}" \
+    installers/windows/deposit.nsi
+done
+ls -l "$out"/*.exe

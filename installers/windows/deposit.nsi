@@ -1,0 +1,130 @@
+; Deposit for Windows: the installer (NSIS, built by installers/build-windows.sh with Debian's
+; makensis; no plug-ins beyond NSIS's own).
+;
+;   makensis -DVERSION=0.1.0 -DDIST=<folder with deposit.exe and its DLLs> -DOUT=<setup.exe>
+;            [-DALLUSERS]  deposit.nsi
+;
+; Per user (default): no administrator rights; installs into %LOCALAPPDATA%\Programs\Deposit,
+; registers its uninstaller under HKCU. With -DALLUSERS (site IT): into Program Files, HKLM.
+; Upgrading installs over the same folder; the data home (%LOCALAPPDATA%\Deposit) and the
+; settings (%APPDATA%\Deposit) are never touched by installing, and kept by uninstalling unless
+; the user asks (a question in the window, or /PURGE on the command line).
+;
+; Silent use: setup.exe /S [/D=C:\path]; uninstall.exe /S [/PURGE].
+
+Unicode true
+SetCompressor /SOLID lzma
+
+!ifndef VERSION
+  !error "VERSION is not defined"
+!endif
+!ifndef DIST
+  !error "DIST is not defined"
+!endif
+!ifndef OUT
+  !error "OUT is not defined"
+!endif
+
+!include "FileFunc.nsh"
+
+Name "Deposit ${VERSION}"
+OutFile "${OUT}"
+BrandingText "Deposit ${VERSION}"
+
+!ifdef ALLUSERS
+  RequestExecutionLevel admin
+  InstallDir "$PROGRAMFILES64\Deposit"
+  !define REGROOT HKLM
+!else
+  RequestExecutionLevel user
+  InstallDir "$LOCALAPPDATA\Programs\Deposit"
+  !define REGROOT HKCU
+!endif
+!define UNINSTKEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\Deposit"
+
+; an earlier installation is upgraded where it is
+InstallDirRegKey ${REGROOT} "${UNINSTKEY}" "InstallLocation"
+
+Page directory
+Page instfiles
+UninstPage uninstConfirm
+UninstPage instfiles
+
+Function .onInit
+!ifdef ALLUSERS
+  SetShellVarContext all
+!else
+  SetShellVarContext current
+!endif
+FunctionEnd
+
+Section "Deposit"
+  SetOutPath "$INSTDIR"
+  ; a running receiver or web service keeps deposit.exe open: say so instead of half-upgrading
+  IfFileExists "$INSTDIR\deposit.exe" 0 fresh
+    ClearErrors
+    FileOpen $0 "$INSTDIR\deposit.exe" a
+    IfErrors 0 closed
+      MessageBox MB_OK|MB_ICONSTOP "Deposit is running (a window, a receiver or the web service). Stop it, then run the installer again." /SD IDOK
+      Abort
+    closed:
+    FileClose $0
+  fresh:
+  File "${DIST}\*.exe"
+  File /nonfatal "${DIST}\*.dll"
+  File "${DIST}\README-windows.txt"
+  File "${DIST}\deposit.example.toml"
+
+  ; "Deposit command line": a console where `deposit` is on the PATH
+  CreateDirectory "$SMPROGRAMS\Deposit"
+  CreateShortcut "$SMPROGRAMS\Deposit\Deposit command line.lnk" "$SYSDIR\cmd.exe" \
+    '/k "set PATH=$INSTDIR;%PATH% && deposit --help"' "$INSTDIR\deposit.exe" 0
+  CreateShortcut "$SMPROGRAMS\Deposit\Uninstall Deposit.lnk" "$INSTDIR\uninstall.exe"
+
+  WriteUninstaller "$INSTDIR\uninstall.exe"
+  WriteRegStr ${REGROOT} "${UNINSTKEY}" "DisplayName" "Deposit"
+  WriteRegStr ${REGROOT} "${UNINSTKEY}" "DisplayVersion" "${VERSION}"
+  WriteRegStr ${REGROOT} "${UNINSTKEY}" "Publisher" "Deposit"
+  WriteRegStr ${REGROOT} "${UNINSTKEY}" "InstallLocation" "$INSTDIR"
+  WriteRegStr ${REGROOT} "${UNINSTKEY}" "DisplayIcon" "$INSTDIR\deposit.exe"
+  WriteRegStr ${REGROOT} "${UNINSTKEY}" "UninstallString" '"$INSTDIR\uninstall.exe"'
+  WriteRegStr ${REGROOT} "${UNINSTKEY}" "QuietUninstallString" '"$INSTDIR\uninstall.exe" /S'
+  WriteRegDWORD ${REGROOT} "${UNINSTKEY}" "NoModify" 1
+  WriteRegDWORD ${REGROOT} "${UNINSTKEY}" "NoRepair" 1
+SectionEnd
+
+Function un.onInit
+!ifdef ALLUSERS
+  SetShellVarContext all
+!else
+  SetShellVarContext current
+!endif
+FunctionEnd
+
+Section "Uninstall"
+  Delete "$INSTDIR\*.exe"
+  Delete "$INSTDIR\*.dll"
+  Delete "$INSTDIR\README-windows.txt"
+  Delete "$INSTDIR\deposit.example.toml"
+  RMDir "$INSTDIR"
+  Delete "$SMPROGRAMS\Deposit\Deposit command line.lnk"
+  Delete "$SMPROGRAMS\Deposit\Uninstall Deposit.lnk"
+  RMDir "$SMPROGRAMS\Deposit"
+  DeleteRegKey ${REGROOT} "${UNINSTKEY}"
+
+  ; the data home holds the catalog, the outbox, the quarantine and the site key: kept unless
+  ; asked (the site key links pseudonyms across years of deliveries)
+  ${GetParameters} $0
+  ClearErrors
+  ${GetOptions} $0 "/PURGE" $1
+  IfErrors 0 purge
+  MessageBox MB_YESNO|MB_ICONQUESTION|MB_DEFBUTTON2 \
+    "Also delete Deposit's data (catalog, outbox, quarantine, site key) in $LOCALAPPDATA\Deposit and its settings in $APPDATA\Deposit?$\r$\n$\r$\nKeep them to reinstall later with the same pseudonyms." \
+    /SD IDNO IDYES purge
+  Goto done
+  purge:
+    SetShellVarContext current
+    RMDir /r "$LOCALAPPDATA\Deposit"
+    RMDir /r "$APPDATA\Deposit"
+  done:
+SectionEnd
