@@ -51,6 +51,7 @@ dist="$out/dist"
 rm -rf "$dist"
 mkdir -p "$dist"
 cp "$target_dir/$target/$profile/deposit.exe" "$dist/"
+# line tables stay in the build's copy (for backtraces here); what ships is stripped
 # the mingw runtime the program links to (C++ of the JPEG-LS codec, unwinding, threads):
 # every DLL it imports that Windows does not have
 for dll in libstdc++-6.dll libgcc_s_seh-1.dll libwinpthread-1.dll; do
@@ -59,10 +60,11 @@ for dll in libstdc++-6.dll libgcc_s_seh-1.dll libwinpthread-1.dll; do
   [ -f "$f" ] || { echo "build-windows.sh: $dll not found in the mingw toolchain" >&2; exit 1; }
   cp "$f" "$dist/"
 done
+x86_64-w64-mingw32-strip "$dist"/*.exe "$dist"/*.dll
 cp installers/deposit.example.toml "$dist/"
 cp installers/windows/README-windows.txt "$dist/"
 # every DLL deposit.exe imports is either shipped or part of Windows
-known='^(kernel32|user32|advapi32|ws2_32|bcrypt|bcryptprimitives|ntdll|crypt32|secur32|shell32|ole32|oleaut32|userenv|msvcrt|api-ms-win-.*|ucrtbase|netapi32|iphlpapi|dbghelp|psapi|powrprof|propsys|credui|ncrypt|rpcrt4|shlwapi|gdi32|comctl32|winhttp|dnsapi|mswsock|synchronization|normaliz)\.dll$'
+known='^(kernel32|user32|advapi32|ktmw32|combase|ws2_32|bcrypt|bcryptprimitives|ntdll|crypt32|secur32|shell32|ole32|oleaut32|userenv|msvcrt|api-ms-win-.*|ucrtbase|netapi32|iphlpapi|dbghelp|psapi|powrprof|propsys|credui|ncrypt|rpcrt4|shlwapi|gdi32|comctl32|winhttp|dnsapi|mswsock|synchronization|normaliz)\.dll$'
 for dll in $(x86_64-w64-mingw32-objdump -p "$dist/deposit.exe" | awk '/DLL Name:/ {print $3}'); do
   low="$(echo "$dll" | tr 'A-Z' 'a-z')"
   if [ ! -f "$dist/$dll" ] && ! [[ "$low" =~ $known ]]; then

@@ -5,14 +5,15 @@
 #   installers/setup-debian.sh --test   also the real peers the test suite talks to
 #                                       (dcmtk, dicom3tools, Orthanc + DICOMweb, Xvfb, WebDriver,
 #                                        gnome-keyring, Chromium + chromedriver, pydicom,
-#                                        pynetdicom) and tauri-driver
+#                                        pynetdicom, wine) and tauri-driver, and builds the
+#                                        Windows CLI and installers (installers/build-windows.sh)
 set -euo pipefail
 
 want_test=0
 for a in "$@"; do
   case "$a" in
     --test) want_test=1 ;;
-    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
     *) echo "setup-debian.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -30,7 +31,8 @@ if [ "$want_test" = 1 ]; then
          dcmtk dicom3tools orthanc orthanc-dicomweb python3-pip python3-venv
          chromium chromium-driver rpm desktop-file-utils
          tinyproxy-bin  # the HTTP proxy of the proxy tests (the binary only: no system service)
-         tesseract-ocr)  # the Tesseract program: the text detector of builds without the library
+         tesseract-ocr  # the Tesseract program: the text detector of builds without the library
+         wine wine64)  # the Windows build's tests run under wine
 fi
 
 missing=()
@@ -98,5 +100,7 @@ if [ "$want_test" = 1 ]; then
   if [ -x "$here/tests/data/fetch-samples.sh" ]; then
     "$here/tests/data/fetch-samples.sh"
   fi
+  # the Windows build and its installers, which the tests run under wine (tests/windows.rs)
+  "$here/installers/build-windows.sh"
 fi
 echo "== setup done"

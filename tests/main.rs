@@ -33,4 +33,5 @@ mod send;
 mod tls;
 mod un_everywhere;
 mod web;
+mod windows;
 mod xnat;

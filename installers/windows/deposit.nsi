@@ -12,7 +12,8 @@
 ;
 ; Silent use: setup.exe /S [/D=C:\path]; uninstall.exe /S [/PURGE].
 
-Unicode true
+; a 64-bit installer (deposit.exe is 64-bit; Windows 10/11 and Server are)
+Target amd64-unicode
 SetCompressor /SOLID lzma
 
 !ifndef VERSION

@@ -212,11 +212,17 @@ impl ClientBuilder {
     /// Builds the client.
     pub fn build(&self) -> Result<Client, HttpError> {
         install_crypto_provider();
+        // A trust that cannot be set up fails the https requests only: a plain-http
+        // destination does not need it (and the OS verifier may be what is missing).
+        let mut tls_error = None;
         let tls = match &self.tls {
             Some(c) => c.clone(),
-            None => self.trust.client_config().map_err(|e| HttpError::Client {
-                detail: e.to_string(),
-            })?,
+            None => self.trust.client_config().unwrap_or_else(|e| {
+                tls_error = Some(Arc::<str>::from(e.to_string()));
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            }),
         };
         let b = reqwest::blocking::Client::builder()
             .connect_timeout(self.connect_timeout)
@@ -243,6 +249,7 @@ impl ClientBuilder {
                 inner,
                 trust,
                 proxy,
+                tls_error,
             })
             .map_err(|e| HttpError::Client { detail: causes(&e) })
     }
@@ -275,6 +282,8 @@ pub struct Client {
     inner: reqwest::blocking::Client,
     trust: Arc<Trust>,
     proxy: Arc<ProxyRoute>,
+    /// Why TLS could not be set up (https requests fail with it).
+    tls_error: Option<Arc<str>>,
 }
 
 /// A request method.
@@ -329,6 +338,10 @@ impl Client {
             proxy: self.proxy.clone(),
             target,
             idempotent: !matches!(method, Method::Post),
+            tls_error: self
+                .tls_error
+                .clone()
+                .filter(|_| parsed.as_ref().is_none_or(|u| u.scheme() != "http")),
         }
     }
 
@@ -349,6 +362,8 @@ pub struct Request {
     target: Option<(String, u16)>,
     /// GET, PUT, DELETE: safe to send again when a kept connection turned out to be closed.
     idempotent: bool,
+    /// Why this (https) request cannot be sent: TLS could not be set up.
+    tls_error: Option<Arc<str>>,
 }
 
 /// An answer: status and body text.
@@ -405,6 +420,11 @@ impl Request {
     }
 
     fn send_here(self, what: &str) -> Result<(u16, Vec<u8>), HttpError> {
+        if let Some(e) = &self.tls_error {
+            return Err(HttpError::Client {
+                detail: format!("cannot set up TLS for {what}: {e}"),
+            });
+        }
         let (trust, proxy, target) = (self.trust.clone(), self.proxy, self.target);
         // A kept-alive connection the server closed just as it was reused fails the request
         // before any answer. An idempotent request is sent once more on a new connection (as
@@ -640,6 +660,27 @@ mod tests {
             .send("import")
             .expect_err("a POST is not sent twice by the transport");
         assert_eq!(e.class(), ErrorClass::Transient, "{e}");
+    }
+
+    #[test]
+    fn a_trust_that_cannot_be_set_up_fails_https_requests_only() {
+        let trust = Trust {
+            ca: Some(std::path::PathBuf::from("/nonexistent/hospital-ca.pem")),
+            ..Trust::default()
+        };
+        let c = Client::builder().trust(&trust).build().expect("client");
+        let port = drops_the_first_connection();
+        let r = c
+            .request(Method::Get, &format!("http://127.0.0.1:{port}/"))
+            .send("probe")
+            .expect("plain http needs no TLS");
+        assert_eq!(r.status, 200);
+        let e = c
+            .request(Method::Get, "https://127.0.0.1:9/")
+            .send("probe")
+            .expect_err("https cannot be verified");
+        assert_eq!(e.code(), "http.client", "{e}");
+        assert!(e.to_string().contains("hospital-ca.pem"), "{e}");
     }
 
     #[test]

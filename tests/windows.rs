@@ -1,0 +1,485 @@
+//! The Windows build (`installers/build-windows.sh`: deposit.exe and its installers, under
+//! target/windows/) run under wine: the same corpus de-identified to the same bytes as the Linux
+//! build, a scan through a DICOMDIR, delivery to the folder archive and to the XNAT test server,
+//! a C-STORE receive from dcmtk's storescu, and the per-user installer installing, upgrading
+//! and uninstalling without touching the data home. Needs wine and the build (made by
+//! `installers/setup-debian.sh --test`); missing, the tests fail under DEPOSIT_REQUIRE_PEERS=1.
+
+use crate::support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use deposit_xnat_server::{Config, Server};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn require_peers() -> bool {
+    std::env::var_os("DEPOSIT_REQUIRE_PEERS").is_some_and(|v| v == "1")
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// The wine prefix of this test run, made once: wine's own start-up, then the test-only
+/// `bcryptprimitives.dll` (Debian's wine 8 lacks `ProcessPrng`, which Rust programs call; every
+/// Windows 10/11 has it) built from tests/windows/processprng.c into its system32.
+fn prefix() -> Result<&'static Path, String> {
+    static PREFIX: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PREFIX
+        .get_or_init(|| {
+            which("wine").ok_or("wine is not installed")?;
+            let gcc = which("x86_64-w64-mingw32-gcc").ok_or("the mingw C compiler is missing")?;
+            let prefix = root().join("target/windows/wine-prefix");
+            let sys32 = prefix.join("drive_c/windows/system32");
+            if !sys32.join("kernel32.dll").exists() {
+                let out = Command::new("wine")
+                    .args(["cmd", "/c", "exit"])
+                    .env("WINEPREFIX", &prefix)
+                    .env("WINEDEBUG", "-all")
+                    .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+                    .output()
+                    .map_err(|e| format!("wine: {e}"))?;
+                if !sys32.join("kernel32.dll").exists() {
+                    return Err(format!("wine could not make its prefix: {out:?}"));
+                }
+            }
+            let shim = sys32.join("bcryptprimitives.dll");
+            if !shim.exists() {
+                let src = root().join("tests/windows");
+                let out = Command::new(gcc)
+                    .arg("-shared")
+                    .arg("-O2")
+                    .arg("-o")
+                    .arg(&shim)
+                    .arg(src.join("processprng.c"))
+                    .arg(src.join("processprng.def"))
+                    .arg("-ladvapi32")
+                    .output()
+                    .map_err(|e| format!("mingw gcc: {e}"))?;
+                if !out.status.success() {
+                    return Err(format!("the ProcessPrng shim does not build: {out:?}"));
+                }
+            }
+            Ok(prefix)
+        })
+        .as_deref()
+        .map_err(Clone::clone)
+}
+
+fn dist() -> PathBuf {
+    root().join("target/windows/dist")
+}
+
+/// Wine and the Windows build are here; otherwise the test fails (peers required) or is
+/// skipped with why.
+fn ready() -> bool {
+    let why = match prefix() {
+        Err(e) => e,
+        Ok(_) if !dist().join("deposit.exe").is_file() => {
+            "target/windows/dist/deposit.exe is missing (installers/build-windows.sh)".into()
+        }
+        Ok(_) => return true,
+    };
+    assert!(!require_peers(), "the Windows tests cannot run: {why}");
+    eprintln!("skipped: {why}");
+    false
+}
+
+/// A Windows program under wine, with this test's data home and no configuration file.
+fn wine(exe: &Path, home: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("wine");
+    c.arg(exe)
+        .args(args)
+        .env("WINEPREFIX", prefix().expect("prefix"))
+        .env("WINEDEBUG", "-all")
+        .env("DEPOSIT_HOME", home)
+        .env("DEPOSIT_CONFIG", home.join("no-config.toml"))
+        .env_remove("DEPOSIT_PASSWORD")
+        .stdin(Stdio::null());
+    c
+}
+
+fn json(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn windows(home: &Path, args: &[&str]) -> (i32, Value) {
+    let out = wine(&dist().join("deposit.exe"), home, args)
+        .output()
+        .expect("run wine");
+    (out.status.code().unwrap_or(-1), json(&out))
+}
+
+/// (relative path, MD5) of every file under `dir`, sorted.
+fn tree(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
+                let bytes = std::fs::read(&p).expect("read");
+                out.push((rel, deposit::archive::md5_hex(&bytes)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A small synthetic corpus (64x64 CT slices) in `dir`; how many instances.
+fn corpus(dir: &Path, patients: usize) -> u64 {
+    let cfg = deposit_synth::Config {
+        patients,
+        ct_slices: 3,
+        rows: 64,
+        cols: 64,
+        ..Default::default()
+    };
+    deposit_synth::generate(dir, &cfg)
+        .expect("generate corpus")
+        .counts
+        .instances
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Two data homes with the same site key: the Linux build's and the Windows build's.
+fn twin_homes(tmp: &Path) -> (PathBuf, PathBuf) {
+    let (linux, win) = (tmp.join("home-linux"), tmp.join("home-windows"));
+    // a run over an empty folder makes the data home and its site key
+    let empty = tmp.join("empty");
+    std::fs::create_dir_all(&empty).expect("empty");
+    let (code, _, err) = support::cli::deposit(
+        &linux,
+        &[
+            "deid",
+            &empty.display().to_string(),
+            "--out",
+            &tmp.join("nothing").display().to_string(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    std::fs::create_dir_all(&win).expect("home");
+    std::fs::copy(linux.join("site.key"), win.join("site.key")).expect("site key");
+    (linux, win)
+}
+
+#[test]
+fn the_sample_corpus_is_de_identified_to_the_same_bytes_as_on_linux() {
+    if !ready() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (lh, wh) = twin_homes(tmp.path());
+    let samples = support::samples();
+    let s = samples.display().to_string();
+    let (out_l, out_w) = (tmp.path().join("out-linux"), tmp.path().join("out-windows"));
+    let (code, l, err) = support::cli::deposit(
+        &lh,
+        &["deid", &s, "--out", &out_l.display().to_string(), "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, w) = windows(
+        &wh,
+        &["deid", &s, "--out", &out_w.display().to_string(), "--json"],
+    );
+    assert_eq!(code, 0, "{w}");
+    for k in ["written", "quarantined", "failed", "skipped"] {
+        assert_eq!(l[k], w[k], "{k}: linux {l} windows {w}");
+    }
+    let codes = |v: &Value| {
+        let mut c: Vec<String> = v["quarantine"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|q| q["code"].to_string())
+            .collect();
+        c.sort();
+        c
+    };
+    assert_eq!(codes(&l), codes(&w));
+    let (tl, tw) = (tree(&out_l), tree(&out_w));
+    assert!(tl.len() > 100, "{} outputs", tl.len());
+    assert_eq!(tl, tw, "the outputs differ");
+    // the Windows paths in the report are Windows paths (drive Z: is wine's view of /)
+    let first = w["quarantine"][0]["path"].as_str().unwrap_or_default();
+    assert!(first.starts_with("Z:\\"), "{first}");
+}
+
+#[test]
+fn a_scan_through_a_dicomdir_counts_what_linux_counts() {
+    if !ready() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (lh, wh) = twin_homes(tmp.path());
+    let dir = support::samples().join("pydicom/test_files/dicomdirtests");
+    let d = dir.display().to_string();
+    // (one damaged DICOMDIR there makes both exit with 1)
+    let (code_l, l, _) = support::cli::deposit(&lh, &["scan", &d, "--json"]);
+    let (code_w, w) = windows(&wh, &["scan", &d, "--json"]);
+    assert_eq!(code_l, code_w, "linux {l}\nwindows {w}");
+    for k in [
+        "files",
+        "instances",
+        "studies",
+        "series",
+        "patients",
+        "dicomdirs",
+    ] {
+        assert_eq!(l[k], w[k], "{k}: linux {l}\nwindows {w}");
+    }
+    let skipped = |v: &Value| {
+        let mut c: Vec<String> = v["skipped"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|q| q["code"].to_string())
+            .collect();
+        c.sort();
+        c
+    };
+    assert_eq!(skipped(&l), skipped(&w));
+    assert!(w["instances"].as_u64().unwrap_or(0) > 0, "{w}");
+    // scanning again changes nothing
+    let (_, again) = windows(&wh, &["scan", &d, "--json"]);
+    assert_eq!(again["instances"], w["instances"], "{again}");
+}
+
+#[test]
+fn delivery_to_the_folder_archive_and_to_xnat_happens_once() {
+    if !ready() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let t = tmp.path();
+    let dir = t.join("corpus");
+    corpus(&dir, 2);
+    let c = dir.display().to_string();
+    let home = t.join("home");
+
+    // the folder archive: delivered and verified, then already present
+    let archive = t.join("archive");
+    let to = format!("folder:{}", archive.display());
+    let (code, s) = windows(&home, &["send", &c, "--to", &to, "--json"]);
+    assert_eq!(code, 0, "{s}");
+    let sent = s["sent"].as_u64().unwrap_or(0);
+    assert!(sent > 0 && s["failed"] == 0, "{s}");
+    assert_eq!(s["verified"], s["sent"], "{s}");
+    let (code, again) = windows(&home, &["send", &c, "--to", &to, "--json"]);
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(again["sent"], 0, "{again}");
+    assert_eq!(again["already_present"].as_u64(), Some(sent), "{again}");
+
+    // the XNAT test server on loopback
+    let server = Server::start(&t.join("xnat"), Config::default()).expect("xnat server");
+    let to = format!(
+        "xnat+http://alice@127.0.0.1:{}?project=TRIAL",
+        server.port()
+    );
+    let out = wine(
+        &dist().join("deposit.exe"),
+        &t.join("home-x"),
+        &["send", &c, "--to", &to, "--json"],
+    )
+    .env("DEPOSIT_PASSWORD", "wonderland")
+    .output()
+    .expect("wine");
+    let s = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{s}");
+    assert_eq!(s["failed"], 0, "{s}");
+    assert_eq!(s["verified"], s["sent"], "{s}");
+    assert_eq!(
+        server.archive_files().len() as u64,
+        s["sent"].as_u64().unwrap_or(0),
+        "{s}"
+    );
+}
+
+#[test]
+fn storescu_stores_into_the_windows_receiver() {
+    if !ready() {
+        return;
+    }
+    let Some(storescu) = which("storescu") else {
+        assert!(!require_peers(), "storescu (dcmtk) is missing");
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let t = tmp.path();
+    let dir = t.join("corpus");
+    corpus(&dir, 1);
+    let files = support::cli::dcm_files(&dir);
+    let port = free_port();
+    let home = t.join("home");
+    let mut receiver = wine(
+        &dist().join("deposit.exe"),
+        &home,
+        &[
+            "receive",
+            "--aet",
+            "DEPOSIT",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("receiver");
+    // wait until it listens
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the receiver did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let sent = Command::new(storescu)
+        .args(["-aec", "DEPOSIT", "127.0.0.1", &port.to_string()])
+        .args(&files)
+        .output()
+        .expect("storescu");
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    // every instance spooled as received (incoming/ab/<sha256 of its UID>.dcm)
+    let spooled = support::cli::dcm_files(&home.join("incoming"));
+    assert_eq!(spooled.len(), files.len(), "{spooled:?}");
+}
+
+/// The user's folders inside the wine prefix (`%LOCALAPPDATA%`, `%APPDATA%`).
+fn user_dir(prefix: &Path, sub: &str) -> Option<PathBuf> {
+    std::fs::read_dir(prefix.join("drive_c/users"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join(sub))
+        .find(|p| p.is_dir())
+}
+
+fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn the_per_user_installer_installs_upgrades_and_uninstalls_keeping_the_data_home() {
+    if !ready() {
+        return;
+    }
+    let setup = std::fs::read_dir(root().join("target/windows"))
+        .expect("target/windows")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with("-setup.exe"))
+        });
+    let Some(setup) = setup else {
+        panic!("no per-user installer in target/windows (installers/build-windows.sh)");
+    };
+    // a prefix of its own: installing must not disturb the other tests' programs
+    let tmp = tempfile::tempdir().expect("tmp");
+    let own = tmp.path().join("prefix");
+    copy_dir(prefix().expect("prefix"), &own);
+    let run = |exe: &Path, args: &[&str], home: Option<&Path>| -> Output {
+        let mut c = Command::new("wine");
+        c.arg(exe)
+            .args(args)
+            .env("WINEPREFIX", &own)
+            .env("WINEDEBUG", "-all")
+            .env_remove("DEPOSIT_HOME")
+            .env_remove("DEPOSIT_CONFIG")
+            .stdin(Stdio::null());
+        if let Some(h) = home {
+            c.env("DEPOSIT_HOME", h);
+        }
+        c.output().expect("wine")
+    };
+    let out = run(&setup, &["/S"], None);
+    assert!(out.status.success(), "{out:?}");
+    let programs = user_dir(&own, "AppData/Local/Programs/Deposit").expect("installed per user");
+    let exe = programs.join("deposit.exe");
+    assert!(exe.is_file() && programs.join("uninstall.exe").is_file());
+    let menu = user_dir(
+        &own,
+        "AppData/Roaming/Microsoft/Windows/Start Menu/Programs/Deposit",
+    )
+    .expect("Start menu folder");
+    assert!(menu.join("Deposit command line.lnk").is_file());
+
+    // the installed program works, with its data home in %LOCALAPPDATA%\Deposit
+    let dir = tmp.path().join("corpus");
+    corpus(&dir, 1);
+    let out_dir = tmp.path().join("out");
+    let out = run(
+        &exe,
+        &[
+            "deid",
+            &dir.display().to_string(),
+            "--out",
+            &out_dir.display().to_string(),
+            "--json",
+        ],
+        None,
+    );
+    let s = json(&out);
+    assert!(s["written"].as_u64().unwrap_or(0) > 0, "{s}");
+    let data = user_dir(&own, "AppData/Local/Deposit").expect("data home");
+    let key = std::fs::read(data.join("site.key")).expect("site key");
+
+    // upgrade in place: the same folder, the data home untouched
+    let out = run(&setup, &["/S"], None);
+    assert!(out.status.success(), "{out:?}");
+    assert!(exe.is_file());
+    assert_eq!(std::fs::read(data.join("site.key")).expect("key"), key);
+
+    // uninstall (silent): the program goes, the data home stays
+    let out = run(&programs.join("uninstall.exe"), &["/S"], None);
+    assert!(out.status.success(), "{out:?}");
+    wait_for("the uninstaller", || !exe.exists());
+    assert_eq!(std::fs::read(data.join("site.key")).expect("key kept"), key);
+    assert!(!menu.join("Deposit command line.lnk").exists());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+}
