@@ -483,3 +483,151 @@ fn copy_dir(from: &Path, to: &Path) {
         .expect("cp");
     assert!(status.success());
 }
+
+/// A wine prefix of the test's own, kept running (`wineserver -p`: services live as long as
+/// the wineserver) and shut down when dropped.
+struct OwnPrefix {
+    dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl OwnPrefix {
+    fn new() -> OwnPrefix {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("prefix");
+        copy_dir(prefix().expect("prefix"), &dir);
+        let p = OwnPrefix { dir, _tmp: tmp };
+        p.boot();
+        p
+    }
+
+    /// Starts a persistent wineserver and wine's system processes (the service manager starts
+    /// the automatic services), with no inherited output: they stay, and would hold the pipes
+    /// of whoever started them open.
+    fn boot(&self) {
+        self.server(&["-p"]);
+        let _ = Command::new("wine")
+            .args(["cmd", "/c", "exit"])
+            .env("WINEPREFIX", &self.dir)
+            .env("WINEDEBUG", "-all")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    fn server(&self, args: &[&str]) {
+        // (no inherited output: the persistent server would hold the test's pipes open)
+        let _ = Command::new("wineserver")
+            .args(args)
+            .env("WINEPREFIX", &self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    fn deposit(&self, args: &[&str]) -> Output {
+        Command::new("wine")
+            .arg(dist().join("deposit.exe"))
+            .args(args)
+            .env("WINEPREFIX", &self.dir)
+            .env("WINEDEBUG", "-all")
+            .env_remove("DEPOSIT_HOME")
+            .env_remove("DEPOSIT_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .expect("wine")
+    }
+
+    fn service_processes(&self) -> usize {
+        let out = Command::new("ps").arg("axww").output().expect("ps");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("deposit.exe service run"))
+            .count()
+    }
+}
+
+impl Drop for OwnPrefix {
+    fn drop(&mut self) {
+        self.server(&["-k"]);
+    }
+}
+
+fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+#[test]
+fn the_receiver_runs_as_a_windows_service_starts_at_boot_and_stops_cleanly() {
+    if !ready() {
+        return;
+    }
+    let Some(storescu) = which("storescu") else {
+        assert!(!require_peers(), "storescu (dcmtk) is missing");
+        return;
+    };
+    let p = OwnPrefix::new();
+    let port = free_port();
+    let ps = port.to_string();
+    let ok = |out: &Output| {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    // arguments that are not the receiver's are refused at install, not at the next boot
+    let bad = p.deposit(&["service", "install", "receive", "--", "--no-such-flag"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    ok(&p.deposit(&[
+        "service",
+        "install",
+        "receive",
+        "--",
+        "--aet",
+        "DEPOSIT",
+        "--port",
+        &ps,
+        "--bind",
+        "127.0.0.1",
+    ]));
+    ok(&p.deposit(&["service", "start", "receive"]));
+    wait_for("the service to listen", || listening(port));
+
+    let dir = p.dir.join("corpus");
+    corpus(&dir, 1);
+    let files = support::cli::dcm_files(&dir);
+    let sent = Command::new(&storescu)
+        .args(["-aec", "DEPOSIT", "127.0.0.1", &ps])
+        .args(&files)
+        .output()
+        .expect("storescu");
+    assert!(sent.status.success(), "{sent:?}");
+    // the service's data home is %ProgramData%\Deposit
+    let home = p.dir.join("drive_c/ProgramData/Deposit");
+    let spooled = support::cli::dcm_files(&home.join("incoming"));
+    assert_eq!(spooled.len(), files.len());
+
+    // stopping ends the process cleanly, and says so in its log under the data home
+    ok(&p.deposit(&["service", "stop", "receive"]));
+    wait_for("the service process to end", || p.service_processes() == 0);
+    assert!(!listening(port));
+    let log = std::fs::read_to_string(home.join("logs/receive.log")).expect("log");
+    assert!(
+        log.contains(&format!("receiver stopped received={}", files.len())),
+        "{log}"
+    );
+    assert!(log.contains("service stopped"), "{log}");
+
+    // at the next boot (a new wineserver starts the automatic services) it runs again
+    p.server(&["-k"]);
+    p.boot();
+    wait_for("the service to start at boot", || listening(port));
+    ok(&p.deposit(&["service", "uninstall", "receive"]));
+    wait_for("the service process to end", || p.service_processes() == 0);
+    let gone = p.deposit(&["service", "start", "receive"]);
+    assert_eq!(gone.status.code(), Some(1), "{gone:?}");
+}

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Deposit: de-identify DICOM and deliver it, resumably, to research archives.
 #[derive(Debug, Parser)]
@@ -186,6 +186,12 @@ pub enum Command {
         )]
         resume_every: u64,
     },
+    /// Windows services: install, uninstall, start or stop the receiver (`receive`) or the web
+    /// UI (`web`) as a service that starts at boot (administrator).
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
     /// Serve the web UI for headless monitoring (status, queue, quarantine) behind a password.
     Serve {
         /// Address to listen on (loopback by default: put a TLS proxy in front for remote use).
@@ -270,5 +276,59 @@ pub enum Command {
         /// Destination name or URL.
         #[arg(value_name = "DEST")]
         dest: String,
+    },
+}
+
+/// Which service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceKind {
+    /// `deposit receive` (the DICOM receiver).
+    Receive,
+    /// `deposit serve` (the web UI).
+    Web,
+}
+
+/// What `deposit service` does.
+#[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// Register the service (starts at boot, as LocalSystem): `deposit service install receive
+    /// -- --aet DEPOSIT --port 104` (after `--`: the command's own arguments).
+    Install {
+        /// receive or web.
+        which: ServiceKind,
+        /// The service's data home (default: %ProgramData%\Deposit; its deposit.toml there is
+        /// the service's configuration).
+        #[arg(long, value_name = "DIR")]
+        home: Option<PathBuf>,
+        /// Arguments of `deposit receive` / `deposit serve`.
+        #[arg(last = true, value_name = "ARGS")]
+        args: Vec<String>,
+    },
+    /// Stop and remove the service (its data home stays).
+    Uninstall {
+        /// receive or web.
+        which: ServiceKind,
+    },
+    /// Start the service now.
+    Start {
+        /// receive or web.
+        which: ServiceKind,
+    },
+    /// Stop the service (a receiver lets associations in flight finish).
+    Stop {
+        /// receive or web.
+        which: ServiceKind,
+    },
+    /// What the service manager runs (not for people).
+    #[command(hide = true)]
+    Run {
+        /// receive or web.
+        which: ServiceKind,
+        /// The service's data home.
+        #[arg(long, value_name = "DIR")]
+        home: PathBuf,
+        /// Arguments of the command.
+        #[arg(last = true, value_name = "ARGS")]
+        args: Vec<String>,
     },
 }

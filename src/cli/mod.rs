@@ -16,6 +16,7 @@ mod receive;
 mod scan;
 mod send;
 mod serve;
+mod service;
 pub mod settings;
 
 use std::process::ExitCode;
@@ -42,8 +43,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
-    let (verbose, log_file) = match cli.command {
+    let (verbose, log_file) = match &cli.command {
         Command::Receive { .. } => receive::logging(cli.common.verbose),
+        // a service logs into its data home's logs/ (it has no console)
+        Command::Service {
+            action: args::ServiceAction::Run { home, .. },
+        } => {
+            service::prepare_run(home);
+            receive::logging(cli.common.verbose)
+        }
         _ => (cli.common.verbose, None),
     };
     crate::logging::init(verbose, cli.common.quiet, log_file);
@@ -120,6 +128,17 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
             out,
         } => quarantine::run(&cli.common, action.as_deref(), id.as_deref(), to, out),
         Command::Serve { bind, port, ui } => serve::run(&cli.common, &bind, port, ui),
+        Command::Service { action } => service::run(action),
+        c @ Command::Receive { .. } => match receive_flags(c) {
+            Some(f) => receive::run(&cli.common, f),
+            None => Ok(EXIT_OK),
+        },
+    }
+}
+
+/// The receiver's flags of a `receive` command.
+fn receive_flags(c: Command) -> Option<receive::Flags> {
+    match c {
         Command::Receive {
             aet,
             port,
@@ -133,23 +152,21 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
             data_set_timeout,
             bind,
             resume_every,
-        } => receive::run(
-            &cli.common,
-            receive::Flags {
-                aet,
-                port,
-                forward,
-                quiet_period,
-                allow_ae,
-                max_associations,
-                max_per_ae,
-                max_pending,
-                setup_timeout,
-                data_set_timeout,
-                bind,
-                resume_every,
-            },
-        ),
+        } => Some(receive::Flags {
+            aet,
+            port,
+            forward,
+            quiet_period,
+            allow_ae,
+            max_associations,
+            max_per_ae,
+            max_pending,
+            setup_timeout,
+            data_set_timeout,
+            bind,
+            resume_every,
+        }),
+        _ => None,
     }
 }
 

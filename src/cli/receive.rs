@@ -1,4 +1,5 @@
-//! `deposit receive`: runs the DICOM receiver until SIGTERM or SIGINT, then stops gracefully.
+//! `deposit receive`: runs the DICOM receiver until SIGTERM or SIGINT (or, as a Windows
+//! service, the service manager's stop), then stops gracefully.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -49,6 +50,12 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
                 )
             })?;
     }
+    run_until(common, f, &stop)
+}
+
+/// Runs the receiver until `stop` is set (a signal, or the Windows service manager's stop),
+/// then stops it gracefully: associations in flight finish.
+pub fn run_until(common: &Common, f: Flags, stop: &AtomicBool) -> Result<u8, ApiError> {
     let defaults = ReceiverOptions::default();
     let limits = defaults.limits.clone();
     // flags win, then `[receiver]` in deposit.toml, then the defaults
@@ -111,7 +118,7 @@ pub fn run(common: &Common, f: Flags) -> Result<u8, ApiError> {
     let st = handle.status();
     if !common.quiet {
         eprintln!(
-            "deposit: receiving as {} on {}{}; stop with Ctrl-C or SIGTERM",
+            "deposit: receiving as {} on {}{}; stop with Ctrl-C",
             st.aet,
             st.address,
             st.forward

@@ -24,6 +24,8 @@ fn ui_dir(flag: Option<PathBuf>) -> PathBuf {
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
         candidates.push(exe_dir.join("../share/deposit/ui"));
+        // the Windows installation: ui\ beside deposit.exe
+        candidates.push(exe_dir.join("ui"));
         candidates.push(exe_dir.join("../../ui/dist"));
     }
     candidates.push(PathBuf::from("ui/dist"));
@@ -47,6 +49,23 @@ fn roots(configured: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 pub fn run(common: &Common, bind: &str, port: u16, ui: Option<PathBuf>) -> Result<u8, ApiError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| {
+            ApiError::permanent("web.signal", format!("cannot watch for stop signals: {e}"))
+        })?;
+    }
+    run_until(common, bind, port, ui, &stop)
+}
+
+/// Serves until `stop` is set (a signal, or the Windows service manager's stop).
+pub fn run_until(
+    common: &Common,
+    bind: &str,
+    port: u16,
+    ui: Option<PathBuf>,
+    stop: &AtomicBool,
+) -> Result<u8, ApiError> {
     let home = common.resolved.prepare_home()?;
     let (password, file) = web::password(&home).map_err(|e| match e {
         // a password someone chose and must change: their mistake, as a usage error
@@ -65,12 +84,6 @@ pub fn run(common: &Common, bind: &str, port: u16, ui: Option<PathBuf>) -> Resul
         roots: roots(&common.resolved.config.web.roots),
     })
     .map_err(ApiError::usage_err)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).map_err(|e| {
-            ApiError::permanent("web.signal", format!("cannot watch for stop signals: {e}"))
-        })?;
-    }
     if !common.quiet {
         let where_pw = match &file {
             Some(f) => format!("the password is in {}", f.display()),
