@@ -5,7 +5,8 @@
 #   installers/build-windows.sh [--debug]
 #
 # Output, under target/windows/:
-#   dist/                     deposit.exe, the mingw runtime DLLs it needs, README, example config
+#   dist/                     deposit.exe, the mingw runtime DLLs it needs, the web UI, README,
+#                             example config
 #   Deposit-VERSION-setup.exe           per-user installer (no administrator rights)
 #   Deposit-VERSION-setup-allusers.exe  machine-wide installer (site IT; needs administrator)
 #
@@ -18,7 +19,7 @@ profile=release
 for a in "$@"; do
   case "$a" in
     --debug) profile=debug ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
     *) echo "build-windows.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -61,6 +62,12 @@ for dll in libstdc++-6.dll libgcc_s_seh-1.dll libwinpthread-1.dll; do
   cp "$f" "$dist/"
 done
 x86_64-w64-mingw32-strip "$dist"/*.exe "$dist"/*.dll
+# the web UI that `deposit serve` (and the web service) serves, from ui\ beside deposit.exe
+if [ ! -f ui/dist/index.html ] || [ -n "$(find ui/src ui/index.html -newer ui/dist/index.html 2>/dev/null | head -1)" ]; then
+  echo "== npm run build (ui/)"
+  (cd ui && npm run build --silent)
+fi
+cp -r ui/dist "$dist/ui"
 cp installers/deposit.example.toml "$dist/"
 cp installers/windows/README-windows.txt "$dist/"
 # every DLL deposit.exe imports is either shipped or part of Windows
