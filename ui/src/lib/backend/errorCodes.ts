@@ -125,6 +125,11 @@ export type ErrorCode =
   | "send.resource_read"
   | "send.threads"
   | "send.unknown_study"
+  | "service.args"
+  | "service.exe"
+  | "service.failed"
+  | "service.not_windows"
+  | "service.timeout"
   | "settings.bad_ae"
   | "settings.bad_name"
   | "settings.bad_url"
@@ -276,6 +281,11 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "send.resource_read",
   "send.threads",
   "send.unknown_study",
+  "service.args",
+  "service.exe",
+  "service.failed",
+  "service.not_windows",
+  "service.timeout",
   "settings.bad_ae",
   "settings.bad_name",
   "settings.bad_url",
