@@ -195,7 +195,10 @@ fn the_sample_corpus_is_de_identified_to_the_same_bytes_as_on_linux() {
     }
     let tmp = tempfile::tempdir().expect("tmp");
     let (lh, wh) = twin_homes(tmp.path());
-    let samples = support::samples();
+    // the corpus under a folder whose name is not ASCII (sites name folders after patients'
+    // and wards' names), reached through a symbolic link
+    let samples = tmp.path().join("Grünwald ß 影像");
+    std::os::unix::fs::symlink(support::samples(), &samples).expect("link");
     let s = samples.display().to_string();
     let (out_l, out_w) = (tmp.path().join("out-linux"), tmp.path().join("out-windows"));
     let (code, l, err) = support::cli::deposit(
@@ -301,12 +304,31 @@ fn delivery_to_the_folder_archive_and_to_xnat_happens_once() {
         "xnat+http://alice@127.0.0.1:{}?project=TRIAL",
         server.port()
     );
+    // the secret goes to the Windows Credential Manager (`deposit login`, read from stdin)
+    let mut login = wine(
+        &dist().join("deposit.exe"),
+        &t.join("home-x"),
+        &["login", &to, "--json"],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("wine");
+    {
+        use std::io::Write as _;
+        let mut input = login.stdin.take().expect("stdin");
+        input.write_all(b"wonderland\n").expect("secret");
+    }
+    let out = login.wait_with_output().expect("login");
+    let l = json(&out);
+    assert_eq!(l["stored"], true, "{l}");
+    assert_eq!(l["checked"], true, "{l}");
     let out = wine(
         &dist().join("deposit.exe"),
         &t.join("home-x"),
         &["send", &c, "--to", &to, "--json"],
     )
-    .env("DEPOSIT_PASSWORD", "wonderland")
     .output()
     .expect("wine");
     let s = json(&out);
@@ -318,6 +340,85 @@ fn delivery_to_the_folder_archive_and_to_xnat_happens_once() {
         s["sent"].as_u64().unwrap_or(0),
         "{s}"
     );
+}
+
+fn md5_counts(files: &[PathBuf]) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for f in files {
+        let b = std::fs::read(f).expect("read");
+        *m.entry(deposit::archive::md5_hex(&b)).or_default() += 1;
+    }
+    m
+}
+
+#[test]
+fn a_send_killed_mid_way_resumes_with_queue_run_exactly_once() {
+    if !ready() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let t = tmp.path();
+    let dir = t.join("corpus");
+    let instances = corpus(&dir, 3);
+    let server = Server::start(&t.join("xnat"), Config::default()).expect("xnat server");
+    // slow imports keep a request in flight when the kill comes
+    server.set_faults(deposit_xnat_server::Faults {
+        slow_imports: 1000,
+        slow_delay: Duration::from_millis(150),
+        ..Default::default()
+    });
+    let to = format!(
+        "xnat+http://alice@127.0.0.1:{}?project=TRIAL",
+        server.port()
+    );
+    let home = t.join("home");
+    let mut child = wine(
+        &dist().join("deposit.exe"),
+        &home,
+        &["send", &dir.display().to_string(), "--to", &to, "--json"],
+    )
+    .env("DEPOSIT_PASSWORD", "wonderland")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("wine");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while server
+        .seen()
+        .iter()
+        .filter(|s| s.path.ends_with("/services/import"))
+        .count()
+        < 1
+    {
+        assert!(Instant::now() < deadline, "no import came");
+        assert!(child.try_wait().expect("wait").is_none(), "finished early");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let status = child.wait().expect("wait");
+    assert!(status.code().is_none(), "killed mid-way: {status}");
+
+    let out = wine(
+        &dist().join("deposit.exe"),
+        &home,
+        &["queue", "run", "--json"],
+    )
+    .env("DEPOSIT_PASSWORD", "wonderland")
+    .output()
+    .expect("wine");
+    assert_eq!(out.status.code(), Some(0), "{}", json(&out));
+    let archived = server.archive_files();
+    let on_server = md5_counts(&archived);
+    assert!(
+        on_server.values().all(|c| *c == 1),
+        "duplicates after the kill"
+    );
+    let outbox: Vec<PathBuf> = deposit_xnat_server::files_under(&home.join("outbox"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+        .collect();
+    assert_eq!(on_server, md5_counts(&outbox), "exactly the outbox");
+    assert_eq!(archived.len() as u64, instances);
 }
 
 #[test]
@@ -465,6 +566,24 @@ fn the_per_user_installer_installs_upgrades_and_uninstalls_keeping_the_data_home
     assert!(out.status.success(), "{out:?}");
     assert!(exe.is_file());
     assert_eq!(std::fs::read(data.join("site.key")).expect("key"), key);
+
+    // the machine-wide variant installs into Program Files (wine's user is an administrator)
+    let all = setup.with_file_name(
+        setup
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .replace("-setup.exe", "-setup-allusers.exe"),
+    );
+    let out = run(&all, &["/S"], None);
+    assert!(out.status.success(), "{out:?}");
+    let machine = own.join("drive_c/Program Files/Deposit");
+    assert!(
+        machine.join("deposit.exe").is_file(),
+        "not in Program Files"
+    );
+    let out = run(&machine.join("deposit.exe"), &["--version"], None);
+    assert!(out.status.success(), "{out:?}");
 
     // uninstall (silent): the program goes, the data home stays
     let out = run(&programs.join("uninstall.exe"), &["/S"], None);

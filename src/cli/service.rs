@@ -260,8 +260,9 @@ mod win {
         home: std::path::PathBuf,
         args: Vec<String>,
     ) -> Result<u8, ApiError> {
-        // (DEPOSIT_HOME and DEPOSIT_CONFIG were set from --home before logging started)
-        crate::home::Home::open(&home).map_err(ApiError::from)?;
+        // (DEPOSIT_HOME and DEPOSIT_CONFIG were set from --home before logging started; the
+        // command makes the data home)
+        let _ = home;
         let mut argv = vec!["deposit".to_string(), which.command().to_string()];
         argv.extend(args);
         let mut cli = Cli::try_parse_from(&argv).map_err(|e| {
