@@ -33,5 +33,7 @@ mod send;
 mod tls;
 mod un_everywhere;
 mod web;
+// drives the Windows build under wine from Linux
+#[cfg(unix)]
 mod windows;
 mod xnat;

@@ -717,16 +717,7 @@ mod tests {
         let port = l.local_addr().expect("addr").port();
         let h = std::thread::spawn(move || {
             let (sock, _) = l.accept().expect("accept");
-            let mut r = BufReader::new(sock.try_clone().expect("clone"));
-            let mut head = String::new();
-            loop {
-                let mut line = String::new();
-                r.read_line(&mut line).expect("line");
-                if line == "\r\n" || line.is_empty() {
-                    break;
-                }
-                head.push_str(&line);
-            }
+            let head = read_head(&sock);
             let mut w = sock;
             write!(
                 w,

@@ -143,48 +143,8 @@ pub enum Command {
     },
     /// DICOM C-STORE SCP (+ C-ECHO) that catalogs, de-identifies and forwards.
     Receive {
-        /// AE title to answer to.
-        #[arg(long, value_name = "AE")]
-        aet: Option<String>,
-        /// TCP port.
-        #[arg(long, value_name = "N")]
-        port: Option<u16>,
-        /// Forward de-identified studies to this destination.
-        #[arg(long, value_name = "DEST")]
-        forward: Option<String>,
-        /// Seconds without a new instance before a study is forwarded.
-        #[arg(long, value_name = "SECS", value_parser = crate::units::parse_seconds)]
-        quiet_period: Option<u64>,
-        /// Only accept associations from this calling AE title (repeat for more).
-        #[arg(long = "allow-ae", value_name = "AE")]
-        allow_ae: Vec<String>,
-        /// Associations served at once (more are rejected, to be retried by the sender) [default: 16].
-        #[arg(long, value_name = "N")]
-        max_associations: Option<usize>,
-        /// Associations one calling AE title may hold at once [default: 8].
-        #[arg(long, value_name = "N")]
-        max_per_ae: Option<usize>,
-        /// Connections not yet negotiated at once (more wait until one ends) [default: 4].
-        #[arg(long, value_name = "N")]
-        max_pending: Option<usize>,
-        /// Seconds from connection to a complete association request, then it is cut [default: 10].
-        #[arg(long, value_name = "SECS", value_parser = crate::units::parse_seconds)]
-        setup_timeout: Option<u64>,
-        /// Seconds for each C-STORE and its data set, plus 1 s per 16 KiB received [default: 60].
-        #[arg(long, value_name = "SECS", value_parser = crate::units::parse_seconds)]
-        data_set_timeout: Option<u64>,
-        /// Address to listen on (all interfaces by default: scanners and PACS are on the network).
-        #[arg(long, value_name = "ADDR")]
-        bind: Option<String>,
-        /// Seconds between attempts to resume deliveries waiting for the destination.
-        #[arg(
-            long,
-            value_name = "SECS",
-            default_value_t = 60,
-            value_parser = crate::units::parse_seconds,
-            hide = true
-        )]
-        resume_every: u64,
+        #[command(flatten)]
+        flags: ReceiveFlags,
     },
     /// Windows services: install, uninstall, start or stop the receiver (`receive`) or the web
     /// UI (`web`) as a service that starts at boot (administrator).
@@ -331,4 +291,51 @@ pub enum ServiceAction {
         #[arg(last = true, value_name = "ARGS")]
         args: Vec<String>,
     },
+}
+
+/// The flags of `deposit receive` (also what a receiver service is installed with).
+#[derive(Debug, Args)]
+pub struct ReceiveFlags {
+    /// AE title to answer to.
+    #[arg(long, value_name = "AE")]
+    pub aet: Option<String>,
+    /// TCP port.
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Forward de-identified studies to this destination.
+    #[arg(long, value_name = "DEST")]
+    pub forward: Option<String>,
+    /// Seconds without a new instance before a study is forwarded.
+    #[arg(long, value_name = "SECS", value_parser = crate::units::parse_seconds)]
+    pub quiet_period: Option<u64>,
+    /// Only accept associations from this calling AE title (repeat for more).
+    #[arg(long = "allow-ae", value_name = "AE")]
+    pub allow_ae: Vec<String>,
+    /// Associations served at once (more are rejected, to be retried by the sender) [default: 16].
+    #[arg(long, value_name = "N")]
+    pub max_associations: Option<usize>,
+    /// Associations one calling AE title may hold at once [default: 8].
+    #[arg(long, value_name = "N")]
+    pub max_per_ae: Option<usize>,
+    /// Connections not yet negotiated at once (more wait until one ends) [default: 4].
+    #[arg(long, value_name = "N")]
+    pub max_pending: Option<usize>,
+    /// Seconds from connection to a complete association request, then it is cut [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = crate::units::parse_seconds)]
+    pub setup_timeout: Option<u64>,
+    /// Seconds for each C-STORE and its data set, plus 1 s per 16 KiB received [default: 60].
+    #[arg(long, value_name = "SECS", value_parser = crate::units::parse_seconds)]
+    pub data_set_timeout: Option<u64>,
+    /// Address to listen on (all interfaces by default: scanners and PACS are on the network).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Seconds between attempts to resume deliveries waiting for the destination.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        value_parser = crate::units::parse_seconds,
+        hide = true
+    )]
+    pub resume_every: u64,
 }

@@ -129,44 +129,7 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
         } => quarantine::run(&cli.common, action.as_deref(), id.as_deref(), to, out),
         Command::Serve { bind, port, ui } => serve::run(&cli.common, &bind, port, ui),
         Command::Service { action } => service::run(action),
-        c @ Command::Receive { .. } => match receive_flags(c) {
-            Some(f) => receive::run(&cli.common, f),
-            None => Ok(EXIT_OK),
-        },
-    }
-}
-
-/// The receiver's flags of a `receive` command.
-fn receive_flags(c: Command) -> Option<receive::Flags> {
-    match c {
-        Command::Receive {
-            aet,
-            port,
-            forward,
-            quiet_period,
-            allow_ae,
-            max_associations,
-            max_per_ae,
-            max_pending,
-            setup_timeout,
-            data_set_timeout,
-            bind,
-            resume_every,
-        } => Some(receive::Flags {
-            aet,
-            port,
-            forward,
-            quiet_period,
-            allow_ae,
-            max_associations,
-            max_per_ae,
-            max_pending,
-            setup_timeout,
-            data_set_timeout,
-            bind,
-            resume_every,
-        }),
-        _ => None,
+        Command::Receive { flags } => receive::run(&cli.common, flags),
     }
 }
 

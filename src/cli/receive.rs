@@ -11,20 +11,7 @@ use crate::api::receive::{self, ReceiverOptions};
 use crate::error::ApiError;
 
 /// The receiver's flags.
-pub struct Flags {
-    pub aet: Option<String>,
-    pub port: Option<u16>,
-    pub forward: Option<String>,
-    pub quiet_period: Option<u64>,
-    pub allow_ae: Vec<String>,
-    pub max_associations: Option<usize>,
-    pub max_per_ae: Option<usize>,
-    pub max_pending: Option<usize>,
-    pub setup_timeout: Option<u64>,
-    pub data_set_timeout: Option<u64>,
-    pub bind: Option<String>,
-    pub resume_every: u64,
-}
+pub use super::args::ReceiveFlags as Flags;
 
 /// Log settings for `receive`: one level more than other commands (associations and forwards
 /// are info) and the log file in the data home beside stderr (the journal).

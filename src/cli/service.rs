@@ -169,7 +169,8 @@ mod win {
                 eprintln!("deposit: service {} stopped", which.service_name());
                 Ok(super::super::EXIT_OK)
             }
-            ServiceAction::Run { which, home, args } => run_service(which, home, args),
+            // (its --home became DEPOSIT_HOME before logging started: `prepare_run`)
+            ServiceAction::Run { which, args, .. } => run_service(which, args),
         }
     }
 
@@ -255,14 +256,7 @@ mod win {
 
     static WORK: Mutex<Option<(ServiceKind, Work)>> = Mutex::new(None);
 
-    fn run_service(
-        which: ServiceKind,
-        home: std::path::PathBuf,
-        args: Vec<String>,
-    ) -> Result<u8, ApiError> {
-        // (DEPOSIT_HOME and DEPOSIT_CONFIG were set from --home before logging started; the
-        // command makes the data home)
-        let _ = home;
+    fn run_service(which: ServiceKind, args: Vec<String>) -> Result<u8, ApiError> {
         let mut argv = vec!["deposit".to_string(), which.command().to_string()];
         argv.extend(args);
         let mut cli = Cli::try_parse_from(&argv).map_err(|e| {
@@ -271,9 +265,7 @@ mod win {
         super::super::settings::resolve(&mut cli.common, &cli.command)?;
         let common = cli.common;
         let work: Work = match cli.command {
-            Command::Receive { .. } => {
-                let flags = super::super::receive_flags(cli.command)
-                    .ok_or_else(|| ApiError::usage("service.args", "not a receiver"))?;
+            Command::Receive { flags } => {
                 Box::new(move |stop| super::super::receive::run_until(&common, flags, stop))
             }
             Command::Serve { bind, port, ui } => {

@@ -216,9 +216,9 @@ fn check_dataset_with<R: Read>(
 }
 
 /// A reader over a byte slice that shares how far it has read.
-struct Counting<'a> {
-    rest: &'a [u8],
-    pos: std::rc::Rc<std::cell::Cell<usize>>,
+pub(super) struct Counting<'a> {
+    pub(super) rest: &'a [u8],
+    pub(super) pos: std::rc::Rc<std::cell::Cell<usize>>,
 }
 
 impl Read for Counting<'_> {

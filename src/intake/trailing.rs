@@ -8,8 +8,7 @@
 //! too. A plausible element that runs past the end of the file, or a file that ends inside a
 //! sequence or inside an element's value, is truncation.
 
-use std::io::Read;
-
+use super::guard::Counting;
 use dicom_core::Tag;
 use dicom_encoding::decode::basic::BasicDecoder;
 use dicom_encoding::decode::BasicDecode;
@@ -17,20 +16,6 @@ use dicom_encoding::TransferSyntaxIndex;
 use dicom_parser::dataset::read::{DataSetReaderOptions, ValueReadStrategy};
 use dicom_parser::dataset::{DataSetReader, DataToken};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
-
-/// A reader over a byte slice that shares how far it has read.
-struct Counting<'a> {
-    rest: &'a [u8],
-    pos: std::rc::Rc<std::cell::Cell<usize>>,
-}
-
-impl Read for Counting<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.rest.read(buf)?;
-        self.pos.set(self.pos.get() + n);
-        Ok(n)
-    }
-}
 
 /// Whether a top-level tag can follow `last` in a data set: it ascends, and its group is
 /// not one a data set cannot hold (command, file meta, the odd groups PS3.5 forbids for

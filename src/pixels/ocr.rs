@@ -302,6 +302,9 @@ pub mod program {
 
     use super::PixelError;
 
+    /// How long one frame may take (Tesseract needs 0.1–2 s).
+    const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
     /// What to do when no Tesseract is found, for the quarantine's reason.
     pub const HOW_TO_INSTALL: &str = "install Tesseract OCR with its English data (Windows: the \
         installer from the UB Mannheim build of Tesseract, into its default folder or onto the \
@@ -379,17 +382,37 @@ pub mod program {
             .take()
             .ok_or_else(|| PixelError::Ocr("Tesseract has no input pipe".into()))?;
         let writer = std::thread::spawn(move || stdin.write_all(&pgm));
-        let mut out = String::new();
-        let read = child
+        let mut stdout = child
             .stdout
             .take()
-            .ok_or_else(|| PixelError::Ocr("Tesseract has no output pipe".into()))?
-            .read_to_string(&mut out);
-        let status = child.wait().map_err(|e| err("Tesseract", &e))?;
+            .ok_or_else(|| PixelError::Ocr("Tesseract has no output pipe".into()))?;
+        let reader = std::thread::spawn(move || {
+            let mut out = String::new();
+            stdout.read_to_string(&mut out).map(|_| out)
+        });
+        // a program that hangs is stopped: the image is then held for review, never passed
+        let deadline = std::time::Instant::now() + DEADLINE;
+        let status = loop {
+            match child.try_wait().map_err(|e| err("Tesseract", &e))? {
+                Some(st) => break st,
+                None if std::time::Instant::now() > deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(PixelError::Ocr(format!(
+                        "Tesseract gave no answer within {} s",
+                        DEADLINE.as_secs()
+                    )));
+                }
+                None => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        };
         let wrote = writer
             .join()
             .map_err(|_| PixelError::Ocr("Tesseract input failed".into()))?;
-        read.map_err(|e| err("Tesseract output", &e))?;
+        let out = reader
+            .join()
+            .map_err(|_| PixelError::Ocr("Tesseract output failed".into()))?
+            .map_err(|e| err("Tesseract output", &e))?;
         wrote.map_err(|e| err("Tesseract input", &e))?;
         if !status.success() {
             return Err(PixelError::Ocr(format!("Tesseract failed ({status})")));
