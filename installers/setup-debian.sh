@@ -32,7 +32,8 @@ if [ "$want_test" = 1 ]; then
          chromium chromium-driver rpm desktop-file-utils
          tinyproxy-bin  # the HTTP proxy of the proxy tests (the binary only: no system service)
          tesseract-ocr  # the Tesseract program: the text detector of builds without the library
-         wine wine64)  # the Windows build's tests run under wine
+         wine wine64  # the Windows build's tests run under wine
+         x11-utils)   # xwininfo: which windows a program under test opened
 fi
 
 missing=()

@@ -1,6 +1,7 @@
 //! What differs per operating system, in one place: where the data home and the configuration
 //! live, what "owner-only" means (mode bits on Unix, a protected ACL for the current user on
-//! Windows), replacing a file by rename durably, and storing a path's exact bytes.
+//! Windows), replacing a file by rename durably, canonical paths in the form users know, and
+//! storing a path's exact bytes.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -139,6 +140,28 @@ pub fn path_from_bytes(b: Vec<u8>) -> PathBuf {
     }
 }
 
+/// `path` absolute with symbolic links resolved (`std::fs::canonicalize`), in the form users
+/// know: on Windows `C:\…` and `\\server\share\…` instead of the verbatim `\\?\` forms,
+/// which stay only where a plain path would not mean the same (longer than the old 260-character
+/// limit, reserved names).
+pub fn canonicalize(path: &Path) -> io::Result<PathBuf> {
+    dunce::canonicalize(path)
+}
+
+/// Shows `text` in a modal error box titled `title` (Windows: the system's message box, for a
+/// program without a console). Returns whether it could be shown; elsewhere it never is.
+pub fn error_box(title: &str, text: &str) -> bool {
+    #[cfg(windows)]
+    {
+        win::error_box(title, text)
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = (title, text);
+        false
+    }
+}
+
 #[cfg(windows)]
 #[allow(unsafe_code)]
 mod win {
@@ -164,6 +187,29 @@ mod win {
         MoveFileExW, FILE_ALL_ACCESS, MOVEFILE_REPLACE_EXISTING, MOVEFILE_WRITE_THROUGH,
     };
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+    use windows_sys::Win32::UI::WindowsAndMessaging::{
+        MessageBoxW, MB_ICONERROR, MB_OK, MB_SETFOREGROUND,
+    };
+
+    pub(super) fn error_box(title: &str, text: &str) -> bool {
+        let z = |s: &str| {
+            s.encode_utf16()
+                .chain(std::iter::once(0))
+                .collect::<Vec<u16>>()
+        };
+        let (title, text) = (z(title), z(text));
+        // SAFETY: both strings are NUL-terminated UTF-16 buffers alive for the call; no owner
+        // window.
+        let r = unsafe {
+            MessageBoxW(
+                null_mut(),
+                text.as_ptr(),
+                title.as_ptr(),
+                MB_OK | MB_ICONERROR | MB_SETFOREGROUND,
+            )
+        };
+        r != 0
+    }
 
     fn wide(p: &Path) -> Vec<u16> {
         p.as_os_str()

@@ -236,6 +236,97 @@ fn the_sample_corpus_is_de_identified_to_the_same_bytes_as_on_linux() {
 }
 
 #[test]
+fn a_unc_share_and_a_path_beyond_260_characters_work_like_any_folder() {
+    if !ready() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (lh, wh) = twin_homes(tmp.path());
+    // \\SERVER\SHARE: wine reaches a share through dosdevices/unc/SERVER/SHARE
+    let share = tmp.path().join("share");
+    let server = format!("deposit-test-{}", std::process::id());
+    let unc = prefix()
+        .expect("prefix")
+        .join("dosdevices/unc")
+        .join(&server);
+    std::fs::create_dir_all(&unc).expect("unc");
+    let link = unc.join("dicom");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&share, &link).expect("share link");
+    // a study nested past the old 260-character limit, and one more on the share's surface
+    // holding an image that is quarantined (its path is reported)
+    let mut long_rel = PathBuf::new();
+    for i in 0..6 {
+        long_rel.push(format!("Radiology department export folder number {i:02}"));
+    }
+    let long = share.join(&long_rel).join("study");
+    corpus(&long, 1);
+    let short = share.join("study");
+    std::fs::create_dir_all(&short).expect("short");
+    std::fs::copy(
+        support::samples().join("pynetdicom/SCImageStorage_Deflated.dcm"),
+        short.join("capture.dcm"),
+    )
+    .expect("sample");
+    let unc_path = |rel: &Path| {
+        let mut s = format!(r"\\{server}\dicom");
+        for c in rel.components() {
+            s.push('\\');
+            s.push_str(&c.as_os_str().to_string_lossy());
+        }
+        s
+    };
+    let long_unc = unc_path(&long_rel.join("study"));
+    assert!(long_unc.len() > 260, "{} characters", long_unc.len());
+
+    let (out_l, out_w) = (tmp.path().join("out-linux"), long_rel.join("out-windows"));
+    let (code, l, err) = support::cli::deposit(
+        &lh,
+        &[
+            "deid",
+            &long.display().to_string(),
+            "--out",
+            &out_l.display().to_string(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, w) = windows(
+        &wh,
+        &["deid", &long_unc, "--out", &unc_path(&out_w), "--json"],
+    );
+    assert_eq!(code, 0, "{w}");
+    assert!(w["written"].as_u64().unwrap_or(0) > 0, "{w}");
+    for k in ["written", "quarantined", "failed", "skipped"] {
+        assert_eq!(l[k], w[k], "{k}: linux {l} windows {w}");
+    }
+    assert_eq!(codes(&l, "quarantine"), codes(&w, "quarantine"));
+    assert_eq!(
+        tree(&out_l),
+        tree(&share.join(&out_w)),
+        "the outputs differ"
+    );
+
+    // on the share's surface: the reported path is the share's, as users type it (not the
+    // `\\?\UNC\` form of the system's canonical paths)
+    let (code, w) = windows(
+        &wh,
+        &[
+            "deid",
+            &unc_path(Path::new("study")),
+            "--out",
+            &unc_path(Path::new("out-short")),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{w}");
+    let path = w["quarantine"][0]["path"].as_str().unwrap_or_default();
+    assert_eq!(path, format!(r"\\{server}\dicom\study\capture.dcm"), "{w}");
+    let _ = std::fs::remove_file(&link);
+    let _ = std::fs::remove_dir(&unc);
+}
+
+#[test]
 fn a_scan_through_a_dicomdir_counts_what_linux_counts() {
     if !ready() {
         return;
@@ -537,6 +628,12 @@ fn the_per_user_installer_installs_upgrades_and_uninstalls_keeping_the_data_home
     )
     .expect("Start menu folder");
     assert!(menu.join("Deposit command line.lnk").is_file());
+    assert!(
+        menu.join("Deposit.lnk").is_file(),
+        "no Start-menu entry for the window"
+    );
+    assert!(programs.join("deposit-app.exe").is_file());
+    assert!(programs.join("WebView2Loader.dll").is_file());
 
     // the installed program works, with its data home in %LOCALAPPDATA%\Deposit
     let dir = tmp.path().join("corpus");
@@ -588,6 +685,131 @@ fn the_per_user_installer_installs_upgrades_and_uninstalls_keeping_the_data_home
     wait_for("the uninstaller", || !exe.exists());
     assert_eq!(std::fs::read(data.join("site.key")).expect("key kept"), key);
     assert!(!menu.join("Deposit command line.lnk").exists());
+    assert!(!menu.join("Deposit.lnk").exists());
+    assert!(!programs.join("deposit-app.exe").exists());
+}
+
+/// Xvfb on a free display, stopped when dropped.
+struct Display(std::process::Child, String);
+
+impl Display {
+    fn start() -> Display {
+        let xvfb = which("Xvfb").expect("Xvfb is not installed (apt-get install xvfb)");
+        let n = (420..700)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                    && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+            })
+            .expect("a free X display number");
+        let child = Command::new(xvfb)
+            .args([
+                &format!(":{n}"),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let display = Display(child, format!(":{n}"));
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        wait_for("Xvfb", || socket.exists());
+        display
+    }
+
+    /// The titles of the top-level windows on this display (xwininfo's tree).
+    fn titles(&self) -> String {
+        Command::new("xwininfo")
+            .args(["-root", "-tree", "-display", &self.1])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The title of the app's message when the WebView2 runtime is missing (src-tauri's startup).
+const NO_WEBVIEW2_TITLE: &str = "Deposit cannot open its window";
+
+#[test]
+fn the_desktop_app_says_the_webview2_runtime_is_missing_instead_of_crashing() {
+    if !ready() {
+        return;
+    }
+    let app = dist().join("deposit-app.exe");
+    assert!(
+        app.is_file(),
+        "{} is missing (installers/build-windows.sh)",
+        app.display()
+    );
+    assert!(dist().join("WebView2Loader.dll").is_file());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    // a prefix of its own: wine's desktop process takes the display of the first program that
+    // needs one, and keeps it for the prefix's life
+    let own = tmp.path().join("prefix");
+    copy_dir(prefix().expect("prefix"), &own);
+    let stop_wine = || {
+        let _ = Command::new("wineserver")
+            .arg("-k")
+            .env("WINEPREFIX", &own)
+            .status();
+    };
+
+    // without a desktop (no display) the message goes to standard error, and the app exits
+    // with its own code instead of a panic
+    let out = wine(&app, &home, &[])
+        .env("WINEPREFIX", &own)
+        .env_remove("DISPLAY")
+        .output()
+        .expect("run wine");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains(NO_WEBVIEW2_TITLE), "{err}");
+    assert!(err.contains("Microsoft Edge WebView2 Runtime"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    stop_wine();
+
+    // on a desktop it shows the message in a window and waits for the user (no crash)
+    let display = Display::start();
+    let mut shown = wine(&app, &home, &[])
+        .env("WINEPREFIX", &own)
+        .env("DISPLAY", &display.1)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run wine");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut titles = String::new();
+    while Instant::now() < deadline && !titles.contains(NO_WEBVIEW2_TITLE) {
+        if let Ok(Some(status)) = shown.try_wait() {
+            panic!("the app ended ({status}) instead of showing its message");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        titles = display.titles();
+    }
+    let still_running = shown.try_wait().ok().flatten().is_none();
+    let _ = shown.kill();
+    let _ = shown.wait();
+    stop_wine();
+    assert!(
+        titles.contains(NO_WEBVIEW2_TITLE),
+        "windows on the display:\n{titles}"
+    );
+    assert!(
+        still_running,
+        "the app did not wait for the user to read its message"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -51,6 +51,31 @@ Page instfiles
 UninstPage uninstConfirm
 UninstPage instfiles
 
+; Stops the installation when $INSTDIR\FILE is open (a running program cannot be replaced).
+!macro RefuseWhenRunning FILE
+  IfFileExists "$INSTDIR\${FILE}" 0 +7
+    ClearErrors
+    FileOpen $0 "$INSTDIR\${FILE}" a
+    IfErrors 0 +3
+      MessageBox MB_OK|MB_ICONSTOP "Deposit is running (a window, a receiver or the web service). Stop it, then run the installer again." /SD IDOK
+      Abort
+    FileClose $0
+!macroend
+
+; The window is drawn by Microsoft's WebView2 runtime (part of Windows 11; Windows 10 may lack
+; it). Missing, the installation goes on (the command line works without it) and says what to do.
+!define WEBVIEW2_CLIENT "Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}"
+Function WarnWithoutWebView2
+  ReadRegStr $0 HKLM "SOFTWARE\WOW6432Node\${WEBVIEW2_CLIENT}" "pv"
+  StrCmp $0 "" 0 +2
+    ReadRegStr $0 HKCU "Software\${WEBVIEW2_CLIENT}" "pv"
+  StrCmp $0 "" missing
+  StrCmp $0 "0.0.0.0" missing found
+  missing:
+    MessageBox MB_OK|MB_ICONINFORMATION "Deposit's window needs the Microsoft Edge WebView2 Runtime, which is not installed on this computer.$\r$\n$\r$\nInstall it from https://developer.microsoft.com/microsoft-edge/webview2/ (no administrator rights needed) or ask your IT department. The command line (deposit.exe) works without it." /SD IDOK
+  found:
+FunctionEnd
+
 Function .onInit
 !ifdef ALLUSERS
   SetShellVarContext all
@@ -61,22 +86,19 @@ FunctionEnd
 
 Section "Deposit"
   SetOutPath "$INSTDIR"
-  ; a running receiver or web service keeps deposit.exe open: say so instead of half-upgrading
-  IfFileExists "$INSTDIR\deposit.exe" 0 fresh
-    ClearErrors
-    FileOpen $0 "$INSTDIR\deposit.exe" a
-    IfErrors 0 closed
-      MessageBox MB_OK|MB_ICONSTOP "Deposit is running (a window, a receiver or the web service). Stop it, then run the installer again." /SD IDOK
-      Abort
-    closed:
-    FileClose $0
-  fresh:
+  ; a running receiver, web service or window keeps its program open: say so instead of
+  ; half-upgrading
+  !insertmacro RefuseWhenRunning "deposit.exe"
+  !insertmacro RefuseWhenRunning "deposit-app.exe"
   File "${DIST}\*.exe"
   File /nonfatal "${DIST}\*.dll"
   File "${DIST}\README-windows.txt"
   File /r "${DIST}\ui"
   File "${DIST}\deposit.example.toml"
 
+  ; "Deposit": the window
+  CreateDirectory "$SMPROGRAMS\Deposit"
+  CreateShortcut "$SMPROGRAMS\Deposit\Deposit.lnk" "$INSTDIR\deposit-app.exe"
   ; "Deposit command line": a console where `deposit` is on the PATH
   CreateDirectory "$SMPROGRAMS\Deposit"
   CreateShortcut "$SMPROGRAMS\Deposit\Deposit command line.lnk" "$SYSDIR\cmd.exe" \
@@ -88,11 +110,12 @@ Section "Deposit"
   WriteRegStr ${REGROOT} "${UNINSTKEY}" "DisplayVersion" "${VERSION}"
   WriteRegStr ${REGROOT} "${UNINSTKEY}" "Publisher" "Deposit"
   WriteRegStr ${REGROOT} "${UNINSTKEY}" "InstallLocation" "$INSTDIR"
-  WriteRegStr ${REGROOT} "${UNINSTKEY}" "DisplayIcon" "$INSTDIR\deposit.exe"
+  WriteRegStr ${REGROOT} "${UNINSTKEY}" "DisplayIcon" "$INSTDIR\deposit-app.exe"
   WriteRegStr ${REGROOT} "${UNINSTKEY}" "UninstallString" '"$INSTDIR\uninstall.exe"'
   WriteRegStr ${REGROOT} "${UNINSTKEY}" "QuietUninstallString" '"$INSTDIR\uninstall.exe" /S'
   WriteRegDWORD ${REGROOT} "${UNINSTKEY}" "NoModify" 1
   WriteRegDWORD ${REGROOT} "${UNINSTKEY}" "NoRepair" 1
+  Call WarnWithoutWebView2
 SectionEnd
 
 Function un.onInit
@@ -110,6 +133,7 @@ Section "Uninstall"
   Delete "$INSTDIR\deposit.example.toml"
   RMDir /r "$INSTDIR\ui"
   RMDir "$INSTDIR"
+  Delete "$SMPROGRAMS\Deposit\Deposit.lnk"
   Delete "$SMPROGRAMS\Deposit\Deposit command line.lnk"
   Delete "$SMPROGRAMS\Deposit\Uninstall Deposit.lnk"
   RMDir "$SMPROGRAMS\Deposit"

@@ -8,6 +8,7 @@
 
 pub mod commands;
 pub mod events;
+pub mod startup;
 pub mod state;
 
 use std::path::Path;
@@ -100,6 +101,7 @@ fn emit(app: &tauri::AppHandle, event: HostEvent) {
 /// Builds and runs the app (blocks until the window closes).
 pub fn run() {
     let started = state::Started::now();
+    startup::require_webview();
     let builder = specta_builder();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())

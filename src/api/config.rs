@@ -48,7 +48,7 @@ fn pinned_name(name_or_file: &str) -> String {
     {
         return name_or_file.to_string();
     }
-    std::fs::canonicalize(name_or_file)
+    crate::platform::canonicalize(std::path::Path::new(name_or_file))
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| name_or_file.to_string())
 }

@@ -46,6 +46,12 @@ pub struct Session {
     network: crate::archive::proxy::Network,
 }
 
+/// Shows a fatal start-up problem in the system's error box (Windows; a program without a
+/// console has no other way to say it). Returns whether it could be shown.
+pub fn show_error_box(title: &str, text: &str) -> bool {
+    crate::platform::error_box(title, text)
+}
+
 /// Now, in Unix seconds (read at the edges: front ends and records, never inside deid).
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

@@ -24,7 +24,7 @@ fn outside(what: &str) -> ApiError {
 /// `p` with symbolic links resolved: the path itself if it exists, else its nearest existing
 /// ancestor resolved with the rest appended (which may not go up).
 fn resolved(p: &Path) -> Option<PathBuf> {
-    if let Ok(c) = p.canonicalize() {
+    if let Ok(c) = crate::platform::canonicalize(p) {
         return Some(c);
     }
     let mut rest = Vec::new();
@@ -38,7 +38,7 @@ fn resolved(p: &Path) -> Option<PathBuf> {
         let name = cur.file_name()?;
         rest.push(name.to_os_string());
         cur = cur.parent()?;
-        if let Ok(c) = cur.canonicalize() {
+        if let Ok(c) = crate::platform::canonicalize(cur) {
             let mut out = c;
             for part in rest.iter().rev() {
                 out.push(part);
@@ -57,7 +57,7 @@ impl Reach {
         Reach {
             roots: roots
                 .into_iter()
-                .filter_map(|r| r.canonicalize().ok())
+                .filter_map(|r| crate::platform::canonicalize(&r).ok())
                 .collect(),
         }
     }

@@ -221,7 +221,7 @@ pub fn scan(
 }
 
 fn canonical(p: &std::path::Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+    crate::platform::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// Reads a batch in parallel; results come back to the calling thread through a channel.

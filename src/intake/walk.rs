@@ -57,7 +57,8 @@ impl Canonical {
     /// The canonical path of `path`; `is_symlink`: the entry itself is a symbolic link. A path
     /// that cannot be resolved is itself.
     pub(crate) fn of(&mut self, path: &Path, is_symlink: bool) -> PathBuf {
-        let resolve = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let resolve =
+            |p: &Path| crate::platform::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         match (is_symlink, path.parent(), path.file_name()) {
             (false, Some(dir), Some(name)) if !dir.as_os_str().is_empty() => {
                 if let Some(c) = self.folders.get(dir) {
