@@ -44,13 +44,13 @@ pub fn main() -> ExitCode {
         }
     };
     let (verbose, log_file) = match &cli.command {
-        Command::Receive { .. } => receive::logging(cli.common.verbose),
+        Command::Receive { .. } => receive::logging(cli.common.verbose, "receive"),
         // a service logs into its data home's logs/ (it has no console)
         Command::Service {
-            action: args::ServiceAction::Run { home, .. },
+            action: args::ServiceAction::Run { home, which, .. },
         } => {
             service::prepare_run(home);
-            receive::logging(cli.common.verbose)
+            receive::logging(cli.common.verbose, which.log_name())
         }
         _ => (cli.common.verbose, None),
     };

@@ -15,12 +15,12 @@ pub use super::args::ReceiveFlags as Flags;
 
 /// Log settings for `receive`: one level more than other commands (associations and forwards
 /// are info) and the log file in the data home beside stderr (the journal).
-pub fn logging(verbose: u8) -> (u8, Option<crate::logging::RotatingLog>) {
+pub fn logging(verbose: u8, name: &str) -> (u8, Option<crate::logging::RotatingLog>) {
     // (set up before the settings are resolved: the data home is the environment's)
     let home = crate::api::resolve::Overrides::from_env().home;
     (
         verbose.saturating_add(1),
-        receive::default_log(home.as_deref()),
+        receive::default_log(home.as_deref(), name),
     )
 }
 

@@ -17,6 +17,14 @@ impl ServiceKind {
         }
     }
 
+    /// Its log file in the service's data home: `logs/NAME.log`.
+    pub fn log_name(self) -> &'static str {
+        match self {
+            ServiceKind::Receive => "receive",
+            ServiceKind::Web => "web",
+        }
+    }
+
     /// The `deposit` command the service runs.
     pub fn command(self) -> &'static str {
         match self {

@@ -515,12 +515,16 @@ pub fn start_default(
     start(root, opts, on_event)
 }
 
-/// The receiver's log file in the data home `home` (`None`: the OS data folder;
-/// `logs/receive.log`, 10 MB × 5 files).
-pub fn default_log(home: Option<&std::path::Path>) -> Option<crate::logging::RotatingLog> {
+/// A long-running command's log file `logs/NAME.log` in the data home `home` (`None`: the OS
+/// data folder), 10 MB × 5 files: `receive` for the receiver, `web` for the web service.
+pub fn default_log(
+    home: Option<&std::path::Path>,
+    name: &str,
+) -> Option<crate::logging::RotatingLog> {
     let root = Home::resolve(home).ok()?;
     let home = Home::open(root).ok()?;
-    crate::logging::RotatingLog::open(&home.dir("logs").join("receive.log"), 10 << 20, 5).ok()
+    let file = home.dir("logs").join(format!("{name}.log"));
+    crate::logging::RotatingLog::open(&file, 10 << 20, 5).ok()
 }
 
 #[cfg(test)]
