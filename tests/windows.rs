@@ -307,8 +307,9 @@ fn a_unc_share_and_a_path_beyond_260_characters_work_like_any_folder() {
         "the outputs differ"
     );
 
-    // on the share's surface: the reported path is the share's, as users type it (not the
-    // `\\?\UNC\` form of the system's canonical paths)
+    // on the share's surface: the reported path is the share's, as users type it, not a
+    // resolved form (wine resolves a share to its drive path, `\\?\Z:\…`; Windows to
+    // `\\?\UNC\…`, which platform::canonicalize shortens where the walk needs canonical paths)
     let (code, w) = windows(
         &wh,
         &[
