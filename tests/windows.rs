@@ -969,4 +969,26 @@ fn the_receiver_runs_as_a_windows_service_starts_at_boot_and_stops_cleanly() {
     wait_for("the service process to end", || p.service_processes() == 0);
     let gone = p.deposit(&["service", "start", "receive"]);
     assert_eq!(gone.status.code(), Some(1), "{gone:?}");
+
+    // the web UI as a service: serves, stops cleanly, logs into its own log
+    let web = free_port();
+    let ws = web.to_string();
+    ok(&p.deposit(&[
+        "service",
+        "install",
+        "web",
+        "--",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &ws,
+    ]));
+    ok(&p.deposit(&["service", "start", "web"]));
+    wait_for("the web UI service to listen", || listening(web));
+    ok(&p.deposit(&["service", "stop", "web"]));
+    wait_for("the service process to end", || p.service_processes() == 0);
+    assert!(!listening(web));
+    let log = std::fs::read_to_string(home.join("logs/web.log")).expect("web log");
+    assert!(log.contains("service stopped"), "{log}");
+    ok(&p.deposit(&["service", "uninstall", "web"]));
 }

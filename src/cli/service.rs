@@ -33,6 +33,14 @@ impl ServiceKind {
         }
     }
 
+    /// Its name on the command line: `deposit service … receive|web`.
+    pub fn arg_name(self) -> &'static str {
+        match self {
+            ServiceKind::Receive => "receive",
+            ServiceKind::Web => "web",
+        }
+    }
+
     #[cfg_attr(not(windows), allow(dead_code))]
     fn display_name(self) -> &'static str {
         match self {
@@ -61,6 +69,22 @@ pub fn default_service_home() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"))
         .join("Deposit")
+}
+
+/// The arguments the service manager starts `deposit.exe` with: `service run KIND --home DIR --
+/// ARGS…` (the kind by its command-line name, which `service run` parses).
+#[cfg_attr(not(windows), allow(dead_code))]
+pub fn launch_args(which: ServiceKind, home: &Path, args: Vec<String>) -> Vec<std::ffi::OsString> {
+    let mut launch: Vec<std::ffi::OsString> = vec![
+        "service".into(),
+        "run".into(),
+        which.arg_name().into(),
+        "--home".into(),
+        home.as_os_str().to_owned(),
+        "--".into(),
+    ];
+    launch.extend(args.into_iter().map(Into::into));
+    launch
 }
 
 /// Before logging is set up for `service run`: the data home and the configuration of the
@@ -220,15 +244,7 @@ mod win {
         let exe = std::env::current_exe().map_err(|e| {
             ApiError::permanent("service.exe", format!("cannot find deposit.exe: {e}"))
         })?;
-        let mut launch: Vec<OsString> = vec![
-            "service".into(),
-            "run".into(),
-            which.command().into(),
-            "--home".into(),
-            home.clone().into_os_string(),
-            "--".into(),
-        ];
-        launch.extend(args.into_iter().map(OsString::from));
+        let launch = super::launch_args(which, &home, args);
         let info = ServiceInfo {
             name: which.service_name().into(),
             display_name: which.display_name().into(),
@@ -251,10 +267,7 @@ mod win {
              start it now with `deposit service start {}`",
             which.service_name(),
             home.display(),
-            match which {
-                ServiceKind::Receive => "receive",
-                ServiceKind::Web => "web",
-            }
+            which.arg_name()
         );
         Ok(super::super::EXIT_OK)
     }
@@ -365,5 +378,52 @@ mod win {
             code,
             0,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+
+    /// Regression: the web UI service was registered as `service run serve …`, which `service
+    /// run` refused, so the service manager's start failed before the service said anything.
+    #[test]
+    fn what_the_service_manager_runs_parses_back_to_the_same_service() {
+        for (which, args) in [
+            (
+                ServiceKind::Receive,
+                vec!["--port", "11112", "--aet", "DEPOSIT"],
+            ),
+            (
+                ServiceKind::Web,
+                vec!["--bind", "127.0.0.1", "--port", "8080"],
+            ),
+        ] {
+            let args: Vec<String> = args.into_iter().map(String::from).collect();
+            let mut argv: Vec<std::ffi::OsString> = vec!["deposit".into()];
+            argv.extend(launch_args(which, Path::new("/srv/deposit"), args.clone()));
+            let cli = Cli::try_parse_from(&argv).expect("the launch arguments parse");
+            let Command::Service {
+                action:
+                    ServiceAction::Run {
+                        which: parsed,
+                        home,
+                        args: passed,
+                    },
+            } = cli.command
+            else {
+                panic!("not `service run`: {:?}", cli.command);
+            };
+            assert_eq!(parsed, which);
+            assert_eq!(home, Path::new("/srv/deposit"));
+            assert_eq!(passed, args);
+            // and the command's own arguments are those of the command the service runs
+            let mut own = vec!["deposit".to_string(), which.command().to_string()];
+            own.extend(passed);
+            Cli::try_parse_from(&own).expect("the command's arguments parse");
+        }
     }
 }
