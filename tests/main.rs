@@ -4,6 +4,7 @@
 
 mod support;
 
+mod archive_view;
 mod compressed;
 mod config;
 mod ctp;

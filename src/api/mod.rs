@@ -4,11 +4,13 @@
 //! [`ApiError`] (`{code, message, class}`); long operations report through callbacks that the
 //! callers bridge to progress bars or UI events.
 
+pub mod archive_view;
 pub mod certificate;
 pub mod commands;
 pub mod config;
 pub mod deid;
 pub mod dto;
+pub mod fetch;
 pub mod host;
 pub mod jobs;
 pub mod login;

@@ -17,7 +17,7 @@
 //! wait.
 
 use std::error::Error as _;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -419,7 +419,64 @@ impl Request {
         off_runtime(move || self.send_here(what))
     }
 
+    /// Sends the request and streams a successful (2xx) answer's body into `sink` without
+    /// holding it in memory (downloads); the status, and the bytes written. Any other answer
+    /// is read like [`Self::send_bytes`] and returned with nothing written.
+    pub fn send_to(
+        self,
+        what: &str,
+        sink: &mut (dyn Write + Send),
+    ) -> Result<(u16, u64), HttpError> {
+        off_runtime(move || {
+            let what_s = what.to_string();
+            let trust = self.trust.clone();
+            let limit = self.limit;
+            let resp = self.response(what)?;
+            let status = resp.status().as_u16();
+            let mut resp = resp;
+            if !(200..300).contains(&status) {
+                let mut skip = Vec::new();
+                let _ = (&mut resp).take(limit).read_to_end(&mut skip);
+                return Ok((status, 0));
+            }
+            let n = std::io::copy(&mut resp, sink).map_err(|e| {
+                match e.get_ref().and_then(|i| i.downcast_ref()) {
+                    Some(re) => classify(re, &what_s, &trust),
+                    None => HttpError::Connection {
+                        what: what_s.clone(),
+                        detail: format!("the answer broke off: {e}"),
+                    },
+                }
+            })?;
+            Ok((status, n))
+        })
+    }
+
     fn send_here(self, what: &str) -> Result<(u16, Vec<u8>), HttpError> {
+        let (trust, limit) = (self.trust.clone(), self.limit);
+        let resp = self.response(what)?;
+        let status = resp.status().as_u16();
+        let mut bytes = Vec::new();
+        resp.take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref()) {
+                Some(re) => classify(re, what, &trust),
+                None => HttpError::Connection {
+                    what: what.to_string(),
+                    detail: format!("the answer broke off: {e}"),
+                },
+            })?;
+        if bytes.len() as u64 > limit {
+            return Err(HttpError::Connection {
+                what: what.to_string(),
+                detail: format!("the answer is larger than {limit} bytes"),
+            });
+        }
+        Ok((status, bytes))
+    }
+
+    /// Sends the request: the answer's head (its body not read yet), or the error classified.
+    fn response(self, what: &str) -> Result<reqwest::blocking::Response, HttpError> {
         if let Some(e) = &self.tls_error {
             return Err(HttpError::Client {
                 detail: format!("cannot set up TLS for {what}: {e}"),
@@ -448,23 +505,7 @@ impl Request {
         if let Some(refused) = super::proxy::refusal(status, what, &proxy) {
             return Err(refused);
         }
-        let mut bytes = Vec::new();
-        resp.take(self.limit.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref()) {
-                Some(re) => classify(re, what, &trust),
-                None => HttpError::Connection {
-                    what: what.to_string(),
-                    detail: format!("the answer broke off: {e}"),
-                },
-            })?;
-        if bytes.len() as u64 > self.limit {
-            return Err(HttpError::Connection {
-                what: what.to_string(),
-                detail: format!("the answer is larger than {} bytes", self.limit),
-            });
-        }
-        Ok((status, bytes))
+        Ok(resp)
     }
 }
 

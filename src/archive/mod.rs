@@ -5,6 +5,7 @@
 //! A study goes as [`Piece`]s (small groups of whole files), then one commit, then a
 //! verification of what the archive holds against the local manifest of exactly the bytes sent.
 
+pub mod browse;
 pub mod credentials;
 pub mod cstore;
 pub mod ctp;
@@ -247,6 +248,14 @@ pub enum ArchiveError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// Reading the folder archive back failed.
+    #[error("cannot read {path} in the archive: {source}")]
+    ReadArchive {
+        /// The file or folder in the archive.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// Writing into the destination failed (disk full, permissions).
     #[error("cannot write {path} in the archive: {source}")]
     Write {
@@ -327,6 +336,7 @@ impl Classify for ArchiveError {
             ArchiveError::Unreachable { .. } => "archive.unreachable",
             ArchiveError::Rejected { .. } => "archive.rejected",
             ArchiveError::ReadOutbox { .. } => "archive.read_outbox",
+            ArchiveError::ReadArchive { .. } => "archive.read_archive",
             ArchiveError::Write { .. } => "archive.write",
             ArchiveError::BadLabel { .. } => "archive.bad_label",
             ArchiveError::BadDestination(_) => "archive.bad_destination",

@@ -177,6 +177,31 @@ impl DestinationSpec {
         })
     }
 
+    /// Opens the destination to read back what it holds (XNAT and the folder archive; the
+    /// others cannot list their holdings that way).
+    pub fn open_browse(
+        &self,
+        default_folder: &Path,
+        network: &Network,
+    ) -> Result<Box<dyn super::browse::Browse>, ArchiveError> {
+        self.check_transport()?;
+        let route = self.route(network)?;
+        Ok(match self {
+            DestinationSpec::Folder(root) => Box::new(FolderArchive::new(
+                root.clone().unwrap_or_else(|| default_folder.to_path_buf()),
+            )),
+            DestinationSpec::Xnat(u) => Box::new(XnatArchive::open(u.clone(), &route)?),
+            _ => {
+                return Err(ArchiveError::Rejected {
+                    destination: self.to_string(),
+                    detail: "only an XNAT destination or a folder archive can be browsed and \
+                             downloaded from"
+                        .into(),
+                })
+            }
+        })
+    }
+
     /// How the destination is reached: for HTTP destinations, the proxy `network` chooses for
     /// its scheme and host (or direct); every other destination directly. A proxy setting that
     /// cannot be used is [`ArchiveError::BadProxy`].

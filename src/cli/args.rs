@@ -152,6 +152,31 @@ pub enum Command {
         #[command(subcommand)]
         action: ServiceAction,
     },
+    /// What the archive holds (XNAT or a folder archive): sessions, scans with counts and QC
+    /// status, set QC status, expected vs present.
+    Archive {
+        #[command(subcommand)]
+        action: ArchiveAction,
+    },
+    /// Download a subject's sessions, one session or some of its scans from the archive into a
+    /// folder: checked against the archive's listing (size, MD5), resumable (run it again).
+    Fetch {
+        /// Subject label.
+        #[arg(value_name = "SUBJECT")]
+        subject: String,
+        /// Session label (default: every session of the subject).
+        #[arg(value_name = "SESSION")]
+        session: Option<String>,
+        /// Only this scan of the session (repeatable).
+        #[arg(long = "scan", value_name = "ID")]
+        scans: Vec<String>,
+        /// The archive: a configured destination name or URL (default: the study's).
+        #[arg(long = "from", value_name = "DEST")]
+        from: Option<String>,
+        /// Folder to download into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Serve the web UI for headless monitoring (status, queue, quarantine) behind a password.
     Serve {
         /// Address to listen on (loopback by default: put a TLS proxy in front for remote use).
@@ -236,6 +261,60 @@ pub enum Command {
         /// Destination name or URL.
         #[arg(value_name = "DEST")]
         dest: String,
+    },
+}
+
+/// What `deposit archive` does.
+#[derive(Debug, Subcommand)]
+pub enum ArchiveAction {
+    /// A page of the archive's sessions (listed once, then kept: --refresh lists it again).
+    Sessions {
+        /// The archive: a configured destination name or URL (default: the study's).
+        #[arg(long = "from", value_name = "DEST")]
+        from: Option<String>,
+        /// Only sessions whose subject or session label contains this text.
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// Page number, from 1.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        page: u32,
+        /// Sessions per page (at most 1000).
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        per_page: u32,
+        /// List the archive again.
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// One session's scans: files, bytes, QC status.
+    Scans {
+        /// Subject label.
+        subject: String,
+        /// Session label.
+        session: String,
+        /// The archive (default: the study's destination).
+        #[arg(long = "from", value_name = "DEST")]
+        from: Option<String>,
+    },
+    /// Set a scan's QC status (XNAT): usable, questionable or unusable.
+    Qc {
+        /// Subject label.
+        subject: String,
+        /// Session label.
+        session: String,
+        /// Scan ID.
+        scan: String,
+        /// usable, questionable or unusable.
+        status: String,
+        /// The archive (default: the study's destination).
+        #[arg(long = "from", value_name = "DEST")]
+        from: Option<String>,
+    },
+    /// Expected vs present: subjects of the lookup table not in the archive yet, delivered
+    /// sessions whose file counts differ from the audit records.
+    Gaps {
+        /// The archive (default: the study's destination).
+        #[arg(long = "from", value_name = "DEST")]
+        from: Option<String>,
     },
 }
 

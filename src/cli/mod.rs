@@ -3,6 +3,7 @@
 //! Exit status: 0 every input handled or set aside with a reason; 1 some item
 //! failed with an error; 2 bad usage, configuration or profile.
 
+mod archive;
 pub mod args;
 mod deid;
 mod destination;
@@ -127,6 +128,14 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
             to,
             out,
         } => quarantine::run(&cli.common, action.as_deref(), id.as_deref(), to, out),
+        Command::Archive { action } => archive::run(&cli.common, action),
+        Command::Fetch {
+            subject,
+            session,
+            scans,
+            from,
+            out,
+        } => archive::fetch(&cli.common, subject, session, scans, from, out),
         Command::Serve { bind, port, ui } => serve::run(&cli.common, &bind, port, ui),
         Command::Service { action } => service::run(action),
         Command::Receive { flags } => receive::run(&cli.common, flags),

@@ -315,6 +315,14 @@ impl LookupTable {
             .map(String::as_str)
     }
 
+    /// Every replacement of key type `kind` (e.g. the `ptid` pseudonyms), in no order.
+    pub fn replacements<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.entries
+            .iter()
+            .filter(move |((k, _), _)| k == kind)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()

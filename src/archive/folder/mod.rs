@@ -5,6 +5,8 @@
 //! nothing. Re-delivering identical bytes is a no-op; a commit writes `SESSION/COMMITTED`.
 //! Files are owner-only (0600) and folders created here 0700, as everywhere in the data home.
 
+mod browse;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -42,7 +44,7 @@ impl FolderArchive {
 }
 
 /// A label is used as one path component: no separators, no dot-names, printable.
-fn safe_name(label: &str) -> Result<&str, ArchiveError> {
+pub(crate) fn safe_name(label: &str) -> Result<&str, ArchiveError> {
     let ok = !label.is_empty()
         && label.len() <= 128
         && label != "."

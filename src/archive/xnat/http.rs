@@ -270,6 +270,51 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// A GET whose successful answer streams into `sink` (a download), with the session
+    /// cookie (logging in first if needed, once more on 401): the status and the bytes written
+    /// (nothing is written for any other status).
+    pub fn get_to(
+        &self,
+        path_query: &str,
+        sink: &mut (dyn std::io::Write + Send),
+        what: &str,
+    ) -> Result<(u16, u64), ArchiveError> {
+        for attempt in 0..3 {
+            let id = self
+                .auth
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .jsession
+                .clone();
+            let Some(id) = id else {
+                self.login()?;
+                continue;
+            };
+            let url = format!("{}{path_query}", self.base);
+            let (status, n) = self
+                .client
+                .request(Method::Get, &url)
+                .header("Cookie", &format!("JSESSIONID={id}"))
+                .send_to(what, sink)
+                .map_err(|e| e.into_archive(self.name.clone()))?;
+            if status == 401 && attempt < 2 {
+                tracing::info!("XNAT session no longer valid; logging in again");
+                self.auth.lock().unwrap_or_else(|p| p.into_inner()).jsession = None;
+                continue;
+            }
+            if status == 401 {
+                return Err(self.rejected(format!(
+                    "{what}: the credentials of user '{}' are no longer accepted",
+                    self.user
+                )));
+            }
+            return Ok((status, n));
+        }
+        Err(self.rejected(format!("{what}: could not keep an XNAT session open")))
+    }
+}
+
 /// Statuses worth retrying with XNAT: the shared ones, and 409 (the session is busy).
 pub fn is_transient(status: u16) -> bool {
     status == 409 || http::transient_status(status)

@@ -27,6 +27,7 @@
 //! resource's file listing (size, MD5); scan QC status is set with the field shortcut
 //! `…/scans/ID?xsiType=T&T/quality=Q` and checked in the scans listing.
 
+pub mod browse;
 pub mod http;
 pub mod netrc;
 pub mod url;

@@ -53,6 +53,9 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
+    /// Files sent after the body as a stored (uncompressed) zip, read from disk as they are
+    /// written (XNAT streams its `format=zip` downloads): (entry name, file).
+    pub zip: Vec<(String, std::path::PathBuf)>,
 }
 
 impl Response {
@@ -62,6 +65,7 @@ impl Response {
             status,
             headers: vec![("Content-Type".into(), content_type.into())],
             body: body.into().into_bytes(),
+            zip: Vec::new(),
         }
     }
 }
@@ -211,13 +215,24 @@ pub fn write_with(
     for (k, v) in &resp.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    head.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
+    let zip_len = if resp.zip.is_empty() {
+        0
+    } else {
+        crate::zipstream::length(&resp.zip)?
+    };
+    head.push_str(&format!(
+        "Content-Length: {}\r\n",
+        resp.body.len() as u64 + zip_len
+    ));
     if announce_close {
         head.push_str("Connection: close\r\n");
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
     stream.write_all(&resp.body)?;
+    if !resp.zip.is_empty() {
+        crate::zipstream::write(stream, &resp.zip)?;
+    }
     stream.flush()
 }
 

@@ -10,6 +10,7 @@ pub mod ctp;
 pub mod http;
 pub mod tls;
 mod xnat;
+mod zipstream;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -221,6 +222,14 @@ impl Server {
     /// Expires every session: the next cookie request gets `401`.
     pub fn expire_sessions(&self) {
         self.lock().sessions.clear();
+    }
+
+    /// Adds `subjects` × `per_subject` sessions without files to `project`'s listings.
+    pub fn list_only(&self, project: &str, subjects: usize, per_subject: usize) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .list_only(project, subjects, per_subject);
     }
 
     /// Gives or takes a user's write access to a project.

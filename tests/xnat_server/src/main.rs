@@ -4,19 +4,22 @@
 //! CTP HttpImportService-compatible receiver (no authentication). `--stats FILE` rewrites FILE
 //! every 20 ms with `{"requests","uploads","upload_bytes","dropped"}` (uploads: imports or
 //! object POSTs). `--tls-cert PEM --tls-key PEM` serves HTTPS on PORT with that certificate
-//! (a TLS front to the server, which then listens on an ephemeral port).
+//! (a TLS front to the server, which then listens on an ephemeral port). `--list-only N` adds N
+//! sessions without files (three per subject) to project TRIAL's listings (a large project).
 
 fn main() -> std::io::Result<()> {
     let mut root = None;
     let mut port = 0u16;
     let mut ctp = false;
     let mut stats: Option<std::path::PathBuf> = None;
+    let mut list_only = 0usize;
     let (mut tls_cert, mut tls_key): (Option<String>, Option<String>) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--ctp" => ctp = true,
             "--stats" => stats = args.next().map(Into::into),
+            "--list-only" => list_only = args.next().and_then(|n| n.parse().ok()).unwrap_or(0),
             "--tls-cert" => tls_cert = args.next(),
             "--tls-key" => tls_key = args.next(),
             _ if root.is_none() => root = Some(std::path::PathBuf::from(a)),
@@ -64,6 +67,9 @@ fn main() -> std::io::Result<()> {
             deposit_xnat_server::Config::default(),
             port,
         )?;
+        if list_only > 0 {
+            s.list_only("TRIAL", list_only.div_ceil(3), 3);
+        }
         match serve_tls(s.port())? {
             Some(p) => println!("https://127.0.0.1:{p}"),
             None => println!("{}", s.url()),

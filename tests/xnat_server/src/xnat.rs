@@ -53,6 +53,14 @@ pub struct State {
     touched: HashMap<String, Instant>,
     /// Scan QC status set through the REST field shortcut, by scan folder.
     quality: HashMap<PathBuf, String>,
+    /// Accession numbers given to archived subjects and experiments, by folder.
+    accessions: HashMap<PathBuf, u64>,
+    /// MD5 digests of archived files, by (file, size, modification time): XNAT keeps them in
+    /// its catalog instead of reading the files for every listing.
+    digests: HashMap<(PathBuf, u64, Option<SystemTime>), String>,
+    /// Sessions listed without files (a large project for benchmarks): (project, subject,
+    /// session label).
+    pub listed_only: Vec<(String, String, String)>,
 }
 
 fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -115,6 +123,19 @@ fn result_set(rows: Vec<Value>) -> String {
     json!({"ResultSet": {"Result": rows, "totalRecords": rows_len(&rows)}}).to_string()
 }
 
+/// The sub-folders of `dir`, sorted (none when it does not exist).
+fn dirs_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 fn rows_len(rows: &[Value]) -> String {
     rows.len().to_string()
 }
@@ -141,6 +162,9 @@ impl State {
             counter: 0,
             touched: HashMap::new(),
             quality: HashMap::new(),
+            accessions: HashMap::new(),
+            digests: HashMap::new(),
+            listed_only: Vec::new(),
         }
     }
 
@@ -158,6 +182,117 @@ impl State {
             .get(&dir)
             .cloned()
             .unwrap_or_else(|| "usable".into())
+    }
+
+    /// Adds `subjects` × `per_subject` sessions to `project`'s listings, without files (a large
+    /// project for benchmarks: the listings are what is measured).
+    pub fn list_only(&mut self, project: &str, subjects: usize, per_subject: usize) {
+        for s in 0..subjects {
+            for e in 0..per_subject {
+                self.listed_only.push((
+                    project.to_string(),
+                    format!("SUBJ{s:06}"),
+                    format!("SUBJ{s:06}_MR{e}"),
+                ));
+            }
+        }
+    }
+
+    fn accession(&mut self, dir: PathBuf) -> u64 {
+        let next = self.accessions.len() as u64 + 1;
+        *self.accessions.entry(dir).or_insert(next)
+    }
+
+    /// `…/subjects?format=json` rows of a project (archived and listed-only subjects).
+    fn subject_rows(&mut self, p: &str) -> Vec<Value> {
+        let dir = self.root.join("archive").join(p);
+        let mut labels: Vec<String> = dirs_in(&dir);
+        labels.extend(
+            self.listed_only
+                .iter()
+                .filter(|(x, _, _)| x == p)
+                .map(|(_, s, _)| s.clone()),
+        );
+        labels.sort();
+        labels.dedup();
+        labels
+            .into_iter()
+            .map(|s| {
+                let id = format!("XNAT_S{:05}", self.accession(dir.join(&s)));
+                json!({"ID": id, "project": p, "label": s, "insert_date": "2026-01-01 00:00:00.0",
+                    "insert_user": "alice", "URI": format!("/data/subjects/{id}")})
+            })
+            .collect()
+    }
+
+    /// `…/experiments?format=json` rows of a project, with the columns asked for that XNAT
+    /// knows (`subject_label` among them) besides its default ones.
+    fn experiment_rows(&mut self, p: &str, columns: &[&str]) -> Vec<Value> {
+        let dir = self.root.join("archive").join(p);
+        let mut found: Vec<(String, String, String)> = Vec::new();
+        for s in dirs_in(&dir) {
+            for e in dirs_in(&dir.join(&s)) {
+                let xsi = dirs_in(&dir.join(&s).join(&e).join("scans"))
+                    .first()
+                    .map(|c| Self::scan_type(&dir.join(&s).join(&e).join("scans").join(c)))
+                    .unwrap_or_default()
+                    .replace("ScanData", "SessionData");
+                found.push((s.clone(), e, xsi));
+            }
+        }
+        let listed: Vec<(String, String, String)> = self
+            .listed_only
+            .iter()
+            .filter(|(x, _, _)| x == p)
+            .map(|(_, s, e)| (s.clone(), e.clone(), "xnat:mrSessionData".to_string()))
+            .collect();
+        found.extend(listed);
+        found
+            .into_iter()
+            .map(|(s, e, xsi)| {
+                let id = format!("XNAT_E{:05}", self.accession(dir.join(&s).join(&e)));
+                let sid = format!("XNAT_S{:05}", self.accession(dir.join(&s)));
+                let mut row = json!({"ID": id, "project": p, "label": e, "xsiType": xsi,
+                    "date": "", "insert_date": "2026-01-01 00:00:00.0",
+                    "URI": format!("/data/experiments/{id}")});
+                if columns.contains(&"subject_label") {
+                    row["subject_label"] = json!(s);
+                }
+                if columns.contains(&"subject_ID") {
+                    row["subject_ID"] = json!(sid);
+                }
+                row
+            })
+            .collect()
+    }
+
+    /// The files of the scans under `dir` (all, or one), with their zip entry names as XNAT
+    /// writes them (`EXPT/scans/ID/resources/DICOM/files/NAME`).
+    fn zip_entries(dir: &std::path::Path, e: &str, only: Option<&str>) -> Vec<(String, PathBuf)> {
+        crate::files_under(dir)
+            .into_iter()
+            .filter_map(|f| {
+                let rel = f.strip_prefix(dir).ok()?;
+                let scan = rel.iter().next()?.to_string_lossy().into_owned();
+                if only.is_some_and(|o| o != scan) {
+                    return None;
+                }
+                let name = f.file_name()?.to_string_lossy().into_owned();
+                Some((format!("{e}/scans/{scan}/resources/DICOM/files/{name}"), f))
+            })
+            .collect()
+    }
+
+    fn digest(&mut self, f: &std::path::Path) -> Option<(u64, String)> {
+        let meta = std::fs::metadata(f).ok()?;
+        let key = (f.to_path_buf(), meta.len(), meta.modified().ok());
+        if let Some(d) = self.digests.get(&key) {
+            return Some((meta.len(), d.clone()));
+        }
+        let b = std::fs::read(f).ok()?;
+        let d = hex::encode(md5::Md5::digest(&b));
+        self.digests.insert(key, d.clone());
+        Some((b.len() as u64, d))
     }
 
     /// Expires idle sessions and notes activity on live ones.
@@ -265,6 +400,23 @@ impl State {
                     {
                         Ok(()) => Response::text(200, "text/plain", ""),
                         Err(_) => Response::text(500, "text/plain", "cannot store"),
+                    }
+                }
+                ("GET", ["resources", label, "files", name]) => {
+                    let Some(dir) = dir else {
+                        return Some(Response::text(404, "text/plain", "no such object"));
+                    };
+                    if !safe(label) || !safe(name) {
+                        return Some(Response::text(404, "text/plain", "no such file"));
+                    }
+                    let path = dir.join("resources").join(label).join("files").join(name);
+                    match std::fs::read(&path) {
+                        Ok(b) => {
+                            let mut r = Response::text(200, "application/octet-stream", "");
+                            r.body = b;
+                            r
+                        }
+                        Err(_) => Response::text(404, "text/plain", "no such file"),
                     }
                 }
                 ("GET", ["resources", label, "files"]) => {
@@ -482,6 +634,25 @@ impl State {
                     .collect();
                 Response::text(200, "application/json", result_set(rows))
             }
+            ("GET", ["data", "projects", p, "subjects"])
+                if self.config.projects.iter().any(|x| x.id == *p) =>
+            {
+                let rows = self.subject_rows(p);
+                Response::text(200, "application/json", result_set(rows))
+            }
+            ("GET", ["data", "projects", p, "experiments"])
+                if self.config.projects.iter().any(|x| x.id == *p) =>
+            {
+                let columns: Vec<String> = req
+                    .param("columns")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::to_string)
+                    .collect();
+                let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
+                let rows = self.experiment_rows(p, &cols);
+                Response::text(200, "application/json", result_set(rows))
+            }
             ("GET", ["data", "projects", p, "prearchive_code"]) => {
                 match self.config.projects.iter().find(|x| x.id == *p) {
                     Some(x) => {
@@ -568,6 +739,18 @@ impl State {
                             .join(e)
                             .join("scans");
                         let only = (*scan != "ALL").then_some(*scan);
+                        if req.param("format") == Some("zip") {
+                            if !dir.is_dir() {
+                                return Response::text(404, "text/plain", "not found");
+                            }
+                            let mut r = Response::text(200, "application/zip", "");
+                            r.zip = Self::zip_entries(&dir, e, only);
+                            r.headers.push((
+                                "Content-Disposition".into(),
+                                format!("attachment; filename=\"{e}.zip\""),
+                            ));
+                            return r;
+                        }
                         self.listing(
                             dir,
                             only,
@@ -834,7 +1017,7 @@ impl State {
     }
 
     /// `…/files?format=json` rows for the scans under `dir` (all, or one).
-    fn listing(&self, dir: PathBuf, only: Option<&str>, uri: &str) -> Response {
+    fn listing(&mut self, dir: PathBuf, only: Option<&str>, uri: &str) -> Response {
         if !dir.parent().is_some_and(|p| p.is_dir()) {
             return Response::text(404, "text/plain", "not found");
         }
@@ -851,7 +1034,7 @@ impl State {
             if only.is_some_and(|o| o != scan) {
                 continue;
             }
-            let Ok(bytes) = std::fs::read(&file) else {
+            let Some((size, digest)) = self.digest(&file) else {
                 continue;
             };
             let name = file
@@ -860,9 +1043,9 @@ impl State {
                 .unwrap_or_default();
             rows.push(json!({
                 "Name": name,
-                "Size": bytes.len().to_string(),
+                "Size": size.to_string(),
                 "URI": format!("{uri}/scans/{scan}/resources/DICOM/files/{name}"),
-                "digest": hex::encode(md5::Md5::digest(&bytes)),
+                "digest": digest,
                 "collection": "DICOM", "cat_ID": scan, "file_format": "DICOM",
                 "file_content": "RAW", "file_tags": ""
             }));
