@@ -494,6 +494,81 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
         "older sends listed"
     );
 
+    // Archive: what XNAT holds now — the three sessions, a session's scans with their counts,
+    // its QC status set from here, who is missing, and the session downloaded and checked.
+    click(&c, "nav-archive").await;
+    // (the only XNAT destination: chosen already)
+    wait_text(&c, "[data-testid=archive-destination]", "central").await;
+    wait_text(&c, "[data-testid=archive-summary]", "3 sessions").await;
+    assert_eq!(count(&c, "[data-testid=archive-session]").await, 3);
+    click_css(
+        &c,
+        "[data-testid=archive-session]:first-child [data-testid=archive-open]",
+    )
+    .await;
+    wait_for(&c, "[data-testid=archive-scan]").await;
+    let files = c
+        .find(Locator::Css("[data-testid=archive-scan-files]"))
+        .await
+        .expect("scan files")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(files, "1", "one file per scan in these studies");
+    c.find(Locator::Css("[data-testid=archive-scan-quality]"))
+        .await
+        .expect("QC select")
+        .select_by_label("questionable")
+        .await
+        .expect("set QC");
+    let title = c
+        .find(Locator::Css("[data-testid=archive-session-card] h2"))
+        .await
+        .expect("card title")
+        .text()
+        .await
+        .expect("text");
+    let (subject, session) = title.split_once(" / ").expect("subject / session");
+    let scans_dir = desktop
+        .path()
+        .join("xnat/archive/TRIAL")
+        .join(subject.trim())
+        .join(session.trim())
+        .join("scans");
+    let first_scan = std::fs::read_dir(&scans_dir)
+        .expect("scans")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .min()
+        .expect("a scan");
+    let quality = || xnat.scan_quality("TRIAL", subject.trim(), session.trim(), &first_scan);
+    let t0 = Instant::now();
+    while quality() != "questionable" && t0.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        quality(),
+        "questionable",
+        "QC status set in XNAT from the window"
+    );
+    click(&c, "archive-gaps").await;
+    wait_text(&c, "[data-testid=gaps-sessions]", "hold what was sent").await;
+    let download = tempfile::tempdir().expect("tempdir");
+    type_into(&c, "archive-folder", &download.path().display().to_string()).await;
+    click(&c, "archive-download").await;
+    wait_text(
+        &c,
+        "[data-testid=archive-download-done]",
+        "checked against the archive",
+    )
+    .await;
+    let got: Vec<PathBuf> = files_under(download.path())
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "dcm"))
+        .collect();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let archive_shot = shot(&c, "12a-archive").await;
+
     // Receiver: listen, take an image from dcmtk's storescu, see it counted, stop.
     let Some(storescu) = on_path("storescu") else {
         return missing("storescu is not installed (apt-get install dcmtk)");
@@ -552,6 +627,7 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
             (&send_xnat_shot, "send-xnat"),
             (&receiver_shot, "receiver"),
             (&review_shot, "review"),
+            (&archive_shot, "archive"),
         ] {
             std::fs::copy(shot, docs.join(format!("{name}.png"))).expect("copy");
         }

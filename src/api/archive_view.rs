@@ -11,8 +11,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::Session;
-use crate::archive::browse::{Browse, ScanRow, SessionRow};
-use crate::archive::Quality;
+use crate::archive::browse::Browse;
+pub use crate::archive::browse::{ScanRow, SessionRow};
+pub use crate::archive::Quality;
 use crate::error::ApiError;
 
 /// Sessions per page when the caller does not say.

@@ -20,10 +20,13 @@ use super::host::Host;
 /// Every type the commands take or give, under one path (the table names them from here, so
 /// front doors reach them through `api` only).
 pub mod types {
+    pub use crate::api::archive_view::{Gaps, SessionPage, SessionQuery};
     pub use crate::api::certificate::PinnedCertificate;
     pub use crate::api::config::{Approval, StudySetup};
     pub use crate::api::deid::{InspectReport, ProfileInfo};
     pub use crate::api::dto::{InstanceRow, StudyOverview};
+    pub use crate::api::fetch::FetchRequest;
+    pub use crate::api::host::FetchStatus;
     pub use crate::api::jobs::SendRequest;
     pub use crate::api::login::LoginSummary;
     pub use crate::api::masks::SiteRule;
@@ -36,8 +39,10 @@ pub mod types {
     pub use crate::api::review::{Sample, SampleOptions, Signoff};
     pub use crate::api::settings::{Settings, SettingsChange};
     pub use crate::api::viewer::{DrawnMask, SavedMask};
+    pub use crate::archive::browse::ScanRow;
     pub use crate::archive::spec::ConnectionReport;
     pub use crate::archive::tls::Presented;
+    pub use crate::archive::Quality;
     pub use crate::catalog::quarantine::QuarantineRow;
     pub use crate::catalog::SkippedPage;
     pub use crate::pixels::ocr::Region;
@@ -230,6 +235,72 @@ macro_rules! deposit_commands {
                 note: String,
             ) -> $crate::api::commands::types::Signoff {
                 host.with(|s| s.record_signoff(&instances, &reviewer, &note))
+            }
+            /// A page of an archive's sessions (XNAT or the folder archive), from the listing kept in
+            /// the data home (listed first when there is none, or with `refresh`).
+            fn archive_sessions(
+                host,
+                destination: String,
+                query: $crate::api::commands::types::SessionQuery,
+            ) -> $crate::api::commands::types::SessionPage {
+                host.reach_destination(&destination)?;
+                host.with(|s| s.archive_sessions(&destination, &query, $crate::api::unix_now()))
+            }
+            /// One archived session's scans: files, bytes, QC status (read from the archive now).
+            fn archive_scans(
+                host,
+                destination: String,
+                subject: String,
+                session: String,
+            ) -> Vec<$crate::api::commands::types::ScanRow> {
+                host.reach_destination(&destination)?;
+                host.with(|s| s.archive_scans(&destination, &subject, &session))
+            }
+            /// Sets a scan's QC status in the archive (XNAT) and returns the session's scans.
+            fn archive_set_quality(
+                host,
+                destination: String,
+                subject: String,
+                session: String,
+                scan: String,
+                quality: $crate::api::commands::types::Quality,
+            ) -> Vec<$crate::api::commands::types::ScanRow> {
+                host.reach_destination(&destination)?;
+                host.with(|s| s.archive_set_quality(&destination, &subject, &session, &scan, quality))
+            }
+            /// Expected vs present: the lookup table's subjects not in the archive, and delivered
+            /// sessions whose file counts differ from the audit records.
+            fn archive_gaps(
+                host,
+                destination: String,
+                lookup: Option<String>,
+            ) -> $crate::api::commands::types::Gaps {
+                host.reach_destination(&destination)?;
+                let lookup = lookup.filter(|l| !l.trim().is_empty());
+                if let Some(l) = lookup.as_deref() {
+                    host.reach_path(l, "that lookup table")?;
+                }
+                host.with(|s| {
+                    s.archive_gaps(
+                        &destination,
+                        lookup.as_deref().map(::std::path::Path::new),
+                        $crate::api::unix_now(),
+                    )
+                })
+            }
+            /// Starts downloading a subject, a session or scans into a folder (checked, resumable);
+            /// `fetch_status` tells how it goes.
+            fn fetch_start(host, request: $crate::api::commands::types::FetchRequest) -> () {
+                host.start_fetch(request)
+            }
+            /// The download's state: progress, and what it did once finished.
+            fn fetch_status(host) -> $crate::api::commands::types::FetchStatus {
+                Ok(host.fetch_status())
+            }
+            /// Stops the download (what is done stays done; starting it again finishes it).
+            fn fetch_stop(host) -> () {
+                host.stop_fetch();
+                Ok(())
             }
             /// Every sign-off, newest first.
             fn signoffs(host) -> Vec<$crate::api::commands::types::Signoff> {

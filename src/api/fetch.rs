@@ -117,10 +117,6 @@ impl Write for Hashing {
     }
 }
 
-fn usage(code: &'static str, m: String) -> ApiError {
-    ApiError::usage(code, m)
-}
-
 /// `FOLDER`-relative path of a file (every part a safe single name).
 fn relative(s: &SessionRow, f: &RemoteFile) -> Result<String, String> {
     let parts = [
@@ -175,13 +171,13 @@ impl Session {
         let b = self.archive_browse(&req.destination)?;
         let folder = PathBuf::from(req.folder.trim());
         if req.folder.trim().is_empty() {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "fetch.no_folder",
-                "name a folder to download into".into(),
+                "name a folder to download into",
             ));
         }
         crate::durable::create_private_dirs(&folder).map_err(|e| {
-            usage(
+            ApiError::usage(
                 "fetch.folder",
                 format!("cannot create the folder {}: {e}", folder.display()),
             )
@@ -206,9 +202,9 @@ impl Session {
             }
         }
         if tasks.is_empty() && report.failed.is_empty() {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "fetch.nothing",
-                "the archive lists no files for that selection".into(),
+                "the archive lists no files for that selection",
             ));
         }
         report.files = tasks.len() as u64;
@@ -220,7 +216,7 @@ impl Session {
                 .append(true)
                 .open(folder.join(LEDGER))
                 .map_err(|e| {
-                    usage(
+                    ApiError::usage(
                         "fetch.folder",
                         format!("cannot write in {}: {e}", folder.display()),
                     )
@@ -314,9 +310,9 @@ impl Session {
     ) -> Result<Vec<SessionRow>, ApiError> {
         let subject = req.subject.trim();
         if subject.is_empty() {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "fetch.no_subject",
-                "name the subject to download".into(),
+                "name the subject to download",
             ));
         }
         let all = b.sessions()?;
@@ -326,7 +322,7 @@ impl Session {
             .filter(|s| req.session.as_deref().is_none_or(|e| s.session == e.trim()))
             .collect();
         if chosen.is_empty() {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "fetch.not_in_archive",
                 match &req.session {
                     Some(e) => format!("the archive has no session '{e}' of subject '{subject}'"),
@@ -335,9 +331,9 @@ impl Session {
             ));
         }
         if !req.scans.is_empty() && chosen.len() != 1 {
-            return Err(usage(
+            return Err(ApiError::usage(
                 "fetch.scans_need_session",
-                "choosing scans needs one session: name it".into(),
+                "choosing scans needs one session: name it",
             ));
         }
         Ok(chosen)

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use super::fetch::{FetchProgress, FetchReport, FetchRequest};
 use super::jobs::{self, OneAtATime, ScanUpdate, SendRequest, SendUpdate};
 use super::reach::Reach;
 use super::receive::control::{ReceiverControl, ReceiverRequest};
@@ -57,6 +58,20 @@ impl Serialize for HostEvent {
     }
 }
 
+/// The download a [`Host`] runs (one at a time), as the window polls it.
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FetchStatus {
+    /// `idle`, `running`, `done` or `failed`.
+    pub state: String,
+    /// Files and bytes so far.
+    pub progress: FetchProgress,
+    /// What the finished download did.
+    pub report: Option<FetchReport>,
+    /// Why it failed.
+    pub error: Option<ApiError>,
+}
+
 /// Where a [`Host`] sends its events.
 pub type EventFeed = Arc<dyn Fn(HostEvent) + Send + Sync>;
 
@@ -66,6 +81,9 @@ pub struct Host {
     session: Mutex<Option<Session>>,
     scans: OneAtATime,
     sends: OneAtATime,
+    fetches: OneAtATime,
+    fetch: Arc<Mutex<FetchStatus>>,
+    fetch_stop: Arc<AtomicBool>,
     receiver: ReceiverControl,
     events: EventFeed,
     reach: Option<Reach>,
@@ -88,6 +106,9 @@ impl Host {
             session: Mutex::new(None),
             scans: OneAtATime::default(),
             sends: OneAtATime::default(),
+            fetches: OneAtATime::default(),
+            fetch: Arc::new(Mutex::new(FetchStatus::default())),
+            fetch_stop: Arc::new(AtomicBool::new(false)),
             receiver: ReceiverControl::default(),
             events: Arc::new(events),
             reach: None,
@@ -261,6 +282,56 @@ impl Host {
                 |u| events(HostEvent::Send(u)),
             );
         })
+    }
+
+    /// Starts downloading from an archive on a new thread and returns at once; the window
+    /// polls [`Self::fetch_status`]. An error when a download already runs.
+    pub fn start_fetch(&self, request: FetchRequest) -> Result<(), ApiError> {
+        self.reach_destination(&request.destination)?;
+        self.reach_path(&request.folder, "that folder")?;
+        let settings = self.settings.clone();
+        let (status, stop) = (self.fetch.clone(), self.fetch_stop.clone());
+        let set = move |f: &dyn Fn(&mut FetchStatus)| {
+            f(&mut status.lock().unwrap_or_else(|p| p.into_inner()))
+        };
+        let set2 = set.clone();
+        self.fetches.spawn("a download", "fetch", move || {
+            stop.store(false, Ordering::SeqCst);
+            set(&|s| {
+                *s = FetchStatus {
+                    state: "running".into(),
+                    ..FetchStatus::default()
+                }
+            });
+            let result = open_session(&settings).and_then(|session| {
+                session.fetch(&request, &stop, &|p| set2(&|s| s.progress = p.clone()))
+            });
+            set(&|s| match &result {
+                Ok(r) => {
+                    s.state = "done".into();
+                    s.report = Some(r.clone());
+                }
+                Err(e) => {
+                    s.state = "failed".into();
+                    s.error = Some(e.clone());
+                }
+            });
+        })
+    }
+
+    /// The download's state now.
+    pub fn fetch_status(&self) -> FetchStatus {
+        let mut s = self.fetch.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if s.state.is_empty() {
+            s.state = "idle".into();
+        }
+        s
+    }
+
+    /// Asks the running download to stop (what is done stays done; starting it again
+    /// finishes it).
+    pub fn stop_fetch(&self) {
+        self.fetch_stop.store(true, Ordering::SeqCst);
     }
 
     /// Resumes queued work on a new thread now, unless a send is running.

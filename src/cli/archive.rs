@@ -7,11 +7,9 @@ use std::sync::atomic::AtomicBool;
 use super::args::{ArchiveAction, Common};
 use super::progress::Bar;
 use super::{print_json, EXIT_FAILED, EXIT_OK};
-use crate::api::archive_view::SessionQuery;
+use crate::api::archive_view::{Quality, ScanRow, SessionQuery};
 use crate::api::fetch::FetchRequest;
 use crate::api::{unix_now, Session};
-use crate::archive::browse::ScanRow;
-use crate::archive::Quality;
 use crate::error::ApiError;
 
 /// The archive named, or the study's destination.

@@ -14,6 +14,7 @@ import type {
   StudyOverview,
 } from "./lib/backend/backend";
 import { plural } from "./lib/format";
+import { Archive } from "./screens/Archive";
 import { History } from "./screens/History";
 import { Inspect } from "./screens/Inspect";
 import { Quarantine } from "./screens/Quarantine";
@@ -30,6 +31,7 @@ export type Screen =
   | "inspect"
   | "send"
   | "history"
+  | "archive"
   | "quarantine"
   | "receiver"
   | "review"
@@ -248,6 +250,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
     { screen: "inspect", step: 3, label: "Inspect", hint: "Tags before and after" },
     { screen: "send", step: 4, label: "Send", hint: sendHint },
     { screen: "history", label: "History", hint: "What was sent and verified" },
+    { screen: "archive", label: "Archive", hint: "What it holds, who is missing" },
     { screen: "quarantine", label: "Quarantine", hint: "Set aside, with reasons" },
     { screen: "review", label: "Review", hint: "Random sample, sign-off" },
     { screen: "receiver", label: "Receiver", hint: "From a scanner or PACS" },
@@ -368,6 +371,9 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
           />
         )}
         {screen === "history" && <History backend={backend} tick={historyTick} onError={setError} onChanged={() => setHistoryTick((t) => t + 1)} />}
+        {screen === "archive" && (
+          <Archive backend={backend} destinations={destinations} lookup={settings.lookup} onError={setError} />
+        )}
         {screen === "review" && <Review backend={backend} folders={folders} onError={setError} />}
         {screen === "settings" && (
           <Settings backend={backend} onError={setError} onChanged={() => void loadProfiles()} />

@@ -2,8 +2,8 @@
 //! `deposit-xnat-server ROOT [PORT] [--ctp] [--stats FILE]` — the XNAT-compatible server (user
 //! `alice`/`wonderland` writing to project `TRIAL`, auto-archive, CSRF on), or with `--ctp` the
 //! CTP HttpImportService-compatible receiver (no authentication). `--stats FILE` rewrites FILE
-//! every 20 ms with `{"requests","uploads","upload_bytes","dropped"}` (uploads: imports or
-//! object POSTs). `--tls-cert PEM --tls-key PEM` serves HTTPS on PORT with that certificate
+//! every 20 ms with `{"requests","downloads","uploads","upload_bytes","dropped"}` (uploads:
+//! imports or object POSTs; downloads: files served). `--tls-cert PEM --tls-key PEM` serves HTTPS on PORT with that certificate
 //! (a TLS front to the server, which then listens on an ephemeral port). `--list-only N` adds N
 //! sessions without files (three per subject) to project TRIAL's listings (a large project).
 
@@ -86,8 +86,17 @@ fn main() -> std::io::Result<()> {
                 .iter()
                 .filter(|s| s.method == "POST" && (ctp || s.path.ends_with("/services/import")))
                 .collect();
+            let downloads = all
+                .iter()
+                .filter(|s| {
+                    s.method == "GET"
+                        && s.status == 200
+                        && s.path.contains("/resources/")
+                        && !s.path.ends_with("/files")
+                })
+                .count();
             let text = format!(
-                "{{\"requests\":{},\"uploads\":{},\"upload_bytes\":{},\"dropped\":{}}}",
+                "{{\"requests\":{},\"downloads\":{downloads},\"uploads\":{},\"upload_bytes\":{},\"dropped\":{}}}",
                 all.len(),
                 up.iter().filter(|s| s.status == 200).count(),
                 up.iter()

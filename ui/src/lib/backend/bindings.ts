@@ -290,6 +290,86 @@ async recordSignoff(instances: number[], reviewer: string, note: string) : Promi
 }
 },
 /**
+ * A page of an archive's sessions (XNAT or the folder archive), from the listing kept in
+ * the data home (listed first when there is none, or with `refresh`).
+ */
+async archiveSessions(destination: string, query: SessionQuery) : Promise<Result<SessionPage, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("archive_sessions", { destination, query }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * One archived session's scans: files, bytes, QC status (read from the archive now).
+ */
+async archiveScans(destination: string, subject: string, session: string) : Promise<Result<ScanRow[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("archive_scans", { destination, subject, session }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Sets a scan's QC status in the archive (XNAT) and returns the session's scans.
+ */
+async archiveSetQuality(destination: string, subject: string, session: string, scan: string, quality: Quality) : Promise<Result<ScanRow[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("archive_set_quality", { destination, subject, session, scan, quality }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Expected vs present: the lookup table's subjects not in the archive, and delivered
+ * sessions whose file counts differ from the audit records.
+ */
+async archiveGaps(destination: string, lookup: string | null) : Promise<Result<Gaps, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("archive_gaps", { destination, lookup }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Starts downloading a subject, a session or scans into a folder (checked, resumable);
+ * `fetch_status` tells how it goes.
+ */
+async fetchStart(request: FetchRequest) : Promise<Result<null, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("fetch_start", { request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The download's state: progress, and what it did once finished.
+ */
+async fetchStatus() : Promise<Result<FetchStatus, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("fetch_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Stops the download (what is done stays done; starting it again finishes it).
+ */
+async fetchStop() : Promise<Result<null, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("fetch_stop") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Every sign-off, newest first.
  */
 async signoffs() : Promise<Result<Signoff[], ApiError>> {
@@ -596,6 +676,30 @@ proxy: string;
  */
 trust: string | null }
 /**
+ * A session delivered by Deposit whose archive copy does not hold what was sent.
+ */
+export type CountMismatch = { 
+/**
+ * Subject label.
+ */
+subject: string; 
+/**
+ * Session label.
+ */
+session: string; 
+/**
+ * Files the audit record says were delivered and verified.
+ */
+delivered: number; 
+/**
+ * Files the archive holds now (0 when the session is gone).
+ */
+present: number; 
+/**
+ * The session is no longer listed at all.
+ */
+missing: boolean }
+/**
  * One element's fate: where it was, what was done and which rule said so.
  */
 export type Decision = { 
@@ -691,6 +795,135 @@ export type ExtraSpec =
  * A scan QC status to set.
  */
 { kind: "quality"; scan: string; quality: Quality }
+/**
+ * Progress of a download.
+ */
+export type FetchProgress = { 
+/**
+ * Files in the selection.
+ */
+files_total: number; 
+/**
+ * Their bytes.
+ */
+bytes_total: number; 
+/**
+ * Files done (downloaded and checked, or there already).
+ */
+files_done: number; 
+/**
+ * Bytes done.
+ */
+bytes_done: number }
+/**
+ * What a download did.
+ */
+export type FetchReport = { 
+/**
+ * The archive (no secrets).
+ */
+archive: string; 
+/**
+ * The folder written into.
+ */
+folder: string; 
+/**
+ * Sessions in the selection.
+ */
+sessions: number; 
+/**
+ * Files in the selection.
+ */
+files: number; 
+/**
+ * Their bytes.
+ */
+bytes: number; 
+/**
+ * Files downloaded now.
+ */
+downloaded: number; 
+/**
+ * Files that were there already, checked (a resumed download).
+ */
+already_there: number; 
+/**
+ * Files checked against an MD5 the archive listed (the others by size: the archive keeps
+ * no digest for them).
+ */
+md5_checked: number; 
+/**
+ * Files that could not be downloaded, with why (paths inside the folder).
+ */
+failed: string[] }
+/**
+ * What to download.
+ */
+export type FetchRequest = { 
+/**
+ * The archive: a configured destination name or URL.
+ */
+destination: string; 
+/**
+ * The subject label.
+ */
+subject: string; 
+/**
+ * One session of the subject; none: every session of the subject.
+ */
+session?: string | null; 
+/**
+ * Only these scans (of the one session); empty: all.
+ */
+scans?: string[]; 
+/**
+ * The folder to download into (created).
+ */
+folder: string }
+/**
+ * The download a [`Host`] runs (one at a time), as the window polls it.
+ */
+export type FetchStatus = { 
+/**
+ * `idle`, `running`, `done` or `failed`.
+ */
+state: string; 
+/**
+ * Files and bytes so far.
+ */
+progress: FetchProgress; 
+/**
+ * What the finished download did.
+ */
+report: FetchReport | null; 
+/**
+ * Why it failed.
+ */
+error: ApiError | null }
+/**
+ * Expected vs present.
+ */
+export type Gaps = { 
+/**
+ * The archive (no secrets).
+ */
+archive: string; 
+/**
+ * Subjects the study's lookup table expects (its pseudonyms); 0 without a lookup table.
+ */
+expected_subjects: number; 
+/**
+ * Those not in the archive yet (pseudonyms only).
+ */
+missing_subjects: string[]; 
+/**
+ * Delivered sessions checked against the archive.
+ */
+sessions_checked: number; 
+/**
+ * Those whose file counts differ.
+ */
+mismatches: CountMismatch[] }
 /**
  * Quarantine verdict shown by inspect (no missing key: that stays in the quarantine store).
  */
@@ -1496,6 +1729,34 @@ elapsed_ms: number }
  */
 export type ScanProgressEvent = ScanProgress
 /**
+ * One scan of a session, with what it holds.
+ */
+export type ScanRow = { 
+/**
+ * Scan ID.
+ */
+id: string; 
+/**
+ * Scan type (`xnat:ctScanData`, …).
+ */
+kind: string; 
+/**
+ * Series description (may be empty).
+ */
+description: string; 
+/**
+ * QC status (`usable`, `questionable`, `unusable`; empty when none is set).
+ */
+quality: string; 
+/**
+ * Files in the scan.
+ */
+files: number; 
+/**
+ * Their bytes.
+ */
+bytes: number }
+/**
  * Counts of what one scan found (distinct UIDs, not files) and what it could not read.
  */
 export type ScanSummary = { 
@@ -1685,6 +1946,87 @@ job: number;
  * Problems, in words (no PHI).
  */
 problems: string[] }
+/**
+ * One page of an archive's sessions.
+ */
+export type SessionPage = { 
+/**
+ * The archive (no secrets).
+ */
+archive: string; 
+/**
+ * When the listing was read from the archive (Unix seconds).
+ */
+listed_at: number; 
+/**
+ * Sessions in the archive.
+ */
+sessions_total: number; 
+/**
+ * Subjects in the archive.
+ */
+subjects_total: number; 
+/**
+ * Sessions matching the filter.
+ */
+matching: number; 
+/**
+ * This page.
+ */
+rows: SessionRow[] }
+/**
+ * What a page of the session listing is asked for.
+ */
+export type SessionQuery = { 
+/**
+ * Only sessions whose subject or session label contains this text (case-insensitive).
+ */
+filter?: string | null; 
+/**
+ * Rows to skip.
+ */
+offset?: number; 
+/**
+ * Rows to return (default 50, at most 1000).
+ */
+limit?: number | null; 
+/**
+ * List the archive again instead of using the kept listing.
+ */
+refresh?: boolean }
+/**
+ * One session (XNAT experiment) as the archive lists it.
+ */
+export type SessionRow = { 
+/**
+ * The project.
+ */
+project: string; 
+/**
+ * Subject label.
+ */
+subject: string; 
+/**
+ * Session label.
+ */
+session: string; 
+/**
+ * The archive's own identifier (XNAT accession `XNAT_E…`; the folder archive: the path
+ * under its root).
+ */
+id: string; 
+/**
+ * Session type (`xnat:ctSessionData`, …; empty when the archive does not say).
+ */
+kind: string; 
+/**
+ * Session date as the archive gives it (may be empty).
+ */
+date: string; 
+/**
+ * When the archive took it in (may be empty).
+ */
+inserted: string }
 /**
  * Everything the settings screen shows.
  */

@@ -8,15 +8,19 @@ export type ErrorCode =
   | "app.thread"
   | "archive.bad_destination"
   | "archive.bad_label"
+  | "archive.bad_quality"
+  | "archive.no_destination"
   | "archive.no_secret"
   | "archive.no_user"
   | "archive.plain_http"
+  | "archive.read_archive"
   | "archive.read_outbox"
   | "archive.record"
   | "archive.rejected"
   | "archive.tls_refused"
   | "archive.unreachable"
   | "archive.write"
+  | "archive_view.cache"
   | "catalog.migrate"
   | "catalog.no_instance"
   | "catalog.open"
@@ -55,6 +59,16 @@ export type ErrorCode =
   | "deid.unreadable"
   | "destination.bad_fingerprint"
   | "destination.unknown"
+  | "fetch.failed"
+  | "fetch.folder"
+  | "fetch.md5"
+  | "fetch.no_folder"
+  | "fetch.no_subject"
+  | "fetch.not_in_archive"
+  | "fetch.nothing"
+  | "fetch.scans_need_session"
+  | "fetch.size"
+  | "fetch.write"
   | "home.bad_key"
   | "home.no_data_dir"
   | "home.prepare"
@@ -164,15 +178,19 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "app.thread",
   "archive.bad_destination",
   "archive.bad_label",
+  "archive.bad_quality",
+  "archive.no_destination",
   "archive.no_secret",
   "archive.no_user",
   "archive.plain_http",
+  "archive.read_archive",
   "archive.read_outbox",
   "archive.record",
   "archive.rejected",
   "archive.tls_refused",
   "archive.unreachable",
   "archive.write",
+  "archive_view.cache",
   "catalog.migrate",
   "catalog.no_instance",
   "catalog.open",
@@ -211,6 +229,16 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "deid.unreadable",
   "destination.bad_fingerprint",
   "destination.unknown",
+  "fetch.failed",
+  "fetch.folder",
+  "fetch.md5",
+  "fetch.no_folder",
+  "fetch.no_subject",
+  "fetch.not_in_archive",
+  "fetch.nothing",
+  "fetch.scans_need_session",
+  "fetch.size",
+  "fetch.write",
   "home.bad_key",
   "home.no_data_dir",
   "home.prepare",
