@@ -22,7 +22,7 @@ use super::host::Host;
 pub mod types {
     pub use crate::api::archive_view::{Gaps, SessionPage, SessionQuery};
     pub use crate::api::certificate::PinnedCertificate;
-    pub use crate::api::config::{Approval, StudySetup};
+    pub use crate::api::config::{Approval, StudyChoice, StudySetup};
     pub use crate::api::deid::{InspectReport, ProfileInfo};
     pub use crate::api::dto::{InstanceRow, StudyOverview};
     pub use crate::api::fetch::FetchRequest;
@@ -88,17 +88,26 @@ macro_rules! deposit_commands {
             }
             /// The shipped de-identification profiles, each marked with the studies that approved it.
             fn profiles(host) -> Vec<$crate::api::commands::types::ProfileInfo> {
-                $crate::api::resolve::profiles(host.settings())
+                $crate::api::resolve::profiles(&host.settings())
             }
             /// The configured study, its approved profile and defaults.
             fn study_settings(host) -> $crate::api::commands::types::StudySetup {
-                $crate::api::resolve::study_view(host.settings())
+                $crate::api::resolve::study_view(&host.settings())
+            }
+            /// Every study configured in deposit.toml (for the study picker).
+            fn configured_studies(host) -> Vec<$crate::api::commands::types::StudyChoice> {
+                $crate::api::resolve::configured_studies(&host.settings())
+            }
+            /// Works for the study `name` from now on (its destination, approved profile, lookup
+            /// table, masks, project label); none: the only configured one.
+            fn choose_study(host, name: Option<String>) -> $crate::api::commands::types::StudySetup {
+                host.choose_study(name)
             }
             /// Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
             fn approve_profile(host, profile: String) -> $crate::api::commands::types::Approval {
                 host.reach_profile(Some(&profile))?;
                 let approval =
-                    $crate::api::resolve::approve(host.settings(), &profile, $crate::api::unix_now());
+                    $crate::api::resolve::approve(&host.settings(), &profile, $crate::api::unix_now());
                 host.reopen();
                 approval
             }
@@ -323,13 +332,13 @@ macro_rules! deposit_commands {
             /// Checks that a destination answers (and, for XNAT, that the user may write to the project).
             fn test_destination(host, destination: String) -> $crate::api::commands::types::ConnectionReport {
                 host.reach_destination(&destination)?;
-                $crate::api::settings::test_destination(host.settings(), &destination, &host.home()?)
+                $crate::api::settings::test_destination(&host.settings(), &destination, &host.home()?)
             }
             /// The certificate a destination's server presents (SHA-256, trusted or not), for a
             /// person to confirm with the archive's administrator before pinning it.
             fn destination_certificate(host, destination: String) -> $crate::api::commands::types::Presented {
                 host.reach_destination(&destination)?;
-                $crate::api::certificate::presented(host.settings(), &destination)
+                $crate::api::certificate::presented(&host.settings(), &destination)
             }
             /// Trusts exactly the certificate with this SHA-256 for a named destination
             /// (`pin_sha256` in deposit.toml).
@@ -341,11 +350,11 @@ macro_rules! deposit_commands {
             /// Checks a secret with the destination and stores it in the OS keyring.
             fn login(host, destination: String, secret: String) -> $crate::api::commands::types::LoginSummary {
                 host.reach_destination(&destination)?;
-                $crate::api::settings::login(host.settings(), &destination, &secret)
+                $crate::api::settings::login(&host.settings(), &destination, &secret)
             }
             /// The proxy HTTP destinations go through and where that choice came from (Settings → Network).
             fn network_settings(host) -> $crate::api::commands::types::NetworkSettings {
-                $crate::api::network::network_settings(host.settings())
+                $crate::api::network::network_settings(&host.settings())
             }
             /// Sets or clears `[network] proxy` and `no_proxy` (empty clears) and stores the proxy password
             /// in the OS keyring when one is given; the new network settings.
@@ -355,7 +364,7 @@ macro_rules! deposit_commands {
                 no_proxy: Option<String>,
                 password: Option<String>,
             ) -> $crate::api::commands::types::NetworkSettings {
-                let settings = $crate::api::network::set_network_proxy(host.settings(), proxy, no_proxy, password);
+                let settings = $crate::api::network::set_network_proxy(&host.settings(), proxy, no_proxy, password);
                 host.reopen();
                 settings
             }
@@ -365,7 +374,7 @@ macro_rules! deposit_commands {
                 request: $crate::api::commands::types::ReceiverRequest,
             ) -> $crate::api::commands::types::ReceiverStatus {
                 host.reach_receiver(&request)?;
-                host.receiver().start(&$crate::api::resolve::resolve(host.settings())?, request)
+                host.receiver().start(&$crate::api::resolve::resolve(&host.settings())?, request)
             }
             /// The receiver's status (none when stopped).
             fn receiver_status(host) -> Option<$crate::api::commands::types::ReceiverStatus> {

@@ -173,6 +173,23 @@ pub fn mark_approved(infos: &mut [super::deid::ProfileInfo], approvals: &[Approv
     }
 }
 
+/// One configured study, as the window's study picker lists it (no identity: names, labels,
+/// URLs without secrets).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StudyChoice {
+    /// The study's name in deposit.toml.
+    pub name: String,
+    /// Its destination (a URL, resolved from `[destinations]`).
+    pub destination: Option<String>,
+    /// Its project label at the archive.
+    pub project: Option<String>,
+    /// The profile it approved, if any.
+    pub approved_profile: Option<String>,
+    /// Its lookup table.
+    pub lookup: Option<String>,
+}
+
 /// The configured study as front ends show it: its approval and defaults.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

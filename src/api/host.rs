@@ -77,7 +77,7 @@ pub type EventFeed = Arc<dyn Fn(HostEvent) + Send + Sync>;
 
 /// The state a long-running front door keeps; see the module docs.
 pub struct Host {
-    settings: Overrides,
+    settings: Mutex<Overrides>,
     session: Mutex<Option<Session>>,
     scans: OneAtATime,
     sends: OneAtATime,
@@ -102,7 +102,7 @@ impl Host {
     /// Nothing is opened yet.
     pub fn new(settings: Overrides, events: impl Fn(HostEvent) + Send + Sync + 'static) -> Self {
         Host {
-            settings,
+            settings: Mutex::new(settings),
             session: Mutex::new(None),
             scans: OneAtATime::default(),
             sends: OneAtATime::default(),
@@ -132,7 +132,7 @@ impl Host {
     /// `Ok` when this host's users may use destination `dest` (always, unless confined).
     pub fn reach_destination(&self, dest: &str) -> Result<(), ApiError> {
         match &self.reach {
-            Some(r) => r.destination(dest, &resolve::resolve(&self.settings)?),
+            Some(r) => r.destination(dest, &resolve::resolve(&self.settings())?),
             None => Ok(()),
         }
     }
@@ -162,7 +162,7 @@ impl Host {
         if self.reach.is_none() {
             return Ok(());
         }
-        let conf = resolve::resolve(&self.settings)?.config.receiver;
+        let conf = resolve::resolve(&self.settings())?.config.receiver;
         let loopback = conf.bind.as_deref().is_some_and(|b| {
             b.eq_ignore_ascii_case("localhost")
                 || b.parse::<std::net::IpAddr>()
@@ -217,7 +217,7 @@ impl Host {
         })?;
         let mut session = match slot.take() {
             Some(s) => s,
-            None => open_session(&self.settings)?,
+            None => open_session(&self.settings())?,
         };
         let out = f(&mut session);
         *slot = Some(session);
@@ -233,13 +233,37 @@ impl Host {
     }
 
     /// What this front door was told (the settings every session is resolved from).
-    pub fn settings(&self) -> &Overrides {
-        &self.settings
+    pub fn settings(&self) -> Overrides {
+        self.settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Works for the configured study `name` from now on (its destination, approved profile,
+    /// lookup table, masks and project label), or for none (`None`: the only configured one);
+    /// the study as the window shows it.
+    pub fn choose_study(
+        &self,
+        name: Option<String>,
+    ) -> Result<super::config::StudySetup, ApiError> {
+        let mut next = self.settings();
+        next.study = name.filter(|n| !n.trim().is_empty());
+        if next.study.is_some() {
+            // an unknown name is refused now, not at the next send
+            let mut check = next.clone();
+            check.study_required = true;
+            resolve::resolve(&check)?;
+        }
+        let view = resolve::study_view(&next)?;
+        *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = next;
+        self.reopen();
+        Ok(view)
     }
 
     /// The data home's folder: the one given, else the opened session's.
     pub fn home(&self) -> Result<PathBuf, ApiError> {
-        match &self.settings.home {
+        match &self.settings().home {
             Some(h) => Ok(h.clone()),
             None => self.with(|s| Ok(s.home().root().to_path_buf())),
         }
@@ -256,7 +280,7 @@ impl Host {
         for p in &paths {
             self.reach_path(p, "that folder")?;
         }
-        let (settings, events) = (self.settings.clone(), self.events.clone());
+        let (settings, events) = (self.settings(), self.events.clone());
         self.scans.spawn("a scan", "scan", move || {
             jobs::scan(
                 || open_session(&settings),
@@ -274,7 +298,7 @@ impl Host {
         if let Some(l) = request.lookup.as_deref().filter(|l| !l.trim().is_empty()) {
             self.reach_path(l, "that lookup table")?;
         }
-        let (settings, events) = (self.settings.clone(), self.events.clone());
+        let (settings, events) = (self.settings(), self.events.clone());
         self.sends.spawn("a send", "send", move || {
             jobs::send(
                 || open_session(&settings),
@@ -289,7 +313,7 @@ impl Host {
     pub fn start_fetch(&self, request: FetchRequest) -> Result<(), ApiError> {
         self.reach_destination(&request.destination)?;
         self.reach_path(&request.folder, "that folder")?;
-        let settings = self.settings.clone();
+        let settings = self.settings();
         let (status, stop) = (self.fetch.clone(), self.fetch_stop.clone());
         let set = move |f: &dyn Fn(&mut FetchStatus)| {
             f(&mut status.lock().unwrap_or_else(|p| p.into_inner()))
@@ -336,7 +360,7 @@ impl Host {
 
     /// Resumes queued work on a new thread now, unless a send is running.
     pub fn resume(&self) {
-        let (settings, events) = (self.settings.clone(), self.events.clone());
+        let (settings, events) = (self.settings(), self.events.clone());
         jobs::resume_in_background(
             &self.sends,
             move || open_session(&settings),
@@ -389,6 +413,47 @@ mod tests {
         );
         host.reopen();
         assert!(host.session.lock().expect("lock").is_none());
+    }
+
+    #[test]
+    fn the_window_chooses_among_several_studies() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let cfg = d.path().join("deposit.toml");
+        std::fs::write(
+            &cfg,
+            "[studies.heart]\ndestination = \"folder:/srv/heart\"\nproject = \"HEART\"\n\n\
+             [studies.brain]\ndestination = \"folder:/srv/brain\"\nproject = \"BRAIN\"\n",
+        )
+        .expect("config");
+        let host = Host::new(
+            Overrides {
+                default_config: Some(cfg),
+                home: Some(d.path().join("home")),
+                ..Overrides::default()
+            },
+            |_| {},
+        );
+        let studies = resolve::configured_studies(&host.settings()).expect("studies");
+        let names: Vec<&str> = studies.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["brain", "heart"]);
+        assert_eq!(studies[1].project.as_deref(), Some("HEART"));
+        // two studies and none chosen: none in force
+        assert_eq!(
+            resolve::study_view(&host.settings()).expect("view").study,
+            None
+        );
+        let v = host.choose_study(Some("heart".into())).expect("choose");
+        assert_eq!(v.study.as_deref(), Some("heart"));
+        assert_eq!(v.destination.as_deref(), Some("folder:/srv/heart"));
+        let r = resolve::resolve(&host.settings()).expect("resolve");
+        assert_eq!(r.project.as_deref(), Some("HEART"));
+        // an unknown study is refused and the choice stays
+        let e = host
+            .choose_study(Some("lungs".into()))
+            .expect_err("unknown");
+        assert_eq!(e.code, "config.unknown_study");
+        assert_eq!(host.settings().study.as_deref(), Some("heart"));
+        assert_eq!(host.choose_study(None).expect("none").study, None);
     }
 
     #[test]

@@ -298,6 +298,22 @@ pub fn study_view(o: &Overrides) -> Result<StudySetup, ApiError> {
     Ok(resolve(o)?.study_view())
 }
 
+/// Every study the configuration names, for the window's study picker.
+pub fn configured_studies(o: &Overrides) -> Result<Vec<super::config::StudyChoice>, ApiError> {
+    let cfg = load_config(o)?;
+    Ok(cfg
+        .studies
+        .iter()
+        .map(|(name, s)| super::config::StudyChoice {
+            name: name.clone(),
+            destination: s.destination.as_deref().map(|d| cfg.destination_url(d)),
+            project: s.project.clone(),
+            approved_profile: s.profile_sha256.as_ref().and(s.profile.clone()),
+            lookup: s.lookup.as_ref().map(|p| p.display().to_string()),
+        })
+        .collect())
+}
+
 /// The profiles as `deposit profile list` and the windows list them (see
 /// [`Resolved::profiles`]).
 pub fn profiles(o: &Overrides) -> Result<Vec<ProfileInfo>, ApiError> {

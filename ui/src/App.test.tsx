@@ -1336,3 +1336,27 @@ describe("accessibility basics", () => {
     }
   });
 });
+
+describe("several studies", () => {
+  it("shows the study picker and works for the chosen study: its destination and lookup table", async () => {
+    const backend = new MockBackend();
+    backend.studyChoices = [
+      { name: "brain", destination: "xnat+https://xnat.example.org?project=BRAIN", project: "BRAIN", approved_profile: null, lookup: "/t/brain.csv" },
+      { name: "heart", destination: "folder:/srv/heart", project: "HEART", approved_profile: "ps315-basic", lookup: null },
+    ];
+    render(<App backend={backend} />);
+    const picker = (await screen.findByTestId("study-picker")) as HTMLSelectElement;
+    expect([...picker.options].map((o) => o.textContent)).toEqual(["Choose a study…", "brain (BRAIN)", "heart (HEART)"]);
+    fireEvent.change(picker, { target: { value: "heart" } });
+    await waitFor(() => expect(backend.chosenStudies).toEqual(["heart"]));
+    await waitFor(() => expect((screen.getByTestId("study-picker") as HTMLSelectElement).value).toBe("heart"));
+  });
+
+  it("shows no picker for one study", async () => {
+    const backend = new MockBackend();
+    backend.studyChoices = [{ name: "only", destination: null, project: null, approved_profile: null, lookup: null }];
+    render(<App backend={backend} />);
+    await screen.findByTestId("data-home");
+    expect(screen.queryByTestId("study-picker")).toBeNull();
+  });
+});

@@ -7,6 +7,7 @@ import type {
   NamedDestination,
   ProfileInfo,
   ScanProgress,
+  StudyChoice,
   StudySetup,
   ScanSummary,
   SendProgress,
@@ -81,6 +82,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
   const [profiles, setProfiles] = useState<ProfileInfo[]>([]);
   const [setup, setSetup] = useState<StudySetup | null>(null);
   const [destinations, setDestinations] = useState<NamedDestination[]>([]);
+  const [studies, setStudies] = useState<StudyChoice[]>([]);
   const [settings, setSettings] = useState<SendSettings>({
     destination: FOLDER_ARCHIVE,
     profile: "",
@@ -110,6 +112,8 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
     else setError(p.error);
     if (conf.status === "ok") setDestinations(conf.data.destinations);
     else setError(conf.error);
+    const configured = await backend.configuredStudies();
+    if (configured.status === "ok") setStudies(configured.data);
     if (st.status === "ok") {
       setSetup(st.data);
       const dest = st.data.destination;
@@ -129,6 +133,18 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
     if (r.status === "error") setError(r.error);
     else setSettings((s) => ({ ...s, profile: "" }));
     await loadProfiles();
+  };
+
+  /** Works for another configured study: its destination, approved profile and lookup table. */
+  const chooseStudy = async (name: string) => {
+    const r = await backend.chooseStudy(name || null);
+    if (r.status === "error") {
+      setError(r.error);
+      return;
+    }
+    setSettings({ destination: r.data.destination ?? FOLDER_ARCHIVE, profile: "", lookup: r.data.lookup ?? "" });
+    await loadProfiles();
+    setHistoryTick((t) => t + 1);
   };
 
   const addFolders = useCallback((paths: string[]) => {
@@ -266,6 +282,24 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
           <img src="/icon.png" alt="" width={32} height={32} />
           <span>Deposit</span>
         </div>
+        {studies.length > 1 && (
+          <label class="study-picker">
+            Study
+            <select
+              data-testid="study-picker"
+              value={setup?.study ?? ""}
+              onChange={(e) => void chooseStudy((e.target as HTMLSelectElement).value)}
+            >
+              {!setup?.study && <option value="">Choose a study…</option>}
+              {studies.map((st) => (
+                <option key={st.name} value={st.name}>
+                  {st.name}
+                  {st.project ? ` (${st.project})` : ""}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <nav aria-label="Steps">
           <ol>
             {nav.map((n) => (

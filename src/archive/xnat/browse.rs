@@ -141,8 +141,15 @@ impl Browse for XnatArchive {
         rows.iter()
             .map(|r| {
                 let uri = text(r, "URI");
-                let (scan, resource) = scan_and_resource(&uri)
-                    .unwrap_or_else(|| (text(r, "cat_ID"), text(r, "collection")));
+                // the URI names the resource by label or by its numeric ID: the label is the
+                // row's `collection`
+                let (scan, in_uri) = scan_and_resource(&uri).unwrap_or_default();
+                let collection = text(r, "collection");
+                let resource = if collection.is_empty() {
+                    in_uri
+                } else {
+                    collection
+                };
                 let size = text(r, "Size");
                 Ok(RemoteFile {
                     scan,

@@ -100,6 +100,29 @@ async studySettings() : Promise<Result<StudySetup, ApiError>> {
 }
 },
 /**
+ * Every study configured in deposit.toml (for the study picker).
+ */
+async configuredStudies() : Promise<Result<StudyChoice[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("configured_studies") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Works for the study `name` from now on (its destination, approved profile, lookup
+ * table, masks, project label); none: the only configured one.
+ */
+async chooseStudy(name: string | null) : Promise<Result<StudySetup, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("choose_study", { name }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
  */
 async approveProfile(profile: string) : Promise<Result<Approval, ApiError>> {
@@ -2223,6 +2246,31 @@ export type State =
  * Stopped by the user (`queue cancel`); unsent pieces were removed from the outbox.
  */
 "cancelled"
+/**
+ * One configured study, as the window's study picker lists it (no identity: names, labels,
+ * URLs without secrets).
+ */
+export type StudyChoice = { 
+/**
+ * The study's name in deposit.toml.
+ */
+name: string; 
+/**
+ * Its destination (a URL, resolved from `[destinations]`).
+ */
+destination: string | null; 
+/**
+ * Its project label at the archive.
+ */
+project: string | null; 
+/**
+ * The profile it approved, if any.
+ */
+approved_profile: string | null; 
+/**
+ * Its lookup table.
+ */
+lookup: string | null }
 /**
  * Where a study lands: labels that never carry original identity (pseudonyms and new UIDs).
  */

@@ -1,6 +1,7 @@
 // An in-memory Transport for unit tests: answers the generated commands' `invoke` from its
 // fields, records the calls, and lets a test play the app's events.
 import type {
+  StudyChoice,
   ApiError,
   ConnectionReport,
   NetworkSettings,
@@ -141,6 +142,15 @@ export class MockBackend extends TransportBackend {
   savedMasks: DrawnMask[] = [];
   rules: SiteRule[] = [];
   private mockStudySettings() {
+    return ok(this.setup);
+  }
+  /** Studies configured in deposit.toml (the study picker shows with two or more). */
+  studyChoices: StudyChoice[] = [];
+  chosenStudies: (string | null)[] = [];
+  private mockChooseStudy(name: string | null) {
+    this.chosenStudies.push(name);
+    const st = this.studyChoices.find((c) => c.name === name);
+    this.setup = { ...this.setup, study: st?.name ?? null, destination: st?.destination ?? null, lookup: st?.lookup ?? null };
     return ok(this.setup);
   }
   private mockApproveProfile(profile: string) {
@@ -412,6 +422,10 @@ export class MockBackend extends TransportBackend {
         return this.mockProfiles();
       case "study_settings":
         return this.mockStudySettings();
+      case "configured_studies":
+        return ok(this.studyChoices);
+      case "choose_study":
+        return this.mockChooseStudy(a.name);
       case "approve_profile":
         return this.mockApproveProfile(a.profile);
       case "suggest_regions":
