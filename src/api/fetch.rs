@@ -210,18 +210,21 @@ impl Session {
         report.files = tasks.len() as u64;
         report.bytes = tasks.iter().map(|t| t.file.size).sum();
         let ledger = read_ledger(&folder);
-        let log = Mutex::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(folder.join(LEDGER))
-                .map_err(|e| {
-                    ApiError::usage(
-                        "fetch.folder",
-                        format!("cannot write in {}: {e}", folder.display()),
-                    )
-                })?,
-        );
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(folder.join(LEDGER))
+            .map_err(|e| {
+                ApiError::usage(
+                    "fetch.folder",
+                    format!("cannot write in {}: {e}", folder.display()),
+                )
+            })?;
+        // Files go to the ledger once their bytes are on disk: a thread of its own flushes each
+        // finished file (fsync) and then writes its line, so the downloads never wait for the
+        // disk. A file renamed but not in the ledger yet (a kill, a crash) is checked against
+        // its digest by the next run.
+        let (synced_tx, synced_rx) = crossbeam_channel::unbounded::<(PathBuf, String)>();
         let done_files = AtomicU64::new(0);
         let done_bytes = AtomicU64::new(0);
         let downloaded = AtomicU64::new(0);
@@ -241,8 +244,26 @@ impl Session {
             });
         };
         std::thread::scope(|sc| {
+            sc.spawn(move || {
+                for (path, line) in synced_rx.iter() {
+                    if std::fs::File::open(&path)
+                        .and_then(|f| f.sync_all())
+                        .is_ok()
+                    {
+                        let _ = writeln!(log, "{line}");
+                    }
+                    if synced_rx.is_empty() {
+                        let _ = log.flush();
+                    }
+                }
+                let _ = log.flush();
+            });
+            let (next, tasks, folder, ledger, b) = (&next, &tasks, &folder, &ledger, &b);
+            let (already, downloaded, md5_checked) = (&already, &downloaded, &md5_checked);
+            let (failed, tick) = (&failed, &tick);
             for _ in 0..WORKERS {
-                sc.spawn(|| loop {
+                let synced = synced_tx.clone();
+                sc.spawn(move || loop {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
@@ -270,10 +291,8 @@ impl Session {
                             if !t.file.md5.is_empty() {
                                 md5_checked.fetch_add(1, Ordering::SeqCst);
                             }
-                            let mut l = log.lock().unwrap_or_else(|p| p.into_inner());
-                            let _ = writeln!(l, "{}\t{}\t{}", key.0, key.1, key.2);
-                            let _ = l.flush();
-                            drop(l);
+                            let line = format!("{}\t{}\t{}", key.0, key.1, key.2);
+                            let _ = synced.send((dest, line));
                             tick(t.file.size);
                         }
                         Err(e) => failed
@@ -283,6 +302,8 @@ impl Session {
                     }
                 });
             }
+            // the workers hold the only senders now: the flusher ends after the last file
+            drop(synced_tx);
         });
         report.downloaded = downloaded.into_inner();
         report.already_there = already.into_inner();
@@ -396,7 +417,6 @@ fn get_one(b: &dyn Browse, t: &Task, dest: &Path) -> Result<bool, ApiError> {
                         "the bytes do not match the MD5 digest the archive lists".to_string(),
                     )
                 } else {
-                    sink.file.sync_all().map_err(|e| io("write", e))?;
                     drop(sink);
                     crate::platform::replace_file(&part, dest).map_err(|e| io("rename", e))?;
                     return Ok(true);

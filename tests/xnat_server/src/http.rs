@@ -56,6 +56,9 @@ pub struct Response {
     /// Files sent after the body as a stored (uncompressed) zip, read from disk as they are
     /// written (XNAT streams its `format=zip` downloads): (entry name, file).
     pub zip: Vec<(String, std::path::PathBuf)>,
+    /// A file sent after the body, read from disk as it is written (outside the server's
+    /// lock: downloads are served in parallel, as XNAT does).
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl Response {
@@ -66,6 +69,7 @@ impl Response {
             headers: vec![("Content-Type".into(), content_type.into())],
             body: body.into().into_bytes(),
             zip: Vec::new(),
+            file: None,
         }
     }
 }
@@ -220,9 +224,17 @@ pub fn write_with(
     } else {
         crate::zipstream::length(&resp.zip)?
     };
+    let mut file = match &resp.file {
+        Some(p) => Some(std::fs::File::open(p)?),
+        None => None,
+    };
+    let file_len = match &file {
+        Some(f) => f.metadata()?.len(),
+        None => 0,
+    };
     head.push_str(&format!(
         "Content-Length: {}\r\n",
-        resp.body.len() as u64 + zip_len
+        resp.body.len() as u64 + zip_len + file_len
     ));
     if announce_close {
         head.push_str("Connection: close\r\n");
@@ -232,6 +244,9 @@ pub fn write_with(
     stream.write_all(&resp.body)?;
     if !resp.zip.is_empty() {
         crate::zipstream::write(stream, &resp.zip)?;
+    }
+    if let Some(f) = file.as_mut() {
+        std::io::copy(f, stream)?;
     }
     stream.flush()
 }

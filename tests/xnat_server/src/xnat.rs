@@ -410,13 +410,12 @@ impl State {
                         return Some(Response::text(404, "text/plain", "no such file"));
                     }
                     let path = dir.join("resources").join(label).join("files").join(name);
-                    match std::fs::read(&path) {
-                        Ok(b) => {
-                            let mut r = Response::text(200, "application/octet-stream", "");
-                            r.body = b;
-                            r
-                        }
-                        Err(_) => Response::text(404, "text/plain", "no such file"),
+                    if path.is_file() {
+                        let mut r = Response::text(200, "application/octet-stream", "");
+                        r.file = Some(path);
+                        r
+                    } else {
+                        Response::text(404, "text/plain", "no such file")
                     }
                 }
                 ("GET", ["resources", label, "files"]) => {
