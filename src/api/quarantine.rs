@@ -108,6 +108,7 @@ impl super::Session {
                         q.code.as_str(),
                         &q.reason,
                         q.missing_key.as_deref(),
+                        unix_now(),
                     )
                     .map_err(cat)?;
                 return Ok(ReleaseReport {
@@ -158,7 +159,7 @@ impl super::Session {
         }
         if report.released {
             self.catalog
-                .set_quarantine_state(id, "released", &row.code, &row.reason, None)
+                .set_quarantine_state(id, "released", &row.code, &row.reason, None, unix_now())
                 .map_err(cat)?;
         }
         Ok(report)
@@ -218,7 +219,14 @@ impl super::Session {
             ));
         }
         self.catalog
-            .set_quarantine_state(id, "discarded", &row.code, &row.reason, None)?;
+            .set_quarantine_state(
+                id,
+                "discarded",
+                &row.code,
+                &row.reason,
+                None,
+                unix_now(),
+            )?;
         if let Some(stored) = &row.stored_path {
             let _ = std::fs::remove_file(stored);
         }
