@@ -218,15 +218,14 @@ impl super::Session {
                 format!("quarantine item {id} is already {}", row.state),
             ));
         }
-        self.catalog
-            .set_quarantine_state(
-                id,
-                "discarded",
-                &row.code,
-                &row.reason,
-                None,
-                unix_now(),
-            )?;
+        self.catalog.set_quarantine_state(
+            id,
+            "discarded",
+            &row.code,
+            &row.reason,
+            None,
+            unix_now(),
+        )?;
         if let Some(stored) = &row.stored_path {
             let _ = std::fs::remove_file(stored);
         }

@@ -230,7 +230,10 @@ fn cancelled(audit: &Value, zone: &Zone) -> AuditSummary {
     );
     let mut rows = vec![SummaryRow {
         label: "Sent".into(),
-        text: format!("{sent} of {} in {pieces_sent} of {pieces} pieces", files_words(files)),
+        text: format!(
+            "{sent} of {} in {pieces_sent} of {pieces} pieces",
+            files_words(files)
+        ),
     }];
     if let Some(w) = when {
         rows.push(SummaryRow {
@@ -316,7 +319,10 @@ mod tests {
             sum.headline,
             "Cancelled on 3 Dec 2026 13:02 (UTC) while sending: 40 of 128 files had been sent."
         );
-        assert_eq!(describe(&serde_json::json!({}), &Zone::Local).outcome, "unknown");
+        assert_eq!(
+            describe(&serde_json::json!({}), &Zone::Local).outcome,
+            "unknown"
+        );
         assert_eq!(short_sha("abc"), "abc");
     }
 }

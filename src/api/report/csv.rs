@@ -84,9 +84,7 @@ pub fn deliveries(r: &Report) -> String {
             .study
             .as_deref()
             .and_then(|s| r.approvals.iter().find(|a| a.study == s));
-        let pinned = approval
-            .and_then(|a| a.get("profile_sha256"))
-            .unwrap_or("");
+        let pinned = approval.and_then(|a| a.get("profile_sha256")).unwrap_or("");
         let approved_at = approval.and_then(|a| a.get("approved_at")).unwrap_or("");
         let others = approval
             .map(|a| {

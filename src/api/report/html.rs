@@ -36,7 +36,8 @@ code{font-family:ui-monospace,Consolas,monospace;font-size:.95em;word-break:brea
 ";
 
 fn when(r: &Report, t: Option<i64>) -> String {
-    t.map(|t| escape(&r.zone.words(t))).unwrap_or_else(|| "—".into())
+    t.map(|t| escape(&r.zone.words(t)))
+        .unwrap_or_else(|| "—".into())
 }
 
 /// The approvals section: one table per study with each recorded field (the pin first, then
@@ -133,7 +134,10 @@ pub fn render(r: &Report) -> String {
     // deliveries
     let _ = writeln!(o, "<h2>Studies sent</h2>");
     if r.deliveries.is_empty() {
-        let _ = writeln!(o, "<p class=\"muted\">Nothing was delivered in this period.</p>");
+        let _ = writeln!(
+            o,
+            "<p class=\"muted\">Nothing was delivered in this period.</p>"
+        );
     } else {
         let _ = writeln!(
             o,
@@ -241,7 +245,10 @@ pub fn render(r: &Report) -> String {
     // quarantine
     let _ = writeln!(o, "<h2>Quarantine decisions</h2>");
     if r.quarantine.is_empty() {
-        let _ = writeln!(o, "<p class=\"muted\">Nothing was set aside in this period.</p>");
+        let _ = writeln!(
+            o,
+            "<p class=\"muted\">Nothing was set aside in this period.</p>"
+        );
     } else {
         let _ = writeln!(
             o,

@@ -149,9 +149,7 @@ pub struct Delivery {
 impl Delivery {
     /// When it counts for a period: checked, cancelled or delivered, else queued.
     pub fn at(&self) -> Option<i64> {
-        self.verified_at
-            .or(self.delivered_at)
-            .or(self.queued_at)
+        self.verified_at.or(self.delivered_at).or(self.queued_at)
     }
 }
 
@@ -255,7 +253,10 @@ pub fn deliveries(jobs: &[JobView], cfg: &Config) -> Vec<Delivery> {
     for j in jobs {
         let (pname, psha) = (
             j.profile.get("name").and_then(Value::as_str).unwrap_or(""),
-            j.profile.get("sha256").and_then(Value::as_str).unwrap_or(""),
+            j.profile
+                .get("sha256")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
         );
         for s in &j.studies {
             let Some(a) = &s.audit else { continue };
@@ -273,7 +274,9 @@ pub fn deliveries(jobs: &[JobView], cfg: &Config) -> Vec<Delivery> {
                     .to_string(),
                 profile: pname.to_string(),
                 profile_sha256: psha.to_string(),
-                queued_at: num(a, "queued_at").filter(|t| *t > 0).or(Some(j.created_at)),
+                queued_at: num(a, "queued_at")
+                    .filter(|t| *t > 0)
+                    .or(Some(j.created_at)),
                 ..Delivery::default()
             };
             if a.get("cancelled_at").is_some() {
@@ -435,7 +438,10 @@ impl Session {
                     if known.is_empty() {
                         format!("no study {s:?}: deposit.toml configures none")
                     } else {
-                        format!("no study {s:?} in deposit.toml (it has: {})", known.join(", "))
+                        format!(
+                            "no study {s:?} in deposit.toml (it has: {})",
+                            known.join(", ")
+                        )
                     },
                 ));
             }
@@ -468,7 +474,9 @@ impl Session {
             .catalog
             .quarantine_decisions()?
             .into_iter()
-            .filter(|q| period.contains(q.held_at) || q.decided_at.is_some_and(|t| period.contains(t)))
+            .filter(|q| {
+                period.contains(q.held_at) || q.decided_at.is_some_and(|t| period.contains(t))
+            })
             .collect();
         Ok(Report {
             generated_at: now,
@@ -513,8 +521,14 @@ impl Session {
 
 /// The audit record of a job study in words, times in the zone of `utc_offset_minutes` (the
 /// browser's) or the machine's.
-pub fn describe_audit(audit: &Value, utc_offset_minutes: Option<i32>) -> Result<AuditSummary, ApiError> {
-    Ok(audit::describe(audit, &Zone::from_offset(utc_offset_minutes)?))
+pub fn describe_audit(
+    audit: &Value,
+    utc_offset_minutes: Option<i32>,
+) -> Result<AuditSummary, ApiError> {
+    Ok(audit::describe(
+        audit,
+        &Zone::from_offset(utc_offset_minutes)?,
+    ))
 }
 
 #[cfg(test)]

@@ -47,7 +47,12 @@ fn jobs() -> Vec<JobView> {
         studies: vec![
             study("S-old", Some(verified(T - 2 * DAY, 3))),
             study("S-new", Some(verified(T, 5))),
-            study("S-cancel", Some(serde_json::json!({"cancelled_at": T + 60, "files": 9, "files_sent": 4, "pieces": 3, "pieces_sent": 1}))),
+            study(
+                "S-cancel",
+                Some(
+                    serde_json::json!({"cancelled_at": T + 60, "files": 9, "files_sent": 4, "pieces": 3, "pieces_sent": 1}),
+                ),
+            ),
             study("S-pending", None),
         ],
     }]
@@ -97,10 +102,16 @@ fn deliveries_come_from_audit_records_and_belong_to_a_study() {
     // oldest first; a study without an audit record is not (yet) a delivery
     assert_eq!(sessions, ["S-old", "S-new", "S-cancel"]);
     assert!(rows.iter().all(|d| d.study.as_deref() == Some("trial")));
-    let c = rows.iter().find(|d| d.outcome == "cancelled").expect("cancelled");
+    let c = rows
+        .iter()
+        .find(|d| d.outcome == "cancelled")
+        .expect("cancelled");
     assert_eq!(c.files, 4);
     let t = totals(&rows);
-    assert_eq!((t.studies, t.verified, t.cancelled, t.files, t.bytes), (3, 2, 1, 12, 8000));
+    assert_eq!(
+        (t.studies, t.verified, t.cancelled, t.files, t.bytes),
+        (3, 2, 1, 12, 8000)
+    );
 }
 
 #[test]
@@ -131,7 +142,9 @@ fn periods_are_local_days_inclusive() {
         "report.period"
     );
     assert_eq!(
-        Period::days(Some("03/12/2026"), None, &z).expect_err("bad").code,
+        Period::days(Some("03/12/2026"), None, &z)
+            .expect_err("bad")
+            .code,
         "report.date"
     );
 }
@@ -147,7 +160,10 @@ fn html_escapes_everything_and_has_no_script() {
     assert!(!h.to_ascii_lowercase().contains("<script"), "{h}");
     assert!(h.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
     assert!(h.contains("R. &lt;Reviewer&gt; &amp; co"));
-    assert!(!h.contains("src=") && !h.contains("href="), "no external resources");
+    assert!(
+        !h.contains("src=") && !h.contains("href="),
+        "no external resources"
+    );
     assert!(h.contains("3 Dec 2026 14:02 (UTC+01:00)"));
     assert!(h.contains("Approved at (UTC)") && h.contains("2026-12-01T09:00:00Z"));
     assert!(h.contains("lookup_missing"));
@@ -170,8 +186,13 @@ fn csv_quotes_as_rfc_4180_and_guards_formulas() {
     let lines: Vec<&str> = text.split("\r\n").collect();
     // header, 3 deliveries, total, and the empty string after the last CRLF
     assert_eq!(lines.len(), 6, "{text}");
-    assert_eq!(lines.first().copied(), Some(csv::DELIVERY_COLUMNS.join(",").as_str()));
-    assert!(lines.iter().all(|l| l.is_empty() || l.split(',').count() >= csv::DELIVERY_COLUMNS.len()));
+    assert_eq!(
+        lines.first().copied(),
+        Some(csv::DELIVERY_COLUMNS.join(",").as_str())
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l.is_empty() || l.split(',').count() >= csv::DELIVERY_COLUMNS.len()));
     let new = lines.iter().find(|l| l.contains("S-new")).expect("row");
     assert!(new.starts_with("delivery,4,trial,TRIAL,DEP-1,S-new,folder:/archive,verified,5,5000,"));
     assert!(new.contains("2026-12-03T14:02:00+01:00"));
@@ -197,7 +218,10 @@ fn files_are_named_without_identity_and_csv_comes_in_two() {
         format: ReportFormat::Csv,
         utc_offset_minutes: Some(0),
     };
-    assert_eq!(file_stem(&req), "deposit-report-trial..xy-2026-12-01-to-2026-12-31");
+    assert_eq!(
+        file_stem(&req),
+        "deposit-report-trial..xy-2026-12-01-to-2026-12-31"
+    );
     let files = render(&report(Vec::new(), None), &req);
     assert_eq!(files.len(), 2);
     let paths = sibling_paths(Path::new("/tmp/out/r.csv"), &files);

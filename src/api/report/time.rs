@@ -187,7 +187,10 @@ mod tests {
     #[test]
     fn offsets_out_of_range_are_refused() {
         assert_eq!(Zone::from_offset(None).expect("local"), Zone::Local);
-        assert_eq!(Zone::from_offset(Some(-300)).expect("ok"), Zone::Fixed(-300));
+        assert_eq!(
+            Zone::from_offset(Some(-300)).expect("ok"),
+            Zone::Fixed(-300)
+        );
         let e = Zone::from_offset(Some(24 * 60)).expect_err("too far");
         assert_eq!(e.code, "report.utc_offset");
     }
@@ -201,7 +204,14 @@ mod tests {
     #[test]
     fn dates_are_checked_and_days_start_at_local_midnight() {
         assert_eq!(parse_date("1970-01-02").expect("date"), 1);
-        for bad in ["2026-02-30", "2026-13-01", "2026-1-01", "yesterday", "", "2026-12-03x"] {
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "2026-1-01",
+            "yesterday",
+            "",
+            "2026-12-03x",
+        ] {
             let e = parse_date(bad).expect_err(bad);
             assert_eq!(e.code, "report.date", "{bad}");
         }
