@@ -223,6 +223,13 @@ pub fn render(r: &Report) -> String {
 
     // review sign-offs
     let _ = writeln!(o, "<h2>Review sign-offs</h2>");
+    if r.study.is_some() {
+        let _ = writeln!(
+            o,
+            "<p class=\"meta\">Sign-offs and quarantine decisions are kept per computer, not per \
+             study: these cover every study in the period.</p>"
+        );
+    }
     if r.signoffs.is_empty() {
         let _ = writeln!(o, "<p class=\"muted\">No sign-off in this period.</p>");
     } else {
