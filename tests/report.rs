@@ -234,8 +234,30 @@ fn report_holds_deliveries_approvals_signoffs_and_quarantine_and_no_identity() {
     let (code, _, err) = run(&home, &config, &["report", "--study", "nope"]);
     assert_eq!(code, 2, "{err}");
 
+    // the window's words for a real audit record (as `history` gives it), at a fixed offset
+    let (_, out, _) = run(&home, &config, &["queue", "list", "--json"]);
+    let listed = json(&out);
+    let audit = &listed["jobs"][0]["studies"][0]["audit"];
+    let summary = deposit::api::report::describe_audit(audit, Some(-300)).expect("summary");
+    assert_eq!(summary.outcome, "verified", "{audit}");
+    assert!(
+        summary.headline.starts_with("Sent ") && summary.headline.contains("as subject SUBJ-001"),
+        "{}",
+        summary.headline
+    );
+    assert!(
+        summary.headline.contains("(UTC-05:00); verified: "),
+        "{}",
+        summary.headline
+    );
+    assert!(summary
+        .rows
+        .iter()
+        .any(|r| r.label == "Profile" && r.text.contains("research-longitudinal")));
+    let words = format!("{} {:?}", summary.headline, summary.rows);
+
     // no identity: no canary, identifying date, original UID, source path or local note
-    let all = format!("{html}\n{csv}\n{qcsv}");
+    let all = format!("{html}\n{csv}\n{qcsv}\n{words}");
     let mut secrets: Vec<String> = Vec::new();
     for c in &manifest.canaries {
         secrets.push(c.canary.clone());
@@ -258,6 +280,11 @@ fn report_holds_deliveries_approvals_signoffs_and_quarantine_and_no_identity() {
     secrets.push(manifest.uid_root.clone());
     secrets.push(corpus_arg.clone());
     secrets.push(note);
+    assert!(
+        secrets.len() > 50,
+        "the corpus's identifying values: {}",
+        secrets.len()
+    );
     for s in secrets.iter().filter(|s| s.len() >= 4) {
         assert!(
             !all.contains(s.as_str()),
