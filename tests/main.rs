@@ -28,6 +28,7 @@ mod proxy;
 mod queue_control;
 mod receive;
 mod receive_hostile;
+mod report;
 mod review;
 mod scan;
 mod send;

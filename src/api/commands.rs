@@ -36,6 +36,7 @@ pub mod types {
     pub use crate::api::queue::{JobSelector, QueueChange};
     pub use crate::api::receive::control::ReceiverRequest;
     pub use crate::api::receive::ReceiverStatus;
+    pub use crate::api::report::{AuditSummary, ReportFile, ReportRequest};
     pub use crate::api::review::{Sample, SampleOptions, Signoff};
     pub use crate::api::settings::{Settings, SettingsChange};
     pub use crate::api::viewer::{DrawnMask, SavedMask};
@@ -314,6 +315,37 @@ macro_rules! deposit_commands {
             /// Every sign-off, newest first.
             fn signoffs(host) -> Vec<$crate::api::commands::types::Signoff> {
                 host.with(|s| s.signoffs())
+            }
+            /// A job study's audit record (as `history` gives it) in words, with times at
+            /// `utc_offset_minutes` east of UTC (the reader's; absent: this machine's time zone).
+            fn audit_summary(
+                host,
+                audit: ::serde_json::Value,
+                utc_offset_minutes: Option<i32>,
+            ) -> $crate::api::commands::types::AuditSummary {
+                let _ = host;
+                $crate::api::report::describe_audit(&audit, utc_offset_minutes)
+            }
+            /// The readable report of a study (or all) over a period: one HTML file, or the
+            /// deliveries CSV and the quarantine decisions CSV; no identity in it.
+            fn report(
+                host,
+                request: $crate::api::commands::types::ReportRequest,
+            ) -> Vec<$crate::api::commands::types::ReportFile> {
+                host.with(|s| s.report_files(&request, $crate::api::unix_now()))
+            }
+            /// Writes the report at `path` (CSV: the quarantine decisions beside it); the files
+            /// written.
+            fn save_report(
+                host,
+                request: $crate::api::commands::types::ReportRequest,
+                path: String,
+            ) -> Vec<String> {
+                let p = ::std::path::Path::new(&path);
+                if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    host.reach_path(&dir.to_string_lossy(), "that folder")?;
+                }
+                host.with(|s| s.save_report(&request, p, $crate::api::unix_now()))
             }
             /// The settings kept in deposit.toml.
             fn settings(host) -> $crate::api::commands::types::Settings {

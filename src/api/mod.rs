@@ -23,6 +23,7 @@ pub mod quarantine;
 pub mod queue;
 pub mod reach;
 pub mod receive;
+pub mod report;
 pub mod resolve;
 pub mod review;
 pub mod send;

@@ -108,6 +108,7 @@ impl super::Session {
                         q.code.as_str(),
                         &q.reason,
                         q.missing_key.as_deref(),
+                        unix_now(),
                     )
                     .map_err(cat)?;
                 return Ok(ReleaseReport {
@@ -158,7 +159,7 @@ impl super::Session {
         }
         if report.released {
             self.catalog
-                .set_quarantine_state(id, "released", &row.code, &row.reason, None)
+                .set_quarantine_state(id, "released", &row.code, &row.reason, None, unix_now())
                 .map_err(cat)?;
         }
         Ok(report)
@@ -217,8 +218,14 @@ impl super::Session {
                 format!("quarantine item {id} is already {}", row.state),
             ));
         }
-        self.catalog
-            .set_quarantine_state(id, "discarded", &row.code, &row.reason, None)?;
+        self.catalog.set_quarantine_state(
+            id,
+            "discarded",
+            &row.code,
+            &row.reason,
+            None,
+            unix_now(),
+        )?;
         if let Some(stored) = &row.stored_path {
             let _ = std::fs::remove_file(stored);
         }

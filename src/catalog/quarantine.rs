@@ -59,6 +59,25 @@ pub struct QuarantineRow {
     pub state: String,
 }
 
+/// A quarantine record as the readable report shows it: its code and what became of it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct QuarantineDecision {
+    /// Record id.
+    pub id: i64,
+    /// Reason code (`QuarantineCode`).
+    pub code: String,
+    /// held, released or discarded.
+    pub state: String,
+    /// When it was set aside (Unix seconds).
+    pub held_at: i64,
+    /// When it was released or discarded (Unix seconds; unknown for older decisions).
+    pub decided_at: Option<i64>,
+    /// Profile name it was held under.
+    pub profile_name: String,
+    /// That profile's SHA-256.
+    pub profile_sha: String,
+}
+
 impl Catalog {
     /// Records a quarantined object; returns its id.
     pub fn add_quarantine(&self, q: &NewQuarantine<'_>) -> Result<i64, CatalogError> {
@@ -94,7 +113,8 @@ impl Catalog {
         Ok(())
     }
 
-    /// Records a new state (`released`, `discarded`) or, when still held, a new reason.
+    /// Records a new state (`released`, `discarded`) or, when still held, a new reason; a
+    /// decision keeps when it was first made (`now_unix`).
     pub fn set_quarantine_state(
         &self,
         id: i64,
@@ -102,11 +122,15 @@ impl Catalog {
         code: &str,
         reason: &str,
         missing_key: Option<&str>,
+        now_unix: i64,
     ) -> Result<(), CatalogError> {
         self.conn
             .execute(
-                "UPDATE quarantine SET state = ?2, code = ?3, reason = ?4, missing_key = ?5 WHERE id = ?1",
-                params![id, state, code, reason, missing_key],
+                "UPDATE quarantine SET state = ?2, code = ?3, reason = ?4, missing_key = ?5,
+                     decided_at = CASE WHEN ?2 = 'held' THEN decided_at
+                                       ELSE COALESCE(decided_at, ?6) END
+                 WHERE id = ?1",
+                params![id, state, code, reason, missing_key, now_unix],
             )
             .map_err(sql("update quarantine"))?;
         Ok(())
@@ -151,6 +175,33 @@ impl Catalog {
     /// One quarantine record.
     pub fn quarantine_get(&self, id: i64) -> Result<Option<QuarantineRow>, CatalogError> {
         Ok(self.quarantine_rows(Some(id))?.into_iter().next())
+    }
+
+    /// Every quarantine decision without anything identifying (no paths, UIDs, keys or
+    /// sentences), oldest first: for the readable report.
+    pub fn quarantine_decisions(&self) -> Result<Vec<QuarantineDecision>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, code, state, created_at, decided_at, profile_name, profile_sha
+                 FROM quarantine ORDER BY id",
+            )
+            .map_err(sql("list quarantine decisions"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(QuarantineDecision {
+                    id: r.get(0)?,
+                    code: r.get(1)?,
+                    state: r.get(2)?,
+                    held_at: r.get(3)?,
+                    decided_at: r.get(4)?,
+                    profile_name: r.get(5)?,
+                    profile_sha: r.get(6)?,
+                })
+            })
+            .map_err(sql("list quarantine decisions"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(sql("list quarantine decisions"))
     }
 
     /// Source path of a record (for release later).

@@ -144,4 +144,9 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX signoff_instances_instance ON signoff_instances(instance_ref);
     "#,
+    // 8: when a quarantined object was released or discarded (for the readable report); NULL
+    // while held and for decisions made before this column existed.
+    r#"
+    ALTER TABLE quarantine ADD COLUMN decided_at INTEGER;
+    "#,
 ];

@@ -262,6 +262,37 @@ pub enum Command {
         #[arg(value_name = "DEST")]
         dest: String,
     },
+    /// A readable report of what was sent (files, bytes, verification), under which approved
+    /// profile, with review sign-offs and quarantine decisions, without identity: one printable
+    /// HTML file, or CSV (deliveries, and the quarantine decisions beside it). `--study NAME`
+    /// for one configured study.
+    Report {
+        /// First day (YYYY-MM-DD, local time), inclusive.
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Last day (YYYY-MM-DD, local time), inclusive.
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// html (one self-contained file; print it to PDF from a browser) or csv.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+        format: ReportFormat,
+        /// Write here (csv: the quarantine decisions go beside it as STEM-quarantine.csv);
+        /// default: standard output (csv: the two tables separated by an empty line).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Local times at this many minutes east of UTC (default: this machine's time zone).
+        #[arg(long, value_name = "MINUTES", allow_hyphen_values = true)]
+        utc_offset: Option<i32>,
+    },
+}
+
+/// The file format of `deposit report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained, printable HTML file.
+    Html,
+    /// RFC 4180 CSV tables.
+    Csv,
 }
 
 /// What `deposit archive` does.

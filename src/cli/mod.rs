@@ -14,6 +14,7 @@ mod proxy;
 mod quarantine;
 mod queue;
 mod receive;
+mod report;
 mod scan;
 mod send;
 mod serve;
@@ -139,6 +140,13 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
         Command::Serve { bind, port, ui } => serve::run(&cli.common, &bind, port, ui),
         Command::Service { action } => service::run(action),
         Command::Receive { flags } => receive::run(&cli.common, flags),
+        Command::Report {
+            from,
+            to,
+            format,
+            out,
+            utc_offset,
+        } => report::run(&cli.common, from, to, format, out.as_deref(), utc_offset),
     }
 }
 

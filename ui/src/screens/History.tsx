@@ -8,12 +8,16 @@
 //   sends, so pages of 50 are what they need and cost nothing clever.
 // - A job's studies (one job can carry thousands): a virtualised table of fixed-height rows in a
 //   scrolling box, open by default for the newest job and jobs still under way; the audit record
-//   opens below the table, not inside it, so the rows keep their height.
+//   opens below the table, not inside it, so the rows keep their height: in words with local
+//   times (the engine's `audit_summary`), the stored JSON behind a "details" toggle.
+// Above the jobs: the exportable report (HTML or CSV) for a study and a period.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { ApiError, Backend, JobView, StudyView } from "../lib/backend/backend";
 import { formatWhen, plural } from "../lib/format";
 import { useVirtualRows } from "../lib/virtual";
 import { Spacer } from "../lib/Spacer";
+import { AuditPanel } from "./history/Audit";
+import { ReportExport } from "./history/ReportExport";
 
 interface Props {
   backend: Backend;
@@ -79,6 +83,7 @@ export function History({ backend, tick, onError, onChanged }: Props) {
         <h1 id="history-title">History</h1>
         <p class="lead">Every send, what each study became in the archive, and how it was checked.</p>
       </header>
+      <ReportExport backend={backend} onError={onError} />
       {jobs === null ? (
         <p class="muted">Loading…</p>
       ) : jobs.length === 0 ? (
@@ -97,6 +102,7 @@ export function History({ backend, tick, onError, onChanged }: Props) {
               audit={audit}
               onAudit={setAudit}
               onAct={(r) => void act(r)}
+              onError={onError}
             />
           ))}
           <div class="row between">
@@ -144,9 +150,10 @@ interface JobProps {
   audit: AuditKey | null;
   onAudit: (key: AuditKey | null) => void;
   onAct: (r: ReturnType<Backend["queuePause"]>) => void;
+  onError: (e: ApiError) => void;
 }
 
-function JobCard({ backend, job: j, open, onToggle, audit, onAudit, onAct }: JobProps) {
+function JobCard({ backend, job: j, open, onToggle, audit, onAudit, onAct, onError }: JobProps) {
   const profile = (j.profile ?? {}) as { name?: string; sha256?: string };
   const failed = useMemo(() => j.studies.some((st) => st.state === "failed"), [j.studies]);
   const summary = useMemo(() => stateCounts(j.studies), [j.studies]);
@@ -204,7 +211,7 @@ function JobCard({ backend, job: j, open, onToggle, audit, onAudit, onAct }: Job
         )}
       </div>
       {open && j.studies.length > 0 && (
-        <JobStudies id={listId} job={j} audit={audit} onAudit={onAudit} />
+        <JobStudies id={listId} backend={backend} job={j} audit={audit} onAudit={onAudit} onError={onError} />
       )}
     </section>
   );
@@ -212,13 +219,15 @@ function JobCard({ backend, job: j, open, onToggle, audit, onAudit, onAct }: Job
 
 interface StudiesProps {
   id: string;
+  backend: Backend;
   job: JobView;
   audit: AuditKey | null;
   onAudit: (key: AuditKey | null) => void;
+  onError: (e: ApiError) => void;
 }
 
-/** A job's studies: a virtualised table; the open audit record below it. */
-function JobStudies({ id, job: j, audit, onAudit }: StudiesProps) {
+/** A job's studies: a virtualised table; the open audit record below it, in words. */
+function JobStudies({ id, backend, job: j, audit, onAudit, onError }: StudiesProps) {
   const heights = useMemo(() => new Array<number>(j.studies.length).fill(HISTORY_ROW), [j.studies.length]);
   const { box, slice } = useVirtualRows(heights);
   const keyOf = (s: StudyView) => `${j.id}/${s.labels.session}`;
@@ -302,13 +311,8 @@ function JobStudies({ id, job: j, audit, onAudit }: StudiesProps) {
           </tbody>
         </table>
       </div>
-      {opened && (
-        <div class="audit-row">
-          <h3 class="small">
-            Audit record of <code>{opened.labels.session}</code>
-          </h3>
-          <pre data-testid="audit-record">{JSON.stringify(opened.audit, null, 2)}</pre>
-        </div>
+      {opened && opened.audit != null && (
+        <AuditPanel backend={backend} session={opened.labels.session} audit={opened.audit} onError={onError} />
       )}
     </>
   );

@@ -36,6 +36,9 @@ export interface Transport {
   listen<K extends JobEventName>(name: K, cb: (payload: JobEvents[K]) => void): Promise<Unlisten>;
   /** Asks the person to choose folders; empty when they cancel (or cannot). */
   pickFolders(): Promise<string[]>;
+  /** Asks the person where to save a file (suggesting `name`); null when they cancel, or in a
+   * browser (which downloads instead). */
+  pickSaveFile(name: string): Promise<string | null>;
   /** Folders (or files) dropped onto the window. */
   onPathsDropped(cb: (paths: string[]) => void): Promise<Unlisten>;
 }
@@ -47,6 +50,7 @@ export type Commands = Omit<ReturnType<typeof makeCommands>, "windowShown">;
 export interface Backend extends Commands {
   readonly localFolders: boolean;
   pickFolders(): Promise<string[]>;
+  pickSaveFile(name: string): Promise<string | null>;
   onScanProgress(cb: (p: ScanProgress) => void): Promise<Unlisten>;
   onScanFinished(cb: (f: ScanFinished) => void): Promise<Unlisten>;
   onScanFailed(cb: (f: ScanFailed) => void): Promise<Unlisten>;
@@ -63,6 +67,7 @@ export abstract class TransportBackend implements Transport {
   abstract invoke(cmd: string, args?: Record<string, unknown>): Promise<unknown>;
   abstract listen<K extends JobEventName>(name: K, cb: (payload: JobEvents[K]) => void): Promise<Unlisten>;
   abstract pickFolders(): Promise<string[]>;
+  abstract pickSaveFile(name: string): Promise<string | null>;
   abstract onPathsDropped(cb: (paths: string[]) => void): Promise<Unlisten>;
 
   constructor() {

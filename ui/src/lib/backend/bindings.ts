@@ -404,6 +404,42 @@ async signoffs() : Promise<Result<Signoff[], ApiError>> {
 }
 },
 /**
+ * A job study's audit record (as `history` gives it) in words, with times at
+ * `utc_offset_minutes` east of UTC (the reader's; absent: this machine's time zone).
+ */
+async auditSummary(audit: JsonValue, utcOffsetMinutes: number | null) : Promise<Result<AuditSummary, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("audit_summary", { audit, utcOffsetMinutes }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The readable report of a study (or all) over a period: one HTML file, or the
+ * deliveries CSV and the quarantine decisions CSV; no identity in it.
+ */
+async report(request: ReportRequest) : Promise<Result<ReportFile[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("report", { request }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Writes the report at `path` (CSV: the quarantine decisions beside it); the files
+ * written.
+ */
+async saveReport(request: ReportRequest, path: string) : Promise<Result<string[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_report", { request, path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * The settings kept in deposit.toml.
  */
 async settings() : Promise<Result<Settings, ApiError>> {
@@ -666,6 +702,22 @@ approved_at: string;
  * The configuration file it is recorded in.
  */
 config: string }
+/**
+ * The audit record of one study, for people.
+ */
+export type AuditSummary = { 
+/**
+ * `verified`, `failed` (verification found a difference), `cancelled` or `unknown`.
+ */
+outcome: string; 
+/**
+ * One sentence: what was sent where, when, and how it was checked.
+ */
+headline: string; 
+/**
+ * Labelled details, in reading order.
+ */
+rows: SummaryRow[] }
 /**
  * What a cancel did.
  */
@@ -1571,6 +1623,58 @@ delivery: SendSummary | null;
  */
 written: string | null }
 /**
+ * One file of a report.
+ */
+export type ReportFile = { 
+/**
+ * A file name to save it under (no identity: study name and period).
+ */
+name: string; 
+/**
+ * Its media type.
+ */
+mime: string; 
+/**
+ * The contents.
+ */
+text: string }
+/**
+ * The file format of a report.
+ */
+export type ReportFormat = 
+/**
+ * One self-contained, printable HTML file.
+ */
+"html" | 
+/**
+ * Two RFC 4180 tables: deliveries (with a totals row) and quarantine decisions.
+ */
+"csv"
+/**
+ * What a report covers.
+ */
+export type ReportRequest = { 
+/**
+ * Only this configured study (`[studies.NAME]`); all when absent.
+ */
+study?: string | null; 
+/**
+ * First day (`YYYY-MM-DD`, local), inclusive.
+ */
+from?: string | null; 
+/**
+ * Last day (`YYYY-MM-DD`, local), inclusive.
+ */
+to?: string | null; 
+/**
+ * HTML or CSV.
+ */
+format?: ReportFormat; 
+/**
+ * Minutes east of UTC for local times (the browser's); absent: the machine's time zone.
+ */
+utc_offset_minutes?: number | null }
+/**
  * A non-DICOM file (NIfTI, document, derived data) delivered as a resource of a study.
  */
 export type Resource = { 
@@ -2407,6 +2511,18 @@ audit: JsonValue | null;
  * Resources and scan QC status to set once committed, with their states.
  */
 extras: Extra[] }
+/**
+ * One labelled line of a summary.
+ */
+export type SummaryRow = { 
+/**
+ * What the line is ("Sent", "Verified", "Profile" …).
+ */
+label: string; 
+/**
+ * The words.
+ */
+text: string }
 /**
  * A VOI window.
  */

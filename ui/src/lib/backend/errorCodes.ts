@@ -127,6 +127,11 @@ export type ErrorCode =
   | "receive.spool"
   | "receive.state"
   | "receive.thread"
+  | "report.date"
+  | "report.period"
+  | "report.unknown_study"
+  | "report.utc_offset"
+  | "report.write"
   | "review.empty"
   | "review.reviewer"
   | "review.sample_size"
@@ -297,6 +302,11 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "receive.spool",
   "receive.state",
   "receive.thread",
+  "report.date",
+  "report.period",
+  "report.unknown_study",
+  "report.utc_offset",
+  "report.write",
   "review.empty",
   "review.reviewer",
   "review.sample_size",

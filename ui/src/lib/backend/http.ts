@@ -103,6 +103,11 @@ export class HttpBackend extends TransportBackend {
     return Promise.resolve([]);
   }
 
+  /** A browser downloads files instead of saving them at a path. */
+  pickSaveFile(): Promise<string | null> {
+    return Promise.resolve(null);
+  }
+
   onPathsDropped(): Promise<Unlisten> {
     return Promise.resolve(() => {});
   }

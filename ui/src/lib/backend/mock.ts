@@ -3,7 +3,11 @@
 import type {
   StudyChoice,
   ApiError,
+  AuditSummary,
   ConnectionReport,
+  JsonValue,
+  ReportFile,
+  ReportRequest,
   NetworkSettings,
   InspectReport,
   InstanceRow,
@@ -81,6 +85,13 @@ export class MockBackend extends TransportBackend {
   releaseReport: ReleaseReport | null = null;
   /** What the next pickFolders returns. */
   picked: string[] = [];
+  /** What the next pickSaveFile returns (null: the person cancelled). */
+  savePath: string | null = null;
+  /** The UTC offsets audit summaries were asked in. */
+  auditOffsets: (number | null)[] = [];
+  /** Reports asked for, and where each save went. */
+  reportRequests: ReportRequest[] = [];
+  savedReports: { request: ReportRequest; path: string }[] = [];
   scans: string[][] = [];
   sends: SendRequest[] = [];
   inspected: { instance: number; profile: string | null }[] = [];
@@ -262,6 +273,33 @@ export class MockBackend extends TransportBackend {
   private mockSignoffs() {
     return ok([...this.signed]);
   }
+  /** A stand-in for the engine's words: the files of the record, and the offset asked. */
+  private mockAuditSummary(audit: JsonValue, offset: number | null) {
+    this.auditOffsets.push(offset);
+    const rec = (audit ?? {}) as { files?: number; verified?: boolean };
+    const summary: AuditSummary = {
+      outcome: rec.verified ? "verified" : "unknown",
+      headline: `Sent ${rec.files ?? 0} files; verified.`,
+      rows: [{ label: "Sent", text: `${rec.files ?? 0} files` }],
+    };
+    return ok(summary);
+  }
+  private mockReport(request: ReportRequest) {
+    this.reportRequests.push(request);
+    const stem = `deposit-report${request.study ? `-${request.study}` : ""}`;
+    const files: ReportFile[] =
+      request.format === "csv"
+        ? [
+            { name: `${stem}.csv`, mime: "text/csv; charset=utf-8", text: "record\r\n" },
+            { name: `${stem}-quarantine.csv`, mime: "text/csv; charset=utf-8", text: "item\r\n" },
+          ]
+        : [{ name: `${stem}.html`, mime: "text/html; charset=utf-8", text: "<!DOCTYPE html>" }];
+    return ok(files);
+  }
+  private mockSaveReport(request: ReportRequest, path: string) {
+    this.savedReports.push({ request, path });
+    return ok(request.format === "csv" ? [path, path.replace(/\.csv$/, "-quarantine.csv")] : [path]);
+  }
   conf: Settings = {
     config: "/home/test/.config/deposit/deposit.toml",
     study: "default",
@@ -393,6 +431,9 @@ export class MockBackend extends TransportBackend {
   pickFolders(): Promise<string[]> {
     return Promise.resolve(this.picked);
   }
+  pickSaveFile(): Promise<string | null> {
+    return Promise.resolve(this.savePath);
+  }
   onPathsDropped(cb: (paths: string[]) => void) {
     return on(this.dropped, cb);
   }
@@ -462,6 +503,12 @@ export class MockBackend extends TransportBackend {
         return this.mockRecordSignoff(a.instances, a.reviewer, a.note);
       case "signoffs":
         return this.mockSignoffs();
+      case "audit_summary":
+        return this.mockAuditSummary(a.audit, a.utcOffsetMinutes);
+      case "report":
+        return this.mockReport(a.request);
+      case "save_report":
+        return this.mockSaveReport(a.request, a.path);
       case "settings":
         return this.mockSettings();
       case "change_settings":

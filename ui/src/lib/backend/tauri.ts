@@ -1,8 +1,8 @@
-// The Transport of the desktop app: Tauri's IPC and typed events, the folder dialog, and
+// The Transport of the desktop app: Tauri's IPC and typed events, the folder and save dialogs, and
 // Tauri's drag-and-drop event.
 import { invoke } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { open } from "@tauri-apps/plugin-dialog";
+import { open, save } from "@tauri-apps/plugin-dialog";
 import { TransportBackend, type JobEventName, type JobEvents, type Unlisten } from "./backend";
 import { events } from "./bindings";
 
@@ -32,6 +32,10 @@ export class TauriBackend extends TransportBackend {
     const picked = await open({ directory: true, multiple: true, title: "Choose folders with DICOM files" });
     if (picked === null) return [];
     return Array.isArray(picked) ? picked : [picked];
+  }
+
+  async pickSaveFile(name: string): Promise<string | null> {
+    return save({ defaultPath: name, title: "Save the report" });
   }
 
   onPathsDropped(cb: (paths: string[]) => void): Promise<Unlisten> {
