@@ -6,6 +6,7 @@
 
 pub mod certificate;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod deid;
 pub mod dto;
