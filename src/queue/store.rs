@@ -200,6 +200,41 @@ impl<'c> QueueStore<'c> {
         .map_err(sql("add study"))
     }
 
+    /// Records the date shift a study's files got (`None`: no date kept to measure it on).
+    pub fn set_date_shift(&self, study: i64, days: Option<i64>) -> Result<(), QueueError> {
+        self.c
+            .execute(
+                "INSERT INTO study_linkage(study_ref, date_shift_days) VALUES (?1, ?2)
+                 ON CONFLICT(study_ref) DO UPDATE SET date_shift_days=excluded.date_shift_days",
+                params![study, days],
+            )
+            .map_err(sql("record the date shift"))?;
+        Ok(())
+    }
+
+    /// A study's key (its de-identified Study Instance UID) and, when recorded, its date shift
+    /// (`Some(None)`: recorded as "no date kept").
+    pub fn linkage(&self, study: i64) -> Result<(String, Option<Option<i64>>), QueueError> {
+        let key: String = self
+            .c
+            .query_row(
+                "SELECT study_key FROM job_studies WHERE id=?1",
+                [study],
+                |r| r.get(0),
+            )
+            .map_err(sql("read the study key"))?;
+        let shift: Option<Option<i64>> = self
+            .c
+            .query_row(
+                "SELECT date_shift_days FROM study_linkage WHERE study_ref=?1",
+                [study],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("read the date shift"))?;
+        Ok((key, shift))
+    }
+
     /// Adds a prepared piece to a study.
     pub fn add_piece(
         &self,

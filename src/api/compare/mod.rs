@@ -264,40 +264,8 @@ fn describe(m: &Made) -> String {
     }
 }
 
-const DATES: [dicom_core::Tag; 4] = [
-    dicom_dictionary_std::tags::STUDY_DATE,
-    dicom_dictionary_std::tags::SERIES_DATE,
-    dicom_dictionary_std::tags::ACQUISITION_DATE,
-    dicom_dictionary_std::tags::CONTENT_DATE,
-];
-
-fn day(ds: &dicom_object::InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
-    let v = ds.get(tag)?.to_str().ok()?;
-    let v = v.trim_matches(['\0', ' ']);
-    let (y, m, d) = (v.get(0..4)?, v.get(4..6)?, v.get(6..8)?);
-    if v.len() != 8 || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (y, m, d) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    if !(1..=12).contains(&m) || d == 0 || d > crate::calendar::days_in_month(y, m) {
-        return None;
-    }
-    Some(crate::calendar::days_from_civil(y, m, d))
-}
-
-/// The date shift in days (output − input) of the first date both hold; `None` when the
-/// output keeps no date to compare.
-pub fn date_shift(
-    input: &dicom_object::InMemDicomObject,
-    output: &dicom_object::InMemDicomObject,
-) -> Option<i64> {
-    DATES
-        .iter()
-        .find_map(|t| Some(day(output, *t)? - day(input, *t)?))
-}
-
 impl Side {
-    fn run(&self, bytes: &[u8], input: &dicom_object::InMemDicomObject) -> Made {
+    fn run(&self, bytes: &[u8]) -> Made {
         match self.pipeline.run(Input::Bytes(bytes)) {
             Outcome::NotPatientObject => Made::Other("not a patient object".into()),
             Outcome::LeftOut(_) => Made::Other("left out".into()),
@@ -315,7 +283,7 @@ impl Side {
                             .unwrap_or_default();
                         let ds = obj.into_inner();
                         Made::Out(Box::new(Out {
-                            shift: date_shift(input, &ds),
+                            shift: p.date_shift_days,
                             attrs: attributes(&ds),
                             subject: p.subject,
                             study: p.study_uid,
@@ -342,10 +310,7 @@ fn compare_one(
             .or_default() += 0;
         return t;
     };
-    let input = crate::intake::open_bytes(&bytes)
-        .map(|o| o.into_inner())
-        .unwrap_or_else(|_| dicom_object::InMemDicomObject::new_empty());
-    let (a, b) = (old.run(&bytes, &input), new.run(&bytes, &input));
+    let (a, b) = (old.run(&bytes), new.run(&bytes));
     let (a, b) = match (a, b) {
         (Made::Out(a), Made::Out(b)) => (a, b),
         (a, b) => {
@@ -356,7 +321,9 @@ fn compare_one(
             return t;
         }
     };
-    let orig = attributes(&input);
+    let orig = crate::intake::open_bytes(&bytes)
+        .map(|o| attributes(&o))
+        .unwrap_or_default();
     let paths: BTreeSet<&String> = orig.keys().chain(a.attrs.keys()).chain(b.attrs.keys()).collect();
     for p in paths {
         let (o, x, y) = (orig.get(p), a.attrs.get(p), b.attrs.get(p));

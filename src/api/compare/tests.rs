@@ -230,10 +230,10 @@ fn kinds_and_date_shifts() {
             PrimitiveValue::from(v),
         )])
     };
-    assert_eq!(date_shift(&ds("20200315"), &ds("20200305")), Some(-10));
-    assert_eq!(date_shift(&ds("20200301"), &ds("20190301")), Some(-366));
-    assert_eq!(date_shift(&ds("20200315"), &ds("")), None);
-    assert_eq!(date_shift(&ds("2020031"), &ds("20200315")), None);
+    assert_eq!(crate::pipeline::date_shift(&ds("20200315"), &ds("20200305")), Some(-10));
+    assert_eq!(crate::pipeline::date_shift(&ds("20200301"), &ds("20190301")), Some(-366));
+    assert_eq!(crate::pipeline::date_shift(&ds("20200315"), &ds("")), None);
+    assert_eq!(crate::pipeline::date_shift(&ds("2020031"), &ds("20200315")), None);
 }
 
 #[test]
