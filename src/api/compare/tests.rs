@@ -108,10 +108,39 @@ fn an_option_shows_as_kinds_of_change_and_keeps_linkage_of_identifiers() {
     for v in ["DOE", "P1", "20200315", "2.25.8881"] {
         assert!(!json.contains(v), "{v} in {json}");
     }
-    // dates: removed/emptied under basic, shifted under the option → a new date shift
-    assert!(r.linkage.attributes.contains(&"date shift".to_string()), "{:?}", r.linkage);
-    assert_eq!(r.linkage.date_shifts, 1, "one subject");
+    // dates emptied under basic, shifted under the option: nothing delivered to be
+    // consistent with, so linkage is kept
+    assert_eq!(r.linkage.verdict, "kept", "{:?}", r.linkage);
+}
+
+#[test]
+fn retained_dates_versus_shifted_dates_break_linkage_by_date_shift() {
+    let d = tempfile::tempdir().expect("tmp");
+    let files = [
+        write(d.path(), "a.dcm", &instance("2.25.1", "P1")),
+        write(d.path(), "b.dcm", &instance("2.25.2", "P2")),
+    ];
+    let retain = write(
+        d.path(),
+        "retain.toml",
+        b"name = \"retain-dates\"\nkind = \"profile\"\nbase = \"ps3.15-basic\"\noptions = [\"retain_longitudinal_full_dates\"]\n",
+    );
+    let a = side(
+        Profile::load(&retain.display().to_string()).expect("retain"),
+        Keys::new([7; 32]),
+    );
+    let b = side(shipped("research-longitudinal"), Keys::new([7; 32]));
+    let r = run(&a, &b, &files, &HashMap::new());
+    assert_eq!(r.linkage.verdict, "broken");
+    assert_eq!(r.linkage.attributes, ["date shift"]);
+    assert_eq!(r.linkage.date_shifts, 2, "two subjects");
     assert_eq!((r.linkage.subjects, r.linkage.studies), (0, 0));
+    let date = r
+        .attributes
+        .iter()
+        .find(|x| x.keyword == "StudyDate")
+        .expect("date differs");
+    assert_eq!((date.old.as_str(), date.new.as_str()), ("kept", "shifted"));
 }
 
 #[test]
