@@ -5,6 +5,7 @@
 mod support;
 
 mod compressed;
+mod compare;
 mod config;
 mod ctp;
 mod ctp_http;
