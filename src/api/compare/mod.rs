@@ -684,3 +684,69 @@ impl Session {
 
 #[cfg(test)]
 mod tests;
+
+/// The settings of `host` for `study` (the one in force when `None`).
+fn resolved_for(host: &super::host::Host, study: Option<String>) -> Result<Resolved, ApiError> {
+    let mut o = host.settings().clone();
+    if study.is_some() {
+        o.study = study;
+        o.study_required = true;
+    }
+    super::resolve::resolve(&o)
+}
+
+/// Checks what a request from the window or the web UI may reach (`[web] roots`).
+fn reach_request(host: &super::host::Host, r: &CompareRequest) -> Result<(), ApiError> {
+    for p in [&r.old, &r.new] {
+        if p != "approved" {
+            host.reach_profile(Some(p))?;
+        }
+    }
+    for s in &r.sample {
+        host.reach_path(s, "that sample")?;
+    }
+    for (p, what) in [
+        (&r.new_lookup, "that lookup table"),
+        (&r.new_masks, "that mask library"),
+        (&r.new_site_key, "that site key"),
+    ] {
+        if let Some(p) = p {
+            host.reach_path(p, what)?;
+        }
+    }
+    Ok(())
+}
+
+/// `profile_compare` of the command table: [`Resolved::profile_compare`] for `study`.
+pub fn compare_for(
+    host: &super::host::Host,
+    request: &CompareRequest,
+    study: Option<String>,
+) -> Result<CompareReport, ApiError> {
+    reach_request(host, request)?;
+    resolved_for(host, study)?.profile_compare(request, super::unix_now())
+}
+
+/// `approve_profile_checked` of the command table: [`Resolved::approve_checked`] for `study`;
+/// the host's sessions are reopened under the new approval.
+pub fn approve_for(
+    host: &super::host::Host,
+    request: &approve::ApproveRequest,
+    study: Option<String>,
+) -> Result<approve::ApproveOutcome, ApiError> {
+    host.reach_profile(Some(&request.profile))?;
+    for s in &request.sample {
+        host.reach_path(s, "that sample")?;
+    }
+    let out = resolved_for(host, study)?.approve_checked(request, super::unix_now());
+    host.reopen();
+    out
+}
+
+/// `profile_approvals` of the command table.
+pub fn approvals_for(
+    host: &super::host::Host,
+    study: Option<String>,
+) -> Result<Vec<crate::catalog::approvals::ApprovalRecord>, ApiError> {
+    resolved_for(host, study)?.approval_records()
+}
