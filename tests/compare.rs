@@ -128,6 +128,10 @@ fn profile_changes_are_shown_and_linkage_breaks_need_an_acknowledgement() {
     );
     assert_eq!(code, 0, "{a} {err}");
     assert_eq!(a["record"]["linkage"], "first");
+    // the JSON keeps the shape of an approval (study, profile, sha256, approved_at, config)
+    for k in ["study", "profile", "sha256", "approved_at", "config"] {
+        assert!(a[k].is_string(), "{k}: {a}");
+    }
     let dest = format!("folder:{}", archive.display());
     let (code, s, err) = deposit(
         &home,

@@ -15,6 +15,7 @@ import type {
 } from "./lib/backend/backend";
 import { plural } from "./lib/format";
 import { History } from "./screens/History";
+import { ProfileChange } from "./screens/ProfileChange";
 import { Inspect } from "./screens/Inspect";
 import { Quarantine } from "./screens/Quarantine";
 import { Receiver } from "./screens/Receiver";
@@ -33,6 +34,7 @@ export type Screen =
   | "quarantine"
   | "receiver"
   | "review"
+  | "profile-change"
   | "settings";
 
 export type ScanState =
@@ -250,6 +252,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
     { screen: "history", label: "History", hint: "What was sent and verified" },
     { screen: "quarantine", label: "Quarantine", hint: "Set aside, with reasons" },
     { screen: "review", label: "Review", hint: "Random sample, sign-off" },
+    { screen: "profile-change", label: "Profile change", hint: "Check before approval" },
     { screen: "receiver", label: "Receiver", hint: "From a scanner or PACS" },
     { screen: "settings", label: "Settings", hint: "Destinations, limits" },
   ];
@@ -369,6 +372,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
         )}
         {screen === "history" && <History backend={backend} tick={historyTick} onError={setError} onChanged={() => setHistoryTick((t) => t + 1)} />}
         {screen === "review" && <Review backend={backend} folders={folders} onError={setError} />}
+        {screen === "profile-change" && <ProfileChange backend={backend} folders={folders} onError={setError} />}
         {screen === "settings" && (
           <Settings backend={backend} onError={setError} onChanged={() => void loadProfiles()} />
         )}

@@ -35,7 +35,9 @@ pub struct ApproveRequest {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ApproveOutcome {
-    /// The approval pinned in the configuration.
+    /// The approval pinned in the configuration (its fields at the top level, so that
+    /// `profile approve --json` keeps its shape).
+    #[serde(flatten)]
     pub approval: Approval,
     /// The record kept in the data home.
     pub record: ApprovalRecord,
