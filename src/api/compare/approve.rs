@@ -81,11 +81,19 @@ impl Resolved {
             None => "first",
             Some(c) if c.sha256 == p.sha256 => "unchanged",
             Some(c) => {
+                // deliveries under the approved profile or any profile approved before it
+                let mut approved: std::collections::BTreeSet<String> = session
+                    .catalog
+                    .approvals(Some(&c.study))?
+                    .into_iter()
+                    .map(|r| r.sha256)
+                    .collect();
+                approved.insert(c.sha256.clone());
                 let q = crate::queue::store::QueueStore::open(session.catalog.conn())?;
                 let delivered = q
                     .delivered_studies()?
                     .into_iter()
-                    .filter(|d| d.profile_sha256 == c.sha256)
+                    .filter(|d| approved.contains(&d.profile_sha256))
                     .count();
                 if delivered == 0 {
                     "no_deliveries"
@@ -158,5 +166,92 @@ impl Resolved {
     pub fn approval_records(&self) -> Result<Vec<ApprovalRecord>, ApiError> {
         let session = self.open_home()?;
         Ok(session.catalog.approvals(self.study.as_deref())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::resolve::{resolve, Overrides};
+
+    fn resolved(dir: &std::path::Path) -> Resolved {
+        resolve(&Overrides {
+            default_config: Some(dir.join("deposit.toml")),
+            home: Some(dir.join("home")),
+            study: Some("t".into()),
+            ..Overrides::default()
+        })
+        .expect("resolve")
+    }
+
+    fn approve(dir: &std::path::Path, req: &ApproveRequest) -> Result<ApproveOutcome, ApiError> {
+        resolved(dir).approve_checked(req, 100)
+    }
+
+    fn asking(profile: &str) -> ApproveRequest {
+        ApproveRequest {
+            profile: profile.into(),
+            approver: Some("Dr A".into()),
+            ..ApproveRequest::default()
+        }
+    }
+
+    #[test]
+    fn approvals_are_recorded_and_a_change_after_deliveries_needs_the_check() {
+        let d = tempfile::tempdir().expect("tmp");
+        std::fs::write(d.path().join("deposit.toml"), "[studies.t]\n").expect("config");
+        let first = approve(d.path(), &asking("ps3.15-basic")).expect("first");
+        assert_eq!(first.record.linkage, "first");
+        assert_eq!(first.approval.study, "t");
+        let again = approve(d.path(), &asking("ps3.15-basic")).expect("again");
+        assert_eq!(again.record.linkage, "unchanged");
+        let changed = approve(d.path(), &asking("research-longitudinal")).expect("no deliveries");
+        assert_eq!(changed.record.linkage, "no_deliveries");
+        assert_eq!(changed.record.previous.as_deref(), Some("ps3.15-basic"));
+        // a study delivered under the profile approved before the current one
+        let session = resolved(d.path()).open_home().expect("home");
+        let q = crate::queue::store::QueueStore::open(session.catalog.conn()).expect("queue");
+        let job = q
+            .create_job("folder:/x", ("ps3.15-basic", &first.approval.sha256), 1)
+            .expect("job");
+        let labels = crate::archive::StudyLabels {
+            project: "P".into(),
+            subject: "S".into(),
+            session: "S_1".into(),
+        };
+        let sid = q.add_study(job, "2.25.1", &labels, 1).expect("study");
+        session
+            .catalog
+            .conn()
+            .execute("UPDATE job_studies SET state='verified' WHERE id=?1", [sid])
+            .expect("verified");
+        let e = approve(d.path(), &asking("ps3.15-basic")).expect_err("unchecked");
+        assert_eq!(e.code, "profile.linkage_unchecked");
+        let e = approve(
+            d.path(),
+            &ApproveRequest {
+                approver: None,
+                ack_linkage_break: Some("agreed".into()),
+                ..asking("ps3.15-basic")
+            },
+        )
+        .expect_err("who");
+        assert_eq!(e.code, "profile.approver_missing");
+        let e = approve(
+            d.path(),
+            &ApproveRequest {
+                ack_linkage_break: Some("  ".into()),
+                ..asking("ps3.15-basic")
+            },
+        )
+        .expect_err("why");
+        assert_eq!(e.code, "profile.ack_reason_missing");
+        // nothing changed by the refusals
+        let records = resolved(d.path()).approval_records().expect("records");
+        assert_eq!(
+            records.iter().map(|r| r.linkage.as_str()).collect::<Vec<_>>(),
+            ["no_deliveries", "unchanged", "first"]
+        );
+        assert_eq!(resolved(d.path()).approval.expect("pin").profile, "research-longitudinal");
     }
 }

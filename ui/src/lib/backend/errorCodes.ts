@@ -28,6 +28,8 @@ export type ErrorCode =
   | "cli.stdout"
   | "cli.uid_root"
   | "cli.usage"
+  | "compare.no_approval"
+  | "compare.site_key"
   | "config.choose_study"
   | "config.invalid"
   | "config.missing"
@@ -89,6 +91,10 @@ export type ErrorCode =
   | "pixels.undecodable"
   | "pixels.unreadable"
   | "pixels.unsupported"
+  | "profile.ack_reason_missing"
+  | "profile.approver_missing"
+  | "profile.linkage_break"
+  | "profile.linkage_unchecked"
   | "profile.not_approved"
   | "proxy.bad_setting"
   | "proxy.refused"
@@ -184,6 +190,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "cli.stdout",
   "cli.uid_root",
   "cli.usage",
+  "compare.no_approval",
+  "compare.site_key",
   "config.choose_study",
   "config.invalid",
   "config.missing",
@@ -245,6 +253,10 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "pixels.undecodable",
   "pixels.unreadable",
   "pixels.unsupported",
+  "profile.ack_reason_missing",
+  "profile.approver_missing",
+  "profile.linkage_break",
+  "profile.linkage_unchecked",
   "profile.not_approved",
   "proxy.bad_setting",
   "proxy.refused",
