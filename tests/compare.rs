@@ -56,30 +56,45 @@ fn profile_changes_are_shown_and_linkage_breaks_need_an_acknowledgement() {
     let shifted_devices = profile_file(
         t,
         "shifted-dates-devices",
-        &["retain_longitudinal_modified_dates", "retain_device_identity"],
+        &[
+            "retain_longitudinal_modified_dates",
+            "retain_device_identity",
+        ],
     );
 
     // 1. an option: retained dates vs shifted dates — dates change, so does the date shift
     let (code, r, err) = deposit(
         &home,
-        &["profile", "compare", &retain, &shifted, "--sample", &sample, "--json"],
+        &[
+            "profile", "compare", &retain, &shifted, "--sample", &sample, "--json",
+        ],
     );
     assert_eq!(code, 1, "differences: exit 1; {r} {err}");
     assert_eq!(r["same"], false);
     let date = attribute(&r, "StudyDate").expect("StudyDate differs");
-    assert_eq!((&date["old"], &date["new"]), (&"kept".into(), &"shifted".into()), "{date}");
+    assert_eq!(
+        (&date["old"], &date["new"]),
+        (&"kept".into(), &"shifted".into()),
+        "{date}"
+    );
     assert_eq!(r["linkage"]["verdict"], "broken", "{r}");
     assert!(r["linkage"]["date_shifts"].as_u64() >= Some(1), "{r}");
     assert_eq!(r["linkage"]["studies"], 0, "{r}");
     // never a value: no canary of the corpus appears in the report
     let text = r.to_string();
     for c in manifest.canaries.iter().filter(|c| c.kind != "pixels") {
-        assert!(!text.contains(c.canary.as_str()), "{} leaked into the report", c.canary);
+        assert!(
+            !text.contains(c.canary.as_str()),
+            "{} leaked into the report",
+            c.canary
+        );
     }
     // the same profile twice: the same output, exit 0, and the table says so
     let (code, r, _) = deposit(
         &home,
-        &["profile", "compare", &shifted, &shifted, "--sample", &sample, "--json"],
+        &[
+            "profile", "compare", &shifted, &shifted, "--sample", &sample, "--json",
+        ],
     );
     assert_eq!(code, 0, "{r}");
     assert_eq!(r["same"], true);
@@ -122,8 +137,16 @@ fn profile_changes_are_shown_and_linkage_breaks_need_an_acknowledgement() {
     let (code, a, err) = deposit(
         &home,
         &[
-            "--config", &config, "profile", "approve", &shifted, "--study", "trial",
-            "--approver", "Dr First", "--json",
+            "--config",
+            &config,
+            "profile",
+            "approve",
+            &shifted,
+            "--study",
+            "trial",
+            "--approver",
+            "Dr First",
+            "--json",
         ],
     );
     assert_eq!(code, 0, "{a} {err}");
@@ -135,7 +158,9 @@ fn profile_changes_are_shown_and_linkage_breaks_need_an_acknowledgement() {
     let dest = format!("folder:{}", archive.display());
     let (code, s, err) = deposit(
         &home,
-        &["--config", &config, "send", &sample, "--to", &dest, "--study", "trial", "--json"],
+        &[
+            "--config", &config, "send", &sample, "--to", &dest, "--study", "trial", "--json",
+        ],
     );
     assert_eq!(code, 0, "{s} {err}");
     assert!(s["verified"].as_u64() > Some(0), "{s}");
@@ -144,16 +169,33 @@ fn profile_changes_are_shown_and_linkage_breaks_need_an_acknowledgement() {
     let studies = jobs["jobs"][0]["studies"].as_array().expect("studies");
     for st in studies {
         let audit = &st["audit"];
-        assert!(audit["study_uid"].as_str().is_some_and(|u| !u.is_empty()), "{audit}");
-        assert!(audit["date_shift_days"].as_i64().is_some(), "shifted dates: {audit}");
+        assert!(
+            audit["study_uid"].as_str().is_some_and(|u| !u.is_empty()),
+            "{audit}"
+        );
+        assert!(
+            audit["date_shift_days"].as_i64().is_some(),
+            "shifted dates: {audit}"
+        );
     }
 
     // 4. a new UID root, checked against the delivery
     let (code, r, err) = deposit(
         &home,
         &[
-            "--config", &config, "profile", "compare", "approved", "approved", "--study", "trial",
-            "--new-uid-root", "1.2.826.0.1.3680043.10.4242", "--sample", &sample, "--json",
+            "--config",
+            &config,
+            "profile",
+            "compare",
+            "approved",
+            "approved",
+            "--study",
+            "trial",
+            "--new-uid-root",
+            "1.2.826.0.1.3680043.10.4242",
+            "--sample",
+            &sample,
+            "--json",
         ],
     );
     assert_eq!(code, 1, "{r} {err}");
@@ -164,13 +206,27 @@ fn profile_changes_are_shown_and_linkage_breaks_need_an_acknowledgement() {
         Some(studies.len() as u64),
         "every delivered study would get new UIDs: {r}"
     );
-    assert!(r["settings"][0].as_str().is_some_and(|s| s.starts_with("UID root")), "{r}");
+    assert!(
+        r["settings"][0]
+            .as_str()
+            .is_some_and(|s| s.starts_with("UID root")),
+        "{r}"
+    );
     // the approved profile with itself: linkage kept, checked against the delivery
     let (code, r, _) = deposit(
         &home,
         &[
-            "--config", &config, "profile", "compare", "approved", &shifted_devices, "--study",
-            "trial", "--sample", &sample, "--json",
+            "--config",
+            &config,
+            "profile",
+            "compare",
+            "approved",
+            &shifted_devices,
+            "--study",
+            "trial",
+            "--sample",
+            &sample,
+            "--json",
         ],
     );
     assert_eq!(r["linkage"]["verdict"], "kept", "{r}");
@@ -192,12 +248,30 @@ fn profile_changes_are_shown_and_linkage_breaks_need_an_acknowledgement() {
     let (code, e, _) = approve(&[&retain, "--sample", &sample]);
     assert_eq!(code, 2, "{e}");
     assert_eq!(e["error"]["code"], "profile.linkage_break", "{e}");
-    assert!(e["error"]["message"].as_str().is_some_and(|m| m.contains("new date shifts")), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("new date shifts")),
+        "{e}"
+    );
     let pinned = std::fs::read_to_string(&config).expect("config");
-    assert!(pinned.contains("shifted-dates.toml"), "still the old approval: {pinned}");
+    assert!(
+        pinned.contains("shifted-dates.toml"),
+        "still the old approval: {pinned}"
+    );
     // … an acknowledgement needs who gives it …
-    let (code, e, _) = approve(&[&retain, "--sample", &sample, "--ack-linkage-break", "dates needed"]);
-    assert_eq!((code, &e["error"]["code"]), (2, &"profile.approver_missing".into()), "{e}");
+    let (code, e, _) = approve(&[
+        &retain,
+        "--sample",
+        &sample,
+        "--ack-linkage-break",
+        "dates needed",
+    ]);
+    assert_eq!(
+        (code, &e["error"]["code"]),
+        (2, &"profile.approver_missing".into()),
+        "{e}"
+    );
     // … and with it the change is approved and the acknowledgement recorded
     let (code, a, err) = approve(&[
         &retain,
@@ -210,12 +284,23 @@ fn profile_changes_are_shown_and_linkage_breaks_need_an_acknowledgement() {
     ]);
     assert_eq!(code, 0, "{a} {err}");
     assert_eq!(a["record"]["linkage"], "broken");
-    assert_eq!(a["record"]["acknowledged"], "full dates agreed with the ethics board");
+    assert_eq!(
+        a["record"]["acknowledged"],
+        "full dates agreed with the ethics board"
+    );
     let pinned = std::fs::read_to_string(&config).expect("config");
     assert!(pinned.contains("retain-dates.toml"), "{pinned}");
     let (code, list, _) = deposit(
         &home,
-        &["--config", &config, "profile", "approvals", "--study", "trial", "--json"],
+        &[
+            "--config",
+            &config,
+            "profile",
+            "approvals",
+            "--study",
+            "trial",
+            "--json",
+        ],
     );
     assert_eq!(code, 0);
     let list = list.as_array().expect("records");
@@ -223,8 +308,14 @@ fn profile_changes_are_shown_and_linkage_breaks_need_an_acknowledgement() {
     let last = &list[0];
     assert_eq!(last["approver"], "Dr Second");
     assert_eq!(last["linkage"], "broken");
-    assert!(last["previous"].as_str().is_some_and(|p| p.ends_with("shifted-dates.toml")), "{last}");
-    let counts: Value = serde_json::from_str(last["counts"].as_str().expect("counts")).expect("json");
+    assert!(
+        last["previous"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("shifted-dates.toml")),
+        "{last}"
+    );
+    let counts: Value =
+        serde_json::from_str(last["counts"].as_str().expect("counts")).expect("json");
     assert!(counts["date_shifts"].as_u64() >= Some(1), "{counts}");
     assert_eq!(list[1]["linkage"], "first");
 }

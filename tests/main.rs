@@ -4,8 +4,8 @@
 
 mod support;
 
-mod compressed;
 mod compare;
+mod compressed;
 mod config;
 mod ctp;
 mod ctp_http;

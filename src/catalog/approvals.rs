@@ -122,7 +122,10 @@ mod tests {
         let second = c.add_approval(&a).expect("add");
         assert!(second > first);
         let all = c.approvals(None).expect("all");
-        assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), [second, first]);
+        assert_eq!(
+            all.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [second, first]
+        );
         let one = c.approvals(Some("trial")).expect("one");
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].linkage, "first");
@@ -130,6 +133,9 @@ mod tests {
             linkage: "maybe".into(),
             ..a
         };
-        assert!(c.add_approval(&bad).is_err(), "the verdict is one of the listed words");
+        assert!(
+            c.add_approval(&bad).is_err(),
+            "the verdict is one of the listed words"
+        );
     }
 }

@@ -37,9 +37,8 @@ pub fn compare(
         ));
     }
     if let Some(root) = &check.new_uid_root {
-        crate::api::resolve::check_uid_root(root).map_err(|m| {
-            ApiError::usage("cli.uid_root", format!("--new-uid-root {root}: {m}"))
-        })?;
+        crate::api::resolve::check_uid_root(root)
+            .map_err(|m| ApiError::usage("cli.uid_root", format!("--new-uid-root {root}: {m}")))?;
     }
     let req = CompareRequest {
         old,
@@ -118,7 +117,11 @@ fn print_report(r: &CompareReport) {
 }
 
 /// `deposit profile approve NAME [--sample PATH --approver NAME --ack-linkage-break REASON]`.
-pub fn approve(common: &Common, name: Option<String>, check: &ProfileCheck) -> Result<u8, ApiError> {
+pub fn approve(
+    common: &Common,
+    name: Option<String>,
+    check: &ProfileCheck,
+) -> Result<u8, ApiError> {
     let req = ApproveRequest {
         profile: name.unwrap_or_default(),
         approver: check.approver.clone(),
@@ -137,7 +140,10 @@ pub fn approve(common: &Common, name: Option<String>, check: &ProfileCheck) -> R
             a.study, a.profile, a.sha256, a.config
         );
         if let Some(c) = &o.check {
-            println!("Linkage check on {} sample files: {}", c.files, c.linkage.message);
+            println!(
+                "Linkage check on {} sample files: {}",
+                c.files, c.linkage.message
+            );
         }
         if let Some(reason) = &o.record.acknowledged {
             println!(
@@ -165,7 +171,11 @@ pub fn approvals(common: &Common) -> Result<u8, ApiError> {
                 escape(&a.study),
                 escape(&a.profile),
                 short(&a.sha256),
-                if a.approver.is_empty() { "(not given)".to_string() } else { escape(&a.approver) },
+                if a.approver.is_empty() {
+                    "(not given)".to_string()
+                } else {
+                    escape(&a.approver)
+                },
                 a.linkage,
                 a.acknowledged
                     .as_deref()

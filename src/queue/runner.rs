@@ -1264,7 +1264,10 @@ mod tests {
 
     #[test]
     fn the_audit_record_carries_the_recorded_date_shift() {
-        for (shift, expected) in [(Some(-42), serde_json::json!(-42)), (None, serde_json::Value::Null)] {
+        for (shift, expected) in [
+            (Some(-42), serde_json::json!(-42)),
+            (None, serde_json::Value::Null),
+        ] {
             let (d, cat, job, study, _, _) = setup(2);
             let c = &QueueStore::open(cat.conn()).expect("queue");
             c.set_date_shift(study, shift).expect("shift");

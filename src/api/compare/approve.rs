@@ -50,7 +50,11 @@ impl Resolved {
     /// after the linkage check when it replaces an approved profile under which studies were
     /// delivered: a break is refused (`profile.linkage_break`) unless acknowledged with a reason
     /// and an approver. Every approval is recorded (`profile_approvals` in the data home).
-    pub fn approve_checked(&self, req: &ApproveRequest, now: i64) -> Result<ApproveOutcome, ApiError> {
+    pub fn approve_checked(
+        &self,
+        req: &ApproveRequest,
+        now: i64,
+    ) -> Result<ApproveOutcome, ApiError> {
         let approver = req
             .approver
             .as_deref()
@@ -249,9 +253,15 @@ mod tests {
         // nothing changed by the refusals
         let records = resolved(d.path()).approval_records().expect("records");
         assert_eq!(
-            records.iter().map(|r| r.linkage.as_str()).collect::<Vec<_>>(),
+            records
+                .iter()
+                .map(|r| r.linkage.as_str())
+                .collect::<Vec<_>>(),
             ["no_deliveries", "unchanged", "first"]
         );
-        assert_eq!(resolved(d.path()).approval.expect("pin").profile, "research-longitudinal");
+        assert_eq!(
+            resolved(d.path()).approval.expect("pin").profile,
+            "research-longitudinal"
+        );
     }
 }

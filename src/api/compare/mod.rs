@@ -200,10 +200,15 @@ struct Reference<'a> {
     delivered: bool,
 }
 
+/// An attribute difference: path, OLD's kind, NEW's kind, whether the values are equal.
+type DiffKey = (String, String, String, Option<bool>);
+/// Its tag, keywords and how many files show it.
+type DiffCount = (String, String, u64);
+
 /// Everything counted over the sample (merged across workers).
 #[derive(Default)]
 struct Tally {
-    attrs: BTreeMap<(String, String, String, Option<bool>), (String, String, u64)>,
+    attrs: BTreeMap<DiffKey, DiffCount>,
     holds: BTreeMap<(String, String), u64>,
     checked: u64,
     delivered_inputs: u64,
@@ -322,7 +327,11 @@ fn compare_one(
     let orig = crate::intake::open_bytes(&bytes)
         .map(|o| attributes(&o))
         .unwrap_or_default();
-    let paths: BTreeSet<&String> = orig.keys().chain(a.attrs.keys()).chain(b.attrs.keys()).collect();
+    let paths: BTreeSet<&String> = orig
+        .keys()
+        .chain(a.attrs.keys())
+        .chain(b.attrs.keys())
+        .collect();
     for p in paths {
         let (o, x, y) = (orig.get(p), a.attrs.get(p), b.attrs.get(p));
         let (kx, ky) = (kind(p, o, x), kind(p, o, y));
@@ -507,7 +516,11 @@ impl Resolved {
     /// OLD uses the settings in force (the study's UID root, lookup table and masks, or what
     /// the front door was told); NEW the same unless the request changes them. `now` is the
     /// clock CTP scripts' @date/@time read (the same for both sides).
-    pub fn profile_compare(&self, req: &CompareRequest, now: i64) -> Result<CompareReport, ApiError> {
+    pub fn profile_compare(
+        &self,
+        req: &CompareRequest,
+        now: i64,
+    ) -> Result<CompareReport, ApiError> {
         let session = self.open_home()?;
         let old_name = self.compare_profile(&req.old)?;
         let new_name = self.compare_profile(&req.new)?;
@@ -517,8 +530,16 @@ impl Resolved {
             None => site,
         };
         let new_root = req.new_uid_root.as_deref().or(self.uid_root.as_deref());
-        let new_lookup = req.new_lookup.as_deref().map(Path::new).or(self.lookup.as_deref());
-        let new_masks = req.new_masks.as_deref().map(Path::new).or(self.masks.as_deref());
+        let new_lookup = req
+            .new_lookup
+            .as_deref()
+            .map(Path::new)
+            .or(self.lookup.as_deref());
+        let new_masks = req
+            .new_masks
+            .as_deref()
+            .map(Path::new)
+            .or(self.masks.as_deref());
         let side = |name: &str,
                     key: [u8; 32],
                     root: Option<&str>,
@@ -580,7 +601,9 @@ impl Resolved {
             .par_iter()
             .map(|f| compare_one(f, &old, &new, &delivered))
             .reduce(Tally::default, Tally::merge);
-        Ok(report(old.id, new.id, settings, &files, found, unreadable, tally))
+        Ok(report(
+            old.id, new.id, settings, &files, found, unreadable, tally,
+        ))
     }
 }
 
@@ -596,15 +619,17 @@ fn report(
     let mut attributes: Vec<AttributeDiff> = t
         .attrs
         .into_iter()
-        .map(|((path, old, new, values_equal), (tag, keyword, files))| AttributeDiff {
-            path,
-            tag,
-            keyword,
-            old,
-            new,
-            values_equal,
-            files,
-        })
+        .map(
+            |((path, old, new, values_equal), (tag, keyword, files))| AttributeDiff {
+                path,
+                tag,
+                keyword,
+                old,
+                new,
+                values_equal,
+                files,
+            },
+        )
         .collect();
     attributes.sort_by(|a, b| b.files.cmp(&a.files).then_with(|| a.path.cmp(&b.path)));
     let holds: Vec<HoldDiff> = t
@@ -664,9 +689,10 @@ impl Session {
         Ok(q.delivered_studies()?
             .into_iter()
             .map(|d| {
-                let shift = d.audit.as_ref().and_then(|a| {
-                    a.get("date_shift_days").map(|v| v.as_i64())
-                });
+                let shift = d
+                    .audit
+                    .as_ref()
+                    .and_then(|a| a.get("date_shift_days").map(|v| v.as_i64()));
                 (
                     d.study_uid,
                     Delivered {

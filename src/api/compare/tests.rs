@@ -60,12 +60,25 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-fn run(old: &Side, new: &Side, files: &[PathBuf], delivered: &HashMap<String, Delivered>) -> CompareReport {
+fn run(
+    old: &Side,
+    new: &Side,
+    files: &[PathBuf],
+    delivered: &HashMap<String, Delivered>,
+) -> CompareReport {
     let t = files
         .iter()
         .map(|f| compare_one(f, old, new, delivered))
         .fold(Tally::default(), Tally::merge);
-    report(old.id.clone(), new.id.clone(), Vec::new(), files, files.len() as u64, 0, t)
+    report(
+        old.id.clone(),
+        new.id.clone(),
+        Vec::new(),
+        files,
+        files.len() as u64,
+        0,
+        t,
+    )
 }
 
 #[test]
@@ -96,7 +109,10 @@ fn an_option_shows_as_kinds_of_change_and_keeps_linkage_of_identifiers() {
         .iter()
         .find(|x| x.keyword == "PatientSex")
         .expect("sex differs");
-    assert_eq!((sex.old.as_str(), sex.new.as_str(), sex.files), ("emptied", "kept", 2));
+    assert_eq!(
+        (sex.old.as_str(), sex.new.as_str(), sex.files),
+        ("emptied", "kept", 2)
+    );
     let date = r
         .attributes
         .iter()
@@ -157,15 +173,28 @@ fn a_new_uid_root_or_site_key_breaks_linkage_and_counts_entities_once() {
     );
     let r = run(&a, &rooted, &files, &HashMap::new());
     assert_eq!(r.linkage.verdict, "broken");
-    assert_eq!((r.linkage.studies, r.linkage.series, r.linkage.instances), (1, 1, 2));
-    assert_eq!(r.linkage.subjects, 0, "the pseudonym does not depend on the UID root");
-    assert!(r.linkage.message.starts_with("linkage broken: 0 subjects"), "{}", r.linkage.message);
+    assert_eq!(
+        (r.linkage.studies, r.linkage.series, r.linkage.instances),
+        (1, 1, 2)
+    );
+    assert_eq!(
+        r.linkage.subjects, 0,
+        "the pseudonym does not depend on the UID root"
+    );
+    assert!(
+        r.linkage.message.starts_with("linkage broken: 0 subjects"),
+        "{}",
+        r.linkage.message
+    );
     let uid = r
         .attributes
         .iter()
         .find(|x| x.keyword == "StudyInstanceUID")
         .expect("uid");
-    assert_eq!((uid.old.as_str(), uid.new.as_str(), uid.values_equal), ("remapped", "remapped", Some(false)));
+    assert_eq!(
+        (uid.old.as_str(), uid.new.as_str(), uid.values_equal),
+        ("remapped", "remapped", Some(false))
+    );
     let rekeyed = side(shipped("ps3.15-basic"), Keys::new([8; 32]));
     let r = run(&a, &rekeyed, &files, &HashMap::new());
     assert_eq!((r.linkage.subjects, r.linkage.studies), (1, 1));
@@ -189,7 +218,7 @@ fn delivered_records_are_the_reference_when_an_input_was_delivered() {
             shift: Some(Some(-1)),
         },
     )]);
-    let r = run(&a, &b, &[f.clone()], &delivered);
+    let r = run(&a, &b, std::slice::from_ref(&f), &delivered);
     assert_eq!(r.linkage.delivered_inputs, 1);
     assert_eq!(r.linkage.date_shifts, 1, "{:?}", r.linkage);
     assert_eq!(r.linkage.delivered_studies, 1);
@@ -247,10 +276,22 @@ fn kinds_and_date_shifts() {
     };
     let o = attr(VR::LO, 1, false);
     assert_eq!(kind("(0010,0020)", Some(&o), None), "removed");
-    assert_eq!(kind("(0010,0020)", Some(&o), Some(&attr(VR::LO, 1, false))), "kept");
-    assert_eq!(kind("(0010,0020)", Some(&o), Some(&attr(VR::LO, 2, true))), "emptied");
-    assert_eq!(kind("(0010,0020)", Some(&o), Some(&attr(VR::LO, 2, false))), "hashed");
-    assert_eq!(kind("(0008,103E)", Some(&o), Some(&attr(VR::LO, 2, false))), "replaced");
+    assert_eq!(
+        kind("(0010,0020)", Some(&o), Some(&attr(VR::LO, 1, false))),
+        "kept"
+    );
+    assert_eq!(
+        kind("(0010,0020)", Some(&o), Some(&attr(VR::LO, 2, true))),
+        "emptied"
+    );
+    assert_eq!(
+        kind("(0010,0020)", Some(&o), Some(&attr(VR::LO, 2, false))),
+        "hashed"
+    );
+    assert_eq!(
+        kind("(0008,103E)", Some(&o), Some(&attr(VR::LO, 2, false))),
+        "replaced"
+    );
     assert_eq!(kind("(0012,0062)", None, Some(&o)), "added");
     let ds = |v: &str| {
         InMemDicomObject::from_element_iter([DataElement::new(
@@ -259,17 +300,30 @@ fn kinds_and_date_shifts() {
             PrimitiveValue::from(v),
         )])
     };
-    assert_eq!(crate::pipeline::date_shift(&ds("20200315"), &ds("20200305")), Some(-10));
-    assert_eq!(crate::pipeline::date_shift(&ds("20200301"), &ds("20190301")), Some(-366));
+    assert_eq!(
+        crate::pipeline::date_shift(&ds("20200315"), &ds("20200305")),
+        Some(-10)
+    );
+    assert_eq!(
+        crate::pipeline::date_shift(&ds("20200301"), &ds("20190301")),
+        Some(-366)
+    );
     assert_eq!(crate::pipeline::date_shift(&ds("20200315"), &ds("")), None);
-    assert_eq!(crate::pipeline::date_shift(&ds("2020031"), &ds("20200315")), None);
+    assert_eq!(
+        crate::pipeline::date_shift(&ds("2020031"), &ds("20200315")),
+        None
+    );
 }
 
 #[test]
 fn the_per_series_pick_is_deterministic_and_bounded() {
     let d = tempfile::tempdir().expect("tmp");
     for i in 0..5 {
-        write(d.path(), &format!("{i}.dcm"), &instance(&format!("2.25.{i}"), "P1"));
+        write(
+            d.path(),
+            &format!("{i}.dcm"),
+            &instance(&format!("2.25.{i}"), "P1"),
+        );
     }
     let roots = [d.path().to_path_buf()];
     let (all, found, _) = sample_files(&roots, None, 0).expect("all");
