@@ -319,3 +319,84 @@ fn profile_changes_are_shown_and_linkage_breaks_need_an_acknowledgement() {
     assert!(counts["date_shifts"].as_u64() >= Some(1), "{counts}");
     assert_eq!(list[1]["linkage"], "first");
 }
+
+#[test]
+fn on_the_real_sample_corpus_the_same_settings_are_the_same_and_a_new_site_key_is_not() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    let sample = support::samples().join("pydicom/test_files");
+    assert!(
+        sample.is_dir(),
+        "sample corpus: tests/data/fetch-samples.sh"
+    );
+    let sample = sample.display().to_string();
+    // every kind of file the corpus holds (compressed, multi-frame, SR, RT, broken), twice
+    // through two pipelines: deterministic, so nothing differs
+    let (code, r, err) = deposit(
+        &home,
+        &[
+            "profile",
+            "compare",
+            "research-longitudinal",
+            "research-longitudinal",
+            "--sample",
+            &sample,
+            "--per-series",
+            "1",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{r} {err}");
+    assert!(r["files"].as_u64() > Some(20), "{r}");
+    assert_eq!(r["linkage"]["verdict"], "kept");
+    // another site key: every subject gets a new pseudonym, every study new UIDs
+    let key = tmp.path().join("other.key");
+    std::fs::write(&key, [9u8; 32]).expect("key");
+    let (code, r, err) = deposit(
+        &home,
+        &[
+            "profile",
+            "compare",
+            "research-longitudinal",
+            "research-longitudinal",
+            "--new-site-key",
+            &key.display().to_string(),
+            "--sample",
+            &sample,
+            "--per-series",
+            "1",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1, "{r} {err}");
+    let l = &r["linkage"];
+    assert_eq!(l["verdict"], "broken");
+    assert!(l["subjects"].as_u64() > Some(5), "{l}");
+    assert!(l["studies"].as_u64() > Some(5), "{l}");
+    assert!(
+        l["date_shifts"].as_u64() > Some(0),
+        "the shift is keyed: {l}"
+    );
+    assert_eq!(r["settings"][0], "site key: another key");
+    // a key file of the wrong size is refused
+    std::fs::write(&key, [9u8; 31]).expect("key");
+    let (code, e, _) = deposit(
+        &home,
+        &[
+            "profile",
+            "compare",
+            "ps3.15-basic",
+            "ps3.15-basic",
+            "--new-site-key",
+            &key.display().to_string(),
+            "--sample",
+            &sample,
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (code, &e["error"]["code"]),
+        (2, &"compare.site_key".into()),
+        "{e}"
+    );
+}
