@@ -92,13 +92,15 @@ macro_rules! deposit_commands {
             fn study_settings(host) -> $crate::api::commands::types::StudySetup {
                 $crate::api::resolve::study_view(host.settings())
             }
-            /// Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
+            /// Approves a profile for the study (pins its name and SHA-256 in deposit.toml). A change
+            /// after deliveries is refused here (`profile.linkage_unchecked`): it goes through
+            /// `approve_profile_checked` with sample data.
             fn approve_profile(host, profile: String) -> $crate::api::commands::types::Approval {
-                host.reach_profile(Some(&profile))?;
-                let approval =
-                    $crate::api::resolve::approve(host.settings(), &profile, $crate::api::unix_now());
-                host.reopen();
-                approval
+                let request = $crate::api::commands::types::ApproveRequest {
+                    profile,
+                    ..Default::default()
+                };
+                $crate::api::compare::approve_for(host, &request, None).map(|o| o.approval)
             }
             /// Runs the profile in force (OLD) and a proposed one (NEW) on sample data in memory and
             /// reports what NEW does differently, attribute by attribute (no values), and whether

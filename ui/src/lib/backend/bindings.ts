@@ -100,7 +100,9 @@ async studySettings() : Promise<Result<StudySetup, ApiError>> {
 }
 },
 /**
- * Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
+ * Approves a profile for the study (pins its name and SHA-256 in deposit.toml). A change
+ * after deliveries is refused here (`profile.linkage_unchecked`): it goes through
+ * `approve_profile_checked` with sample data.
  */
 async approveProfile(profile: string) : Promise<Result<Approval, ApiError>> {
     try {
