@@ -439,7 +439,11 @@ const DATES: [dicom_core::Tag; 4] = [
 fn day(ds: &dicom_object::InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
     let v = ds.get(tag)?.to_str().ok()?;
     let v = v.trim_matches(['\0', ' ']);
-    if v.len() != 8 || !v.bytes().all(|b| b.is_ascii_digit()) {
+    // a dummy date (action D) is not a shifted one
+    if v.len() != 8
+        || !v.bytes().all(|b| b.is_ascii_digit())
+        || Some(v) == crate::deid::action::dummy_text(dicom_core::VR::DA)
+    {
         return None;
     }
     let (y, m, d) = (v.get(0..4)?, v.get(4..6)?, v.get(6..8)?);

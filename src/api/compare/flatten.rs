@@ -50,6 +50,14 @@ fn keyword(t: Tag) -> String {
         .unwrap_or_else(|| tag_text(t))
 }
 
+/// The digest [`Attr::digest`] has for one value `bytes` (padding already trimmed).
+pub fn value_digest(bytes: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+    h.finalize().into()
+}
+
 /// The attributes of `ds` (file meta excluded: it is regenerated on every output).
 pub fn attributes(ds: &InMemDicomObject) -> Attrs {
     let mut acc: BTreeMap<String, Acc> = BTreeMap::new();

@@ -244,6 +244,12 @@ impl Tally {
 
 const HASHED: [&str; 3] = ["(0010,0010)", "(0010,0020)", "(0010,1000)"];
 
+/// Whether a date attribute holds the dummy value of action D (not a shifted date).
+fn is_dummy(a: &Attr) -> bool {
+    crate::deid::action::dummy_text(a.vr)
+        .is_some_and(|d| a.digest == flatten::value_digest(d.as_bytes()))
+}
+
 /// What a profile did with one attribute, compared with the input.
 fn kind(path: &str, orig: Option<&Attr>, out: Option<&Attr>) -> &'static str {
     use dicom_core::VR;
@@ -255,6 +261,7 @@ fn kind(path: &str, orig: Option<&Attr>, out: Option<&Attr>) -> &'static str {
         (Some(o), Some(a)) if a.empty && !o.empty => "emptied",
         (Some(_), Some(a)) => match a.vr {
             VR::UI => "remapped",
+            VR::DA | VR::DT if is_dummy(a) => "replaced",
             VR::DA | VR::DT => "shifted",
             _ if HASHED.contains(&path) => "hashed",
             _ => "replaced",

@@ -313,6 +313,21 @@ fn kinds_and_date_shifts() {
         crate::pipeline::date_shift(&ds("2020031"), &ds("20200315")),
         None
     );
+    // the dummy date of action D is no shift
+    assert_eq!(
+        crate::pipeline::date_shift(&ds("20200315"), &ds("19000101")),
+        None
+    );
+    let dummy = flatten::Attr {
+        vr: VR::DA,
+        digest: flatten::value_digest(b"19000101"),
+        ..attr(VR::DA, 0, false)
+    };
+    assert_eq!(kind("(0008,0023)", Some(&o), Some(&dummy)), "replaced");
+    assert_eq!(
+        kind("(0008,0023)", Some(&o), Some(&attr(VR::DA, 3, false))),
+        "shifted"
+    );
 }
 
 #[test]
