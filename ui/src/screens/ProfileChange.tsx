@@ -147,7 +147,7 @@ export function ProfileChange({ backend, folders, onError }: Props) {
           <p class="muted" data-testid="compare-files">
             {plural(Number(report.files), "file")} compared{report.settings.length > 0 ? ` · also: ${report.settings.join("; ")}` : ""}
           </p>
-          <p class={broken ? "warning" : "ok"} role="status" data-testid="compare-linkage">
+          <p class={broken ? "banner warn" : "banner ok"} role="status" data-testid="compare-linkage">
             {report.linkage.message}
           </p>
           {report.attributes.length === 0 ? (
@@ -169,7 +169,7 @@ export function ProfileChange({ backend, folders, onError }: Props) {
                   <tr key={`${a.path} ${a.old} ${a.new} ${String(a.values_equal)}`} data-testid="compare-attribute">
                     <td>{a.keyword}</td>
                     <td>
-                      <code>{a.path}</code>
+                      <code style="overflow-wrap: anywhere">{a.path}</code>
                     </td>
                     <td>{a.old}</td>
                     <td>{a.new}</td>
@@ -206,7 +206,7 @@ export function ProfileChange({ backend, folders, onError }: Props) {
           </div>
           {uidRoot.trim() !== "" && <p class="muted small">A new UID root is a study setting (Settings), not part of the profile approved here.</p>}
           {approved && (
-            <p class="ok" data-testid="approve-done">
+            <p class="banner ok" role="status" data-testid="approve-done">
               Approved for study {approved.study}: {approved.profile} (linkage {approved.record.linkage}).
             </p>
           )}
