@@ -5,6 +5,7 @@
 mod support;
 
 mod archive_view;
+mod compare;
 mod compressed;
 mod config;
 mod ctp;

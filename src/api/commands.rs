@@ -22,6 +22,8 @@ use super::host::Host;
 pub mod types {
     pub use crate::api::archive_view::{Gaps, SessionPage, SessionQuery};
     pub use crate::api::certificate::PinnedCertificate;
+    pub use crate::api::compare::approve::{ApproveOutcome, ApproveRequest};
+    pub use crate::api::compare::{CompareReport, CompareRequest};
     pub use crate::api::config::{Approval, StudyChoice, StudySetup};
     pub use crate::api::deid::{InspectReport, ProfileInfo};
     pub use crate::api::dto::{InstanceRow, StudyOverview};
@@ -44,6 +46,7 @@ pub mod types {
     pub use crate::archive::spec::ConnectionReport;
     pub use crate::archive::tls::Presented;
     pub use crate::archive::Quality;
+    pub use crate::catalog::approvals::ApprovalRecord;
     pub use crate::catalog::quarantine::QuarantineRow;
     pub use crate::catalog::SkippedPage;
     pub use crate::pixels::ocr::Region;
@@ -104,13 +107,39 @@ macro_rules! deposit_commands {
             fn choose_study(host, name: Option<String>) -> $crate::api::commands::types::StudySetup {
                 host.choose_study(name)
             }
-            /// Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
+            /// Approves a profile for the study (pins its name and SHA-256 in deposit.toml). A change
+            /// after deliveries is refused here (`profile.linkage_unchecked`): it goes through
+            /// `approve_profile_checked` with sample data.
             fn approve_profile(host, profile: String) -> $crate::api::commands::types::Approval {
-                host.reach_profile(Some(&profile))?;
-                let approval =
-                    $crate::api::resolve::approve(&host.settings(), &profile, $crate::api::unix_now());
-                host.reopen();
-                approval
+                let request = $crate::api::commands::types::ApproveRequest {
+                    profile,
+                    ..Default::default()
+                };
+                $crate::api::compare::approve_for(host, &request, None).map(|o| o.approval)
+            }
+            /// Runs the profile in force (OLD) and a proposed one (NEW) on sample data in memory and
+            /// reports what NEW does differently, attribute by attribute (no values), and whether
+            /// linkage with the delivered studies is kept.
+            fn profile_compare(
+                host,
+                request: $crate::api::commands::types::CompareRequest,
+                study: Option<String>,
+            ) -> $crate::api::commands::types::CompareReport {
+                $crate::api::compare::compare_for(host, &request, study)
+            }
+            /// Approves a profile for the study after the linkage check (a change after deliveries
+            /// needs a sample; a break needs an acknowledgement with a reason and an approver),
+            /// and records the approval.
+            fn approve_profile_checked(
+                host,
+                request: $crate::api::commands::types::ApproveRequest,
+                study: Option<String>,
+            ) -> $crate::api::commands::types::ApproveOutcome {
+                $crate::api::compare::approve_for(host, &request, study)
+            }
+            /// The recorded profile approvals of the study, newest first.
+            fn profile_approvals(host, study: Option<String>) -> Vec<$crate::api::commands::types::ApprovalRecord> {
+                $crate::api::compare::approvals_for(host, study)
             }
             /// Text regions the detector finds on a frame that the drawn rectangles do not cover yet.
             fn suggest_regions(

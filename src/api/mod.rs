@@ -7,6 +7,7 @@
 pub mod archive_view;
 pub mod certificate;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod deid;
 pub mod dto;

@@ -270,8 +270,10 @@ pub fn send_with(
     };
     // 1. de-identify into the outbox in parallel (memory: one file per worker), grouped by
     //    new study; quarantine records are written here, on the calling thread
-    type Ready = ((String, String), Item);
+    type Ready = ((String, String), Item, Option<i64>);
     let mut by_study: BTreeMap<(String, String), Vec<Item>> = BTreeMap::new();
+    // the date shift of each new study (its first file's), for the audit record
+    let mut shifts: BTreeMap<String, Option<i64>> = BTreeMap::new();
     let total = files.len() as u64;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = rayon::ThreadPoolBuilder::new()
@@ -296,7 +298,7 @@ pub fn send_with(
                             size: p.bytes.len() as u64,
                             md5: archive::md5_hex(&p.bytes),
                         };
-                        Ok(((p.subject, p.study_uid), item))
+                        Ok(((p.subject, p.study_uid), item, p.date_shift_days))
                     });
                     let _ = tx.send((f.clone(), r));
                 })
@@ -304,7 +306,10 @@ pub fn send_with(
         });
         for (path, r) in rx.iter() {
             match r {
-                Ok((key, item)) => by_study.entry(key).or_default().push(item),
+                Ok((key, item, shift)) => {
+                    shifts.entry(key.1.clone()).or_insert(shift);
+                    by_study.entry(key).or_default().push(item)
+                }
                 Err(NotPrepared::Quarantined { sop, quarantine }) => {
                     match hold(&path, sop.as_deref(), &quarantine) {
                         Ok(()) => summary.quarantined += 1,
@@ -411,6 +416,9 @@ pub fn send_with(
             subject,
         };
         let sid = q.add_study(job, &study_uid, &labels, now()).map_err(qerr)?;
+        if let Some(shift) = shifts.get(&study_uid) {
+            q.set_date_shift(sid, *shift).map_err(qerr)?;
+        }
         for (seq, piece) in queue::split_pieces(items, |i| i.size)
             .into_iter()
             .enumerate()

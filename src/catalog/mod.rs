@@ -4,6 +4,7 @@
 //! migrations) the queue and quarantine. WAL mode, owner-only file, schema migrations from
 //! version 1. Original identities live here, on this machine, and nowhere else.
 
+pub mod approvals;
 mod browse;
 pub mod ctp_integers;
 pub mod quarantine;

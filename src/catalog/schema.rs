@@ -149,4 +149,24 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE quarantine ADD COLUMN decided_at INTEGER;
     "#,
+    // 9: profile approvals — every `profile approve` with who approved, the profile replaced,
+    // the linkage check's verdict and counts, and the acknowledgement of a linkage break.
+    // `approver` and `reason` are typed by staff (local only, never sent).
+    r#"
+    CREATE TABLE profile_approvals (
+        id              INTEGER PRIMARY KEY,
+        study           TEXT NOT NULL,
+        profile         TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        previous        TEXT,
+        previous_sha256 TEXT,
+        approver        TEXT NOT NULL,
+        approved_at     INTEGER NOT NULL,
+        linkage         TEXT NOT NULL
+                        CHECK (linkage IN ('first','unchanged','no_deliveries','kept','broken')),
+        acknowledged    TEXT,
+        counts          TEXT
+    );
+    CREATE INDEX profile_approvals_study ON profile_approvals(study);
+    "#,
 ];

@@ -216,14 +216,20 @@ pub enum Command {
         #[arg(long)]
         no_mask: bool,
     },
-    /// Profiles: list, show NAME, check FILE, approve NAME.
+    /// Profiles: list, show NAME, check FILE, compare OLD NEW --sample PATH, approve NAME,
+    /// approvals.
     Profile {
         /// What to do (default: list).
         #[arg(value_name = "ACTION")]
         action: Option<String>,
-        /// Profile name or file.
+        /// Profile name or file (compare: OLD; `approved` is the study's approved profile).
         #[arg(value_name = "NAME|FILE")]
         name: Option<String>,
+        /// compare: the proposed profile (NEW).
+        #[arg(value_name = "NEW")]
+        new: Option<String>,
+        #[command(flatten)]
+        check: ProfileCheck,
     },
     /// Store the secret for a destination in the OS keyring.
     Login {
@@ -448,4 +454,37 @@ pub struct ReceiveFlags {
         hide = true
     )]
     pub resume_every: u64,
+}
+
+/// The profile change check (`profile compare`) and the approval with its linkage check.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ProfileCheck {
+    /// compare, approve: sample DICOM files or folders to run both profiles on (in memory).
+    #[arg(long, value_name = "PATH")]
+    pub sample: Vec<PathBuf>,
+    /// compare, approve: at most N files per series of the sample (a deterministic pick).
+    #[arg(long, value_name = "N")]
+    pub per_series: Option<u32>,
+    /// compare, approve: seed of the per-series pick (default 0).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// compare: NEW's UID root (default: the one in force).
+    #[arg(long, value_name = "ROOT")]
+    pub new_uid_root: Option<String>,
+    /// compare: NEW's lookup table (default: the one in force).
+    #[arg(long, value_name = "FILE")]
+    pub new_lookup: Option<PathBuf>,
+    /// compare: NEW's pixel-mask library (default: the one in force).
+    #[arg(long, value_name = "FILE")]
+    pub new_masks: Option<PathBuf>,
+    /// compare: NEW's site key file (32 bytes, as site.key; default: this data home's).
+    #[arg(long, value_name = "FILE")]
+    pub new_site_key: Option<PathBuf>,
+    /// approve: who approves (recorded with the approval).
+    #[arg(long, value_name = "NAME")]
+    pub approver: Option<String>,
+    /// approve: accept a change that breaks linkage with delivered studies, for this reason
+    /// (recorded with the approval).
+    #[arg(long, value_name = "REASON")]
+    pub ack_linkage_break: Option<String>,
 }

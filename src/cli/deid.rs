@@ -7,7 +7,6 @@ use super::args::Common;
 use super::progress::Bar;
 use super::{print_json, EXIT_FAILED, EXIT_OK};
 use crate::api::deid::{self as api_deid, DeidOptions};
-use crate::api::unix_now;
 use crate::error::ApiError;
 
 fn bad_usage(message: String) -> ApiError {
@@ -234,17 +233,6 @@ pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Res
                 println!("actions: {}", counts.join(" "));
             }
         }
-        ("approve", Some(n)) => {
-            let a = crate::api::resolve::approve(&common.resolved.overrides, n, unix_now())?;
-            if common.json {
-                print_json(&a)?;
-            } else if !common.quiet {
-                println!(
-                    "Approved for study '{}': {} (sha256 {})\nRecorded in {}. From now on this study runs only this exact profile.",
-                    a.study, a.profile, a.sha256, a.config
-                );
-            }
-        }
         ("approve", None) => {
             return Err(bad_usage(
                 "name the profile to approve: deposit profile approve NAME|FILE [--study S]".into(),
@@ -252,7 +240,7 @@ pub fn profile(common: &Common, action: Option<&str>, name: Option<&str>) -> Res
         }
         (other, _) => {
             return Err(bad_usage(format!(
-                "'deposit profile {other}' is not a profile action (list, show, check, approve)"
+                "'deposit profile {other}' is not a profile action (list, show, check, compare, approve, approvals)"
             )))
         }
     }

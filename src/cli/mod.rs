@@ -5,6 +5,7 @@
 
 mod archive;
 pub mod args;
+mod compare;
 mod deid;
 mod destination;
 mod login;
@@ -120,9 +121,17 @@ fn run(mut cli: Cli) -> Result<u8, ApiError> {
             Some(n) => deid::sample(&cli.common, &file, n, seed),
             None => deid::inspect(&cli.common, &file),
         },
-        Command::Profile { action, name } => {
-            deid::profile(&cli.common, action.as_deref(), name.as_deref())
-        }
+        Command::Profile {
+            action,
+            name,
+            new,
+            check,
+        } => match action.as_deref() {
+            Some("compare") => compare::compare(&cli.common, name, new, &check),
+            Some("approve") if name.is_some() => compare::approve(&cli.common, name, &check),
+            Some("approvals") => compare::approvals(&cli.common),
+            _ => deid::profile(&cli.common, action.as_deref(), name.as_deref()),
+        },
         Command::Quarantine {
             action,
             id,

@@ -80,6 +80,7 @@ pub struct Output {
     deidentified: Box<Deidentified>,
     pixels: Pixels,
     sop: Option<String>,
+    date_shift_days: Option<i64>,
 }
 
 /// One file de-identified into memory, as the queue needs it (new identifiers only).
@@ -97,6 +98,10 @@ pub struct Prepared {
     pub sop_uid: String,
     /// Where `deid --out` puts it (new identifiers only).
     pub relative_path: PathBuf,
+    /// Days the dates moved (output − input, of the first of Study, Series, Acquisition and
+    /// Content Date both hold); `None` when the output keeps no such date. Recorded in the
+    /// audit record so that a later profile change can be checked for linkage.
+    pub date_shift_days: Option<i64>,
 }
 
 /// Before/after of one input (`inspect`): every decision with its values.
@@ -272,6 +277,7 @@ impl Pipeline {
         };
         // the identifying values of the source, for the residual gate after de-identification
         let needles = residual::Needles::collect(&obj, &self.retained);
+        let days_in = first_dates(&obj);
         let masked = gate::gate(&mut obj, &self.pixels).map_err(hold)?;
         if let Some(m) = &masked {
             ts = m.transfer_syntax.clone();
@@ -337,10 +343,12 @@ impl Pipeline {
             p if d.dataset.remove_element(PIXEL_DATA) => p,
             _ => Pixels::InObject,
         };
+        let date_shift_days = shift(days_in, first_dates(&d.dataset));
         Ok(Output {
             deidentified: Box::new(d),
             pixels,
             sop,
+            date_shift_days,
         })
     }
 }
@@ -382,6 +390,7 @@ impl Output {
         let sop_uid = file.trim_end_matches(".dcm").to_string();
         let (subject, study_uid) = (subject.clone(), study_uid.clone());
         let relative_path = d.relative_path.clone();
+        let date_shift_days = self.date_shift_days;
         let (mut bytes, pixels) = self.encode().map_err(|_| held())?;
         sink::append_pixels(&mut bytes, pixels).map_err(|_| held())?;
         Ok(Prepared {
@@ -391,6 +400,7 @@ impl Output {
             scan,
             sop_uid,
             relative_path,
+            date_shift_days,
         })
     }
 }
@@ -416,6 +426,54 @@ fn compressed(
         }
     };
     Ok((obj, Pixels::InObject))
+}
+
+const DATES: [dicom_core::Tag; 4] = [
+    dicom_dictionary_std::tags::STUDY_DATE,
+    dicom_dictionary_std::tags::SERIES_DATE,
+    dicom_dictionary_std::tags::ACQUISITION_DATE,
+    dicom_dictionary_std::tags::CONTENT_DATE,
+];
+
+/// One DA value as a day number (`None` when absent or not a valid date).
+fn day(ds: &dicom_object::InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
+    let v = ds.get(tag)?.to_str().ok()?;
+    let v = v.trim_matches(['\0', ' ']);
+    // a dummy date (action D) is not a shifted one
+    if v.len() != 8
+        || !v.bytes().all(|b| b.is_ascii_digit())
+        || Some(v) == crate::deid::action::dummy_text(dicom_core::VR::DA)
+    {
+        return None;
+    }
+    let (y, m, d) = (v.get(0..4)?, v.get(4..6)?, v.get(6..8)?);
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    if !(1..=12).contains(&m) || d == 0 || d > crate::calendar::days_in_month(y, m) {
+        return None;
+    }
+    Some(crate::calendar::days_from_civil(y, m, d))
+}
+
+/// The day numbers of the dates a date shift is measured on.
+fn first_dates(ds: &dicom_object::InMemDicomObject) -> [Option<i64>; 4] {
+    DATES.map(|t| day(ds, t))
+}
+
+/// The shift (output − input) of the first date both hold.
+fn shift(input: [Option<i64>; 4], output: [Option<i64>; 4]) -> Option<i64> {
+    input
+        .iter()
+        .zip(output.iter())
+        .find_map(|(i, o)| Some((*o)? - (*i)?))
+}
+
+/// The date shift in days between an input data set and its de-identified output (see
+/// [`Prepared::date_shift_days`]).
+pub fn date_shift(
+    input: &dicom_object::InMemDicomObject,
+    output: &dicom_object::InMemDicomObject,
+) -> Option<i64> {
+    shift(first_dates(input), first_dates(output))
 }
 
 /// Scan label inside a session: the series number, else digits of the new Series UID.

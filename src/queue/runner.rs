@@ -944,7 +944,8 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
             .filter(|p| p.state == State::Acknowledged)
             .map(|p| p.state_at)
             .max();
-        Ok(serde_json::json!({
+        let (study_uid, shift) = self.q.linkage(study.id)?;
+        let mut record = serde_json::json!({
             "destination": self.dest.describe(),
             "profile": {"name": pname, "sha256": psha},
             "labels": study.labels,
@@ -965,8 +966,12 @@ impl<P: FnMut(RunProgress)> Run<'_, P> {
                 "result": if v.ok() { "ok" } else { "failed" },
                 "problems": v.problems.iter().take(20).collect::<Vec<_>>(),
             },
-        })
-        .to_string())
+            "study_uid": study_uid,
+        });
+        if let (Some(shift), Some(m)) = (shift, record.as_object_mut()) {
+            m.insert("date_shift_days".into(), serde_json::json!(shift));
+        }
+        Ok(record.to_string())
     }
 }
 
@@ -1068,6 +1073,10 @@ mod tests {
         ] {
             assert!(!a[k].is_null(), "{k}: {a}");
         }
+        // what a later linkage check compares with: the de-identified study UID; no date shift
+        // was recorded for this study, so none is claimed
+        assert_eq!(a["study_uid"], "2.25.1");
+        assert!(a.get("date_shift_days").is_none(), "{a}");
         // a second run does nothing
         let r2 = run_job(c, job, &dest, &fast(), &|| 7, |_| {}).expect("run again");
         assert_eq!((r2.sent, r2.already_present), (0, 0));
@@ -1251,6 +1260,27 @@ mod tests {
         let r = run_job(c, job, &dest, &fast(), &|| 3, |_| {}).expect("run");
         assert_eq!((r.sent, r.verified, r.paused), (4, 4, 0), "{r:?}");
         assert_eq!(c.list_jobs().expect("list")[0].state, "done");
+    }
+
+    #[test]
+    fn the_audit_record_carries_the_recorded_date_shift() {
+        for (shift, expected) in [
+            (Some(-42), serde_json::json!(-42)),
+            (None, serde_json::Value::Null),
+        ] {
+            let (d, cat, job, study, _, _) = setup(2);
+            let c = &QueueStore::open(cat.conn()).expect("queue");
+            c.set_date_shift(study, shift).expect("shift");
+            let dest = FolderArchive::new(d.path().join("archive"));
+            run_job(c, job, &dest, &fast(), &|| 6, |_| {}).expect("run");
+            let view = &c.list_jobs().expect("list")[0].studies[0];
+            let a = view.audit.as_ref().expect("audit");
+            assert_eq!(a.get("date_shift_days"), Some(&expected), "{a}");
+            let delivered = c.delivered_studies().expect("delivered");
+            assert_eq!(delivered.len(), 1);
+            assert_eq!(delivered[0].study_uid, "2.25.1");
+            assert_eq!(delivered[0].profile_sha256, "abc");
+        }
     }
 
     #[test]

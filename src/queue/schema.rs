@@ -103,6 +103,18 @@ pub const STEPS: &[Step] = &[
     ) WITHOUT ROWID;
     "#,
     },
+    // what links a delivered study to later deliveries of the same subject: the date shift its
+    // files got (NULL: no date kept to measure it on), for the audit record and the linkage
+    // check of a profile change
+    Step {
+        creates: "study_linkage",
+        sql: r#"
+    CREATE TABLE study_linkage (
+        study_ref       INTEGER PRIMARY KEY REFERENCES job_studies(id),
+        date_shift_days INTEGER
+    );
+    "#,
+    },
 ];
 
 fn has_table(c: &Connection, name: &str) -> Result<bool, rusqlite::Error> {

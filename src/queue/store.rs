@@ -45,6 +45,19 @@ pub struct StoredPiece {
     pub items: Vec<Item>,
 }
 
+/// A verified study, as the linkage check reads it.
+#[derive(Debug, Clone)]
+pub struct DeliveredStudy {
+    /// De-identified Study Instance UID (the study key).
+    pub study_uid: String,
+    /// Subject label delivered.
+    pub subject: String,
+    /// SHA-256 of the job's profile.
+    pub profile_sha256: String,
+    /// The audit record.
+    pub audit: Option<serde_json::Value>,
+}
+
 /// One job for listings: its studies with states, audit records and problems.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Serialize)]
@@ -185,6 +198,41 @@ impl<'c> QueueStore<'c> {
             |r| r.get(0),
         )
         .map_err(sql("add study"))
+    }
+
+    /// Records the date shift a study's files got (`None`: no date kept to measure it on).
+    pub fn set_date_shift(&self, study: i64, days: Option<i64>) -> Result<(), QueueError> {
+        self.c
+            .execute(
+                "INSERT INTO study_linkage(study_ref, date_shift_days) VALUES (?1, ?2)
+                 ON CONFLICT(study_ref) DO UPDATE SET date_shift_days=excluded.date_shift_days",
+                params![study, days],
+            )
+            .map_err(sql("record the date shift"))?;
+        Ok(())
+    }
+
+    /// A study's key (its de-identified Study Instance UID) and, when recorded, its date shift
+    /// (`Some(None)`: recorded as "no date kept").
+    pub fn linkage(&self, study: i64) -> Result<(String, Option<Option<i64>>), QueueError> {
+        let key: String = self
+            .c
+            .query_row(
+                "SELECT study_key FROM job_studies WHERE id=?1",
+                [study],
+                |r| r.get(0),
+            )
+            .map_err(sql("read the study key"))?;
+        let shift: Option<Option<i64>> = self
+            .c
+            .query_row(
+                "SELECT date_shift_days FROM study_linkage WHERE study_ref=?1",
+                [study],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("read the date shift"))?;
+        Ok((key, shift))
     }
 
     /// Adds a prepared piece to a study.
@@ -426,6 +474,35 @@ impl<'c> QueueStore<'c> {
         })
         .optional()
         .map_err(sql("read job"))
+    }
+
+    /// Every verified study of every job, oldest first: its de-identified Study Instance UID
+    /// (the study key), subject label, the job's profile SHA-256 and its audit record (the
+    /// linkage check compares a proposed profile with these).
+    pub fn delivered_studies(&self) -> Result<Vec<DeliveredStudy>, QueueError> {
+        let mut st = self
+            .c
+            .prepare(
+                "SELECT s.study_key, s.subject, j.profile_sha256, s.audit
+                 FROM job_studies s JOIN jobs j ON s.job_ref=j.id
+                 WHERE s.state='verified' ORDER BY s.id",
+            )
+            .map_err(sql("list delivered studies"))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(DeliveredStudy {
+                    study_uid: r.get(0)?,
+                    subject: r.get(1)?,
+                    profile_sha256: r.get(2)?,
+                    audit: r
+                        .get::<_, Option<String>>(3)?
+                        .and_then(|a| serde_json::from_str(&a).ok()),
+                })
+            })
+            .map_err(sql("list delivered studies"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql("list delivered studies"))?;
+        Ok(rows)
     }
 
     /// Every job, newest first.

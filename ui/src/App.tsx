@@ -17,6 +17,7 @@ import type {
 import { plural } from "./lib/format";
 import { Archive } from "./screens/Archive";
 import { History } from "./screens/History";
+import { ProfileChange } from "./screens/ProfileChange";
 import { Inspect } from "./screens/Inspect";
 import { Quarantine } from "./screens/Quarantine";
 import { Receiver } from "./screens/Receiver";
@@ -36,6 +37,7 @@ export type Screen =
   | "quarantine"
   | "receiver"
   | "review"
+  | "profile-change"
   | "settings";
 
 export type ScanState =
@@ -269,6 +271,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
     { screen: "archive", label: "Archive", hint: "What it holds, who is missing" },
     { screen: "quarantine", label: "Quarantine", hint: "Set aside, with reasons" },
     { screen: "review", label: "Review", hint: "Random sample, sign-off" },
+    { screen: "profile-change", label: "Profile change", hint: "Check before approval" },
     { screen: "receiver", label: "Receiver", hint: "From a scanner or PACS" },
     { screen: "settings", label: "Settings", hint: "Destinations, limits" },
   ];
@@ -409,6 +412,7 @@ export function App({ backend, onLogout }: { backend: Backend; onLogout?: () => 
           <Archive backend={backend} destinations={destinations} lookup={settings.lookup} onError={setError} />
         )}
         {screen === "review" && <Review backend={backend} folders={folders} onError={setError} />}
+        {screen === "profile-change" && <ProfileChange backend={backend} folders={folders} onError={setError} />}
         {screen === "settings" && (
           <Settings backend={backend} onError={setError} onChanged={() => void loadProfiles()} />
         )}

@@ -123,11 +123,50 @@ async chooseStudy(name: string | null) : Promise<Result<StudySetup, ApiError>> {
 }
 },
 /**
- * Approves a profile for the study (pins its name and SHA-256 in deposit.toml).
+ * Approves a profile for the study (pins its name and SHA-256 in deposit.toml). A change
+ * after deliveries is refused here (`profile.linkage_unchecked`): it goes through
+ * `approve_profile_checked` with sample data.
  */
 async approveProfile(profile: string) : Promise<Result<Approval, ApiError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("approve_profile", { profile }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Runs the profile in force (OLD) and a proposed one (NEW) on sample data in memory and
+ * reports what NEW does differently, attribute by attribute (no values), and whether
+ * linkage with the delivered studies is kept.
+ */
+async profileCompare(request: CompareRequest, study: string | null) : Promise<Result<CompareReport, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("profile_compare", { request, study }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Approves a profile for the study after the linkage check (a change after deliveries
+ * needs a sample; a break needs an acknowledgement with a reason and an approver),
+ * and records the approval.
+ */
+async approveProfileChecked(request: ApproveRequest, study: string | null) : Promise<Result<ApproveOutcome, ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("approve_profile_checked", { request, study }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The recorded profile approvals of the study, newest first.
+ */
+async profileApprovals(study: string | null) : Promise<Result<ApprovalRecord[], ApiError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("profile_approvals", { study }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -703,6 +742,154 @@ approved_at: string;
  */
 config: string }
 /**
+ * One recorded approval.
+ */
+export type ApprovalRecord = { 
+/**
+ * Row id (0 before it is stored).
+ */
+id: number; 
+/**
+ * The study.
+ */
+study: string; 
+/**
+ * Profile approved (shipped name or absolute file path).
+ */
+profile: string; 
+/**
+ * Its SHA-256.
+ */
+sha256: string; 
+/**
+ * The profile it replaced, if any.
+ */
+previous: string | null; 
+/**
+ * Its SHA-256.
+ */
+previous_sha256: string | null; 
+/**
+ * Who approved (as typed; local only).
+ */
+approver: string; 
+/**
+ * When (Unix seconds).
+ */
+approved_at: number; 
+/**
+ * `first` (no profile before), `unchanged` (same SHA-256), `no_deliveries` (nothing
+ * delivered under the previous one), `kept` or `broken` (the linkage check's verdict).
+ */
+linkage: string; 
+/**
+ * The reason given to acknowledge a linkage break (local only).
+ */
+acknowledged: string | null; 
+/**
+ * The linkage check's counts (JSON; no values).
+ */
+counts: string | null }
+/**
+ * What an approval did.
+ */
+export type ApproveOutcome = 
+/**
+ * The approval pinned in the configuration (its fields at the top level, so that
+ * `profile approve --json` keeps its shape).
+ */
+({ 
+/**
+ * The study.
+ */
+study: string; 
+/**
+ * Shipped profile name or absolute file path.
+ */
+profile: string; 
+/**
+ * SHA-256 of the approved canonical form.
+ */
+sha256: string; 
+/**
+ * When (UTC).
+ */
+approved_at: string; 
+/**
+ * The configuration file it is recorded in.
+ */
+config: string }) & { 
+/**
+ * The record kept in the data home.
+ */
+record: ApprovalRecord; 
+/**
+ * The linkage check, when one ran.
+ */
+check: CompareReport | null }
+/**
+ * An approval as a front door asks for it.
+ */
+export type ApproveRequest = { 
+/**
+ * The profile to approve (shipped name or file, CTP scripts included).
+ */
+profile: string; 
+/**
+ * Who approves (recorded; required to acknowledge a linkage break).
+ */
+approver: string | null; 
+/**
+ * Sample data for the linkage check (needed when the study has deliveries under the
+ * profile being replaced).
+ */
+sample: string[]; 
+/**
+ * At most this many files per series of the sample.
+ */
+per_series: number | null; 
+/**
+ * Seed of the per-series pick.
+ */
+seed: number | null; 
+/**
+ * The reason a linkage break is accepted; without it a break is refused.
+ */
+ack_linkage_break: string | null }
+/**
+ * One attribute that NEW treats differently from OLD, over the sample.
+ */
+export type AttributeDiff = { 
+/**
+ * Tag path (`(0008,1115)/(0020,000E)` for nested; items merged).
+ */
+path: string; 
+/**
+ * The last tag, `(gggg,eeee)`.
+ */
+tag: string; 
+/**
+ * Keywords along the path.
+ */
+keyword: string; 
+/**
+ * What OLD does with it: kept, removed, emptied, added, remapped (UID), shifted (date),
+ * hashed (pseudonym), replaced, absent.
+ */
+old: string; 
+/**
+ * What NEW does with it (same words).
+ */
+new: string; 
+/**
+ * Whether both outputs hold equal values (`None`: one of them has none).
+ */
+values_equal: boolean | null; 
+/**
+ * Files where this difference occurs.
+ */
+files: number }
+/**
  * The audit record of one study, for people.
  */
 export type AuditSummary = { 
@@ -734,6 +921,91 @@ pieces: number;
  * Outbox files removed (not needed by any other job).
  */
 outbox_files_removed: number }
+/**
+ * The result of a profile change check.
+ */
+export type CompareReport = { 
+/**
+ * The profile in force.
+ */
+old: ProfileId; 
+/**
+ * The profile proposed.
+ */
+new: ProfileId; 
+/**
+ * What else differs for NEW (UID root, lookup table, masks, site key), in words.
+ */
+settings: string[]; 
+/**
+ * Files compared.
+ */
+files: number; 
+/**
+ * Files found under the sample (before the per-series pick).
+ */
+found: number; 
+/**
+ * Paths under the sample that could not be read at all.
+ */
+unreadable: number; 
+/**
+ * Nothing differs.
+ */
+same: boolean; 
+/**
+ * Attributes treated differently, most files first.
+ */
+attributes: AttributeDiff[]; 
+/**
+ * Files one side holds and the other passes.
+ */
+holds: HoldDiff[]; 
+/**
+ * The linkage check.
+ */
+linkage: Linkage }
+/**
+ * What to compare, as a front door asks for it. Paths are as the person gave them.
+ */
+export type CompareRequest = { 
+/**
+ * The profile in force: `approved` (the study's approved one), a shipped name or a file
+ * (profile or CTP script).
+ */
+old: string; 
+/**
+ * The profile proposed (same forms; `approved` too).
+ */
+new: string; 
+/**
+ * Files or folders of sample DICOM data.
+ */
+sample: string[]; 
+/**
+ * Compare at most this many files per series (a deterministic pick); `None`: every file.
+ */
+per_series: number | null; 
+/**
+ * Seed of the per-series pick (default 0).
+ */
+seed: number | null; 
+/**
+ * UID root for NEW (default: OLD's, the study's).
+ */
+new_uid_root: string | null; 
+/**
+ * Lookup table for NEW (default: OLD's, the study's).
+ */
+new_lookup: string | null; 
+/**
+ * Pixel-mask library for NEW (default: OLD's, the study's).
+ */
+new_masks: string | null; 
+/**
+ * A site key file (32 bytes, as `site.key`) for NEW (default: this data home's).
+ */
+new_site_key: string | null }
 /**
  * What a connection test found.
  */
@@ -1000,6 +1272,22 @@ sessions_checked: number;
  */
 mismatches: CountMismatch[] }
 /**
+ * Files one side holds (or leaves out) and the other passes.
+ */
+export type HoldDiff = { 
+/**
+ * OLD's outcome: `passes`, `held: CODE`, `left out`, `not a patient object`.
+ */
+old: string; 
+/**
+ * NEW's outcome.
+ */
+new: string; 
+/**
+ * Files.
+ */
+files: number }
+/**
  * Quarantine verdict shown by inspect (no missing key: that stays in the quarantine store).
  */
 export type InspectQuarantine = { 
@@ -1140,6 +1428,55 @@ export type Level =
  * One scan of the session.
  */
 "scan"
+/**
+ * Whether the same inputs keep the same pseudonyms, UIDs and date shifts.
+ */
+export type Linkage = { 
+/**
+ * `kept` or `broken`.
+ */
+verdict: string; 
+/**
+ * The verdict in words (counts only, no values).
+ */
+message: string; 
+/**
+ * Inputs both sides prepared (what the check covers).
+ */
+checked: number; 
+/**
+ * Of those, inputs whose study was found among the delivered studies (compared with the
+ * delivery's record; the others with OLD's output).
+ */
+delivered_inputs: number; 
+/**
+ * Subjects whose pseudonym (subject label, Patient ID) would change.
+ */
+subjects: number; 
+/**
+ * Studies whose Study Instance UID would change.
+ */
+studies: number; 
+/**
+ * Series whose Series Instance UID would change.
+ */
+series: number; 
+/**
+ * Files whose SOP Instance UID would change.
+ */
+instances: number; 
+/**
+ * Subjects whose date shift would change.
+ */
+date_shifts: number; 
+/**
+ * Delivered studies affected by any of these.
+ */
+delivered_studies: number; 
+/**
+ * Which linking attributes change (keywords).
+ */
+attributes: string[] }
 /**
  * What `login` did.
  */

@@ -32,6 +32,8 @@ export type ErrorCode =
   | "cli.stdout"
   | "cli.uid_root"
   | "cli.usage"
+  | "compare.no_approval"
+  | "compare.site_key"
   | "config.choose_study"
   | "config.invalid"
   | "config.missing"
@@ -103,6 +105,10 @@ export type ErrorCode =
   | "pixels.undecodable"
   | "pixels.unreadable"
   | "pixels.unsupported"
+  | "profile.ack_reason_missing"
+  | "profile.approver_missing"
+  | "profile.linkage_break"
+  | "profile.linkage_unchecked"
   | "profile.not_approved"
   | "proxy.bad_setting"
   | "proxy.refused"
@@ -207,6 +213,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "cli.stdout",
   "cli.uid_root",
   "cli.usage",
+  "compare.no_approval",
+  "compare.site_key",
   "config.choose_study",
   "config.invalid",
   "config.missing",
@@ -278,6 +286,10 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "pixels.undecodable",
   "pixels.unreadable",
   "pixels.unsupported",
+  "profile.ack_reason_missing",
+  "profile.approver_missing",
+  "profile.linkage_break",
+  "profile.linkage_unchecked",
   "profile.not_approved",
   "proxy.bad_setting",
   "proxy.refused",
