@@ -350,6 +350,19 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
     assert!(hist.contains("SUBJ01") && hist.contains("SUBJ04"), "{hist}");
     click(&c, "show-audit").await;
     wait_for(&c, "[data-testid=audit-record]").await;
+    // the record in words, with the local time's offset
+    wait_text(&c, "[data-testid=audit-headline]", "verified:").await;
+    let headline = c
+        .find(Locator::Css("[data-testid=audit-headline]"))
+        .await
+        .expect("headline")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        headline.starts_with("Sent ") && headline.contains("UTC"),
+        "{headline}"
+    );
     let history_shot = shot(&c, "08-history").await;
 
     // Quarantine: the MR for pixel review, the third CT for its missing lookup entry; add the
@@ -569,6 +582,41 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
     assert_eq!(got.len(), 1, "{got:?}");
     let archive_shot = shot(&c, "12a-archive").await;
 
+    // Profile change: the shipped basic profile against the longitudinal one on the same
+    // folder, in memory: what changes, attribute by attribute, and the linkage verdict.
+    click(&c, "nav-profile-change").await;
+    let old_box = c
+        .find(Locator::Css("[data-testid=compare-old]"))
+        .await
+        .expect("old profile");
+    old_box.clear().await.expect("clear");
+    old_box.send_keys("ps3.15-basic").await.expect("type old");
+    type_into(&c, "compare-new", "research-longitudinal").await;
+    let sample_box = c
+        .find(Locator::Css("[data-testid=compare-sample]"))
+        .await
+        .expect("sample");
+    sample_box.clear().await.expect("clear sample");
+    sample_box
+        .send_keys(&input.path().display().to_string())
+        .await
+        .expect("type sample");
+    click(&c, "compare-run").await;
+    wait_text(&c, "[data-testid=compare-linkage]", "linkage").await;
+    assert!(count(&c, "[data-testid=compare-attribute]").await > 0);
+    let compare_text = c
+        .find(Locator::Css("[data-testid=compare-report]"))
+        .await
+        .expect("report")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !compare_text.contains("CompressedSamples") && !compare_text.contains(&us_name),
+        "no value in the comparison: {compare_text}"
+    );
+    let compare_shot = shot(&c, "12b-profile-change").await;
+
     // Receiver: listen, take an image from dcmtk's storescu, see it counted, stop.
     let Some(storescu) = on_path("storescu") else {
         return missing("storescu is not installed (apt-get install dcmtk)");
@@ -628,6 +676,7 @@ async fn folder_in_inspect_send_verify_quarantine_release() {
             (&receiver_shot, "receiver"),
             (&review_shot, "review"),
             (&archive_shot, "archive"),
+            (&compare_shot, "profile-change"),
         ] {
             std::fs::copy(shot, docs.join(format!("{name}.png"))).expect("copy");
         }
