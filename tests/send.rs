@@ -318,3 +318,50 @@ fn the_data_home_is_owner_only() {
         assert!(home.join(sub).exists(), "{sub}");
     }
 }
+
+/// With several studies configured, a send records the study it was for (the window's study
+/// picker and `--study` both end here): the queue listing and the report show it.
+#[test]
+fn a_send_records_the_study_it_was_for() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let corpus = tmp.path().join("incoming");
+    let home = tmp.path().join("home");
+    let cfg = deposit_synth::Config {
+        patients: 1,
+        ct_slices: 2,
+        rows: 32,
+        cols: 32,
+        ..Default::default()
+    };
+    deposit_synth::generate(&corpus, &cfg).expect("generate corpus");
+    let config = tmp.path().join("deposit.toml");
+    let (heart, brain) = (tmp.path().join("heart"), tmp.path().join("brain"));
+    std::fs::write(
+        &config,
+        format!(
+            "[studies.heart]\ndestination = \"folder:{}\"\nproject = \"HEART\"\n\n\
+             [studies.brain]\ndestination = \"folder:{}\"\nproject = \"BRAIN\"\n",
+            heart.display(),
+            brain.display()
+        ),
+    )
+    .expect("config");
+    let (c, corpus) = (config.display().to_string(), corpus.display().to_string());
+    let (code, v, err) = deposit(
+        &home,
+        &[
+            "send", &corpus, "--config", &c, "--study", "heart", "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{v} {err}");
+    assert!(
+        heart.join("HEART").is_dir(),
+        "sent to the study's destination"
+    );
+    assert!(!brain.exists());
+    let (_, q, _) = deposit(&home, &["queue", "list", "--config", &c, "--json"]);
+    assert_eq!(q["jobs"][0]["study"], "heart", "{q}");
+    // with two studies and none named, a send is refused (which study would it be?)
+    let (code, v, _) = deposit(&home, &["send", &corpus, "--config", &c, "--json"]);
+    assert_eq!(code, 2, "{v}");
+}

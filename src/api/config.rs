@@ -134,6 +134,8 @@ pub fn not_approved(p: &Profile, pin: &Approval, asked: Option<&str>) -> ApiErro
 /// What a session takes from its study.
 #[derive(Debug, Clone, Default)]
 pub struct StudySettings {
+    /// The configured study's name, when one is in force.
+    pub name: Option<String>,
     /// The approval in force: the default profile, and the only one allowed.
     pub approval: Option<Approval>,
     /// UID root for new UIDs (checked); `None` = 2.25.

@@ -230,6 +230,7 @@ impl Resolved {
     pub fn open_session(&self) -> Result<Session, ApiError> {
         let mut s = self.open_home()?;
         s.use_study(StudySettings {
+            name: self.study.clone(),
             approval: self.approval.clone(),
             uid_root: self.uid_root.clone(),
         })?;

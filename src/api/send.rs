@@ -215,13 +215,15 @@ impl QualitySpec {
     }
 }
 
-/// Resources and QC status that go with a send.
+/// What goes with a send besides its files: resources, QC status, and the study it is for.
 #[derive(Debug, Clone, Default)]
 pub struct Extras {
     /// Non-DICOM files.
     pub resources: Vec<ResourceSpec>,
     /// Scan QC status.
     pub quality: Vec<QualitySpec>,
+    /// The configured study in force (recorded with the job, for listings and reports).
+    pub study: Option<String>,
 }
 
 /// Prepares every file, queues the job (with its extras) and runs it with `run`'s settings.
@@ -406,6 +408,9 @@ pub fn send_with(
         .create_job(&summary.destination, profile, now())
         .map_err(qerr)?;
     summary.job = job;
+    if let Some(study) = extras.study.as_deref() {
+        q.set_job_study(job, study).map_err(qerr)?;
+    }
     let mut first = true;
     for ((subject, study_uid), mut items) in by_study {
         items.sort_by(|a, b| (&a.scan, &a.name).cmp(&(&b.scan, &b.name)));
@@ -639,6 +644,7 @@ impl super::Session {
         let extras = Extras {
             resources: opts.resources.clone(),
             quality: opts.scan_quality.clone(),
+            study: self.study.name.clone(),
         };
         send_with(
             self.catalog.conn(),

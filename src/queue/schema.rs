@@ -115,6 +115,17 @@ pub const STEPS: &[Step] = &[
     );
     "#,
     },
+    // the configured study a job was sent for (`--study`, the window's study picker), written
+    // with the job; jobs from before this step, or sent without a study, have none
+    Step {
+        creates: "job_study",
+        sql: r#"
+    CREATE TABLE job_study (
+        job_ref INTEGER PRIMARY KEY REFERENCES jobs(id),
+        study   TEXT NOT NULL
+    );
+    "#,
+    },
 ];
 
 fn has_table(c: &Connection, name: &str) -> Result<bool, rusqlite::Error> {

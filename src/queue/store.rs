@@ -68,6 +68,8 @@ pub struct JobView {
     pub state: String,
     /// Destination (no credentials).
     pub destination: String,
+    /// The configured study it was sent for, if one was in force.
+    pub study: Option<String>,
     /// Profile name and sha256.
     pub profile: serde_json::Value,
     /// When created (Unix seconds).
@@ -172,6 +174,17 @@ impl<'c> QueueStore<'c> {
         )
         .map_err(sql("create job"))?;
         Ok(c.last_insert_rowid())
+    }
+
+    /// Records the configured study a job is for (with the job, before anything is sent).
+    pub fn set_job_study(&self, job: i64, study: &str) -> Result<(), QueueError> {
+        self.c
+            .execute(
+                "INSERT OR REPLACE INTO job_study(job_ref, study) VALUES (?1, ?2)",
+                params![job, study],
+            )
+            .map_err(sql("record the job's study"))?;
+        Ok(())
     }
 
     /// Adds (or finds) a study of a job. `key` identifies the study locally (the new Study UID).
@@ -510,8 +523,9 @@ impl<'c> QueueStore<'c> {
         let c = self.c;
         let mut st = c
             .prepare(
-                "SELECT id, destination, profile_name, profile_sha256, created_at, paused, cancelled
-                 FROM jobs ORDER BY id DESC",
+                "SELECT j.id, j.destination, j.profile_name, j.profile_sha256, j.created_at,
+                        j.paused, j.cancelled, s.study
+                 FROM jobs j LEFT JOIN job_study s ON s.job_ref=j.id ORDER BY j.id DESC",
             )
             .map_err(sql("list jobs"))?;
         let jobs = st
@@ -524,13 +538,14 @@ impl<'c> QueueStore<'c> {
                     r.get::<_, i64>(4)?,
                     r.get::<_, i64>(5)? != 0,
                     r.get::<_, i64>(6)? != 0,
+                    r.get::<_, Option<String>>(7)?,
                 ))
             })
             .map_err(sql("list jobs"))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(sql("list jobs"))?;
         let mut out = Vec::new();
-        for (id, destination, pname, psha, created_at, paused, cancelled) in jobs {
+        for (id, destination, pname, psha, created_at, paused, cancelled, study) in jobs {
             let mut views = Vec::new();
             for s in self.studies(id)? {
                 let ps = self.pieces(s.id)?;
@@ -565,6 +580,7 @@ impl<'c> QueueStore<'c> {
                 id,
                 state: state.into(),
                 destination,
+                study,
                 profile: serde_json::json!({"name": pname, "sha256": psha}),
                 created_at,
                 studies: views,

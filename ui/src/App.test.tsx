@@ -319,6 +319,7 @@ const job: JobView = {
   id: 7,
   state: "done",
   destination: "folder archive /home/test/archive",
+  study: null,
   profile: { name: "ps3.15-basic", sha256: "ab".repeat(32) },
   created_at: 1764000000,
   studies: [

@@ -263,7 +263,11 @@ pub fn deliveries(jobs: &[JobView], cfg: &Config) -> Vec<Delivery> {
             let l = &s.labels;
             let mut d = Delivery {
                 job: j.id,
-                study: study_of(cfg, &j.destination, &l.project),
+                // the study recorded with the job; for older jobs, the one its labels point at
+                study: j
+                    .study
+                    .clone()
+                    .or_else(|| study_of(cfg, &j.destination, &l.project)),
                 project: l.project.clone(),
                 subject: l.subject.clone(),
                 session: l.session.clone(),

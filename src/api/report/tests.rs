@@ -42,6 +42,7 @@ fn jobs() -> Vec<JobView> {
         id: 4,
         state: "done".into(),
         destination: "folder:/archive".into(),
+        study: None,
         profile: serde_json::json!({"name": "ps3.15-basic", "sha256": "abc1230000000000000000000000000000000000000000000000000000000000"}),
         created_at: T - 3 * DAY,
         studies: vec![

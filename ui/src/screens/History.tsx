@@ -61,6 +61,8 @@ export function History({ backend, tick, onError, onChanged }: Props) {
   const [limit, setLimit] = useState(JOBS_PAGE);
   /** Jobs opened or closed by hand; the rest follow `openByDefault`. */
   const [toggled, setToggled] = useState<Record<number, boolean>>({});
+  /** Only the sends of this configured study ("" for every send). */
+  const [study, setStudy] = useState("");
 
   useEffect(() => {
     void backend.history().then((r) => {
@@ -75,8 +77,10 @@ export function History({ backend, tick, onError, onChanged }: Props) {
     onChanged();
   };
 
-  const shown = jobs?.slice(0, limit) ?? [];
-  const older = (jobs?.length ?? 0) - shown.length;
+  const studies = [...new Set((jobs ?? []).map((j) => j.study).filter((s): s is string => !!s))].sort();
+  const matching = (jobs ?? []).filter((j) => !study || j.study === study);
+  const shown = matching.slice(0, limit);
+  const older = matching.length - shown.length;
   return (
     <section class="screen" aria-labelledby="history-title" data-testid="screen-history">
       <header>
@@ -84,6 +88,19 @@ export function History({ backend, tick, onError, onChanged }: Props) {
         <p class="lead">Every send, what each study became in the archive, and how it was checked.</p>
       </header>
       <ReportExport backend={backend} onError={onError} />
+      {studies.length > 1 && (
+        <label class="choice">
+          Study
+          <select data-testid="history-study-filter" value={study} onChange={(e) => setStudy((e.target as HTMLSelectElement).value)}>
+            <option value="">Every study</option>
+            {studies.map((st) => (
+              <option key={st} value={st}>
+                {st}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {jobs === null ? (
         <p class="muted">Loading…</p>
       ) : jobs.length === 0 ? (
@@ -108,8 +125,8 @@ export function History({ backend, tick, onError, onChanged }: Props) {
           <div class="row between">
             <p class="muted" data-testid="history-count">
               {older > 0
-                ? `Showing the latest ${shown.length.toLocaleString("en-US")} of ${plural(jobs.length, "send")}.`
-                : `${plural(jobs.length, "send")}, all shown.`}
+                ? `Showing the latest ${shown.length.toLocaleString("en-US")} of ${plural(matching.length, "send")}.`
+                : `${plural(matching.length, "send")}, all shown.`}
             </p>
             {older > 0 && (
               <button

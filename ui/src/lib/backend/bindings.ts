@@ -1396,6 +1396,10 @@ state: string;
  */
 destination: string; 
 /**
+ * The configured study it was sent for, if one was in force.
+ */
+study: string | null; 
+/**
  * Profile name and sha256.
  */
 profile: JsonValue; 

@@ -15,6 +15,7 @@ const job: JobView = {
   id: 4,
   state: "done",
   destination: "folder archive /home/test/archive",
+  study: null,
   profile: { name: "ps3.15-basic", sha256: "ab".repeat(32) },
   created_at: 1764000000,
   studies: [
@@ -105,5 +106,30 @@ describe("the report", () => {
     expect(b.reportRequests[0]).toMatchObject({ study: null, from: null, to: null, format: "html" });
     expect(b.savedReports).toEqual([]);
     expect(screen.getByTestId("report-done").textContent).toBe("Downloaded deposit-report.html.");
+  });
+});
+
+describe("several studies", () => {
+  it("filters the sends by the study they were for", async () => {
+    const b = new MockBackend();
+    b.jobs = [
+      { ...job, id: 9, study: "heart" },
+      { ...job, id: 8, study: "brain" },
+      { ...job, id: 7, study: "heart" },
+    ];
+    render(<History backend={b} tick={0} onError={() => {}} onChanged={() => {}} />);
+    const filter = (await screen.findByTestId("history-study-filter")) as HTMLSelectElement;
+    expect([...filter.options].map((o) => o.textContent)).toEqual(["Every study", "brain", "heart"]);
+    expect(screen.getByTestId("history-count").textContent).toContain("3 sends");
+    fireEvent.change(filter, { target: { value: "heart" } });
+    await waitFor(() => expect(screen.getByTestId("history-count").textContent).toContain("2 sends"));
+  });
+
+  it("shows no filter when the sends are of one study or none", async () => {
+    const b = new MockBackend();
+    b.jobs = [{ ...job, study: "heart" }];
+    render(<History backend={b} tick={0} onError={() => {}} onChanged={() => {}} />);
+    await screen.findByTestId("history-count");
+    expect(screen.queryByTestId("history-study-filter")).toBeNull();
   });
 });
