@@ -361,6 +361,45 @@ fn a_send_records_the_study_it_was_for() {
     assert!(!brain.exists());
     let (_, q, _) = deposit(&home, &["queue", "list", "--config", &c, "--json"]);
     assert_eq!(q["jobs"][0]["study"], "heart", "{q}");
+    // what a study's send holds is marked with the study too (the quarantine screen filters by it)
+    let table = tmp.path().join("lookup.csv");
+    std::fs::write(&table, "original,pseudonym\nSOMEONE-ELSE,SUBJ-1\n").expect("lookup");
+    let t = table.display().to_string();
+    let (_, v, err) = deposit(
+        &home,
+        &[
+            "send", &corpus, "--config", &c, "--study", "brain", "--lookup", &t, "--json",
+        ],
+    );
+    let (_, q, _) = deposit(
+        &home,
+        &[
+            "quarantine",
+            "list",
+            "--config",
+            &c,
+            "--study",
+            "brain",
+            "--json",
+        ],
+    );
+    let rows = q["items"]
+        .as_array()
+        .or_else(|| q.as_array())
+        .cloned()
+        .unwrap_or_default();
+    assert!(!rows.is_empty(), "{q} after {v} {err}");
+    // the first send (heart) held its ultrasound for pixel review; the second (brain) held
+    // everything for the lookup table
+    let of = |code: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r["code"] == code)
+            .map(|r| r["study"].as_str().unwrap_or("none").to_string())
+            .collect()
+    };
+    assert!(!of("lookup_missing").is_empty(), "{q}");
+    assert!(of("lookup_missing").iter().all(|s| s == "brain"), "{q}");
+    assert!(of("needs_pixel_review").iter().any(|s| s == "heart"), "{q}");
     // with two studies and none named, a send is refused (which study would it be?)
     let (code, v, _) = deposit(&home, &["send", &corpus, "--config", &c, "--json"]);
     assert_eq!(code, 2, "{v}");

@@ -195,6 +195,7 @@ impl super::Session {
             profile_name: &profile.name,
             profile_sha: &profile.sha256,
             created_at: unix_now(),
+            study: self.study.name.as_deref(),
         })?;
         let stored = self.home.dir("quarantine").join(format!("{id}.dcm"));
         // regular files only, as everywhere input is read (a FIFO would block the copy)

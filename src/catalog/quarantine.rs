@@ -29,6 +29,8 @@ pub struct NewQuarantine<'a> {
     pub profile_sha: &'a str,
     /// Unix seconds.
     pub created_at: i64,
+    /// The configured study in force, if any.
+    pub study: Option<&'a str>,
 }
 
 /// A quarantine record as listed.
@@ -57,6 +59,8 @@ pub struct QuarantineRow {
     pub created_at: i64,
     /// held, released or discarded.
     pub state: String,
+    /// The configured study it was de-identified for, if one was in force.
+    pub study: Option<String>,
 }
 
 /// A quarantine record as the readable report shows it: its code and what became of it.
@@ -84,8 +88,8 @@ impl Catalog {
         self.conn
             .execute(
                 "INSERT INTO quarantine (source_path, stored_path, sop_uid, code, reason, missing_key,
-                     profile_name, profile_sha, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     profile_name, profile_sha, created_at, study)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     path_to_bytes(q.source_path),
                     q.stored_path.map(path_to_bytes),
@@ -95,7 +99,8 @@ impl Catalog {
                     q.missing_key,
                     q.profile_name,
                     q.profile_sha,
-                    q.created_at
+                    q.created_at,
+                    q.study
                 ],
             )
             .map_err(sql("record quarantine"))?;
@@ -141,7 +146,7 @@ impl Catalog {
             .conn
             .prepare(
                 "SELECT id, source_path, stored_path, sop_uid, code, reason, missing_key,
-                        profile_name, profile_sha, created_at, state
+                        profile_name, profile_sha, created_at, state, study
                  FROM quarantine WHERE (?1 IS NULL OR id = ?1) ORDER BY id",
             )
             .map_err(sql("list quarantine"))?;
@@ -160,6 +165,7 @@ impl Catalog {
                     profile_sha: r.get(8)?,
                     created_at: r.get(9)?,
                     state: r.get(10)?,
+                    study: r.get(11)?,
                 })
             })
             .map_err(sql("list quarantine"))?;
@@ -237,6 +243,7 @@ mod tests {
                 profile_name: "ps3.15-basic",
                 profile_sha: "abc",
                 created_at: 7,
+                study: Some("heart"),
             })
             .expect("add");
         c.set_quarantine_copy(id, Path::new("/home/q/1.dcm"))
@@ -246,6 +253,7 @@ mod tests {
         assert_eq!(row.missing_key.as_deref(), Some("12345"));
         assert_eq!(row.stored_path.as_deref(), Some("/home/q/1.dcm"));
         assert_eq!(row.state, "held");
+        assert_eq!(row.study.as_deref(), Some("heart"));
         assert_eq!(c.quarantine_list().expect("list").len(), 1);
         assert_eq!(
             c.quarantine_source(id).expect("src"),

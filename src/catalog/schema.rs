@@ -169,4 +169,9 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX profile_approvals_study ON profile_approvals(study);
     "#,
+    // 10: the configured study a held object was de-identified for (the quarantine screen
+    // filters by it); NULL for objects held without a study in force and before this column
+    r#"
+    ALTER TABLE quarantine ADD COLUMN study TEXT;
+    "#,
 ];

@@ -348,6 +348,7 @@ const held: QuarantineRow = {
   profile_sha: "ab".repeat(32),
   created_at: 1764000000,
   state: "held",
+  study: null,
 };
 
 describe("Send", () => {
@@ -1120,6 +1121,22 @@ describe("Quarantine lookup fix", () => {
     fireEvent.click(byId("lookup-add"));
     expect((await screen.findByTestId("error-banner")).textContent).toContain("whole number of days");
     expect(b.releases).toEqual([]);
+  });
+});
+
+describe("Quarantine by study", () => {
+  it("filters the held files by the study they were held for", async () => {
+    const b = new MockBackend();
+    b.held = [
+      { ...held, id: 1, study: "heart" },
+      { ...held, id: 2, study: "brain" },
+      { ...held, id: 3, study: "heart" },
+    ];
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-quarantine"));
+    await waitFor(() => expect(byId("quarantine-count").textContent).toContain("3 files"));
+    fireEvent.change(byId("quarantine-study-filter"), { target: { value: "brain" } });
+    await waitFor(() => expect(byId("quarantine-count").textContent).toContain("1 file"));
   });
 });
 

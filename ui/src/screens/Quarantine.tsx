@@ -31,6 +31,8 @@ function afterRelease(q: QuarantineRow, r: ReleaseReport): QuarantineRow {
 export function Quarantine({ backend, settings, onError }: Props) {
   const [rows, setRows] = useState<QuarantineRow[] | null>(null);
   const [filter, setFilter] = useState<string | null>(null);
+  /** Only the files held for this configured study ("" for all). */
+  const [study, setStudy] = useState("");
   const [selectedId, setSelectedId] = useState<number | null>(null);
   const [busy, setBusy] = useState<number | null>(null);
   const [confirm, setConfirm] = useState<number | null>(null);
@@ -58,7 +60,12 @@ export function Quarantine({ backend, settings, onError }: Props) {
     void load();
   }, [load]);
 
-  const { held, done, reasons } = useMemo(() => splitRows(rows ?? []), [rows]);
+  const studies = useMemo(
+    () => [...new Set((rows ?? []).map((q) => q.study).filter((st): st is string => !!st))].sort(),
+    [rows],
+  );
+  const ofStudy = useMemo(() => (rows ?? []).filter((q) => !study || q.study === study), [rows, study]);
+  const { held, done, reasons } = useMemo(() => splitRows(ofStudy), [ofStudy]);
   const code = filter !== null && reasons.some((r) => r.code === filter) ? filter : null;
   const shown = useMemo(() => (code === null ? held : held.filter((q) => q.code === code)), [held, code]);
   const selected = shown.find((q) => q.id === selectedId) ?? shown[0] ?? null;
@@ -148,6 +155,19 @@ export function Quarantine({ backend, settings, onError }: Props) {
           {rows && <span data-testid="quarantine-count">{plural(held.length, "file")} waiting.</span>}
         </p>
       </header>
+      {studies.length > 1 && (
+        <label class="choice">
+          Study
+          <select data-testid="quarantine-study-filter" value={study} onChange={(e) => setStudy((e.target as HTMLSelectElement).value)}>
+            <option value="">Every study</option>
+            {studies.map((st) => (
+              <option key={st} value={st}>
+                {st}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {rows !== null && held.length === 0 && (
         <div class="card empty" data-testid="quarantine-empty">
           Nothing is waiting in the quarantine.

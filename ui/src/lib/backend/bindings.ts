@@ -1753,7 +1753,11 @@ created_at: number;
 /**
  * held, released or discarded.
  */
-state: string }
+state: string; 
+/**
+ * The configured study it was de-identified for, if one was in force.
+ */
+study: string | null }
 /**
  * What a queue action changed.
  */
