@@ -60,6 +60,21 @@ fn sample_is_per_series_and_seeded_and_signoffs_are_recorded() {
     let mut want = ids.clone();
     want.sort_unstable();
     assert_eq!(listed[0].instance_ids, want);
+    assert_eq!(listed[0].study, None, "no study in force");
+    // made while a study is in force, the sign-off records it
+    s.use_study(deposit::api::config::StudySettings {
+        name: Some("heart".into()),
+        ..Default::default()
+    })
+    .expect("study");
+    let so2 = s
+        .record_signoff(&ids[..1], "Dr Reviewer", "second look")
+        .expect("signoff");
+    assert_eq!(so2.study.as_deref(), Some("heart"));
+    assert_eq!(
+        s.signoffs().expect("list")[0].study.as_deref(),
+        Some("heart")
+    );
     // Refusals record nothing.
     assert_eq!(
         s.record_signoff(&ids, "  ", "x")
@@ -75,11 +90,11 @@ fn sample_is_per_series_and_seeded_and_signoffs_are_recorded() {
         .record_signoff(&[ids[0], 999_999], "R", "x")
         .expect_err("unknown");
     assert_eq!(e.code, "review.unknown_instance");
-    assert_eq!(s.signoffs().expect("list").len(), 1);
+    assert_eq!(s.signoffs().expect("list").len(), 2);
     drop(s);
     // Stored: a new session on the same home still lists it.
     let s = Session::open(tmp.path().join("home")).expect("reopen");
-    assert_eq!(s.signoffs().expect("list").len(), 1);
+    assert_eq!(s.signoffs().expect("list").len(), 2);
 
     // The CLI prints the same sample.
     let (code, v, _) = support::cli::deposit(

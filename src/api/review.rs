@@ -160,7 +160,10 @@ impl Session {
             }
         }
         let now = unix_now();
-        let id = self.catalog.add_signoff(&found, reviewer, note, now)?;
+        let study = self.study.name.clone();
+        let id = self
+            .catalog
+            .add_signoff(&found, reviewer, note, now, study.as_deref())?;
         let mut ids: Vec<i64> = found.iter().map(|(i, _)| *i).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -170,6 +173,7 @@ impl Session {
             note: note.to_string(),
             created_at: now,
             instance_ids: ids,
+            study,
         })
     }
 

@@ -37,6 +37,8 @@ pub struct Signoff {
     pub created_at: i64,
     /// The catalog instance ids signed off.
     pub instance_ids: Vec<i64>,
+    /// The configured study in force when it was made, if any.
+    pub study: Option<String>,
 }
 
 impl Catalog {
@@ -83,11 +85,12 @@ impl Catalog {
         reviewer: &str,
         note: &str,
         now_unix: i64,
+        study: Option<&str>,
     ) -> Result<i64, CatalogError> {
         let tx = self.conn.transaction().map_err(sql("begin a sign-off"))?;
         tx.execute(
-            "INSERT INTO signoffs (reviewer, note, created_at) VALUES (?1, ?2, ?3)",
-            params![reviewer, note, now_unix],
+            "INSERT INTO signoffs (reviewer, note, created_at, study) VALUES (?1, ?2, ?3, ?4)",
+            params![reviewer, note, now_unix, study],
         )
         .map_err(sql("record a sign-off"))?;
         let id = tx.last_insert_rowid();
@@ -107,7 +110,7 @@ impl Catalog {
     pub fn signoffs(&self) -> Result<Vec<Signoff>, CatalogError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, reviewer, note, created_at FROM signoffs ORDER BY id DESC")
+            .prepare("SELECT id, reviewer, note, created_at, study FROM signoffs ORDER BY id DESC")
             .map_err(sql("list sign-offs"))?;
         let mut out: Vec<Signoff> = stmt
             .query_map([], |r| {
@@ -117,6 +120,7 @@ impl Catalog {
                     note: r.get(2)?,
                     created_at: r.get(3)?,
                     instance_ids: Vec::new(),
+                    study: r.get(4)?,
                 })
             })
             .map_err(sql("list sign-offs"))?

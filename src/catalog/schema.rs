@@ -174,4 +174,8 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE quarantine ADD COLUMN study TEXT;
     "#,
+    // 11: the configured study a review sign-off was made for (the Review screen filters by it)
+    r#"
+    ALTER TABLE signoffs ADD COLUMN study TEXT;
+    "#,
 ];

@@ -583,6 +583,21 @@ describe("Review", () => {
     expect(b.signed[0].instance_ids).toEqual([11, 12]);
     expect(b.signed[0].note).toContain(`seed ${b.samples[0].seed}`);
   });
+
+  it("filters the sign-offs by the study they were made for", async () => {
+    const b = new MockBackend();
+    const at = { note: "sample", created_at: 1764000000, instance_ids: [1] };
+    b.signed = [
+      { ...at, id: 3, reviewer: "A", study: "heart" },
+      { ...at, id: 2, reviewer: "B", study: "brain" },
+      { ...at, id: 1, reviewer: "C", study: "heart" },
+    ];
+    render(<App backend={b} />);
+    fireEvent.click(byId("nav-review"));
+    await waitFor(() => expect(screen.getAllByTestId("signoff")).toHaveLength(3));
+    fireEvent.change(byId("signoff-study-filter"), { target: { value: "heart" } });
+    await waitFor(() => expect(screen.getAllByTestId("signoff")).toHaveLength(2));
+  });
 });
 
 describe("Settings", () => {

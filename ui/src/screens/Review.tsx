@@ -30,6 +30,8 @@ export function Review({ backend, folders, onError }: Props) {
   const [reviewer, setReviewer] = useState("");
   const [note, setNote] = useState("");
   const [history, setHistory] = useState<Signoff[]>([]);
+  /** Only the sign-offs made for this configured study ("" for all). */
+  const [study, setStudy] = useState("");
 
   const loadHistory = async () => {
     const r = await backend.signoffs();
@@ -130,11 +132,27 @@ export function Review({ backend, folders, onError }: Props) {
       {history.length > 0 && (
         <section class="card" data-testid="signoffs">
           <h2>Sign-offs</h2>
+          {studiesOf(history).length > 1 && (
+            <label class="choice">
+              Study
+              <select data-testid="signoff-study-filter" value={study} onChange={(e) => setStudy((e.target as HTMLSelectElement).value)}>
+                <option value="">Every study</option>
+                {studiesOf(history).map((st) => (
+                  <option key={st} value={st}>
+                    {st}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
           <ul>
-            {history.map((s) => (
+            {history
+              .filter((s) => !study || s.study === study)
+              .map((s) => (
               <li key={s.id} data-testid="signoff">
                 {formatWhen(s.created_at)} · <strong>{s.reviewer}</strong> · {plural(s.instance_ids.length, "image")} ·{" "}
                 {s.note}
+                {s.study ? ` · ${s.study}` : ""}
               </li>
             ))}
           </ul>
@@ -142,4 +160,9 @@ export function Review({ backend, folders, onError }: Props) {
       )}
     </section>
   );
+}
+
+/** The configured studies the sign-offs were made for. */
+export function studiesOf(signoffs: Signoff[]): string[] {
+  return [...new Set(signoffs.map((s) => s.study).filter((st): st is string => !!st))].sort();
 }

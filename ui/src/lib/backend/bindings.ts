@@ -2594,7 +2594,11 @@ created_at: number;
 /**
  * The catalog instance ids signed off.
  */
-instance_ids: number[] }
+instance_ids: number[]; 
+/**
+ * The configured study in force when it was made, if any.
+ */
+study: string | null }
 /**
  * A rule of the site library as stored.
  */

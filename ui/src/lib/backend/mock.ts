@@ -266,7 +266,7 @@ export class MockBackend extends TransportBackend {
     if (!reviewer.trim()) {
       return fail<Signoff>({ code: "review.reviewer" satisfies ErrorCode, message: "a sign-off needs the reviewer's name", class: "permanent", usage: true });
     }
-    const s: Signoff = { id: this.signed.length + 1, reviewer, note, created_at: 1764000000, instance_ids: instances };
+    const s: Signoff = { id: this.signed.length + 1, reviewer, note, created_at: 1764000000, instance_ids: instances, study: this.setup.study };
     this.signed.unshift(s);
     return ok(s);
   }
