@@ -163,6 +163,9 @@ pub struct Study {
     pub subject_label: Option<String>,
     /// Session label template (`{subject}`, `{study_uid_tail}`).
     pub session_label: Option<String>,
+    /// The AE title a scanner or PACS calls to send to this study: the receiver answers to it
+    /// too and forwards what arrives under it with this study's settings.
+    pub called_aet: Option<String>,
 }
 
 /// A named destination.
@@ -533,6 +536,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                     "project",
                     "subject_label",
                     "session_label",
+                    "called_aet",
                 ],
             )?;
             let k = |f: &str| format!("{key}.{f}");
@@ -578,6 +582,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                         check_template(&s, &["subject", "study_uid_tail"])
                             .map_err(|m| cx.bad(&k(f), m))?;
                         st.session_label = Some(s);
+                    }
+                    "called_aet" => {
+                        let a = cx.string(v, &k(f))?;
+                        if !crate::dimse::valid_ae(&a) {
+                            return Err(cx.bad(
+                                &k(f),
+                                "an AE title is 1-16 ASCII characters without backslash",
+                            ));
+                        }
+                        st.called_aet = Some(a.trim().to_string());
                     }
                     _ => {}
                 }

@@ -1255,3 +1255,107 @@ fn orthanc_sends_to_deposit_which_forwards_deidentified_to_orthanc() {
     assert_eq!(st["instances_received"].as_u64(), Some(5), "{st}");
     assert_eq!(st["studies"][0]["queued"].as_u64(), Some(5), "{st}");
 }
+
+/// Several studies at one receiver: a scanner calls the study's own AE title (`called_aet` in
+/// `[studies.NAME]`) and what it sends is forwarded with that study's settings, to its
+/// destination, recorded as that study's send; the receiver's own title keeps what arrives.
+#[test]
+fn the_called_ae_title_routes_to_its_study() {
+    let Some(scu) = peer("storescu") else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let home = tmp.path().join("home");
+    let (heart, brain) = (tmp.path().join("heart"), tmp.path().join("brain"));
+    let config = tmp.path().join("deposit.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[studies.heart]\ndestination = \"folder:{}\"\nproject = \"HEART\"\n\
+             called_aet = \"HEART\"\n\n\
+             [studies.brain]\ndestination = \"folder:{}\"\nproject = \"BRAIN\"\n\
+             called_aet = \"BRAIN\"\n\n[receiver]\nquiet_period = 1\n",
+            heart.display(),
+            brain.display()
+        ),
+    )
+    .expect("config");
+    let rx = Receiver::launch(
+        &home,
+        &["--port", "0", "--bind", "127.0.0.1", "--json"],
+        &config,
+    );
+    let ct = sample("pydicom/test_files/CT_small.dcm");
+    // a CT of another patient for the other study (a generated one: it passes the gates)
+    let synth = tmp.path().join("synth");
+    let m = deposit_synth::generate(
+        &synth,
+        &deposit_synth::Config {
+            patients: 1,
+            ct_slices: 1,
+            rows: 32,
+            cols: 32,
+            ..Default::default()
+        },
+    )
+    .expect("corpus");
+    let mr = synth.join(
+        &m.files
+            .iter()
+            .find(|f| f.modality == "CT")
+            .expect("a generated CT")
+            .path,
+    );
+    let send = |called: &str, file: &Path| {
+        let o = run(Command::new(&scu).args([
+            "-aet",
+            "SCANNER",
+            "-aec",
+            called,
+            "127.0.0.1",
+            &rx.port.to_string(),
+            &file.display().to_string(),
+        ]));
+        assert!(o.status.success(), "to {called}: {}", text(&o));
+    };
+    send("HEART", &ct);
+    send("BRAIN", &mr);
+    let dcm = |d: &Path| support::cli::dcm_files(d).len();
+    let t0 = std::time::Instant::now();
+    while (dcm(&heart) < 1 || dcm(&brain) < 1) && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(dcm(&heart), 1, "the CT went to heart's destination");
+    assert_eq!(dcm(&brain), 1, "the other CT went to brain's destination");
+    assert!(heart.join("HEART").is_dir() && brain.join("BRAIN").is_dir());
+    // an AE title nobody routes is still refused
+    let o = run(Command::new(&scu).args([
+        "-aet",
+        "SCANNER",
+        "-aec",
+        "LUNGS",
+        "127.0.0.1",
+        &rx.port.to_string(),
+        &ct.display().to_string(),
+    ]));
+    assert!(!o.status.success(), "{}", text(&o));
+    let _ = rx.stop();
+    let (_, q, _) = support::cli::deposit(
+        &home,
+        &[
+            "queue",
+            "list",
+            "--config",
+            &config.display().to_string(),
+            "--study",
+            "heart",
+            "--json",
+        ],
+    );
+    let mut studies: Vec<String> = q["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|j| j["study"].as_str().unwrap_or("none").to_string())
+        .collect();
+    studies.sort();
+    assert_eq!(studies, ["brain", "heart"], "{q}");
+}

@@ -14,20 +14,23 @@ use serde::Serialize;
 use super::{path_from_bytes, path_to_bytes, sql, CatalogError};
 
 /// Records one received instance (upsert by SOP Instance UID: a duplicate keeps one row).
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     conn: &Connection,
     sop_uid: &str,
     study_uid: &str,
     path: &Path,
     calling_ae: &str,
+    called_ae: &str,
     now: i64,
     forward: bool,
 ) -> Result<(), CatalogError> {
     conn.prepare_cached(
-        "INSERT INTO received(sop_uid,study_uid,path,calling_ae,received_at,forward)
-         VALUES (?1,?2,?3,?4,?5,?6)
+        "INSERT INTO received(sop_uid,study_uid,path,calling_ae,received_at,forward,called_ae)
+         VALUES (?1,?2,?3,?4,?5,?6,?7)
          ON CONFLICT(sop_uid) DO UPDATE SET study_uid=excluded.study_uid, path=excluded.path,
-           calling_ae=excluded.calling_ae, received_at=excluded.received_at,
+           calling_ae=excluded.calling_ae, called_ae=excluded.called_ae,
+           received_at=excluded.received_at,
            forward=CASE WHEN received.forward='none' THEN excluded.forward ELSE received.forward END",
     )
     .and_then(|mut s| {
@@ -37,7 +40,8 @@ pub fn record(
             path_to_bytes(path),
             calling_ae,
             now,
-            if forward { "pending" } else { "none" }
+            if forward { "pending" } else { "none" },
+            Some(called_ae).filter(|a| !a.is_empty())
         ])
     })
     .map_err(sql("record received instance"))?;
@@ -121,6 +125,8 @@ pub struct Due {
     pub ids: Vec<i64>,
     /// Their spool files.
     pub paths: Vec<PathBuf>,
+    /// The AE title they were sent to (a study's route), when one was recorded.
+    pub called_ae: Option<String>,
 }
 
 /// Studies with pending instances and nothing received for them since `cutoff` (unix s).
@@ -142,22 +148,26 @@ pub fn due(conn: &Connection, cutoff: i64) -> Result<Vec<Due>, CatalogError> {
     let mut out = Vec::with_capacity(studies.len());
     let mut stmt = conn
         .prepare_cached(
-            "SELECT id, path FROM received WHERE study_uid=?1 AND forward='pending' ORDER BY id",
+            "SELECT id, path, called_ae FROM received WHERE study_uid=?1 AND forward='pending'
+             ORDER BY id",
         )
         .map_err(sql("list pending instances"))?;
     for study_uid in studies {
-        let rows: Vec<(i64, Vec<u8>)> = stmt
-            .query_map([&study_uid], |r| Ok((r.get(0)?, r.get(1)?)))
+        let rows: Vec<(i64, Vec<u8>, Option<String>)> = stmt
+            .query_map([&study_uid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .and_then(|it| it.collect())
             .map_err(sql("list pending instances"))?;
+        // a study sent under several AE titles goes where its first instance was sent
+        let called_ae = rows.iter().find_map(|(_, _, a)| a.clone());
         let (ids, paths) = rows
             .into_iter()
-            .map(|(id, p)| (id, path_from_bytes(p)))
+            .map(|(id, p, _)| (id, path_from_bytes(p)))
             .unzip();
         out.push(Due {
             study_uid,
             ids,
             paths,
+            called_ae,
         });
     }
     Ok(out)
@@ -251,10 +261,50 @@ mod tests {
         let d = tempfile::tempdir().expect("tmp");
         let cat = Catalog::open(&d.path().join("c.sqlite")).expect("open");
         let c = cat.conn();
-        record(c, "1.1", "9.9", Path::new("/s/a.dcm"), "CT", 100, true).expect("rec");
-        record(c, "1.2", "9.9", Path::new("/s/b.dcm"), "CT", 105, true).expect("rec");
-        record(c, "1.1", "9.9", Path::new("/s/a.dcm"), "CT", 106, true).expect("dup");
-        record(c, "2.1", "8.8", Path::new("/s/c.dcm"), "MR", 100, false).expect("rec");
+        record(
+            c,
+            "1.1",
+            "9.9",
+            Path::new("/s/a.dcm"),
+            "CT",
+            "DEPOSIT",
+            100,
+            true,
+        )
+        .expect("rec");
+        record(
+            c,
+            "1.2",
+            "9.9",
+            Path::new("/s/b.dcm"),
+            "CT",
+            "DEPOSIT",
+            105,
+            true,
+        )
+        .expect("rec");
+        record(
+            c,
+            "1.1",
+            "9.9",
+            Path::new("/s/a.dcm"),
+            "CT",
+            "DEPOSIT",
+            106,
+            true,
+        )
+        .expect("dup");
+        record(
+            c,
+            "2.1",
+            "8.8",
+            Path::new("/s/c.dcm"),
+            "MR",
+            "DEPOSIT",
+            100,
+            false,
+        )
+        .expect("rec");
         assert!(
             due(c, 105).expect("due").is_empty(),
             "study 9.9 is not quiet yet"
@@ -268,11 +318,31 @@ mod tests {
         assert_eq!(recover(c).expect("recover"), 2);
         mark(c, &ready[0].ids, "queued", Some(7), None).expect("mark");
         // a new instance for a forwarded study: only it comes due
-        record(c, "1.3", "9.9", Path::new("/s/d.dcm"), "CT", 200, true).expect("rec");
+        record(
+            c,
+            "1.3",
+            "9.9",
+            Path::new("/s/d.dcm"),
+            "CT",
+            "DEPOSIT",
+            200,
+            true,
+        )
+        .expect("rec");
         let again = due(c, 200).expect("due");
         assert_eq!(again[0].paths, vec![PathBuf::from("/s/d.dcm")]);
         // a re-sent instance that was already queued stays queued
-        record(c, "1.1", "9.9", Path::new("/s/a.dcm"), "CT", 201, true).expect("dup");
+        record(
+            c,
+            "1.1",
+            "9.9",
+            Path::new("/s/a.dcm"),
+            "CT",
+            "DEPOSIT",
+            201,
+            true,
+        )
+        .expect("dup");
         assert_eq!(due(c, 300).expect("due")[0].ids.len(), 1);
         let st = studies(c, 10).expect("studies");
         assert_eq!(st.len(), 2);
@@ -287,7 +357,17 @@ mod tests {
         let d = tempfile::tempdir().expect("tmp");
         let cat = Catalog::open(&d.path().join("c.sqlite")).expect("open");
         let c = cat.conn();
-        record(c, "1.1", "9.9", Path::new("/s/a.dcm"), "CT", 100, true).expect("rec");
+        record(
+            c,
+            "1.1",
+            "9.9",
+            Path::new("/s/a.dcm"),
+            "CT",
+            "DEPOSIT",
+            100,
+            true,
+        )
+        .expect("rec");
         record_conflict(
             c,
             "1.1",

@@ -178,4 +178,9 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE signoffs ADD COLUMN study TEXT;
     "#,
+    // 12: the AE title a received instance was sent to (a study's route, or the receiver's own):
+    // the forwarder de-identifies and delivers it with that study's settings
+    r#"
+    ALTER TABLE received ADD COLUMN called_ae TEXT;
+    "#,
 ];

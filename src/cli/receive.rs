@@ -80,6 +80,7 @@ pub fn run_until(common: &Common, f: Flags, stop: &AtomicBool) -> Result<u8, Api
         project: common.study.clone(),
         resume_every_secs: f.resume_every,
         network: r.network(),
+        routes: crate::api::receive::routes(&r.overrides)?,
         limits: receive::ReceiverLimits {
             max_per_ae: f
                 .max_per_ae

@@ -87,8 +87,10 @@ impl Classify for ReceiveError {
 /// How the SCP behaves.
 #[derive(Debug, Clone)]
 pub struct ScpConfig {
-    /// Our AE title (the called AE title must match).
+    /// Our AE title (the called AE title must match it, or one of `routes`).
     pub aet: String,
+    /// More AE titles answered to: those that route to a configured study.
+    pub routes: Vec<String>,
     /// Calling AE titles allowed (empty: any).
     pub allow: Vec<String>,
     /// Associations served at once (only accepted associations count).
@@ -114,6 +116,7 @@ impl Default for ScpConfig {
     fn default() -> Self {
         ScpConfig {
             aet: "DEPOSIT".into(),
+            routes: Vec::new(),
             allow: Vec::new(),
             max_associations: 16,
             max_per_ae: 8,
@@ -142,6 +145,8 @@ pub struct Stored {
     pub conflict: Option<std::path::PathBuf>,
     /// The sender's AE title.
     pub calling_ae: String,
+    /// The AE title the sender called (ours, or a study's route).
+    pub called_ae: String,
     /// The association it came on.
     pub association: u64,
 }

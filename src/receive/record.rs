@@ -101,6 +101,7 @@ fn run(
                 stat,
                 header,
                 calling_ae,
+                called_ae,
                 conflict,
                 ..
             } = stored;
@@ -125,7 +126,16 @@ fn run(
                 outcome: Outcome::Instance(header),
             };
             result = w.record(&ev).and_then(|_| {
-                received::record(w.conn(), &sop, &study, &path, &calling_ae, at, forward)
+                received::record(
+                    w.conn(),
+                    &sop,
+                    &study,
+                    &path,
+                    &calling_ae,
+                    &called_ae,
+                    at,
+                    forward,
+                )
             });
         }
         if result.is_ok() {

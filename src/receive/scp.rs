@@ -164,6 +164,7 @@ pub struct Context {
 pub fn negotiate(
     rq: &AssociationRQ,
     aet: &str,
+    routes: &[String],
     allow: &[String],
     max_pdu: u32,
 ) -> Result<(AssociationAC, HashMap<u8, Context>), Refusal> {
@@ -173,7 +174,8 @@ pub fn negotiate(
     if rq.application_context_name.trim_end_matches(['\0', ' ']) != APPLICATION_CONTEXT {
         return Err(Refusal::ApplicationContext);
     }
-    if rq.called_ae_title.trim() != aet {
+    let called = rq.called_ae_title.trim();
+    if called != aet && !routes.iter().any(|r| r == called) {
         return Err(Refusal::CalledAe);
     }
     let calling = rq.calling_ae_title.trim();
@@ -385,8 +387,15 @@ pub(super) fn serve(mut stream: TcpStream, sh: &Arc<Shared>, mut pending: Pendin
     let calling_raw = rq.calling_ae_title.trim().to_string();
     let calling = crate::logging::escape(&calling_raw);
     // the allow-list and the called AE title are checked before a slot is taken
-    let decided = negotiate(&rq, &sh.cfg.aet, &sh.cfg.allow, sh.cfg.max_pdu)
-        .and_then(|x| sh.take_slot(&calling_raw).map(|slot| (x, slot)));
+    let called = rq.called_ae_title.trim().to_string();
+    let decided = negotiate(
+        &rq,
+        &sh.cfg.aet,
+        &sh.cfg.routes,
+        &sh.cfg.allow,
+        sh.cfg.max_pdu,
+    )
+    .and_then(|x| sh.take_slot(&calling_raw).map(|slot| (x, slot)));
     pending.done();
     let ((ac, contexts), slot) = match decided {
         Ok(x) => x,
@@ -418,6 +427,7 @@ pub(super) fn serve(mut stream: TcpStream, sh: &Arc<Shared>, mut pending: Pendin
         id,
         calling,
         calling_raw,
+        called,
         seq: None,
         contexts,
         cmd: Vec::new(),
@@ -456,6 +466,8 @@ struct Assoc<'s> {
     calling: String,
     /// The calling AE title as received (the file meta, when it is a valid AE title).
     calling_raw: String,
+    /// The AE title called (an accepted one: ours or a study's route).
+    called: String,
     /// The message being received, if any.
     seq: Option<Seq>,
     contexts: HashMap<u8, Context>,
@@ -798,6 +810,7 @@ impl Assoc<'_> {
             duplicate: created.is_none(),
             conflict,
             calling_ae: self.calling.clone(),
+            called_ae: self.called.clone(),
             association: self.id,
         };
         match self.sh.recorder.record(rec) {
@@ -857,7 +870,7 @@ mod tests {
                 ("1.2.840.10008.5.1.4.1.1.4", vec!["1.2.3.4"]),
             ],
         );
-        let (ac, ctx) = negotiate(&r, "DEPOSIT", &[], 65536).expect("accepted");
+        let (ac, ctx) = negotiate(&r, "DEPOSIT", &[], &[], 65536).expect("accepted");
         let reasons: Vec<_> = ac
             .presentation_contexts
             .iter()
@@ -884,19 +897,19 @@ mod tests {
     fn wrong_called_ae_and_unlisted_calling_ae_are_rejected() {
         let pcs = || vec![("1.2.840.10008.1.1", vec!["1.2.840.10008.1.2"])];
         assert_eq!(
-            negotiate(&rq("OTHER", "CT1", pcs()), "DEPOSIT", &[], 65536).err(),
+            negotiate(&rq("OTHER", "CT1", pcs()), "DEPOSIT", &[], &[], 65536).err(),
             Some(Refusal::CalledAe)
         );
         let allow = vec!["CT1".to_string()];
-        assert!(negotiate(&rq("DEPOSIT", "CT1", pcs()), "DEPOSIT", &allow, 65536).is_ok());
+        assert!(negotiate(&rq("DEPOSIT", "CT1", pcs()), "DEPOSIT", &[], &allow, 65536).is_ok());
         assert_eq!(
-            negotiate(&rq("DEPOSIT", "MR9", pcs()), "DEPOSIT", &allow, 65536).err(),
+            negotiate(&rq("DEPOSIT", "MR9", pcs()), "DEPOSIT", &[], &allow, 65536).err(),
             Some(Refusal::CallingAe)
         );
         let mut bad = rq("DEPOSIT", "CT1", pcs());
         bad.protocol_version = 2;
         assert_eq!(
-            negotiate(&bad, "DEPOSIT", &[], 65536).err(),
+            negotiate(&bad, "DEPOSIT", &[], &[], 65536).err(),
             Some(Refusal::ProtocolVersion)
         );
         assert_eq!(Refusal::Busy.rj().result, AssociationRJResult::Transient);

@@ -162,6 +162,7 @@ fn recover_spool(spool: &Spool, catalog_path: &Path, rec: &CatalogRecorder) {
             // a copy kept beside an earlier one (the crash came before its record)
             conflict: Spool::variant_base(&path),
             calling_ae: String::new(),
+            called_ae: String::new(),
             association: 0,
         };
         if rec.record(stored).is_ok() {

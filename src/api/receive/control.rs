@@ -87,6 +87,7 @@ impl ReceiverControl {
             profile: empty(req.profile),
             lookup: empty(req.lookup).map(Into::into),
             network: settings.network(),
+            routes: super::routes(&settings.overrides)?,
             ..defaults
         };
         let handle = super::start(home, opts, |e| tracing::info!(event = ?e, "receiver"))?;

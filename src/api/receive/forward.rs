@@ -23,8 +23,11 @@ const RETRY_AFTER: Duration = Duration::from_secs(60);
 pub struct Plan {
     /// The data home.
     pub home: PathBuf,
-    /// Destination.
-    pub dest: crate::archive::DestinationSpec,
+    /// Destination of what arrives under the receiver's own AE title (none: it is kept, not
+    /// forwarded).
+    pub dest: Option<crate::archive::DestinationSpec>,
+    /// Studies reached by their own AE title, by that title.
+    pub routes: HashMap<String, super::Route>,
     /// Profile, lookup, masks, project, retry policy.
     pub send: SendOptions,
     /// Quiet period.
@@ -54,7 +57,12 @@ pub fn run(plan: Plan, stop: Arc<AtomicBool>, events: Arc<dyn Fn(ReceiverEvent) 
         }
     };
     // studies left waiting are resumed by the queue, which reopens the destination by its URL
-    session.keep_trust_of(&plan.dest);
+    if let Some(d) = &plan.dest {
+        session.keep_trust_of(d);
+    }
+    for r in plan.routes.values() {
+        session.keep_trust_of(&r.dest);
+    }
     match received::recover(session.catalog.conn()) {
         Ok(n) if n > 0 => tracing::info!(instances = n, "resuming interrupted forwards"),
         Ok(_) => {}
@@ -121,13 +129,28 @@ fn forward_one(
             tracing::warn!("cannot record the forwarding state: {e}");
         }
     };
+    // the study's route (the AE title it was sent to), else the receiver's own destination
+    let route = d.called_ae.as_ref().and_then(|a| plan.routes.get(a));
+    let (dest, send, settings) = match (route, &plan.dest) {
+        (Some(r), _) => (&r.dest, &r.send, r.study.clone()),
+        (None, Some(dest)) => (dest, &plan.send, Default::default()),
+        (None, None) => {
+            // received under the receiver's own title with no forwarding of its own: kept
+            conn_mark(session, "none", None, None);
+            return false;
+        }
+    };
+    if let Err(e) = session.use_study(settings) {
+        conn_mark(session, "failed", None, Some(&e.message));
+        return false;
+    }
     conn_mark(session, "forwarding", None, None);
     tracing::info!(study = ?study, instances = n, "forwarding a quiet study");
     events(ReceiverEvent::ForwardStarted {
         study,
         instances: n,
     });
-    match session.send(&d.paths, &plan.dest, &plan.send, |_, _| {}) {
+    match session.send(&d.paths, dest, send, |_, _| {}) {
         Ok(s) => {
             conn_mark(session, "queued", Some(s.job), None);
             tracing::info!(

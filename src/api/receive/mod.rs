@@ -66,6 +66,77 @@ pub struct ReceiverOptions {
     #[serde(skip)]
     #[cfg_attr(feature = "specta", specta(skip))]
     pub limits: ReceiverLimits,
+    /// Studies reached by their own AE title (`called_aet` in `[studies.NAME]`): what arrives
+    /// under it is forwarded with that study's settings ([`routes`]); never serialised.
+    #[serde(skip)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub routes: Vec<Route>,
+}
+
+/// A study the receiver routes to by the AE title a sender calls.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The AE title that routes to the study.
+    pub aet: String,
+    /// The study's settings (its name, approval and UID root) for the forwarding session.
+    pub study: super::config::StudySettings,
+    /// Where its studies go.
+    pub dest: crate::archive::DestinationSpec,
+    /// Profile, lookup table, masks, project label.
+    pub send: SendOptions,
+}
+
+/// Routes are the same when they route the same AE title to the same study and destination.
+impl PartialEq for Route {
+    fn eq(&self, o: &Self) -> bool {
+        self.aet == o.aet && self.study.name == o.study.name && self.dest == o.dest
+    }
+}
+
+impl Eq for Route {}
+
+/// The routes of the configuration's studies that name a `called_aet`, each resolved as that
+/// study (its destination, approved profile, lookup table, masks and project label).
+pub fn routes(o: &super::resolve::Overrides) -> Result<Vec<Route>, ApiError> {
+    let cfg = super::resolve::load_config(o)?;
+    let mut out = Vec::new();
+    for (name, st) in &cfg.studies {
+        let Some(aet) = st.called_aet.clone() else {
+            continue;
+        };
+        let mut so = o.clone();
+        so.study = Some(name.clone());
+        so.study_required = true;
+        let r = super::resolve::resolve(&so)?;
+        let Some(dest) = r.destination.clone() else {
+            return Err(ApiError::usage(
+                "receive.route_destination",
+                format!("study '{name}' is reached by AE title {aet} but names no destination"),
+            ));
+        };
+        out.push(Route {
+            study: super::config::StudySettings {
+                name: Some(name.clone()),
+                approval: r.approval.clone(),
+                uid_root: r.uid_root.clone(),
+            },
+            dest: r.destination(&dest)?,
+            send: SendOptions {
+                profile: r
+                    .approval
+                    .as_ref()
+                    .map(|a| a.profile.clone())
+                    .or_else(|| r.profile.clone()),
+                lookup: r.lookup.clone(),
+                masks: r.masks.clone(),
+                project: r.project.clone(),
+                offline_wait: Some(Duration::ZERO),
+                ..Default::default()
+            },
+            aet,
+        });
+    }
+    Ok(out)
 }
 
 /// Bounds against senders that hog the receiver (each has a default).
@@ -134,6 +205,7 @@ impl Default for ReceiverOptions {
             resume_every_secs: 60,
             network: Default::default(),
             limits: Default::default(),
+            routes: Vec::new(),
         }
     }
 }
@@ -352,10 +424,28 @@ pub fn start(
             None
         }
     };
+    for r in &opts.routes {
+        if !crate::dimse::valid_ae(&r.aet) {
+            return Err(ApiError::usage(
+                "receive.bad_option",
+                "a study's called_aet must be 1 to 16 printable characters without a backslash",
+            ));
+        }
+        r.dest
+            .open(&home.dir("archive"), &opts.network)
+            .map_err(ApiError::usage_err)?;
+        let mut session = super::Session::open(home.root())?;
+        session.use_study(r.study.clone())?;
+        session.run_profile(r.send.profile.as_deref())?;
+        super::deid::load_lookup(r.send.lookup.as_deref())?;
+        super::masks::load_masks(r.send.masks.as_deref())?;
+    }
+    let forwarding = opts.forward.is_some() || !opts.routes.is_empty();
     let (stored, scp_event) = (on_event.clone(), on_event.clone());
     let cfg = ServiceConfig {
         scp: ScpConfig {
             aet: opts.aet.trim().to_string(),
+            routes: opts.routes.iter().map(|r| r.aet.clone()).collect(),
             allow: opts.allow.iter().map(|a| a.trim().to_string()).collect(),
             max_associations: opts.max_associations,
             max_per_ae: opts.limits.max_per_ae,
@@ -367,7 +457,7 @@ pub fn start(
             ..Default::default()
         },
         addr: format!("{}:{}", opts.bind, opts.port),
-        forward: opts.forward.is_some(),
+        forward: forwarding,
     };
     let service = Service::start(
         &home,
@@ -397,11 +487,16 @@ pub fn start(
     });
 
     let stop_forward = Arc::new(AtomicBool::new(false));
-    let forwarder = match &opts.forward {
-        Some(dest) => {
+    let forwarder = match forwarding {
+        true => {
             let plan = forward::Plan {
                 home: home.root().to_path_buf(),
-                dest: dest.clone(),
+                dest: opts.forward.clone(),
+                routes: opts
+                    .routes
+                    .iter()
+                    .map(|r| (r.aet.clone(), r.clone()))
+                    .collect(),
                 send: SendOptions {
                     profile: opts.profile.clone(),
                     lookup: opts.lookup.clone(),
@@ -427,7 +522,7 @@ pub fn start(
                 .map_err(|e| ApiError::permanent("receive.thread", e.to_string()))?;
             Some(done_rx)
         }
-        None => None,
+        false => None,
     };
     Ok(ReceiverHandle {
         port: local.port(),

@@ -40,6 +40,7 @@ const SETTINGS: &[&str] = &[
     "project",
     "subject_label",
     "session_label",
+    "called_aet",
 ];
 
 /// The pin's keys, shown first in this order.

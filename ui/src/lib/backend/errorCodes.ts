@@ -128,6 +128,7 @@ export type ErrorCode =
   | "receive.bad_option"
   | "receive.catalog"
   | "receive.listen"
+  | "receive.route_destination"
   | "receive.running"
   | "receive.signals"
   | "receive.spool"
@@ -309,6 +310,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "receive.bad_option",
   "receive.catalog",
   "receive.listen",
+  "receive.route_destination",
   "receive.running",
   "receive.signals",
   "receive.spool",
