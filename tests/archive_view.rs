@@ -292,12 +292,20 @@ fn a_download_is_checked_and_resumes_after_a_kill_without_fetching_done_files_ag
     let done = ledger.lines().count();
     assert!(done > 0 && done < n, "{done} files in the ledger");
 
-    // the second run fetches only what was not done, and everything is the archive's bytes
+    // the second run fetches only what was not done, and everything is the archive's bytes;
+    // it takes the session from the kept listing instead of listing the project again
+    let listed_before = server.seen().len();
     let again = deposit(
         tmp.path(),
         &["fetch", &subject, "--from", &d, "--out", &out_arg, "--json"],
     );
     let r = ok(&again);
+    assert!(
+        !server.seen()[listed_before..]
+            .iter()
+            .any(|s| s.path.ends_with("/experiments")),
+        "the project was listed again for a download"
+    );
     assert_eq!(r["files"], n, "{r}");
     assert_eq!(r["md5_checked"], n, "{r}");
     assert_eq!(r["failed"].as_array().map(Vec::len), Some(0), "{r}");

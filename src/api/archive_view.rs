@@ -256,6 +256,32 @@ impl Cache {
             .map_err(cache_err)
     }
 
+    fn of_subject(&self, archive: &str, subject: &str) -> Result<Vec<SessionRow>, ApiError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT project, subject, session, id, kind, date, inserted FROM sessions
+                 WHERE archive=?1 AND subject=?2 ORDER BY session",
+            )
+            .map_err(cache_err)?;
+        let rows = st
+            .query_map(params![archive, subject], |r| {
+                Ok(SessionRow {
+                    project: r.get(0)?,
+                    subject: r.get(1)?,
+                    session: r.get(2)?,
+                    id: r.get(3)?,
+                    kind: r.get(4)?,
+                    date: r.get(5)?,
+                    inserted: r.get(6)?,
+                })
+            })
+            .map_err(cache_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(cache_err)?;
+        Ok(rows)
+    }
+
     fn subjects(&self, archive: &str) -> Result<BTreeSet<String>, ApiError> {
         let mut st = self
             .conn
@@ -339,6 +365,28 @@ impl Session {
             date: String::new(),
             inserted: String::new(),
         }))
+    }
+
+    /// The sessions of `subject`, from the kept listing; the archive is listed again when
+    /// there is none, or when the kept one lacks the subject or the session `want` (sent
+    /// since).
+    pub(crate) fn archive_subject_sessions(
+        &self,
+        b: &dyn Browse,
+        subject: &str,
+        want: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<SessionRow>, ApiError> {
+        let archive = b.describe();
+        let cache = self.archive_cache()?;
+        if cache.listed(&archive)?.is_some() {
+            let kept = cache.of_subject(&archive, subject)?;
+            if !kept.is_empty() && want.is_none_or(|w| kept.iter().any(|s| s.session == w)) {
+                return Ok(kept);
+            }
+        }
+        self.archive_relist(b, now)?;
+        cache.of_subject(&archive, subject)
     }
 
     /// One session's scans with file counts, sizes and QC status, read from the archive now.

@@ -336,10 +336,12 @@ impl Session {
                 "name the subject to download",
             ));
         }
-        let all = b.sessions()?;
+        // the kept listing (one request for the whole project is what the Archive screen
+        // already made), listed again when it lacks the subject
+        let want = req.session.as_deref().map(str::trim);
+        let all = self.archive_subject_sessions(b, subject, want, super::unix_now())?;
         let chosen: Vec<SessionRow> = all
             .into_iter()
-            .filter(|s| s.subject == subject)
             .filter(|s| req.session.as_deref().is_none_or(|e| s.session == e.trim()))
             .collect();
         if chosen.is_empty() {
