@@ -16,6 +16,7 @@ import type { ApiError, Backend, JobView, StudyView } from "../lib/backend/backe
 import { formatWhen, plural } from "../lib/format";
 import { useVirtualRows } from "../lib/virtual";
 import { Spacer } from "../lib/Spacer";
+import { StudyFilter, studiesOf } from "../lib/StudyFilter";
 import { AuditPanel } from "./history/Audit";
 import { ReportExport } from "./history/ReportExport";
 
@@ -77,7 +78,7 @@ export function History({ backend, tick, onError, onChanged }: Props) {
     onChanged();
   };
 
-  const studies = [...new Set((jobs ?? []).map((j) => j.study).filter((s): s is string => !!s))].sort();
+  const studies = studiesOf(jobs ?? []);
   const matching = (jobs ?? []).filter((j) => !study || j.study === study);
   const shown = matching.slice(0, limit);
   const older = matching.length - shown.length;
@@ -88,19 +89,7 @@ export function History({ backend, tick, onError, onChanged }: Props) {
         <p class="lead">Every send, what each study became in the archive, and how it was checked.</p>
       </header>
       <ReportExport backend={backend} onError={onError} />
-      {studies.length > 1 && (
-        <label class="choice">
-          Study
-          <select data-testid="history-study-filter" value={study} onChange={(e) => setStudy((e.target as HTMLSelectElement).value)}>
-            <option value="">Every study</option>
-            {studies.map((st) => (
-              <option key={st} value={st}>
-                {st}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      <StudyFilter studies={studies} value={study} onChange={setStudy} testId="history-study-filter" />
       {jobs === null ? (
         <p class="muted">Loading…</p>
       ) : jobs.length === 0 ? (

@@ -15,6 +15,7 @@ import { ReasonSummary } from "./quarantine/ReasonSummary";
 import type { Bulk } from "./quarantine/ReleaseAll";
 import { ReleaseAll } from "./quarantine/ReleaseAll";
 import { splitRows } from "./quarantine/words";
+import { StudyFilter, studiesOf } from "../lib/StudyFilter";
 
 interface Props {
   backend: Backend;
@@ -60,10 +61,7 @@ export function Quarantine({ backend, settings, onError }: Props) {
     void load();
   }, [load]);
 
-  const studies = useMemo(
-    () => [...new Set((rows ?? []).map((q) => q.study).filter((st): st is string => !!st))].sort(),
-    [rows],
-  );
+  const studies = useMemo(() => studiesOf(rows ?? []), [rows]);
   const ofStudy = useMemo(() => (rows ?? []).filter((q) => !study || q.study === study), [rows, study]);
   const { held, done, reasons } = useMemo(() => splitRows(ofStudy), [ofStudy]);
   const code = filter !== null && reasons.some((r) => r.code === filter) ? filter : null;
@@ -155,19 +153,7 @@ export function Quarantine({ backend, settings, onError }: Props) {
           {rows && <span data-testid="quarantine-count">{plural(held.length, "file")} waiting.</span>}
         </p>
       </header>
-      {studies.length > 1 && (
-        <label class="choice">
-          Study
-          <select data-testid="quarantine-study-filter" value={study} onChange={(e) => setStudy((e.target as HTMLSelectElement).value)}>
-            <option value="">Every study</option>
-            {studies.map((st) => (
-              <option key={st} value={st}>
-                {st}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      <StudyFilter studies={studies} value={study} onChange={setStudy} testId="quarantine-study-filter" />
       {rows !== null && held.length === 0 && (
         <div class="card empty" data-testid="quarantine-empty">
           Nothing is waiting in the quarantine.

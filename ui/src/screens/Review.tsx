@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ApiError, Backend, Preview, Sample, Signoff } from "../lib/backend/backend";
 import { formatWhen, plural } from "../lib/format";
+import { StudyFilter, studiesOf } from "../lib/StudyFilter";
 
 interface Props {
   backend: Backend;
@@ -132,19 +133,7 @@ export function Review({ backend, folders, onError }: Props) {
       {history.length > 0 && (
         <section class="card" data-testid="signoffs">
           <h2>Sign-offs</h2>
-          {studiesOf(history).length > 1 && (
-            <label class="choice">
-              Study
-              <select data-testid="signoff-study-filter" value={study} onChange={(e) => setStudy((e.target as HTMLSelectElement).value)}>
-                <option value="">Every study</option>
-                {studiesOf(history).map((st) => (
-                  <option key={st} value={st}>
-                    {st}
-                  </option>
-                ))}
-              </select>
-            </label>
-          )}
+          <StudyFilter studies={studiesOf(history)} value={study} onChange={setStudy} testId="signoff-study-filter" />
           <ul>
             {history
               .filter((s) => !study || s.study === study)
@@ -160,9 +149,4 @@ export function Review({ backend, folders, onError }: Props) {
       )}
     </section>
   );
-}
-
-/** The configured studies the sign-offs were made for. */
-export function studiesOf(signoffs: Signoff[]): string[] {
-  return [...new Set(signoffs.map((s) => s.study).filter((st): st is string => !!st))].sort();
 }
