@@ -368,9 +368,53 @@ mod win {
     }
 }
 
+/// Whether `name` cannot be a file name on Windows whatever folder it is in: a device name
+/// (`CON`, `PRN`, `AUX`, `NUL`, `COM1`–`COM9`, `LPT1`–`LPT9`, with any extension, in any case)
+/// or a name ending in a dot or a space (Windows drops them, so two names would be one file).
+/// Checked on every system, so that what is written from an archive is the same everywhere.
+pub fn unusable_on_windows(name: &str) -> bool {
+    if name.ends_with('.') || name.ends_with(' ') {
+        return true;
+    }
+    let base = name.split('.').next().unwrap_or(name).to_ascii_uppercase();
+    matches!(base.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((base.starts_with("COM") || base.starts_with("LPT"))
+            && base.len() == 4
+            && base
+                .as_bytes()
+                .get(3)
+                .is_some_and(|d| (b'1'..=b'9').contains(d)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_windows_cannot_hold_are_told_apart() {
+        for bad in [
+            "CON",
+            "con.dcm",
+            "Aux",
+            "NUL.tar.gz",
+            "COM1",
+            "lpt9.x",
+            "a.",
+            "b ",
+        ] {
+            assert!(unusable_on_windows(bad), "{bad}");
+        }
+        for ok in [
+            "CONSOLE.dcm",
+            "COM10",
+            "COM0",
+            "1.2.840.113619.dcm",
+            "DICOM",
+            "a.b",
+        ] {
+            assert!(!unusable_on_windows(ok), "{ok}");
+        }
+    }
 
     #[test]
     fn owner_only_folders_and_files() {

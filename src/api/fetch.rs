@@ -130,6 +130,9 @@ fn relative(s: &SessionRow, f: &RemoteFile) -> Result<String, String> {
     ];
     for p in parts {
         crate::archive::folder::safe_name(p).map_err(|e| e.to_string())?;
+        if crate::platform::unusable_on_windows(p) {
+            return Err(format!("'{p}' is not usable as a file name on Windows"));
+        }
     }
     Ok(parts.join("/"))
 }
@@ -469,7 +472,9 @@ mod tests {
             relative(&row(), &file("a.dcm")).as_deref(),
             Ok("SUBJ1/SUBJ1_01/scans/3/resources/DICOM/a.dcm")
         );
-        for bad in ["../x", "..", "a/b", "a\\b", ""] {
+        for bad in [
+            "../x", "..", "a/b", "a\\b", "", "CON", "nul.dcm", "com1.txt", "a.",
+        ] {
             assert!(relative(&row(), &file(bad)).is_err(), "{bad}");
         }
     }
