@@ -427,9 +427,9 @@ impl Session {
         let b = self.archive_browse(dest)?;
         let archive = b.describe();
         let cache = self.archive_cache()?;
-        if cache.listed(&archive)?.is_none() {
-            self.archive_relist(b.as_ref(), now)?;
-        }
+        // "who is missing" is asked of the archive as it is now: listed again (one request
+        // each for subjects and sessions), which also refreshes the pages
+        self.archive_relist(b.as_ref(), now)?;
         let present = cache.subjects(&archive)?;
         let expected = expected_subjects(lookup)?;
         let missing_subjects: Vec<String> = expected
