@@ -5,6 +5,7 @@
 //! fixed defaults that fail closed: person names, free text, dates and unknown-VR values are
 //! removed, UIDs remapped, group lengths dropped, anything else kept (clinical attributes).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use dicom_core::header::Header;
@@ -24,7 +25,8 @@ use super::Decision;
 #[derive(Debug, Clone)]
 struct Plan {
     action: Action,
-    rule: String,
+    /// (a table row's text is made only when decisions are recorded)
+    rule: Cow<'static, str>,
 }
 
 /// Content Sequence (0040,A730): the tree of a structured report.
@@ -42,6 +44,8 @@ pub struct Walk<'a> {
     pub date_offset_days: i64,
     pub scrub: &'a Scrubber,
     pub record_values: bool,
+    /// Make the decisions (off when the caller keeps none: no paths, names or records).
+    pub record_decisions: bool,
     pub decisions: Vec<Decision>,
     /// How deep inside a Content Sequence the walk is (0: not inside).
     pub content_depth: u32,
@@ -53,7 +57,20 @@ fn tag_u32(t: Tag) -> u32 {
 
 /// "(gggg,eeee)".
 pub fn tag_text(t: Tag) -> String {
-    format!("({:04X},{:04X})", t.group(), t.element())
+    // (by hand: paths are made for every element the walks name)
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut s = String::with_capacity(11);
+    s.push('(');
+    for (i, n) in [t.group(), t.element()].into_iter().enumerate() {
+        if i == 1 {
+            s.push(',');
+        }
+        for shift in [12u16, 8, 4, 0] {
+            s.push(char::from(HEX[usize::from((n >> shift) & 0xF)]));
+        }
+    }
+    s.push(')');
+    s
 }
 
 fn is_free_text(vr: VR) -> bool {
@@ -138,10 +155,10 @@ fn dict_name(tag: Tag) -> String {
 impl Walk<'_> {
     fn default_plan(&self, tag: Tag, vr: VR) -> Option<Plan> {
         let opts = &self.profile.options;
-        let p = |action, rule: &str| {
+        let p = |action, rule: &'static str| {
             Some(Plan {
                 action,
-                rule: rule.to_string(),
+                rule: rule.into(),
             })
         };
         if tag.element() == 0 {
@@ -266,8 +283,9 @@ impl Walk<'_> {
         }
         if let Some(r) = self.profile.rule_for(tag_u32(tag)) {
             let rule = match r.by {
-                Some(o) => format!("Table E.1-1 {}: {}", o.name(), r.row),
-                None => format!("Table E.1-1 basic: {}", r.row),
+                _ if !self.record_decisions => Cow::Borrowed(""),
+                Some(o) => format!("Table E.1-1 {}: {}", o.name(), r.row).into(),
+                None => format!("Table E.1-1 basic: {}", r.row).into(),
             };
             return Some(Plan {
                 action: r.action,
@@ -292,11 +310,33 @@ impl Walk<'_> {
             })
             .collect();
         let mut kept_blocks: HashSet<(u16, u8)> = HashSet::new();
+        let record = self.record_decisions;
+        // (an element kept as it is stays where it is: items are written with undefined
+        // lengths whatever length they were read with, so nothing needs to be put back)
         for tag in tags {
+            let Some((vr, nested)) = ds
+                .get(tag)
+                .map(|e| (e.vr(), matches!(e.value(), Value::Sequence(_))))
+            else {
+                continue;
+            };
+            let plan = self.plan(tag, vr, &creators);
+            if plan.is_none() && !nested {
+                // kept as it is, where it is
+                if tag.group() % 2 == 1 && tag.element() >= 0x1000 {
+                    kept_blocks.insert((tag.group(), (tag.element() >> 8) as u8));
+                }
+                continue;
+            }
             let Some(elem) = ds.take(tag) else { continue };
-            let plan = self.plan(tag, elem.vr(), &creators);
             // (the path text is made only where a decision or a sequence needs it)
-            let path = || format!("{prefix}{}", tag_text(tag));
+            let path = || {
+                if record {
+                    format!("{prefix}{}", tag_text(tag))
+                } else {
+                    String::new()
+                }
+            };
             let out = match plan {
                 None if !matches!(elem.value(), Value::Sequence(_)) => Some(elem),
                 None => self.keep(elem, &path()),
@@ -344,7 +384,11 @@ impl Walk<'_> {
             self.content_depth += 1;
         }
         for (i, item) in seq.items_mut().iter_mut().enumerate() {
-            self.dataset(item, &format!("{path}[{i}]."));
+            if self.record_decisions {
+                self.dataset(item, &format!("{path}[{i}]."));
+            } else {
+                self.dataset(item, "");
+            }
         }
         if content {
             self.content_depth -= 1;
@@ -366,6 +410,9 @@ impl Walk<'_> {
         before: Option<String>,
         after: Option<String>,
     ) {
+        if !self.record_decisions {
+            return;
+        }
         self.decisions.push(Decision {
             path: path.to_string(),
             name: dict_name(tag),
@@ -389,7 +436,7 @@ impl Walk<'_> {
             // Intake decodes every UN it can; what is left is opaque to the rules (an unknown
             // tag, a damaged value, a bound reached), so it is never kept as it is.
             action = Action::X;
-            rule = format!("{rule}; stored as UN and not decodable, removed");
+            rule = format!("{rule}; stored as UN and not decodable, removed").into();
         }
         let out: Option<InMemElement> = match (action, vr) {
             (Action::X, _) => None,
@@ -441,7 +488,7 @@ impl Walk<'_> {
                     Some(v) => Some(DataElement::new(tag, vr, PrimitiveValue::from(v))),
                     None => {
                         action = Action::X;
-                        rule = format!("{rule}; not a shiftable date, removed");
+                        rule = format!("{rule}; not a shiftable date, removed").into();
                         None
                     }
                 }
@@ -461,7 +508,7 @@ impl Walk<'_> {
             (Action::C, vr) if is_free_text(vr) => {
                 // Long free text cannot be shown clean by cutting known values out: remove it.
                 action = Action::X;
-                rule = format!("{rule}; free text cannot be proven clean, removed");
+                rule = format!("{rule}; free text cannot be proven clean, removed").into();
                 None
             }
             (Action::C, vr) if is_text(vr) => {
@@ -475,7 +522,7 @@ impl Walk<'_> {
                     // Nothing safe left: the value the basic profile's D would write (the
                     // attribute may be type 1, so it is not left empty).
                     cleaned = dummy_text(vr).unwrap_or_default().to_string();
-                    rule = format!("{rule}; nothing left after cleaning, dummy value");
+                    rule = format!("{rule}; nothing left after cleaning, dummy value").into();
                 }
                 Some(DataElement::new(tag, vr, PrimitiveValue::from(cleaned)))
             }
@@ -488,5 +535,26 @@ impl Walk<'_> {
         // Unchanged keeps by a rule are recorded too: inspect shows the rule behind every listed element.
         self.record(path, tag, action, &rule, before, after);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_text_is_the_usual_spelling() {
+        for t in [
+            Tag(0x0000, 0x0000),
+            Tag(0x0010, 0x0010),
+            Tag(0x7FE0, 0x0010),
+            Tag(0xFFFE, 0xE00D),
+            Tag(0x0029, 0x10AB),
+        ] {
+            assert_eq!(
+                tag_text(t),
+                format!("({:04X},{:04X})", t.group(), t.element())
+            );
+        }
     }
 }

@@ -118,6 +118,9 @@ pub struct Context<'a> {
     pub mask_rule: Option<&'a str>,
     /// Record before/after values in the decisions (for `deposit inspect`).
     pub record_values: bool,
+    /// The caller keeps no decisions (a run that writes output): the walk does not make them.
+    /// The output is the same either way.
+    pub no_decisions: bool,
 }
 
 /// A de-identified object.
@@ -305,6 +308,7 @@ pub fn deidentify(
         date_offset_days,
         scrub: &scrubber,
         record_values: ctx.record_values,
+        record_decisions: !ctx.no_decisions,
         decisions,
         content_depth: 0,
     };
@@ -320,9 +324,13 @@ pub fn deidentify(
             vr,
             PrimitiveValue::from(pseudonym.as_str()),
         ));
-        decisions.retain(|d| d.path != apply::tag_text(tag));
+        if ctx.no_decisions {
+            continue;
+        }
+        let path = apply::tag_text(tag);
+        decisions.retain(|d| d.path != path);
         decisions.push(Decision {
-            path: apply::tag_text(tag),
+            path,
             name: if tag == PATIENT_ID {
                 "PatientID"
             } else {

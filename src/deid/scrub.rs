@@ -48,16 +48,26 @@ pub fn date_forms(d: &str) -> Vec<String> {
         return vec![];
     }
     let (y, m, dd) = (&d[0..4], &d[4..6], &d[6..8]);
+    // (joined by hand: this runs for every date of every object)
+    let join = |a: &str, sep: char, b: &str, c: &str| {
+        let mut s = String::with_capacity(10);
+        s.push_str(a);
+        s.push(sep);
+        s.push_str(b);
+        s.push(sep);
+        s.push_str(c);
+        s
+    };
     vec![
         d.to_string(),
-        format!("{y}-{m}-{dd}"),
-        format!("{y}/{m}/{dd}"),
-        format!("{y}.{m}.{dd}"),
-        format!("{y}:{m}:{dd}"),
-        format!("{dd}/{m}/{y}"),
-        format!("{dd}.{m}.{y}"),
-        format!("{dd}-{m}-{y}"),
-        format!("{m}/{dd}/{y}"),
+        join(y, '-', m, dd),
+        join(y, '/', m, dd),
+        join(y, '.', m, dd),
+        join(y, ':', m, dd),
+        join(dd, '/', m, y),
+        join(dd, '.', m, y),
+        join(dd, '-', m, y),
+        join(m, '/', dd, y),
     ]
 }
 
@@ -224,6 +234,26 @@ impl Scrubber {
 mod tests {
     use super::*;
     use dicom_core::{DataElement, PrimitiveValue};
+
+    #[test]
+    fn a_date_is_spelled_nine_ways() {
+        assert_eq!(
+            date_forms("20240311"),
+            [
+                "20240311",
+                "2024-03-11",
+                "2024/03/11",
+                "2024.03.11",
+                "2024:03:11",
+                "11/03/2024",
+                "11.03.2024",
+                "11-03-2024",
+                "03/11/2024"
+            ]
+        );
+        assert!(date_forms("2024031").is_empty());
+        assert!(date_forms("2024031x").is_empty());
+    }
 
     #[test]
     fn cuts_names_ids_and_dates_out_of_text() {

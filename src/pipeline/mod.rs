@@ -38,6 +38,15 @@ pub struct Pipeline {
     retained: residual::Retained,
 }
 
+/// What a caller keeps of a de-identification besides the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// The output only (a run that writes it): no decisions are made.
+    Output,
+    /// Every decision, with before/after values (`inspect`).
+    Decisions,
+}
+
 /// One input.
 #[derive(Debug, Clone, Copy)]
 pub enum Input<'a> {
@@ -203,7 +212,7 @@ impl Pipeline {
         if clean(&obj.meta().media_storage_sop_class_uid) == MEDIA_STORAGE_DIRECTORY {
             return Outcome::NotPatientObject;
         }
-        match self.clear(obj, pixels, dropped, self.record_values) {
+        match self.clear(obj, pixels, dropped, Keep::Output) {
             Ok(out) => Outcome::Prepared(out),
             Err(held)
                 if held.quarantine.code == QuarantineCode::EncapsulatedDocument
@@ -220,7 +229,7 @@ impl Pipeline {
     /// only).
     pub fn prepare(&self, input: Input<'_>) -> Result<Prepared, Held> {
         let (obj, pixels, dropped) = self.open(input).map_err(|why| unreadable_input(&why))?;
-        self.clear(obj, pixels, dropped, self.record_values)?
+        self.clear(obj, pixels, dropped, Keep::Output)?
             .into_prepared()
     }
 
@@ -228,7 +237,7 @@ impl Pipeline {
     pub fn inspect(&self, input: Input<'_>) -> Result<Inspection, SkipReason> {
         let (obj, pixels, dropped) = self.open(input)?;
         let original = obj.clone();
-        let held = match self.clear(obj, pixels, dropped, true) {
+        let held = match self.clear(obj, pixels, dropped, Keep::Decisions) {
             Ok(out) => {
                 return Ok(Inspection {
                     relative_path: Some(out.deidentified.relative_path),
@@ -244,6 +253,7 @@ impl Pipeline {
             lookup: None,
             mask_rule: Some("inspect preview: pixels NOT reviewed"),
             record_values: true,
+            no_decisions: false,
         };
         let d = deid::deidentify(
             original.into_inner(),
@@ -266,7 +276,7 @@ impl Pipeline {
         mut obj: DefaultDicomObject,
         pixels: Pixels,
         trailing: usize,
-        record_values: bool,
+        keep: Keep,
     ) -> Result<Output, Held> {
         let meta = obj.meta();
         let mut ts = clean(&meta.transfer_syntax);
@@ -297,7 +307,8 @@ impl Pipeline {
         let ctx = Context {
             lookup: self.lookup.as_ref(),
             mask_rule: masked.as_ref().map(|m| m.rule.as_str()),
-            record_values,
+            record_values: keep == Keep::Decisions || self.record_values,
+            no_decisions: keep == Keep::Output && !self.record_values,
         };
         let mut ds = obj.into_inner();
         if !matches!(pixels, Pixels::InObject) {

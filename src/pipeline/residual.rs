@@ -537,8 +537,10 @@ impl Needles {
             let mut b = AhoCorasickBuilder::new();
             // built per object and run over a few kilobytes: the automaton that is cheapest
             // to build (a DFA costs far more to build than it saves here)
+            // (ASCII text is searched as it is; other text is lower-cased first)
             b.match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::NoncontiguousNFA));
+                .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+                .ascii_case_insensitive(true);
             b
         };
         let text = (!needles.is_empty())
@@ -703,8 +705,15 @@ impl Needles {
         }
         self.uids_in(value.as_bytes(), at, hits);
         let Some(ac) = &self.text else { return };
-        let hay = value.to_lowercase();
-        for m in ac.find_overlapping_iter(&hay) {
+        // the needles are lower case and matched ignoring ASCII case
+        let lower;
+        let hay = if value.is_ascii() {
+            value
+        } else {
+            lower = value.to_lowercase();
+            lower.as_str()
+        };
+        for m in ac.find_overlapping_iter(hay) {
             let Some(n) = self.needles.get(m.pattern().as_usize()) else {
                 continue;
             };
@@ -720,19 +729,29 @@ impl Needles {
 
     /// Source UIDs inside a longer text or a binary value (not part of a longer UID).
     fn uids_in(&self, hay: &[u8], at: &dyn Fn() -> String, hits: &mut Vec<Hit>) {
-        if hay.len() < 8 || !hay.contains(&b'.') {
+        if hay.len() < 8 || self.uids.is_empty() || !hay.contains(&b'.') {
             return;
         }
-        for uid in &self.uids {
-            let finder = memchr::memmem::Finder::new(uid.as_bytes());
-            let joins = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_digit() || *b == b'.');
-            if finder.find_iter(hay).any(|i| {
-                let end = i + uid.len();
-                !joins(i.checked_sub(1).and_then(|j| hay.get(j))) && !joins(hay.get(end))
-            }) {
-                push(hits, Kind::Uid, &at());
-                return;
-            }
+        // A UID is digits and dots, so one that stands alone (no digit or dot right before
+        // or after it) is a whole run of digits and dots: each run is looked up.
+        let joins = |b: &u8| b.is_ascii_digit() || *b == b'.';
+        let found = hay
+            .split(|b| !joins(b))
+            .filter(|run| run.len() >= 4)
+            .any(|run| std::str::from_utf8(run).is_ok_and(|r| self.uids.contains(r)))
+            // (a malformed source UID with other characters is searched for as it is)
+            || self
+                .uids
+                .iter()
+                .filter(|u| !u.bytes().all(|b| joins(&b)))
+                .any(|uid| {
+                    memchr::memmem::find_iter(hay, uid.as_bytes()).any(|i| {
+                        !i.checked_sub(1).and_then(|j| hay.get(j)).is_some_and(joins)
+                            && !hay.get(i + uid.len()).is_some_and(joins)
+                    })
+                });
+        if found {
+            push(hits, Kind::Uid, &at());
         }
     }
 
@@ -940,6 +959,54 @@ mod tests {
             el(Tag(0x0020, 0x4000), VR::LT, "120040119 PID-773811"),
         ]);
         assert_eq!(h, vec![]);
+    }
+
+    #[test]
+    fn text_is_searched_ignoring_case_in_any_script() {
+        // ASCII text is matched as it is (ignoring ASCII case), other text lower-cased first
+        for (text, kind) in [
+            ("GRÜNWALD was here", Kind::NamePart),
+            ("grünwald", Kind::NamePart),
+            ("Dr. HILDEGARD", Kind::NamePart),
+            ("Saint ELSEWHERE hospital", Kind::Institution),
+        ] {
+            let h = hits(vec![el(Tag(0x0020, 0x4000), VR::LT, text)]);
+            assert!(
+                h.iter().any(|h| h.kind == kind),
+                "{kind:?} not found in an {}-byte text: {h:?}",
+                text.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_source_uid_inside_a_text_or_bytes_is_found_whole_only() {
+        let found = |v: &str| {
+            hits(vec![el(Tag(0x0020, 0x4000), VR::LT, v)])
+                .iter()
+                .any(|h| h.kind == Kind::Uid)
+        };
+        assert!(found("see 1.2.3.4.5.6.7, series 2"));
+        assert!(found("uid=1.2.3.4.5.6.7"));
+        assert!(!found("see 1.2.3.4.5.6.78 and 11.2.3.4.5.6.7"));
+        assert!(!found("see 1.2.3.4.5.6.7.8"));
+        let bytes = |v: &[u8]| {
+            hits(vec![DataElement::new(
+                Tag(0x0009, 0x1001),
+                VR::OB,
+                PrimitiveValue::from(v.to_vec()),
+            )])
+            .iter()
+            .any(|h| h.kind == Kind::Uid)
+        };
+        assert!(bytes(b"\x00\x011.2.3.4.5.6.7\x00"));
+        assert!(!bytes(b"\x001.2.3.4.5.6.70\x00"));
+        // a source "UID" that is not digits and dots is still found as it is
+        let src =
+            InMemDicomObject::from_element_iter([el(Tag(0x0008, 0x0018), VR::UI, "1.2.ABC.99")]);
+        let n = Needles::collect(&src, &Retained::default());
+        let out = output(vec![el(Tag(0x0020, 0x4000), VR::LT, "was 1.2.ABC.99 once")]);
+        assert!(n.search(&meta(), &out).iter().any(|h| h.kind == Kind::Uid));
     }
 
     #[test]

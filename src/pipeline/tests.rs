@@ -1,6 +1,7 @@
 //! Tests of the per-file pipeline: outcomes, the memory and folder sinks, inspect.
 
-use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_core::header::Header as _;
+use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::meta::FileMetaTableBuilder;
 use dicom_object::InMemDicomObject;
@@ -130,4 +131,63 @@ fn walkdir(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// `instance` with a View Code Sequence (0054,0220) appended: one item of defined length
+/// holding two odd-length values (as some writers leave them).
+fn instance_with_defined_length_item() -> Vec<u8> {
+    let mut bytes = instance("2.25.8890", CT, "DOE^JANE");
+    let mut item = Vec::new();
+    for (element, value) in [(0x0100u16, b"ABC"), (0x0102, b"DCM")] {
+        item.extend_from_slice(&0x0008u16.to_le_bytes());
+        item.extend_from_slice(&element.to_le_bytes());
+        item.extend_from_slice(b"SH");
+        item.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        item.extend_from_slice(value);
+    }
+    let mut seq = vec![0xFE, 0xFF, 0x00, 0xE0];
+    seq.extend_from_slice(&(item.len() as u32).to_le_bytes());
+    seq.extend_from_slice(&item);
+    bytes.extend_from_slice(&[0x54, 0x00, 0x20, 0x02, b'S', b'Q', 0, 0]);
+    bytes.extend_from_slice(&(seq.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&seq);
+    bytes
+}
+
+#[test]
+fn an_unchanged_item_of_defined_length_is_written_valid() {
+    let bytes = instance_with_defined_length_item();
+    let source = crate::intake::open_bytes(&bytes).expect("the input reads");
+    assert!(source.element(Tag(0x0054, 0x0220)).is_ok());
+    let out = pipeline().prepare(Input::Bytes(&bytes)).expect("prepared");
+    let again = crate::intake::open_bytes(&out.bytes).expect("the output reads");
+    let seq = again.element(Tag(0x0054, 0x0220)).expect("kept");
+    let items = seq.items().expect("a sequence");
+    assert_eq!(items.len(), 1);
+    let value = items[0]
+        .element(Tag(0x0008, 0x0100))
+        .expect("code value")
+        .to_str()
+        .expect("text");
+    assert_eq!(value.trim_end(), "ABC");
+    // nothing after the sequence was swallowed by a stale length
+    assert_eq!(
+        again.into_inner().iter().last().map(|e| e.tag()),
+        Some(Tag(0x0054, 0x0220))
+    );
+}
+
+#[test]
+fn recording_decisions_does_not_change_the_output() {
+    for bytes in [
+        instance("2.25.8891", CT, "DOE^JANE"),
+        instance_with_defined_length_item(),
+    ] {
+        let plain = pipeline().prepare(Input::Bytes(&bytes)).expect("prepared");
+        let recorded = pipeline()
+            .recording_values(true)
+            .prepare(Input::Bytes(&bytes))
+            .expect("prepared");
+        assert_eq!(plain.bytes, recorded.bytes);
+    }
 }

@@ -74,6 +74,7 @@ fn run_with(
         lookup,
         mask_rule: None,
         record_values: true,
+        no_decisions: false,
     };
     super::deidentify(
         ds,
