@@ -16,6 +16,7 @@ mod deid_corpus;
 mod exactly_once;
 mod front_end;
 mod fuzz_replay;
+mod header_once;
 mod hostile;
 mod keyring;
 mod kill;

@@ -14,11 +14,14 @@
 
 use std::io::{BufRead, BufReader, Read};
 
-use dicom_core::header::{HasLength, Header as _};
-use dicom_core::Tag;
+use dicom_core::header::{DataElementHeader, HasLength, Header as _};
+use dicom_core::value::{DataSetSequence, Value};
+use dicom_core::{DataElement, Length, Tag, VR};
 use dicom_encoding::decode::explicit_le::ExplicitVRLittleEndianDecoder;
 use dicom_encoding::decode::Decode;
 use dicom_encoding::TransferSyntaxIndex;
+use dicom_object::mem::InMemElement;
+use dicom_object::InMemDicomObject;
 use dicom_parser::dataset::read::{DataSetReaderOptions, ValueReadStrategy};
 use dicom_parser::dataset::{DataSetReader, DataToken};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
@@ -342,6 +345,31 @@ pub fn locate_pixel_data_in_prefix(
     total: u64,
     ts_uid: &str,
 ) -> Result<Option<u64>, SkipReason> {
+    Ok(read_header_in_prefix(prefix, total, ts_uid)?.map(|(_, start)| start))
+}
+
+/// An element or an item being built from the tokens (the walk keeps its own stack: no
+/// recursion, whatever the input).
+enum Open {
+    Item(Vec<InMemElement>),
+    Sequence {
+        tag: Tag,
+        len: Length,
+        items: Vec<InMemDicomObject>,
+    },
+}
+
+/// [`locate_pixel_data_in_prefix`], building the data set before the Pixel Data from the same
+/// tokens as it checks them: the object the DICOM reader would build with `read_until(Pixel
+/// Data)` (elements, values and sequence lengths as read; items carry no length, which the
+/// writer never uses), in one pass, so the check and the build cannot part ways. Anything the
+/// reader would treat otherwise (a token out of place, an element at or after Pixel Data's tag
+/// before it) is `Ok(None)`: the whole file is read instead.
+pub fn read_header_in_prefix(
+    prefix: &[u8],
+    total: u64,
+    ts_uid: &str,
+) -> Result<Option<(InMemDicomObject, u64)>, SkipReason> {
     let Some(ts) = TransferSyntaxRegistry.get(ts_uid) else {
         return Ok(None);
     };
@@ -358,13 +386,18 @@ pub fn locate_pixel_data_in_prefix(
         return Ok(None);
     };
     let mut depth = 0usize;
+    let mut open = vec![Open::Item(Vec::new())];
+    let mut header: Option<DataElementHeader> = None;
     loop {
         let before = pos.get();
         let Some(Ok(tok)) = tokens.next() else {
             return Ok(None); // end of the prefix, or a parse problem: the full path decides
         };
         let claimed = match &tok {
-            DataToken::ElementHeader(h) if depth == 0 && h.tag == PIXEL_DATA => {
+            DataToken::ElementHeader(h) if depth == 0 && h.tag >= PIXEL_DATA => {
+                if h.tag != PIXEL_DATA {
+                    return Ok(None);
+                }
                 let Some(len) = h.len.get() else {
                     return Ok(None);
                 };
@@ -372,26 +405,89 @@ pub fn locate_pixel_data_in_prefix(
                 if end > total {
                     return Err(SkipReason::Truncated);
                 }
-                return Ok((end == total).then_some(before as u64));
+                if end != total || open.len() != 1 || header.is_some() {
+                    return Ok(None);
+                }
+                let Some(Open::Item(elements)) = open.pop() else {
+                    return Ok(None);
+                };
+                return Ok(Some((
+                    InMemDicomObject::from_element_iter(elements),
+                    before as u64,
+                )));
             }
             DataToken::PixelSequenceStart => return Ok(None),
             DataToken::ElementHeader(h) => h.len.get(),
             DataToken::ItemStart { len } => len.get(),
-            DataToken::SequenceStart { .. } => {
-                depth += 1;
-                if depth > super::bounded::MAX_DEPTH {
-                    return Err(SkipReason::TooDeep);
-                }
-                None
-            }
-            DataToken::SequenceEnd => {
-                depth = depth.saturating_sub(1);
-                None
-            }
             _ => None,
         };
         if claimed.is_some_and(|len| u64::from(len) > total) {
             return Err(SkipReason::Truncated);
+        }
+        let built = match tok {
+            DataToken::ElementHeader(h) if header.is_none() => {
+                header = Some(h);
+                Some(())
+            }
+            DataToken::PrimitiveValue(v) => match (header.take(), open.last_mut()) {
+                (Some(h), Some(Open::Item(elements))) => {
+                    elements.push(DataElement::new_with_len(
+                        h.tag,
+                        h.vr,
+                        h.len,
+                        Value::Primitive(v),
+                    ));
+                    Some(())
+                }
+                _ => None,
+            },
+            DataToken::SequenceStart { tag, len } if header.is_none() => {
+                depth += 1;
+                if depth > super::bounded::MAX_DEPTH {
+                    return Err(SkipReason::TooDeep);
+                }
+                if depth == 1 && tag >= PIXEL_DATA {
+                    return Ok(None);
+                }
+                open.push(Open::Sequence {
+                    tag,
+                    len,
+                    items: Vec::new(),
+                });
+                Some(())
+            }
+            DataToken::ItemStart { .. } if matches!(open.last(), Some(Open::Sequence { .. })) => {
+                open.push(Open::Item(Vec::new()));
+                Some(())
+            }
+            DataToken::ItemEnd if header.is_none() && open.len() > 1 => {
+                match (open.pop(), open.last_mut()) {
+                    (Some(Open::Item(elements)), Some(Open::Sequence { items, .. })) => {
+                        items.push(InMemDicomObject::from_element_iter(elements));
+                        Some(())
+                    }
+                    _ => None,
+                }
+            }
+            DataToken::SequenceEnd if header.is_none() => {
+                depth = depth.saturating_sub(1);
+                match (open.pop(), open.last_mut()) {
+                    (Some(Open::Sequence { tag, len, items }), Some(Open::Item(elements))) => {
+                        elements.push(DataElement::new_with_len(
+                            tag,
+                            VR::SQ,
+                            len,
+                            Value::Sequence(DataSetSequence::new(items, len)),
+                        ));
+                        Some(())
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if built.is_none() {
+            return Ok(None); // a token the reader would not build from: the full path decides
         }
     }
 }

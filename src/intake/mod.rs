@@ -515,7 +515,9 @@ fn header_in_prefix(
         return Ok(None);
     };
     let total = size - meta.dataset_offset;
-    let Some(start) = guard::locate_pixel_data_in_prefix(ds, total, ts.trim_end_matches('\0'))?
+    // the length guard and the build in one walk of the header's tokens
+    let Some((dataset, start)) =
+        guard::read_header_in_prefix(ds, total, ts.trim_end_matches('\0'))?
     else {
         return Ok(None);
     };
@@ -523,12 +525,31 @@ fn header_in_prefix(
         Some(b"DICM") => &prefix[128..],
         _ => return Err(SkipReason::Corrupt),
     };
-    let object = dicom_object::OpenFileOptions::new()
-        .read_preamble(dicom_object::file::ReadPreamble::Never)
-        .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
-        .from_reader(body)
-        .map(un_decoded)
-        .map_err(|_| SkipReason::Corrupt)?;
+    let mut file_meta =
+        dicom_object::FileMetaTable::from_reader(body).map_err(|_| SkipReason::Corrupt)?;
+    // as the reader does: Media Storage SOP Class and Instance UIDs left empty in the file
+    // meta are taken from the data set
+    let from_dataset = |tag| -> Result<Option<String>, SkipReason> {
+        match dataset.get(tag) {
+            Some(e) => e
+                .value()
+                .to_str()
+                .map(|s| Some(s.into_owned()))
+                .map_err(|_| SkipReason::Corrupt),
+            None => Ok(None),
+        }
+    };
+    if file_meta.media_storage_sop_class_uid().is_empty() {
+        if let Some(uid) = from_dataset(dicom_dictionary_std::tags::SOP_CLASS_UID)? {
+            file_meta.media_storage_sop_class_uid = uid;
+        }
+    }
+    if file_meta.media_storage_sop_instance_uid().is_empty() {
+        if let Some(uid) = from_dataset(dicom_dictionary_std::tags::SOP_INSTANCE_UID)? {
+            file_meta.media_storage_sop_instance_uid = uid;
+        }
+    }
+    let object = un_decoded(dataset.with_exact_meta(file_meta));
     Ok(Some((object, meta.dataset_offset + start)))
 }
 

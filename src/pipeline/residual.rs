@@ -323,7 +323,8 @@ const CODED: &[Tag] = &[
 struct Collector {
     needles: Vec<Needle>,
     uids: HashSet<String>,
-    seen: HashSet<(Kind, String)>,
+    /// Dates already spelled out (an object's dates are mostly one date).
+    dates: Vec<String>,
 }
 
 impl Collector {
@@ -335,7 +336,12 @@ impl Collector {
             }
             return;
         }
-        let text = raw.trim_matches(['\0', ' ']).to_lowercase();
+        let raw = raw.trim_matches(['\0', ' ']);
+        let text = if raw.is_ascii() {
+            raw.to_ascii_lowercase()
+        } else {
+            raw.to_lowercase()
+        };
         if !searchable(&text) || PLACEHOLDERS.contains(&text.as_str()) {
             return;
         }
@@ -343,7 +349,8 @@ impl Collector {
         if kind == Kind::NamePart && crate::deid::scrub::vocabulary().contains(&text) {
             return;
         }
-        if !self.seen.insert((kind, text.clone())) {
+        // (a few dozen needles: a scan costs less than hashing each)
+        if self.needles.iter().any(|n| n.kind == kind && n.text == text) {
             return;
         }
         self.needles.push(Needle {
@@ -367,7 +374,12 @@ impl Collector {
 
     fn date(&mut self, d: &str) {
         // a DT value starts with its date
-        for f in crate::deid::scrub::date_forms(d.get(..8).unwrap_or("")) {
+        let d = d.get(..8).unwrap_or("");
+        if self.dates.iter().any(|seen| seen == d) {
+            return;
+        }
+        self.dates.push(d.to_string());
+        for f in crate::deid::scrub::date_forms(d) {
             self.add(Kind::Date, &f);
         }
     }
