@@ -350,7 +350,11 @@ impl Collector {
             return;
         }
         // (a few dozen needles: a scan costs less than hashing each)
-        if self.needles.iter().any(|n| n.kind == kind && n.text == text) {
+        if self
+            .needles
+            .iter()
+            .any(|n| n.kind == kind && n.text == text)
+        {
             return;
         }
         self.needles.push(Needle {
