@@ -209,8 +209,7 @@ fn every_stock_script_loads_runs_and_matches_its_golden() {
                     lookup: Some(&lookup),
                     // Pin the script's own results, not the burned-in-risk hold.
                     mask_rule: Some("golden test"),
-                    record_values: false,
-                    no_decisions: false,
+                    record: deposit::deid::Record::Rules,
                 };
                 match deposit::deid::deidentify(ds.clone(), ts, &profile, &keys, ctx) {
                     Ok(d) => {

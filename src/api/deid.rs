@@ -149,56 +149,6 @@ enum Outcome {
     LeftOut(Failure),
 }
 
-/// A worker's outcomes, handed to the collecting thread a few at a time: one wake-up per
-/// batch rather than per file, and still at least every [`Batch::EVERY`] for progress.
-struct Batch {
-    tx: crossbeam_channel::Sender<Vec<Outcome>>,
-    buf: Vec<Outcome>,
-    since: std::time::Instant,
-}
-
-impl Batch {
-    const SIZE: usize = 16;
-    const EVERY: std::time::Duration = std::time::Duration::from_millis(100);
-
-    fn new(tx: crossbeam_channel::Sender<Vec<Outcome>>) -> Batch {
-        Batch {
-            tx,
-            buf: Vec::new(),
-            since: std::time::Instant::now(),
-        }
-    }
-
-    fn push(&mut self, outcome: Outcome) {
-        if self.buf.is_empty() {
-            self.since = std::time::Instant::now();
-        }
-        self.buf.push(outcome);
-        if self.buf.len() >= Self::SIZE || self.since.elapsed() >= Self::EVERY {
-            self.flush();
-        }
-    }
-
-    fn flush(&mut self) {
-        if !self.buf.is_empty() {
-            // (the receiver outlives the workers; a failed send has no one to tell)
-            let _ = self.tx.send(std::mem::take(&mut self.buf));
-        }
-    }
-}
-
-impl Clone for Batch {
-    fn clone(&self) -> Batch {
-        Batch::new(self.tx.clone())
-    }
-}
-
-impl Drop for Batch {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
 fn usage<E: Classify + std::fmt::Display>(e: E) -> ApiError {
     ApiError::from_err(&e, true)
 }
@@ -380,7 +330,7 @@ impl Session {
             .map_err(|e| {
                 ApiError::permanent("deid.threads", format!("cannot start workers: {e}"))
             })?;
-        let (tx, rx) = crossbeam_channel::bounded::<Vec<Outcome>>(16);
+        let (tx, rx) = crossbeam_channel::bounded::<Outcome>(64);
         let folder = sink::Folder::new(out_dir);
         let mut written: Vec<(PathBuf, usize, PathBuf)> = Vec::new();
         let mut done = 0u64;
@@ -391,12 +341,12 @@ impl Session {
                     files
                         .par_iter()
                         .enumerate()
-                        .for_each_with(Batch::new(tx), |batch, (i, f)| {
-                            batch.push(process((i, f), pipeline, folder));
+                        .for_each_with(tx, |tx, (i, f)| {
+                            let _ = tx.send(process((i, f), pipeline, folder));
                         })
                 })
             });
-            for outcome in rx.iter().flatten() {
+            for outcome in rx.iter() {
                 done += 1;
                 match outcome {
                     Outcome::Written {

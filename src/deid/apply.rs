@@ -19,7 +19,7 @@ use super::dates::{shift_da_value, shift_dt_value};
 use super::keyed::{remap_uid, Keys};
 use super::profile::{DeidOption, Profile};
 use super::scrub::Scrubber;
-use super::Decision;
+use super::{Decision, Record};
 
 /// Why an element got its action: a table row (maybe via an option) or a default.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ struct Plan {
 const CONTENT_SEQUENCE: Tag = Tag(0x0040, 0xA730);
 /// Text Value (0040,A160) of a TEXT content item.
 const TEXT_VALUE: Tag = Tag(0x0040, 0xA160);
-/// Rule text of a cleaned SR text value (matched in `act`).
+/// Rule text of a cleaned SR text value.
 const CLEAN_SR_TEXT: &str =
     "Table E.1-1 clean_structured_content: Content Sequence — text value cleaned of every identifying value found in the same object";
 
@@ -43,9 +43,8 @@ pub struct Walk<'a> {
     pub keys: &'a Keys,
     pub date_offset_days: i64,
     pub scrub: &'a Scrubber,
-    pub record_values: bool,
-    /// Make the decisions (off when the caller keeps none: no paths, names or records).
-    pub record_decisions: bool,
+    /// What is recorded in `decisions`.
+    pub record: Record,
     pub decisions: Vec<Decision>,
     /// How deep inside a Content Sequence the walk is (0: not inside).
     pub content_depth: u32,
@@ -283,7 +282,7 @@ impl Walk<'_> {
         }
         if let Some(r) = self.profile.rule_for(tag_u32(tag)) {
             let rule = match r.by {
-                _ if !self.record_decisions => Cow::Borrowed(""),
+                _ if !self.record.decisions() => Cow::Borrowed(""),
                 Some(o) => format!("Table E.1-1 {}: {}", o.name(), r.row).into(),
                 None => format!("Table E.1-1 basic: {}", r.row).into(),
             };
@@ -310,7 +309,7 @@ impl Walk<'_> {
             })
             .collect();
         let mut kept_blocks: HashSet<(u16, u8)> = HashSet::new();
-        let record = self.record_decisions;
+        let record = self.record.decisions();
         // (an element kept as it is stays where it is: items are written with undefined
         // lengths whatever length they were read with, so nothing needs to be put back)
         for tag in tags {
@@ -338,7 +337,6 @@ impl Walk<'_> {
                 }
             };
             let out = match plan {
-                None if !matches!(elem.value(), Value::Sequence(_)) => Some(elem),
                 None => self.keep(elem, &path()),
                 Some(plan) => self.act(elem, &path(), plan),
             };
@@ -384,7 +382,7 @@ impl Walk<'_> {
             self.content_depth += 1;
         }
         for (i, item) in seq.items_mut().iter_mut().enumerate() {
-            if self.record_decisions {
+            if self.record.decisions() {
                 self.dataset(item, &format!("{path}[{i}]."));
             } else {
                 self.dataset(item, "");
@@ -410,7 +408,7 @@ impl Walk<'_> {
         before: Option<String>,
         after: Option<String>,
     ) {
-        if !self.record_decisions {
+        if !self.record.decisions() {
             return;
         }
         self.decisions.push(Decision {
@@ -418,15 +416,15 @@ impl Walk<'_> {
             name: dict_name(tag),
             action,
             rule: rule.to_string(),
-            before: if self.record_values { before } else { None },
-            after: if self.record_values { after } else { None },
+            before: if self.record.values() { before } else { None },
+            after: if self.record.values() { after } else { None },
         });
     }
 
     fn act(&mut self, elem: InMemElement, path: &str, plan: Plan) -> Option<InMemElement> {
         let tag = elem.tag();
         let vr = elem.vr();
-        let before = self.record_values.then(|| value_summary(&elem));
+        let before = self.record.values().then(|| value_summary(&elem));
         let mut action = plan.action;
         let mut rule = plan.rule;
         if vr == VR::UN
@@ -493,7 +491,8 @@ impl Walk<'_> {
                     }
                 }
             }
-            (Action::C, vr) if is_free_text(vr) && rule == CLEAN_SR_TEXT => {
+            // (the plan for a TEXT content item's value: cleaned under the option)
+            (Action::C, vr) if is_free_text(vr) && tag == TEXT_VALUE && self.content_depth > 0 => {
                 let s = elem
                     .value()
                     .to_str()
@@ -528,7 +527,7 @@ impl Walk<'_> {
             }
             (Action::K | Action::C | Action::U, _) => Some(elem),
         };
-        let after = match (&out, self.record_values) {
+        let after = match (&out, self.record.values()) {
             (Some(e), true) => Some(value_summary(e)),
             _ => None,
         };

@@ -108,6 +108,31 @@ pub struct Quarantine {
     pub missing_key: Option<String>,
 }
 
+/// What a de-identification records of its decisions; the output is the same in every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Record {
+    /// No decisions (a run that writes its output and keeps none): no paths, rule texts or
+    /// records are made.
+    Nothing,
+    /// Each decision: where, what action, by which rule.
+    #[default]
+    Rules,
+    /// Each decision with the values before and after it (`deposit inspect`).
+    Values,
+}
+
+impl Record {
+    /// Decisions are made.
+    pub fn decisions(self) -> bool {
+        self != Record::Nothing
+    }
+
+    /// Values are recorded in them.
+    pub fn values(self) -> bool {
+        self == Record::Values
+    }
+}
+
 /// Per-call inputs besides the dataset, profile and keys.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Context<'a> {
@@ -116,11 +141,8 @@ pub struct Context<'a> {
     /// Set by the caller when a pixel mask rule was applied to this object (its name);
     /// without it, an image at burned-in risk is quarantined.
     pub mask_rule: Option<&'a str>,
-    /// Record before/after values in the decisions (for `deposit inspect`).
-    pub record_values: bool,
-    /// The caller keeps no decisions (a run that writes output): the walk does not make them.
-    /// The output is the same either way.
-    pub no_decisions: bool,
+    /// What is recorded besides the output.
+    pub record: Record,
 }
 
 /// A de-identified object.
@@ -307,13 +329,12 @@ pub fn deidentify(
         keys,
         date_offset_days,
         scrub: &scrubber,
-        record_values: ctx.record_values,
-        record_decisions: !ctx.no_decisions,
+        record: ctx.record,
         decisions,
         content_depth: 0,
     };
-    let before_name = ctx.record_values.then(|| top_text(&ds, PATIENT_NAME));
-    let before_id = ctx.record_values.then(|| original_id.clone());
+    let before_name = ctx.record.values().then(|| top_text(&ds, PATIENT_NAME));
+    let before_id = ctx.record.values().then(|| original_id.clone());
     walk.dataset(&mut ds, "");
     let mut decisions = walk.decisions;
     codes::clean_local_codes(&mut ds, &mut decisions, "");
@@ -324,7 +345,7 @@ pub fn deidentify(
             vr,
             PrimitiveValue::from(pseudonym.as_str()),
         ));
-        if ctx.no_decisions {
+        if !ctx.record.decisions() {
             continue;
         }
         let path = apply::tag_text(tag);
@@ -340,7 +361,7 @@ pub fn deidentify(
             action: Action::D,
             rule: pseudo_rule.into(),
             before,
-            after: ctx.record_values.then(|| pseudonym.clone()),
+            after: ctx.record.values().then(|| pseudonym.clone()),
         });
     }
     hygiene::mark(&mut ds, profile);

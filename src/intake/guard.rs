@@ -334,20 +334,6 @@ pub fn check_dataset_in_memory(
     }
 }
 
-/// For a large file read only in part: walks the data set elements in `prefix` (the first
-/// bytes of a data set of `total` bytes), checking every claimed length against `total`, up to
-/// a top-level, defined-length Pixel Data element that ends exactly at the end of the data
-/// set. `Ok(Some(start))`: where that element's header starts in the data set, everything
-/// before it being in `prefix`. `Ok(None)`: anything else (the prefix ends first, pixel data
-/// encapsulated or followed by more elements, …) — read the whole file instead.
-pub fn locate_pixel_data_in_prefix(
-    prefix: &[u8],
-    total: u64,
-    ts_uid: &str,
-) -> Result<Option<u64>, SkipReason> {
-    Ok(read_header_in_prefix(prefix, total, ts_uid)?.map(|(_, start)| start))
-}
-
 /// An element or an item being built from the tokens (the walk keeps its own stack: no
 /// recursion, whatever the input).
 enum Open {
@@ -359,12 +345,17 @@ enum Open {
     },
 }
 
-/// [`locate_pixel_data_in_prefix`], building the data set before the Pixel Data from the same
-/// tokens as it checks them: the object the DICOM reader would build with `read_until(Pixel
+/// For a large file read only in part: walks the data set elements in `prefix` (the first
+/// bytes of a data set of `total` bytes), checking every claimed length against `total` and
+/// the nesting against [`super::bounded::MAX_DEPTH`], up to a top-level, defined-length Pixel
+/// Data element that ends exactly at the end of the data set, and builds the data set before
+/// it from the same tokens: the object the DICOM reader would build with `read_until(Pixel
 /// Data)` (elements, values and sequence lengths as read; items carry no length, which the
-/// writer never uses), in one pass, so the check and the build cannot part ways. Anything the
-/// reader would treat otherwise (a token out of place, an element at or after Pixel Data's tag
-/// before it) is `Ok(None)`: the whole file is read instead.
+/// writer never uses), in one pass, so the check and the build cannot part ways.
+/// `Ok(Some((object, start)))`: `start` is where the Pixel Data header starts in the data set.
+/// `Ok(None)`: anything else (the prefix ends first, pixel data encapsulated or followed by
+/// more elements, a token the reader would treat otherwise, an element at or after Pixel
+/// Data's tag before it) — read the whole file instead.
 pub fn read_header_in_prefix(
     prefix: &[u8],
     total: u64,
@@ -564,10 +555,37 @@ mod tests {
                 Some(SkipReason::TooDeep)
             );
             assert_eq!(
-                locate_pixel_data_in_prefix(&deep[160..], size, "1.2.840.10008.1.2.1").err(),
+                read_header_in_prefix(&deep[160..], size, "1.2.840.10008.1.2.1").err(),
                 Some(SkipReason::TooDeep)
             );
         }
+    }
+
+    #[test]
+    fn the_header_before_the_pixels_is_built_from_a_prefix() {
+        const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+        let mut ds = vec![0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0, b'C', b'T'];
+        let start = ds.len() as u64;
+        ds.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0]);
+        ds.extend_from_slice(&1000u32.to_le_bytes());
+        let total = ds.len() as u64 + 1000;
+        ds.extend_from_slice(&[0u8; 10]); // the prefix holds only the first pixel bytes
+        let (obj, at) = read_header_in_prefix(&ds, total, EXPLICIT_LE)
+            .expect("checked")
+            .expect("built");
+        assert_eq!(at, start);
+        assert_eq!(obj.tags().collect::<Vec<_>>(), [Tag(0x0008, 0x0060)]);
+        // pixels that end before the data set does: something follows them, read it all
+        assert!(read_header_in_prefix(&ds, total + 2, EXPLICIT_LE)
+            .expect("checked")
+            .is_none());
+        // a length longer than the whole data set is refused before anything is allocated
+        let mut bad = vec![0x08, 0x00, 0x16, 0x00, b'U', b'N', 0, 0];
+        bad.extend_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        assert_eq!(
+            read_header_in_prefix(&bad, 4096, EXPLICIT_LE).err(),
+            Some(SkipReason::Truncated)
+        );
     }
 
     #[test]

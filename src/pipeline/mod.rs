@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use dicom_object::DefaultDicomObject;
 
 use crate::deid::{self, Context, Decision, Deidentified, Keys, LookupTable, Profile};
-use crate::deid::{Quarantine, QuarantineCode};
+use crate::deid::{Quarantine, QuarantineCode, Record};
 use crate::intake::{self, Pixels, SkipReason};
 use crate::pixels;
 
@@ -33,18 +33,10 @@ pub struct Pipeline {
     keys: Keys,
     lookup: Option<LookupTable>,
     pixels: PixelPolicy,
-    record_values: bool,
+    /// What runs record besides their output (`inspect` always records values).
+    record: Record,
     /// What the profile deliberately keeps (not searched for by the residual gate).
     retained: residual::Retained,
-}
-
-/// What a caller keeps of a de-identification besides the output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Keep {
-    /// The output only (a run that writes it): no decisions are made.
-    Output,
-    /// Every decision, with before/after values (`inspect`).
-    Decisions,
 }
 
 /// One input.
@@ -165,13 +157,13 @@ impl Pipeline {
             keys,
             lookup,
             pixels,
-            record_values: false,
+            record: Record::Nothing,
         }
     }
 
     /// Records before/after values in the decisions (slower; `inspect` always does).
     pub fn recording_values(mut self, on: bool) -> Self {
-        self.record_values = on;
+        self.record = if on { Record::Values } else { Record::Nothing };
         self
     }
 
@@ -212,7 +204,7 @@ impl Pipeline {
         if clean(&obj.meta().media_storage_sop_class_uid) == MEDIA_STORAGE_DIRECTORY {
             return Outcome::NotPatientObject;
         }
-        match self.clear(obj, pixels, dropped, Keep::Output) {
+        match self.clear(obj, pixels, dropped, self.record) {
             Ok(out) => Outcome::Prepared(out),
             Err(held)
                 if held.quarantine.code == QuarantineCode::EncapsulatedDocument
@@ -229,7 +221,7 @@ impl Pipeline {
     /// only).
     pub fn prepare(&self, input: Input<'_>) -> Result<Prepared, Held> {
         let (obj, pixels, dropped) = self.open(input).map_err(|why| unreadable_input(&why))?;
-        self.clear(obj, pixels, dropped, Keep::Output)?
+        self.clear(obj, pixels, dropped, self.record)?
             .into_prepared()
     }
 
@@ -237,7 +229,7 @@ impl Pipeline {
     pub fn inspect(&self, input: Input<'_>) -> Result<Inspection, SkipReason> {
         let (obj, pixels, dropped) = self.open(input)?;
         let original = obj.clone();
-        let held = match self.clear(obj, pixels, dropped, Keep::Decisions) {
+        let held = match self.clear(obj, pixels, dropped, Record::Values) {
             Ok(out) => {
                 return Ok(Inspection {
                     relative_path: Some(out.deidentified.relative_path),
@@ -252,8 +244,7 @@ impl Pipeline {
         let preview = Context {
             lookup: None,
             mask_rule: Some("inspect preview: pixels NOT reviewed"),
-            record_values: true,
-            no_decisions: false,
+            record: Record::Values,
         };
         let d = deid::deidentify(
             original.into_inner(),
@@ -276,7 +267,7 @@ impl Pipeline {
         mut obj: DefaultDicomObject,
         pixels: Pixels,
         trailing: usize,
-        keep: Keep,
+        record: Record,
     ) -> Result<Output, Held> {
         let meta = obj.meta();
         let mut ts = clean(&meta.transfer_syntax);
@@ -307,8 +298,7 @@ impl Pipeline {
         let ctx = Context {
             lookup: self.lookup.as_ref(),
             mask_rule: masked.as_ref().map(|m| m.rule.as_str()),
-            record_values: keep == Keep::Decisions || self.record_values,
-            no_decisions: keep == Keep::Output && !self.record_values,
+            record,
         };
         let mut ds = obj.into_inner();
         if !matches!(pixels, Pixels::InObject) {

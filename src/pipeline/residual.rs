@@ -147,6 +147,8 @@ pub struct Needles {
     needles: Vec<Needle>,
     /// Source UIDs: looked up whole in UI values, searched in other text and in bytes.
     uids: HashSet<String>,
+    /// Those of them that are not digits and dots only (malformed): searched as substrings.
+    odd_uids: Vec<String>,
     /// Over the lower-case needle texts (decoded text values).
     text: Option<std::sync::Arc<AhoCorasick>>,
     /// The object's character set (for the needles' byte forms).
@@ -254,6 +256,16 @@ fn values(e: &InMemElement) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// A byte a UID is made of.
+fn is_uid_byte(b: u8) -> bool {
+    b.is_ascii_digit() || b == b'.'
+}
+
+/// A UID made of digits and dots only (as every valid one is).
+fn is_uid_text(u: &str) -> bool {
+    u.bytes().all(is_uid_byte)
 }
 
 /// True for a UID that belongs to DICOM itself (classes, transfer syntaxes, code schemes).
@@ -569,9 +581,11 @@ impl Needles {
                 })
             })
             .flatten();
+        let odd_uids = uids.iter().filter(|u| !is_uid_text(u)).cloned().collect();
         Needles {
             needles,
             uids,
+            odd_uids,
             text,
             charset,
             bytes: std::sync::OnceLock::new(),
@@ -750,17 +764,13 @@ impl Needles {
         }
         // A UID is digits and dots, so one that stands alone (no digit or dot right before
         // or after it) is a whole run of digits and dots: each run is looked up.
-        let joins = |b: &u8| b.is_ascii_digit() || *b == b'.';
+        let joins = |b: &u8| is_uid_byte(*b);
         let found = hay
             .split(|b| !joins(b))
             .filter(|run| run.len() >= 4)
             .any(|run| std::str::from_utf8(run).is_ok_and(|r| self.uids.contains(r)))
             // (a malformed source UID with other characters is searched for as it is)
-            || self
-                .uids
-                .iter()
-                .filter(|u| !u.bytes().all(|b| joins(&b)))
-                .any(|uid| {
+            || self.odd_uids.iter().any(|uid| {
                     memchr::memmem::find_iter(hay, uid.as_bytes()).any(|i| {
                         !i.checked_sub(1).and_then(|j| hay.get(j)).is_some_and(joins)
                             && !hay.get(i + uid.len()).is_some_and(joins)

@@ -392,7 +392,7 @@ pub fn deidentify(
         script: &engine.script,
         env: &engine.env,
         lookup: ctx.lookup,
-        record_values: ctx.record_values,
+        record_values: ctx.record.values(),
         decisions,
     };
     runner

@@ -73,8 +73,7 @@ fn run_with(
     let ctx = Context {
         lookup,
         mask_rule: None,
-        record_values: true,
-        no_decisions: false,
+        record: crate::deid::Record::Values,
     };
     super::deidentify(
         ds,
